@@ -1,0 +1,539 @@
+//! [`Db`]: a pooled connection to SQLite or PostgreSQL, chosen at run time from the
+//! database URL.
+//!
+//! Each backend lives in its own module; everything else in fw reaches them through
+//! the enums here, with one `match` per operation.
+
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::schema::SqlType;
+
+/// The SQL dialect of a database. fw generates SQL for each at compile time and
+/// picks one at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite 3 (bundled), the zero-set-up default.
+    Sqlite,
+    /// PostgreSQL 13 or newer.
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect's lowercase name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+/// The database URL used when none is configured: a SQLite file under `data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
+
+/// A pool of connections to one database.
+///
+/// Cloning is cheap and shares the pool. On SQLite, fw keeps a pool of read-only
+/// connections and a single writer connection, in WAL mode with a busy timeout:
+/// SQLite allows one writer at a time, so queueing writers in the pool (instead of
+/// letting them race for the file lock) means callers never see "database is
+/// locked" under load.
+///
+/// ```no_run
+/// # async fn example() -> fw::Result<()> {
+/// let db = fw::Db::connect("sqlite://data/app.db").await?;
+/// assert_eq!(db.dialect(), fw::Dialect::Sqlite);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Db {
+    pools: Arc<Pools>,
+}
+
+enum Pools {
+    Sqlite(sqlite::Pools),
+    Postgres(sqlx::PgPool),
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("dialect", &self.dialect())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens a pool for `url`: `sqlite://path/to/file.db` (created with its parent
+    /// directory if missing), `sqlite::memory:`, or `postgres://user@host/db`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] for an unknown scheme, and [`Error::Database`] when the
+    /// database cannot be reached.
+    pub async fn connect(url: &str) -> Result<Db> {
+        let pools = if url.starts_with("sqlite:") {
+            Pools::Sqlite(sqlite::Pools::connect(url).await?)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Pools::Postgres(postgres::connect(url).await?)
+        } else {
+            return Err(Error::InvalidUrl {
+                url: redact_url(url),
+                reason: "expected a URL starting with `sqlite:` or `postgres:`, \
+                         for example `sqlite://data/app.db`"
+                    .to_owned(),
+            });
+        };
+        Ok(Db {
+            pools: Arc::new(pools),
+        })
+    }
+
+    /// The dialect of this database.
+    pub fn dialect(&self) -> Dialect {
+        match &*self.pools {
+            Pools::Sqlite(_) => Dialect::Sqlite,
+            Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Starts a transaction. Pass `&mut tx` wherever a `&Db` is accepted to run an
+    /// operation inside it; nothing is visible to others until [`Tx::commit`].
+    ///
+    /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`), so a
+    /// transaction that reads and then writes cannot fail half-way with "locked".
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] when no connection can be had.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &*self.pools {
+            Pools::Sqlite(pools) => TxInner::Sqlite(pools.begin().await?),
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Closes every connection, waiting for ones in use to be returned.
+    pub async fn close(&self) {
+        match &*self.pools {
+            Pools::Sqlite(pools) => pools.close().await,
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Runs one SQL statement with no parameters, for migrations and set-up code.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] when the statement fails.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
+        Conn::Db(self).execute_raw(sql).await
+    }
+}
+
+/// A database transaction; it rolls back when dropped without [`Tx::commit`].
+pub struct Tx {
+    inner: TxInner,
+}
+
+enum TxInner {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl fmt::Debug for Tx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tx")
+            .field("dialect", &self.dialect())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tx {
+    /// The dialect of the database this transaction runs on.
+    pub fn dialect(&self) -> Dialect {
+        match &self.inner {
+            TxInner::Sqlite(_) => Dialect::Sqlite,
+            TxInner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Commits the transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] when the commit fails; nothing was written then.
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.commit().await?,
+            TxInner::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls the transaction back explicitly (dropping it does the same).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] when the connection fails.
+    pub async fn rollback(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.rollback().await?,
+            TxInner::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+
+    /// Runs one SQL statement with no parameters inside the transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] when the statement fails.
+    pub async fn execute_raw(&mut self, sql: &str) -> Result<u64> {
+        Conn::Tx(self).execute_raw(sql).await
+    }
+}
+
+/// Where an operation runs: on the pool or inside a transaction.
+///
+/// Every query function accepts `&Db` or `&mut Tx` through this conversion.
+#[derive(Debug)]
+pub enum Conn<'c> {
+    /// On a pooled connection, committed immediately.
+    Db(&'c Db),
+    /// Inside a transaction.
+    Tx(&'c mut Tx),
+}
+
+impl<'c> From<&'c Db> for Conn<'c> {
+    fn from(db: &'c Db) -> Self {
+        Conn::Db(db)
+    }
+}
+
+impl<'c> From<&'c mut Tx> for Conn<'c> {
+    fn from(tx: &'c mut Tx) -> Self {
+        Conn::Tx(tx)
+    }
+}
+
+impl<'c> From<&'c mut Conn<'_>> for Conn<'c> {
+    fn from(conn: &'c mut Conn<'_>) -> Self {
+        conn.reborrow()
+    }
+}
+
+impl Conn<'_> {
+    /// The dialect of the underlying database.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Conn::Db(db) => db.dialect(),
+            Conn::Tx(tx) => tx.dialect(),
+        }
+    }
+
+    /// A shorter-lived handle to the same connection, so one `Conn` can run several
+    /// statements.
+    pub fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Db(db) => Conn::Db(db),
+            Conn::Tx(tx) => Conn::Tx(tx),
+        }
+    }
+
+    /// Runs a statement that returns no rows; returns the number of rows affected.
+    pub(crate) async fn execute(self, sql: Sql, args: Arguments) -> Result<u64> {
+        match (self, args) {
+            (Conn::Db(db), Arguments::Sqlite(args)) => match &*db.pools {
+                Pools::Sqlite(pools) => pools.execute(sql, args).await,
+                Pools::Postgres(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Db(db), Arguments::Postgres(args)) => match &*db.pools {
+                Pools::Postgres(pool) => postgres::execute(pool, sql, args).await,
+                Pools::Sqlite(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Tx(tx), Arguments::Sqlite(args)) => match &mut tx.inner {
+                TxInner::Sqlite(tx) => sqlite::execute(&mut **tx, sql, args).await,
+                TxInner::Postgres(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Tx(tx), Arguments::Postgres(args)) => match &mut tx.inner {
+                TxInner::Postgres(tx) => postgres::execute(&mut **tx, sql, args).await,
+                TxInner::Sqlite(_) => Err(dialect_mismatch()),
+            },
+        }
+    }
+
+    /// Runs a query and returns all rows, decoded with `decode`.
+    pub(crate) async fn fetch_all<T>(
+        self,
+        sql: Sql,
+        args: Arguments,
+        access: Access,
+        decode: impl Fn(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match (self, args) {
+            (Conn::Db(db), Arguments::Sqlite(args)) => match &*db.pools {
+                Pools::Sqlite(pools) => pools.fetch_all(sql, args, access, decode).await,
+                Pools::Postgres(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Db(db), Arguments::Postgres(args)) => match &*db.pools {
+                Pools::Postgres(pool) => postgres::fetch_all(pool, sql, args, decode).await,
+                Pools::Sqlite(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Tx(tx), Arguments::Sqlite(args)) => match &mut tx.inner {
+                TxInner::Sqlite(tx) => sqlite::fetch_all(&mut **tx, sql, args, decode).await,
+                TxInner::Postgres(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Tx(tx), Arguments::Postgres(args)) => match &mut tx.inner {
+                TxInner::Postgres(tx) => postgres::fetch_all(&mut **tx, sql, args, decode).await,
+                TxInner::Sqlite(_) => Err(dialect_mismatch()),
+            },
+        }
+    }
+
+    /// Runs a query and returns the first row, if any, decoded with `decode`.
+    pub(crate) async fn fetch_optional<T>(
+        self,
+        sql: Sql,
+        args: Arguments,
+        access: Access,
+        decode: impl Fn(&Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        match (self, args) {
+            (Conn::Db(db), Arguments::Sqlite(args)) => match &*db.pools {
+                Pools::Sqlite(pools) => pools.fetch_optional(sql, args, access, decode).await,
+                Pools::Postgres(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Db(db), Arguments::Postgres(args)) => match &*db.pools {
+                Pools::Postgres(pool) => postgres::fetch_optional(pool, sql, args, decode).await,
+                Pools::Sqlite(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Tx(tx), Arguments::Sqlite(args)) => match &mut tx.inner {
+                TxInner::Sqlite(tx) => sqlite::fetch_optional(&mut **tx, sql, args, decode).await,
+                TxInner::Postgres(_) => Err(dialect_mismatch()),
+            },
+            (Conn::Tx(tx), Arguments::Postgres(args)) => match &mut tx.inner {
+                TxInner::Postgres(tx) => {
+                    postgres::fetch_optional(&mut **tx, sql, args, decode).await
+                }
+                TxInner::Sqlite(_) => Err(dialect_mismatch()),
+            },
+        }
+    }
+
+    /// Runs one or more statements with no parameters (simple query protocol).
+    pub(crate) async fn execute_raw(self, sql: &str) -> Result<u64> {
+        match self {
+            Conn::Db(db) => match &*db.pools {
+                Pools::Sqlite(pools) => pools.execute_raw(sql).await,
+                Pools::Postgres(pool) => postgres::execute_raw(pool, sql).await,
+            },
+            Conn::Tx(tx) => match &mut tx.inner {
+                TxInner::Sqlite(tx) => sqlite::execute_raw(&mut **tx, sql).await,
+                TxInner::Postgres(tx) => postgres::execute_raw(&mut **tx, sql).await,
+            },
+        }
+    }
+}
+
+/// Whether a statement may write. On SQLite, reads go to the read-only pool and
+/// writes queue for the single writer connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+fn dialect_mismatch() -> Error {
+    Error::Database(sqlx::Error::Protocol(
+        "fw bug: arguments built for one dialect were sent to the other".to_owned(),
+    ))
+}
+
+/// SQL text handed to the driver: a constant generated at compile time, or a string
+/// rendered by the query builder (which only ever interpolates identifiers from the
+/// static schema and `$n` placeholders, never values).
+#[derive(Debug)]
+pub(crate) enum Sql {
+    /// A compile-time constant.
+    Static(&'static str),
+    /// Rendered at run time from the static schema.
+    Rendered(String),
+}
+
+impl Sql {
+    fn into_sqlx(self) -> sqlx::SqlStr {
+        use sqlx::SqlSafeStr;
+        match self {
+            Sql::Static(sql) => sql.into_sql_str(),
+            Sql::Rendered(sql) => sqlx::AssertSqlSafe(sql).into_sql_str(),
+        }
+    }
+}
+
+impl From<&'static str> for Sql {
+    fn from(sql: &'static str) -> Self {
+        Sql::Static(sql)
+    }
+}
+
+impl From<String> for Sql {
+    fn from(sql: String) -> Self {
+        Sql::Rendered(sql)
+    }
+}
+
+/// Bound parameters of one statement, for one dialect.
+#[derive(Debug)]
+pub enum Arguments {
+    /// SQLite parameters.
+    Sqlite(sqlx::sqlite::SqliteArguments),
+    /// PostgreSQL parameters.
+    Postgres(sqlx::postgres::PgArguments),
+}
+
+impl Arguments {
+    /// Empty arguments for `dialect`.
+    pub fn new(dialect: Dialect) -> Self {
+        match dialect {
+            Dialect::Sqlite => Arguments::Sqlite(Default::default()),
+            Dialect::Postgres => Arguments::Postgres(Default::default()),
+        }
+    }
+
+    /// The dialect these arguments are for.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Arguments::Sqlite(_) => Dialect::Sqlite,
+            Arguments::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Binds a value that both drivers encode natively.
+    pub fn add<T>(&mut self, value: T) -> Result<()>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
+        use sqlx::Arguments as _;
+        let result = match self {
+            Arguments::Sqlite(args) => args.add(value),
+            Arguments::Postgres(args) => args.add(value),
+        };
+        result.map_err(|error| Error::Database(sqlx::Error::Encode(error)))
+    }
+
+    /// Binds a typed NULL of `sql_type`.
+    pub fn add_null(&mut self, sql_type: SqlType) -> Result<()> {
+        match self {
+            Arguments::Sqlite(args) => sqlite::add_null(args, sql_type),
+            Arguments::Postgres(args) => postgres::add_null(args, sql_type),
+        }
+    }
+
+    /// Binds a type-erased value, as its column's type.
+    pub fn add_value(&mut self, value: &crate::Value) -> Result<()> {
+        match self {
+            Arguments::Sqlite(args) => sqlite::add_value(args, value),
+            Arguments::Postgres(args) => postgres::add_value(args, value),
+        }
+    }
+
+    /// Binds an exact decimal: natively on PostgreSQL, as canonical text on SQLite
+    /// (which has no exact decimal type).
+    pub fn add_decimal(&mut self, value: &rust_decimal::Decimal) -> Result<()> {
+        self.add_value(&crate::Value::Decimal(*value))
+    }
+
+    /// The number of parameters bound so far.
+    pub fn len(&self) -> usize {
+        use sqlx::Arguments as _;
+        match self {
+            Arguments::Sqlite(args) => args.len(),
+            Arguments::Postgres(args) => args.len(),
+        }
+    }
+
+    /// Whether no parameter is bound yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One result row, for one dialect; fields decode from it by column index.
+#[derive(Debug)]
+pub enum Row<'r> {
+    /// A SQLite row.
+    Sqlite(&'r sqlx::sqlite::SqliteRow),
+    /// A PostgreSQL row.
+    Postgres(&'r sqlx::postgres::PgRow),
+}
+
+impl Row<'_> {
+    /// Decodes column `index` with a type both drivers decode natively.
+    pub fn get<T>(&self, index: usize) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>,
+    {
+        use sqlx::Row as _;
+        let result = match self {
+            Row::Sqlite(row) => row.try_get(index),
+            Row::Postgres(row) => row.try_get(index),
+        };
+        result.map_err(|error| Error::Decode {
+            column: index.to_string(),
+            reason: error.to_string(),
+        })
+    }
+
+    /// Decodes an exact decimal (see [`Arguments::add_decimal`]).
+    pub fn get_decimal(&self, index: usize) -> Result<Option<rust_decimal::Decimal>> {
+        match self {
+            Row::Sqlite(row) => sqlite::get_decimal(row, index),
+            Row::Postgres(row) => postgres::get_decimal(row, index),
+        }
+    }
+}
+
+/// Renders the `index`-th (1-based) bind placeholder for `dialect`.
+pub(crate) fn placeholder(dialect: Dialect, index: usize) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("?{index}"),
+        Dialect::Postgres => format!("${index}"),
+    }
+}
+
+/// Quotes an identifier (table, column, index) for either dialect.
+pub(crate) fn quote_ident(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Removes the password from a database URL so it can be logged.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

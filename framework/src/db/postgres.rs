@@ -1,0 +1,116 @@
+//! The PostgreSQL backend.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Arguments as _, Postgres, Row as _};
+
+use super::{Row, Sql};
+use crate::error::{Error, Result};
+use crate::schema::SqlType;
+use crate::value::Value;
+
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(super) async fn connect(url: &str) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url).map_err(|error| Error::InvalidUrl {
+        url: super::redact_url(url),
+        reason: error.to_string(),
+    })?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+pub(super) async fn execute<'e>(
+    executor: impl sqlx::Executor<'e, Database = Postgres>,
+    sql: Sql,
+    args: PgArguments,
+) -> Result<u64> {
+    let result = sqlx::query_with(sql.into_sqlx(), args)
+        .execute(executor)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+pub(super) async fn execute_raw<'e>(
+    executor: impl sqlx::Executor<'e, Database = Postgres>,
+    sql: &str,
+) -> Result<u64> {
+    let result = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(executor)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+pub(super) async fn fetch_all<'e, T>(
+    executor: impl sqlx::Executor<'e, Database = Postgres>,
+    sql: Sql,
+    args: PgArguments,
+    decode: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let rows = sqlx::query_with(sql.into_sqlx(), args)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(|row| decode(&Row::Postgres(row))).collect()
+}
+
+pub(super) async fn fetch_optional<'e, T>(
+    executor: impl sqlx::Executor<'e, Database = Postgres>,
+    sql: Sql,
+    args: PgArguments,
+    decode: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let row = sqlx::query_with(sql.into_sqlx(), args)
+        .fetch_optional(executor)
+        .await?;
+    row.map(|row| decode(&Row::Postgres(&row))).transpose()
+}
+
+fn encode_error(error: sqlx::error::BoxDynError) -> Error {
+    Error::Database(sqlx::Error::Encode(error))
+}
+
+pub(super) fn add_null(args: &mut PgArguments, sql_type: SqlType) -> Result<()> {
+    // PostgreSQL checks parameter types, so the NULL must carry the column's type.
+    let result = match sql_type {
+        SqlType::SmallInt => args.add(None::<i16>),
+        SqlType::Int => args.add(None::<i32>),
+        SqlType::BigInt => args.add(None::<i64>),
+        SqlType::Bool => args.add(None::<bool>),
+        SqlType::Text => args.add(None::<String>),
+        SqlType::Decimal => args.add(None::<Decimal>),
+        SqlType::Date => args.add(None::<chrono::NaiveDate>),
+        SqlType::Timestamp => args.add(None::<chrono::DateTime<chrono::Utc>>),
+        SqlType::Uuid => args.add(None::<uuid::Uuid>),
+        SqlType::Json => args.add(None::<sqlx::types::Json<serde_json::Value>>),
+    };
+    result.map_err(encode_error)
+}
+
+pub(super) fn add_value(args: &mut PgArguments, value: &Value) -> Result<()> {
+    let result = match value {
+        Value::Null => args.add(None::<String>),
+        Value::Bool(value) => args.add(*value),
+        Value::Int(value) => args.add(*value),
+        Value::Text(value) => args.add(value.as_str()),
+        Value::Decimal(value) => args.add(*value),
+        Value::Date(value) => args.add(*value),
+        Value::Timestamp(value) => args.add(*value),
+        Value::Uuid(value) => args.add(*value),
+        Value::Json(value) => args.add(sqlx::types::Json(value)),
+    };
+    result.map_err(encode_error)
+}
+
+pub(super) fn get_decimal(row: &PgRow, index: usize) -> Result<Option<Decimal>> {
+    row.try_get(index).map_err(|error| Error::Decode {
+        column: index.to_string(),
+        reason: error.to_string(),
+    })
+}

@@ -1,0 +1,336 @@
+//! [`Field`]: the Rust types a model field can have, and how each is stored.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::db::{Arguments, Row};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::schema::{ForeignKeySchema, OnDelete, SqlType};
+use crate::value::Value;
+
+/// A Rust type that can be stored in a model field.
+///
+/// Implemented for `i16`, `i32`, `i64`, `bool`, `String`, [`Decimal`],
+/// [`NaiveDate`], [`DateTime<Utc>`], [`Uuid`], [`Json<T>`], [`Ref<M>`], enums with
+/// `#[derive(fw::Choices)]`, and `Option<T>` of any of these for nullable columns.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a model field",
+    label = "unsupported field type",
+    note = "supported field types: i16, i32, i64, bool, String, rust_decimal::Decimal, \
+            chrono::NaiveDate, chrono::DateTime<Utc>, uuid::Uuid, fw::Json<T>, fw::Ref<Model>, \
+            an enum with `#[derive(fw::Choices)]`, and Option<T> of any of these"
+)]
+pub trait Field: Sized + Send + Sync + 'static {
+    /// The portable column type.
+    const SQL_TYPE: SqlType;
+    /// Whether the column is nullable (only `Option<T>`).
+    const NULLABLE: bool = false;
+    /// The allowed text values, for choice enums.
+    const CHOICES: &'static [&'static str] = &[];
+    /// The referenced model's table and key column, for [`Ref<M>`].
+    const REFERENCES: Option<(&'static str, &'static str)> = None;
+
+    /// The type a filter compares this field with: `T` for both `T` and `Option<T>`.
+    type Scalar: Field;
+
+    /// Binds the value as the next statement parameter.
+    ///
+    /// # Errors
+    ///
+    /// When the driver cannot encode the value.
+    fn bind(&self, args: &mut Arguments) -> Result<()>;
+
+    /// Decodes the value from column `index` of `row`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the stored value does not fit the type.
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self>;
+
+    /// The value, type-erased.
+    fn to_value(&self) -> Value;
+}
+
+/// Builds the foreign-key metadata of a field from its type, for `#[model]`.
+#[doc(hidden)]
+pub const fn foreign_key_of<T: Field>(on_delete: OnDelete) -> Option<ForeignKeySchema> {
+    match T::REFERENCES {
+        Some((table, column)) => Some(ForeignKeySchema {
+            table,
+            column,
+            on_delete,
+        }),
+        None => None,
+    }
+}
+
+macro_rules! native_field {
+    ($($ty:ty => $sql_type:ident, $variant:ident($convert:expr);)*) => {$(
+        impl Field for $ty {
+            const SQL_TYPE: SqlType = SqlType::$sql_type;
+            type Scalar = $ty;
+
+            #[inline]
+            fn bind(&self, args: &mut Arguments) -> Result<()> {
+                args.add(self)
+            }
+
+            #[inline]
+            fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+                row.get(index)
+            }
+
+            fn to_value(&self) -> Value {
+                let convert: fn(&$ty) -> _ = $convert;
+                Value::$variant(convert(self))
+            }
+        }
+    )*};
+}
+
+native_field! {
+    i16 => SmallInt, Int(|value| i64::from(*value));
+    i32 => Int, Int(|value| i64::from(*value));
+    i64 => BigInt, Int(|value| *value);
+    bool => Bool, Bool(|value| *value);
+    String => Text, Text(|value| value.clone());
+    NaiveDate => Date, Date(|value| *value);
+    DateTime<Utc> => Timestamp, Timestamp(|value| *value);
+    Uuid => Uuid, Uuid(|value| *value);
+}
+
+impl Field for Decimal {
+    const SQL_TYPE: SqlType = SqlType::Decimal;
+    type Scalar = Decimal;
+
+    fn bind(&self, args: &mut Arguments) -> Result<()> {
+        args.add_decimal(self)
+    }
+
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        row.get_decimal(index)?.ok_or_else(|| Error::Decode {
+            column: index.to_string(),
+            reason: "unexpected NULL in a non-nullable decimal column".to_owned(),
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Decimal(*self)
+    }
+}
+
+impl<T: Field> Field for Option<T> {
+    const SQL_TYPE: SqlType = T::SQL_TYPE;
+    const NULLABLE: bool = true;
+    const CHOICES: &'static [&'static str] = T::CHOICES;
+    const REFERENCES: Option<(&'static str, &'static str)> = T::REFERENCES;
+    type Scalar = T::Scalar;
+
+    fn bind(&self, args: &mut Arguments) -> Result<()> {
+        match self {
+            Some(value) => value.bind(args),
+            None => args.add_null(T::SQL_TYPE),
+        }
+    }
+
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        if row_is_null(row, index) {
+            Ok(None)
+        } else {
+            T::decode(row, index).map(Some)
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, Field::to_value)
+    }
+}
+
+fn row_is_null(row: &Row<'_>, index: usize) -> bool {
+    use sqlx::{Row as _, ValueRef as _};
+    match row {
+        Row::Sqlite(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
+        Row::Postgres(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
+    }
+}
+
+/// A JSON document stored in one column (`JSONB` on PostgreSQL, text on SQLite).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Json<T>(pub T);
+
+impl<T> Field for Json<T>
+where
+    T: Serialize + for<'de> Deserialize<'de> + Send + Sync + Unpin + 'static,
+{
+    const SQL_TYPE: SqlType = SqlType::Json;
+    type Scalar = Json<T>;
+
+    fn bind(&self, args: &mut Arguments) -> Result<()> {
+        args.add(sqlx::types::Json(&self.0))
+    }
+
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        row.get::<sqlx::types::Json<T>>(index)
+            .map(|json| Json(json.0))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Json(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+/// A typed foreign key: the primary key of a row of model `M`.
+///
+/// A `Ref<Security>` cannot be given the id of a `Dividend`: the model is part of
+/// the type. It serializes as the bare key.
+///
+/// ```ignore
+/// #[fw::model]
+/// pub struct Dividend {
+///     pub id: i64,
+///     #[field(on_delete = "cascade")]
+///     pub security: fw::Ref<Security>,
+/// }
+/// ```
+pub struct Ref<M: Model> {
+    key: M::Key,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Ref<M> {
+    /// A reference to the row of `M` with primary key `key`.
+    pub const fn new(key: M::Key) -> Self {
+        Ref {
+            key,
+            model: PhantomData,
+        }
+    }
+
+    /// The referenced row's primary key.
+    pub fn key(&self) -> &M::Key {
+        &self.key
+    }
+
+    /// Consumes the reference, returning the key.
+    pub fn into_key(self) -> M::Key {
+        self.key
+    }
+}
+
+impl<M: Model> From<&M> for Ref<M> {
+    fn from(row: &M) -> Self {
+        Ref::new(row.key().clone())
+    }
+}
+
+impl<M: Model> Clone for Ref<M> {
+    fn clone(&self) -> Self {
+        Ref::new(self.key.clone())
+    }
+}
+
+impl<M: Model> Copy for Ref<M> where M::Key: Copy {}
+
+impl<M: Model> PartialEq for Ref<M>
+where
+    M::Key: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl<M: Model> Eq for Ref<M> where M::Key: Eq {}
+
+impl<M: Model> Hash for Ref<M>
+where
+    M::Key: Hash,
+{
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key.hash(state);
+    }
+}
+
+impl<M: Model> fmt::Debug for Ref<M>
+where
+    M::Key: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ref<{}>({:?})", M::SCHEMA.name, self.key)
+    }
+}
+
+impl<M: Model> Serialize for Ref<M>
+where
+    M::Key: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.key.serialize(serializer)
+    }
+}
+
+impl<'de, M: Model> Deserialize<'de> for Ref<M>
+where
+    M::Key: Deserialize<'de>,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        M::Key::deserialize(deserializer).map(Ref::new)
+    }
+}
+
+impl<M: Model> Field for Ref<M> {
+    const SQL_TYPE: SqlType = <M::Key as Field>::SQL_TYPE;
+    const REFERENCES: Option<(&'static str, &'static str)> =
+        Some((M::SCHEMA.table, M::PRIMARY_KEY_COLUMN));
+    type Scalar = Ref<M>;
+
+    fn bind(&self, args: &mut Arguments) -> Result<()> {
+        self.key.bind(args)
+    }
+
+    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
+        M::Key::decode(row, index).map(Ref::new)
+    }
+
+    fn to_value(&self) -> Value {
+        self.key.to_value()
+    }
+}
+
+/// A Rust enum stored as text, with a CHECK constraint listing its values.
+///
+/// Implemented by `#[derive(fw::Choices)]`, which also implements [`Field`] and
+/// serde for the enum using the same text values.
+pub trait Choices: Sized + Copy + Send + Sync + 'static {
+    /// Every value, in declaration order.
+    const ALL: &'static [Self];
+    /// The stored text of every value, in declaration order.
+    const VALUES: &'static [&'static str];
+
+    /// The stored text of this value.
+    fn as_str(&self) -> &'static str;
+
+    /// The value whose stored text is `text`, if any.
+    fn from_str(text: &str) -> Option<Self>;
+}
+
+/// `Field::decode` for choice enums, shared by every `#[derive(Choices)]`.
+#[doc(hidden)]
+pub fn decode_choice<C: Choices>(row: &Row<'_>, index: usize) -> Result<C> {
+    let text: String = row.get(index)?;
+    C::from_str(&text).ok_or_else(|| Error::Decode {
+        column: index.to_string(),
+        reason: format!(
+            "`{text}` is not one of the allowed values: {}",
+            C::VALUES.join(", ")
+        ),
+    })
+}

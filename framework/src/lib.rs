@@ -1,0 +1,43 @@
+//! fw: an opinionated full-stack web framework.
+//!
+//! Declare a typed struct with [`#[fw::model]`](macro@model) and fw generates, at
+//! compile time, its table schema and migrations, row decoding and a typed query
+//! API that runs on SQLite and PostgreSQL.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate self as fw;
+
+mod db;
+mod error;
+mod field;
+mod model;
+mod query;
+pub mod schema;
+mod value;
+pub mod testing;
+mod write;
+
+pub use db::{Conn, DEFAULT_DATABASE_URL, Db, Dialect, Tx};
+pub use error::{Error, ForeignKeyRelation, Result};
+pub use field::{Choices, Field, Json, Ref};
+pub use model::Model;
+pub use query::{Column, ConflictTarget, Cursor, Filter, Order, Query, TextField};
+pub use value::Value;
+
+pub use fw_macros::{Choices, model};
+
+/// Support for generated code. Not public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::db::{Arguments, Row};
+    pub use crate::field::{decode_choice, foreign_key_of};
+    pub use crate::model::ModelSql;
+    pub use chrono::{DateTime, Utc};
+    pub use rust_decimal::Decimal;
+    pub use serde;
+    pub use uuid::Uuid;
+
+    /// Asserts at compile time that a field's type is storable; rustc points at
+    /// the field when it is not.
+    pub const fn assert_field<T: crate::Field>() {}
+}

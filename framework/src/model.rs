@@ -1,0 +1,242 @@
+//! [`Model`]: the trait `#[fw::model]` implements, with the typed query API.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::db::{Arguments, Conn, Dialect, Row};
+use crate::error::Result;
+use crate::field::Field;
+use crate::query::{ConflictTarget, Query};
+use crate::schema::{FieldSchema, ModelSchema};
+use crate::value::Value;
+use crate::write;
+
+/// A database table declared as a Rust struct with `#[fw::model]`.
+///
+/// Implemented only by the macro. The provided methods are the typed query API;
+/// each accepts `&Db` or `&mut Tx` (see [`Conn`]), so any of them can run inside a
+/// transaction.
+///
+/// ```ignore
+/// let security = Security::insert(&db, NewSecurity { symbol: "ACME".into(), .. }).await?;
+/// let same = Security::get(&db, security.id).await?;
+/// let page = Security::query()
+///     .filter(Security::SYMBOL.starts_with("AC"))
+///     .order_by(Security::SYMBOL.asc())
+///     .limit(50)
+///     .all(&db)
+///     .await?;
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a model",
+    label = "expected a struct with `#[fw::model]`",
+    note = "add `#[fw::model]` to the struct declaration"
+)]
+pub trait Model: Sized + Send + Sync + Unpin + 'static {
+    /// The static description of the table.
+    const SCHEMA: &'static ModelSchema;
+    /// The primary-key column, for foreign keys that reference this model.
+    const PRIMARY_KEY_COLUMN: &'static str;
+
+    /// The primary-key type.
+    type Key: Field + Clone;
+    /// The values the application supplies on insert (`New<Model>`): every field
+    /// except generated ones (auto keys, timestamps, version).
+    type New: Send + Sync;
+    /// A partial update (`<Model>Patch`): every updatable field as an `Option`, `None`
+    /// meaning "leave unchanged".
+    type Patch: Send + Sync + Default;
+
+    /// The generated SQL for fixed operations, for `dialect`.
+    #[doc(hidden)]
+    fn sql(dialect: Dialect) -> &'static ModelSql;
+
+    /// This row's primary key.
+    fn key(&self) -> &Self::Key;
+
+    /// This row's version, for models with a `#[field(version)]` field.
+    fn version(&self) -> Option<i64>;
+
+    /// Decodes a row selected with [`ModelSql::columns`].
+    #[doc(hidden)]
+    fn decode(row: &Row<'_>) -> Result<Self>;
+
+    /// Binds the parameters of [`ModelSql::insert`], generated values included.
+    #[doc(hidden)]
+    fn bind_new(new: &Self::New, args: &mut Arguments, now: DateTime<Utc>) -> Result<()>;
+
+    /// Binds the parameters of [`ModelSql::update`].
+    #[doc(hidden)]
+    fn bind_update(&self, args: &mut Arguments, now: DateTime<Utc>) -> Result<()>;
+
+    /// The fields a patch sets, with their new values.
+    #[doc(hidden)]
+    fn patch_values(patch: &Self::Patch) -> Vec<(&'static FieldSchema, Value)>;
+
+    /// Every field's value, in schema order.
+    fn values(&self) -> Vec<Value>;
+
+    /// The supplied fields of an insert, with their values.
+    #[doc(hidden)]
+    fn new_values(new: &Self::New) -> Vec<(&'static FieldSchema, Value)>;
+
+    /// Inserts a row and returns it as stored (with its key, timestamps and version).
+    ///
+    /// # Errors
+    ///
+    /// A typed constraint error ([`Error::UniqueViolation`](crate::Error::UniqueViolation),
+    /// [`Error::ForeignKeyViolation`](crate::Error::ForeignKeyViolation), ...) or
+    /// [`Error::Database`](crate::Error::Database).
+    fn insert<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        new: Self::New,
+    ) -> impl Future<Output = Result<Self>> + Send {
+        write::insert(conn.into(), new)
+    }
+
+    /// Inserts many rows in one transaction (in batches), returning them as stored,
+    /// in order. Either all are inserted or none.
+    ///
+    /// # Errors
+    ///
+    /// As [`Model::insert`], for the first row that fails.
+    fn insert_many<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        rows: Vec<Self::New>,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send {
+        write::insert_many(conn.into(), rows)
+    }
+
+    /// Inserts a row, or, when it conflicts with an existing row on the unique
+    /// key `on`, updates that row's other fields (bumping its version). Returns the
+    /// row as stored.
+    ///
+    /// # Errors
+    ///
+    /// As [`Model::insert`].
+    fn upsert<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        new: Self::New,
+        on: impl Into<ConflictTarget<Self>> + Send,
+    ) -> impl Future<Output = Result<Self>> + Send {
+        write::upsert(conn.into(), new, on.into())
+    }
+
+    /// The row with primary key `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) when there is none.
+    fn get<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        key: Self::Key,
+    ) -> impl Future<Output = Result<Self>> + Send {
+        write::get::<Self>(conn.into(), key)
+    }
+
+    /// The row with primary key `key`, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`](crate::Error::Database) when the query fails.
+    fn find<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        key: Self::Key,
+    ) -> impl Future<Output = Result<Option<Self>>> + Send {
+        write::find::<Self>(conn.into(), key)
+    }
+
+    /// Writes every updatable field of `self` and returns the row as stored.
+    ///
+    /// For a versioned model this is an optimistic update: it succeeds only if the
+    /// stored version is still `self`'s, and the version is bumped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StaleVersion`](crate::Error::StaleVersion) when someone else updated the
+    /// row first, [`Error::NotFound`](crate::Error::NotFound) when it was deleted, or a
+    /// typed constraint error.
+    fn update<'c>(
+        &self,
+        conn: impl Into<Conn<'c>> + Send,
+    ) -> impl Future<Output = Result<Self>> + Send {
+        write::update(conn.into(), self)
+    }
+
+    /// Updates only the fields set in `patch` on the row with key `key`, bumping its
+    /// version, and returns the row as stored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) or a typed constraint error.
+    fn patch<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        key: Self::Key,
+        patch: Self::Patch,
+    ) -> impl Future<Output = Result<Self>> + Send {
+        write::patch(conn.into(), key, None, patch)
+    }
+
+    /// As [`Model::patch`], but only if the row's version is still `expected_version`
+    /// (for `If-Match`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StaleVersion`](crate::Error::StaleVersion) when the version moved on,
+    /// otherwise as [`Model::patch`].
+    fn patch_if_version<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        key: Self::Key,
+        expected_version: i64,
+        patch: Self::Patch,
+    ) -> impl Future<Output = Result<Self>> + Send {
+        write::patch(conn.into(), key, Some(expected_version), patch)
+    }
+
+    /// Deletes the row with key `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) when there is none, or
+    /// [`Error::ForeignKeyViolation`](crate::Error::ForeignKeyViolation) when other rows
+    /// still reference it with `on_delete = "restrict"`.
+    fn delete<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        key: Self::Key,
+    ) -> impl Future<Output = Result<()>> + Send {
+        write::delete::<Self>(conn.into(), key)
+    }
+
+    /// A query over this model's table; see [`Query`].
+    fn query() -> Query<Self> {
+        Query::new()
+    }
+}
+
+/// The SQL of a model's fixed operations for one dialect, generated at compile
+/// time by `#[model]`.
+///
+/// Placeholders are `?N` on SQLite and `$N` on PostgreSQL; identifiers are quoted.
+#[derive(Debug)]
+#[doc(hidden)]
+pub struct ModelSql {
+    /// Every column in schema order: `"id", "symbol", ...`.
+    pub columns: &'static str,
+    /// `SELECT <columns> FROM "table"`.
+    pub select: &'static str,
+    /// `<select> WHERE "pk" = ?1`.
+    pub get: &'static str,
+    /// The insert column list: every column except auto-increment keys, in schema
+    /// order: `"symbol", "name", ...`.
+    pub insert_columns: &'static str,
+    /// `INSERT INTO "table" (<insert_columns>) VALUES (?1, ...) RETURNING <columns>`.
+    pub insert: &'static str,
+    /// `UPDATE "table" SET "a" = ?1, ..., "updated_at" = ?k, "version" = "version" + 1
+    /// WHERE "pk" = ?m [AND "version" = ?m+1] RETURNING <columns>`: every updatable
+    /// column, then the `auto_now` column, then the key, then (for versioned models)
+    /// the expected version.
+    pub update: &'static str,
+    /// `DELETE FROM "table" WHERE "pk" = ?1`.
+    pub delete: &'static str,
+}

@@ -1,0 +1,810 @@
+//! The typed query builder: [`Column`], [`Filter`], [`Order`] and [`Query`].
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::db::{Access, Arguments, Conn, Dialect, placeholder, quote_ident};
+use crate::error::Result;
+use crate::field::Field;
+use crate::model::Model;
+use crate::schema::{FieldSchema, SqlType};
+use crate::value::Value;
+use crate::write::classify;
+
+/// A typed handle on one field of model `M` whose Rust type is `T`, emitted by
+/// `#[model]` as an associated constant (`Security::SYMBOL`).
+///
+/// Filters built from it only accept values of the field's type, so comparing a
+/// field with a value of the wrong type, or naming a field that does not exist,
+/// is a compile error.
+pub struct Column<M, T> {
+    field: &'static FieldSchema,
+    types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Column<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M, T> Copy for Column<M, T> {}
+
+impl<M, T> fmt::Debug for Column<M, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Column({})", self.field.name)
+    }
+}
+
+impl<M: Model, T: Field> Column<M, T> {
+    /// The handle for `field`. Used by generated code only.
+    #[doc(hidden)]
+    pub const fn new(field: &'static FieldSchema) -> Self {
+        Column {
+            field,
+            types: PhantomData,
+        }
+    }
+
+    /// The field's static metadata.
+    pub const fn schema(&self) -> &'static FieldSchema {
+        self.field
+    }
+
+    fn compare(self, op: Comparison, value: impl Into<T::Scalar>) -> Filter<M> {
+        Filter::new(Condition::Compare {
+            field: self.field,
+            op,
+            value: value.into().to_value(),
+        })
+    }
+
+    /// `field = value`.
+    pub fn eq(self, value: impl Into<T::Scalar>) -> Filter<M> {
+        self.compare(Comparison::Eq, value)
+    }
+
+    /// `field <> value` (rows where the field is NULL do not match).
+    pub fn ne(self, value: impl Into<T::Scalar>) -> Filter<M> {
+        self.compare(Comparison::Ne, value)
+    }
+
+    /// `field < value`.
+    pub fn lt(self, value: impl Into<T::Scalar>) -> Filter<M> {
+        self.compare(Comparison::Lt, value)
+    }
+
+    /// `field <= value`.
+    pub fn lte(self, value: impl Into<T::Scalar>) -> Filter<M> {
+        self.compare(Comparison::Lte, value)
+    }
+
+    /// `field > value`.
+    pub fn gt(self, value: impl Into<T::Scalar>) -> Filter<M> {
+        self.compare(Comparison::Gt, value)
+    }
+
+    /// `field >= value`.
+    pub fn gte(self, value: impl Into<T::Scalar>) -> Filter<M> {
+        self.compare(Comparison::Gte, value)
+    }
+
+    /// `field IN (values...)`; an empty list matches nothing.
+    pub fn is_in<V: Into<T::Scalar>>(self, values: impl IntoIterator<Item = V>) -> Filter<M> {
+        Filter::new(Condition::In {
+            field: self.field,
+            values: values
+                .into_iter()
+                .map(|value| value.into().to_value())
+                .collect(),
+        })
+    }
+
+    /// Ascending order on this field.
+    pub fn asc(self) -> Order<M> {
+        Order {
+            field: self.field,
+            descending: false,
+            model: PhantomData,
+        }
+    }
+
+    /// Descending order on this field.
+    pub fn desc(self) -> Order<M> {
+        Order {
+            field: self.field,
+            descending: true,
+            model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, T: Field> Column<M, Option<T>> {
+    /// `field IS NULL` when `null` is true, `field IS NOT NULL` otherwise.
+    pub fn is_null(self, null: bool) -> Filter<M> {
+        Filter::new(Condition::IsNull {
+            field: self.field,
+            null,
+        })
+    }
+}
+
+/// Fields whose filters can match text patterns: `String` and `Option<String>`.
+pub trait TextField: Field {}
+impl TextField for String {}
+impl TextField for Option<String> {}
+
+impl<M: Model, T: TextField> Column<M, T> {
+    fn like(self, pattern: TextPattern, case_insensitive: bool, text: &str) -> Filter<M> {
+        Filter::new(Condition::Like {
+            field: self.field,
+            pattern,
+            case_insensitive,
+            text: text.to_owned(),
+        })
+    }
+
+    /// The text contains `text` (case-sensitive).
+    pub fn contains(self, text: &str) -> Filter<M> {
+        self.like(TextPattern::Contains, false, text)
+    }
+
+    /// The text contains `text`, ignoring ASCII case.
+    pub fn icontains(self, text: &str) -> Filter<M> {
+        self.like(TextPattern::Contains, true, text)
+    }
+
+    /// The text starts with `text` (case-sensitive).
+    pub fn starts_with(self, text: &str) -> Filter<M> {
+        self.like(TextPattern::StartsWith, false, text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comparison {
+    Eq,
+    Ne,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+impl Comparison {
+    fn operator(self) -> &'static str {
+        match self {
+            Comparison::Eq => "=",
+            Comparison::Ne => "<>",
+            Comparison::Lt => "<",
+            Comparison::Lte => "<=",
+            Comparison::Gt => ">",
+            Comparison::Gte => ">=",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextPattern {
+    Contains,
+    StartsWith,
+}
+
+#[derive(Debug, Clone)]
+enum Condition {
+    Compare {
+        field: &'static FieldSchema,
+        op: Comparison,
+        value: Value,
+    },
+    In {
+        field: &'static FieldSchema,
+        values: Vec<Value>,
+    },
+    IsNull {
+        field: &'static FieldSchema,
+        null: bool,
+    },
+    Like {
+        field: &'static FieldSchema,
+        pattern: TextPattern,
+        case_insensitive: bool,
+        text: String,
+    },
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+}
+
+/// A typed condition on rows of `M`, built from [`Column`] methods.
+///
+/// Combine with [`Filter::and`], [`Filter::or`], [`Filter::not`], [`Filter::all`]
+/// and [`Filter::any`].
+pub struct Filter<M> {
+    condition: Condition,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Filter<M> {
+    fn clone(&self) -> Self {
+        Filter {
+            condition: self.condition.clone(),
+            model: PhantomData,
+        }
+    }
+}
+
+impl<M> fmt::Debug for Filter<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.condition.fmt(f)
+    }
+}
+
+impl<M> Filter<M> {
+    fn new(condition: Condition) -> Self {
+        Filter {
+            condition,
+            model: PhantomData,
+        }
+    }
+
+    /// Both this and `other`.
+    pub fn and(self, other: Filter<M>) -> Filter<M> {
+        Filter::all([self, other])
+    }
+
+    /// This or `other`.
+    pub fn or(self, other: Filter<M>) -> Filter<M> {
+        Filter::any([self, other])
+    }
+
+    /// The negation of this filter.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Filter<M> {
+        Filter::new(Condition::Not(Box::new(self.condition)))
+    }
+
+    /// Every one of `filters` (true when empty).
+    pub fn all(filters: impl IntoIterator<Item = Filter<M>>) -> Filter<M> {
+        Filter::new(Condition::All(
+            filters.into_iter().map(|filter| filter.condition).collect(),
+        ))
+    }
+
+    /// At least one of `filters` (false when empty).
+    pub fn any(filters: impl IntoIterator<Item = Filter<M>>) -> Filter<M> {
+        Filter::new(Condition::Any(
+            filters.into_iter().map(|filter| filter.condition).collect(),
+        ))
+    }
+}
+
+/// One ordering term: a field and a direction.
+pub struct Order<M> {
+    field: &'static FieldSchema,
+    descending: bool,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for Order<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for Order<M> {}
+
+impl<M> fmt::Debug for Order<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.descending { "-" } else { "" };
+        write!(f, "{sign}{}", self.field.name)
+    }
+}
+
+impl<M> Order<M> {
+    /// The ordered field.
+    pub fn field(&self) -> &'static FieldSchema {
+        self.field
+    }
+
+    /// Whether the order is descending.
+    pub fn is_descending(&self) -> bool {
+        self.descending
+    }
+}
+
+/// The unique key an [`Model::upsert`] conflicts on: one column or a tuple of
+/// columns matching a unique constraint.
+#[derive(Debug)]
+pub struct ConflictTarget<M> {
+    fields: Vec<&'static FieldSchema>,
+    model: PhantomData<fn() -> M>,
+}
+
+impl<M> ConflictTarget<M> {
+    pub(crate) fn fields(&self) -> &[&'static FieldSchema] {
+        &self.fields
+    }
+}
+
+impl<M: Model, T: Field> From<Column<M, T>> for ConflictTarget<M> {
+    fn from(column: Column<M, T>) -> Self {
+        ConflictTarget {
+            fields: vec![column.field],
+            model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, A: Field, B: Field> From<(Column<M, A>, Column<M, B>)> for ConflictTarget<M> {
+    fn from((a, b): (Column<M, A>, Column<M, B>)) -> Self {
+        ConflictTarget {
+            fields: vec![a.field, b.field],
+            model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, A: Field, B: Field, C: Field> From<(Column<M, A>, Column<M, B>, Column<M, C>)>
+    for ConflictTarget<M>
+{
+    fn from((a, b, c): (Column<M, A>, Column<M, B>, Column<M, C>)) -> Self {
+        ConflictTarget {
+            fields: vec![a.field, b.field, c.field],
+            model: PhantomData,
+        }
+    }
+}
+
+/// Where a keyset page starts: strictly after (or before) the row whose ordering
+/// values and key are given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    /// The values of the ordering fields followed by the primary key, of the row
+    /// the page starts next to.
+    pub values: Vec<Value>,
+    /// `true` to page backwards (rows before the cursor).
+    pub backwards: bool,
+}
+
+/// A query over the rows of `M`: filters, ordering, a limit and a keyset cursor.
+///
+/// Keyset pagination stays fast on deep pages: the next page starts after the last
+/// row's ordering values, instead of skipping rows with `OFFSET`. The primary key
+/// is always the final ordering term, so the order is total and pages are stable
+/// under concurrent inserts.
+///
+/// ```ignore
+/// let first = Dividend::query().order_by(Dividend::EX_DATE.desc()).limit(50).all(&db).await?;
+/// let next = Dividend::query()
+///     .order_by(Dividend::EX_DATE.desc())
+///     .limit(50)
+///     .after(first.last().unwrap())
+///     .all(&db)
+///     .await?;
+/// ```
+pub struct Query<M> {
+    filters: Vec<Condition>,
+    order: Vec<Order<M>>,
+    limit: Option<u64>,
+    cursor: Option<Cursor>,
+}
+
+impl<M> fmt::Debug for Query<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Query")
+            .field("filters", &self.filters)
+            .field("order", &self.order)
+            .field("limit", &self.limit)
+            .field("cursor", &self.cursor)
+            .finish()
+    }
+}
+
+impl<M> Clone for Query<M> {
+    fn clone(&self) -> Self {
+        Query {
+            filters: self.filters.clone(),
+            order: self.order.clone(),
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+impl<M: Model> Default for Query<M> {
+    fn default() -> Self {
+        Query::new()
+    }
+}
+
+impl<M: Model> Query<M> {
+    /// All rows, in primary-key order.
+    pub fn new() -> Self {
+        Query {
+            filters: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            cursor: None,
+        }
+    }
+
+    /// Keeps only rows matching `filter` (and every earlier filter).
+    pub fn filter(mut self, filter: Filter<M>) -> Self {
+        self.filters.push(filter.condition);
+        self
+    }
+
+    /// Orders by `order`, after any earlier ordering terms. The primary key is
+    /// always added last as a tie-breaker.
+    pub fn order_by(mut self, order: Order<M>) -> Self {
+        self.order.push(order);
+        self
+    }
+
+    /// Returns at most `limit` rows.
+    pub fn limit(mut self, limit: u64) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Starts after `row` in this query's order (the next page).
+    pub fn after(mut self, row: &M) -> Self {
+        self.cursor = Some(Cursor {
+            values: self.cursor_values(row),
+            backwards: false,
+        });
+        self
+    }
+
+    /// Ends before `row` in this query's order (the previous page); rows still
+    /// come back in this query's order.
+    pub fn before(mut self, row: &M) -> Self {
+        self.cursor = Some(Cursor {
+            values: self.cursor_values(row),
+            backwards: true,
+        });
+        self
+    }
+
+    /// Starts next to a cursor taken earlier (for example from an API token).
+    pub fn cursor(mut self, cursor: Cursor) -> Self {
+        self.cursor = Some(cursor);
+        self
+    }
+
+    /// The cursor of `row` for this query's order.
+    pub fn cursor_values(&self, row: &M) -> Vec<Value> {
+        let values = row.values();
+        self.ordering()
+            .iter()
+            .map(|order| {
+                let index = M::SCHEMA
+                    .fields
+                    .iter()
+                    .position(|field| std::ptr::eq(field, order.field))
+                    .unwrap_or_default();
+                values[index].clone()
+            })
+            .collect()
+    }
+
+    fn ordering(&self) -> Vec<Order<M>> {
+        let key = M::SCHEMA.primary_key();
+        let mut ordering = self.order.clone();
+        if !ordering.iter().any(|order| order.field.name == key.name) {
+            let descending = ordering.first().is_some_and(|order| order.descending);
+            ordering.push(Order {
+                field: key,
+                descending,
+                model: PhantomData,
+            });
+        }
+        ordering
+    }
+
+    /// The matching rows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`](crate::Error::Database) when the query fails.
+    pub async fn all<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Vec<M>> {
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let backwards = self.cursor.as_ref().is_some_and(|cursor| cursor.backwards);
+        let mut sql = SqlBuilder::new(dialect);
+        sql.push(M::sql(dialect).select);
+        self.push_where(&mut sql, true)?;
+        self.push_order(&mut sql, backwards);
+        if let Some(limit) = self.limit {
+            sql.push(&format!(" LIMIT {limit}"));
+        }
+        let (text, args) = sql.finish();
+        let mut rows = conn
+            .fetch_all(text.into(), args, Access::Read, M::decode)
+            .await
+            .map_err(classify::<M>)?;
+        if backwards {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// The first matching row in this query's order, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`](crate::Error::Database) when the query fails.
+    pub async fn first<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Option<M>> {
+        Ok(self.limit(1).all(conn).await?.into_iter().next())
+    }
+
+    /// The number of matching rows (ignoring limit and cursor).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`](crate::Error::Database) when the query fails.
+    pub async fn count<'c>(self, conn: impl Into<Conn<'c>>) -> Result<u64> {
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let mut sql = SqlBuilder::new(dialect);
+        sql.push("SELECT COUNT(*) FROM ");
+        sql.push(&quote_ident(M::SCHEMA.table));
+        self.push_where(&mut sql, false)?;
+        let (text, args) = sql.finish();
+        let count = conn
+            .fetch_optional(text.into(), args, Access::Read, |row| row.get::<i64>(0))
+            .await?;
+        Ok(count.unwrap_or_default().try_into().unwrap_or_default())
+    }
+
+    /// Whether any row matches.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`](crate::Error::Database) when the query fails.
+    pub async fn exists<'c>(self, conn: impl Into<Conn<'c>>) -> Result<bool> {
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let mut sql = SqlBuilder::new(dialect);
+        sql.push("SELECT 1 FROM ");
+        sql.push(&quote_ident(M::SCHEMA.table));
+        self.push_where(&mut sql, false)?;
+        sql.push(" LIMIT 1");
+        let (text, args) = sql.finish();
+        let found = conn
+            .fetch_optional(text.into(), args, Access::Read, |_| Ok(()))
+            .await?;
+        Ok(found.is_some())
+    }
+
+    fn push_where(&self, sql: &mut SqlBuilder, with_cursor: bool) -> Result<()> {
+        let mut conditions: Vec<Condition> = self.filters.clone();
+        if with_cursor && let Some(cursor) = &self.cursor {
+            conditions.push(self.keyset_condition(cursor));
+        }
+        if conditions.is_empty() {
+            return Ok(());
+        }
+        sql.push(" WHERE ");
+        sql.push_condition(&Condition::All(conditions))
+    }
+
+    /// `(a > ?) OR (a = ? AND b > ?) OR ...`: the rows strictly after the cursor in
+    /// this order (strictly before when paging backwards). Written out rather than
+    /// as a row-value comparison because terms may mix directions.
+    fn keyset_condition(&self, cursor: &Cursor) -> Condition {
+        let ordering = self.ordering();
+        let mut alternatives = Vec::with_capacity(ordering.len());
+        for (position, order) in ordering.iter().enumerate() {
+            let mut terms: Vec<Condition> = ordering[..position]
+                .iter()
+                .zip(&cursor.values)
+                .map(|(earlier, value)| Condition::Compare {
+                    field: earlier.field,
+                    op: Comparison::Eq,
+                    value: value.clone(),
+                })
+                .collect();
+            let forward = order.descending == cursor.backwards;
+            let value = cursor.values.get(position).cloned().unwrap_or(Value::Null);
+            terms.push(Condition::Compare {
+                field: order.field,
+                op: if forward {
+                    Comparison::Gt
+                } else {
+                    Comparison::Lt
+                },
+                value,
+            });
+            alternatives.push(Condition::All(terms));
+        }
+        Condition::Any(alternatives)
+    }
+
+    fn push_order(&self, sql: &mut SqlBuilder, reversed: bool) {
+        sql.push(" ORDER BY ");
+        for (position, order) in self.ordering().iter().enumerate() {
+            if position > 0 {
+                sql.push(", ");
+            }
+            sql.push_column(order.field);
+            let descending = order.descending != reversed;
+            sql.push(if descending { " DESC" } else { " ASC" });
+        }
+    }
+}
+
+/// Renders SQL text and binds its parameters in step, so placeholders and
+/// arguments can never drift apart.
+#[derive(Debug)]
+pub(crate) struct SqlBuilder {
+    dialect: Dialect,
+    text: String,
+    args: Arguments,
+}
+
+impl SqlBuilder {
+    pub(crate) fn new(dialect: Dialect) -> Self {
+        SqlBuilder {
+            dialect,
+            text: String::with_capacity(256),
+            args: Arguments::new(dialect),
+        }
+    }
+
+    pub(crate) fn push(&mut self, sql: &str) {
+        self.text.push_str(sql);
+    }
+
+    pub(crate) fn push_column(&mut self, field: &FieldSchema) {
+        self.text.push_str(&quote_ident(field.column));
+    }
+
+    /// A comparable expression for `field`: decimals are stored as text on SQLite,
+    /// so they compare as numbers there.
+    fn push_operand(&mut self, field: &FieldSchema) {
+        if self.dialect == Dialect::Sqlite && field.sql_type == SqlType::Decimal {
+            self.text.push_str("CAST(");
+            self.push_column(field);
+            self.text.push_str(" AS REAL)");
+        } else {
+            self.push_column(field);
+        }
+    }
+
+    pub(crate) fn push_value(&mut self, field: &FieldSchema, value: &Value) -> Result<()> {
+        self.args.add_value(value)?;
+        let placeholder = placeholder(self.dialect, self.args.len());
+        if self.dialect == Dialect::Sqlite && field.sql_type == SqlType::Decimal {
+            self.text.push_str(&format!("CAST({placeholder} AS REAL)"));
+        } else {
+            self.text.push_str(&placeholder);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn push_bound(&mut self, value: &Value) -> Result<()> {
+        self.args.add_value(value)?;
+        self.text
+            .push_str(&placeholder(self.dialect, self.args.len()));
+        Ok(())
+    }
+
+    fn push_condition(&mut self, condition: &Condition) -> Result<()> {
+        match condition {
+            Condition::Compare { field, op, value } => {
+                self.push_operand(field);
+                self.push(&format!(" {} ", op.operator()));
+                self.push_value(field, value)?;
+            }
+            Condition::In { field, values } => {
+                if values.is_empty() {
+                    self.push("1 = 0");
+                    return Ok(());
+                }
+                self.push_operand(field);
+                self.push(" IN (");
+                for (position, value) in values.iter().enumerate() {
+                    if position > 0 {
+                        self.push(", ");
+                    }
+                    self.push_value(field, value)?;
+                }
+                self.push(")");
+            }
+            Condition::IsNull { field, null } => {
+                self.push_column(field);
+                self.push(if *null { " IS NULL" } else { " IS NOT NULL" });
+            }
+            Condition::Like {
+                field,
+                pattern,
+                case_insensitive,
+                text,
+            } => {
+                self.push_like(field, *pattern, *case_insensitive, text)?;
+            }
+            Condition::All(conditions) => {
+                if conditions.is_empty() {
+                    self.push("1 = 1");
+                }
+                for (position, condition) in conditions.iter().enumerate() {
+                    if position > 0 {
+                        self.push(" AND ");
+                    }
+                    self.push("(");
+                    self.push_condition(condition)?;
+                    self.push(")");
+                }
+            }
+            Condition::Any(conditions) => {
+                if conditions.is_empty() {
+                    self.push("1 = 0");
+                }
+                for (position, condition) in conditions.iter().enumerate() {
+                    if position > 0 {
+                        self.push(" OR ");
+                    }
+                    self.push("(");
+                    self.push_condition(condition)?;
+                    self.push(")");
+                }
+            }
+            Condition::Not(condition) => {
+                self.push("NOT (");
+                self.push_condition(condition)?;
+                self.push(")");
+            }
+        }
+        Ok(())
+    }
+
+    /// Text matching. `LIKE` ignores ASCII case on SQLite but not on PostgreSQL, so
+    /// case-sensitive matches on SQLite use `INSTR`, and case-insensitive ones
+    /// lower both sides on both databases.
+    fn push_like(
+        &mut self,
+        field: &FieldSchema,
+        pattern: TextPattern,
+        case_insensitive: bool,
+        text: &str,
+    ) -> Result<()> {
+        if self.dialect == Dialect::Sqlite && !case_insensitive {
+            self.push("INSTR(");
+            self.push_column(field);
+            self.push(", ");
+            self.push_bound(&Value::Text(text.to_owned()))?;
+            self.push(match pattern {
+                TextPattern::Contains => ") > 0",
+                TextPattern::StartsWith => ") = 1",
+            });
+            return Ok(());
+        }
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let like = match pattern {
+            TextPattern::Contains => format!("%{escaped}%"),
+            TextPattern::StartsWith => format!("{escaped}%"),
+        };
+        if case_insensitive {
+            self.push("LOWER(");
+            self.push_column(field);
+            self.push(") LIKE LOWER(");
+            self.push_bound(&Value::Text(like))?;
+            self.push(")");
+        } else {
+            self.push_column(field);
+            self.push(" LIKE ");
+            self.push_bound(&Value::Text(like))?;
+        }
+        self.push(" ESCAPE '\\'");
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> (String, Arguments) {
+        (self.text, self.args)
+    }
+}
+

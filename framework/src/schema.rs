@@ -1,0 +1,248 @@
+//! Static schema metadata, emitted by `#[model]` as constants.
+//!
+//! These tables are the single description of a model that everything else reads:
+//! the query layer renders SQL from them, the migration autodetector diffs them
+//! against the replayed migration history, and the REST layer derives validation
+//! and OpenAPI from them. They are plain `const` data: nothing is discovered at run
+//! time.
+
+/// The portable column type of a field, rendered per dialect when SQL is generated.
+///
+/// Each Rust type that can be stored implements [`Field`](crate::Field) and names its
+/// column type through [`Field::SQL_TYPE`](crate::Field::SQL_TYPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SqlType {
+    /// 16-bit signed integer (`i16`).
+    SmallInt,
+    /// 32-bit signed integer (`i32`).
+    Int,
+    /// 64-bit signed integer (`i64`).
+    BigInt,
+    /// Boolean (`bool`).
+    Bool,
+    /// Text (`String`), optionally limited by the field's `max_length`.
+    Text,
+    /// Exact decimal (`rust_decimal::Decimal`) with the field's precision and scale.
+    Decimal,
+    /// Calendar date without time zone (`chrono::NaiveDate`).
+    Date,
+    /// Instant in UTC (`chrono::DateTime<Utc>`).
+    Timestamp,
+    /// UUID (`uuid::Uuid`).
+    Uuid,
+    /// JSON document (`fw::Json<T>`).
+    Json,
+}
+
+impl SqlType {
+    /// Whether values of this type are integers (auto-increment keys, numeric ranges).
+    pub const fn is_integer(self) -> bool {
+        matches!(self, SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
+    }
+
+    /// The lowercase name used in migration files and error messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SqlType::SmallInt => "smallint",
+            SqlType::Int => "int",
+            SqlType::BigInt => "bigint",
+            SqlType::Bool => "bool",
+            SqlType::Text => "text",
+            SqlType::Decimal => "decimal",
+            SqlType::Date => "date",
+            SqlType::Timestamp => "timestamp",
+            SqlType::Uuid => "uuid",
+            SqlType::Json => "json",
+        }
+    }
+}
+
+/// What the database does to rows that reference a deleted row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OnDelete {
+    /// Refuse to delete a referenced row (the default).
+    Restrict,
+    /// Delete the referencing rows too.
+    Cascade,
+    /// Set the reference to NULL (the field must be an `Option`).
+    SetNull,
+}
+
+impl OnDelete {
+    /// The spelling used in `#[field(on_delete = "...")]` and migration files.
+    pub const fn name(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "restrict",
+            OnDelete::Cascade => "cascade",
+            OnDelete::SetNull => "set_null",
+        }
+    }
+}
+
+/// A foreign key from a field to another model's primary key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignKeySchema {
+    /// Table of the referenced model.
+    pub table: &'static str,
+    /// Primary-key column of the referenced model.
+    pub column: &'static str,
+    /// Action when the referenced row is deleted.
+    pub on_delete: OnDelete,
+}
+
+/// How a field gets its value when the application does not supply one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generated {
+    /// Supplied by the application on insert and update.
+    No,
+    /// Integer primary key assigned by the database.
+    AutoIncrement,
+    /// UUID primary key assigned by fw on insert (time-ordered, version 7).
+    AutoUuid,
+    /// Set to the current time on insert (`#[field(auto_now_add)]`).
+    CreatedAt,
+    /// Set to the current time on insert and on every update (`#[field(auto_now)]`).
+    UpdatedAt,
+    /// Row version: 1 on insert, incremented by every update (`#[field(version)]`).
+    Version,
+}
+
+/// A column default, as written in `#[field(default = ...)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    /// An integer literal.
+    Int(i64),
+    /// A boolean literal.
+    Bool(bool),
+    /// A string literal (also used for decimals, dates and choices, in their text form).
+    Text(&'static str),
+}
+
+/// One field of a model: a column plus the constraints declared on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSchema {
+    /// Rust field name (also the name used in queries and APIs).
+    pub name: &'static str,
+    /// Column name in the database.
+    pub column: &'static str,
+    /// The previous column name, when the field was renamed (`renamed_from`).
+    pub renamed_from: Option<&'static str>,
+    /// Portable column type.
+    pub sql_type: SqlType,
+    /// Whether the column accepts NULL (the field is an `Option<T>`).
+    pub nullable: bool,
+    /// Whether this field is the primary key.
+    pub primary_key: bool,
+    /// How the value is produced when the application does not supply it.
+    pub generated: Generated,
+    /// Single-column unique constraint.
+    pub unique: bool,
+    /// Single-column (non-unique) index.
+    pub index: bool,
+    /// Column default.
+    pub default: Option<DefaultValue>,
+    /// Maximum length in characters, for text.
+    pub max_length: Option<u32>,
+    /// Minimum length in characters, for text.
+    pub min_length: Option<u32>,
+    /// Inclusive lower bound, for numbers (text form, so decimals stay exact).
+    pub min_value: Option<&'static str>,
+    /// Inclusive upper bound, for numbers (text form, so decimals stay exact).
+    pub max_value: Option<&'static str>,
+    /// Regular expression the whole value must match, for text.
+    pub pattern: Option<&'static str>,
+    /// Total number of digits, for decimals.
+    pub max_digits: Option<u32>,
+    /// Digits after the decimal point, for decimals.
+    pub decimal_places: Option<u32>,
+    /// The allowed values, for fields whose type is a `#[derive(Choices)]` enum.
+    pub choices: &'static [&'static str],
+    /// The referenced model, for `Ref<M>` fields.
+    pub foreign_key: Option<ForeignKeySchema>,
+    /// Personal data or a secret: never shown in `Debug`, logs or error messages.
+    pub sensitive: bool,
+}
+
+impl FieldSchema {
+    /// Whether the application supplies this field on insert.
+    pub const fn is_insertable(&self) -> bool {
+        matches!(self.generated, Generated::No)
+    }
+
+    /// Whether the application may change this field on update.
+    pub const fn is_updatable(&self) -> bool {
+        matches!(self.generated, Generated::No) && !self.primary_key
+    }
+}
+
+/// A named index over one or more columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSchema {
+    /// Index name, unique within the database.
+    pub name: &'static str,
+    /// Indexed columns, in order.
+    pub columns: &'static [&'static str],
+    /// Whether the index enforces uniqueness.
+    pub unique: bool,
+}
+
+/// The whole static description of a model, emitted by `#[model]` as
+/// [`Model::SCHEMA`](crate::Model::SCHEMA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSchema {
+    /// Rust type name of the model.
+    pub name: &'static str,
+    /// Table name (snake_case of the type name unless overridden with `table = "..."`).
+    pub table: &'static str,
+    /// The previous table name, when the model was renamed (`renamed_from`).
+    pub renamed_from: Option<&'static str>,
+    /// Fields in declaration order; row decoding and `SELECT` lists use this order.
+    pub fields: &'static [FieldSchema],
+    /// Multi-column indexes and unique constraints (`#[model(unique(...), index(...))]`).
+    /// Single-column ones are declared on the field.
+    pub indexes: &'static [IndexSchema],
+}
+
+impl ModelSchema {
+    /// The primary-key field. `#[model]` guarantees there is exactly one.
+    pub fn primary_key(&self) -> &'static FieldSchema {
+        self.fields
+            .iter()
+            .find(|field| field.primary_key)
+            .unwrap_or(&self.fields[0])
+    }
+
+    /// The field with this Rust name, if any.
+    pub fn field(&self, name: &str) -> Option<&'static FieldSchema> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+
+    /// The row-version field (`#[field(version)]`), if the model has one.
+    pub fn version_field(&self) -> Option<&'static FieldSchema> {
+        self.fields
+            .iter()
+            .find(|field| field.generated == Generated::Version)
+    }
+}
+
+/// The name of the unique constraint over `columns` of `table` (PostgreSQL's own
+/// default), so violations can be traced back to fields.
+pub fn unique_constraint_name(table: &str, columns: &[&str]) -> String {
+    format!("{table}_{}_key", columns.join("_"))
+}
+
+/// The name of the foreign-key constraint on `column` of `table`.
+pub fn foreign_key_constraint_name(table: &str, column: &str) -> String {
+    format!("{table}_{column}_fkey")
+}
+
+/// The name of the CHECK constraint on `column` of `table`.
+pub fn check_constraint_name(table: &str, column: &str) -> String {
+    format!("{table}_{column}_check")
+}
+
+/// The name of the (non-unique) index over `columns` of `table`.
+pub fn index_name(table: &str, columns: &[&str]) -> String {
+    format!("{table}_{}_idx", columns.join("_"))
+}

@@ -1,0 +1,167 @@
+//! Test support: a fresh, private database per test, on SQLite or PostgreSQL.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::db::Db;
+
+/// The server tests use when `FW_TEST_POSTGRES_URL` is not set.
+pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database that exists for one test and is removed when dropped.
+///
+/// Each one is private (its own SQLite file, or its own PostgreSQL database), so
+/// tests run in parallel without sharing state.
+///
+/// ```no_run
+/// # async fn example() {
+/// let test_db = fw::testing::TestDb::sqlite().await;
+/// let db = test_db.db();
+/// # let _ = db;
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TestDb {
+    db: Db,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    PostgresDatabase { admin_url: String, name: String },
+}
+
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    format!(
+        "{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestDb {
+    /// A fresh SQLite database in a temporary file (a file rather than memory, so
+    /// it behaves as in production: WAL, a writer and several readers).
+    ///
+    /// # Panics
+    ///
+    /// When the temporary directory is not writable.
+    pub async fn sqlite() -> TestDb {
+        let path = std::env::temp_dir().join(format!("fw_test_{}.db", unique_suffix()));
+        let url = format!("sqlite://{}", path.display());
+        let db = Db::connect(&url)
+            .await
+            .unwrap_or_else(|error| panic!("cannot create test database {url}: {error}"));
+        TestDb {
+            db,
+            cleanup: Cleanup::SqliteFile(path),
+        }
+    }
+
+    /// A fresh PostgreSQL database on the server at `FW_TEST_POSTGRES_URL` (default
+    /// [`DEFAULT_TEST_POSTGRES_URL`]), dropped afterwards.
+    ///
+    /// # Panics
+    ///
+    /// When no server answers, with a message saying how to start one. PostgreSQL
+    /// tests never skip silently.
+    pub async fn postgres() -> TestDb {
+        let admin_url = std::env::var("FW_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned());
+        let admin = Db::connect(&admin_url).await.unwrap_or_else(|error| {
+            panic!(
+                "PostgreSQL tests need a server, and none answered at {}: {error}\n\
+                 Start one (for example `bash .ci/start-postgres`, which the CI script \
+                 runs), or point FW_TEST_POSTGRES_URL at a server where this user may \
+                 create databases.",
+                crate::db::redact_url(&admin_url)
+            )
+        });
+        let name = format!("fw_test_{}", unique_suffix());
+        admin
+            .execute_raw(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap_or_else(|error| panic!("cannot create test database {name}: {error}"));
+        admin.close().await;
+        let url = database_url(&admin_url, &name);
+        let db = Db::connect(&url)
+            .await
+            .unwrap_or_else(|error| panic!("cannot connect to test database {name}: {error}"));
+        TestDb {
+            db,
+            cleanup: Cleanup::PostgresDatabase { admin_url, name },
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The URL of the database, for code under test that connects by itself.
+    pub fn url(&self) -> String {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => format!("sqlite://{}", path.display()),
+            Cleanup::PostgresDatabase { admin_url, name } => database_url(admin_url, name),
+        }
+    }
+}
+
+/// `admin_url` with its database name replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (admin_url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |index| index + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime, which cannot block on itself,
+                // so the database is removed from a thread with its own runtime.
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(runtime) = runtime {
+                        runtime.block_on(async {
+                            if let Ok(admin) = Db::connect(&admin_url).await {
+                                let _ = admin
+                                    .execute_raw(&format!(
+                                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                    ))
+                                    .await;
+                                admin.close().await;
+                            }
+                        });
+                    }
+                });
+                let _ = dropped.join();
+            }
+        }
+    }
+}

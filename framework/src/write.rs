@@ -1,0 +1,514 @@
+//! The model operations behind [`Model`]'s provided methods, and the mapping of
+//! driver errors to typed constraint errors.
+
+use chrono::{DateTime, Utc};
+use sqlx::error::ErrorKind;
+
+use crate::db::{Access, Arguments, Conn, Dialect, placeholder, quote_ident};
+use crate::error::{Error, ForeignKeyRelation, Result};
+use crate::field::Field;
+use crate::model::Model;
+use crate::query::{ConflictTarget, SqlBuilder};
+use crate::schema::{self, FieldSchema, Generated};
+use crate::value::Value;
+
+/// The current time at the precision both databases store (microseconds), so a
+/// row reads back exactly as it was written.
+pub(crate) fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+pub(crate) async fn insert<M: Model>(mut conn: Conn<'_>, new: M::New) -> Result<M> {
+    let sql = M::sql(conn.dialect());
+    let mut args = Arguments::new(conn.dialect());
+    M::bind_new(&new, &mut args, now())?;
+    let inserted = conn
+        .reborrow()
+        .fetch_optional(sql.insert.into(), args, Access::Write, M::decode)
+        .await;
+    match inserted {
+        Ok(row) => row.ok_or(Error::NotFound {
+            model: M::SCHEMA.name,
+        }),
+        Err(error) => Err(explain::<M>(conn, error, &M::new_values(&new)).await),
+    }
+}
+
+pub(crate) async fn insert_many<M: Model>(conn: Conn<'_>, rows: Vec<M::New>) -> Result<Vec<M>> {
+    match conn {
+        Conn::Db(db) => {
+            let mut tx = db.begin().await?;
+            let inserted = insert_each::<M>(Conn::Tx(&mut tx), rows).await?;
+            tx.commit().await?;
+            Ok(inserted)
+        }
+        Conn::Tx(tx) => insert_each::<M>(Conn::Tx(tx), rows).await,
+    }
+}
+
+/// One prepared statement per row: the statement is parsed once and reused, and
+/// every row comes back with its key, in input order, on both databases.
+async fn insert_each<M: Model>(mut conn: Conn<'_>, rows: Vec<M::New>) -> Result<Vec<M>> {
+    let mut inserted = Vec::with_capacity(rows.len());
+    for row in rows {
+        inserted.push(insert::<M>(conn.reborrow(), row).await?);
+    }
+    Ok(inserted)
+}
+
+pub(crate) async fn upsert<M: Model>(
+    mut conn: Conn<'_>,
+    new: M::New,
+    on: ConflictTarget<M>,
+) -> Result<M> {
+    let dialect = conn.dialect();
+    let sql = render_upsert::<M>(dialect, on.fields());
+    let mut args = Arguments::new(dialect);
+    M::bind_new(&new, &mut args, now())?;
+    let written = conn
+        .reborrow()
+        .fetch_optional(sql.into(), args, Access::Write, M::decode)
+        .await;
+    let values = M::new_values(&new);
+    match written {
+        Ok(Some(row)) => Ok(row),
+        // The row exists and no field differs: it was left untouched (its version
+        // not bumped), so read it back by the conflict key.
+        Ok(None) => find_by_values::<M>(conn, on.fields(), &values).await,
+        Err(error) => Err(explain::<M>(conn, error, &values).await),
+    }
+}
+
+/// `INSERT ... ON CONFLICT (key) DO UPDATE SET ... WHERE <some field differs>`, so
+/// upserting an unchanged row writes nothing and keeps its version.
+fn render_upsert<M: Model>(dialect: Dialect, target: &[&'static FieldSchema]) -> String {
+    let sql = M::sql(dialect);
+    let table = quote_ident(M::SCHEMA.table);
+    let mut assignments = Vec::new();
+    let mut differences = Vec::new();
+    for field in M::SCHEMA.fields {
+        let is_target = target.iter().any(|key| key.name == field.name);
+        if is_target || field.primary_key {
+            continue;
+        }
+        let column = quote_ident(field.column);
+        match field.generated {
+            Generated::No => {
+                assignments.push(format!("{column} = excluded.{column}"));
+                differences.push(format!("{table}.{column} IS DISTINCT FROM excluded.{column}"));
+            }
+            Generated::UpdatedAt => assignments.push(format!("{column} = excluded.{column}")),
+            Generated::Version => assignments.push(format!("{column} = {table}.{column} + 1")),
+            Generated::AutoIncrement | Generated::AutoUuid | Generated::CreatedAt => {}
+        }
+    }
+    let target_columns: Vec<String> = target
+        .iter()
+        .map(|field| quote_ident(field.column))
+        .collect();
+    let insert = sql.insert.split(" RETURNING ").next().unwrap_or(sql.insert);
+    if differences.is_empty() {
+        return format!(
+            "{insert} ON CONFLICT ({}) DO NOTHING RETURNING {}",
+            target_columns.join(", "),
+            sql.columns
+        );
+    }
+    format!(
+        "{insert} ON CONFLICT ({}) DO UPDATE SET {} WHERE {} RETURNING {}",
+        target_columns.join(", "),
+        assignments.join(", "),
+        differences.join(" OR "),
+        sql.columns
+    )
+}
+
+async fn find_by_values<M: Model>(
+    conn: Conn<'_>,
+    fields: &[&'static FieldSchema],
+    values: &[(&'static FieldSchema, Value)],
+) -> Result<M> {
+    let dialect = conn.dialect();
+    let mut sql = SqlBuilder::new(dialect);
+    sql.push(M::sql(dialect).select);
+    sql.push(" WHERE ");
+    for (position, field) in fields.iter().enumerate() {
+        if position > 0 {
+            sql.push(" AND ");
+        }
+        let value = values
+            .iter()
+            .find(|(supplied, _)| supplied.name == field.name)
+            .map_or(Value::Null, |(_, value)| value.clone());
+        sql.push_column(field);
+        sql.push(" = ");
+        sql.push_value(field, &value)?;
+    }
+    let (text, args) = sql.finish();
+    conn.fetch_optional(text.into(), args, Access::Write, M::decode)
+        .await?
+        .ok_or(Error::NotFound {
+            model: M::SCHEMA.name,
+        })
+}
+
+pub(crate) async fn get<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<M> {
+    find::<M>(conn, key).await?.ok_or(Error::NotFound {
+        model: M::SCHEMA.name,
+    })
+}
+
+pub(crate) async fn find<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<Option<M>> {
+    let mut args = Arguments::new(conn.dialect());
+    key.bind(&mut args)?;
+    let sql = M::sql(conn.dialect());
+    conn.fetch_optional(sql.get.into(), args, Access::Read, M::decode)
+        .await
+}
+
+pub(crate) async fn update<M: Model>(mut conn: Conn<'_>, row: &M) -> Result<M> {
+    let sql = M::sql(conn.dialect());
+    let mut args = Arguments::new(conn.dialect());
+    row.bind_update(&mut args, now())?;
+    let updated = conn
+        .reborrow()
+        .fetch_optional(sql.update.into(), args, Access::Write, M::decode)
+        .await;
+    match updated {
+        Ok(Some(updated)) => Ok(updated),
+        Ok(None) => Err(missing_or_stale::<M>(conn, row.key().clone(), row.version()).await),
+        Err(error) => {
+            let values: Vec<_> = M::SCHEMA.fields.iter().zip(row.values()).collect();
+            Err(explain::<M>(conn, error, &values).await)
+        }
+    }
+}
+
+pub(crate) async fn patch<M: Model>(
+    mut conn: Conn<'_>,
+    key: M::Key,
+    expected_version: Option<i64>,
+    patch: M::Patch,
+) -> Result<M> {
+    let dialect = conn.dialect();
+    let values = M::patch_values(&patch);
+    let mut sql = SqlBuilder::new(dialect);
+    sql.push("UPDATE ");
+    sql.push(&quote_ident(M::SCHEMA.table));
+    sql.push(" SET ");
+    let mut assignments = 0;
+    for (field, value) in &values {
+        if assignments > 0 {
+            sql.push(", ");
+        }
+        sql.push_column(field);
+        sql.push(" = ");
+        sql.push_bound(value)?;
+        assignments += 1;
+    }
+    if assignments == 0 {
+        // Nothing to change: report the row as it is, so an empty PATCH neither
+        // bumps the version nor fails.
+        let current = get::<M>(conn, key).await?;
+        return match (expected_version, current.version()) {
+            (Some(expected), Some(actual)) if expected != actual => Err(Error::StaleVersion {
+                model: M::SCHEMA.name,
+                expected,
+            }),
+            _ => Ok(current),
+        };
+    }
+    for field in M::SCHEMA.fields {
+        match field.generated {
+            Generated::UpdatedAt => {
+                sql.push(", ");
+                sql.push_column(field);
+                sql.push(" = ");
+                sql.push_bound(&Value::Timestamp(now()))?;
+            }
+            Generated::Version => {
+                let column = quote_ident(field.column);
+                sql.push(&format!(", {column} = {column} + 1"));
+            }
+            _ => {}
+        }
+    }
+    sql.push(" WHERE ");
+    let key_field = M::SCHEMA.primary_key();
+    sql.push_column(key_field);
+    sql.push(" = ");
+    sql.push_bound(&key.to_value())?;
+    if let (Some(expected), Some(version)) = (expected_version, M::SCHEMA.version_field()) {
+        sql.push(" AND ");
+        sql.push_column(version);
+        sql.push(" = ");
+        sql.push_bound(&Value::Int(expected))?;
+    }
+    sql.push(" RETURNING ");
+    sql.push(M::sql(dialect).columns);
+    let (text, args) = sql.finish();
+    let patched = conn
+        .reborrow()
+        .fetch_optional(text.into(), args, Access::Write, M::decode)
+        .await;
+    match patched {
+        Ok(Some(row)) => Ok(row),
+        Ok(None) => Err(missing_or_stale::<M>(conn, key, expected_version).await),
+        Err(error) => Err(explain::<M>(conn, error, &values).await),
+    }
+}
+
+pub(crate) async fn delete<M: Model>(mut conn: Conn<'_>, key: M::Key) -> Result<()> {
+    let dialect = conn.dialect();
+    let mut args = Arguments::new(dialect);
+    key.bind(&mut args)?;
+    let deleted = conn
+        .reborrow()
+        .execute(M::sql(dialect).delete.into(), args)
+        .await;
+    match deleted {
+        Ok(0) => Err(Error::NotFound {
+            model: M::SCHEMA.name,
+        }),
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let error = classify::<M>(error);
+            match error {
+                Error::ForeignKeyViolation { relation } if relation.column.is_none() => {
+                    let relation = sqlite_referencing_relation::<M>(conn, &key.to_value())
+                        .await
+                        .unwrap_or(relation);
+                    Err(Error::ForeignKeyViolation { relation })
+                }
+                error => Err(error),
+            }
+        }
+    }
+}
+
+async fn missing_or_stale<M: Model>(
+    conn: Conn<'_>,
+    key: M::Key,
+    expected_version: Option<i64>,
+) -> Error {
+    match (find::<M>(conn, key).await, expected_version) {
+        (Ok(Some(_)), Some(expected)) => Error::StaleVersion {
+            model: M::SCHEMA.name,
+            expected,
+        },
+        (Err(error), _) => error,
+        _ => Error::NotFound {
+            model: M::SCHEMA.name,
+        },
+    }
+}
+
+/// Classifies `error` and, for a SQLite foreign-key violation (which SQLite reports
+/// without naming the constraint), finds which supplied reference points nowhere.
+async fn explain<M: Model>(
+    conn: Conn<'_>,
+    error: Error,
+    values: &[(&'static FieldSchema, Value)],
+) -> Error {
+    match classify::<M>(error) {
+        Error::ForeignKeyViolation { relation } if relation.column.is_none() => {
+            let relation = sqlite_dangling_reference(conn, M::SCHEMA.table, values)
+                .await
+                .unwrap_or(relation);
+            Error::ForeignKeyViolation { relation }
+        }
+        error => error,
+    }
+}
+
+async fn sqlite_dangling_reference(
+    mut conn: Conn<'_>,
+    table: &str,
+    values: &[(&'static FieldSchema, Value)],
+) -> Option<ForeignKeyRelation> {
+    for (field, value) in values {
+        let Some(foreign_key) = field.foreign_key else {
+            continue;
+        };
+        if *value == Value::Null {
+            continue;
+        }
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {} = {}",
+            quote_ident(foreign_key.table),
+            quote_ident(foreign_key.column),
+            placeholder(conn.dialect(), 1)
+        );
+        let mut args = Arguments::new(conn.dialect());
+        args.add_value(value).ok()?;
+        let found = conn
+            .reborrow()
+            .fetch_optional(sql.into(), args, Access::Write, |_| Ok(()))
+            .await
+            .ok()?;
+        if found.is_none() {
+            return Some(ForeignKeyRelation {
+                table: table.to_owned(),
+                column: Some(field.column.to_owned()),
+                references: Some(foreign_key.table.to_owned()),
+            });
+        }
+    }
+    None
+}
+
+/// For a delete refused by SQLite: the first table with a row still referencing
+/// `key`. Reads SQLite's catalog, since a model does not know who references it.
+async fn sqlite_referencing_relation<M: Model>(
+    mut conn: Conn<'_>,
+    key: &Value,
+) -> Option<ForeignKeyRelation> {
+    if conn.dialect() != Dialect::Sqlite {
+        return None;
+    }
+    let mut args = Arguments::new(Dialect::Sqlite);
+    args.add_value(&Value::Text(M::SCHEMA.table.to_owned())).ok()?;
+    let references = conn
+        .reborrow()
+        .fetch_all(
+            "SELECT m.name, f.\"from\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND f.\"table\" = ?1"
+                .into(),
+            args,
+            Access::Write,
+            |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)),
+        )
+        .await
+        .ok()?;
+    for (table, column) in references {
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1",
+            quote_ident(&table),
+            quote_ident(&column)
+        );
+        let mut args = Arguments::new(Dialect::Sqlite);
+        args.add_value(key).ok()?;
+        let found = conn
+            .reborrow()
+            .fetch_optional(sql.into(), args, Access::Write, |_| Ok(()))
+            .await
+            .ok()?;
+        if found.is_some() {
+            return Some(ForeignKeyRelation {
+                table,
+                column: Some(column),
+                references: Some(M::SCHEMA.table.to_owned()),
+            });
+        }
+    }
+    None
+}
+
+/// Turns a driver error into a typed constraint error for model `M`, the same on
+/// both databases: PostgreSQL names the constraint (fw names constraints after
+/// their table and columns), SQLite names the columns in its message.
+pub(crate) fn classify<M: Model>(error: Error) -> Error {
+    let Error::Database(sqlx::Error::Database(database_error)) = &error else {
+        return error;
+    };
+    let message = database_error.message();
+    let constraint = database_error.constraint().map(str::to_owned);
+    let table = database_error
+        .table()
+        .unwrap_or(M::SCHEMA.table)
+        .to_owned();
+    // SQLite: "UNIQUE constraint failed: security.symbol, security.cusip".
+    let sqlite_detail = message.split_once(" constraint failed: ").map(|(_, detail)| detail);
+    match database_error.kind() {
+        ErrorKind::UniqueViolation => Error::UniqueViolation {
+            model: M::SCHEMA.name,
+            fields: unique_fields::<M>(constraint.as_deref(), sqlite_detail),
+        },
+        ErrorKind::ForeignKeyViolation => {
+            let column = constraint.as_deref().and_then(|name| {
+                name.strip_prefix(&format!("{table}_"))
+                    .and_then(|rest| rest.strip_suffix("_fkey"))
+                    .map(str::to_owned)
+            });
+            let references = if table == M::SCHEMA.table {
+                column.as_deref().and_then(|column| {
+                    M::SCHEMA
+                        .fields
+                        .iter()
+                        .find(|field| field.column == column)
+                        .and_then(|field| field.foreign_key)
+                        .map(|foreign_key| foreign_key.table.to_owned())
+                })
+            } else {
+                Some(M::SCHEMA.table.to_owned())
+            };
+            Error::ForeignKeyViolation {
+                relation: ForeignKeyRelation {
+                    table,
+                    column,
+                    references,
+                },
+            }
+        }
+        ErrorKind::CheckViolation => Error::CheckViolation {
+            constraint: constraint
+                .or_else(|| sqlite_detail.map(str::to_owned))
+                .unwrap_or_default(),
+        },
+        ErrorKind::NotNullViolation => Error::NotNullViolation {
+            column: sqlite_detail
+                .and_then(|detail| detail.rsplit('.').next())
+                .map(str::to_owned)
+                .or_else(|| postgres_column(database_error.as_ref()))
+                .unwrap_or_default(),
+        },
+        _ => error,
+    }
+}
+
+fn postgres_column(error: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    error
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|error| error.column())
+        .map(str::to_owned)
+}
+
+fn unique_fields<M: Model>(
+    constraint: Option<&str>,
+    sqlite_detail: Option<&str>,
+) -> Vec<&'static str> {
+    let schema = M::SCHEMA;
+    let field_of_column = |column: &str| {
+        schema
+            .fields
+            .iter()
+            .find(|field| field.column == column)
+            .map(|field| field.name)
+    };
+    if let Some(detail) = sqlite_detail {
+        return detail
+            .split(", ")
+            .filter_map(|qualified| qualified.rsplit('.').next())
+            .filter_map(field_of_column)
+            .collect();
+    }
+    let Some(constraint) = constraint else {
+        return Vec::new();
+    };
+    if constraint == format!("{}_pkey", schema.table) {
+        return vec![schema.primary_key().name];
+    }
+    for field in schema.fields {
+        if field.unique && constraint == schema::unique_constraint_name(schema.table, &[field.column])
+        {
+            return vec![field.name];
+        }
+    }
+    for index in schema.indexes {
+        if index.unique && index.name == constraint {
+            return index.columns.iter().filter_map(|c| field_of_column(c)).collect();
+        }
+    }
+    Vec::new()
+}
