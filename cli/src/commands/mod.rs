@@ -1,0 +1,3 @@
+//! One module per `fw` command.
+
+pub(crate) mod forward;
