@@ -40,4 +40,29 @@ pub mod __private {
     /// Asserts at compile time that a field's type is storable; rustc points at
     /// the field when it is not.
     pub const fn assert_field<T: crate::Field>() {}
+
+    /// A model's table name, apart from [`Model::SCHEMA`](crate::Model::SCHEMA):
+    /// `#[model]` builds a `Ref<M>` field's foreign key from it, because going
+    /// through `M::SCHEMA` (as `Field::REFERENCES` does) is a cycle in constant
+    /// evaluation when models reference themselves or each other.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a model",
+        label = "expected a struct with `#[fw::model]`",
+        note = "add `#[fw::model]` to the struct declaration"
+    )]
+    pub trait ModelTable: crate::Model {
+        /// [`ModelSchema::table`](crate::schema::ModelSchema::table).
+        const TABLE: &'static str;
+    }
+
+    /// The foreign key of a `Ref<M>` field (see [`ModelTable`]).
+    pub const fn foreign_key_to<M: ModelTable>(
+        on_delete: crate::schema::OnDelete,
+    ) -> Option<crate::schema::ForeignKeySchema> {
+        Some(crate::schema::ForeignKeySchema {
+            table: M::TABLE,
+            column: M::PRIMARY_KEY_COLUMN,
+            on_delete,
+        })
+    }
 }

@@ -1,16 +1,33 @@
 //! Procedural macros for fw. Use them through the `fw` crate.
+//!
+//! Each macro is a pipeline, one module per stage (see `model/mod.rs` and
+//! `choices/mod.rs`); this file only connects them to the compiler.
 
 use proc_macro::TokenStream;
 
+mod choices;
+mod ctxt;
+mod model;
+mod names;
+mod options;
+
 /// Declares a model. See the `fw` crate documentation.
 #[proc_macro_attribute]
-pub fn model(_args: TokenStream, input: TokenStream) -> TokenStream {
-    input
+pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
+    finish(model::expand(args.into(), input.into()))
 }
 
 /// Derives `fw::Choices` for a fieldless enum. See the `fw` crate documentation.
 #[proc_macro_derive(Choices, attributes(choice))]
 pub fn derive_choices(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    finish(choices::expand(input.into()))
+}
+
+/// The one place errors become `compile_error!`s, emitted beside the fallback
+/// (the user's item) so a mistake is reported once, not as a cascade.
+fn finish(expansion: ctxt::Expansion) -> TokenStream {
+    match expansion {
+        Ok(tokens) => tokens.into(),
+        Err(failure) => failure.into_tokens().into(),
+    }
 }

@@ -1,0 +1,543 @@
+//! Code generation from the checked IR. Only quoting happens here: every rule has
+//! already been enforced by `check.rs`.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use super::ast::{Field, Generated, Model, TypeKind};
+use super::attr::{DefaultLiteral, OnDelete, Opt};
+use super::sql::{self, Dialect};
+use crate::names::screaming_snake_case;
+
+pub(crate) fn expand(model: &Model) -> TokenStream {
+    let item = model.stripped_item();
+    let new_struct = new_struct(model);
+    let patch_struct = patch_struct(model);
+    let debug_impls = debug_impls(model);
+    let model_impl = model_impl(model);
+    let columns = column_consts(model);
+    let assertions = model.fields.iter().map(|field| {
+        let ty = &field.ty;
+        quote_spanned!(field.ty_span()=> const _: () = ::fw::__private::assert_field::<#ty>();)
+    });
+    quote! {
+        #item
+        #new_struct
+        #patch_struct
+        const _: () = {
+            #(#assertions)*
+            #debug_impls
+            #model_impl
+            #columns
+        };
+    }
+}
+
+fn new_ident(model: &Model) -> Ident {
+    format_ident!("New{}", model.ident)
+}
+
+fn patch_ident(model: &Model) -> Ident {
+    format_ident!("{}Patch", model.ident)
+}
+
+/// The fields the application supplies on insert.
+fn insertable(model: &Model) -> impl Iterator<Item = &Field> {
+    model.fields.iter().filter(|field| field.is_insertable())
+}
+
+/// The fields the application may change on update.
+fn updatable(model: &Model) -> impl Iterator<Item = &Field> {
+    model
+        .fields
+        .iter()
+        .filter(|field| field.is_insertable() && !field.is_primary_key_of(model))
+}
+
+/// `<T as ::fw::Field>`, spanned on the field's type so a type that cannot be
+/// stored is reported once, on the user's field.
+fn field_trait(field: &Field) -> TokenStream {
+    let ty = &field.ty;
+    quote_spanned!(field.ty_span()=> <#ty as ::fw::Field>)
+}
+
+fn new_struct(model: &Model) -> TokenStream {
+    let vis = &model.vis;
+    let name = new_ident(model);
+    let doc = format!(
+        " The values to insert a [`{}`] row: every field except those fw generates \
+         (auto keys, timestamps, the version).",
+        model.ident
+    );
+    let fields = insertable(model).map(|field| {
+        let Field {
+            docs,
+            vis,
+            ident,
+            ty,
+            ..
+        } = field;
+        quote!(#(#docs)* #vis #ident: #ty,)
+    });
+    quote! {
+        #[doc = #doc]
+        #vis struct #name {
+            #(#fields)*
+        }
+    }
+}
+
+fn patch_struct(model: &Model) -> TokenStream {
+    let vis = &model.vis;
+    let name = patch_ident(model);
+    let doc = format!(
+        " A partial update of a [`{}`] row: fields set to `Some` are written, `None` \
+         leaves the stored value unchanged.",
+        model.ident
+    );
+    let fields = updatable(model).map(|field| {
+        let Field {
+            docs,
+            vis,
+            ident,
+            ty,
+            ..
+        } = field;
+        quote!(#(#docs)* #vis #ident: ::core::option::Option<#ty>,)
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::default::Default)]
+        #vis struct #name {
+            #(#fields)*
+        }
+    }
+}
+
+/// `Debug` for the model, `New<Model>` and `<Model>Patch`, printing sensitive
+/// fields as `<redacted>`.
+fn debug_impls(model: &Model) -> TokenStream {
+    let any_sensitive = model.fields.iter().any(Field::is_sensitive);
+    let redacted = any_sensitive.then(|| {
+        quote! {
+            struct __FwRedacted;
+            impl ::core::fmt::Debug for __FwRedacted {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.write_str("<redacted>")
+                }
+            }
+        }
+    });
+    let debug = |name: &Ident, fields: Vec<&Field>, patch: bool| {
+        let label = name.to_string();
+        let entries = fields.iter().map(|field| {
+            let ident = &field.ident;
+            let label = ident.to_string();
+            let value = match (field.is_sensitive(), patch) {
+                (false, _) => quote!(&self.#ident),
+                (true, false) => quote!(&__FwRedacted),
+                (true, true) => quote!(&self.#ident.as_ref().map(|_| __FwRedacted)),
+            };
+            quote!(.field(#label, #value))
+        });
+        quote! {
+            #[automatically_derived]
+            impl ::core::fmt::Debug for #name {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct(#label) #(#entries)* .finish()
+                }
+            }
+        }
+    };
+    let model_debug = debug(&model.ident, model.fields.iter().collect(), false);
+    let new_debug = debug(&new_ident(model), insertable(model).collect(), false);
+    let patch_debug = debug(&patch_ident(model), updatable(model).collect(), true);
+    quote! {
+        #redacted
+        #model_debug
+        #new_debug
+        #patch_debug
+    }
+}
+
+fn option<T: ?Sized>(value: Option<&T>, quote_value: impl Fn(&T) -> TokenStream) -> TokenStream {
+    match value {
+        Some(value) => {
+            let value = quote_value(value);
+            quote!(::core::option::Option::Some(#value))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn count(value: &Option<Opt<u32>>) -> TokenStream {
+    option(value.as_ref(), |opt| {
+        let value = Literal::u32_suffixed(opt.value);
+        quote!(#value)
+    })
+}
+
+fn text(value: Option<&str>) -> TokenStream {
+    option(value, |text| quote!(#text))
+}
+
+fn field_schema(model: &Model, field: &Field) -> TokenStream {
+    let name = field.name();
+    let column = &field.column;
+    let args = &field.args;
+    let renamed_from = text(args.renamed_from.as_ref().map(|opt| opt.value.as_str()));
+    let field_trait = field_trait(field);
+    let primary_key = field.is_primary_key_of(model);
+    let generated = match field.generated {
+        Generated::No => quote!(No),
+        Generated::AutoIncrement => quote!(AutoIncrement),
+        Generated::AutoUuid => quote!(AutoUuid),
+        Generated::CreatedAt => quote!(CreatedAt),
+        Generated::UpdatedAt => quote!(UpdatedAt),
+        Generated::Version => quote!(Version),
+    };
+    let unique = args.unique.is_some();
+    let index = args.index.is_some();
+    let default = option(args.default.as_ref(), |opt| match &opt.value {
+        DefaultLiteral::Int(value) => {
+            let value = Literal::i64_suffixed(*value);
+            quote!(::fw::schema::DefaultValue::Int(#value))
+        }
+        DefaultLiteral::Bool(value) => quote!(::fw::schema::DefaultValue::Bool(#value)),
+        DefaultLiteral::Text(value) => quote!(::fw::schema::DefaultValue::Text(#value)),
+    });
+    let max_length = count(&args.max_length);
+    let min_length = count(&args.min_length);
+    let min_value = text(args.min.as_ref().map(|opt| opt.value.text.as_str()));
+    let max_value = text(args.max.as_ref().map(|opt| opt.value.text.as_str()));
+    let pattern = text(args.pattern.as_ref().map(|opt| opt.value.as_str()));
+    let max_digits = count(&args.max_digits);
+    let decimal_places = count(&args.decimal_places);
+    let on_delete = match field.on_delete() {
+        OnDelete::Restrict => quote!(::fw::schema::OnDelete::Restrict),
+        OnDelete::Cascade => quote!(::fw::schema::OnDelete::Cascade),
+        OnDelete::SetNull => quote!(::fw::schema::OnDelete::SetNull),
+    };
+    // A `Ref<M>` reads the referenced table from `ModelTable`, not through
+    // `Field::REFERENCES` (which reads `M::SCHEMA`): models that reference
+    // themselves or each other would otherwise be a cycle in constant evaluation.
+    let foreign_key = match &field.kind {
+        TypeKind::Ref(target) => quote_spanned! {field.ty_span()=>
+            ::fw::__private::foreign_key_to::<#target>(#on_delete)
+        },
+        _ => {
+            let ty = &field.ty;
+            quote_spanned!(field.ty_span()=> ::fw::__private::foreign_key_of::<#ty>(#on_delete))
+        }
+    };
+    let sensitive = field.is_sensitive();
+    quote! {
+        ::fw::schema::FieldSchema {
+            name: #name,
+            column: #column,
+            renamed_from: #renamed_from,
+            sql_type: #field_trait::SQL_TYPE,
+            nullable: #field_trait::NULLABLE,
+            primary_key: #primary_key,
+            generated: ::fw::schema::Generated::#generated,
+            unique: #unique,
+            index: #index,
+            default: #default,
+            max_length: #max_length,
+            min_length: #min_length,
+            min_value: #min_value,
+            max_value: #max_value,
+            pattern: #pattern,
+            max_digits: #max_digits,
+            decimal_places: #decimal_places,
+            choices: #field_trait::CHOICES,
+            foreign_key: #foreign_key,
+            sensitive: #sensitive,
+        }
+    }
+}
+
+fn model_sql(model: &Model, dialect: Dialect) -> TokenStream {
+    let sql::ModelSql {
+        columns,
+        select,
+        get,
+        insert_columns,
+        insert,
+        update,
+        delete,
+    } = sql::render(model, dialect);
+    quote! {
+        ::fw::__private::ModelSql {
+            columns: #columns,
+            select: #select,
+            get: #get,
+            insert_columns: #insert_columns,
+            insert: #insert,
+            update: #update,
+            delete: #delete,
+        }
+    }
+}
+
+/// `name` if the generated body uses the parameter, `_name` otherwise, so the
+/// expansion has no unused-variable warnings for small models.
+fn parameter(name: &str, used: bool) -> Ident {
+    if used {
+        format_ident!("{name}")
+    } else {
+        format_ident!("_{name}")
+    }
+}
+
+fn model_impl(model: &Model) -> TokenStream {
+    let ident = &model.ident;
+    let name = ident.to_string();
+    let table = &model.table;
+    let renamed_from = text(
+        model
+            .args
+            .renamed_from
+            .as_ref()
+            .map(|opt| opt.value.as_str()),
+    );
+    let field_schemas = model.fields.iter().map(|field| field_schema(model, field));
+    let indexes = model.args.indexes.iter().map(|index| {
+        let columns = model.index_columns(index);
+        let name = sql::index_name(table, index.unique, &columns);
+        let unique = index.unique;
+        quote! {
+            ::fw::schema::IndexSchema { name: #name, columns: &[#(#columns),*], unique: #unique }
+        }
+    });
+    let Some(key) = model.primary_key() else {
+        return TokenStream::new();
+    };
+    let key_ident = &key.ident;
+    let key_ty = &key.ty;
+    let key_column = &key.column;
+    let new_ident = new_ident(model);
+    let patch_ident = patch_ident(model);
+    let sqlite = model_sql(model, Dialect::Sqlite);
+    let postgres = model_sql(model, Dialect::Postgres);
+
+    let version = match model.version() {
+        Some(version) => {
+            let version = &version.ident;
+            quote!(::core::option::Option::Some(self.#version))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    let decode_fields = model.fields.iter().enumerate().map(|(index, field)| {
+        let ident = &field.ident;
+        let field_trait = field_trait(field);
+        quote!(#ident: #field_trait::decode(row, #index)?,)
+    });
+
+    // Every column but auto-increment keys, in schema order (`insert_columns`).
+    let new_binds: Vec<TokenStream> = model
+        .fields
+        .iter()
+        .filter_map(|field| {
+            let ident = &field.ident;
+            let value = match field.generated {
+                Generated::AutoIncrement => return None,
+                Generated::No => {
+                    let field_trait = field_trait(field);
+                    return Some(quote!(#field_trait::bind(&new.#ident, args)?;));
+                }
+                Generated::AutoUuid => quote!(&::fw::__private::Uuid::now_v7()),
+                Generated::CreatedAt | Generated::UpdatedAt => quote!(&now),
+                Generated::Version => quote!(&1i64),
+            };
+            Some(quote!(::fw::Field::bind(#value, args)?;))
+        })
+        .collect();
+    let any_timestamp = model
+        .fields
+        .iter()
+        .any(|field| matches!(field.generated, Generated::CreatedAt | Generated::UpdatedAt));
+    let any_updated_at = model
+        .fields
+        .iter()
+        .any(|field| field.generated == Generated::UpdatedAt);
+    let new_param = parameter("new", insertable(model).next().is_some());
+    let new_args_param = parameter("args", !new_binds.is_empty());
+    let new_now_param = parameter("now", any_timestamp);
+
+    // `update`'s parameters: updatable columns, `auto_now` columns, the key, the
+    // expected version.
+    let update_binds = updatable(model).map(|field| {
+        let ident = &field.ident;
+        let field_trait = field_trait(field);
+        quote!(#field_trait::bind(&self.#ident, args)?;)
+    });
+    let updated_at_binds = model
+        .fields
+        .iter()
+        .filter(|field| field.generated == Generated::UpdatedAt)
+        .map(|_| quote!(::fw::Field::bind(&now, args)?;));
+    let key_trait = field_trait(key);
+    let expected_version = model.version().map(|version| {
+        let ident = &version.ident;
+        quote!(::fw::Field::bind(&self.#ident, args)?;)
+    });
+    let update_now_param = parameter("now", any_updated_at);
+
+    let fields_of = quote!(<Self as ::fw::Model>::SCHEMA.fields);
+    let patch_entries: Vec<TokenStream> = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.is_insertable() && !field.is_primary_key_of(model))
+        .map(|(index, field)| {
+            let ident = &field.ident;
+            let field_trait = field_trait(field);
+            quote! {
+                patch.#ident.as_ref().map(|value| (&#fields_of[#index], #field_trait::to_value(value)))
+            }
+        })
+        .collect();
+    let patch_values = if patch_entries.is_empty() {
+        quote!(::std::vec::Vec::new())
+    } else {
+        quote! {
+            [#(#patch_entries),*].into_iter().flatten().collect()
+        }
+    };
+    let patch_param = parameter("patch", !patch_entries.is_empty());
+
+    let values = model.fields.iter().map(|field| {
+        let ident = &field.ident;
+        let field_trait = field_trait(field);
+        quote!(#field_trait::to_value(&self.#ident))
+    });
+    let new_values = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.is_insertable())
+        .map(|(index, field)| {
+            let ident = &field.ident;
+            let field_trait = field_trait(field);
+            quote!((&#fields_of[#index], #field_trait::to_value(&new.#ident)))
+        });
+
+    quote! {
+        static __FW_SQLITE_SQL: ::fw::__private::ModelSql = #sqlite;
+        static __FW_POSTGRES_SQL: ::fw::__private::ModelSql = #postgres;
+
+        #[automatically_derived]
+        impl ::fw::__private::ModelTable for #ident {
+            const TABLE: &'static str = #table;
+        }
+
+        #[automatically_derived]
+        impl ::fw::Model for #ident {
+            const SCHEMA: &'static ::fw::schema::ModelSchema = &::fw::schema::ModelSchema {
+                name: #name,
+                table: #table,
+                renamed_from: #renamed_from,
+                fields: &[#(#field_schemas),*],
+                indexes: &[#(#indexes),*],
+            };
+            const PRIMARY_KEY_COLUMN: &'static str = #key_column;
+
+            type Key = #key_ty;
+            type New = #new_ident;
+            type Patch = #patch_ident;
+
+            fn sql(dialect: ::fw::Dialect) -> &'static ::fw::__private::ModelSql {
+                match dialect {
+                    ::fw::Dialect::Sqlite => &__FW_SQLITE_SQL,
+                    ::fw::Dialect::Postgres => &__FW_POSTGRES_SQL,
+                }
+            }
+
+            fn key(&self) -> &Self::Key {
+                &self.#key_ident
+            }
+
+            fn version(&self) -> ::core::option::Option<i64> {
+                #version
+            }
+
+            fn decode(row: &::fw::__private::Row<'_>) -> ::fw::Result<Self> {
+                ::core::result::Result::Ok(Self {
+                    #(#decode_fields)*
+                })
+            }
+
+            fn bind_new(
+                #new_param: &Self::New,
+                #new_args_param: &mut ::fw::__private::Arguments,
+                #new_now_param: ::fw::__private::DateTime<::fw::__private::Utc>,
+            ) -> ::fw::Result<()> {
+                #(#new_binds)*
+                ::core::result::Result::Ok(())
+            }
+
+            fn bind_update(
+                &self,
+                args: &mut ::fw::__private::Arguments,
+                #update_now_param: ::fw::__private::DateTime<::fw::__private::Utc>,
+            ) -> ::fw::Result<()> {
+                #(#update_binds)*
+                #(#updated_at_binds)*
+                #key_trait::bind(&self.#key_ident, args)?;
+                #expected_version
+                ::core::result::Result::Ok(())
+            }
+
+            fn patch_values(
+                #patch_param: &Self::Patch,
+            ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
+                #patch_values
+            }
+
+            fn values(&self) -> ::std::vec::Vec<::fw::Value> {
+                ::std::vec![#(#values),*]
+            }
+
+            fn new_values(
+                #new_param: &Self::New,
+            ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
+                ::std::vec![#(#new_values),*]
+            }
+        }
+    }
+}
+
+/// `Model::SYMBOL`: a typed [`fw::Column`] per field.
+fn column_consts(model: &Model) -> TokenStream {
+    let ident = &model.ident;
+    let consts = model.fields.iter().enumerate().map(|(index, field)| {
+        let vis = &field.vis;
+        let ty = &field.ty;
+        let name = format_ident!(
+            "{}",
+            screaming_snake_case(&field.name()),
+            span = field.ident.span()
+        );
+        let doc = format!(
+            " The `{}` field of [`{ident}`], for typed filters and ordering: \
+             `{ident}::query().filter({ident}::{name}.eq(...))`.",
+            field.ident
+        );
+        quote_spanned! {field.ty_span()=>
+            #[doc = #doc]
+            #vis const #name: ::fw::Column<#ident, #ty> =
+                ::fw::Column::new(&<#ident as ::fw::Model>::SCHEMA.fields[#index]);
+        }
+    });
+    quote! {
+        // Constants of private fields are not necessarily used.
+        #[allow(dead_code)]
+        #[automatically_derived]
+        impl #ident {
+            #(#consts)*
+        }
+    }
+}
