@@ -10,6 +10,7 @@ extern crate self as fw;
 mod db;
 mod error;
 mod field;
+pub mod migrate;
 mod model;
 mod query;
 pub mod schema;

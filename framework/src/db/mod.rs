@@ -135,6 +135,21 @@ impl Db {
     pub async fn execute_raw(&self, sql: &str) -> Result<u64> {
         Conn::Db(self).execute_raw(sql).await
     }
+
+    /// Turns SQLite's foreign-key enforcement on or off for the writer connection,
+    /// for migrations that rebuild tables. There is exactly one writer connection and
+    /// every write and transaction runs on it, so the setting applies to the next
+    /// [`Db::begin`]. Call it outside a transaction: SQLite ignores the pragma inside
+    /// one. Does nothing on PostgreSQL.
+    pub(crate) async fn set_sqlite_foreign_keys(&self, enabled: bool) -> Result<()> {
+        if let Pools::Sqlite(pools) = &*self.pools {
+            let value = if enabled { "ON" } else { "OFF" };
+            pools
+                .execute_raw(&format!("PRAGMA foreign_keys = {value}"))
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// A database transaction; it rolls back when dropped without [`Tx::commit`].

@@ -1,0 +1,333 @@
+//! The deploy-safety lint (expand/contract).
+//!
+//! A deploy runs migrations before the new release starts, while the previous
+//! release still serves traffic. Every operation that would break that release, or
+//! lock a busy table on PostgreSQL, is a [`Finding`] that `migrate` refuses until
+//! the migration file acknowledges it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+use super::operation::Operation;
+use super::state::{Column, SchemaState};
+use crate::schema::SqlType;
+
+/// One deploy-safety problem of a migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What acknowledges it: `rule:target`, for example `drop_column:security.cusip`.
+    pub key: String,
+    /// What the operation does.
+    pub what: String,
+    /// Why that breaks the release still serving, or locks.
+    pub why: String,
+    /// The safe way to make the change, in steps.
+    pub recipe: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}: {}", self.key, self.what)?;
+        writeln!(f, "  why: {}", self.why)?;
+        write!(f, "  safe recipe: {}", self.recipe)
+    }
+}
+
+/// The findings of one migration's operations, applied to `before`.
+pub(crate) fn lint(before: &SchemaState, operations: &[Operation]) -> Vec<Finding> {
+    let mut state = before.clone();
+    // Tables created by this migration have no old code using them and no rows.
+    let mut new_tables = BTreeSet::new();
+    let mut findings = Vec::new();
+    for operation in operations {
+        lint_operation(&state, &mut new_tables, operation, &mut findings);
+        // The file was validated by replay already; a failure here only means the
+        // following findings may be incomplete.
+        let _ = state.apply(operation);
+    }
+    findings
+}
+
+fn lint_operation(
+    state: &SchemaState,
+    new_tables: &mut BTreeSet<String>,
+    operation: &Operation,
+    findings: &mut Vec<Finding>,
+) {
+    let mut report = |key: String, what: String, why: &str, recipe: String| {
+        findings.push(Finding {
+            key,
+            what,
+            why: why.to_owned(),
+            recipe,
+        });
+    };
+    match operation {
+        Operation::CreateTable { table, .. } => {
+            new_tables.insert(table.clone());
+        }
+        Operation::RenameTable { from, to } => {
+            if new_tables.remove(from) {
+                new_tables.insert(to.clone());
+            } else {
+                report(
+                    format!("rename_table:{from}"),
+                    format!("renames table `{from}` to `{to}`"),
+                    "the release still serving queries the old name and fails until it stops",
+                    format!(
+                        "create the new model `{to}` beside `{from}`, write to both and backfill \
+                         `{to}` with a data migration, switch reads to `{to}`, then drop `{from}` \
+                         in a later release (see drop_table)"
+                    ),
+                );
+            }
+        }
+        _ if operation_table(operation).is_some_and(|table| new_tables.contains(table)) => {}
+        Operation::DropTable {
+            table,
+            keep_in_database: false,
+        } => report(
+            format!("drop_table:{table}"),
+            format!("drops table `{table}` and its data"),
+            "the release still serving reads and writes it until it stops, and those requests fail",
+            format!(
+                "1. remove the model and ship this operation with `keep_in_database = true`, \
+                 so the table outlives the old release; 2. in a later release drop it with \
+                 `op = \"run_sql\"`, `sql = 'DROP TABLE \"{table}\"'`"
+            ),
+        ),
+        Operation::DropColumn {
+            table,
+            column,
+            keep_in_database: false,
+        } => report(
+            format!("drop_column:{table}.{column}"),
+            format!("drops column `{table}.{column}` and its data"),
+            "the release still serving selects and writes the column by name, and those \
+             requests fail until it stops",
+            format!(
+                "1. if the column is NOT NULL without a default, first make the field an \
+                 `Option` (or give it a default) and deploy that; 2. remove the field and ship \
+                 this operation with `keep_in_database = true`; 3. in a later release drop it \
+                 with `op = \"run_sql\"`, `sql = 'ALTER TABLE \"{table}\" DROP COLUMN \"{column}\"'`"
+            ),
+        ),
+        Operation::RenameColumn { table, from, to } => report(
+            format!("rename_column:{table}.{from}"),
+            format!("renames column `{table}.{from}` to `{to}`"),
+            "the release still serving selects and writes the old name, and those requests \
+             fail until it stops",
+            format!(
+                "add `{to}` as a new nullable field, write both fields and backfill `{to}` \
+                 with a data migration, switch reads to `{to}`, then drop `{from}` in a later \
+                 release (see drop_column)"
+            ),
+        ),
+        Operation::AddColumn { table, column } if !column.nullable && column.default.is_none() => {
+            report(
+                format!("not_null:{table}.{}", column.name),
+                format!("adds NOT NULL column `{table}.{}` without a default", column.name),
+                "existing rows have no value for it, so the migration fails on a non-empty \
+                 table, and inserts from the release still serving leave it out and fail",
+                "give the field a default (`#[field(default = ...)]`; PostgreSQL adds a column \
+                 with a constant default without rewriting the table), or add it as an \
+                 `Option`, backfill it with a data migration, and make it required in a later \
+                 release"
+                    .to_owned(),
+            );
+        }
+        Operation::AlterColumn { table, column } => {
+            let Some(old) = state.table(table).and_then(|t| t.column(&column.name)) else {
+                return;
+            };
+            lint_alter_column(table, old, column, &mut report);
+        }
+        Operation::AddIndex {
+            table,
+            name,
+            concurrently: false,
+            ..
+        } => report(
+            format!("index_not_concurrent:{name}"),
+            format!("builds index `{name}` on existing table `{table}` in a transaction"),
+            "on PostgreSQL, CREATE INDEX blocks every write to the table until the index is \
+             built",
+            "set `concurrently = true` on this operation and move it to a migration file of \
+             its own (makemigrations does both by itself)"
+                .to_owned(),
+        ),
+        Operation::AddUnique { table, name, .. } => report(
+            format!("add_unique:{name}"),
+            format!("adds unique constraint `{name}` to existing table `{table}`"),
+            "it fails if existing rows have duplicates, the release still serving may insert \
+             duplicates, and on PostgreSQL building it blocks writes to the table",
+            "1. deploy code that avoids duplicates and remove existing ones with a data \
+             migration; 2. on a large PostgreSQL table build the index first, in a migration \
+             of its own, with `run_sql`: `CREATE UNIQUE INDEX CONCURRENTLY`, then `ALTER TABLE \
+             ... ADD CONSTRAINT ... UNIQUE USING INDEX`"
+                .to_owned(),
+        ),
+        _ => {}
+    }
+}
+
+fn operation_table(operation: &Operation) -> Option<&str> {
+    match operation {
+        Operation::DropTable { table, .. }
+        | Operation::AddColumn { table, .. }
+        | Operation::DropColumn { table, .. }
+        | Operation::RenameColumn { table, .. }
+        | Operation::AlterColumn { table, .. }
+        | Operation::AddIndex { table, .. }
+        | Operation::DropIndex { table, .. }
+        | Operation::AddUnique { table, .. }
+        | Operation::DropUnique { table, .. } => Some(table),
+        _ => None,
+    }
+}
+
+fn lint_alter_column(
+    table: &str,
+    old: &Column,
+    new: &Column,
+    report: &mut impl FnMut(String, String, &str, String),
+) {
+    let target = format!("{table}.{}", new.name);
+    if let Some(why) = type_change(old, new) {
+        report(
+            format!("change_type:{target}"),
+            format!(
+                "changes the type of `{target}` from {} to {}",
+                describe_type(old),
+                describe_type(new)
+            ),
+            why,
+            format!(
+                "add a new field with the new type, write both and backfill it with a data \
+                 migration, switch reads to it, then drop `{}` in a later release",
+                new.name
+            ),
+        );
+    }
+    if new.sql_type == old.sql_type
+        && let Some(max) = new.max_length
+        && old.max_length.is_none_or(|old_max| max < old_max)
+    {
+        report(
+            format!("narrow_column:{target}"),
+            format!("limits `{target}` to {max} characters"),
+            "the release still serving may write longer values, which then fail, and existing \
+             longer rows make the migration fail",
+            "1. deploy validation of the new limit; 2. shorten existing rows with a data \
+             migration; 3. then narrow the column"
+                .to_owned(),
+        );
+    }
+    if old.nullable && !new.nullable {
+        report(
+            format!("not_null:{target}"),
+            format!("makes `{target}` NOT NULL"),
+            "the release still serving may write NULL, which then fails; existing NULLs make \
+             the migration fail unless the field has a default; PostgreSQL scans the table \
+             under an exclusive lock",
+            "1. deploy code that always writes the field; 2. backfill NULLs with a data \
+             migration (or give the field a default, which NULL rows take); 3. then make it \
+             required"
+                .to_owned(),
+        );
+    }
+    if checks_tightened(old, new) {
+        report(
+            format!("add_check:{target}"),
+            format!("adds or tightens the CHECK constraint of `{target}`"),
+            "the release still serving may write values it rejects, existing rows that break \
+             it make the migration fail, and PostgreSQL validates every row under an exclusive \
+             lock",
+            "1. deploy validation of the new rule; 2. fix existing rows with a data migration; \
+             3. then add the check"
+                .to_owned(),
+        );
+    }
+    if let Some(foreign_key) = new.foreign_key()
+        && old.foreign_key().is_none_or(|old| old.table != foreign_key.table)
+    {
+        report(
+            format!("add_foreign_key:{target}"),
+            format!("makes `{target}` reference `{}`", foreign_key.table),
+            "existing rows or writes from the release still serving may point nowhere, which \
+             fails, and PostgreSQL validates every row under a lock on both tables",
+            "1. deploy code that only writes valid references; 2. remove or fix dangling ones \
+             with a data migration; 3. then add the reference"
+                .to_owned(),
+        );
+    }
+}
+
+fn describe_type(column: &Column) -> String {
+    match (column.sql_type, column.max_digits, column.decimal_places) {
+        (SqlType::Decimal, Some(digits), places) => {
+            format!("decimal({digits},{})", places.unwrap_or(0))
+        }
+        (sql_type, ..) => sql_type.name().to_owned(),
+    }
+}
+
+/// Why a type change is unsafe, if it is.
+fn type_change(old: &Column, new: &Column) -> Option<&'static str> {
+    const REWRITE: &str = "PostgreSQL rewrites the whole table under an ACCESS EXCLUSIVE \
+                           lock, blocking reads and writes for as long as it takes";
+    if old.sql_type != new.sql_type {
+        let widening = integer_width(old.sql_type) < integer_width(new.sql_type)
+            && integer_width(old.sql_type) > 0;
+        return Some(if widening {
+            REWRITE
+        } else {
+            "existing values may not convert, and the release still serving writes and reads \
+             the old type, which then fails; PostgreSQL also rewrites the whole table under \
+             an ACCESS EXCLUSIVE lock"
+        });
+    }
+    if old.sql_type == SqlType::Decimal {
+        let scale_changed = old.decimal_places != new.decimal_places;
+        let digits_narrowed = match (old.max_digits, new.max_digits) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(old), Some(new)) => new < old,
+        };
+        if scale_changed || digits_narrowed {
+            return Some(
+                "existing values may be rounded or overflow, and the release still serving may \
+                 write values that no longer fit; PostgreSQL rewrites the whole table under an \
+                 ACCESS EXCLUSIVE lock",
+            );
+        }
+    }
+    None
+}
+
+fn integer_width(sql_type: SqlType) -> u8 {
+    match sql_type {
+        SqlType::SmallInt => 2,
+        SqlType::Int => 4,
+        SqlType::BigInt => 8,
+        _ => 0,
+    }
+}
+
+/// Whether `new` rejects a value `old` accepted (max length is its own rule).
+fn checks_tightened(old: &Column, new: &Column) -> bool {
+    let number = |value: &Option<String>| value.as_deref().and_then(|v| v.parse::<Decimal>().ok());
+    let choices = !new.choices.is_empty()
+        && (old.choices.is_empty() || old.choices.iter().any(|c| !new.choices.contains(c)));
+    let min_length = new
+        .min_length
+        .is_some_and(|min| old.min_length.is_none_or(|old| min > old));
+    let min_value = number(&new.min_value)
+        .is_some_and(|min| number(&old.min_value).is_none_or(|old| min > old));
+    let max_value = number(&new.max_value)
+        .is_some_and(|max| number(&old.max_value).is_none_or(|old| max < old));
+    let pattern = new.pattern.is_some() && new.pattern != old.pattern;
+    choices || min_length || min_value || max_value || pattern
+}

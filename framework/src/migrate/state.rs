@@ -1,0 +1,656 @@
+//! The owned schema state that migrations describe: tables, columns, indexes.
+//!
+//! Two states are ever compared: the one replayed from the committed migration
+//! files, and the one built from the models' static metadata. Both are built from
+//! the same types, so equality means "in sync".
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::operation::Operation;
+use crate::schema::{
+    self, DefaultValue, Generated, ModelSchema, OnDelete, SqlType, index_name,
+    unique_constraint_name,
+};
+
+/// The database schema a set of models (or a migration history) describes: every
+/// table with its columns, primary key, indexes, unique constraints, foreign keys
+/// and checks, in portable terms.
+///
+/// It is plain data: it serializes with serde and compares with `==`.
+///
+/// ```
+/// use fw::migrate::SchemaState;
+/// let state = SchemaState::from_models(&[]).unwrap();
+/// assert_eq!(state.table_names().count(), 0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaState {
+    pub(crate) tables: BTreeMap<String, Table>,
+}
+
+/// One table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Table {
+    pub(crate) name: String,
+    /// In declaration order (columns added later come last).
+    pub(crate) columns: Vec<Column>,
+    /// Indexes and unique constraints, sorted by name.
+    pub(crate) indexes: Vec<Index>,
+}
+
+/// One column, in the portable terms a migration file uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Column {
+    pub(crate) name: String,
+    #[serde(rename = "type", with = "sql_type_name")]
+    pub(crate) sql_type: SqlType,
+    #[serde(default)]
+    pub(crate) nullable: bool,
+    #[serde(default)]
+    pub(crate) primary_key: bool,
+    #[serde(default)]
+    pub(crate) generated: Option<GeneratedKind>,
+    #[serde(default)]
+    pub(crate) default: Option<Literal>,
+    #[serde(default)]
+    pub(crate) max_length: Option<u32>,
+    #[serde(default)]
+    pub(crate) min_length: Option<u32>,
+    #[serde(default)]
+    pub(crate) min_value: Option<String>,
+    #[serde(default)]
+    pub(crate) max_value: Option<String>,
+    #[serde(default)]
+    pub(crate) pattern: Option<String>,
+    #[serde(default)]
+    pub(crate) max_digits: Option<u32>,
+    #[serde(default)]
+    pub(crate) decimal_places: Option<u32>,
+    #[serde(default)]
+    pub(crate) choices: Vec<String>,
+    /// `table.column` of the referenced primary key.
+    #[serde(default)]
+    pub(crate) references: Option<String>,
+    #[serde(default, with = "on_delete_name")]
+    pub(crate) on_delete: Option<OnDelete>,
+}
+
+/// How the database fills a column. Only kinds that change the DDL are recorded:
+/// the other [`Generated`] kinds are filled in by fw, not by the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum GeneratedKind {
+    AutoIncrement,
+}
+
+/// A column default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Literal {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+/// An index or a unique constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Index {
+    pub(crate) name: String,
+    pub(crate) columns: Vec<String>,
+    #[serde(default)]
+    pub(crate) unique: bool,
+}
+
+/// A foreign key, as read from a [`Column`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ForeignKey<'a> {
+    pub(crate) table: &'a str,
+    pub(crate) column: &'a str,
+    pub(crate) on_delete: OnDelete,
+}
+
+impl Column {
+    pub(crate) fn foreign_key(&self) -> Option<ForeignKey<'_>> {
+        let (table, column) = self.references.as_deref()?.split_once('.')?;
+        Some(ForeignKey {
+            table,
+            column,
+            on_delete: self.on_delete.unwrap_or(OnDelete::Restrict),
+        })
+    }
+
+    pub(crate) fn is_auto_increment(&self) -> bool {
+        self.generated == Some(GeneratedKind::AutoIncrement)
+    }
+
+    /// Problems a hand-edited definition can have that would otherwise surface as
+    /// broken SQL.
+    fn validate(&self) -> Result<(), String> {
+        let name = &self.name;
+        for (key, value) in [("min_value", &self.min_value), ("max_value", &self.max_value)] {
+            if let Some(value) = value
+                && value.parse::<Decimal>().is_err()
+            {
+                return Err(format!(
+                    "column `{name}`: `{key} = \"{value}\"` is not a number; write it as \"10\" or \"0.5\""
+                ));
+            }
+        }
+        match (&self.references, self.foreign_key(), self.on_delete) {
+            (Some(references), None, _) => {
+                return Err(format!(
+                    "column `{name}`: `references = \"{references}\"` must be written as \"table.column\""
+                ));
+            }
+            (None, _, Some(_)) => {
+                return Err(format!(
+                    "column `{name}`: `on_delete` needs `references = \"table.column\"`"
+                ));
+            }
+            _ => {}
+        }
+        if self.is_auto_increment() && !(self.primary_key && self.sql_type.is_integer()) {
+            return Err(format!(
+                "column `{name}`: `generated = \"auto_increment\"` needs an integer primary key"
+            ));
+        }
+        if self.on_delete == Some(OnDelete::SetNull) && !self.nullable {
+            return Err(format!(
+                "column `{name}`: `on_delete = \"set_null\"` needs `nullable = true`"
+            ));
+        }
+        if self.primary_key && self.nullable {
+            return Err(format!(
+                "column `{name}`: a primary key cannot be nullable"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Table {
+    pub(crate) fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|column| column.name == name)
+    }
+
+    fn sort_indexes(&mut self) {
+        self.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+impl SchemaState {
+    /// The schema the given models describe.
+    ///
+    /// # Errors
+    ///
+    /// [`MigrateError::InvalidModels`](super::MigrateError::InvalidModels) when two
+    /// models use the same table, or an index or reference names something that does
+    /// not exist.
+    pub fn from_models(models: &[&ModelSchema]) -> Result<SchemaState, super::MigrateError> {
+        let mut state = SchemaState::default();
+        for model in models {
+            let table = table_of_model(model);
+            if state.tables.insert(table.name.clone(), table).is_some() {
+                return Err(super::MigrateError::InvalidModels {
+                    message: format!("two models use the table `{}`", model.table),
+                });
+            }
+        }
+        state
+            .validate()
+            .map_err(|message| super::MigrateError::InvalidModels { message })?;
+        Ok(state)
+    }
+
+    /// The names of the tables, in alphabetical order.
+    pub fn table_names(&self) -> impl Iterator<Item = &str> {
+        self.tables.keys().map(String::as_str)
+    }
+
+    pub(crate) fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    /// Checks references and index names across the whole schema.
+    fn validate(&self) -> Result<(), String> {
+        let mut index_owners = BTreeMap::new();
+        for table in self.tables.values() {
+            if table.columns.iter().filter(|c| c.primary_key).count() != 1 {
+                return Err(format!(
+                    "table `{}` needs exactly one primary-key column",
+                    table.name
+                ));
+            }
+            for column in &table.columns {
+                column.validate()?;
+                self.check_reference(table, column)?;
+            }
+            for index in &table.indexes {
+                check_index_columns(table, index)?;
+                if let Some(other) = index_owners.insert(index.name.as_str(), table.name.as_str())
+                {
+                    return Err(format!(
+                        "index name `{}` is used by both `{other}` and `{}`; index names are unique per database",
+                        index.name, table.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_reference(&self, table: &Table, column: &Column) -> Result<(), String> {
+        let Some(foreign_key) = column.foreign_key() else {
+            return Ok(());
+        };
+        let target = if foreign_key.table == table.name {
+            Some(table)
+        } else {
+            self.tables.get(foreign_key.table)
+        };
+        match target.and_then(|target| target.column(foreign_key.column)) {
+            Some(target) if target.primary_key => Ok(()),
+            Some(_) => Err(format!(
+                "`{}.{}` references `{}`, which is not a primary key",
+                table.name,
+                column.name,
+                column.references.as_deref().unwrap_or_default()
+            )),
+            None => Err(format!(
+                "`{}.{}` references `{}`, which does not exist",
+                table.name,
+                column.name,
+                column.references.as_deref().unwrap_or_default()
+            )),
+        }
+    }
+
+    fn index_name_taken(&self, name: &str) -> bool {
+        self.tables
+            .values()
+            .any(|table| table.indexes.iter().any(|index| index.name == name))
+    }
+
+    fn table_mut(&mut self, name: &str) -> Result<&mut Table, String> {
+        self.tables
+            .get_mut(name)
+            .ok_or_else(|| format!("table `{name}` does not exist at this point"))
+    }
+
+    /// The columns of other tables that reference `table.column`.
+    pub(crate) fn referencing(&self, table: &str, column: Option<&str>) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        for other in self.tables.values() {
+            for referencing in &other.columns {
+                if let Some(foreign_key) = referencing.foreign_key()
+                    && foreign_key.table == table
+                    && column.is_none_or(|column| column == foreign_key.column)
+                    && other.name != table
+                {
+                    found.push((other.name.clone(), referencing.name.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    /// Applies one operation, or says why it cannot apply to this state.
+    pub(crate) fn apply(&mut self, operation: &Operation) -> Result<(), String> {
+        match operation {
+            Operation::CreateTable {
+                table,
+                columns,
+                indexes,
+            } => {
+                if self.tables.contains_key(table) {
+                    return Err(format!("table `{table}` already exists"));
+                }
+                let mut names = std::collections::BTreeSet::new();
+                for column in columns {
+                    if !names.insert(column.name.as_str()) {
+                        return Err(format!("column `{}` is listed twice", column.name));
+                    }
+                }
+                for index in indexes {
+                    if self.index_name_taken(&index.name) {
+                        return Err(format!("index name `{}` is already used", index.name));
+                    }
+                }
+                let mut new_table = Table {
+                    name: table.clone(),
+                    columns: columns.clone(),
+                    indexes: indexes.clone(),
+                };
+                new_table.sort_indexes();
+                self.tables.insert(table.clone(), new_table);
+                self.validate()
+            }
+            Operation::DropTable { table, .. } => {
+                self.table_mut(table)?;
+                if let Some((other, column)) = self.referencing(table, None).first() {
+                    return Err(format!(
+                        "table `{table}` is still referenced by `{other}.{column}`; drop or alter that column first"
+                    ));
+                }
+                self.tables.remove(table);
+                Ok(())
+            }
+            Operation::RenameTable { from, to } => {
+                if self.tables.contains_key(to) {
+                    return Err(format!("table `{to}` already exists"));
+                }
+                let mut table = self
+                    .tables
+                    .remove(from)
+                    .ok_or_else(|| format!("table `{from}` does not exist at this point"))?;
+                table.name = to.clone();
+                let prefix = format!("{from}_");
+                for index in &mut table.indexes {
+                    if let Some(rest) = index.name.strip_prefix(&prefix) {
+                        index.name = format!("{to}_{rest}");
+                    }
+                }
+                table.sort_indexes();
+                self.tables.insert(to.clone(), table);
+                for other in self.tables.values_mut() {
+                    for column in &mut other.columns {
+                        if let Some(foreign_key) = column.foreign_key()
+                            && foreign_key.table == from
+                        {
+                            column.references = Some(format!("{to}.{}", foreign_key.column));
+                        }
+                    }
+                }
+                self.validate()
+            }
+            Operation::AddColumn { table, column } => {
+                let target = self.table_mut(table)?;
+                if target.column(&column.name).is_some() {
+                    return Err(format!("column `{table}.{}` already exists", column.name));
+                }
+                if column.primary_key {
+                    return Err(format!(
+                        "column `{table}.{}`: a primary key cannot be added to an existing table",
+                        column.name
+                    ));
+                }
+                target.columns.push(column.clone());
+                self.validate()
+            }
+            Operation::DropColumn { table, column, .. } => {
+                let target = self.table_mut(table)?;
+                let Some(position) = target.columns.iter().position(|c| &c.name == column) else {
+                    return Err(format!("column `{table}.{column}` does not exist"));
+                };
+                if target.columns[position].primary_key {
+                    return Err(format!(
+                        "column `{table}.{column}` is the primary key and cannot be dropped"
+                    ));
+                }
+                target.columns.remove(position);
+                target
+                    .indexes
+                    .retain(|index| !index.columns.iter().any(|c| c == column));
+                Ok(())
+            }
+            Operation::RenameColumn { table, from, to } => {
+                let target = self.table_mut(table)?;
+                if target.column(to).is_some() {
+                    return Err(format!("column `{table}.{to}` already exists"));
+                }
+                let Some(renamed) = target.columns.iter_mut().find(|c| &c.name == from) else {
+                    return Err(format!("column `{table}.{from}` does not exist"));
+                };
+                renamed.name = to.clone();
+                for index in &mut target.indexes {
+                    if !index.columns.contains(from) {
+                        continue;
+                    }
+                    let old_columns: Vec<&str> = index.columns.iter().map(String::as_str).collect();
+                    let new_columns: Vec<&str> = old_columns
+                        .iter()
+                        .map(|c| if c == from { to.as_str() } else { c })
+                        .collect();
+                    if index.name == index_name(table, &old_columns) {
+                        index.name = index_name(table, &new_columns);
+                    } else if index.name == unique_constraint_name(table, &old_columns) {
+                        index.name = unique_constraint_name(table, &new_columns);
+                    }
+                    index.columns = new_columns.into_iter().map(str::to_owned).collect();
+                }
+                target.sort_indexes();
+                for other in self.tables.values_mut() {
+                    for column in &mut other.columns {
+                        if let Some(foreign_key) = column.foreign_key()
+                            && foreign_key.table == table
+                            && foreign_key.column == from
+                        {
+                            column.references = Some(format!("{table}.{to}"));
+                        }
+                    }
+                }
+                self.validate()
+            }
+            Operation::AlterColumn { table, column } => {
+                let target = self.table_mut(table)?;
+                let Some(existing) = target.columns.iter_mut().find(|c| c.name == column.name)
+                else {
+                    return Err(format!("column `{table}.{}` does not exist", column.name));
+                };
+                if existing.primary_key != column.primary_key {
+                    return Err(format!(
+                        "column `{table}.{}`: changing which column is the primary key is not supported; \
+                         create a new table and copy the data with `run_sql`",
+                        column.name
+                    ));
+                }
+                *existing = column.clone();
+                self.validate()
+            }
+            Operation::AddIndex {
+                table,
+                name,
+                columns,
+                ..
+            } => self.add_index(table, name, columns, false),
+            Operation::AddUnique {
+                table,
+                name,
+                columns,
+            } => self.add_index(table, name, columns, true),
+            Operation::DropIndex { table, name } => self.drop_index(table, name, false),
+            Operation::DropUnique { table, name } => self.drop_index(table, name, true),
+            Operation::RunSql { .. } | Operation::RunDataMigration { .. } => Ok(()),
+        }
+    }
+
+    fn add_index(
+        &mut self,
+        table: &str,
+        name: &str,
+        columns: &[String],
+        unique: bool,
+    ) -> Result<(), String> {
+        if self.index_name_taken(name) {
+            return Err(format!("index name `{name}` is already used"));
+        }
+        let target = self.table_mut(table)?;
+        let index = Index {
+            name: name.to_owned(),
+            columns: columns.to_vec(),
+            unique,
+        };
+        check_index_columns(target, &index)?;
+        target.indexes.push(index);
+        target.sort_indexes();
+        Ok(())
+    }
+
+    fn drop_index(&mut self, table: &str, name: &str, unique: bool) -> Result<(), String> {
+        let target = self.table_mut(table)?;
+        let kind = if unique { "unique constraint" } else { "index" };
+        let Some(position) = target
+            .indexes
+            .iter()
+            .position(|index| index.name == name && index.unique == unique)
+        else {
+            return Err(format!("table `{table}` has no {kind} `{name}`"));
+        };
+        target.indexes.remove(position);
+        Ok(())
+    }
+}
+
+fn check_index_columns(table: &Table, index: &Index) -> Result<(), String> {
+    if index.columns.is_empty() {
+        return Err(format!("index `{}` lists no columns", index.name));
+    }
+    for column in &index.columns {
+        if table.column(column).is_none() {
+            return Err(format!(
+                "index `{}` names column `{}.{column}`, which does not exist",
+                index.name, table.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn table_of_model(model: &ModelSchema) -> Table {
+    let mut indexes = Vec::new();
+    for field in model.fields {
+        if field.unique && !field.primary_key {
+            indexes.push(Index {
+                name: unique_constraint_name(model.table, &[field.column]),
+                columns: vec![field.column.to_owned()],
+                unique: true,
+            });
+        }
+        if field.index {
+            indexes.push(Index {
+                name: schema::index_name(model.table, &[field.column]),
+                columns: vec![field.column.to_owned()],
+                unique: false,
+            });
+        }
+    }
+    for index in model.indexes {
+        indexes.push(Index {
+            name: index.name.to_owned(),
+            columns: index.columns.iter().map(|&c| c.to_owned()).collect(),
+            unique: index.unique,
+        });
+    }
+    let mut table = Table {
+        name: model.table.to_owned(),
+        columns: model.fields.iter().map(column_of_field).collect(),
+        indexes,
+    };
+    table.sort_indexes();
+    table.indexes.dedup();
+    table
+}
+
+fn column_of_field(field: &schema::FieldSchema) -> Column {
+    let owned = |text: Option<&str>| text.map(str::to_owned);
+    Column {
+        name: field.column.to_owned(),
+        sql_type: field.sql_type,
+        nullable: field.nullable,
+        primary_key: field.primary_key,
+        generated: match field.generated {
+            Generated::AutoIncrement => Some(GeneratedKind::AutoIncrement),
+            _ => None,
+        },
+        default: field.default.map(|default| match default {
+            DefaultValue::Int(value) => Literal::Int(value),
+            DefaultValue::Bool(value) => Literal::Bool(value),
+            DefaultValue::Text(value) => Literal::Text(value.to_owned()),
+        }),
+        max_length: field.max_length,
+        min_length: field.min_length,
+        min_value: owned(field.min_value),
+        max_value: owned(field.max_value),
+        pattern: owned(field.pattern),
+        max_digits: field.max_digits,
+        decimal_places: field.decimal_places,
+        choices: field.choices.iter().map(|&c| c.to_owned()).collect(),
+        references: field
+            .foreign_key
+            .map(|foreign_key| format!("{}.{}", foreign_key.table, foreign_key.column)),
+        on_delete: field.foreign_key.map(|foreign_key| foreign_key.on_delete),
+    }
+}
+
+/// `SqlType` as its [`SqlType::name`] in files.
+mod sql_type_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use crate::schema::SqlType;
+
+    pub(crate) const ALL: [SqlType; 10] = [
+        SqlType::SmallInt,
+        SqlType::Int,
+        SqlType::BigInt,
+        SqlType::Bool,
+        SqlType::Text,
+        SqlType::Decimal,
+        SqlType::Date,
+        SqlType::Timestamp,
+        SqlType::Uuid,
+        SqlType::Json,
+    ];
+
+    pub(crate) fn serialize<S: Serializer>(value: &SqlType, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.name())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SqlType, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ALL.into_iter().find(|t| t.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = ALL.iter().map(|t| t.name()).collect();
+            D::Error::custom(format!(
+                "unknown column type `{name}`, expected one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
+/// `Option<OnDelete>` as its [`OnDelete::name`] in files.
+mod on_delete_name {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    use crate::schema::OnDelete;
+
+    const ALL: [OnDelete; 3] = [OnDelete::Restrict, OnDelete::Cascade, OnDelete::SetNull];
+
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Option<OnDelete>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => serializer.serialize_str(value.name()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<OnDelete>, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ALL.into_iter()
+            .find(|action| action.name() == name)
+            .map(Some)
+            .ok_or_else(|| {
+                D::Error::custom(format!(
+                    "unknown `on_delete` action `{name}`, expected restrict, cascade or set_null"
+                ))
+            })
+    }
+}
