@@ -66,7 +66,17 @@ pub(crate) fn render(
             let old = table_before.column(&column.name).expect("validated by replay");
             match dialect {
                 Dialect::Postgres => postgres_alter_column(table, old, column),
-                Dialect::Sqlite => sqlite_rebuild(table_after(table), table_before),
+                Dialect::Sqlite => {
+                    let table_after = table_after(table);
+                    // SQLite stores many types alike (int and bigint are both
+                    // INTEGER): a change it cannot see needs no rebuild.
+                    let same = create_table(table_before, dialect) == create_table(table_after, dialect);
+                    if same {
+                        Vec::new()
+                    } else {
+                        sqlite_rebuild(table_after, table_before)
+                    }
+                }
             }
         }
         Operation::AddIndex {
@@ -628,7 +638,8 @@ fn postgres_alter_column(table: &str, old: &Column, new: &Column) -> Vec<String>
     let new_default = default_literal(new, Dialect::Postgres);
 
     let mut statements = Vec::new();
-    if old_check.is_some() && (check_changed || type_changed) {
+    // ALTER COLUMN TYPE keeps an unchanged check; only a changed one is replaced.
+    if old_check.is_some() && check_changed {
         statements.push(alter(format!("DROP CONSTRAINT {check_name}")));
     }
     if old.references.is_some() && foreign_key_changed {
@@ -680,7 +691,7 @@ fn postgres_alter_column(table: &str, old: &Column, new: &Column) -> Vec<String>
         ));
     }
     if let Some(condition) = &new_check
-        && (check_changed || type_changed)
+        && check_changed
     {
         statements.push(alter(format!("ADD CONSTRAINT {check_name} CHECK ({condition})")));
     }

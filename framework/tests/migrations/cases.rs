@@ -1,0 +1,667 @@
+//! Migration cases that run on a real database, instantiated for SQLite and
+//! PostgreSQL by `database_cases!` in `migrations_sqlite.rs` and
+//! `migrations_postgres.rs`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use fw::migrate::{
+    BoxFuture, DataMigrations, MakeOptions, MakeOutcome, MigrateError, MigrateOptions,
+    MigrateOutcome, makemigrations, migrate,
+};
+use fw::schema::{ModelSchema, SqlType};
+use fw::testing::TestDb;
+use fw::{Db, Dialect};
+
+use crate::models::*;
+
+/// Instantiates every case as a `#[tokio::test]` on the databases `$new_db` makes.
+macro_rules! database_cases {
+    ($new_db:path) => {
+        $crate::cases::database_cases!(@cases $new_db,
+            chain_of_migrations_matches_models,
+            sqlite_rebuild_keeps_rows_and_foreign_keys,
+            edited_or_missing_applied_file_is_refused,
+            plan_prints_sql_without_running_it,
+            unacknowledged_findings_are_refused,
+            data_migrations_run_in_the_migration_transaction,
+            failed_migration_is_rolled_back,
+            not_null_with_default_fills_existing_nulls,
+            concurrent_index_file_is_applied,
+        );
+    };
+    (@cases $new_db:path, $($case:ident,)*) => {$(
+        #[tokio::test]
+        async fn $case() {
+            crate::cases::$case($new_db().await).await;
+        }
+    )*};
+}
+pub(crate) use database_cases;
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+fn make(dir: &Path, models: &[&ModelSchema]) -> MakeOutcome {
+    makemigrations(dir, models, MakeOptions::default()).expect("makemigrations")
+}
+
+async fn apply(db: &Db, dir: &Path) -> MigrateOutcome {
+    apply_with(db, dir, &DataMigrations::new()).await
+}
+
+async fn apply_with(db: &Db, dir: &Path, data: &DataMigrations) -> MigrateOutcome {
+    match migrate(db, dir, data, MigrateOptions::default()).await {
+        Ok(outcome) => outcome,
+        Err(error) => panic!("migrate failed: {error}"),
+    }
+}
+
+/// Does what a reviewer does: uncomments the acknowledgement lines of `keys`.
+fn acknowledge(dir: &Path, keys: &[&str]) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for key in keys {
+            text = text.replace(&format!("    # \"{key}\","), &format!("    \"{key}\","));
+        }
+        std::fs::write(&path, text).unwrap();
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+async fn execute(db: &Db, sql: &str) -> u64 {
+    db.execute_raw(sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// A second, plain sqlx connection for reading the catalog and rows back.
+enum Probe {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Probe {
+    async fn connect(test_db: &TestDb) -> Probe {
+        match test_db.db().dialect() {
+            Dialect::Sqlite => Probe::Sqlite(sqlx::SqlitePool::connect(&test_db.url()).await.unwrap()),
+            Dialect::Postgres => Probe::Postgres(sqlx::PgPool::connect(&test_db.url()).await.unwrap()),
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self {
+            Probe::Sqlite(_) => Dialect::Sqlite,
+            Probe::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The first column of every row, as text.
+    async fn strings(&self, sql: &str) -> Vec<String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let result = match self {
+            Probe::Sqlite(pool) => sqlx::query_scalar::<_, String>(sql).fetch_all(pool).await,
+            Probe::Postgres(pool) => sqlx::query_scalar::<_, String>(sql).fetch_all(pool).await,
+        };
+        result.unwrap_or_else(|error| panic!("probe query failed: {error}"))
+    }
+
+    async fn tables(&self) -> BTreeSet<String> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name <> 'fw_migrations'"
+            }
+            Dialect::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name <> 'fw_migrations'"
+            }
+        };
+        self.strings(sql).await.into_iter().collect()
+    }
+
+    /// `name|type|not null|primary key` of each column.
+    async fn columns(&self, table: &str) -> BTreeSet<String> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => format!(
+                "SELECT name || '|' || type || '|' || (CASE WHEN \"notnull\" = 1 OR pk > 0 THEN 1 ELSE 0 END) \
+                 || '|' || (CASE WHEN pk > 0 THEN 1 ELSE 0 END) FROM pragma_table_info('{table}')"
+            ),
+            Dialect::Postgres => format!(
+                "SELECT a.attname || '|' || format_type(a.atttypid, a.atttypmod) || '|' \
+                 || (CASE WHEN a.attnotnull THEN 1 ELSE 0 END) || '|' \
+                 || (CASE WHEN EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid \
+                     AND i.indisprimary AND a.attnum = ANY(i.indkey)) THEN 1 ELSE 0 END) \
+                 FROM pg_attribute a WHERE a.attrelid = '\"{table}\"'::regclass \
+                 AND a.attnum > 0 AND NOT a.attisdropped"
+            ),
+        };
+        self.strings(&sql).await.into_iter().collect()
+    }
+
+    async fn indexes(&self, table: &str) -> BTreeSet<String> {
+        let sql = match self.dialect() {
+            Dialect::Sqlite => {
+                format!("SELECT name FROM pragma_index_list('{table}') WHERE origin = 'c'")
+            }
+            Dialect::Postgres => format!(
+                "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+                 AND tablename = '{table}' AND indexname <> '{table}_pkey'"
+            ),
+        };
+        self.strings(&sql).await.into_iter().collect()
+    }
+
+    /// Names of the primary-key, foreign-key, check and unique constraints.
+    async fn constraints(&self, table: &str) -> BTreeSet<String> {
+        match self.dialect() {
+            Dialect::Sqlite => {
+                let sql = format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'");
+                let definition = self.strings(&sql).await.concat();
+                definition
+                    .split("CONSTRAINT \"")
+                    .skip(1)
+                    .filter_map(|rest| rest.split('"').next())
+                    .map(str::to_owned)
+                    .collect()
+            }
+            Dialect::Postgres => {
+                let sql = format!(
+                    "SELECT conname::text FROM pg_constraint WHERE conrelid = '\"{table}\"'::regclass \
+                     AND contype IN ('p', 'f', 'c', 'u')"
+                );
+                self.strings(&sql).await.into_iter().collect()
+            }
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Probe::Sqlite(pool) => pool.close().await,
+            Probe::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+fn expected_type(field: &fw::schema::FieldSchema, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => match field.sql_type {
+            SqlType::SmallInt | SqlType::Int | SqlType::BigInt | SqlType::Bool => "INTEGER",
+            SqlType::Uuid => "BLOB",
+            _ => "TEXT",
+        }
+        .to_owned(),
+        Dialect::Postgres => match (field.sql_type, field.max_length, field.max_digits) {
+            (SqlType::SmallInt, ..) => "smallint".to_owned(),
+            (SqlType::Int, ..) => "integer".to_owned(),
+            (SqlType::BigInt, ..) => "bigint".to_owned(),
+            (SqlType::Bool, ..) => "boolean".to_owned(),
+            (SqlType::Text, Some(length), _) => format!("character varying({length})"),
+            (SqlType::Decimal, _, Some(digits)) => {
+                format!("numeric({digits},{})", field.decimal_places.unwrap_or(0))
+            }
+            (SqlType::Decimal, ..) => "numeric".to_owned(),
+            (SqlType::Date, ..) => "date".to_owned(),
+            (SqlType::Timestamp, ..) => "timestamp with time zone".to_owned(),
+            (SqlType::Uuid, ..) => "uuid".to_owned(),
+            (SqlType::Json, ..) => "jsonb".to_owned(),
+            _ => "text".to_owned(),
+        },
+    }
+}
+
+/// Compares the live schema (tables, column types and nullability, indexes and
+/// constraint names) with what the models declare.
+async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
+    let probe = Probe::connect(test_db).await;
+    let dialect = probe.dialect();
+    let tables: BTreeSet<String> = models.iter().map(|m| m.table.to_owned()).collect();
+    assert_eq!(probe.tables().await, tables, "tables");
+    for model in models {
+        let table = model.table;
+        let columns: BTreeSet<String> = model
+            .fields
+            .iter()
+            .map(|field| {
+                let not_null = u8::from(!field.nullable || field.primary_key);
+                let primary_key = u8::from(field.primary_key);
+                format!("{}|{}|{not_null}|{primary_key}", field.column, expected_type(field, dialect))
+            })
+            .collect();
+        assert_eq!(probe.columns(table).await, columns, "columns of {table}");
+
+        let mut indexes = BTreeSet::new();
+        let mut constraints = BTreeSet::new();
+        if dialect == Dialect::Postgres {
+            constraints.insert(format!("{table}_pkey"));
+        }
+        for field in model.fields {
+            if field.unique && !field.primary_key {
+                let name = fw::schema::unique_constraint_name(table, &[field.column]);
+                if dialect == Dialect::Postgres {
+                    constraints.insert(name.clone());
+                }
+                indexes.insert(name);
+            }
+            if field.index {
+                indexes.insert(fw::schema::index_name(table, &[field.column]));
+            }
+            if field.foreign_key.is_some() {
+                constraints.insert(fw::schema::foreign_key_constraint_name(table, field.column));
+            }
+            let checked = !field.choices.is_empty()
+                || field.min_length.is_some()
+                || field.min_value.is_some()
+                || field.max_value.is_some()
+                || match dialect {
+                    Dialect::Postgres => field.pattern.is_some(),
+                    Dialect::Sqlite => field.max_length.is_some(),
+                };
+            if checked {
+                constraints.insert(fw::schema::check_constraint_name(table, field.column));
+            }
+        }
+        for index in model.indexes {
+            if index.unique && dialect == Dialect::Postgres {
+                constraints.insert(index.name.to_owned());
+            }
+            indexes.insert(index.name.to_owned());
+        }
+        assert_eq!(probe.indexes(table).await, indexes, "indexes of {table}");
+        assert_eq!(probe.constraints(table).await, constraints, "constraints of {table}");
+    }
+    probe.close().await;
+}
+
+const ACCOUNT_ID: &str = "0190a6b1-2b1c-7d3e-8f40-123456789abc";
+
+/// A UUID literal in the way the runtime stores it.
+fn uuid_literal(dialect: Dialect, uuid: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("X'{}'", uuid.replace('-', "")),
+        Dialect::Postgres => format!("'{uuid}'"),
+    }
+}
+
+async fn insert_v1_rows(db: &Db) {
+    let account = uuid_literal(db.dialect(), ACCOUNT_ID);
+    execute(
+        db,
+        "INSERT INTO security (symbol, name, created_at) VALUES ('ACME', 'Acme Corp', '2026-01-02 03:04:05+00:00')",
+    )
+    .await;
+    execute(
+        db,
+        "INSERT INTO dividend (security_id, amount, pay_date, version) VALUES (1, '0.25', '2026-03-01', 1)",
+    )
+    .await;
+    execute(db, &format!("INSERT INTO account (id, holder) VALUES ({account}, 'Ada')")).await;
+    execute(
+        db,
+        &format!("INSERT INTO position (account_id, security_id, quantity) VALUES ({account}, 1, 10)"),
+    )
+    .await;
+}
+
+/// Rows matching `condition` in `table`, counted through an UPDATE that changes nothing.
+async fn count_where(db: &Db, table: &str, condition: &str) -> u64 {
+    let column = if table == "brokerage_account" || table == "account" { "active" } else { "id" };
+    execute(
+        db,
+        &format!("UPDATE \"{table}\" SET \"{column}\" = \"{column}\" WHERE {condition}"),
+    )
+    .await
+}
+
+async fn fails(db: &Db, sql: &str) -> bool {
+    db.execute_raw(sql).await.is_err()
+}
+
+// ---------------------------------------------------------------------------
+// Cases
+
+/// 0001 → 0002 (+ 0003 concurrent index) → 0004, applied to a live database with
+/// rows in it; after each step the live schema is what the models say, the rows
+/// survive and foreign keys are still enforced.
+pub(crate) async fn chain_of_migrations_matches_models(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+
+    make(dir, MODELS_V1);
+    let outcome = apply(db, dir).await;
+    assert_eq!(outcome.to_string(), "Applied 0001_initial\n");
+    assert_live_schema_matches(&test_db, MODELS_V1).await;
+    insert_v1_rows(db).await;
+
+    make(dir, MODELS_V2);
+    acknowledge(dir, ACKNOWLEDGE_V2);
+    let outcome = apply(db, dir).await;
+    assert_eq!(
+        outcome.to_string(),
+        "Applied 0002_rename_security_name_to_title_and_more\nApplied 0003_add_security_isin_idx\n"
+    );
+    assert_live_schema_matches(&test_db, MODELS_V2).await;
+    assert_eq!(count_where(db, "security", "title = 'Acme Corp' AND symbol = 'ACME'").await, 1);
+    assert_eq!(count_where(db, "dividend", "security_id = 1").await, 1);
+    assert!(fails(db, "INSERT INTO dividend (security_id, amount, pay_date, version) VALUES (999, '1', '2026-03-01', 1)").await);
+    assert!(fails(db, "INSERT INTO dividend (security_id, amount, pay_date, version) VALUES (1, '-1', '2026-03-01', 1)").await);
+    assert!(fails(db, "DELETE FROM security WHERE id = 1").await, "position restricts the delete");
+
+    make(dir, MODELS_V3);
+    acknowledge(dir, ACKNOWLEDGE_V3);
+    let outcome = apply(db, dir).await;
+    assert_eq!(
+        outcome.to_string(),
+        "Applied 0004_rename_account_to_brokerage_account_and_more\n"
+    );
+    assert_live_schema_matches(&test_db, MODELS_V3).await;
+    assert_eq!(count_where(db, "brokerage_account", "active = TRUE").await, 1);
+    assert_eq!(count_where(db, "position", "quantity = 10").await, 1);
+    let other_account = uuid_literal(db.dialect(), "0190a6b1-2b1c-7d3e-8f40-000000000000");
+    assert!(
+        fails(db, &format!("INSERT INTO position (account_id, security_id, quantity) VALUES ({other_account}, 1, 1)")).await,
+        "the reference follows the renamed table"
+    );
+
+    assert!(matches!(make(dir, MODELS_V3), MakeOutcome::NoChanges));
+    assert!(matches!(apply(db, dir).await, MigrateOutcome::UpToDate));
+}
+
+/// Altering a referenced table on SQLite rebuilds it; rows and references survive
+/// and are enforced afterwards (on PostgreSQL the same migration is plain ALTERs).
+pub(crate) async fn sqlite_rebuild_keeps_rows_and_foreign_keys(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, MODELS_V1);
+    apply(db, dir).await;
+    insert_v1_rows(db).await;
+    execute(db, "INSERT INTO dividend (security_id, amount, pay_date, version) VALUES (1, '1.5', '2026-04-01', 1)").await;
+
+    // `security.symbol` gets longer: a rebuild of `security`, which `dividend` and
+    // `position` reference.
+    const SECURITY_FIELDS: &[fw::schema::FieldSchema] = &[
+        auto_id(),
+        fw::schema::FieldSchema {
+            unique: true,
+            max_length: Some(20),
+            min_length: Some(1),
+            pattern: Some("[A-Z.]+"),
+            ..field("symbol", SqlType::Text)
+        },
+        field("name", SqlType::Text),
+        fw::schema::FieldSchema {
+            choices: &["stock", "etf"],
+            default: Some(fw::schema::DefaultValue::Text("stock")),
+            ..field("kind", SqlType::Text)
+        },
+        fw::schema::FieldSchema {
+            generated: fw::schema::Generated::CreatedAt,
+            ..field("created_at", SqlType::Timestamp)
+        },
+    ];
+    const SECURITY: ModelSchema = model("Security", "security", SECURITY_FIELDS);
+    let models: &[&ModelSchema] = &[&SECURITY, &DIVIDEND_V1, &ACCOUNT_V1, &POSITION_V1];
+    make(dir, models);
+    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
+        .await
+        .unwrap()
+        .to_string();
+    if db.dialect() == Dialect::Sqlite {
+        assert!(plan.contains("CREATE TABLE \"security__fw_rebuild\""), "{plan}");
+    }
+    apply(db, dir).await;
+    assert_live_schema_matches(&test_db, models).await;
+
+    assert_eq!(count_where(db, "security", "symbol = 'ACME' AND kind = 'stock'").await, 1);
+    assert_eq!(count_where(db, "dividend", "security_id = 1").await, 2);
+    let account = uuid_literal(db.dialect(), ACCOUNT_ID);
+    assert!(fails(db, &format!("INSERT INTO position (account_id, security_id, quantity) VALUES ({account}, 42, 1)")).await);
+    assert!(fails(db, "INSERT INTO security (symbol, name, created_at) VALUES ('ACME', 'Again', '2026-01-01')").await, "unique symbol");
+    assert!(fails(db, "INSERT INTO security (symbol, name, created_at) VALUES ('ACMEACMEACMEACMEACMEA', 'Long', '2026-01-01')").await, "max length 20");
+    execute(db, "INSERT INTO security (symbol, name, created_at) VALUES ('ACMEACMEACMEACME', 'Long', '2026-01-01')").await;
+    // The rebuilt table still cascades.
+    execute(db, "DELETE FROM position").await;
+    execute(db, "DELETE FROM security WHERE symbol = 'ACME'").await;
+    assert_eq!(count_where(db, "dividend", "1 = 1").await, 0, "on_delete = cascade");
+}
+
+pub(crate) async fn edited_or_missing_applied_file_is_refused(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, MODELS_V1);
+    apply(db, dir).await;
+
+    let path = dir.join("0001_initial.toml");
+    let original = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{original}\n# an innocent edit\n")).unwrap();
+    let error = migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, MigrateError::ChecksumMismatch { ref name, .. } if name == "0001_initial"), "{error}");
+    assert!(error.to_string().contains("restore the applied version"), "{error}");
+
+    std::fs::write(&path, &original).unwrap();
+    assert!(matches!(apply(db, dir).await, MigrateOutcome::UpToDate));
+
+    std::fs::rename(&path, dir.join("initial.toml.bak")).unwrap();
+    let error = migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, MigrateError::AppliedMigrationMissing { ref name, .. } if name == "0001_initial"), "{error}");
+}
+
+pub(crate) async fn plan_prints_sql_without_running_it(test_db: TestDb) {
+    let db = test_db.db();
+    let dialect = db.dialect();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, MODELS_V1);
+    apply(db, dir).await;
+    make(dir, MODELS_V2);
+    acknowledge(dir, ACKNOWLEDGE_V2);
+
+    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
+        .await
+        .unwrap();
+    insta::assert_snapshot!(format!("plan_v1_to_v2_{}", dialect.name()), plan.to_string());
+    // Nothing ran: the column is not renamed yet and nothing more is recorded.
+    assert_live_schema_matches(&test_db, MODELS_V1).await;
+    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
+        .await
+        .unwrap();
+    assert!(matches!(plan, MigrateOutcome::Plan(ref plans) if plans.len() == 2));
+
+    apply(db, dir).await;
+    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
+        .await
+        .unwrap();
+    assert_eq!(plan.to_string(), "No migrations to apply.\n");
+}
+
+pub(crate) async fn unacknowledged_findings_are_refused(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, MODELS_V1);
+    apply(db, dir).await;
+    make(dir, MODELS_V2);
+
+    let error = migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
+        .await
+        .unwrap_err();
+    let MigrateError::Unacknowledged { ref findings, .. } = error else {
+        panic!("expected refusal, got {error}");
+    };
+    let keys: Vec<&str> = findings.iter().map(|finding| finding.key.as_str()).collect();
+    assert_eq!(keys, ACKNOWLEDGE_V2);
+    let message = error.to_string();
+    assert!(message.contains("0002_rename_security_name_to_title_and_more.toml"), "{message}");
+    assert!(message.contains("acknowledge = [\"rename_column:security.name\""), "{message}");
+    // Nothing ran, not even the safe operations of the same file.
+    assert_live_schema_matches(&test_db, MODELS_V1).await;
+
+    // Acknowledging only some is not enough.
+    acknowledge(dir, &ACKNOWLEDGE_V2[..1]);
+    assert!(migrate(db, dir, &DataMigrations::new(), MigrateOptions::default()).await.is_err());
+    acknowledge(dir, ACKNOWLEDGE_V2);
+    apply(db, dir).await;
+    assert_live_schema_matches(&test_db, MODELS_V2).await;
+}
+
+fn mark_active(tx: &mut fw::Tx) -> BoxFuture<'_, fw::Result<()>> {
+    Box::pin(async move {
+        tx.execute_raw("UPDATE security SET name = name || ' (listed)'").await?;
+        Ok(())
+    })
+}
+
+fn always_fails(tx: &mut fw::Tx) -> BoxFuture<'_, fw::Result<()>> {
+    Box::pin(async move {
+        tx.execute_raw("UPDATE security SET name = 'changed'").await?;
+        tx.execute_raw("SELECT * FROM no_such_table").await?;
+        Ok(())
+    })
+}
+
+pub(crate) async fn data_migrations_run_in_the_migration_transaction(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, MODELS_V1);
+    apply(db, dir).await;
+    insert_v1_rows(db).await;
+
+    write(
+        dir,
+        "0002_backfill.toml",
+        r#"
+[[operations]]
+op = "run_sql"
+sqlite = "UPDATE security SET name = upper(name) || ' on sqlite'"
+postgres = "UPDATE security SET name = upper(name) || ' on postgres'"
+
+[[operations]]
+op = "run_sql"
+sql = "UPDATE security SET kind = 'etf'"
+
+[[operations]]
+op = "run_data_migration"
+function = "mark_active"
+"#,
+    );
+    let error = migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, MigrateError::UnknownDataMigration { ref function, .. } if function == "mark_active"), "{error}");
+    assert!(error.to_string().contains("DataMigrations::register(\"mark_active\""), "{error}");
+
+    let data = DataMigrations::new().register("mark_active", mark_active);
+    let plan = migrate(db, dir, &data, MigrateOptions { plan: true }).await.unwrap().to_string();
+    assert!(plan.contains("-- run data migration `mark_active`"), "{plan}");
+    apply_with(db, dir, &data).await;
+    let expected = format!("name = 'ACME CORP on {} (listed)' AND kind = 'etf'", db.dialect().name());
+    assert_eq!(count_where(db, "security", &expected).await, 1);
+
+    // A failing data migration rolls the whole migration back.
+    write(
+        dir,
+        "0003_broken.toml",
+        "[[operations]]\nop = \"run_sql\"\nsql = \"UPDATE security SET kind = 'stock'\"\n\n\
+         [[operations]]\nop = \"run_data_migration\"\nfunction = \"always_fails\"\n",
+    );
+    let data = data.register("always_fails", always_fails);
+    let error = migrate(db, dir, &data, MigrateOptions::default()).await.unwrap_err();
+    assert!(matches!(error, MigrateError::Apply { ref name, .. } if name == "0003_broken"), "{error}");
+    assert_eq!(count_where(db, "security", &expected).await, 1, "rolled back");
+}
+
+pub(crate) async fn failed_migration_is_rolled_back(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, MODELS_V1);
+    write(
+        dir,
+        "0002_broken.toml",
+        "[[operations]]\nop = \"run_sql\"\nsql = \"CREATE TABLE scratch (id INTEGER PRIMARY KEY)\"\n\n\
+         [[operations]]\nop = \"run_sql\"\nsql = \"INSERT INTO no_such_table VALUES (1)\"\n",
+    );
+    let error = migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("migration `0002_broken` failed, and nothing of it was applied"), "{message}");
+    assert!(message.contains("INSERT INTO no_such_table"), "{message}");
+    // 0001 stayed applied, 0002 left nothing behind.
+    assert_live_schema_matches(&test_db, MODELS_V1).await;
+
+    write(dir, "0002_broken.toml", "[[operations]]\nop = \"run_sql\"\nsql = \"\"\n");
+    assert_eq!(apply(db, dir).await.to_string(), "Applied 0002_broken\n");
+}
+
+/// Making a column NOT NULL with a default fills the rows that were NULL.
+pub(crate) async fn not_null_with_default_fills_existing_nulls(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    const NOTE_FIELDS: &[fw::schema::FieldSchema] = &[
+        auto_id(),
+        fw::schema::FieldSchema { nullable: true, ..field("body", SqlType::Text) },
+    ];
+    const NOTE_REQUIRED_FIELDS: &[fw::schema::FieldSchema] = &[
+        auto_id(),
+        fw::schema::FieldSchema {
+            default: Some(fw::schema::DefaultValue::Text("(empty)")),
+            ..field("body", SqlType::Text)
+        },
+    ];
+    const NOTE: ModelSchema = model("Note", "note", NOTE_FIELDS);
+    const NOTE_REQUIRED: ModelSchema = model("Note", "note", NOTE_REQUIRED_FIELDS);
+    make(dir, &[&NOTE]);
+    apply(db, dir).await;
+    execute(db, "INSERT INTO note (body) VALUES (NULL), ('kept')").await;
+    make(dir, &[&NOTE_REQUIRED]);
+    acknowledge(dir, &["not_null:note.body"]);
+    apply(db, dir).await;
+    assert_live_schema_matches(&test_db, &[&NOTE_REQUIRED]).await;
+    assert_eq!(count_where(db, "note", "body = '(empty)'").await, 1);
+    assert_eq!(count_where(db, "note", "body = 'kept'").await, 1);
+}
+
+/// A file of concurrent index builds runs outside a transaction on PostgreSQL and
+/// is recorded like any other.
+pub(crate) async fn concurrent_index_file_is_applied(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, MODELS_V1);
+    apply(db, dir).await;
+    write(
+        dir,
+        "0002_index_names.toml",
+        "[[operations]]\nop = \"add_index\"\ntable = \"security\"\nname = \"security_name_idx\"\n\
+         columns = [\"name\"]\nconcurrently = true\n",
+    );
+    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
+        .await
+        .unwrap()
+        .to_string();
+    match db.dialect() {
+        Dialect::Postgres => {
+            assert!(plan.contains("outside a transaction"), "{plan}");
+            assert!(plan.contains("CREATE INDEX CONCURRENTLY \"security_name_idx\""), "{plan}");
+        }
+        Dialect::Sqlite => assert!(plan.contains("CREATE INDEX \"security_name_idx\""), "{plan}"),
+    }
+    assert_eq!(apply(db, dir).await.to_string(), "Applied 0002_index_names\n");
+    let probe = Probe::connect(&test_db).await;
+    assert!(probe.indexes("security").await.contains("security_name_idx"));
+    probe.close().await;
+}

@@ -1,0 +1,295 @@
+//! Hand-built model schemas (what `#[model]` emits), in three versions of a small
+//! brokerage app, for the migration tests.
+#![allow(dead_code)]
+
+use fw::schema::{
+    DefaultValue, FieldSchema, ForeignKeySchema, Generated, IndexSchema, ModelSchema, OnDelete,
+    SqlType,
+};
+
+/// A plain, required, application-supplied field.
+pub(crate) const fn field(name: &'static str, sql_type: SqlType) -> FieldSchema {
+    FieldSchema {
+        name,
+        column: name,
+        renamed_from: None,
+        sql_type,
+        nullable: false,
+        primary_key: false,
+        generated: Generated::No,
+        unique: false,
+        index: false,
+        default: None,
+        max_length: None,
+        min_length: None,
+        min_value: None,
+        max_value: None,
+        pattern: None,
+        max_digits: None,
+        decimal_places: None,
+        choices: &[],
+        foreign_key: None,
+        sensitive: false,
+    }
+}
+
+/// An auto-increment `i64` primary key.
+pub(crate) const fn auto_id() -> FieldSchema {
+    FieldSchema {
+        primary_key: true,
+        generated: Generated::AutoIncrement,
+        ..field("id", SqlType::BigInt)
+    }
+}
+
+pub(crate) const fn reference(
+    name: &'static str,
+    sql_type: SqlType,
+    table: &'static str,
+    on_delete: OnDelete,
+) -> FieldSchema {
+    FieldSchema {
+        foreign_key: Some(ForeignKeySchema {
+            table,
+            column: "id",
+            on_delete,
+        }),
+        ..field(name, sql_type)
+    }
+}
+
+pub(crate) const fn model(
+    name: &'static str,
+    table: &'static str,
+    fields: &'static [FieldSchema],
+) -> ModelSchema {
+    ModelSchema {
+        name,
+        table,
+        renamed_from: None,
+        fields,
+        indexes: &[],
+    }
+}
+
+// Version 1: the initial schema.
+
+pub(crate) const SECURITY_FIELDS_V1: &[FieldSchema] = &[
+    auto_id(),
+    FieldSchema {
+        unique: true,
+        max_length: Some(12),
+        min_length: Some(1),
+        pattern: Some("[A-Z.]+"),
+        ..field("symbol", SqlType::Text)
+    },
+    field("name", SqlType::Text),
+    FieldSchema {
+        choices: &["stock", "etf"],
+        default: Some(DefaultValue::Text("stock")),
+        ..field("kind", SqlType::Text)
+    },
+    FieldSchema {
+        generated: Generated::CreatedAt,
+        ..field("created_at", SqlType::Timestamp)
+    },
+];
+pub(crate) const SECURITY_V1: ModelSchema = model("Security", "security", SECURITY_FIELDS_V1);
+
+pub(crate) const DIVIDEND_FIELDS_V1: &[FieldSchema] = &[
+    auto_id(),
+    reference("security_id", SqlType::BigInt, "security", OnDelete::Cascade),
+    FieldSchema {
+        max_digits: Some(12),
+        decimal_places: Some(4),
+        min_value: Some("0"),
+        ..field("amount", SqlType::Decimal)
+    },
+    FieldSchema {
+        index: true,
+        ..field("pay_date", SqlType::Date)
+    },
+    FieldSchema {
+        generated: Generated::Version,
+        ..field("version", SqlType::BigInt)
+    },
+];
+pub(crate) const DIVIDEND_V1: ModelSchema = model("Dividend", "dividend", DIVIDEND_FIELDS_V1);
+
+pub(crate) const ACCOUNT_FIELDS_V1: &[FieldSchema] = &[
+    FieldSchema {
+        primary_key: true,
+        generated: Generated::AutoUuid,
+        ..field("id", SqlType::Uuid)
+    },
+    FieldSchema {
+        sensitive: true,
+        max_length: Some(200),
+        ..field("holder", SqlType::Text)
+    },
+    FieldSchema {
+        default: Some(DefaultValue::Bool(true)),
+        ..field("active", SqlType::Bool)
+    },
+    FieldSchema {
+        nullable: true,
+        ..field("preferences", SqlType::Json)
+    },
+];
+pub(crate) const ACCOUNT_V1: ModelSchema = model("Account", "account", ACCOUNT_FIELDS_V1);
+
+pub(crate) const POSITION_FIELDS_V1: &[FieldSchema] = &[
+    auto_id(),
+    reference("account_id", SqlType::Uuid, "account", OnDelete::Restrict),
+    reference("security_id", SqlType::BigInt, "security", OnDelete::Restrict),
+    FieldSchema {
+        min_value: Some("0"),
+        ..field("quantity", SqlType::Int)
+    },
+];
+pub(crate) const POSITION_V1: ModelSchema = ModelSchema {
+    indexes: &[IndexSchema {
+        name: "position_account_id_security_id_key",
+        columns: &["account_id", "security_id"],
+        unique: true,
+    }],
+    ..model("Position", "position", POSITION_FIELDS_V1)
+};
+
+pub(crate) const MODELS_V1: &[&ModelSchema] = &[&SECURITY_V1, &DIVIDEND_V1, &ACCOUNT_V1, &POSITION_V1];
+
+// Version 2: `security.name` renamed to `title` and longer symbols, a new
+// nullable `isin` with an index, a stricter dividend amount, a wider quantity.
+
+pub(crate) const SECURITY_FIELDS_V2: &[FieldSchema] = &[
+    auto_id(),
+    FieldSchema {
+        unique: true,
+        max_length: Some(16),
+        min_length: Some(1),
+        pattern: Some("[A-Z.]+"),
+        ..field("symbol", SqlType::Text)
+    },
+    FieldSchema {
+        renamed_from: Some("name"),
+        ..field("title", SqlType::Text)
+    },
+    FieldSchema {
+        choices: &["stock", "etf"],
+        default: Some(DefaultValue::Text("stock")),
+        ..field("kind", SqlType::Text)
+    },
+    FieldSchema {
+        generated: Generated::CreatedAt,
+        ..field("created_at", SqlType::Timestamp)
+    },
+    FieldSchema {
+        nullable: true,
+        index: true,
+        max_length: Some(12),
+        ..field("isin", SqlType::Text)
+    },
+];
+pub(crate) const SECURITY_V2: ModelSchema = model("Security", "security", SECURITY_FIELDS_V2);
+
+pub(crate) const DIVIDEND_FIELDS_V2: &[FieldSchema] = &[
+    auto_id(),
+    reference("security_id", SqlType::BigInt, "security", OnDelete::Cascade),
+    FieldSchema {
+        max_digits: Some(12),
+        decimal_places: Some(4),
+        min_value: Some("0"),
+        max_value: Some("1000000"),
+        ..field("amount", SqlType::Decimal)
+    },
+    FieldSchema {
+        index: true,
+        ..field("pay_date", SqlType::Date)
+    },
+    FieldSchema {
+        generated: Generated::Version,
+        ..field("version", SqlType::BigInt)
+    },
+];
+pub(crate) const DIVIDEND_V2: ModelSchema = model("Dividend", "dividend", DIVIDEND_FIELDS_V2);
+
+pub(crate) const POSITION_FIELDS_V2: &[FieldSchema] = &[
+    auto_id(),
+    reference("account_id", SqlType::Uuid, "account", OnDelete::Restrict),
+    reference("security_id", SqlType::BigInt, "security", OnDelete::Restrict),
+    FieldSchema {
+        min_value: Some("0"),
+        ..field("quantity", SqlType::BigInt)
+    },
+];
+pub(crate) const POSITION_V2: ModelSchema = ModelSchema {
+    fields: POSITION_FIELDS_V2,
+    ..POSITION_V1
+};
+
+pub(crate) const MODELS_V2: &[&ModelSchema] = &[&SECURITY_V2, &DIVIDEND_V2, &ACCOUNT_V1, &POSITION_V2];
+
+/// The acknowledgements version 2's migration needs.
+pub(crate) const ACKNOWLEDGE_V2: &[&str] = &[
+    "rename_column:security.name",
+    "add_check:dividend.amount",
+    "change_type:position.quantity",
+];
+
+// Version 3: the account holder moves to a renamed table, and a new
+// `watchlist` table references securities.
+
+pub(crate) const ACCOUNT_FIELDS_V3: &[FieldSchema] = &[
+    FieldSchema {
+        primary_key: true,
+        generated: Generated::AutoUuid,
+        ..field("id", SqlType::Uuid)
+    },
+    FieldSchema {
+        default: Some(DefaultValue::Bool(true)),
+        ..field("active", SqlType::Bool)
+    },
+    FieldSchema {
+        nullable: true,
+        ..field("preferences", SqlType::Json)
+    },
+];
+pub(crate) const ACCOUNT_V3: ModelSchema = ModelSchema {
+    renamed_from: Some("account"),
+    ..model("Account", "brokerage_account", ACCOUNT_FIELDS_V3)
+};
+
+pub(crate) const POSITION_FIELDS_V3: &[FieldSchema] = &[
+    auto_id(),
+    reference("account_id", SqlType::Uuid, "brokerage_account", OnDelete::Restrict),
+    reference("security_id", SqlType::BigInt, "security", OnDelete::Restrict),
+    FieldSchema {
+        min_value: Some("0"),
+        ..field("quantity", SqlType::BigInt)
+    },
+];
+pub(crate) const POSITION_V3: ModelSchema = ModelSchema {
+    fields: POSITION_FIELDS_V3,
+    ..POSITION_V1
+};
+
+pub(crate) const WATCHLIST_FIELDS: &[FieldSchema] = &[
+    auto_id(),
+    reference("security_id", SqlType::BigInt, "security", OnDelete::Cascade),
+    FieldSchema {
+        default: Some(DefaultValue::Int(0)),
+        ..field("priority", SqlType::SmallInt)
+    },
+];
+pub(crate) const WATCHLIST: ModelSchema = model("Watchlist", "watchlist", WATCHLIST_FIELDS);
+
+pub(crate) const MODELS_V3: &[&ModelSchema] = &[
+    &SECURITY_V2,
+    &DIVIDEND_V2,
+    &ACCOUNT_V3,
+    &POSITION_V3,
+    &WATCHLIST,
+];
+
+/// The acknowledgements version 3's migration needs.
+pub(crate) const ACKNOWLEDGE_V3: &[&str] = &["rename_table:account", "drop_column:brokerage_account.holder"];
