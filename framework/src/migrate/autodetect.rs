@@ -242,7 +242,11 @@ fn drop_order(current: &SchemaState, target: &SchemaState) -> Vec<String> {
         // A table no other pending table references can go.
         let ready = pending
             .keys()
-            .find(|name| !pending.values().any(|references| references.contains(*name)))
+            .find(|name| {
+                !pending
+                    .values()
+                    .any(|references| references.contains(*name))
+            })
             .copied()
             .or_else(|| pending.keys().next().copied());
         let Some(ready) = ready else { break };

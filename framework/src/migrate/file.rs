@@ -72,7 +72,10 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<MigrationFile>, MigrateError> {
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.map_err(|error| io_error(dir, error))?.path();
-        if path.extension().is_some_and(|extension| extension == "toml") {
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "toml")
+        {
             let bytes = std::fs::read(&path).map_err(|error| io_error(&path, error))?;
             files.push(parse(&path, &bytes)?);
         }
@@ -196,7 +199,11 @@ pub(crate) fn checksum(bytes: &[u8]) -> String {
 }
 
 /// The text of a new migration file, applying to `before`.
-pub(crate) fn render(before: &SchemaState, operations: &[Operation], findings: &[Finding]) -> String {
+pub(crate) fn render(
+    before: &SchemaState,
+    operations: &[Operation],
+    findings: &[Finding],
+) -> String {
     let mut out = String::new();
     if operations.iter().any(Operation::is_concurrent) {
         out.push_str(
@@ -358,7 +365,9 @@ fn inline_column(column: &Column) -> String {
     }
     if let Some(references) = &column.references {
         push("references", string(references));
-        let on_delete = column.on_delete.unwrap_or(crate::schema::OnDelete::Restrict);
+        let on_delete = column
+            .on_delete
+            .unwrap_or(crate::schema::OnDelete::Restrict);
         push("on_delete", string(on_delete.name()));
     }
     format!("{{ {} }}", fields.join(", "))

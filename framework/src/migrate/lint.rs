@@ -128,7 +128,10 @@ fn lint_operation(
         Operation::AddColumn { table, column } if !column.nullable && column.default.is_none() => {
             report(
                 format!("not_null:{table}.{}", column.name),
-                format!("adds NOT NULL column `{table}.{}` without a default", column.name),
+                format!(
+                    "adds NOT NULL column `{table}.{}` without a default",
+                    column.name
+                ),
                 "existing rows have no value for it, so the migration fails on a non-empty \
                  table, and inserts from the release still serving leave it out and fail",
                 "give the field a default (`#[field(default = ...)]`; PostgreSQL adds a column \
@@ -251,7 +254,9 @@ fn lint_alter_column(
         );
     }
     if let Some(foreign_key) = new.foreign_key()
-        && old.foreign_key().is_none_or(|old| old.table != foreign_key.table)
+        && old
+            .foreign_key()
+            .is_none_or(|old| old.table != foreign_key.table)
     {
         report(
             format!("add_foreign_key:{target}"),

@@ -398,7 +398,9 @@ pub enum MigrateError {
         tables: Vec<String>,
     },
     /// The bookkeeping in `fw_migrations` failed.
-    #[error("cannot read or record applied migrations in `fw_migrations`: {0}; check the database connection and permissions")]
+    #[error(
+        "cannot read or record applied migrations in `fw_migrations`: {0}; check the database connection and permissions"
+    )]
     Database(#[from] crate::Error),
 }
 

@@ -9,9 +9,7 @@ use rust_decimal::Decimal;
 use super::operation::Operation;
 use super::state::{Column, Index, Literal, SchemaState, Table};
 use crate::db::{Dialect, quote_ident};
-use crate::schema::{
-    OnDelete, SqlType, check_constraint_name, foreign_key_constraint_name,
-};
+use crate::schema::{OnDelete, SqlType, check_constraint_name, foreign_key_constraint_name};
 
 /// One thing `migrate` does for an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,14 +61,17 @@ pub(crate) fn render(
         }
         Operation::AlterColumn { table, column } => {
             let table_before = table_before(table);
-            let old = table_before.column(&column.name).expect("validated by replay");
+            let old = table_before
+                .column(&column.name)
+                .expect("validated by replay");
             match dialect {
                 Dialect::Postgres => postgres_alter_column(table, old, column),
                 Dialect::Sqlite => {
                     let table_after = table_after(table);
                     // SQLite stores many types alike (int and bigint are both
                     // INTEGER): a change it cannot see needs no rebuild.
-                    let same = create_table(table_before, dialect) == create_table(table_after, dialect);
+                    let same =
+                        create_table(table_before, dialect) == create_table(table_after, dialect);
                     if same {
                         Vec::new()
                     } else {
@@ -90,7 +91,11 @@ pub(crate) fn render(
                 columns: columns.clone(),
                 unique: false,
             };
-            vec![create_index(table, &index, *concurrently && dialect == Dialect::Postgres)]
+            vec![create_index(
+                table,
+                &index,
+                *concurrently && dialect == Dialect::Postgres,
+            )]
         }
         Operation::AddUnique {
             table,
@@ -191,8 +196,8 @@ fn default_literal(column: &Column, dialect: Dialect) -> Option<String> {
         Dialect::Postgres => if value { "TRUE" } else { "FALSE" }.to_owned(),
         Dialect::Sqlite => if value { "1" } else { "0" }.to_owned(),
     };
-    let stored_as_text = dialect == Dialect::Sqlite
-        && matches!(column.sql_type, SqlType::Decimal | SqlType::Text);
+    let stored_as_text =
+        dialect == Dialect::Sqlite && matches!(column.sql_type, SqlType::Decimal | SqlType::Text);
     Some(match literal {
         Literal::Bool(value) => boolean(*value),
         Literal::Int(value) if column.sql_type == SqlType::Bool => boolean(*value != 0),
@@ -243,7 +248,10 @@ pub(crate) fn check_condition(column: &Column, dialect: Dialect) -> Option<Strin
     }
     // SQLite has no regular expressions; the REST layer still validates the pattern.
     if let (Some(pattern), Dialect::Postgres) = (&column.pattern, dialect) {
-        conditions.push(format!("{name} ~ {}", quote_literal(&format!("^(?:{pattern})$"))));
+        conditions.push(format!(
+            "{name} ~ {}",
+            quote_literal(&format!("^(?:{pattern})$"))
+        ));
     }
     (!conditions.is_empty()).then(|| conditions.join(" AND "))
 }
@@ -265,7 +273,11 @@ fn references(column: &Column) -> Option<String> {
 /// `"name" TYPE [NOT NULL] [DEFAULT ...]`, with the column's own CHECK and
 /// REFERENCES constraints when `inline_constraints` (for `ADD COLUMN`).
 fn column_definition(table: &str, column: &Column, dialect: Dialect, inline: bool) -> String {
-    let mut sql = format!("{} {}", quote_ident(&column.name), column_type(column, dialect));
+    let mut sql = format!(
+        "{} {}",
+        quote_ident(&column.name),
+        column_type(column, dialect)
+    );
     if column.primary_key {
         match (dialect, column.is_auto_increment()) {
             (Dialect::Sqlite, true) => sql.push_str(" PRIMARY KEY AUTOINCREMENT"),
@@ -535,7 +547,11 @@ fn rename_table(before: &Table, after: &Table, dialect: Dialect) -> Vec<String> 
     let (from, to) = (&before.name, &after.name);
     match dialect {
         Dialect::Postgres => {
-            statements.push(rename_constraint(to, &format!("{from}_pkey"), &format!("{to}_pkey")));
+            statements.push(rename_constraint(
+                to,
+                &format!("{from}_pkey"),
+                &format!("{to}_pkey"),
+            ));
             for column in &after.columns {
                 if column.references.is_some() {
                     statements.push(rename_constraint(
@@ -561,9 +577,10 @@ fn rename_table(before: &Table, after: &Table, dialect: Dialect) -> Vec<String> 
             // SQLite keeps constraint names inside the table's definition: rebuild
             // it so they follow the new name.
             let named = !after.indexes.is_empty()
-                || after.columns.iter().any(|c| {
-                    c.references.is_some() || check_condition(c, dialect).is_some()
-                });
+                || after
+                    .columns
+                    .iter()
+                    .any(|c| c.references.is_some() || check_condition(c, dialect).is_some());
             if named {
                 statements.extend(sqlite_rebuild(after, after));
             }
@@ -693,7 +710,9 @@ fn postgres_alter_column(table: &str, old: &Column, new: &Column) -> Vec<String>
     if let Some(condition) = &new_check
         && check_changed
     {
-        statements.push(alter(format!("ADD CONSTRAINT {check_name} CHECK ({condition})")));
+        statements.push(alter(format!(
+            "ADD CONSTRAINT {check_name} CHECK ({condition})"
+        )));
     }
     if let Some(references) = references(new)
         && foreign_key_changed

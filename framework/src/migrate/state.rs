@@ -132,7 +132,10 @@ impl Column {
     /// broken SQL.
     fn validate(&self) -> Result<(), String> {
         let name = &self.name;
-        for (key, value) in [("min_value", &self.min_value), ("max_value", &self.max_value)] {
+        for (key, value) in [
+            ("min_value", &self.min_value),
+            ("max_value", &self.max_value),
+        ] {
             if let Some(value) = value
                 && value.parse::<Decimal>().is_err()
             {
@@ -165,9 +168,7 @@ impl Column {
             ));
         }
         if self.primary_key && self.nullable {
-            return Err(format!(
-                "column `{name}`: a primary key cannot be nullable"
-            ));
+            return Err(format!("column `{name}`: a primary key cannot be nullable"));
         }
         Ok(())
     }
@@ -232,8 +233,7 @@ impl SchemaState {
             }
             for index in &table.indexes {
                 check_index_columns(table, index)?;
-                if let Some(other) = index_owners.insert(index.name.as_str(), table.name.as_str())
-                {
+                if let Some(other) = index_owners.insert(index.name.as_str(), table.name.as_str()) {
                     return Err(format!(
                         "index name `{}` is used by both `{other}` and `{}`; index names are unique per database",
                         index.name, table.name
@@ -606,11 +606,16 @@ mod sql_type_name {
         SqlType::Json,
     ];
 
-    pub(crate) fn serialize<S: Serializer>(value: &SqlType, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        value: &SqlType,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(value.name())
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SqlType, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<SqlType, D::Error> {
         let name = String::deserialize(deserializer)?;
         ALL.into_iter().find(|t| t.name() == name).ok_or_else(|| {
             let names: Vec<&str> = ALL.iter().map(|t| t.name()).collect();

@@ -28,6 +28,7 @@ macro_rules! database_cases {
             failed_migration_is_rolled_back,
             not_null_with_default_fills_existing_nulls,
             concurrent_index_file_is_applied,
+            drops_and_tightenings_apply,
         );
     };
     (@cases $new_db:path, $($case:ident,)*) => {$(
@@ -88,8 +89,12 @@ enum Probe {
 impl Probe {
     async fn connect(test_db: &TestDb) -> Probe {
         match test_db.db().dialect() {
-            Dialect::Sqlite => Probe::Sqlite(sqlx::SqlitePool::connect(&test_db.url()).await.unwrap()),
-            Dialect::Postgres => Probe::Postgres(sqlx::PgPool::connect(&test_db.url()).await.unwrap()),
+            Dialect::Sqlite => {
+                Probe::Sqlite(sqlx::SqlitePool::connect(&test_db.url()).await.unwrap())
+            }
+            Dialect::Postgres => {
+                Probe::Postgres(sqlx::PgPool::connect(&test_db.url()).await.unwrap())
+            }
         }
     }
 
@@ -160,7 +165,9 @@ impl Probe {
     async fn constraints(&self, table: &str) -> BTreeSet<String> {
         match self.dialect() {
             Dialect::Sqlite => {
-                let sql = format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'");
+                let sql = format!(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+                );
                 let definition = self.strings(&sql).await.concat();
                 definition
                     .split("CONSTRAINT \"")
@@ -229,7 +236,11 @@ async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
             .map(|field| {
                 let not_null = u8::from(!field.nullable || field.primary_key);
                 let primary_key = u8::from(field.primary_key);
-                format!("{}|{}|{not_null}|{primary_key}", field.column, expected_type(field, dialect))
+                format!(
+                    "{}|{}|{not_null}|{primary_key}",
+                    field.column,
+                    expected_type(field, dialect)
+                )
             })
             .collect();
         assert_eq!(probe.columns(table).await, columns, "columns of {table}");
@@ -272,7 +283,11 @@ async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
             indexes.insert(index.name.to_owned());
         }
         assert_eq!(probe.indexes(table).await, indexes, "indexes of {table}");
-        assert_eq!(probe.constraints(table).await, constraints, "constraints of {table}");
+        assert_eq!(
+            probe.constraints(table).await,
+            constraints,
+            "constraints of {table}"
+        );
     }
     probe.close().await;
 }
@@ -299,17 +314,27 @@ async fn insert_v1_rows(db: &Db) {
         "INSERT INTO dividend (security_id, amount, pay_date, version) VALUES (1, '0.25', '2026-03-01', 1)",
     )
     .await;
-    execute(db, &format!("INSERT INTO account (id, holder) VALUES ({account}, 'Ada')")).await;
     execute(
         db,
-        &format!("INSERT INTO position (account_id, security_id, quantity) VALUES ({account}, 1, 10)"),
+        &format!("INSERT INTO account (id, holder) VALUES ({account}, 'Ada')"),
+    )
+    .await;
+    execute(
+        db,
+        &format!(
+            "INSERT INTO position (account_id, security_id, quantity) VALUES ({account}, 1, 10)"
+        ),
     )
     .await;
 }
 
 /// Rows matching `condition` in `table`, counted through an UPDATE that changes nothing.
 async fn count_where(db: &Db, table: &str, condition: &str) -> u64 {
-    let column = if table == "brokerage_account" || table == "account" { "active" } else { "id" };
+    let column = if table == "brokerage_account" || table == "account" {
+        "active"
+    } else {
+        "id"
+    };
     execute(
         db,
         &format!("UPDATE \"{table}\" SET \"{column}\" = \"{column}\" WHERE {condition}"),
@@ -346,11 +371,17 @@ pub(crate) async fn chain_of_migrations_matches_models(test_db: TestDb) {
         "Applied 0002_rename_security_name_to_title_and_more\nApplied 0003_add_security_isin_idx\n"
     );
     assert_live_schema_matches(&test_db, MODELS_V2).await;
-    assert_eq!(count_where(db, "security", "title = 'Acme Corp' AND symbol = 'ACME'").await, 1);
+    assert_eq!(
+        count_where(db, "security", "title = 'Acme Corp' AND symbol = 'ACME'").await,
+        1
+    );
     assert_eq!(count_where(db, "dividend", "security_id = 1").await, 1);
     assert!(fails(db, "INSERT INTO dividend (security_id, amount, pay_date, version) VALUES (999, '1', '2026-03-01', 1)").await);
     assert!(fails(db, "INSERT INTO dividend (security_id, amount, pay_date, version) VALUES (1, '-1', '2026-03-01', 1)").await);
-    assert!(fails(db, "DELETE FROM security WHERE id = 1").await, "position restricts the delete");
+    assert!(
+        fails(db, "DELETE FROM security WHERE id = 1").await,
+        "position restricts the delete"
+    );
 
     make(dir, MODELS_V3);
     acknowledge(dir, ACKNOWLEDGE_V3);
@@ -360,7 +391,10 @@ pub(crate) async fn chain_of_migrations_matches_models(test_db: TestDb) {
         "Applied 0004_rename_account_to_brokerage_account_and_more\n"
     );
     assert_live_schema_matches(&test_db, MODELS_V3).await;
-    assert_eq!(count_where(db, "brokerage_account", "active = TRUE").await, 1);
+    assert_eq!(
+        count_where(db, "brokerage_account", "active = TRUE").await,
+        1
+    );
     assert_eq!(count_where(db, "position", "quantity = 10").await, 1);
     let other_account = uuid_literal(db.dialect(), "0190a6b1-2b1c-7d3e-8f40-000000000000");
     assert!(
@@ -408,27 +442,57 @@ pub(crate) async fn sqlite_rebuild_keeps_rows_and_foreign_keys(test_db: TestDb) 
     const SECURITY: ModelSchema = model("Security", "security", SECURITY_FIELDS);
     let models: &[&ModelSchema] = &[&SECURITY, &DIVIDEND_V1, &ACCOUNT_V1, &POSITION_V1];
     make(dir, models);
-    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
-        .await
-        .unwrap()
-        .to_string();
+    let plan = migrate(
+        db,
+        dir,
+        &DataMigrations::new(),
+        MigrateOptions { plan: true },
+    )
+    .await
+    .unwrap()
+    .to_string();
     if db.dialect() == Dialect::Sqlite {
-        assert!(plan.contains("CREATE TABLE \"security__fw_rebuild\""), "{plan}");
+        assert!(
+            plan.contains("CREATE TABLE \"security__fw_rebuild\""),
+            "{plan}"
+        );
     }
     apply(db, dir).await;
     assert_live_schema_matches(&test_db, models).await;
 
-    assert_eq!(count_where(db, "security", "symbol = 'ACME' AND kind = 'stock'").await, 1);
+    assert_eq!(
+        count_where(db, "security", "symbol = 'ACME' AND kind = 'stock'").await,
+        1
+    );
     assert_eq!(count_where(db, "dividend", "security_id = 1").await, 2);
     let account = uuid_literal(db.dialect(), ACCOUNT_ID);
-    assert!(fails(db, &format!("INSERT INTO position (account_id, security_id, quantity) VALUES ({account}, 42, 1)")).await);
-    assert!(fails(db, "INSERT INTO security (symbol, name, created_at) VALUES ('ACME', 'Again', '2026-01-01')").await, "unique symbol");
+    assert!(
+        fails(
+            db,
+            &format!(
+                "INSERT INTO position (account_id, security_id, quantity) VALUES ({account}, 42, 1)"
+            )
+        )
+        .await
+    );
+    assert!(
+        fails(
+            db,
+            "INSERT INTO security (symbol, name, created_at) VALUES ('ACME', 'Again', '2026-01-01')"
+        )
+        .await,
+        "unique symbol"
+    );
     assert!(fails(db, "INSERT INTO security (symbol, name, created_at) VALUES ('ACMEACMEACMEACMEACMEA', 'Long', '2026-01-01')").await, "max length 20");
     execute(db, "INSERT INTO security (symbol, name, created_at) VALUES ('ACMEACMEACMEACME', 'Long', '2026-01-01')").await;
     // The rebuilt table still cascades.
     execute(db, "DELETE FROM position").await;
     execute(db, "DELETE FROM security WHERE symbol = 'ACME'").await;
-    assert_eq!(count_where(db, "dividend", "1 = 1").await, 0, "on_delete = cascade");
+    assert_eq!(
+        count_where(db, "dividend", "1 = 1").await,
+        0,
+        "on_delete = cascade"
+    );
 }
 
 pub(crate) async fn edited_or_missing_applied_file_is_refused(test_db: TestDb) {
@@ -444,8 +508,14 @@ pub(crate) async fn edited_or_missing_applied_file_is_refused(test_db: TestDb) {
     let error = migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(error, MigrateError::ChecksumMismatch { ref name, .. } if name == "0001_initial"), "{error}");
-    assert!(error.to_string().contains("restore the applied version"), "{error}");
+    assert!(
+        matches!(error, MigrateError::ChecksumMismatch { ref name, .. } if name == "0001_initial"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("restore the applied version"),
+        "{error}"
+    );
 
     std::fs::write(&path, &original).unwrap();
     assert!(matches!(apply(db, dir).await, MigrateOutcome::UpToDate));
@@ -454,7 +524,10 @@ pub(crate) async fn edited_or_missing_applied_file_is_refused(test_db: TestDb) {
     let error = migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(error, MigrateError::AppliedMigrationMissing { ref name, .. } if name == "0001_initial"), "{error}");
+    assert!(
+        matches!(error, MigrateError::AppliedMigrationMissing { ref name, .. } if name == "0001_initial"),
+        "{error}"
+    );
 }
 
 pub(crate) async fn plan_prints_sql_without_running_it(test_db: TestDb) {
@@ -467,21 +540,39 @@ pub(crate) async fn plan_prints_sql_without_running_it(test_db: TestDb) {
     make(dir, MODELS_V2);
     acknowledge(dir, ACKNOWLEDGE_V2);
 
-    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
-        .await
-        .unwrap();
-    insta::assert_snapshot!(format!("plan_v1_to_v2_{}", dialect.name()), plan.to_string());
+    let plan = migrate(
+        db,
+        dir,
+        &DataMigrations::new(),
+        MigrateOptions { plan: true },
+    )
+    .await
+    .unwrap();
+    insta::assert_snapshot!(
+        format!("plan_v1_to_v2_{}", dialect.name()),
+        plan.to_string()
+    );
     // Nothing ran: the column is not renamed yet and nothing more is recorded.
     assert_live_schema_matches(&test_db, MODELS_V1).await;
-    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
-        .await
-        .unwrap();
+    let plan = migrate(
+        db,
+        dir,
+        &DataMigrations::new(),
+        MigrateOptions { plan: true },
+    )
+    .await
+    .unwrap();
     assert!(matches!(plan, MigrateOutcome::Plan(ref plans) if plans.len() == 2));
 
     apply(db, dir).await;
-    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
-        .await
-        .unwrap();
+    let plan = migrate(
+        db,
+        dir,
+        &DataMigrations::new(),
+        MigrateOptions { plan: true },
+    )
+    .await
+    .unwrap();
     assert_eq!(plan.to_string(), "No migrations to apply.\n");
 }
 
@@ -499,17 +590,30 @@ pub(crate) async fn unacknowledged_findings_are_refused(test_db: TestDb) {
     let MigrateError::Unacknowledged { ref findings, .. } = error else {
         panic!("expected refusal, got {error}");
     };
-    let keys: Vec<&str> = findings.iter().map(|finding| finding.key.as_str()).collect();
+    let keys: Vec<&str> = findings
+        .iter()
+        .map(|finding| finding.key.as_str())
+        .collect();
     assert_eq!(keys, ACKNOWLEDGE_V2);
     let message = error.to_string();
-    assert!(message.contains("0002_rename_security_name_to_title_and_more.toml"), "{message}");
-    assert!(message.contains("acknowledge = [\"rename_column:security.name\""), "{message}");
+    assert!(
+        message.contains("0002_rename_security_name_to_title_and_more.toml"),
+        "{message}"
+    );
+    assert!(
+        message.contains("acknowledge = [\"rename_column:security.name\""),
+        "{message}"
+    );
     // Nothing ran, not even the safe operations of the same file.
     assert_live_schema_matches(&test_db, MODELS_V1).await;
 
     // Acknowledging only some is not enough.
     acknowledge(dir, &ACKNOWLEDGE_V2[..1]);
-    assert!(migrate(db, dir, &DataMigrations::new(), MigrateOptions::default()).await.is_err());
+    assert!(
+        migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
+            .await
+            .is_err()
+    );
     acknowledge(dir, ACKNOWLEDGE_V2);
     apply(db, dir).await;
     assert_live_schema_matches(&test_db, MODELS_V2).await;
@@ -517,14 +621,16 @@ pub(crate) async fn unacknowledged_findings_are_refused(test_db: TestDb) {
 
 fn mark_active(tx: &mut fw::Tx) -> BoxFuture<'_, fw::Result<()>> {
     Box::pin(async move {
-        tx.execute_raw("UPDATE security SET name = name || ' (listed)'").await?;
+        tx.execute_raw("UPDATE security SET name = name || ' (listed)'")
+            .await?;
         Ok(())
     })
 }
 
 fn always_fails(tx: &mut fw::Tx) -> BoxFuture<'_, fw::Result<()>> {
     Box::pin(async move {
-        tx.execute_raw("UPDATE security SET name = 'changed'").await?;
+        tx.execute_raw("UPDATE security SET name = 'changed'")
+            .await?;
         tx.execute_raw("SELECT * FROM no_such_table").await?;
         Ok(())
     })
@@ -559,14 +665,31 @@ function = "mark_active"
     let error = migrate(db, dir, &DataMigrations::new(), MigrateOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(error, MigrateError::UnknownDataMigration { ref function, .. } if function == "mark_active"), "{error}");
-    assert!(error.to_string().contains("DataMigrations::register(\"mark_active\""), "{error}");
+    assert!(
+        matches!(error, MigrateError::UnknownDataMigration { ref function, .. } if function == "mark_active"),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("DataMigrations::register(\"mark_active\""),
+        "{error}"
+    );
 
     let data = DataMigrations::new().register("mark_active", mark_active);
-    let plan = migrate(db, dir, &data, MigrateOptions { plan: true }).await.unwrap().to_string();
-    assert!(plan.contains("-- run data migration `mark_active`"), "{plan}");
+    let plan = migrate(db, dir, &data, MigrateOptions { plan: true })
+        .await
+        .unwrap()
+        .to_string();
+    assert!(
+        plan.contains("-- run data migration `mark_active`"),
+        "{plan}"
+    );
     apply_with(db, dir, &data).await;
-    let expected = format!("name = 'ACME CORP on {} (listed)' AND kind = 'etf'", db.dialect().name());
+    let expected = format!(
+        "name = 'ACME CORP on {} (listed)' AND kind = 'etf'",
+        db.dialect().name()
+    );
     assert_eq!(count_where(db, "security", &expected).await, 1);
 
     // A failing data migration rolls the whole migration back.
@@ -577,9 +700,18 @@ function = "mark_active"
          [[operations]]\nop = \"run_data_migration\"\nfunction = \"always_fails\"\n",
     );
     let data = data.register("always_fails", always_fails);
-    let error = migrate(db, dir, &data, MigrateOptions::default()).await.unwrap_err();
-    assert!(matches!(error, MigrateError::Apply { ref name, .. } if name == "0003_broken"), "{error}");
-    assert_eq!(count_where(db, "security", &expected).await, 1, "rolled back");
+    let error = migrate(db, dir, &data, MigrateOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, MigrateError::Apply { ref name, .. } if name == "0003_broken"),
+        "{error}"
+    );
+    assert_eq!(
+        count_where(db, "security", &expected).await,
+        1,
+        "rolled back"
+    );
 }
 
 pub(crate) async fn failed_migration_is_rolled_back(test_db: TestDb) {
@@ -597,12 +729,19 @@ pub(crate) async fn failed_migration_is_rolled_back(test_db: TestDb) {
         .await
         .unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("migration `0002_broken` failed, and nothing of it was applied"), "{message}");
+    assert!(
+        message.contains("migration `0002_broken` failed, and nothing of it was applied"),
+        "{message}"
+    );
     assert!(message.contains("INSERT INTO no_such_table"), "{message}");
     // 0001 stayed applied, 0002 left nothing behind.
     assert_live_schema_matches(&test_db, MODELS_V1).await;
 
-    write(dir, "0002_broken.toml", "[[operations]]\nop = \"run_sql\"\nsql = \"\"\n");
+    write(
+        dir,
+        "0002_broken.toml",
+        "[[operations]]\nop = \"run_sql\"\nsql = \"\"\n",
+    );
     assert_eq!(apply(db, dir).await.to_string(), "Applied 0002_broken\n");
 }
 
@@ -613,7 +752,10 @@ pub(crate) async fn not_null_with_default_fills_existing_nulls(test_db: TestDb) 
     let dir = dir.path();
     const NOTE_FIELDS: &[fw::schema::FieldSchema] = &[
         auto_id(),
-        fw::schema::FieldSchema { nullable: true, ..field("body", SqlType::Text) },
+        fw::schema::FieldSchema {
+            nullable: true,
+            ..field("body", SqlType::Text)
+        },
     ];
     const NOTE_REQUIRED_FIELDS: &[fw::schema::FieldSchema] = &[
         auto_id(),
@@ -649,19 +791,81 @@ pub(crate) async fn concurrent_index_file_is_applied(test_db: TestDb) {
         "[[operations]]\nop = \"add_index\"\ntable = \"security\"\nname = \"security_name_idx\"\n\
          columns = [\"name\"]\nconcurrently = true\n",
     );
-    let plan = migrate(db, dir, &DataMigrations::new(), MigrateOptions { plan: true })
-        .await
-        .unwrap()
-        .to_string();
+    let plan = migrate(
+        db,
+        dir,
+        &DataMigrations::new(),
+        MigrateOptions { plan: true },
+    )
+    .await
+    .unwrap()
+    .to_string();
     match db.dialect() {
         Dialect::Postgres => {
             assert!(plan.contains("outside a transaction"), "{plan}");
-            assert!(plan.contains("CREATE INDEX CONCURRENTLY \"security_name_idx\""), "{plan}");
+            assert!(
+                plan.contains("CREATE INDEX CONCURRENTLY \"security_name_idx\""),
+                "{plan}"
+            );
         }
-        Dialect::Sqlite => assert!(plan.contains("CREATE INDEX \"security_name_idx\""), "{plan}"),
+        Dialect::Sqlite => assert!(
+            plan.contains("CREATE INDEX \"security_name_idx\""),
+            "{plan}"
+        ),
     }
-    assert_eq!(apply(db, dir).await.to_string(), "Applied 0002_index_names\n");
+    assert_eq!(
+        apply(db, dir).await.to_string(),
+        "Applied 0002_index_names\n"
+    );
     let probe = Probe::connect(&test_db).await;
-    assert!(probe.indexes("security").await.contains("security_name_idx"));
+    assert!(
+        probe
+            .indexes("security")
+            .await
+            .contains("security_name_idx")
+    );
     probe.close().await;
+}
+
+/// The drops, alters and constraint changes of `ITEMS_BEFORE` → `ITEMS_AFTER`
+/// apply to a table with rows (a rebuild on SQLite, ALTERs on PostgreSQL).
+pub(crate) async fn drops_and_tightenings_apply(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, ITEMS_BEFORE);
+    apply(db, dir).await;
+    execute(db, "INSERT INTO owner (id) VALUES (7)").await;
+    execute(
+        db,
+        "INSERT INTO item (code, label, note, rank, owner_id, obsolete) VALUES ('c1', 'first', 'short', 'a', 7, TRUE)",
+    )
+    .await;
+    make(dir, ITEMS_AFTER);
+    acknowledge(dir, ACKNOWLEDGE_ITEMS);
+    apply(db, dir).await;
+    assert_live_schema_matches(&test_db, ITEMS_AFTER).await;
+    assert_eq!(
+        count_where(
+            db,
+            "item",
+            "code = 'c1' AND label = 'first' AND owner_id = 7"
+        )
+        .await,
+        1
+    );
+    assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'second', 'n', 'z', 7)").await, "choices");
+    assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'first', 'n', 'a', 7)").await, "unique label");
+    assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'second', 'n', 'a', 8)").await, "reference");
+    execute(
+        db,
+        "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c1', 'second', 'n', 'b', 7)",
+    )
+    .await;
+    execute(db, "DELETE FROM owner").await;
+    assert_eq!(
+        count_where(db, "item", "1 = 1").await,
+        0,
+        "on_delete = cascade"
+    );
 }

@@ -98,7 +98,12 @@ pub(crate) const SECURITY_V1: ModelSchema = model("Security", "security", SECURI
 
 pub(crate) const DIVIDEND_FIELDS_V1: &[FieldSchema] = &[
     auto_id(),
-    reference("security_id", SqlType::BigInt, "security", OnDelete::Cascade),
+    reference(
+        "security_id",
+        SqlType::BigInt,
+        "security",
+        OnDelete::Cascade,
+    ),
     FieldSchema {
         max_digits: Some(12),
         decimal_places: Some(4),
@@ -141,7 +146,12 @@ pub(crate) const ACCOUNT_V1: ModelSchema = model("Account", "account", ACCOUNT_F
 pub(crate) const POSITION_FIELDS_V1: &[FieldSchema] = &[
     auto_id(),
     reference("account_id", SqlType::Uuid, "account", OnDelete::Restrict),
-    reference("security_id", SqlType::BigInt, "security", OnDelete::Restrict),
+    reference(
+        "security_id",
+        SqlType::BigInt,
+        "security",
+        OnDelete::Restrict,
+    ),
     FieldSchema {
         min_value: Some("0"),
         ..field("quantity", SqlType::Int)
@@ -156,7 +166,8 @@ pub(crate) const POSITION_V1: ModelSchema = ModelSchema {
     ..model("Position", "position", POSITION_FIELDS_V1)
 };
 
-pub(crate) const MODELS_V1: &[&ModelSchema] = &[&SECURITY_V1, &DIVIDEND_V1, &ACCOUNT_V1, &POSITION_V1];
+pub(crate) const MODELS_V1: &[&ModelSchema] =
+    &[&SECURITY_V1, &DIVIDEND_V1, &ACCOUNT_V1, &POSITION_V1];
 
 // Version 2: `security.name` renamed to `title` and longer symbols, a new
 // nullable `isin` with an index, a stricter dividend amount, a wider quantity.
@@ -194,7 +205,12 @@ pub(crate) const SECURITY_V2: ModelSchema = model("Security", "security", SECURI
 
 pub(crate) const DIVIDEND_FIELDS_V2: &[FieldSchema] = &[
     auto_id(),
-    reference("security_id", SqlType::BigInt, "security", OnDelete::Cascade),
+    reference(
+        "security_id",
+        SqlType::BigInt,
+        "security",
+        OnDelete::Cascade,
+    ),
     FieldSchema {
         max_digits: Some(12),
         decimal_places: Some(4),
@@ -216,7 +232,12 @@ pub(crate) const DIVIDEND_V2: ModelSchema = model("Dividend", "dividend", DIVIDE
 pub(crate) const POSITION_FIELDS_V2: &[FieldSchema] = &[
     auto_id(),
     reference("account_id", SqlType::Uuid, "account", OnDelete::Restrict),
-    reference("security_id", SqlType::BigInt, "security", OnDelete::Restrict),
+    reference(
+        "security_id",
+        SqlType::BigInt,
+        "security",
+        OnDelete::Restrict,
+    ),
     FieldSchema {
         min_value: Some("0"),
         ..field("quantity", SqlType::BigInt)
@@ -227,7 +248,8 @@ pub(crate) const POSITION_V2: ModelSchema = ModelSchema {
     ..POSITION_V1
 };
 
-pub(crate) const MODELS_V2: &[&ModelSchema] = &[&SECURITY_V2, &DIVIDEND_V2, &ACCOUNT_V1, &POSITION_V2];
+pub(crate) const MODELS_V2: &[&ModelSchema] =
+    &[&SECURITY_V2, &DIVIDEND_V2, &ACCOUNT_V1, &POSITION_V2];
 
 /// The acknowledgements version 2's migration needs.
 pub(crate) const ACKNOWLEDGE_V2: &[&str] = &[
@@ -261,8 +283,18 @@ pub(crate) const ACCOUNT_V3: ModelSchema = ModelSchema {
 
 pub(crate) const POSITION_FIELDS_V3: &[FieldSchema] = &[
     auto_id(),
-    reference("account_id", SqlType::Uuid, "brokerage_account", OnDelete::Restrict),
-    reference("security_id", SqlType::BigInt, "security", OnDelete::Restrict),
+    reference(
+        "account_id",
+        SqlType::Uuid,
+        "brokerage_account",
+        OnDelete::Restrict,
+    ),
+    reference(
+        "security_id",
+        SqlType::BigInt,
+        "security",
+        OnDelete::Restrict,
+    ),
     FieldSchema {
         min_value: Some("0"),
         ..field("quantity", SqlType::BigInt)
@@ -275,7 +307,12 @@ pub(crate) const POSITION_V3: ModelSchema = ModelSchema {
 
 pub(crate) const WATCHLIST_FIELDS: &[FieldSchema] = &[
     auto_id(),
-    reference("security_id", SqlType::BigInt, "security", OnDelete::Cascade),
+    reference(
+        "security_id",
+        SqlType::BigInt,
+        "security",
+        OnDelete::Cascade,
+    ),
     FieldSchema {
         default: Some(DefaultValue::Int(0)),
         ..field("priority", SqlType::SmallInt)
@@ -292,4 +329,70 @@ pub(crate) const MODELS_V3: &[&ModelSchema] = &[
 ];
 
 /// The acknowledgements version 3's migration needs.
-pub(crate) const ACKNOWLEDGE_V3: &[&str] = &["rename_table:account", "drop_column:brokerage_account.holder"];
+pub(crate) const ACKNOWLEDGE_V3: &[&str] = &[
+    "rename_table:account",
+    "drop_column:brokerage_account.holder",
+];
+
+// Drops and tightenings on existing tables: every other autodetected operation.
+
+pub(crate) const BEFORE_FIELDS: &[FieldSchema] = &[
+    auto_id(),
+    FieldSchema {
+        unique: true,
+        ..field("code", SqlType::Text)
+    },
+    FieldSchema {
+        index: true,
+        nullable: true,
+        ..field("label", SqlType::Text)
+    },
+    FieldSchema {
+        max_length: Some(100),
+        ..field("note", SqlType::Text)
+    },
+    field("rank", SqlType::Text),
+    field("owner_id", SqlType::BigInt),
+    field("obsolete", SqlType::Bool),
+];
+pub(crate) const AFTER_FIELDS: &[FieldSchema] = &[
+    auto_id(),
+    field("code", SqlType::Text),
+    FieldSchema {
+        unique: true,
+        ..field("label", SqlType::Text)
+    },
+    FieldSchema {
+        max_length: Some(50),
+        ..field("note", SqlType::Text)
+    },
+    FieldSchema {
+        choices: &["a", "b"],
+        ..field("rank", SqlType::Text)
+    },
+    reference("owner_id", SqlType::BigInt, "owner", OnDelete::Cascade),
+];
+pub(crate) const OWNER_FIELDS: &[FieldSchema] = &[auto_id()];
+pub(crate) const LEGACY: ModelSchema = model("Legacy", "legacy", OWNER_FIELDS);
+pub(crate) const OWNER: ModelSchema = model("Owner", "owner", OWNER_FIELDS);
+pub(crate) const ITEM_BEFORE: ModelSchema = ModelSchema {
+    indexes: &[IndexSchema {
+        name: "item_code_label_idx",
+        columns: &["code", "label"],
+        unique: false,
+    }],
+    ..model("Item", "item", BEFORE_FIELDS)
+};
+pub(crate) const ITEM_AFTER: ModelSchema = model("Item", "item", AFTER_FIELDS);
+
+pub(crate) const ITEMS_BEFORE: &[&ModelSchema] = &[&ITEM_BEFORE, &OWNER, &LEGACY];
+pub(crate) const ITEMS_AFTER: &[&ModelSchema] = &[&ITEM_AFTER, &OWNER];
+pub(crate) const ACKNOWLEDGE_ITEMS: &[&str] = &[
+    "not_null:item.label",
+    "narrow_column:item.note",
+    "add_check:item.rank",
+    "add_foreign_key:item.owner_id",
+    "drop_column:item.obsolete",
+    "add_unique:item_label_key",
+    "drop_table:legacy",
+];
