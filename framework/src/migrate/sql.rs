@@ -27,17 +27,19 @@ const REBUILD_SUFFIX: &str = "__fw_rebuild";
 ///
 /// # Errors
 ///
-/// A message when a `run_sql` operation has no SQL for `dialect`.
+/// A message when a `run_sql` operation has no SQL for `dialect`, or when
+/// `before` and `after` are not the states around `operation`.
 pub(crate) fn render(
     operation: &Operation,
     before: &SchemaState,
     after: &SchemaState,
     dialect: Dialect,
 ) -> Result<Vec<Step>, String> {
-    let table_before = |name: &str| before.table(name).expect("validated by replay");
-    let table_after = |name: &str| after.table(name).expect("validated by replay");
+    let missing = |name: &str| format!("fw bug: table `{name}` is missing from the replayed state");
+    let table_before = |name: &str| before.table(name).ok_or_else(|| missing(name));
+    let table_after = |name: &str| after.table(name).ok_or_else(|| missing(name));
     let statements = match operation {
-        Operation::CreateTable { table, .. } => create_table(table_after(table), dialect),
+        Operation::CreateTable { table, .. } => create_table(table_after(table)?, dialect),
         Operation::DropTable {
             keep_in_database: true,
             ..
@@ -48,26 +50,26 @@ pub(crate) fn render(
         } => Vec::new(),
         Operation::DropTable { table, .. } => vec![format!("DROP TABLE {}", quote_ident(table))],
         Operation::RenameTable { from, to } => {
-            rename_table(table_before(from), table_after(to), dialect)
+            rename_table(table_before(from)?, table_after(to)?, dialect)
         }
         Operation::AddColumn { table, column } => {
-            add_column(table_before(table), table_after(table), column, dialect)
+            add_column(table_before(table)?, table_after(table)?, column, dialect)
         }
         Operation::DropColumn { table, column, .. } => {
-            drop_column(table_before(table), table_after(table), column, dialect)
+            drop_column(table_before(table)?, table_after(table)?, column, dialect)
         }
         Operation::RenameColumn { table, from, to } => {
-            rename_column(table_before(table), table_after(table), from, to, dialect)
+            rename_column(table_before(table)?, table_after(table)?, from, to, dialect)
         }
         Operation::AlterColumn { table, column } => {
-            let table_before = table_before(table);
+            let table_before = table_before(table)?;
             let old = table_before
                 .column(&column.name)
-                .expect("validated by replay");
+                .ok_or_else(|| missing(&format!("{table}.{}", column.name)))?;
             match dialect {
                 Dialect::Postgres => postgres_alter_column(table, old, column),
                 Dialect::Sqlite => {
-                    let table_after = table_after(table);
+                    let table_after = table_after(table)?;
                     // SQLite stores many types alike (int and bigint are both
                     // INTEGER): a change it cannot see needs no rebuild.
                     let same =
@@ -462,8 +464,10 @@ fn drop_column(before: &Table, after: &Table, name: &str, dialect: Dialect) -> V
         // PostgreSQL drops the column's indexes and constraints with it.
         return vec![drop];
     }
-    let column = before.column(name).expect("validated by replay");
-    if column.references.is_some() || check_condition(column, dialect).is_some() {
+    let constrained = before
+        .column(name)
+        .is_some_and(|c| c.references.is_some() || check_condition(c, dialect).is_some());
+    if constrained {
         return sqlite_rebuild(after, before);
     }
     let mut statements: Vec<String> = before
@@ -603,18 +607,23 @@ fn rename_column(
         quote_ident(from),
         quote_ident(to)
     )];
-    let column = after.column(to).expect("validated by replay");
+    let (references, checked) = after.column(to).map_or((false, false), |column| {
+        (
+            column.references.is_some(),
+            check_condition(column, dialect).is_some(),
+        )
+    });
     let indexes = renamed_indexes(before, after, Some((from, to)));
     match dialect {
         Dialect::Postgres => {
-            if column.references.is_some() {
+            if references {
                 statements.push(rename_constraint(
                     table,
                     &foreign_key_constraint_name(table, from),
                     &foreign_key_constraint_name(table, to),
                 ));
             }
-            if check_condition(column, dialect).is_some() {
+            if checked {
                 statements.push(rename_constraint(
                     table,
                     &check_constraint_name(table, from),
@@ -624,7 +633,7 @@ fn rename_column(
             statements.extend(postgres_rename_indexes(table, &indexes));
         }
         Dialect::Sqlite => {
-            if column.references.is_some() || check_condition(column, dialect).is_some() {
+            if references || checked {
                 statements.extend(sqlite_rebuild(after, after));
             } else {
                 for (old, new) in indexes {
