@@ -53,7 +53,9 @@ pub(crate) fn closest<'a>(
     candidates
         .into_iter()
         .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|&(distance, candidate)| distance <= candidate.len().max(name.len()) / 3)
+        .filter(|&(distance, candidate)| {
+            distance < candidate.len() && distance <= (candidate.len().max(name.len()) / 3).max(2)
+        })
         .min_by_key(|&(distance, _)| distance)
         .map(|(_, candidate)| candidate)
 }
@@ -123,5 +125,6 @@ mod tests {
         assert_eq!(closest("max_len", options), Some("max_length"));
         assert_eq!(closest("uniqe", options), Some("unique"));
         assert_eq!(closest("colour", options), None);
+        assert_eq!(closest("tabel", ["table", "index"]), Some("table"));
     }
 }

@@ -60,7 +60,7 @@ pub(crate) enum TypeKind {
     Uuid,
     Json,
     /// `Ref<Target>`.
-    Ref(Type),
+    Ref(Box<Type>),
     Other,
 }
 
@@ -329,7 +329,7 @@ fn type_kind(ty: &Type) -> TypeKind {
         return type_kind(&group.elem);
     }
     if let Some(target) = generic_argument(ty, "Ref") {
-        return TypeKind::Ref(target.clone());
+        return TypeKind::Ref(Box::new(target.clone()));
     }
     let Type::Path(path) = ty else {
         return TypeKind::Other;
@@ -391,7 +391,7 @@ mod tests {
         );
         assert_eq!(
             kind(syn::parse_quote!(fw::Ref<Security>)),
-            TypeKind::Ref(syn::parse_quote!(Security))
+            TypeKind::Ref(Box::new(syn::parse_quote!(Security)))
         );
         assert_eq!(kind(syn::parse_quote!(DividendStatus)), TypeKind::Other);
         assert_eq!(kind(syn::parse_quote!(f64)), TypeKind::Other);

@@ -498,13 +498,13 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn values(&self) -> ::std::vec::Vec<::fw::Value> {
-                ::std::vec![#(#values),*]
+                ::std::vec::Vec::from([#(#values),*])
             }
 
             fn new_values(
                 #new_param: &Self::New,
             ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
-                ::std::vec![#(#new_values),*]
+                ::std::vec::Vec::from([#(#new_values),*])
             }
         }
     }

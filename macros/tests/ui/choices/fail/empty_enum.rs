@@ -1,0 +1,4 @@
+#[derive(Clone, Copy, fw::Choices)]
+pub enum Never {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[fw::model]
+pub struct Holding<T> {
+    pub id: i64,
+    pub value: T,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[fw::model]
+pub struct Security {
+    pub symbol: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[fw::model]
+pub enum Status {
+    Active,
+    Delisted,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[fw::model]
+pub struct Security(i64, String);
+
+fn main() {}

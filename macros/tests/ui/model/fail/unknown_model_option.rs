@@ -1,0 +1,6 @@
+#[fw::model(tabel = "securities")]
+pub struct Security {
+    pub id: i64,
+}
+
+fn main() {}
