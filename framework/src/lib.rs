@@ -14,8 +14,8 @@ pub mod migrate;
 mod model;
 mod query;
 pub mod schema;
-mod value;
 pub mod testing;
+mod value;
 mod write;
 
 pub use db::{Conn, DEFAULT_DATABASE_URL, Db, Dialect, Tx};

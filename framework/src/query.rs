@@ -481,7 +481,7 @@ impl<M: Model> Query<M> {
                 let index = M::SCHEMA
                     .fields
                     .iter()
-                    .position(|field| std::ptr::eq(field, order.field))
+                    .position(|field| field.name == order.field.name)
                     .unwrap_or_default();
                 values[index].clone()
             })
@@ -683,6 +683,14 @@ impl SqlBuilder {
         Ok(())
     }
 
+    /// Binds `value` as the new content of `field` (for `SET`).
+    pub(crate) fn push_assigned(&mut self, field: &FieldSchema, value: &Value) -> Result<()> {
+        self.args.add_typed(value, field.sql_type)?;
+        self.text
+            .push_str(&placeholder(self.dialect, self.args.len()));
+        Ok(())
+    }
+
     pub(crate) fn push_bound(&mut self, value: &Value) -> Result<()> {
         self.args.add_value(value)?;
         self.text
@@ -807,4 +815,3 @@ impl SqlBuilder {
         (self.text, self.args)
     }
 }
-

@@ -165,3 +165,20 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// Creates the tables of `models` directly from their schema, without migration
+/// files: for tests of code that needs the tables, not the migration history.
+///
+/// # Errors
+///
+/// When the DDL cannot be rendered or fails to run.
+pub async fn create_tables(
+    db: &Db,
+    models: &[&'static crate::schema::ModelSchema],
+) -> Result<(), crate::migrate::MigrateError> {
+    let ddl = crate::migrate::schema_sql(models, db.dialect())?;
+    db.execute_raw(&ddl)
+        .await
+        .map_err(crate::migrate::MigrateError::from)?;
+    Ok(())
+}

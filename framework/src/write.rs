@@ -96,7 +96,9 @@ fn render_upsert<M: Model>(dialect: Dialect, target: &[&'static FieldSchema]) ->
         match field.generated {
             Generated::No => {
                 assignments.push(format!("{column} = excluded.{column}"));
-                differences.push(format!("{table}.{column} IS DISTINCT FROM excluded.{column}"));
+                differences.push(format!(
+                    "{table}.{column} IS DISTINCT FROM excluded.{column}"
+                ));
             }
             Generated::UpdatedAt => assignments.push(format!("{column} = excluded.{column}")),
             Generated::Version => assignments.push(format!("{column} = {table}.{column} + 1")),
@@ -204,7 +206,7 @@ pub(crate) async fn patch<M: Model>(
         }
         sql.push_column(field);
         sql.push(" = ");
-        sql.push_bound(value)?;
+        sql.push_assigned(field, value)?;
         assignments += 1;
     }
     if assignments == 0 {
@@ -368,7 +370,8 @@ async fn sqlite_referencing_relation<M: Model>(
         return None;
     }
     let mut args = Arguments::new(Dialect::Sqlite);
-    args.add_value(&Value::Text(M::SCHEMA.table.to_owned())).ok()?;
+    args.add_value(&Value::Text(M::SCHEMA.table.to_owned()))
+        .ok()?;
     let references = conn
         .reborrow()
         .fetch_all(
@@ -414,13 +417,20 @@ pub(crate) fn classify<M: Model>(error: Error) -> Error {
     };
     let message = database_error.message();
     let constraint = database_error.constraint().map(str::to_owned);
-    let table = database_error
-        .table()
-        .unwrap_or(M::SCHEMA.table)
-        .to_owned();
+    let table = database_error.table().unwrap_or(M::SCHEMA.table).to_owned();
     // SQLite: "UNIQUE constraint failed: security.symbol, security.cusip".
-    let sqlite_detail = message.split_once(" constraint failed: ").map(|(_, detail)| detail);
-    match database_error.kind() {
+    let sqlite_detail = message
+        .split_once(" constraint failed: ")
+        .map(|(_, detail)| detail);
+    // SQLite reports a refused `ON DELETE RESTRICT` as a trigger failure, not a
+    // foreign-key violation; its message is the same as for other foreign keys.
+    let kind = match database_error.kind() {
+        ErrorKind::Other if message == "FOREIGN KEY constraint failed" => {
+            ErrorKind::ForeignKeyViolation
+        }
+        kind => kind,
+    };
+    match kind {
         ErrorKind::UniqueViolation => Error::UniqueViolation {
             model: M::SCHEMA.name,
             fields: unique_fields::<M>(constraint.as_deref(), sqlite_detail),
@@ -500,14 +510,19 @@ fn unique_fields<M: Model>(
         return vec![schema.primary_key().name];
     }
     for field in schema.fields {
-        if field.unique && constraint == schema::unique_constraint_name(schema.table, &[field.column])
+        if field.unique
+            && constraint == schema::unique_constraint_name(schema.table, &[field.column])
         {
             return vec![field.name];
         }
     }
     for index in schema.indexes {
         if index.unique && index.name == constraint {
-            return index.columns.iter().filter_map(|c| field_of_column(c)).collect();
+            return index
+                .columns
+                .iter()
+                .filter_map(|c| field_of_column(c))
+                .collect();
         }
     }
     Vec::new()

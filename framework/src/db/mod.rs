@@ -462,6 +462,15 @@ impl Arguments {
         }
     }
 
+    /// Binds a type-erased value into a column of `sql_type` (a NULL carries the
+    /// column's type, which PostgreSQL needs in assignments).
+    pub fn add_typed(&mut self, value: &crate::Value, sql_type: SqlType) -> Result<()> {
+        match value {
+            crate::Value::Null => self.add_null(sql_type),
+            value => self.add_value(value),
+        }
+    }
+
     /// Binds an exact decimal: natively on PostgreSQL, as canonical text on SQLite
     /// (which has no exact decimal type).
     pub fn add_decimal(&mut self, value: &rust_decimal::Decimal) -> Result<()> {

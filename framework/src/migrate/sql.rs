@@ -170,10 +170,9 @@ pub(crate) fn column_type(column: &Column, dialect: Dialect) -> String {
             SqlType::Int => "INTEGER".to_owned(),
             SqlType::BigInt => "BIGINT".to_owned(),
             SqlType::Bool => "BOOLEAN".to_owned(),
-            SqlType::Text => match column.max_length {
-                Some(length) => format!("VARCHAR({length})"),
-                None => "TEXT".to_owned(),
-            },
+            // Lengths are CHECK constraints rather than VARCHAR(n), so a value that
+            // is too long is the same typed error on both databases.
+            SqlType::Text => "TEXT".to_owned(),
             SqlType::Decimal => match (column.max_digits, column.decimal_places) {
                 (Some(digits), places) => format!("NUMERIC({digits},{})", places.unwrap_or(0)),
                 (None, _) => "NUMERIC".to_owned(),
@@ -232,8 +231,7 @@ pub(crate) fn check_condition(column: &Column, dialect: Dialect) -> Option<Strin
     if let Some(min) = column.min_length {
         conditions.push(format!("{length}({name}) >= {min}"));
     }
-    // On PostgreSQL the column type, VARCHAR(n), enforces the maximum.
-    if let (Some(max), Dialect::Sqlite) = (column.max_length, dialect) {
+    if let Some(max) = column.max_length {
         conditions.push(format!("{length}({name}) <= {max}"));
     }
     // SQLite stores decimals as text, which compares as text: compare numbers.

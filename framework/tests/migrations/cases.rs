@@ -202,13 +202,12 @@ fn expected_type(field: &fw::schema::FieldSchema, dialect: Dialect) -> String {
             _ => "TEXT",
         }
         .to_owned(),
-        Dialect::Postgres => match (field.sql_type, field.max_length, field.max_digits) {
+        Dialect::Postgres => match (field.sql_type, field.max_digits) {
             (SqlType::SmallInt, ..) => "smallint".to_owned(),
             (SqlType::Int, ..) => "integer".to_owned(),
             (SqlType::BigInt, ..) => "bigint".to_owned(),
             (SqlType::Bool, ..) => "boolean".to_owned(),
-            (SqlType::Text, Some(length), _) => format!("character varying({length})"),
-            (SqlType::Decimal, _, Some(digits)) => {
+            (SqlType::Decimal, Some(digits)) => {
                 format!("numeric({digits},{})", field.decimal_places.unwrap_or(0))
             }
             (SqlType::Decimal, ..) => "numeric".to_owned(),
@@ -268,10 +267,8 @@ async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
                 || field.min_length.is_some()
                 || field.min_value.is_some()
                 || field.max_value.is_some()
-                || match dialect {
-                    Dialect::Postgres => field.pattern.is_some(),
-                    Dialect::Sqlite => field.max_length.is_some(),
-                };
+                || field.max_length.is_some()
+                || (dialect == Dialect::Postgres && field.pattern.is_some());
             if checked {
                 constraints.insert(fw::schema::check_constraint_name(table, field.column));
             }

@@ -1,0 +1,726 @@
+//! Backend-agnostic cases for the typed query API; `db_sqlite.rs` and
+//! `db_postgres.rs` run each of them against their own database.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use fw::{Db, Error, Filter, Json, Model, Ref};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::models::*;
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::from_str(text).expect("test dates are valid")
+}
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str_exact(text).expect("test decimals are valid")
+}
+
+fn new_security(symbol: &str, cusip: &str) -> NewSecurity {
+    NewSecurity {
+        symbol: symbol.to_owned(),
+        cusip: cusip.to_owned(),
+        name: format!("{symbol} Corp"),
+    }
+}
+
+async fn security(db: &Db, symbol: &str, cusip: &str) -> Security {
+    Security::insert(db, new_security(symbol, cusip))
+        .await
+        .expect("insert security")
+}
+
+fn new_dividend(security: &Security, ex_date: &str, rate: &str) -> NewDividend {
+    NewDividend {
+        security: Ref::from(security),
+        ex_date: date(ex_date),
+        pay_date: date(ex_date) + chrono::Duration::days(14),
+        record_date: None,
+        rate: dec(rate),
+        currency: "USD".to_owned(),
+        status: DividendStatus::Announced,
+    }
+}
+
+fn new_account(tax_id: &str) -> NewAccount {
+    NewAccount {
+        holder_name: "Ada Lovelace".to_owned(),
+        tax_id: tax_id.to_owned(),
+        active: true,
+        settings: Json(serde_json::json!({"statements": "email"})),
+        risk_score: Some(40),
+    }
+}
+
+pub(crate) async fn insert_returns_the_stored_row(db: &Db) {
+    let inserted = security(db, "ACME", "000000001").await;
+    assert!(inserted.id > 0);
+    assert_eq!(inserted.version, 1);
+    assert_eq!(inserted.created_at, inserted.updated_at);
+    let fetched = Security::get(db, inserted.id).await.expect("get");
+    assert!(fetched == inserted, "a row reads back exactly as stored");
+}
+
+pub(crate) async fn get_of_a_missing_key_is_not_found(db: &Db) {
+    let error = Security::get(db, 404).await.expect_err("no such row");
+    assert!(
+        matches!(error, Error::NotFound { model: "Security" }),
+        "{error:?}"
+    );
+    assert!(Security::find(db, 404).await.expect("find").is_none());
+}
+
+pub(crate) async fn update_bumps_the_version_and_refuses_a_stale_copy(db: &Db) {
+    let original = security(db, "ACME", "000000001").await;
+    let mut renamed = original.clone();
+    renamed.name = "Acme Holdings".to_owned();
+    let updated = renamed.update(db).await.expect("update");
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.name, "Acme Holdings");
+    assert_eq!(updated.created_at, original.created_at);
+    assert!(updated.updated_at >= original.updated_at);
+
+    let mut stale = original.clone();
+    stale.name = "Lost update".to_owned();
+    let error = stale.update(db).await.expect_err("stale version");
+    assert!(
+        matches!(
+            error,
+            Error::StaleVersion {
+                model: "Security",
+                expected: 1
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        Security::get(db, original.id).await.expect("get").name,
+        "Acme Holdings"
+    );
+}
+
+pub(crate) async fn patch_changes_only_the_given_fields(db: &Db) {
+    let original = security(db, "ACME", "000000001").await;
+    let patched = Security::patch(
+        db,
+        original.id,
+        SecurityPatch {
+            name: Some("Acme Holdings".to_owned()),
+            ..SecurityPatch::default()
+        },
+    )
+    .await
+    .expect("patch");
+    assert_eq!(patched.name, "Acme Holdings");
+    assert_eq!(patched.symbol, "ACME");
+    assert_eq!(patched.version, 2);
+
+    let error = Security::patch_if_version(
+        db,
+        original.id,
+        1,
+        SecurityPatch {
+            symbol: Some("ACM".to_owned()),
+            ..SecurityPatch::default()
+        },
+    )
+    .await
+    .expect_err("version 1 is stale");
+    assert!(
+        matches!(error, Error::StaleVersion { expected: 1, .. }),
+        "{error:?}"
+    );
+
+    let error = Security::patch(db, 404, SecurityPatch::default())
+        .await
+        .expect_err("missing row");
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}
+
+pub(crate) async fn patch_can_set_a_nullable_field_to_null(db: &Db) {
+    let acme = security(db, "ACME", "000000001").await;
+    let mut new = new_dividend(&acme, "2026-03-02", "0.25");
+    new.record_date = Some(date("2026-03-03"));
+    let dividend = Dividend::insert(db, new).await.expect("insert");
+    let cleared = Dividend::patch(
+        db,
+        dividend.id,
+        DividendPatch {
+            record_date: Some(None),
+            ..DividendPatch::default()
+        },
+    )
+    .await
+    .expect("patch");
+    assert_eq!(cleared.record_date, None);
+    assert_eq!(cleared.version, 2);
+}
+
+pub(crate) async fn delete_removes_the_row(db: &Db) {
+    let acme = security(db, "ACME", "000000001").await;
+    Security::delete(db, acme.id).await.expect("delete");
+    assert!(Security::find(db, acme.id).await.expect("find").is_none());
+    let error = Security::delete(db, acme.id)
+        .await
+        .expect_err("already gone");
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}
+
+pub(crate) async fn unique_violations_name_their_fields(db: &Db) {
+    let acme = security(db, "ACME", "000000001").await;
+    let error = Security::insert(db, new_security("ACME", "000000002"))
+        .await
+        .expect_err("duplicate symbol");
+    match error {
+        Error::UniqueViolation { model, fields } => {
+            assert_eq!(model, "Security");
+            assert_eq!(fields, vec!["symbol"]);
+        }
+        other => panic!("expected a unique violation, got {other:?}"),
+    }
+
+    Dividend::insert(db, new_dividend(&acme, "2026-03-02", "0.25"))
+        .await
+        .expect("first dividend");
+    let error = Dividend::insert(db, new_dividend(&acme, "2026-03-02", "0.30"))
+        .await
+        .expect_err("same security and ex-date");
+    match error {
+        Error::UniqueViolation { fields, .. } => assert_eq!(fields, vec!["security", "ex_date"]),
+        other => panic!("expected a unique violation, got {other:?}"),
+    }
+}
+
+pub(crate) async fn foreign_key_violations_name_the_relation(db: &Db) {
+    let missing = Ref::<Security>::new(999);
+    let mut new = new_dividend(
+        &security(db, "ACME", "000000001").await,
+        "2026-03-02",
+        "0.25",
+    );
+    new.security = missing;
+    let error = Dividend::insert(db, new)
+        .await
+        .expect_err("no such security");
+    match error {
+        Error::ForeignKeyViolation { relation } => {
+            assert_eq!(relation.table, "dividend");
+            assert_eq!(relation.column.as_deref(), Some("security"));
+            assert_eq!(relation.references.as_deref(), Some("security"));
+        }
+        other => panic!("expected a foreign key violation, got {other:?}"),
+    }
+
+    let held = security(db, "HELD", "000000002").await;
+    let account = Account::insert(db, new_account("123-45-6789"))
+        .await
+        .expect("account");
+    Position::insert(
+        db,
+        NewPosition {
+            account: Ref::from(&account),
+            security: Ref::from(&held),
+            quantity: dec("100"),
+            as_of: date("2026-01-02"),
+            last_dividend: None,
+        },
+    )
+    .await
+    .expect("position");
+    let error = Security::delete(db, held.id).await.expect_err("restricted");
+    match error {
+        Error::ForeignKeyViolation { relation } => {
+            assert_eq!(relation.table, "position");
+            assert_eq!(relation.column.as_deref(), Some("security"));
+            assert_eq!(relation.references.as_deref(), Some("security"));
+        }
+        other => panic!("expected a foreign key violation, got {other:?}"),
+    }
+}
+
+pub(crate) async fn deletes_cascade_and_set_null(db: &Db) {
+    let acme = security(db, "ACME", "000000001").await;
+    let dividend = Dividend::insert(db, new_dividend(&acme, "2026-03-02", "0.25"))
+        .await
+        .expect("dividend");
+    let other = security(db, "OTHR", "000000002").await;
+    let account = Account::insert(db, new_account("123-45-6789"))
+        .await
+        .expect("account");
+    let position = Position::insert(
+        db,
+        NewPosition {
+            account: Ref::from(&account),
+            security: Ref::from(&other),
+            quantity: dec("10.5"),
+            as_of: date("2026-01-02"),
+            last_dividend: Some(Ref::from(&dividend)),
+        },
+    )
+    .await
+    .expect("position");
+
+    Security::delete(db, acme.id)
+        .await
+        .expect("delete cascades to dividends");
+    assert!(
+        Dividend::find(db, dividend.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let position = Position::get(db, position.id)
+        .await
+        .expect("position survives");
+    assert_eq!(
+        position.last_dividend, None,
+        "set_null cleared the reference"
+    );
+
+    Account::delete(db, account.id)
+        .await
+        .expect("delete cascades to positions");
+    assert!(
+        Position::find(db, position.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+}
+
+pub(crate) async fn check_constraints_are_typed_errors(db: &Db) {
+    let acme = security(db, "ACME", "000000001").await;
+    let error = Dividend::insert(db, new_dividend(&acme, "2026-03-02", "-0.25"))
+        .await
+        .expect_err("negative rate");
+    assert!(matches!(error, Error::CheckViolation { .. }), "{error:?}");
+
+    let mut risky = new_account("123-45-6789");
+    risky.risk_score = Some(101);
+    let error = Account::insert(db, risky)
+        .await
+        .expect_err("risk above 100");
+    assert!(matches!(error, Error::CheckViolation { .. }), "{error:?}");
+
+    let error = Security::insert(db, new_security("TOOLONGSYMBOL", "000000002"))
+        .await
+        .expect_err("symbol longer than 12");
+    assert!(matches!(error, Error::CheckViolation { .. }), "{error:?}");
+}
+
+pub(crate) async fn every_field_type_round_trips(db: &Db) {
+    let account = Account::insert(db, new_account("123-45-6789"))
+        .await
+        .expect("account");
+    assert_ne!(account.id, Uuid::nil(), "uuid keys are generated");
+    let fetched = Account::get(db, account.id).await.expect("get");
+    assert!(fetched == account);
+    assert_eq!(fetched.settings.0["statements"], "email");
+    assert_eq!(fetched.risk_score, Some(40));
+
+    let acme = security(db, "ACME", "000000001").await;
+    for rate in ["0.00000001", "1234567890.12345678", "0.1", "3"] {
+        let ex_date = format!("2026-01-{:02}", rate.len());
+        let stored = Dividend::insert(db, new_dividend(&acme, &ex_date, rate))
+            .await
+            .expect("dividend");
+        let fetched = Dividend::get(db, stored.id).await.expect("get");
+        assert_eq!(fetched.rate, dec(rate), "decimals are exact");
+        assert_eq!(fetched.status, DividendStatus::Announced);
+        assert_eq!(fetched.ex_date, date(&ex_date));
+    }
+}
+
+pub(crate) async fn sensitive_fields_never_appear_in_debug_output(db: &Db) {
+    let account = Account::insert(db, new_account("123-45-6789"))
+        .await
+        .expect("account");
+    let shown = format!("{account:?} {:?}", new_account("987-65-4321"));
+    assert!(!shown.contains("123-45-6789"), "{shown}");
+    assert!(!shown.contains("987-65-4321"), "{shown}");
+    assert!(!shown.contains("Ada Lovelace"), "{shown}");
+    assert!(
+        shown.contains("risk_score"),
+        "other fields are shown: {shown}"
+    );
+}
+
+async fn dividend_fixture(db: &Db) -> (Security, Security) {
+    let acme = security(db, "ACME", "000000001").await;
+    let beta = security(db, "BETA", "000000002").await;
+    for (security, ex_date, rate) in [
+        (&acme, "2026-01-05", "0.10"),
+        (&acme, "2026-02-05", "0.20"),
+        (&acme, "2026-03-05", "0.30"),
+        (&beta, "2026-01-05", "1.50"),
+        (&beta, "2026-02-05", "2.50"),
+    ] {
+        Dividend::insert(db, new_dividend(security, ex_date, rate))
+            .await
+            .expect("dividend");
+    }
+    (acme, beta)
+}
+
+fn rates(dividends: &[Dividend]) -> Vec<String> {
+    dividends
+        .iter()
+        .map(|dividend| dividend.rate.normalize().to_string())
+        .collect()
+}
+
+pub(crate) async fn typed_filters_match_like_sql(db: &Db) {
+    let (acme, beta) = dividend_fixture(db).await;
+    let by = |filter: Filter<Dividend>| {
+        Dividend::query()
+            .filter(filter)
+            .order_by(Dividend::RATE.asc())
+            .all(db)
+    };
+    let acme_ref = Ref::from(&acme);
+    assert_eq!(
+        rates(&by(Dividend::SECURITY.eq(acme_ref)).await.unwrap()),
+        ["0.1", "0.2", "0.3"]
+    );
+    assert_eq!(
+        rates(&by(Dividend::SECURITY.ne(acme_ref)).await.unwrap()),
+        ["1.5", "2.5"]
+    );
+    assert_eq!(
+        rates(&by(Dividend::EX_DATE.lt(date("2026-02-05"))).await.unwrap()),
+        ["0.1", "1.5"]
+    );
+    assert_eq!(
+        rates(&by(Dividend::EX_DATE.lte(date("2026-02-05"))).await.unwrap()).len(),
+        4
+    );
+    assert_eq!(
+        rates(&by(Dividend::RATE.gt(dec("0.3"))).await.unwrap()),
+        ["1.5", "2.5"]
+    );
+    assert_eq!(
+        rates(&by(Dividend::RATE.gte(dec("0.3"))).await.unwrap()),
+        ["0.3", "1.5", "2.5"]
+    );
+    assert_eq!(
+        rates(
+            &by(Dividend::RATE.is_in([dec("0.2"), dec("2.5"), dec("9")]))
+                .await
+                .unwrap()
+        ),
+        ["0.2", "2.5"]
+    );
+    assert!(
+        by(Dividend::RATE.is_in(Vec::<Decimal>::new()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        by(Dividend::RECORD_DATE.is_null(true)).await.unwrap().len(),
+        5
+    );
+    assert_eq!(
+        by(Dividend::RECORD_DATE.is_null(false))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        rates(
+            &by(Filter::any([
+                Dividend::RATE.lt(dec("0.15")),
+                Dividend::RATE.gt(dec("2")),
+            ]))
+            .await
+            .unwrap()
+        ),
+        ["0.1", "2.5"]
+    );
+    assert_eq!(
+        rates(
+            &by(Dividend::SECURITY.eq(Ref::from(&beta)).not())
+                .await
+                .unwrap()
+        ),
+        ["0.1", "0.2", "0.3"]
+    );
+
+    let symbols = |filter: Filter<Security>| async move {
+        Security::query()
+            .filter(filter)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|security| security.symbol)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(symbols(Security::SYMBOL.contains("CM")).await, ["ACME"]);
+    assert!(
+        symbols(Security::SYMBOL.contains("cm")).await.is_empty(),
+        "contains is case-sensitive"
+    );
+    assert_eq!(symbols(Security::SYMBOL.icontains("cm")).await, ["ACME"]);
+    assert_eq!(symbols(Security::SYMBOL.starts_with("BE")).await, ["BETA"]);
+    assert!(symbols(Security::SYMBOL.starts_with("be")).await.is_empty());
+    assert!(
+        symbols(Security::NAME.contains("%")).await.is_empty(),
+        "wildcards are literal"
+    );
+
+    let count = Dividend::query()
+        .filter(Dividend::SECURITY.eq(acme_ref))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(count, 3);
+    assert!(
+        Dividend::query()
+            .filter(Dividend::RATE.gt(dec("2")))
+            .exists(db)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !Dividend::query()
+            .filter(Dividend::RATE.gt(dec("20")))
+            .exists(db)
+            .await
+            .unwrap()
+    );
+}
+
+pub(crate) async fn ordering_and_limit(db: &Db) {
+    dividend_fixture(db).await;
+    let newest_first = Dividend::query()
+        .order_by(Dividend::EX_DATE.desc())
+        .order_by(Dividend::RATE.asc())
+        .limit(3)
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(rates(&newest_first), ["0.3", "0.2", "2.5"]);
+    let first = Dividend::query()
+        .order_by(Dividend::RATE.desc())
+        .first(db)
+        .await
+        .unwrap()
+        .expect("a row");
+    assert_eq!(first.rate, dec("2.5"));
+}
+
+pub(crate) async fn keyset_pages_walk_forward_and_back(db: &Db) {
+    let (acme, beta) = dividend_fixture(db).await;
+    for day in 10..=28 {
+        for security in [&acme, &beta] {
+            let mut new = new_dividend(security, &format!("2026-04-{day:02}"), "0.5");
+            new.pay_date = date("2026-05-01");
+            Dividend::insert(db, new).await.expect("dividend");
+        }
+    }
+    let query = || Dividend::query().order_by(Dividend::PAY_DATE.desc());
+    let everything: Vec<i64> = query()
+        .all(db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(everything.len(), 43);
+
+    let mut pages = Vec::new();
+    let mut page = query().limit(10).all(db).await.unwrap();
+    while !page.is_empty() {
+        assert!(
+            pages.len() < 5,
+            "43 rows take 5 pages of 10; the cursor is not advancing"
+        );
+        let last = page.last().cloned().expect("non-empty page");
+        pages.push(page);
+        page = query().limit(10).after(&last).all(db).await.unwrap();
+    }
+    let walked: Vec<i64> = pages.iter().flatten().map(|d| d.id).collect();
+    assert_eq!(
+        walked, everything,
+        "forward pages cover every row once, in order"
+    );
+
+    let last_page = pages.last().expect("pages").clone();
+    let previous = query()
+        .limit(10)
+        .before(&last_page[0])
+        .all(db)
+        .await
+        .unwrap();
+    let expected: Vec<i64> = pages[pages.len() - 2].iter().map(|d| d.id).collect();
+    assert_eq!(previous.iter().map(|d| d.id).collect::<Vec<_>>(), expected);
+
+    // A row inserted behind the cursor does not shift the pages after it.
+    let cursor = pages[1].last().cloned().expect("row");
+    let mut early = new_dividend(&acme, "2026-12-31", "9");
+    early.pay_date = date("2027-01-01");
+    Dividend::insert(db, early).await.expect("dividend");
+    let resumed = query().limit(10).after(&cursor).all(db).await.unwrap();
+    assert_eq!(
+        resumed.iter().map(|d| d.id).collect::<Vec<_>>(),
+        pages[2].iter().map(|d| d.id).collect::<Vec<_>>()
+    );
+}
+
+pub(crate) async fn upsert_inserts_updates_and_leaves_unchanged_rows_alone(db: &Db) {
+    let inserted = Security::upsert(db, new_security("ACME", "000000001"), Security::CUSIP)
+        .await
+        .expect("insert");
+    assert_eq!(inserted.version, 1);
+    let unchanged = Security::upsert(db, new_security("ACME", "000000001"), Security::CUSIP)
+        .await
+        .expect("same values");
+    assert_eq!(unchanged.id, inserted.id);
+    assert_eq!(unchanged.version, 1, "an identical upsert writes nothing");
+    let mut renamed = new_security("ACME", "000000001");
+    renamed.name = "Acme Holdings".to_owned();
+    let updated = Security::upsert(db, renamed, Security::CUSIP)
+        .await
+        .expect("update");
+    assert_eq!(updated.id, inserted.id);
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.name, "Acme Holdings");
+    assert_eq!(Security::query().count(db).await.unwrap(), 1);
+
+    let acme = updated;
+    let dividend = Dividend::upsert(
+        db,
+        new_dividend(&acme, "2026-03-02", "0.25"),
+        (Dividend::SECURITY, Dividend::EX_DATE),
+    )
+    .await
+    .expect("insert");
+    let corrected = Dividend::upsert(
+        db,
+        new_dividend(&acme, "2026-03-02", "0.27"),
+        (Dividend::SECURITY, Dividend::EX_DATE),
+    )
+    .await
+    .expect("correction");
+    assert_eq!(corrected.id, dividend.id);
+    assert_eq!(corrected.rate, dec("0.27"));
+    assert_eq!(corrected.version, 2);
+}
+
+pub(crate) async fn insert_many_is_all_or_nothing(db: &Db) {
+    let rows = (0..20)
+        .map(|n| new_security(&format!("S{n}"), &format!("{n:09}")))
+        .collect();
+    let inserted = Security::insert_many(db, rows).await.expect("bulk insert");
+    assert_eq!(inserted.len(), 20);
+    assert_eq!(inserted[7].symbol, "S7", "rows come back in input order");
+
+    let rows = vec![
+        new_security("NEW1", "100000001"),
+        new_security("S3", "100000002"),
+    ];
+    let error = Security::insert_many(db, rows)
+        .await
+        .expect_err("S3 exists");
+    assert!(matches!(error, Error::UniqueViolation { .. }), "{error:?}");
+    assert!(
+        Security::query()
+            .filter(Security::SYMBOL.eq("NEW1"))
+            .first(db)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing of a failed bulk insert is kept"
+    );
+}
+
+pub(crate) async fn transactions_commit_or_roll_back(db: &Db) {
+    let mut tx = db.begin().await.expect("begin");
+    let rolled_back = Security::insert(&mut tx, new_security("GONE", "000000001"))
+        .await
+        .expect("insert");
+    assert!(
+        Security::find(&mut tx, rolled_back.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    tx.rollback().await.expect("rollback");
+    assert!(Security::find(db, rolled_back.id).await.unwrap().is_none());
+
+    let mut tx = db.begin().await.expect("begin");
+    let kept = Security::insert(&mut tx, new_security("KEPT", "000000002"))
+        .await
+        .expect("insert");
+    let count = Security::query().count(&mut tx).await.unwrap();
+    assert_eq!(count, 1);
+    tx.commit().await.expect("commit");
+    assert!(Security::find(db, kept.id).await.unwrap().is_some());
+}
+
+/// Many tasks writing at once: SQLite must queue them, never fail with
+/// "database is locked"; PostgreSQL must simply cope.
+pub(crate) async fn concurrent_writers_never_fail(db: &Db) {
+    const WRITERS: usize = 24;
+    const WRITES_EACH: usize = 20;
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for write in 0..WRITES_EACH {
+                let n = writer * WRITES_EACH + write;
+                let inserted =
+                    Security::insert(&db, new_security(&format!("W{n}"), &format!("{n:09}")))
+                        .await?;
+                if write % 2 == 0 {
+                    Security::patch(
+                        &db,
+                        inserted.id,
+                        SecurityPatch {
+                            name: Some(format!("patched {n}")),
+                            ..SecurityPatch::default()
+                        },
+                    )
+                    .await?;
+                }
+                if write % 5 == 0 {
+                    let mut tx = db.begin().await?;
+                    Security::get(&mut tx, inserted.id).await?;
+                    Security::delete(&mut tx, inserted.id).await?;
+                    tx.commit().await?;
+                }
+                Security::query()
+                    .filter(Security::SYMBOL.starts_with("W"))
+                    .count(&db)
+                    .await?;
+            }
+            Ok::<(), Error>(())
+        }));
+    }
+    let mut failures = Vec::new();
+    for task in tasks {
+        if let Err(error) = task.await.expect("writer task panicked") {
+            failures.push(error.to_string());
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} writes failed: {failures:?}",
+        failures.len()
+    );
+    let remaining = Security::query().count(db).await.unwrap();
+    assert_eq!(remaining as usize, WRITERS * WRITES_EACH * 4 / 5);
+    let symbols: HashSet<String> = Security::query()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|security| security.symbol)
+        .collect();
+    assert_eq!(symbols.len(), remaining as usize);
+}
