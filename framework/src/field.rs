@@ -289,7 +289,7 @@ where
 impl<M: Model> Field for Ref<M> {
     const SQL_TYPE: SqlType = <M::Key as Field>::SQL_TYPE;
     const REFERENCES: Option<(&'static str, &'static str)> =
-        Some((M::SCHEMA.table, M::PRIMARY_KEY_COLUMN));
+        Some((M::TABLE, M::PRIMARY_KEY_COLUMN));
     type Scalar = Ref<M>;
 
     fn bind(&self, args: &mut Arguments) -> Result<()> {

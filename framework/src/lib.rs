@@ -7,6 +7,7 @@
 
 extern crate self as fw;
 
+mod app;
 mod db;
 mod error;
 mod field;
@@ -18,7 +19,8 @@ pub mod testing;
 mod value;
 mod write;
 
-pub use db::{Conn, DEFAULT_DATABASE_URL, Db, Dialect, Tx};
+pub use app::{App, AppContext, Commands, Config};
+pub use db::{Conn, Db, Dialect, Tx};
 pub use error::{Error, ForeignKeyRelation, Result};
 pub use field::{Choices, Field, Json, Ref};
 pub use model::Model;
@@ -42,22 +44,8 @@ pub mod __private {
     /// the field when it is not.
     pub const fn assert_field<T: crate::Field>() {}
 
-    /// A model's table name, apart from [`Model::SCHEMA`](crate::Model::SCHEMA):
-    /// `#[model]` builds a `Ref<M>` field's foreign key from it, because going
-    /// through `M::SCHEMA` (as `Field::REFERENCES` does) is a cycle in constant
-    /// evaluation when models reference themselves or each other.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` is not a model",
-        label = "expected a struct with `#[fw::model]`",
-        note = "add `#[fw::model]` to the struct declaration"
-    )]
-    pub trait ModelTable: crate::Model {
-        /// [`ModelSchema::table`](crate::schema::ModelSchema::table).
-        const TABLE: &'static str;
-    }
-
-    /// The foreign key of a `Ref<M>` field (see [`ModelTable`]).
-    pub const fn foreign_key_to<M: ModelTable>(
+    /// The foreign key of a `Ref<M>` field.
+    pub const fn foreign_key_to<M: crate::Model>(
         on_delete: crate::schema::OnDelete,
     ) -> Option<crate::schema::ForeignKeySchema> {
         Some(crate::schema::ForeignKeySchema {

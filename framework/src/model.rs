@@ -34,6 +34,10 @@ use crate::write;
     note = "add `#[fw::model]` to the struct declaration"
 )]
 pub trait Model: Sized + Send + Sync + Unpin + 'static {
+    /// The table name (also [`ModelSchema::table`]). A constant of its own so that
+    /// foreign keys can name it without evaluating `SCHEMA`, which would be a
+    /// cycle for models that reference themselves or each other.
+    const TABLE: &'static str;
     /// The static description of the table.
     const SCHEMA: &'static ModelSchema;
     /// The primary-key column, for foreign keys that reference this model.

@@ -33,9 +33,6 @@ impl Dialect {
     }
 }
 
-/// The database URL used when none is configured: a SQLite file under `data/`.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
-
 /// A pool of connections to one database.
 ///
 /// Cloning is cheap and shares the pool. On SQLite, fw keeps a pool of read-only

@@ -219,9 +219,8 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
         OnDelete::Cascade => quote!(::fw::schema::OnDelete::Cascade),
         OnDelete::SetNull => quote!(::fw::schema::OnDelete::SetNull),
     };
-    // A `Ref<M>` reads the referenced table from `ModelTable`, not through
-    // `Field::REFERENCES` (which reads `M::SCHEMA`): models that reference
-    // themselves or each other would otherwise be a cycle in constant evaluation.
+    // Spelled out for `Ref<M>` so that a `Ref` to a non-model is reported on the
+    // target type, once.
     let foreign_key = match &field.kind {
         TypeKind::Ref(target) => quote_spanned! {field.ty_span()=>
             ::fw::__private::foreign_key_to::<#target>(#on_delete)
@@ -430,12 +429,8 @@ fn model_impl(model: &Model) -> TokenStream {
         static __FW_POSTGRES_SQL: ::fw::__private::ModelSql = #postgres;
 
         #[automatically_derived]
-        impl ::fw::__private::ModelTable for #ident {
-            const TABLE: &'static str = #table;
-        }
-
-        #[automatically_derived]
         impl ::fw::Model for #ident {
+            const TABLE: &'static str = #table;
             const SCHEMA: &'static ::fw::schema::ModelSchema = &::fw::schema::ModelSchema {
                 name: #name,
                 table: #table,

@@ -1,0 +1,15 @@
+//! A brokerage shows its customers their upcoming dividends, imported from the
+//! clearing firm's daily file.
+
+pub mod models;
+
+use models::{Account, Dividend, Position, Security};
+
+/// The application: its models, commands and routes.
+pub fn app() -> fw::App {
+    fw::app!()
+        .model::<Security>()
+        .model::<Dividend>()
+        .model::<Account>()
+        .model::<Position>()
+}

@@ -1,0 +1,467 @@
+//! [`App`]: every fw application's command line: `serve`, `migrate`,
+//! `makemigrations`, `check`, and the application's own commands.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
+
+use crate::db::Db;
+use crate::migrate::{self, DataMigrations, MakeOptions, MigrateOptions};
+use crate::model::Model;
+use crate::schema::ModelSchema;
+
+/// Creates an [`App`] for the calling crate: named after the package, with its
+/// migrations in `<crate>/migrations` and, unless `DATABASE_URL` says otherwise, its
+/// SQLite database in `<crate>/data/`.
+///
+/// ```no_run
+/// # async fn example() -> std::process::ExitCode {
+/// fw::app!().run().await
+/// # }
+/// ```
+#[macro_export]
+macro_rules! app {
+    () => {
+        $crate::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"))
+    };
+}
+
+type Routes = Arc<dyn Fn(AppContext) -> axum::Router + Send + Sync>;
+type CommandFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+type Hook = Arc<dyn Fn(AppContext) -> CommandFuture + Send + Sync>;
+
+/// The application's own commands, type-erased: how to add them to the command
+/// line, and how to run the one that was chosen.
+struct AppCommands {
+    augment: fn(clap::Command) -> clap::Command,
+    dispatch: fn(&ArgMatches, AppContext) -> Option<CommandFuture>,
+}
+
+/// What commands and handlers get: the database and the configuration.
+#[derive(Debug, Clone)]
+pub struct AppContext {
+    /// The application's database pool.
+    pub db: Db,
+    /// The configuration the application started with.
+    pub config: Arc<Config>,
+}
+
+/// Configuration, read from the environment and a `.env` file in the working
+/// directory (real environment variables win).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`; default a SQLite file under the crate's `data/` directory.
+    pub database_url: String,
+    /// `FW_LISTEN`: the address `serve` listens on; default `127.0.0.1:8000`.
+    pub listen: SocketAddr,
+    /// `FW_LOG` (or `RUST_LOG`): a tracing filter; default `info`.
+    pub log_filter: String,
+    /// `FW_LOG_FORMAT=json` for JSON lines instead of human-readable logs.
+    pub json_logs: bool,
+}
+
+impl Config {
+    fn from_env(app_name: &str, crate_dir: &str) -> anyhow::Result<Config> {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{crate_dir}/data/{app_name}.db"));
+        let listen = match var("FW_LISTEN") {
+            Some(listen) => listen.parse().map_err(|error| {
+                anyhow::anyhow!(
+                    "FW_LISTEN=`{listen}` is not an address like `127.0.0.1:8000`: {error}"
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8000)),
+        };
+        Ok(Config {
+            database_url,
+            listen,
+            log_filter: var("FW_LOG")
+                .or_else(|| var("RUST_LOG"))
+                .unwrap_or_else(|| "info".to_owned()),
+            json_logs: var("FW_LOG_FORMAT").is_some_and(|format| format == "json"),
+        })
+    }
+}
+
+/// An application's own commands (Django's management commands): a clap
+/// `Subcommand` enum whose variants carry typed arguments.
+///
+/// ```no_run
+/// #[derive(clap::Subcommand)]
+/// enum Commands {
+///     /// Greets someone.
+///     Greet { name: String },
+/// }
+///
+/// impl fw::Commands for Commands {
+///     async fn run(self, _app: fw::AppContext) -> anyhow::Result<()> {
+///         match self {
+///             Commands::Greet { name } => println!("hello, {name}"),
+///         }
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Commands: Subcommand + Send + 'static {
+    /// Runs the command.
+    ///
+    /// # Errors
+    ///
+    /// Any error is printed and the process exits with status 1.
+    fn run(self, app: AppContext) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// The application: its models, migrations, routes and commands.
+///
+/// `run` parses the command line and runs one of:
+/// `serve [--migrate]`, `migrate [--plan]`, `makemigrations [--check] [--name NAME]`,
+/// `check`, or one of the application's [`Commands`]. With no command it serves.
+pub struct App {
+    name: &'static str,
+    crate_dir: &'static str,
+    models: Vec<&'static ModelSchema>,
+    data_migrations: DataMigrations,
+    routes: Option<Routes>,
+    before_serve: Option<Hook>,
+    commands: Option<AppCommands>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("name", &self.name)
+            .field(
+                "models",
+                &self.models.iter().map(|m| m.name).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Builtin {
+    /// Serves the application over HTTP (the default command).
+    Serve(ServeArgs),
+    /// Applies pending migrations, each in its own transaction.
+    Migrate(MigrateArgs),
+    /// Writes a new migration for the changes between the models and the
+    /// migration files.
+    Makemigrations(MakemigrationsArgs),
+    /// Checks that the migration files match the models and are all applied.
+    Check,
+}
+
+#[derive(Debug, Default, Args)]
+struct ServeArgs {
+    /// Apply pending migrations before serving.
+    #[arg(long)]
+    migrate: bool,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// Print the SQL that would run, for this database, without running it.
+    #[arg(long)]
+    plan: bool,
+}
+
+#[derive(Debug, Args)]
+struct MakemigrationsArgs {
+    /// Write nothing; exit non-zero if the models have changes without a migration.
+    #[arg(long)]
+    check: bool,
+    /// A name for the migration (default: derived from its operations).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+impl App {
+    /// An application named `name` whose source crate is `crate_dir`. Prefer
+    /// [`fw::app!()`](crate::app), which fills both in.
+    pub fn new(name: &'static str, crate_dir: &'static str) -> App {
+        App {
+            name,
+            crate_dir,
+            models: Vec::new(),
+            data_migrations: DataMigrations::default(),
+            routes: None,
+            before_serve: None,
+            commands: None,
+        }
+    }
+
+    /// Registers a model: its table is part of the schema `makemigrations` keeps
+    /// in step.
+    pub fn model<M: Model>(mut self) -> App {
+        self.models.push(M::SCHEMA);
+        self
+    }
+
+    /// Registers the Rust functions that data migrations call by name.
+    pub fn data_migrations(mut self, data_migrations: DataMigrations) -> App {
+        self.data_migrations = data_migrations;
+        self
+    }
+
+    /// The HTTP routes `serve` serves.
+    pub fn routes(
+        mut self,
+        routes: impl Fn(AppContext) -> axum::Router + Send + Sync + 'static,
+    ) -> App {
+        self.routes = Some(Arc::new(routes));
+        self
+    }
+
+    /// Runs before `serve` starts listening, after `--migrate`: for example to load
+    /// fixture data into an empty database.
+    pub fn before_serve<F, Fut>(mut self, hook: F) -> App
+    where
+        F: Fn(AppContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.before_serve = Some(Arc::new(move |app| Box::pin(hook(app))));
+        self
+    }
+
+    /// Adds the application's own commands.
+    pub fn commands<C: Commands>(mut self) -> App {
+        self.commands = Some(AppCommands {
+            augment: C::augment_subcommands,
+            dispatch: |matches, app| {
+                let command = C::from_arg_matches(matches).ok()?;
+                Some(Box::pin(command.run(app)))
+            },
+        });
+        self
+    }
+
+    /// The registered models' schemas.
+    pub fn models(&self) -> &[&'static ModelSchema] {
+        &self.models
+    }
+
+    fn migrations_dir(&self) -> PathBuf {
+        PathBuf::from(self.crate_dir).join("migrations")
+    }
+
+    fn command_line(&self) -> clap::Command {
+        let command = clap::Command::new(self.name)
+            .about(format!("{}: an fw application", self.name))
+            .subcommand_required(false);
+        let command = Builtin::augment_subcommands(command);
+        match &self.commands {
+            Some(commands) => (commands.augment)(command),
+            None => command,
+        }
+    }
+
+    /// Parses the process's command line and runs the command, returning the
+    /// process's exit code. Errors are logged and printed, never panics.
+    pub async fn run(self) -> ExitCode {
+        self.run_with(std::env::args_os()).await
+    }
+
+    /// As [`App::run`], with the given command line (the first item is the
+    /// program name).
+    pub async fn run_with<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let _ = dotenvy::dotenv();
+        let matches = match self.command_line().try_get_matches_from(args) {
+            Ok(matches) => matches,
+            Err(error) => {
+                let _ = error.print();
+                return if error.use_stderr() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+        };
+        match self.dispatch(&matches).await {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    async fn dispatch(&self, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
+        let config = Arc::new(Config::from_env(self.name, self.crate_dir)?);
+        init_logging(&config);
+        let is_builtin = matches
+            .subcommand_name()
+            .is_none_or(Builtin::has_subcommand);
+        if !is_builtin {
+            let app = self.connect(&config).await?;
+            let dispatched = self
+                .commands
+                .as_ref()
+                .and_then(|commands| (commands.dispatch)(matches, app));
+            return match dispatched {
+                Some(command) => command.await.map(|()| ExitCode::SUCCESS),
+                None => anyhow::bail!("unknown command"),
+            };
+        }
+        let builtin = match matches.subcommand_name() {
+            Some(_) => Builtin::from_arg_matches(matches)?,
+            None => Builtin::Serve(ServeArgs::default()),
+        };
+        match builtin {
+            Builtin::Serve(args) => {
+                let app = self.connect(&config).await?;
+                if args.migrate {
+                    let outcome = migrate::migrate(
+                        &app.db,
+                        &self.migrations_dir(),
+                        &self.data_migrations,
+                        MigrateOptions::default(),
+                    )
+                    .await?;
+                    tracing::info!("{outcome}");
+                }
+                if let Some(hook) = &self.before_serve {
+                    hook(app.clone()).await?;
+                }
+                self.serve(app).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Builtin::Migrate(args) => {
+                let app = self.connect(&config).await?;
+                let outcome = migrate::migrate(
+                    &app.db,
+                    &self.migrations_dir(),
+                    &self.data_migrations,
+                    MigrateOptions { plan: args.plan },
+                )
+                .await?;
+                println!("{outcome}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Builtin::Makemigrations(args) => {
+                let outcome = migrate::makemigrations(
+                    &self.migrations_dir(),
+                    &self.models,
+                    MakeOptions {
+                        check: args.check,
+                        name: args.name,
+                    },
+                )?;
+                println!("{outcome}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Builtin::Check => {
+                let outcome = migrate::makemigrations(
+                    &self.migrations_dir(),
+                    &self.models,
+                    MakeOptions {
+                        check: true,
+                        name: None,
+                    },
+                )?;
+                print!("Models and migrations agree. {outcome}");
+                let app = self.connect(&config).await?;
+                let plan = migrate::migrate(
+                    &app.db,
+                    &self.migrations_dir(),
+                    &self.data_migrations,
+                    MigrateOptions { plan: true },
+                )
+                .await?;
+                match &plan {
+                    migrate::MigrateOutcome::Plan(pending) if !pending.is_empty() => {
+                        print!("The database has pending migrations; run `migrate`:\n{plan}");
+                        Ok(ExitCode::FAILURE)
+                    }
+                    _ => {
+                        println!("The database is up to date.");
+                        Ok(ExitCode::SUCCESS)
+                    }
+                }
+            }
+        }
+    }
+
+    async fn connect(&self, config: &Arc<Config>) -> anyhow::Result<AppContext> {
+        let db = Db::connect(&config.database_url).await.map_err(|error| {
+            anyhow::anyhow!(
+                "cannot open the database at {}: {error}; set DATABASE_URL to a reachable \
+                 `sqlite://` or `postgres://` URL",
+                crate::db::redact_url(&config.database_url)
+            )
+        })?;
+        Ok(AppContext {
+            db,
+            config: config.clone(),
+        })
+    }
+
+    async fn serve(&self, app: AppContext) -> anyhow::Result<()> {
+        let router = match &self.routes {
+            Some(routes) => routes(app.clone()),
+            None => axum::Router::new(),
+        };
+        let listener = tokio::net::TcpListener::bind(app.config.listen)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot listen on {}: {error}; set FW_LISTEN to a free address",
+                    app.config.listen
+                )
+            })?;
+        tracing::info!(address = %app.config.listen, app = self.name, "serving");
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        app.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM, so in-flight requests finish before
+/// the process exits.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests running several apps) keeps the first.
+    let _ = if config.json_logs {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
