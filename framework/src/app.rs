@@ -66,10 +66,9 @@ pub struct Config {
 }
 
 impl Config {
-    fn from_env(app_name: &str, crate_dir: &str) -> anyhow::Result<Config> {
+    fn from_env(default_database_url: &str) -> anyhow::Result<Config> {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let database_url = var("DATABASE_URL")
-            .unwrap_or_else(|| format!("sqlite://{crate_dir}/data/{app_name}.db"));
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| default_database_url.to_owned());
         let listen = match var("FW_LISTEN") {
             Some(listen) => listen.parse().map_err(|error| {
                 anyhow::anyhow!(
@@ -124,7 +123,9 @@ pub trait Commands: Subcommand + Send + 'static {
 /// `check`, or one of the application's [`Commands`]. With no command it serves.
 pub struct App {
     name: &'static str,
-    crate_dir: &'static str,
+    crate_dir: PathBuf,
+    default_database_url: String,
+    default_command: Vec<&'static str>,
     models: Vec<&'static ModelSchema>,
     data_migrations: DataMigrations,
     routes: Option<Routes>,
@@ -184,16 +185,34 @@ struct MakemigrationsArgs {
 impl App {
     /// An application named `name` whose source crate is `crate_dir`. Prefer
     /// [`fw::app!()`](crate::app), which fills both in.
-    pub fn new(name: &'static str, crate_dir: &'static str) -> App {
+    pub fn new(name: &'static str, crate_dir: impl Into<PathBuf>) -> App {
+        let crate_dir = crate_dir.into();
+        let default_database_url = format!("sqlite://{}/data/{name}.db", crate_dir.display());
         App {
             name,
             crate_dir,
+            default_database_url,
+            default_command: vec!["serve"],
             models: Vec::new(),
             data_migrations: DataMigrations::default(),
             routes: None,
             before_serve: None,
             commands: None,
         }
+    }
+
+    /// The database used when `DATABASE_URL` is not set (default: a SQLite file
+    /// under the crate's `data/` directory).
+    pub fn default_database_url(mut self, url: impl Into<String>) -> App {
+        self.default_database_url = url.into();
+        self
+    }
+
+    /// The command run when none is given (default: `serve`), for example
+    /// `["serve", "--migrate"]` for an app that should start with no set-up.
+    pub fn default_command(mut self, command: &[&'static str]) -> App {
+        self.default_command = command.to_vec();
+        self
     }
 
     /// Registers a model: its table is part of the schema `makemigrations` keeps
@@ -247,7 +266,7 @@ impl App {
     }
 
     fn migrations_dir(&self) -> PathBuf {
-        PathBuf::from(self.crate_dir).join("migrations")
+        self.crate_dir.join("migrations")
     }
 
     fn command_line(&self) -> clap::Command {
@@ -275,6 +294,10 @@ impl App {
         T: Into<std::ffi::OsString> + Clone,
     {
         let _ = dotenvy::dotenv();
+        let mut args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        if args.len() <= 1 {
+            args.extend(self.default_command.iter().map(std::ffi::OsString::from));
+        }
         let matches = match self.command_line().try_get_matches_from(args) {
             Ok(matches) => matches,
             Err(error) => {
@@ -296,7 +319,7 @@ impl App {
     }
 
     async fn dispatch(&self, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
-        let config = Arc::new(Config::from_env(self.name, self.crate_dir)?);
+        let config = Arc::new(Config::from_env(&self.default_database_url)?);
         init_logging(&config);
         let is_builtin = matches
             .subcommand_name()

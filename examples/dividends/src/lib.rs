@@ -8,6 +8,7 @@ use models::{Account, Dividend, Position, Security};
 /// The application: its models, commands and routes.
 pub fn app() -> fw::App {
     fw::app!()
+        .default_command(&["serve", "--migrate"])
         .model::<Security>()
         .model::<Dividend>()
         .model::<Account>()

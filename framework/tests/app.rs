@@ -1,0 +1,155 @@
+//! The app runner's command line: built-in commands and application commands,
+//! driven through `App::run_with` with a private migrations directory and
+//! database per test.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use fw::{App, AppContext, Model};
+
+#[fw::model]
+struct Note {
+    id: i64,
+    #[field(max_length = 80)]
+    text: String,
+}
+
+static LAST_SUM: AtomicI64 = AtomicI64::new(0);
+
+#[derive(Debug, clap::Subcommand)]
+enum Commands {
+    /// Adds two numbers and stores a note saying so.
+    Add {
+        a: i64,
+        b: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+impl fw::Commands for Commands {
+    async fn run(self, app: AppContext) -> anyhow::Result<()> {
+        match self {
+            Commands::Add { a, b, note } => {
+                LAST_SUM.store(a + b, Ordering::SeqCst);
+                if let Some(text) = note {
+                    Note::insert(&app.db, NewNote { text }).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    database_url: String,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let database_url = format!("sqlite://{}/app.db", dir.path().display());
+        Fixture { dir, database_url }
+    }
+
+    fn app(&self) -> App {
+        App::new("notes", self.dir.path())
+            .default_database_url(self.database_url.clone())
+            .model::<Note>()
+            .commands::<Commands>()
+    }
+
+    async fn run(&self, args: &[&str]) -> ExitCode {
+        let command_line = std::iter::once("notes").chain(args.iter().copied());
+        self.app().run_with(command_line).await
+    }
+
+    fn migration_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path().join("migrations"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+#[tokio::test]
+async fn makemigrations_writes_the_initial_migration_and_check_then_passes() {
+    let fixture = Fixture::new();
+    assert_eq!(
+        fixture.run(&["makemigrations", "--check"]).await,
+        ExitCode::FAILURE
+    );
+    assert!(
+        fixture.migration_files().is_empty(),
+        "--check writes nothing"
+    );
+
+    assert_eq!(fixture.run(&["makemigrations"]).await, ExitCode::SUCCESS);
+    assert_eq!(fixture.migration_files(), ["0001_initial.toml"]);
+    assert_eq!(
+        fixture.run(&["makemigrations", "--check"]).await,
+        ExitCode::SUCCESS
+    );
+    assert_eq!(fixture.run(&["makemigrations"]).await, ExitCode::SUCCESS);
+    assert_eq!(
+        fixture.migration_files().len(),
+        1,
+        "no changes, no new file"
+    );
+}
+
+#[tokio::test]
+async fn check_fails_until_migrations_are_applied() {
+    let fixture = Fixture::new();
+    assert_eq!(fixture.run(&["makemigrations"]).await, ExitCode::SUCCESS);
+    assert_eq!(fixture.run(&["check"]).await, ExitCode::FAILURE);
+    assert_eq!(fixture.run(&["migrate", "--plan"]).await, ExitCode::SUCCESS);
+    assert_eq!(
+        fixture.run(&["check"]).await,
+        ExitCode::FAILURE,
+        "--plan applies nothing"
+    );
+    assert_eq!(fixture.run(&["migrate"]).await, ExitCode::SUCCESS);
+    assert_eq!(fixture.run(&["check"]).await, ExitCode::SUCCESS);
+}
+
+#[tokio::test]
+async fn application_commands_get_typed_arguments_and_the_database() {
+    let fixture = Fixture::new();
+    assert_eq!(fixture.run(&["makemigrations"]).await, ExitCode::SUCCESS);
+    assert_eq!(fixture.run(&["migrate"]).await, ExitCode::SUCCESS);
+    let code = fixture.run(&["add", "40", "2", "--note", "answer"]).await;
+    assert_eq!(code, ExitCode::SUCCESS);
+    assert_eq!(LAST_SUM.load(Ordering::SeqCst), 42);
+
+    let db = fw::Db::connect(&fixture.database_url)
+        .await
+        .expect("database");
+    let notes = Note::query().all(&db).await.expect("notes");
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].text, "answer");
+    db.close().await;
+}
+
+#[tokio::test]
+async fn bad_command_lines_exit_with_usage_errors() {
+    let fixture = Fixture::new();
+    assert_eq!(fixture.run(&["add", "forty", "2"]).await, ExitCode::from(2));
+    assert_eq!(fixture.run(&["no-such-command"]).await, ExitCode::from(2));
+    assert_eq!(fixture.run(&["--help"]).await, ExitCode::SUCCESS);
+}
+
+#[tokio::test]
+async fn a_failing_command_exits_non_zero() {
+    let fixture = Fixture::new();
+    // No migration applied: the table is missing, so the insert fails.
+    let code = fixture.run(&["add", "1", "1", "--note", "x"]).await;
+    assert_eq!(code, ExitCode::FAILURE);
+}
