@@ -192,13 +192,21 @@ where
 /// A `Ref<Security>` cannot be given the id of a `Dividend`: the model is part of
 /// the type. It serializes as the bare key.
 ///
-/// ```ignore
+/// ```
+/// #[fw::model]
+/// pub struct Security {
+///     pub id: i64,
+/// }
+///
 /// #[fw::model]
 /// pub struct Dividend {
 ///     pub id: i64,
 ///     #[field(on_delete = "cascade")]
 ///     pub security: fw::Ref<Security>,
 /// }
+///
+/// let security = fw::Ref::<Security>::new(7);
+/// assert_eq!(*security.key(), 7);
 /// ```
 pub struct Ref<M: Model> {
     key: M::Key,

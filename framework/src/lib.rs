@@ -3,6 +3,8 @@
 //! Declare a typed struct with [`#[fw::model]`](macro@model) and fw generates, at
 //! compile time, its table schema and migrations, row decoding and a typed query
 //! API that runs on SQLite and PostgreSQL.
+//!
+//! Guides: [models](docs::models), [migrations](docs::migrations).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -28,6 +30,14 @@ pub use query::{Column, ConflictTarget, Cursor, Filter, Order, Query, TextField}
 pub use value::Value;
 
 pub use fw_macros::{Choices, model};
+
+/// Guides, rendered in the crate documentation.
+pub mod docs {
+    #[doc = include_str!("docs/models.md")]
+    pub mod models {}
+    #[doc = include_str!("docs/migrations.md")]
+    pub mod migrations {}
+}
 
 /// Support for generated code. Not public API: it changes without notice.
 #[doc(hidden)]

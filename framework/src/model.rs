@@ -18,15 +18,25 @@ use crate::write;
 /// each accepts `&Db` or `&mut Tx` (see [`Conn`]), so any of them can run inside a
 /// transaction.
 ///
-/// ```ignore
-/// let security = Security::insert(&db, NewSecurity { symbol: "ACME".into(), .. }).await?;
-/// let same = Security::get(&db, security.id).await?;
+/// ```no_run
+/// # #[fw::model]
+/// # pub struct Security {
+/// #     pub id: i64,
+/// #     #[field(unique, max_length = 12)]
+/// #     pub symbol: String,
+/// # }
+/// # use fw::Model;
+/// # async fn example(db: &fw::Db) -> fw::Result<()> {
+/// let security = Security::insert(db, NewSecurity { symbol: "ACME".into() }).await?;
+/// let same = Security::get(db, security.id).await?;
 /// let page = Security::query()
 ///     .filter(Security::SYMBOL.starts_with("AC"))
 ///     .order_by(Security::SYMBOL.asc())
 ///     .limit(50)
-///     .all(&db)
+///     .all(db)
 ///     .await?;
+/// # let _ = (same, page);
+/// # Ok(()) }
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a model",

@@ -373,14 +373,22 @@ pub struct Cursor {
 /// is always the final ordering term, so the order is total and pages are stable
 /// under concurrent inserts.
 ///
-/// ```ignore
-/// let first = Dividend::query().order_by(Dividend::EX_DATE.desc()).limit(50).all(&db).await?;
-/// let next = Dividend::query()
-///     .order_by(Dividend::EX_DATE.desc())
-///     .limit(50)
-///     .after(first.last().unwrap())
-///     .all(&db)
-///     .await?;
+/// ```no_run
+/// # #[fw::model]
+/// # pub struct Security {
+/// #     pub id: i64,
+/// #     #[field(unique, max_length = 12)]
+/// #     pub symbol: String,
+/// # }
+/// # use fw::Model;
+/// # async fn example(db: &fw::Db) -> fw::Result<()> {
+/// let query = || Security::query().order_by(Security::SYMBOL.desc()).limit(50);
+/// let first = query().all(db).await?;
+/// if let Some(last) = first.last() {
+///     let next = query().after(last).all(db).await?;
+/// #   let _ = next;
+/// }
+/// # Ok(()) }
 /// ```
 pub struct Query<M> {
     filters: Vec<Condition>,
