@@ -291,19 +291,19 @@ impl Conn<'_> {
     ) -> Result<Vec<T>> {
         match (self, args) {
             (Conn::Db(db), Arguments::Sqlite(args)) => match &*db.pools {
-                Pools::Sqlite(pools) => pools.fetch_all(sql, args, access, decode).await,
+                Pools::Sqlite(pools) => fetch_all(pools.pool(access), sql, args, decode).await,
                 Pools::Postgres(_) => Err(dialect_mismatch()),
             },
             (Conn::Db(db), Arguments::Postgres(args)) => match &*db.pools {
-                Pools::Postgres(pool) => postgres::fetch_all(pool, sql, args, decode).await,
+                Pools::Postgres(pool) => fetch_all(pool, sql, args, decode).await,
                 Pools::Sqlite(_) => Err(dialect_mismatch()),
             },
             (Conn::Tx(tx), Arguments::Sqlite(args)) => match &mut tx.inner {
-                TxInner::Sqlite(tx) => sqlite::fetch_all(&mut **tx, sql, args, decode).await,
+                TxInner::Sqlite(tx) => fetch_all(&mut **tx, sql, args, decode).await,
                 TxInner::Postgres(_) => Err(dialect_mismatch()),
             },
             (Conn::Tx(tx), Arguments::Postgres(args)) => match &mut tx.inner {
-                TxInner::Postgres(tx) => postgres::fetch_all(&mut **tx, sql, args, decode).await,
+                TxInner::Postgres(tx) => fetch_all(&mut **tx, sql, args, decode).await,
                 TxInner::Sqlite(_) => Err(dialect_mismatch()),
             },
         }
@@ -319,21 +319,19 @@ impl Conn<'_> {
     ) -> Result<Option<T>> {
         match (self, args) {
             (Conn::Db(db), Arguments::Sqlite(args)) => match &*db.pools {
-                Pools::Sqlite(pools) => pools.fetch_optional(sql, args, access, decode).await,
+                Pools::Sqlite(pools) => fetch_optional(pools.pool(access), sql, args, decode).await,
                 Pools::Postgres(_) => Err(dialect_mismatch()),
             },
             (Conn::Db(db), Arguments::Postgres(args)) => match &*db.pools {
-                Pools::Postgres(pool) => postgres::fetch_optional(pool, sql, args, decode).await,
+                Pools::Postgres(pool) => fetch_optional(pool, sql, args, decode).await,
                 Pools::Sqlite(_) => Err(dialect_mismatch()),
             },
             (Conn::Tx(tx), Arguments::Sqlite(args)) => match &mut tx.inner {
-                TxInner::Sqlite(tx) => sqlite::fetch_optional(&mut **tx, sql, args, decode).await,
+                TxInner::Sqlite(tx) => fetch_optional(&mut **tx, sql, args, decode).await,
                 TxInner::Postgres(_) => Err(dialect_mismatch()),
             },
             (Conn::Tx(tx), Arguments::Postgres(args)) => match &mut tx.inner {
-                TxInner::Postgres(tx) => {
-                    postgres::fetch_optional(&mut **tx, sql, args, decode).await
-                }
+                TxInner::Postgres(tx) => fetch_optional(&mut **tx, sql, args, decode).await,
                 TxInner::Sqlite(_) => Err(dialect_mismatch()),
             },
         }
@@ -360,6 +358,42 @@ impl Conn<'_> {
 pub(crate) enum Access {
     Read,
     Write,
+}
+
+/// Runs a query and decodes every row; shared by both backends.
+async fn fetch_all<'e, DB, T>(
+    executor: impl sqlx::Executor<'e, Database = DB>,
+    sql: Sql,
+    args: DB::Arguments,
+    decode: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'r> Row<'r>: From<&'r DB::Row>,
+{
+    let rows = sqlx::query_with(sql.into_sqlx(), args)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(|row| decode(&Row::from(row))).collect()
+}
+
+/// Runs a query and decodes its first row, if any; shared by both backends.
+async fn fetch_optional<'e, DB, T>(
+    executor: impl sqlx::Executor<'e, Database = DB>,
+    sql: Sql,
+    args: DB::Arguments,
+    decode: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Option<T>>
+where
+    DB: sqlx::Database,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'r> Row<'r>: From<&'r DB::Row>,
+{
+    let row = sqlx::query_with(sql.into_sqlx(), args)
+        .fetch_optional(executor)
+        .await?;
+    row.map(|row| decode(&Row::from(&row))).transpose()
 }
 
 fn dialect_mismatch() -> Error {
@@ -496,6 +530,18 @@ pub enum Row<'r> {
     Sqlite(&'r sqlx::sqlite::SqliteRow),
     /// A PostgreSQL row.
     Postgres(&'r sqlx::postgres::PgRow),
+}
+
+impl<'r> From<&'r sqlx::sqlite::SqliteRow> for Row<'r> {
+    fn from(row: &'r sqlx::sqlite::SqliteRow) -> Self {
+        Row::Sqlite(row)
+    }
+}
+
+impl<'r> From<&'r sqlx::postgres::PgRow> for Row<'r> {
+    fn from(row: &'r sqlx::postgres::PgRow) -> Self {
+        Row::Postgres(row)
+    }
 }
 
 impl Row<'_> {

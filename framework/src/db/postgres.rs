@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Arguments as _, Postgres, Row as _};
 
-use super::{Row, Sql};
+use super::Sql;
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 use crate::value::Value;
@@ -46,30 +46,6 @@ pub(super) async fn execute_raw<'e>(
         .execute(executor)
         .await?;
     Ok(result.rows_affected())
-}
-
-pub(super) async fn fetch_all<'e, T>(
-    executor: impl sqlx::Executor<'e, Database = Postgres>,
-    sql: Sql,
-    args: PgArguments,
-    decode: impl Fn(&Row<'_>) -> Result<T>,
-) -> Result<Vec<T>> {
-    let rows = sqlx::query_with(sql.into_sqlx(), args)
-        .fetch_all(executor)
-        .await?;
-    rows.iter().map(|row| decode(&Row::Postgres(row))).collect()
-}
-
-pub(super) async fn fetch_optional<'e, T>(
-    executor: impl sqlx::Executor<'e, Database = Postgres>,
-    sql: Sql,
-    args: PgArguments,
-    decode: impl Fn(&Row<'_>) -> Result<T>,
-) -> Result<Option<T>> {
-    let row = sqlx::query_with(sql.into_sqlx(), args)
-        .fetch_optional(executor)
-        .await?;
-    row.map(|row| decode(&Row::Postgres(&row))).transpose()
 }
 
 fn encode_error(error: sqlx::error::BoxDynError) -> Error {

@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments as _, Row as _, Sqlite};
 
-use super::{Access, Row, Sql};
+use super::{Access, Sql};
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 use crate::value::Value;
@@ -70,7 +70,7 @@ impl Pools {
         Ok(Pools { reader, writer })
     }
 
-    fn pool(&self, access: Access) -> &SqlitePool {
+    pub(super) fn pool(&self, access: Access) -> &SqlitePool {
         match access {
             Access::Read => &self.reader,
             Access::Write => &self.writer,
@@ -96,26 +96,6 @@ impl Pools {
     pub(super) async fn execute_raw(&self, sql: &str) -> Result<u64> {
         execute_raw(&self.writer, sql).await
     }
-
-    pub(super) async fn fetch_all<T>(
-        &self,
-        sql: Sql,
-        args: SqliteArguments,
-        access: Access,
-        decode: impl Fn(&Row<'_>) -> Result<T>,
-    ) -> Result<Vec<T>> {
-        fetch_all(self.pool(access), sql, args, decode).await
-    }
-
-    pub(super) async fn fetch_optional<T>(
-        &self,
-        sql: Sql,
-        args: SqliteArguments,
-        access: Access,
-        decode: impl Fn(&Row<'_>) -> Result<T>,
-    ) -> Result<Option<T>> {
-        fetch_optional(self.pool(access), sql, args, decode).await
-    }
 }
 
 pub(super) async fn execute<'e>(
@@ -137,30 +117,6 @@ pub(super) async fn execute_raw<'e>(
         .execute(executor)
         .await?;
     Ok(result.rows_affected())
-}
-
-pub(super) async fn fetch_all<'e, T>(
-    executor: impl sqlx::Executor<'e, Database = Sqlite>,
-    sql: Sql,
-    args: SqliteArguments,
-    decode: impl Fn(&Row<'_>) -> Result<T>,
-) -> Result<Vec<T>> {
-    let rows = sqlx::query_with(sql.into_sqlx(), args)
-        .fetch_all(executor)
-        .await?;
-    rows.iter().map(|row| decode(&Row::Sqlite(row))).collect()
-}
-
-pub(super) async fn fetch_optional<'e, T>(
-    executor: impl sqlx::Executor<'e, Database = Sqlite>,
-    sql: Sql,
-    args: SqliteArguments,
-    decode: impl Fn(&Row<'_>) -> Result<T>,
-) -> Result<Option<T>> {
-    let row = sqlx::query_with(sql.into_sqlx(), args)
-        .fetch_optional(executor)
-        .await?;
-    row.map(|row| decode(&Row::Sqlite(&row))).transpose()
 }
 
 fn encode_error(error: sqlx::error::BoxDynError) -> Error {
