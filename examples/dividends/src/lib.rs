@@ -1,6 +1,8 @@
 //! A brokerage shows its customers their upcoming dividends, imported from the
 //! clearing firm's daily file.
 
+pub mod commands;
+pub mod import;
 pub mod models;
 
 use models::{Account, Dividend, Position, Security};
@@ -13,4 +15,5 @@ pub fn app() -> fw::App {
         .model::<Dividend>()
         .model::<Account>()
         .model::<Position>()
+        .commands::<commands::Command>()
 }

@@ -56,15 +56,19 @@ pub enum DividendStatus {
 
 /// A dividend announcement for a security, as delivered in the clearing firm's
 /// daily file.
+///
+/// The clearing firm's announcement id is the identity: corrections and
+/// cancellations refer to it, and an issuer may cancel an announcement and
+/// re-announce the same security, ex-date and kind under a new id, so those
+/// three are indexed, not unique.
 #[derive(Clone, PartialEq)]
-#[fw::model(
-    unique(security, ex_date, kind),
-    index(pay_date),
-    index(status, ex_date)
-)]
+#[fw::model(index(security, ex_date), index(pay_date), index(status, ex_date))]
 pub struct Dividend {
     /// Surrogate key.
     pub id: i64,
+    /// The clearing firm's id for the announcement, e.g. `DV2026031500017`.
+    #[field(unique, max_length = 20, pattern = "^[A-Z0-9]{1,20}$")]
+    pub announcement_id: String,
     /// The paying security.
     #[field(on_delete = "cascade")]
     pub security: Ref<Security>,
