@@ -216,9 +216,16 @@ impl App {
     }
 
     /// Registers a model: its table is part of the schema `makemigrations` keeps
-    /// in step.
+    /// in step. A model that records changes brings the change log's tables along.
     pub fn model<M: Model>(mut self) -> App {
         self.models.push(M::SCHEMA);
+        if M::CHANGELOG {
+            for table in crate::changes::tables() {
+                if !self.models.iter().any(|model| model.table == table.table) {
+                    self.models.push(table);
+                }
+            }
+        }
         self
     }
 

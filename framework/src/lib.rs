@@ -10,6 +10,7 @@
 extern crate self as fw;
 
 mod app;
+pub mod changes;
 mod db;
 mod error;
 mod field;

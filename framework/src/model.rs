@@ -52,6 +52,9 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     const SCHEMA: &'static ModelSchema;
     /// The primary-key column, for foreign keys that reference this model.
     const PRIMARY_KEY_COLUMN: &'static str;
+    /// Whether writes append to the change log (`#[fw::model(changelog)]`); see
+    /// [`changes`](crate::changes).
+    const CHANGELOG: bool = false;
 
     /// The primary-key type.
     type Key: Field + Clone;
@@ -220,6 +223,19 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
         key: Self::Key,
     ) -> impl Future<Output = Result<()>> + Send {
         write::delete::<Self>(conn.into(), key)
+    }
+
+    /// Every recorded change of the row with key `key`, oldest first (empty for a
+    /// model without `#[fw::model(changelog)]`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`](crate::Error::Database) when the query fails.
+    fn history<'c>(
+        conn: impl Into<Conn<'c>> + Send,
+        key: Self::Key,
+    ) -> impl Future<Output = Result<Vec<crate::changes::Change>>> + Send {
+        crate::changes::history::<Self>(conn.into(), key)
     }
 
     /// A query over this model's table; see [`Query`].

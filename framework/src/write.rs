@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::error::ErrorKind;
 
-use crate::db::{Access, Arguments, Conn, Dialect, placeholder, quote_ident};
+use crate::changes;
+use crate::db::{Access, Arguments, Conn, Dialect, Tx, placeholder, quote_ident};
 use crate::error::{Error, ForeignKeyRelation, Result};
 use crate::field::Field;
 use crate::model::Model;
@@ -19,7 +20,43 @@ pub(crate) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-pub(crate) async fn insert<M: Model>(mut conn: Conn<'_>, new: M::New) -> Result<M> {
+/// Runs `$body` with `$tx: &mut Tx`: inside the caller's transaction, or in one of
+/// its own that commits when `$body` succeeds. Writes of models that record
+/// changes go through here, so a write and its change record commit together.
+macro_rules! in_transaction {
+    ($conn:expr, |$tx:ident| $body:expr) => {
+        match $conn {
+            Conn::Tx($tx) => $body,
+            Conn::Db(db) => {
+                let mut owned = db.begin().await?;
+                let written = {
+                    let $tx = &mut owned;
+                    $body
+                };
+                match written {
+                    Ok(written) => {
+                        owned.commit().await?;
+                        Ok(written)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) async fn insert<M: Model>(conn: Conn<'_>, new: M::New) -> Result<M> {
+    if !M::CHANGELOG {
+        return insert_row::<M>(conn, new).await;
+    }
+    in_transaction!(conn, |tx| {
+        let row = insert_row::<M>(Conn::Tx(&mut *tx), new).await?;
+        changes::record_insert(tx, &row);
+        Ok(row)
+    })
+}
+
+async fn insert_row<M: Model>(mut conn: Conn<'_>, new: M::New) -> Result<M> {
     let sql = M::sql(conn.dialect());
     let mut args = Arguments::new(conn.dialect());
     M::bind_new(&new, &mut args, now())?;
@@ -58,10 +95,70 @@ async fn insert_each<M: Model>(mut conn: Conn<'_>, rows: Vec<M::New>) -> Result<
 }
 
 pub(crate) async fn upsert<M: Model>(
-    mut conn: Conn<'_>,
+    conn: Conn<'_>,
     new: M::New,
     on: ConflictTarget<M>,
 ) -> Result<M> {
+    if !M::CHANGELOG {
+        return upsert_row::<M>(conn, new, on).await;
+    }
+    in_transaction!(conn, |tx| upsert_logged::<M>(tx, new, on).await)
+}
+
+/// An upsert that knows what it did: the row is locked first when it exists (so
+/// its old values are the ones replaced), and inserted with `DO NOTHING` when it
+/// does not (so a row inserted concurrently is locked and updated on the next
+/// round, never overwritten unrecorded).
+async fn upsert_logged<M: Model>(tx: &mut Tx, new: M::New, on: ConflictTarget<M>) -> Result<M> {
+    let dialect = tx.dialect();
+    let values = M::new_values(&new);
+    loop {
+        let existing =
+            find_by_values_optional::<M>(Conn::Tx(&mut *tx), on.fields(), &values, true).await?;
+        let (sql, old) = match existing {
+            Some(old) => (render_upsert::<M>(dialect, on.fields()), Some(old)),
+            None => (render_insert_or_nothing::<M>(dialect, on.fields()), None),
+        };
+        let mut args = Arguments::new(dialect);
+        M::bind_new(&new, &mut args, now())?;
+        let written = Conn::Tx(&mut *tx)
+            .fetch_optional(sql.into(), args, Access::Write, M::decode)
+            .await;
+        match (written, old) {
+            (Ok(Some(row)), Some(old)) => {
+                changes::record_update(tx, &old, &row);
+                return Ok(row);
+            }
+            (Ok(Some(row)), None) => {
+                changes::record_insert(tx, &row);
+                return Ok(row);
+            }
+            // Nothing differed: no write, no record.
+            (Ok(None), Some(old)) => return Ok(old),
+            // Another transaction inserted the row since we looked: lock it and
+            // update it instead.
+            (Ok(None), None) => continue,
+            (Err(error), _) => return Err(explain::<M>(Conn::Tx(tx), error, &values).await),
+        }
+    }
+}
+
+/// `INSERT ... ON CONFLICT (key) DO NOTHING RETURNING ...`.
+fn render_insert_or_nothing<M: Model>(dialect: Dialect, target: &[&'static FieldSchema]) -> String {
+    let sql = M::sql(dialect);
+    let insert = sql.insert.split(" RETURNING ").next().unwrap_or(sql.insert);
+    let target_columns: Vec<String> = target
+        .iter()
+        .map(|field| quote_ident(field.column))
+        .collect();
+    format!(
+        "{insert} ON CONFLICT ({}) DO NOTHING RETURNING {}",
+        target_columns.join(", "),
+        sql.columns
+    )
+}
+
+async fn upsert_row<M: Model>(mut conn: Conn<'_>, new: M::New, on: ConflictTarget<M>) -> Result<M> {
     let dialect = conn.dialect();
     let sql = render_upsert::<M>(dialect, on.fields());
     let mut args = Arguments::new(dialect);
@@ -131,6 +228,20 @@ async fn find_by_values<M: Model>(
     fields: &[&'static FieldSchema],
     values: &[(&'static FieldSchema, Value)],
 ) -> Result<M> {
+    find_by_values_optional::<M>(conn, fields, values, false)
+        .await?
+        .ok_or(Error::NotFound {
+            model: M::SCHEMA.name,
+        })
+}
+
+/// The row whose `fields` hold `values`; locked for the transaction with `lock`.
+async fn find_by_values_optional<M: Model>(
+    conn: Conn<'_>,
+    fields: &[&'static FieldSchema],
+    values: &[(&'static FieldSchema, Value)],
+    lock: bool,
+) -> Result<Option<M>> {
     let dialect = conn.dialect();
     let mut sql = SqlBuilder::new(dialect);
     sql.push(M::sql(dialect).select);
@@ -147,8 +258,22 @@ async fn find_by_values<M: Model>(
         sql.push(" = ");
         sql.push_value(field, &value)?;
     }
+    if lock {
+        sql.push(changes::lock_clause(dialect));
+    }
     let (text, args) = sql.finish();
     conn.fetch_optional(text.into(), args, Access::Write, M::decode)
+        .await
+}
+
+/// The row with key `key`, locked until `tx` ends, as it is before a write.
+async fn find_locked<M: Model>(tx: &mut Tx, key: M::Key) -> Result<M> {
+    let dialect = tx.dialect();
+    let mut args = Arguments::new(dialect);
+    key.bind(&mut args)?;
+    let sql = format!("{}{}", M::sql(dialect).get, changes::lock_clause(dialect));
+    Conn::Tx(tx)
+        .fetch_optional(sql.into(), args, Access::Write, M::decode)
         .await?
         .ok_or(Error::NotFound {
             model: M::SCHEMA.name,
@@ -169,7 +294,19 @@ pub(crate) async fn find<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<Option
         .await
 }
 
-pub(crate) async fn update<M: Model>(mut conn: Conn<'_>, row: &M) -> Result<M> {
+pub(crate) async fn update<M: Model>(conn: Conn<'_>, row: &M) -> Result<M> {
+    if !M::CHANGELOG {
+        return update_row(conn, row).await;
+    }
+    in_transaction!(conn, |tx| {
+        let old = find_locked::<M>(tx, row.key().clone()).await?;
+        let updated = update_row(Conn::Tx(&mut *tx), row).await?;
+        changes::record_update(tx, &old, &updated);
+        Ok(updated)
+    })
+}
+
+async fn update_row<M: Model>(mut conn: Conn<'_>, row: &M) -> Result<M> {
     let sql = M::sql(conn.dialect());
     let mut args = Arguments::new(conn.dialect());
     row.bind_update(&mut args, now())?;
@@ -188,6 +325,24 @@ pub(crate) async fn update<M: Model>(mut conn: Conn<'_>, row: &M) -> Result<M> {
 }
 
 pub(crate) async fn patch<M: Model>(
+    conn: Conn<'_>,
+    key: M::Key,
+    expected_version: Option<i64>,
+    patch: M::Patch,
+) -> Result<M> {
+    // An empty patch writes nothing, so it records nothing either.
+    if !M::CHANGELOG || M::patch_values(&patch).is_empty() {
+        return patch_row(conn, key, expected_version, patch).await;
+    }
+    in_transaction!(conn, |tx| {
+        let old = find_locked::<M>(tx, key.clone()).await?;
+        let patched = patch_row(Conn::Tx(&mut *tx), key, expected_version, patch).await?;
+        changes::record_update(tx, &old, &patched);
+        Ok(patched)
+    })
+}
+
+async fn patch_row<M: Model>(
     mut conn: Conn<'_>,
     key: M::Key,
     expected_version: Option<i64>,
@@ -261,7 +416,19 @@ pub(crate) async fn patch<M: Model>(
     }
 }
 
-pub(crate) async fn delete<M: Model>(mut conn: Conn<'_>, key: M::Key) -> Result<()> {
+pub(crate) async fn delete<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<()> {
+    if !M::CHANGELOG {
+        return delete_row::<M>(conn, key).await;
+    }
+    in_transaction!(conn, |tx| {
+        let old = find_locked::<M>(tx, key.clone()).await?;
+        delete_row::<M>(Conn::Tx(&mut *tx), key).await?;
+        changes::record_delete(tx, &old);
+        Ok(())
+    })
+}
+
+async fn delete_row<M: Model>(mut conn: Conn<'_>, key: M::Key) -> Result<()> {
     let dialect = conn.dialect();
     let mut args = Arguments::new(dialect);
     key.bind(&mut args)?;

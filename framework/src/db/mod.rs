@@ -113,7 +113,10 @@ impl Db {
             Pools::Sqlite(pools) => TxInner::Sqlite(pools.begin().await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx {
+            inner,
+            changes: Default::default(),
+        })
     }
 
     /// Closes every connection, waiting for ones in use to be returned.
@@ -152,6 +155,9 @@ impl Db {
 /// A database transaction; it rolls back when dropped without [`Tx::commit`].
 pub struct Tx {
     inner: TxInner,
+    /// Change records of this transaction's writes, numbered and inserted by
+    /// [`Tx::commit`].
+    pub(crate) changes: crate::changes::Pending,
 }
 
 enum TxInner {
@@ -176,12 +182,14 @@ impl Tx {
         }
     }
 
-    /// Commits the transaction.
+    /// Commits the transaction, with the change records of its writes (see
+    /// [`changes`](crate::changes)).
     ///
     /// # Errors
     ///
     /// [`Error::Database`] when the commit fails; nothing was written then.
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        crate::changes::write_pending(&mut self).await?;
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,

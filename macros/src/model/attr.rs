@@ -61,6 +61,8 @@ pub(crate) struct ModelArgs {
     pub(crate) table: Option<Opt<String>>,
     pub(crate) renamed_from: Option<Opt<String>>,
     pub(crate) indexes: Vec<IndexArgs>,
+    /// `changelog`: every write appends a change record (see `fw::changes`).
+    pub(crate) changelog: Option<Flag>,
 }
 
 /// `unique(a, b)` or `index(a, b)` in `#[model(...)]`.
@@ -96,7 +98,7 @@ pub(crate) struct FieldArgs {
     pub(crate) sensitive: Option<Flag>,
 }
 
-const MODEL_OPTIONS: &[&str] = &["table", "renamed_from", "unique", "index"];
+const MODEL_OPTIONS: &[&str] = &["table", "renamed_from", "unique", "index", "changelog"];
 
 pub(crate) const FIELD_OPTIONS: &[&str] = &[
     "primary_key",
@@ -135,6 +137,10 @@ pub(crate) fn parse_model_args(cx: &Ctxt, args: TokenStream) -> ModelArgs {
             "renamed_from" => {
                 let value = option.string(cx, "renamed_from = \"old_table\"");
                 set(cx, "model", &option, &mut parsed.renamed_from, value);
+            }
+            "changelog" => {
+                let value = option.flag(cx).then_some(((), option.name.span()));
+                set(cx, "model", &option, &mut parsed.changelog, value);
             }
             "unique" | "index" => {
                 let example = format!("{name}(field_a, field_b)");

@@ -321,6 +321,11 @@ fn model_impl(model: &Model) -> TokenStream {
     let sqlite = model_sql(model, Dialect::Sqlite);
     let postgres = model_sql(model, Dialect::Postgres);
 
+    let changelog = model.args.changelog.is_some().then(|| {
+        quote!(
+            const CHANGELOG: bool = true;
+        )
+    });
     let version = match model.version() {
         Some(version) => {
             let version = &version.ident;
@@ -439,6 +444,7 @@ fn model_impl(model: &Model) -> TokenStream {
                 indexes: &[#(#indexes),*],
             };
             const PRIMARY_KEY_COLUMN: &'static str = #key_column;
+            #changelog
 
             type Key = #key_ty;
             type New = #new_ident;

@@ -1,0 +1,225 @@
+//! The change log: every write through a model's generated API, recorded in the
+//! same transaction, readable as an event stream.
+//!
+//! A model opts in with `#[fw::model(changelog)]`. From then on each
+//! [`insert`](crate::Model::insert), [`insert_many`](crate::Model::insert_many),
+//! [`upsert`](crate::Model::upsert), [`update`](crate::Model::update),
+//! [`patch`](crate::Model::patch) and [`delete`](crate::Model::delete) of one of its
+//! rows appends a [`Change`]: a sequence number, the model's table, the primary key,
+//! the operation, the row's new version, the changed fields with their old and new
+//! values (the full row for inserts and deletes), the time, and the actor and
+//! request id set with [`with_actor`]. Fields marked `sensitive` are listed as
+//! changed, never with their values. A write that changes nothing (an upsert of an
+//! identical row, an empty patch) records nothing; a rolled-back transaction leaves
+//! nothing. Writes handed a `&Db` run in a transaction of their own.
+//!
+//! The tables, `fw_changes` and `fw_change_counter`, are created by migrations like
+//! any model's: registering a model that records changes with
+//! [`App::model`](crate::App::model) adds them to the app's schema, so
+//! `makemigrations` writes them into a reviewed migration file (and
+//! `makemigrations --check` fails CI until it is committed).
+//!
+//! # Reading
+//!
+//! [`Model::history`](crate::Model::history) lists one row's changes;
+//! [`after`] pages through every change after a sequence number:
+//!
+//! ```no_run
+//! # async fn example(db: &fw::Db) -> fw::Result<()> {
+//! let mut last_seen = 0;
+//! loop {
+//!     let page = fw::changes::after(last_seen).limit(500).fetch(db).await?;
+//!     let Some(last) = page.last() else { break };
+//!     last_seen = last.seq;
+//!     // hand `page` to the consumer, then remember `last_seen`
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Why a reader never misses a change
+//!
+//! A consumer that remembers the last sequence number it saw and asks for
+//! everything after it sees every committed change exactly once only if, at any
+//! moment, the committed sequence numbers form a prefix: no change may become
+//! visible after a higher-numbered one. A database sequence cannot promise that on
+//! PostgreSQL: numbers are drawn when the statement runs and transactions commit in
+//! any order, so a reader can see 11 before 10 commits, move past 10, and never see
+//! it.
+//!
+//! fw therefore numbers changes at commit. During the transaction, change records
+//! are kept with the [`Tx`](crate::Tx); [`Tx::commit`](crate::Tx::commit) first
+//! advances a single-row counter by the number of records
+//! (`INSERT INTO fw_change_counter ... ON CONFLICT DO UPDATE SET last = last + n
+//! RETURNING last`), inserts the records with the numbers it was given, and then
+//! commits. The counter row stays locked until the commit completes, so whoever
+//! draws the next numbers waits until this transaction is visible: numbers are
+//! handed out in commit order, a snapshot that sees a number sees every number
+//! below it, and a rolled-back transaction returns its numbers (the sequence has
+//! no holes at all). Each row's versions appear in order too, because a
+//! transaction that updates a row waits for the previous writer of that row to
+//! commit before it can reach its own commit. The lock is held only for those two
+//! statements and the commit, never while application code runs, and it is always
+//! the last lock a transaction takes, so it cannot deadlock. SQLite has a single
+//! writer, so the same scheme is trivially ordered there.
+//!
+//! The price is that commits of change-logging transactions are serialized; that is
+//! the cost of a gap-free stream without a separate log service.
+//!
+//! Only writes made through the generated API are recorded: rows removed by an
+//! `on_delete = "cascade"` foreign key, or changed by raw SQL, are not.
+
+mod read;
+mod record;
+mod tables;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub(crate) use read::history;
+pub use read::{ChangesAfter, after};
+pub(crate) use record::{
+    Pending, lock_clause, record_delete, record_insert, record_update, write_pending,
+};
+
+use crate::schema::ModelSchema;
+
+/// One recorded write of one row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Change {
+    /// Position in the log: dense, starting at 1, in commit order.
+    pub seq: i64,
+    /// The model's table name.
+    pub model: String,
+    /// The row's primary key, in text form.
+    pub key: String,
+    /// What happened to the row.
+    pub operation: Operation,
+    /// The row's version after the write (for a delete, the version deleted), for
+    /// models with a `#[field(version)]` field.
+    pub version: Option<i64>,
+    /// The fields that changed, in schema order: every field for inserts and
+    /// deletes. The version field is not repeated here.
+    pub fields: Vec<FieldChange>,
+    /// When the write was made.
+    pub at: DateTime<Utc>,
+    /// Who made it, as set with [`with_actor`].
+    pub actor: Option<String>,
+    /// The request (or command run) that made it, as set with [`with_actor`].
+    pub request_id: Option<String>,
+}
+
+/// What a [`Change`] did to its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// The row was created.
+    Insert,
+    /// The row was changed.
+    Update,
+    /// The row was removed.
+    Delete,
+}
+
+impl Operation {
+    /// The lowercase name stored in the log.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Operation::Insert => "insert",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Operation> {
+        match name {
+            "insert" => Some(Operation::Insert),
+            "update" => Some(Operation::Update),
+            "delete" => Some(Operation::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// One field of a [`Change`], as JSON in the API's conventions (decimals as
+/// strings, timestamps as RFC 3339).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FieldChange {
+    /// The field's Rust name.
+    pub field: String,
+    /// The value before the write; `None` for inserts and sensitive fields.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub old: Option<serde_json::Value>,
+    /// The value after the write; `None` for deletes and sensitive fields.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub new: Option<serde_json::Value>,
+    /// The field is sensitive: it changed, and its values are not in the log.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+}
+
+/// A JSON `null` that is present is a value (the field was NULL), not an absence.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
+}
+
+tokio::task_local! {
+    static CONTEXT: WriteContext;
+}
+
+/// Who is writing, for the records made while a future runs.
+#[derive(Debug, Clone, Default)]
+struct WriteContext {
+    actor: Option<String>,
+    request_id: Option<String>,
+}
+
+/// Runs `future` with `actor` and `request_id` recorded on every change it makes
+/// (HTTP middleware wraps each request, commands their run).
+///
+/// The context belongs to the task: work handed to `tokio::spawn` inside `future`
+/// needs its own `with_actor`.
+///
+/// ```no_run
+/// # async fn example(db: &fw::Db) -> fw::Result<()> {
+/// fw::changes::with_actor(Some("user:42".into()), Some("req-7f3a".into()), async {
+///     // writes here are recorded with actor `user:42` and request id `req-7f3a`
+///     Ok(())
+/// })
+/// .await
+/// # }
+/// ```
+pub async fn with_actor<F: Future>(
+    actor: Option<String>,
+    request_id: Option<String>,
+    future: F,
+) -> F::Output {
+    CONTEXT
+        .scope(WriteContext { actor, request_id }, future)
+        .await
+}
+
+fn current_context() -> WriteContext {
+    CONTEXT.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// The change log's tables, `fw_changes` and `fw_change_counter`, for
+/// [`testing::create_tables`](crate::testing::create_tables). [`App::model`](crate::App::model)
+/// adds them to the app's schema, and so to its migrations, when the model records
+/// changes.
+pub fn tables() -> [&'static ModelSchema; 2] {
+    [&tables::CHANGES, &tables::COUNTER]
+}

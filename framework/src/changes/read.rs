@@ -1,0 +1,118 @@
+//! Reading the change log: one row's history, and pages of everything after a
+//! sequence number.
+
+use super::tables::CHANGES_TABLE;
+use super::{Change, FieldChange, Operation};
+use crate::db::{Access, Arguments, Conn, Row, placeholder, quote_ident};
+use crate::error::{Error, Result};
+use crate::field::Field;
+use crate::model::Model;
+
+const COLUMNS: &str = "\"seq\", \"model\", \"row_key\", \"operation\", \"version\", \"fields\", \
+                       \"changed_at\", \"actor\", \"request_id\"";
+
+/// The default and largest page of [`after`].
+const MAX_PAGE: u32 = 1000;
+
+/// Every change after sequence number `seq` (0 for the start of the log), oldest
+/// first, in pages; see [`ChangesAfter`].
+///
+/// Remembering the last `seq` of each page and asking for what comes after it
+/// visits every committed change exactly once (see the [module docs](self)).
+///
+/// ```no_run
+/// # async fn example(db: &fw::Db) -> fw::Result<()> {
+/// let page = fw::changes::after(0).model("security").limit(100).fetch(db).await?;
+/// # let _ = page; Ok(()) }
+/// ```
+pub fn after(seq: i64) -> ChangesAfter {
+    ChangesAfter {
+        after: seq,
+        model: None,
+        limit: MAX_PAGE,
+    }
+}
+
+/// A page of the change log: built by [`after`], run by [`ChangesAfter::fetch`].
+#[derive(Debug, Clone)]
+pub struct ChangesAfter {
+    after: i64,
+    model: Option<String>,
+    limit: u32,
+}
+
+impl ChangesAfter {
+    /// Only changes of the model with table `table` (`Security::TABLE`).
+    pub fn model(mut self, table: impl Into<String>) -> Self {
+        self.model = Some(table.into());
+        self
+    }
+
+    /// At most `limit` changes (default and maximum 1000).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit.clamp(1, MAX_PAGE);
+        self
+    }
+
+    /// Reads the page.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`] when the query fails, for example because the
+    /// migrations creating `fw_changes` have not run.
+    pub async fn fetch<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Vec<Change>> {
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let mut args = Arguments::new(dialect);
+        args.add(self.after)?;
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE \"seq\" > {}",
+            quote_ident(CHANGES_TABLE),
+            placeholder(dialect, 1)
+        );
+        if let Some(model) = self.model {
+            args.add(model)?;
+            sql.push_str(&format!(" AND \"model\" = {}", placeholder(dialect, 2)));
+        }
+        args.add(i64::from(self.limit))?;
+        sql.push_str(&format!(
+            " ORDER BY \"seq\" LIMIT {}",
+            placeholder(dialect, args.len())
+        ));
+        conn.fetch_all(sql.into(), args, Access::Read, decode).await
+    }
+}
+
+/// Every change of the row of `M` with key `key`, oldest first.
+pub(crate) async fn history<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<Vec<Change>> {
+    let dialect = conn.dialect();
+    let mut args = Arguments::new(dialect);
+    args.add(M::SCHEMA.table)?;
+    args.add(super::record::key_text(&key.to_value()))?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {} WHERE \"model\" = {} AND \"row_key\" = {} ORDER BY \"seq\"",
+        quote_ident(CHANGES_TABLE),
+        placeholder(dialect, 1),
+        placeholder(dialect, 2)
+    );
+    conn.fetch_all(sql.into(), args, Access::Read, decode).await
+}
+
+fn decode(row: &Row<'_>) -> Result<Change> {
+    let operation: String = row.get(3)?;
+    let fields: sqlx::types::Json<Vec<FieldChange>> = row.get(5)?;
+    Ok(Change {
+        seq: row.get(0)?,
+        model: row.get(1)?,
+        key: row.get(2)?,
+        operation: Operation::from_name(&operation).ok_or_else(|| Error::Decode {
+            column: "operation".to_owned(),
+            reason: format!("`{operation}` is not `insert`, `update` or `delete`"),
+        })?,
+        version: row.get(4)?,
+        fields: fields.0,
+        at: row.get(6)?,
+        actor: row.get(7)?,
+        request_id: row.get(8)?,
+    })
+}

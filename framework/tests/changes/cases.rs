@@ -1,0 +1,502 @@
+//! Backend-agnostic cases for the change log; `changes_sqlite.rs` and
+//! `changes_postgres.rs` run each of them against their own database.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use fw::changes::{self, Change, FieldChange, Operation};
+use fw::{Db, Model};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::models::*;
+
+fn new_security(symbol: &str) -> NewSecurity {
+    NewSecurity {
+        symbol: symbol.to_owned(),
+        name: format!("{symbol} Corp"),
+        note: None,
+    }
+}
+
+async fn all_changes(db: &Db) -> Vec<Change> {
+    changes::after(0)
+        .fetch(db)
+        .await
+        .expect("read the change log")
+}
+
+fn field<'c>(change: &'c Change, name: &str) -> &'c FieldChange {
+    change
+        .fields
+        .iter()
+        .find(|field| field.field == name)
+        .unwrap_or_else(|| panic!("`{name}` is not among the changed fields of {change:?}"))
+}
+
+fn field_names(change: &Change) -> Vec<&str> {
+    change
+        .fields
+        .iter()
+        .map(|field| field.field.as_str())
+        .collect()
+}
+
+pub(crate) async fn every_kind_of_write_is_recorded(db: &Db) {
+    let acme = Security::insert(db, new_security("ACME")).await.unwrap();
+    let mut renamed = acme.clone();
+    renamed.name = "Acme Holdings".to_owned();
+    let renamed = renamed.update(db).await.unwrap();
+    let patched = Security::patch(
+        db,
+        acme.id,
+        SecurityPatch {
+            note: Some(Some("watch".to_owned())),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // An empty patch and an unchanged upsert write nothing, so record nothing.
+    Security::patch(db, acme.id, SecurityPatch::default())
+        .await
+        .unwrap();
+    let unchanged = NewSecurity {
+        symbol: "ACME".to_owned(),
+        name: "Acme Holdings".to_owned(),
+        note: Some("watch".to_owned()),
+    };
+    Security::upsert(db, unchanged, Security::SYMBOL)
+        .await
+        .unwrap();
+    let upserted = Security::upsert(db, new_security("ACME"), Security::SYMBOL)
+        .await
+        .unwrap();
+    let inserted_by_upsert = Security::upsert(db, new_security("BOLT"), Security::SYMBOL)
+        .await
+        .unwrap();
+    let many = Security::insert_many(db, vec![new_security("CORE"), new_security("DYNA")])
+        .await
+        .unwrap();
+    Security::delete(db, acme.id).await.unwrap();
+
+    let log = all_changes(db).await;
+    let summary: Vec<(i64, Operation, String, Option<i64>)> = log
+        .iter()
+        .map(|c| (c.seq, c.operation, c.key.clone(), c.version))
+        .collect();
+    let id = |row: &Security| row.id.to_string();
+    assert_eq!(
+        summary,
+        vec![
+            (1, Operation::Insert, id(&acme), Some(1)),
+            (2, Operation::Update, id(&acme), Some(2)),
+            (3, Operation::Update, id(&acme), Some(3)),
+            (4, Operation::Update, id(&acme), Some(4)),
+            (5, Operation::Insert, id(&inserted_by_upsert), Some(1)),
+            (6, Operation::Insert, id(&many[0]), Some(1)),
+            (7, Operation::Insert, id(&many[1]), Some(1)),
+            (8, Operation::Delete, id(&acme), Some(4)),
+        ],
+        "one record per written row, numbered from 1 without gaps"
+    );
+    assert!(log.iter().all(|c| c.model == "security"));
+
+    // Inserts and deletes carry the whole row (the version has its own column).
+    assert_eq!(
+        field_names(&log[0]),
+        ["id", "symbol", "name", "note", "updated_at"]
+    );
+    assert_eq!(field(&log[0], "symbol").new, Some(json!("ACME")));
+    assert_eq!(field(&log[0], "symbol").old, None);
+    assert_eq!(field(&log[0], "note").new, Some(json!(null)));
+    assert_eq!(field_names(&log[7]), field_names(&log[0]));
+    assert_eq!(field(&log[7], "name").old, Some(json!("ACME Corp")));
+    assert_eq!(field(&log[7], "name").new, None);
+
+    // Updates carry only what changed, old and new.
+    assert_eq!(field_names(&log[1]), ["name", "updated_at"]);
+    assert_eq!(field(&log[1], "name").old, Some(json!("ACME Corp")));
+    assert_eq!(field(&log[1], "name").new, Some(json!("Acme Holdings")));
+    assert_eq!(
+        field(&log[1], "updated_at").new,
+        Some(
+            renamed
+                .updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                .into()
+        )
+    );
+    assert_eq!(field_names(&log[2]), ["note", "updated_at"]);
+    assert_eq!(field(&log[2], "note").old, Some(json!(null)));
+    assert_eq!(field(&log[2], "note").new, Some(json!("watch")));
+    assert_eq!(patched.version, 3);
+    assert_eq!(field_names(&log[3]), ["name", "note", "updated_at"]);
+    assert_eq!(field(&log[3], "note").new, Some(json!(null)));
+    assert_eq!(upserted.version, 4);
+}
+
+pub(crate) async fn rollback_leaves_nothing(db: &Db) {
+    let mut tx = db.begin().await.unwrap();
+    Security::insert(&mut tx, new_security("GONE"))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    {
+        let mut tx = db.begin().await.unwrap();
+        Security::insert(&mut tx, new_security("DROP"))
+            .await
+            .unwrap();
+        // dropped without commit
+    }
+    // All or nothing: the second row violates the unique symbol.
+    Security::insert_many(db, vec![new_security("DUPE"), new_security("DUPE")])
+        .await
+        .expect_err("a duplicate symbol");
+    let kept = Security::insert(db, new_security("KEPT")).await.unwrap();
+    // A failed update is no change either.
+    let mut stale = kept.clone();
+    stale.version = 7;
+    stale.update(db).await.expect_err("a stale version");
+    Security::delete(db, 404).await.expect_err("no such row");
+
+    let log = all_changes(db).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (log[0].seq, log[0].key.as_str()),
+        (1, kept.id.to_string().as_str()),
+        "rolled-back transactions return their numbers"
+    );
+}
+
+pub(crate) async fn a_transaction_commits_its_records_together(db: &Db) {
+    let mut tx = db.begin().await.unwrap();
+    let first = Security::insert(&mut tx, new_security("ONE"))
+        .await
+        .unwrap();
+    Security::insert(&mut tx, new_security("TWO"))
+        .await
+        .unwrap();
+    Security::patch(
+        &mut tx,
+        first.id,
+        SecurityPatch {
+            name: Some("One Inc".to_owned()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        all_changes(db).await.is_empty(),
+        "nothing is visible before the commit"
+    );
+    tx.commit().await.unwrap();
+    let log = all_changes(db).await;
+    let seqs: Vec<i64> = log.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(
+        log.iter().map(|c| c.operation).collect::<Vec<_>>(),
+        [Operation::Insert, Operation::Insert, Operation::Update]
+    );
+}
+
+pub(crate) async fn sensitive_fields_are_recorded_without_values(db: &Db) {
+    let account = Account::insert(
+        db,
+        NewAccount {
+            tax_id: "123-45-6789".to_owned(),
+            nickname: "savings".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    Account::patch(
+        db,
+        account.id,
+        AccountPatch {
+            tax_id: Some("987-65-4321".to_owned()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    Account::delete(db, account.id).await.unwrap();
+
+    let log = all_changes(db).await;
+    assert_eq!(log.len(), 3);
+    for change in &log {
+        let tax_id = field(change, "tax_id");
+        assert!(tax_id.sensitive && tax_id.old.is_none() && tax_id.new.is_none());
+        let line = serde_json::to_string(change).unwrap();
+        assert!(
+            !line.contains("6789") && !line.contains("4321"),
+            "a sensitive value reached the log: {line}"
+        );
+    }
+    assert_eq!(field_names(&log[1]), ["tax_id"], "recorded as changed");
+    assert_eq!(field(&log[0], "nickname").new, Some(json!("savings")));
+    assert_eq!(log[0].key, account.id.to_string());
+}
+
+pub(crate) async fn history_lists_one_rows_changes(db: &Db) {
+    let acme = Security::insert(db, new_security("ACME")).await.unwrap();
+    let other = Security::insert(db, new_security("BOLT")).await.unwrap();
+    for name in ["Acme 2", "Acme 3"] {
+        Security::patch(
+            db,
+            acme.id,
+            SecurityPatch {
+                name: Some(name.to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let history = Security::history(db, acme.id).await.unwrap();
+    let versions: Vec<Option<i64>> = history.iter().map(|c| c.version).collect();
+    assert_eq!(versions, [Some(1), Some(2), Some(3)]);
+    assert_eq!(Security::history(db, other.id).await.unwrap().len(), 1);
+    assert!(Security::history(db, 404).await.unwrap().is_empty());
+
+    let account = Account::insert(
+        db,
+        NewAccount {
+            tax_id: "1".to_owned(),
+            nickname: "n".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(Account::history(db, account.id).await.unwrap().len(), 1);
+    assert!(
+        Account::history(db, Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub(crate) async fn pages_follow_the_cursor_and_filter_by_model(db: &Db) {
+    for index in 0..5 {
+        Security::insert(db, new_security(&format!("S{index}")))
+            .await
+            .unwrap();
+        Account::insert(
+            db,
+            NewAccount {
+                tax_id: format!("T{index}"),
+                nickname: format!("A{index}"),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut last = 0;
+    loop {
+        let page = changes::after(last).limit(3).fetch(db).await.unwrap();
+        assert!(page.len() <= 3);
+        let Some(tail) = page.last() else { break };
+        last = tail.seq;
+        seen.extend(page.iter().map(|c| c.seq));
+    }
+    assert_eq!(seen, (1..=10).collect::<Vec<_>>());
+
+    let accounts = changes::after(2)
+        .model(Account::TABLE)
+        .fetch(db)
+        .await
+        .unwrap();
+    assert_eq!(
+        accounts.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        [4, 6, 8, 10]
+    );
+    assert!(accounts.iter().all(|c| c.model == "account"));
+}
+
+pub(crate) async fn models_without_changelog_record_nothing(db: &Db) {
+    let note = Note::insert(
+        db,
+        NewNote {
+            text: "hello".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    Note::delete(db, note.id).await.unwrap();
+    assert!(all_changes(db).await.is_empty());
+}
+
+pub(crate) async fn actor_and_request_id_are_recorded(db: &Db) {
+    Security::insert(db, new_security("ANON")).await.unwrap();
+    changes::with_actor(
+        Some("user:42".to_owned()),
+        Some("req-1".to_owned()),
+        async {
+            let mut tx = db.begin().await.unwrap();
+            Security::insert(&mut tx, new_security("MINE"))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        },
+    )
+    .await;
+    let log = all_changes(db).await;
+    assert_eq!(
+        (log[0].actor.as_deref(), log[0].request_id.as_deref()),
+        (None, None)
+    );
+    assert_eq!(
+        (log[1].actor.as_deref(), log[1].request_id.as_deref()),
+        (Some("user:42"), Some("req-1"))
+    );
+}
+
+/// The hard guarantee: writers commit concurrently and out of order (each holds
+/// its transaction open for a while after writing, and some roll back), while a
+/// consumer polls "everything after the last number I saw". It must see every
+/// committed change exactly once, in an order where each row's versions rise.
+pub(crate) async fn a_polling_reader_sees_every_change_exactly_once(db: &Db) {
+    const WRITERS: usize = 8;
+    const TRANSACTIONS_EACH: usize = 25;
+    const SHARED_ROWS: usize = 4;
+    let mut shared = Vec::new();
+    for index in 0..SHARED_ROWS {
+        let row = Security::insert(db, new_security(&format!("SH{index}")))
+            .await
+            .unwrap();
+        shared.push(row.id);
+    }
+    let committed = Arc::new(AtomicUsize::new(SHARED_ROWS));
+    let writing = Arc::new(AtomicBool::new(true));
+
+    let reader = {
+        let db = db.clone();
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            let mut seen: Vec<Change> = Vec::new();
+            let mut last = 0;
+            loop {
+                let done = !writing.load(Ordering::SeqCst);
+                let page = changes::after(last).limit(7).fetch(&db).await.unwrap();
+                match page.last() {
+                    Some(tail) => last = tail.seq,
+                    // Writers had finished before this empty read began: drained.
+                    None if done => break,
+                    None => tokio::time::sleep(Duration::from_millis(1)).await,
+                }
+                seen.extend(page);
+            }
+            seen
+        })
+    };
+
+    let mut writers = Vec::new();
+    for writer in 0..WRITERS {
+        let db = db.clone();
+        let shared = shared.clone();
+        let committed = committed.clone();
+        writers.push(tokio::spawn(async move {
+            for round in 0..TRANSACTIONS_EACH {
+                let mut tx = db.begin().await.unwrap();
+                let mut changes_made = 0;
+                if round % 2 == 0 {
+                    Security::insert(&mut tx, new_security(&format!("W{writer}R{round}")))
+                        .await
+                        .unwrap();
+                    changes_made += 1;
+                }
+                let row = shared[(writer + round) % SHARED_ROWS];
+                Security::patch(
+                    &mut tx,
+                    row,
+                    SecurityPatch {
+                        name: Some(format!("writer {writer} round {round}")),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+                changes_made += 1;
+                // Keep the transaction open, so commits interleave in every order.
+                tokio::time::sleep(Duration::from_millis(((writer * 7 + round * 3) % 4) as u64))
+                    .await;
+                if (writer + round) % 5 == 0 {
+                    tx.rollback().await.unwrap();
+                } else {
+                    tx.commit().await.unwrap();
+                    committed.fetch_add(changes_made, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    writing.store(false, Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+
+    let total = committed.load(Ordering::SeqCst);
+    let seqs: Vec<i64> = seen.iter().map(|c| c.seq).collect();
+    let unique: HashSet<i64> = seqs.iter().copied().collect();
+    assert_eq!(unique.len(), seqs.len(), "a change was seen twice");
+    let logged: Vec<i64> = all_changes(db).await.iter().map(|c| c.seq).collect();
+    let skipped: Vec<i64> = logged
+        .iter()
+        .copied()
+        .filter(|seq| !unique.contains(seq))
+        .collect();
+    assert!(skipped.is_empty(), "the reader skipped {skipped:?}");
+    assert_eq!(seqs, logged, "seen in log order");
+    assert_eq!(
+        seqs,
+        (1..=total as i64).collect::<Vec<_>>(),
+        "one number per committed change, without gaps"
+    );
+    let mut versions: BTreeMap<String, i64> = BTreeMap::new();
+    for change in &seen {
+        let version = change.version.expect("versioned model");
+        let previous = versions.insert(change.key.clone(), version);
+        assert!(
+            previous.is_none_or(|previous| previous + 1 == version),
+            "row {} went from version {previous:?} to {version}",
+            change.key
+        );
+    }
+}
+
+macro_rules! change_log_suite {
+    ($database:path) => {
+        async fn database() -> fw::testing::TestDb {
+            let test_db = $database().await;
+            fw::testing::create_tables(test_db.db(), &models::all())
+                .await
+                .expect("create the test tables");
+            test_db
+        }
+
+        cases::change_log_suite!(@cases
+            every_kind_of_write_is_recorded,
+            rollback_leaves_nothing,
+            a_transaction_commits_its_records_together,
+            sensitive_fields_are_recorded_without_values,
+            history_lists_one_rows_changes,
+            pages_follow_the_cursor_and_filter_by_model,
+            models_without_changelog_record_nothing,
+            actor_and_request_id_are_recorded,
+            a_polling_reader_sees_every_change_exactly_once,
+        );
+    };
+    (@cases $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let test_db = database().await;
+            cases::$case(test_db.db()).await;
+        }
+    )*};
+}
+pub(crate) use change_log_suite;
