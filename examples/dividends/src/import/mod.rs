@@ -84,7 +84,7 @@ impl fmt::Display for Problem {
 #[non_exhaustive]
 pub enum ImportError {
     /// The file could not be opened or read.
-    #[error("cannot read {}: {source}", .path.display())]
+    #[error("cannot read {}", .path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -114,7 +114,7 @@ pub enum ImportError {
     /// The database failed.
     #[error(
         "writing {} to the database failed, so nothing was imported (is the database \
-         migrated? run `migrate`): {source}",
+         migrated? run `migrate`)",
         .path.display()
     )]
     Database {
