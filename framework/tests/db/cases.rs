@@ -208,7 +208,7 @@ pub(crate) async fn foreign_key_violations_name_the_relation(db: &Db) {
     match error {
         Error::ForeignKeyViolation { relation } => {
             assert_eq!(relation.table, "dividend");
-            assert_eq!(relation.column.as_deref(), Some("security"));
+            assert_eq!(relation.column.as_deref(), Some("security_id"));
             assert_eq!(relation.references.as_deref(), Some("security"));
         }
         other => panic!("expected a foreign key violation, got {other:?}"),
@@ -234,7 +234,7 @@ pub(crate) async fn foreign_key_violations_name_the_relation(db: &Db) {
     match error {
         Error::ForeignKeyViolation { relation } => {
             assert_eq!(relation.table, "position");
-            assert_eq!(relation.column.as_deref(), Some("security"));
+            assert_eq!(relation.column.as_deref(), Some("security_id"));
             assert_eq!(relation.references.as_deref(), Some("security"));
         }
         other => panic!("expected a foreign key violation, got {other:?}"),

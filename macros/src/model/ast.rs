@@ -34,7 +34,7 @@ pub(crate) struct Field {
     pub(crate) ty: Type,
     /// The field's doc comments, repeated on the generated `New`/`Patch` fields.
     pub(crate) docs: Vec<Attribute>,
-    /// Column name: `column = "..."`, or the field name.
+    /// Column name: `column = "..."`, or the field name (`<name>_id` for a `Ref`).
     pub(crate) column: String,
     /// What the type is, as far as the macro can tell from its spelling.
     pub(crate) kind: TypeKind,
@@ -143,11 +143,18 @@ impl Model {
                 Some(inner) => (true, inner),
                 None => (false, &field.ty),
             };
+            let kind = type_kind(inner);
+            // A reference is stored as the referenced key, named like one
+            // (`security_id`), as SQL readers expect.
+            let default_column = match kind {
+                TypeKind::Ref(_) => format!("{ident}_id"),
+                _ => ident.to_string(),
+            };
             fields.push(Field {
                 column: field_args
                     .column
                     .as_ref()
-                    .map_or_else(|| ident.to_string(), |column| column.value.clone()),
+                    .map_or(default_column, |column| column.value.clone()),
                 vis: field.vis.clone(),
                 ty: field.ty.clone(),
                 docs: field
@@ -156,7 +163,7 @@ impl Model {
                     .filter(|attr| attr.path().is_ident("doc"))
                     .cloned()
                     .collect(),
-                kind: type_kind(inner),
+                kind,
                 nullable,
                 generated: Generated::No,
                 args: field_args,

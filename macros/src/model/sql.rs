@@ -163,7 +163,7 @@ mod tests {
             }
         });
         let sqlite = render(&model, Dialect::Sqlite);
-        let columns = r#""id", "security", "amount_col", "created_at", "updated_at", "version""#;
+        let columns = r#""id", "security_id", "amount_col", "created_at", "updated_at", "version""#;
         assert_eq!(sqlite.columns, columns);
         assert_eq!(
             sqlite.select,
@@ -175,18 +175,18 @@ mod tests {
         );
         assert_eq!(
             sqlite.insert_columns,
-            r#""security", "amount_col", "created_at", "updated_at", "version""#
+            r#""security_id", "amount_col", "created_at", "updated_at", "version""#
         );
         assert_eq!(
             sqlite.insert,
             format!(
-                r#"INSERT INTO "dividend" ("security", "amount_col", "created_at", "updated_at", "version") VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {columns}"#
+                r#"INSERT INTO "dividend" ("security_id", "amount_col", "created_at", "updated_at", "version") VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {columns}"#
             )
         );
         assert_eq!(
             sqlite.update,
             format!(
-                r#"UPDATE "dividend" SET "security" = ?1, "amount_col" = ?2, "updated_at" = ?3, "version" = "version" + 1 WHERE "id" = ?4 AND "version" = ?5 RETURNING {columns}"#
+                r#"UPDATE "dividend" SET "security_id" = ?1, "amount_col" = ?2, "updated_at" = ?3, "version" = "version" + 1 WHERE "id" = ?4 AND "version" = ?5 RETURNING {columns}"#
             )
         );
         assert_eq!(sqlite.delete, r#"DELETE FROM "dividend" WHERE "id" = ?1"#);
@@ -194,7 +194,7 @@ mod tests {
         assert_eq!(
             postgres.update,
             format!(
-                r#"UPDATE "dividend" SET "security" = $1, "amount_col" = $2, "updated_at" = $3, "version" = "version" + 1 WHERE "id" = $4 AND "version" = $5 RETURNING {columns}"#
+                r#"UPDATE "dividend" SET "security_id" = $1, "amount_col" = $2, "updated_at" = $3, "version" = "version" + 1 WHERE "id" = $4 AND "version" = $5 RETURNING {columns}"#
             )
         );
         assert_eq!(
