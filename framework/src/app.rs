@@ -13,6 +13,7 @@ use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
 use crate::db::Db;
 use crate::migrate::{self, DataMigrations, MakeOptions, MigrateOptions};
 use crate::model::Model;
+use crate::rest::{Api, Resource};
 use crate::schema::ModelSchema;
 
 /// Creates an [`App`] for the calling crate: named after the package, with its
@@ -129,6 +130,7 @@ pub struct App {
     models: Vec<&'static ModelSchema>,
     data_migrations: DataMigrations,
     routes: Option<Routes>,
+    api: Option<Api>,
     before_serve: Option<Hook>,
     commands: Option<AppCommands>,
 }
@@ -196,6 +198,7 @@ impl App {
             models: Vec::new(),
             data_migrations: DataMigrations::default(),
             routes: None,
+            api: None,
             before_serve: None,
             commands: None,
         }
@@ -242,6 +245,41 @@ impl App {
     ) -> App {
         self.routes = Some(Arc::new(routes));
         self
+    }
+
+    /// The application's REST API: resources, actions and documented handlers,
+    /// served beside [`App::routes`] with `/openapi.json` and `/docs`.
+    pub fn api(mut self, api: Api) -> App {
+        self.api = Some(api);
+        self
+    }
+
+    /// Registers a resource on the application's API (see [`App::api`]).
+    pub fn resource<R: Resource>(mut self) -> App {
+        let api = self
+            .api
+            .take()
+            .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
+        self.api = Some(api.resource::<R>());
+        self
+    }
+
+    /// The application's API, if it has one: its OpenAPI document is
+    /// [`Api::openapi`].
+    pub fn api_spec(&self) -> Option<&Api> {
+        self.api.as_ref()
+    }
+
+    /// Everything `serve` serves: the API (when there is one) and the routes.
+    pub fn router(&self, app: AppContext) -> axum::Router {
+        let routes = match &self.routes {
+            Some(routes) => routes(app.clone()),
+            None => axum::Router::new(),
+        };
+        match &self.api {
+            Some(api) => api.clone().into_router(app).merge(routes),
+            None => routes,
+        }
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -436,10 +474,7 @@ impl App {
     }
 
     async fn serve(&self, app: AppContext) -> anyhow::Result<()> {
-        let router = match &self.routes {
-            Some(routes) => routes(app.clone()),
-            None => axum::Router::new(),
-        };
+        let router = self.router(app.clone());
         let listener = tokio::net::TcpListener::bind(app.config.listen)
             .await
             .map_err(|error| {

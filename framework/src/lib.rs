@@ -16,7 +16,9 @@ mod error;
 mod field;
 pub mod migrate;
 mod model;
+mod openapi;
 mod query;
+mod rest;
 pub mod schema;
 pub mod testing;
 mod value;
@@ -27,10 +29,14 @@ pub use db::{Conn, Db, Dialect, Tx};
 pub use error::{Error, ForeignKeyRelation, Result};
 pub use field::{Choices, Field, Json, Ref};
 pub use model::Model;
-pub use query::{Column, ConflictTarget, Cursor, Filter, Order, Query, TextField};
+pub use query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
+pub use rest::{
+    Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
+    ResourceSpec,
+};
 pub use value::Value;
 
-pub use fw_macros::{Choices, model};
+pub use fw_macros::{Choices, model, resource};
 
 /// Guides, rendered in the crate documentation.
 pub mod docs {
@@ -46,9 +52,12 @@ pub mod __private {
     pub use crate::db::{Arguments, Row};
     pub use crate::field::{decode_choice, foreign_key_of};
     pub use crate::model::ModelSql;
+    pub use crate::rest::Input;
+    pub use crate::rest::lookups;
     pub use chrono::{DateTime, Utc};
     pub use rust_decimal::Decimal;
     pub use serde;
+    pub use serde_json;
     pub use uuid::Uuid;
 
     /// Asserts at compile time that a field's type is storable; rustc points at

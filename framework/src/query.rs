@@ -278,6 +278,129 @@ impl<M> Filter<M> {
     }
 }
 
+/// A comparison chosen at run time, by name (`ex_date__gte=...` in a query string).
+///
+/// The typed API ([`Column`]) is the way to filter in code; this is for filters
+/// whose field and lookup arrive as text, after they were checked against what a
+/// resource declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// `field = value`.
+    Exact,
+    /// `field IN (values...)`.
+    In,
+    /// `field > value`.
+    Gt,
+    /// `field >= value`.
+    Gte,
+    /// `field < value`.
+    Lt,
+    /// `field <= value`.
+    Lte,
+    /// `field IS NULL` (value `true`) or `IS NOT NULL` (value `false`).
+    IsNull,
+    /// The text contains the value (case-sensitive).
+    Contains,
+    /// The text contains the value, ignoring ASCII case.
+    IContains,
+    /// The text starts with the value (case-sensitive).
+    StartsWith,
+}
+
+impl Lookup {
+    /// Every lookup, in the order documentation lists them.
+    pub const ALL: &'static [Lookup] = &[
+        Lookup::Exact,
+        Lookup::In,
+        Lookup::Gt,
+        Lookup::Gte,
+        Lookup::Lt,
+        Lookup::Lte,
+        Lookup::IsNull,
+        Lookup::Contains,
+        Lookup::IContains,
+        Lookup::StartsWith,
+    ];
+
+    /// The name used in query strings (DRF's): `exact`, `gte`, `icontains`, ...
+    pub const fn name(self) -> &'static str {
+        match self {
+            Lookup::Exact => "exact",
+            Lookup::In => "in",
+            Lookup::Gt => "gt",
+            Lookup::Gte => "gte",
+            Lookup::Lt => "lt",
+            Lookup::Lte => "lte",
+            Lookup::IsNull => "isnull",
+            Lookup::Contains => "contains",
+            Lookup::IContains => "icontains",
+            Lookup::StartsWith => "startswith",
+        }
+    }
+
+    /// The lookup called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Lookup> {
+        Lookup::ALL
+            .iter()
+            .copied()
+            .find(|lookup| lookup.name() == name)
+    }
+}
+
+impl<M: Model> Filter<M> {
+    /// A filter on `field` chosen at run time. `values` holds one value, except for
+    /// [`Lookup::In`] (any number) and [`Lookup::IsNull`] (one `Value::Bool`); text
+    /// lookups take a `Value::Text`.
+    ///
+    /// Returns `None` when `field` is not one of `M`'s fields or the values do not
+    /// fit the lookup, so a filter can never name another table's column.
+    pub fn lookup(
+        field: &'static FieldSchema,
+        lookup: Lookup,
+        values: Vec<Value>,
+    ) -> Option<Filter<M>> {
+        if !M::SCHEMA.fields.iter().any(|own| own == field) {
+            return None;
+        }
+        let single = |values: Vec<Value>| -> Option<Value> {
+            let mut values = values.into_iter();
+            let value = values.next()?;
+            values.next().is_none().then_some(value)
+        };
+        let compare = |op: Comparison, values: Vec<Value>| {
+            single(values).map(|value| Condition::Compare { field, op, value })
+        };
+        let like = |pattern: TextPattern, case_insensitive: bool, values: Vec<Value>| match single(
+            values,
+        )? {
+            Value::Text(text) => Some(Condition::Like {
+                field,
+                pattern,
+                case_insensitive,
+                text,
+            }),
+            _ => None,
+        };
+        let condition = match lookup {
+            Lookup::Exact => compare(Comparison::Eq, values)?,
+            Lookup::Gt => compare(Comparison::Gt, values)?,
+            Lookup::Gte => compare(Comparison::Gte, values)?,
+            Lookup::Lt => compare(Comparison::Lt, values)?,
+            Lookup::Lte => compare(Comparison::Lte, values)?,
+            Lookup::In => Condition::In { field, values },
+            Lookup::IsNull => match single(values)? {
+                Value::Bool(null) => Condition::IsNull { field, null },
+                _ => return None,
+            },
+            Lookup::Contains => like(TextPattern::Contains, false, values)?,
+            Lookup::IContains => like(TextPattern::Contains, true, values)?,
+            Lookup::StartsWith => like(TextPattern::StartsWith, false, values)?,
+        };
+        Some(Filter::new(condition))
+    }
+}
+
 /// One ordering term: a field and a direction.
 pub struct Order<M> {
     field: &'static FieldSchema,
@@ -297,6 +420,22 @@ impl<M> fmt::Debug for Order<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.descending { "-" } else { "" };
         write!(f, "{sign}{}", self.field.name)
+    }
+}
+
+impl<M: Model> Order<M> {
+    /// An ordering term chosen at run time (`ordering=-ex_date` in a query
+    /// string); `None` when `field` is not one of `M`'s fields.
+    pub fn by(field: &'static FieldSchema, descending: bool) -> Option<Order<M>> {
+        M::SCHEMA
+            .fields
+            .iter()
+            .any(|own| own == field)
+            .then_some(Order {
+                field,
+                descending,
+                model: PhantomData,
+            })
     }
 }
 

@@ -10,11 +10,18 @@ mod ctxt;
 mod model;
 mod names;
 mod options;
+mod resource;
 
 /// Declares a model. See the `fw` crate documentation.
 #[proc_macro_attribute]
 pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
     finish(model::expand(args.into(), input.into()))
+}
+
+/// Declares a REST resource over a model. See the `fw` crate documentation.
+#[proc_macro_attribute]
+pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
+    finish(resource::expand(args.into(), input.into()))
 }
 
 /// Derives `fw::Choices` for a fieldless enum. See the `fw` crate documentation.

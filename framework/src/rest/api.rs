@@ -1,0 +1,145 @@
+//! [`Api`]: the resources and handlers an application serves, and the OpenAPI
+//! document assembled from the same registrations.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use serde_json::Value as Json;
+
+use super::handlers::{action_router, not_found, resource_router};
+use super::{ApiError, RequestContext, Resource};
+use crate::app::AppContext;
+use crate::openapi;
+
+/// An application's HTTP API: resources, custom actions and plain handlers, each
+/// registered once, which mounts its routes and documents it in the OpenAPI
+/// document served at `/openapi.json` (with a docs page at `/docs`).
+///
+/// ```ignore
+/// let api = fw::Api::new("Dividends", "1.0.0")
+///     .resource::<DividendResource>()
+///     .action::<DividendResource, _, _>("cancel", cancel);
+/// ```
+#[derive(Clone)]
+pub struct Api {
+    title: String,
+    version: String,
+    router: Router<AppContext>,
+    document: Arc<Json>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("title", &self.title)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Api::new("API", "0.1.0")
+    }
+}
+
+impl Api {
+    /// An API with nothing registered; `title` and `version` head its OpenAPI document.
+    pub fn new(title: impl Into<String>, version: impl Into<String>) -> Api {
+        let title = title.into();
+        let version = version.into();
+        let document = openapi::empty_document(&title, &version);
+        Api {
+            title,
+            version,
+            router: Router::new(),
+            document: Arc::new(document),
+        }
+    }
+
+    /// Registers resource `R`: its routes and its OpenAPI operations and schemas.
+    pub fn resource<R: Resource>(mut self) -> Api {
+        self.router = self.router.merge(resource_router::<R>());
+        openapi::add_resource(Arc::make_mut(&mut self.document), R::SPEC);
+        self
+    }
+
+    /// Registers a custom action on one row of `R`: `POST {path}/{id}/{name}`
+    /// runs `action` with the row (scoped like every other read of `R`) and
+    /// answers with the row it returns.
+    pub fn action<R, F, Fut>(mut self, name: &'static str, summary: &'static str, action: F) -> Api
+    where
+        R: Resource,
+        F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<R::Model, ApiError>> + Send + 'static,
+    {
+        self.router = self.router.merge(action_router::<R, F, Fut>(name, action));
+        openapi::add_action(Arc::make_mut(&mut self.document), R::SPEC, name, summary);
+        self
+    }
+
+    /// Mounts a plain axum handler beside the resources, sharing the database
+    /// through [`AppContext`] state, and documents it with `operations`: an
+    /// OpenAPI path item (`{"get": {...}}`) for `path`.
+    pub fn route(
+        mut self,
+        path: &'static str,
+        handler: MethodRouter<AppContext>,
+        operations: Json,
+    ) -> Api {
+        self.router = self.router.route(path, handler);
+        openapi::add_path(Arc::make_mut(&mut self.document), path, operations);
+        self
+    }
+
+    /// The OpenAPI 3.1 document of everything registered.
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        serde_json::from_value(self.openapi_json()).unwrap_or_else(|_| {
+            utoipa::openapi::OpenApi::new(
+                utoipa::openapi::Info::new(self.title.clone(), self.version.clone()),
+                utoipa::openapi::Paths::new(),
+            )
+        })
+    }
+
+    /// The OpenAPI document as JSON, exactly as `/openapi.json` serves it.
+    pub fn openapi_json(&self) -> Json {
+        (*self.document).clone()
+    }
+
+    /// The router: every registration, `/openapi.json`, `/docs`, and a
+    /// problem+json 404 for any other path.
+    pub fn into_router(self, app: AppContext) -> Router {
+        let document = Arc::new(serde_json::to_vec_pretty(&*self.document).unwrap_or_default());
+        let title = self.title.clone();
+        self.router
+            .route(
+                "/openapi.json",
+                get(move || {
+                    let document = document.clone();
+                    async move {
+                        let mut response = (*document).clone().into_response();
+                        response.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        );
+                        response
+                    }
+                }),
+            )
+            .route("/docs", get(move || std::future::ready(docs_page(&title))))
+            .fallback(not_found)
+            .with_state(app)
+    }
+}
+
+/// A self-contained docs page: it fetches `/openapi.json` and renders every
+/// operation with plain DOM code, so it works with no network access.
+fn docs_page(title: &str) -> Response {
+    let title = title.replace('<', "&lt;");
+    Html(include_str!("docs.html").replace("{{title}}", &title)).into_response()
+}

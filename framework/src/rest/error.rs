@@ -1,0 +1,358 @@
+//! [`ApiError`]: every HTTP failure, rendered as RFC 9457 problem details.
+
+use std::fmt;
+
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::schema::ModelSchema;
+
+/// The media type of every error body.
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An HTTP failure: a status, a message that is safe to show to the caller, and,
+/// for validation, the offending fields.
+///
+/// Handlers return it; it renders as `application/problem+json` (RFC 9457):
+/// `{"type", "title", "status", "detail", "errors": [{"pointer", "code", "detail"}]}`.
+/// Internal errors are logged with their cause and answered with a generic 500:
+/// no SQL, driver message or stack trace ever reaches a response body.
+///
+/// ```
+/// let error = fw::ApiError::invalid("/pay_date", "before_ex_date", "must not be before `ex_date`");
+/// assert_eq!(error.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 400: the body is not JSON, or a query parameter is malformed or unknown.
+    BadRequest {
+        /// What is wrong and how to fix it.
+        detail: String,
+    },
+    /// 401: the caller did not authenticate; `challenge` is the `WWW-Authenticate` value.
+    Unauthenticated {
+        /// The `WWW-Authenticate` challenge, e.g. `Bearer`.
+        challenge: String,
+    },
+    /// 403: the caller may not do this.
+    Forbidden {
+        /// Why, in terms the caller can act on.
+        detail: String,
+    },
+    /// 404: no such resource (or not visible to the caller).
+    NotFound,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed {
+        /// The methods the path supports, for the `Allow` header.
+        allow: Vec<Method>,
+    },
+    /// 406: the `Accept` header excludes JSON.
+    NotAcceptable,
+    /// 409: a unique value is taken, or other rows still reference this one.
+    Conflict {
+        /// What conflicts.
+        detail: String,
+        /// The conflicting fields, as JSON pointers into the request.
+        errors: Vec<FieldError>,
+    },
+    /// 412: `If-Match` names a version that is no longer current.
+    PreconditionFailed {
+        /// Which version was expected.
+        detail: String,
+    },
+    /// 413: the request body exceeds the limit.
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415: the request body is not `application/json`.
+    UnsupportedMediaType,
+    /// 422: the body is well-formed but some fields are invalid.
+    Validation {
+        /// Every invalid field, with a JSON pointer into the request.
+        errors: Vec<FieldError>,
+    },
+    /// 429: too many requests; retry after the given number of seconds.
+    TooManyRequests {
+        /// Seconds until the caller may retry.
+        retry_after: u64,
+    },
+    /// 500: a failure on our side. The cause is logged, never sent.
+    Internal {
+        /// The cause, for the log.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// One invalid field of a request: where it is, a stable code, and a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON Pointer (RFC 6901) into the request body, e.g. `/ex_date`.
+    pub pointer: String,
+    /// A stable, machine-readable code, e.g. `max_length`, `required`.
+    pub code: String,
+    /// A human-readable explanation.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// An error on the field at `pointer`.
+    pub fn new(
+        pointer: impl Into<String>,
+        code: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            pointer: pointer.into(),
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// A 422 with one invalid field: for cross-field rules in hooks.
+    pub fn invalid(
+        pointer: impl Into<String>,
+        code: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> ApiError {
+        ApiError::Validation {
+            errors: vec![FieldError::new(pointer, code, detail)],
+        }
+    }
+
+    /// A 400 explaining what is malformed.
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            detail: detail.into(),
+        }
+    }
+
+    /// A 500 whose cause is logged, not sent.
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
+        ApiError::Internal {
+            source: source.into(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::BadRequest { detail }
+            | ApiError::Forbidden { detail }
+            | ApiError::Conflict { detail, .. }
+            | ApiError::PreconditionFailed { detail } => detail.clone(),
+            ApiError::Unauthenticated { .. } => {
+                "authenticate and send the credentials with the request".to_owned()
+            }
+            ApiError::NotFound => "no resource at this address".to_owned(),
+            ApiError::MethodNotAllowed { allow } => format!(
+                "this address supports {}",
+                allow
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ApiError::NotAcceptable => {
+                "responses are `application/json`; accept it in the `Accept` header".to_owned()
+            }
+            ApiError::PayloadTooLarge { limit } => {
+                format!("the request body exceeds the limit of {limit} bytes")
+            }
+            ApiError::UnsupportedMediaType => {
+                "send the request body as JSON with `Content-Type: application/json`".to_owned()
+            }
+            ApiError::Validation { errors } => format!(
+                "{} invalid field{} in the request",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ),
+            ApiError::TooManyRequests { retry_after } => {
+                format!("too many requests; retry after {retry_after} seconds")
+            }
+            ApiError::Internal { .. } => {
+                "the server failed to handle the request; it has been logged".to_owned()
+            }
+        }
+    }
+
+    /// Maps a database error from a write on `model` to its HTTP meaning, naming
+    /// fields by their API names (`api_name` maps a model field name to it).
+    pub(crate) fn from_db(
+        error: Error,
+        model: &ModelSchema,
+        api_name: impl Fn(&str) -> String,
+    ) -> ApiError {
+        match error {
+            Error::NotFound { .. } => ApiError::NotFound,
+            Error::UniqueViolation { fields, .. } => {
+                let names: Vec<String> = fields.iter().map(|field| api_name(field)).collect();
+                ApiError::Conflict {
+                    detail: format!(
+                        "another row already has the same {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    errors: names
+                        .iter()
+                        .map(|name| {
+                            FieldError::new(
+                                format!("/{name}"),
+                                "unique",
+                                "this value is already taken",
+                            )
+                        })
+                        .collect(),
+                }
+            }
+            Error::ForeignKeyViolation { relation } => {
+                let dangling = (relation.table == model.table)
+                    .then_some(relation.column.as_deref())
+                    .flatten()
+                    .and_then(|column| model.fields.iter().find(|field| field.column == column));
+                match dangling {
+                    Some(field) => ApiError::invalid(
+                        format!("/{}", api_name(field.name)),
+                        "does_not_exist",
+                        "the referenced row does not exist",
+                    ),
+                    None => ApiError::Conflict {
+                        detail: format!(
+                            "other rows still reference this one (`{}`); delete or change them first",
+                            relation.table
+                        ),
+                        errors: Vec::new(),
+                    },
+                }
+            }
+            Error::StaleVersion { expected, .. } => ApiError::PreconditionFailed {
+                detail: format!(
+                    "the resource changed since version {expected}; fetch it again and retry"
+                ),
+            },
+            Error::CheckViolation { constraint } => {
+                let field = model
+                    .fields
+                    .iter()
+                    .find(|field| constraint.contains(field.column));
+                ApiError::invalid(
+                    field.map_or_else(String::new, |field| format!("/{}", api_name(field.name))),
+                    "constraint",
+                    "the value violates a constraint",
+                )
+            }
+            Error::NotNullViolation { column } => {
+                let name = model
+                    .fields
+                    .iter()
+                    .find(|field| field.column == column)
+                    .map_or(column, |field| api_name(field.name));
+                ApiError::invalid(format!("/{name}"), "required", "this field may not be null")
+            }
+            error => ApiError::internal(error),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.status(), self.detail())
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ApiError::Internal { source } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound { .. } => ApiError::NotFound,
+            error => ApiError::internal(error),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal { source } = &self {
+            tracing::error!(error = %source, "request failed");
+        }
+        let errors: &[FieldError] = match &self {
+            ApiError::Validation { errors } | ApiError::Conflict { errors, .. } => errors,
+            _ => &[],
+        };
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        match &self {
+            ApiError::Unauthenticated { challenge } => {
+                if let Ok(value) = HeaderValue::from_str(challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+                    headers.insert(header::ALLOW, value);
+                }
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        response
+    }
+}

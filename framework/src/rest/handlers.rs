@@ -1,0 +1,441 @@
+//! The handlers every resource is served with, generic over [`Resource`].
+
+use std::future::Future;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use serde_json::{Value as Json, json};
+
+use super::Hooks;
+use super::error::ApiError;
+use super::input::{Input, parse_text, read_object};
+use super::params::{encode_cursor, page_link, parse_list};
+use super::{Action, RequestContext, Resource};
+use crate::app::AppContext;
+use crate::db::Tx;
+use crate::field::Field;
+use crate::model::Model;
+use crate::query::{Filter, Lookup, Query};
+
+/// The routes of resource `R`: its collection and item paths, with a 405 naming
+/// the allowed methods for any other method.
+pub(crate) fn resource_router<R: Resource>() -> Router<AppContext> {
+    let spec = R::SPEC;
+    let mut router = Router::new();
+    let mut collection: Option<MethodRouter<AppContext>> = None;
+    let mut collection_methods = Vec::new();
+    if spec.has(Action::List) {
+        collection = Some(add(collection, MethodFilter::GET, list::<R>));
+        collection_methods.extend([Method::GET, Method::HEAD]);
+    }
+    if spec.has(Action::Create) {
+        collection = Some(add(collection, MethodFilter::POST, create::<R>));
+        collection_methods.push(Method::POST);
+    }
+    if let Some(collection) = collection {
+        router = router.route(
+            spec.path,
+            collection.fallback(method_not_allowed(collection_methods)),
+        );
+    }
+    let mut item: Option<MethodRouter<AppContext>> = None;
+    let mut item_methods = Vec::new();
+    if spec.has(Action::Retrieve) {
+        item = Some(add(item, MethodFilter::GET, retrieve::<R>));
+        item_methods.extend([Method::GET, Method::HEAD]);
+    }
+    if spec.has(Action::Update) {
+        item = Some(add(item, MethodFilter::PUT, |request, id, body| {
+            update::<R>(request, id, body, false)
+        }));
+        item_methods.push(Method::PUT);
+    }
+    if spec.has(Action::PartialUpdate) {
+        item = Some(add(item, MethodFilter::PATCH, |request, id, body| {
+            update::<R>(request, id, body, true)
+        }));
+        item_methods.push(Method::PATCH);
+    }
+    if spec.has(Action::Destroy) {
+        item = Some(add(item, MethodFilter::DELETE, destroy::<R>));
+        item_methods.push(Method::DELETE);
+    }
+    if let Some(item) = item {
+        router = router.route(
+            &spec.item_path(),
+            item.fallback(method_not_allowed(item_methods)),
+        );
+    }
+    router
+}
+
+/// Adds a handler taking `(request, id, body)` for `method`: every resource
+/// handler has this one shape, so the wiring is in one place.
+fn add<F, Fut>(
+    router: Option<MethodRouter<AppContext>>,
+    method: MethodFilter,
+    handler: F,
+) -> MethodRouter<AppContext>
+where
+    F: Fn(RequestContext, Option<String>, Body) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
+{
+    let handler = move |request: RequestContext, id: Option<Path<String>>, body: Request| {
+        let handler = handler.clone();
+        async move {
+            if !accepts_json(&request.headers) {
+                return ApiError::NotAcceptable.into_response();
+            }
+            let body = body.into_body();
+            match handler(request, id.map(|Path(id)| id), body).await {
+                Ok(response) => response,
+                Err(error) => error.into_response(),
+            }
+        }
+    };
+    match router {
+        Some(router) => router.on(method, handler),
+        None => on(method, handler),
+    }
+}
+
+fn method_not_allowed(
+    allow: Vec<Method>,
+) -> impl Fn() -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
+    move || {
+        std::future::ready(
+            ApiError::MethodNotAllowed {
+                allow: allow.clone(),
+            }
+            .into_response(),
+        )
+    }
+}
+
+/// The fallback of a router with resources: a problem+json 404.
+pub(crate) async fn not_found() -> Response {
+    ApiError::NotFound.into_response()
+}
+
+/// Whether `Accept` (absent means anything) admits a JSON response.
+fn accepts_json(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return true;
+    };
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let refused = parts.any(|parameter| {
+            let parameter = parameter.trim().replace(' ', "");
+            parameter == "q=0"
+                || parameter == "q=0.0"
+                || parameter == "q=0.00"
+                || parameter == "q=0.000"
+        });
+        !refused
+            && (media == "*/*"
+                || media == "application/*"
+                || media == "application/json"
+                || media == "application/problem+json")
+    })
+}
+
+fn json_response(status: StatusCode, body: &Json) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn etag<M: Model>(row: &M) -> Option<HeaderValue> {
+    row.version()
+        .and_then(|version| HeaderValue::from_str(&format!("\"{version}\"")).ok())
+}
+
+/// A row's representation with its `ETag`.
+fn row_response<R: Resource>(status: StatusCode, row: &R::Model) -> Response {
+    let mut response = json_response(status, &R::represent(row));
+    if let Some(etag) = etag(row) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// The primary-key filter for a path segment; a segment that is not a valid key
+/// cannot name a row, so it is a 404.
+fn key_filter<M: Model>(id: Option<String>) -> Result<Filter<M>, ApiError> {
+    let key = M::SCHEMA.primary_key();
+    let value = id
+        .and_then(|id| parse_text(key, &id).ok())
+        .ok_or(ApiError::NotFound)?;
+    Filter::lookup(key, Lookup::Exact, vec![value]).ok_or(ApiError::NotFound)
+}
+
+fn scoped<R: Resource>(request: &RequestContext) -> Result<Query<R::Model>, ApiError> {
+    let query = R::Model::query();
+    Ok(match R::scope(request)? {
+        Some(scope) => query.filter(scope),
+        None => query,
+    })
+}
+
+/// The row at `id` that the caller may see, read inside `tx`.
+async fn fetch<R: Resource>(
+    request: &RequestContext,
+    tx: &mut Tx,
+    id: Option<String>,
+) -> Result<R::Model, ApiError> {
+    scoped::<R>(request)?
+        .filter(key_filter(id)?)
+        .first(tx)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound)
+}
+
+fn db_error<R: Resource>(error: crate::Error) -> ApiError {
+    ApiError::from_db(error, R::SPEC.model, |name| R::SPEC.api_name(name))
+}
+
+/// Entity tags in an `If-None-Match` / `If-Match` header; `None` for `*`.
+fn entity_tags(value: &str) -> Option<Vec<&str>> {
+    if value.trim() == "*" {
+        return None;
+    }
+    Some(value.split(',').map(str::trim).collect())
+}
+
+/// Refuses a write whose `If-Match` does not name `current`'s version (412).
+fn check_if_match<M: Model>(request: &RequestContext, current: &M) -> Result<(), ApiError> {
+    let Some(if_match) = request.header("if-match") else {
+        return Ok(());
+    };
+    let Some(tags) = entity_tags(if_match) else {
+        return Ok(());
+    };
+    let current_tag = current.version().map(|version| format!("\"{version}\""));
+    // If-Match compares strongly: a weak tag never matches.
+    if current_tag.is_some_and(|current| tags.contains(&current.as_str())) {
+        return Ok(());
+    }
+    Err(ApiError::PreconditionFailed {
+        detail: format!(
+            "`If-Match: {if_match}` does not match the current version{}; fetch it again and retry",
+            current
+                .version()
+                .map(|version| format!(" (\"{version}\")"))
+                .unwrap_or_default()
+        ),
+    })
+}
+
+async fn list<R: Resource>(
+    request: RequestContext,
+    _id: Option<String>,
+    _body: Body,
+) -> Result<Response, ApiError> {
+    let spec = R::SPEC;
+    let params = parse_list::<R::Model>(spec, request.uri.query())?;
+    let mut query = scoped::<R>(&request)?;
+    for filter in params.filters {
+        query = query.filter(filter);
+    }
+    for order in params.order {
+        query = query.order_by(order);
+    }
+    let backwards = params
+        .cursor
+        .as_ref()
+        .is_some_and(|cursor| cursor.backwards);
+    let had_cursor = params.cursor.is_some();
+    let page_size = params.page_size as usize;
+    let template = query.clone();
+    if let Some(cursor) = params.cursor {
+        query = query.cursor(cursor);
+    }
+    let mut rows = query
+        .limit(u64::from(params.page_size) + 1)
+        .all(request.db())
+        .await
+        .map_err(ApiError::from)?;
+    let more = rows.len() > page_size;
+    if more {
+        if backwards {
+            rows.remove(0);
+        } else {
+            rows.truncate(page_size);
+        }
+    }
+    let path = request.uri.path();
+    let link = |row: &R::Model, backwards: bool| {
+        Json::String(page_link(
+            path,
+            &params.kept,
+            &encode_cursor(&template, &params.ordering, row, backwards),
+        ))
+    };
+    let (has_next, has_previous) = if backwards {
+        (true, more)
+    } else {
+        (more, had_cursor)
+    };
+    let next = match rows.last() {
+        Some(row) if has_next => link(row, false),
+        _ => Json::Null,
+    };
+    let previous = match rows.first() {
+        Some(row) if has_previous => link(row, true),
+        _ => Json::Null,
+    };
+    let results: Vec<Json> = rows.iter().map(R::represent).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"next": next, "previous": previous, "results": results}),
+    ))
+}
+
+async fn retrieve<R: Resource>(
+    request: RequestContext,
+    id: Option<String>,
+    _body: Body,
+) -> Result<Response, ApiError> {
+    let row = scoped::<R>(&request)?
+        .filter(key_filter(id)?)
+        .first(request.db())
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound)?;
+    if let (Some(if_none_match), Some(version)) = (request.header("if-none-match"), row.version()) {
+        let current = format!("\"{version}\"");
+        let matched = entity_tags(if_none_match).is_none_or(|tags| {
+            tags.iter()
+                .any(|tag| tag.trim_start_matches("W/") == current)
+        });
+        if matched {
+            let mut response = StatusCode::NOT_MODIFIED.into_response();
+            if let Some(etag) = etag(&row) {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+            return Ok(response);
+        }
+    }
+    Ok(row_response::<R>(StatusCode::OK, &row))
+}
+
+async fn create<R: Resource>(
+    request: RequestContext,
+    _id: Option<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let object = read_object(&request.headers, body).await?;
+    let mut input = Input::new(object, R::SPEC);
+    let new = R::create_input(&mut input);
+    let (true, Some(mut new)) = (input.finish(), new) else {
+        return Err(input.into_error());
+    };
+    let mut tx = request.db().begin().await.map_err(ApiError::from)?;
+    R::Hooks::before_create(&request, &mut tx, &mut new).await?;
+    let row = R::Model::insert(&mut tx, new)
+        .await
+        .map_err(db_error::<R>)?;
+    R::Hooks::after_create(&request, &mut tx, &row).await?;
+    tx.commit().await.map_err(ApiError::from)?;
+    let mut response = row_response::<R>(StatusCode::CREATED, &row);
+    let key = row.key().to_value().to_json();
+    let key = key.as_str().map_or_else(|| key.to_string(), str::to_owned);
+    let location = format!("{}/{}", request.uri.path().trim_end_matches('/'), key);
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn update<R: Resource>(
+    request: RequestContext,
+    id: Option<String>,
+    body: Body,
+    partial: bool,
+) -> Result<Response, ApiError> {
+    let key = key_filter::<R::Model>(id.clone())?;
+    let object = read_object(&request.headers, body).await?;
+    let mut input = Input::new(object, R::SPEC);
+    let patch = R::update_input(&mut input, partial);
+    let (true, Some(mut patch)) = (input.finish(), patch) else {
+        return Err(input.into_error());
+    };
+    let mut tx = request.db().begin().await.map_err(ApiError::from)?;
+    let current = scoped::<R>(&request)?
+        .filter(key)
+        .first(&mut tx)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound)?;
+    check_if_match(&request, &current)?;
+    R::Hooks::before_update(&request, &mut tx, &current, &mut patch).await?;
+    let key = current.key().clone();
+    let row = match current.version() {
+        Some(version) => R::Model::patch_if_version(&mut tx, key, version, patch).await,
+        None => R::Model::patch(&mut tx, key, patch).await,
+    }
+    .map_err(db_error::<R>)?;
+    R::Hooks::after_update(&request, &mut tx, &row).await?;
+    tx.commit().await.map_err(ApiError::from)?;
+    Ok(row_response::<R>(StatusCode::OK, &row))
+}
+
+async fn destroy<R: Resource>(
+    request: RequestContext,
+    id: Option<String>,
+    _body: Body,
+) -> Result<Response, ApiError> {
+    let mut tx = request.db().begin().await.map_err(ApiError::from)?;
+    let current = fetch::<R>(&request, &mut tx, id).await?;
+    check_if_match(&request, &current)?;
+    R::Hooks::before_delete(&request, &mut tx, &current).await?;
+    R::Model::delete(&mut tx, current.key().clone())
+        .await
+        .map_err(db_error::<R>)?;
+    R::Hooks::after_delete(&request, &mut tx, &current).await?;
+    tx.commit().await.map_err(ApiError::from)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A custom action on one row: `POST {path}/{id}/{name}` runs `action` with the
+/// row the caller may see, and answers with the row it returns.
+pub(crate) fn action_router<R, F, Fut>(name: &str, action: F) -> Router<AppContext>
+where
+    R: Resource,
+    F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<R::Model, ApiError>> + Send + 'static,
+{
+    let path = format!("{}/{name}", R::SPEC.item_path());
+    let method = add(
+        None,
+        MethodFilter::POST,
+        move |request: RequestContext, id: Option<String>, _body: Body| {
+            let action = action.clone();
+            async move {
+                let mut tx = request.db().begin().await.map_err(ApiError::from)?;
+                let current = fetch::<R>(&request, &mut tx, id).await?;
+                check_if_match(&request, &current)?;
+                drop(tx);
+                let row = action(request, current).await?;
+                Ok(row_response::<R>(StatusCode::OK, &row))
+            }
+        },
+    );
+    Router::new().route(
+        &path,
+        method.fallback(method_not_allowed(vec![Method::POST])),
+    )
+}

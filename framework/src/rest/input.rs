@@ -1,0 +1,370 @@
+//! Request bodies: reading JSON, then checking each field against its model
+//! field's constraints, collecting every error with a JSON pointer.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{LazyLock, RwLock};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use chrono::{DateTime, NaiveDate, Utc};
+use regex::Regex;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+
+use super::ResourceSpec;
+use super::error::{ApiError, FieldError};
+use crate::field::Field;
+use crate::schema::{FieldSchema, SqlType};
+use crate::value::Value;
+
+/// The largest request body accepted, in bytes.
+pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Reads a JSON object body: 415 unless the content type is JSON, 413 over the
+/// limit, 400 when it does not parse or is not an object.
+pub(crate) async fn read_object(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Map<String, Json>, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if !(essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json")))
+    {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit: BODY_LIMIT })?;
+    match serde_json::from_slice::<Json>(&bytes) {
+        Ok(Json::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        )),
+        Err(error) => Err(ApiError::bad_request(format!(
+            "the request body is not valid JSON (line {}, column {})",
+            error.line(),
+            error.column()
+        ))),
+    }
+}
+
+/// A request body being read field by field. Generated code takes each field it
+/// accepts; whatever is left over is reported as unknown (or read-only).
+#[derive(Debug)]
+pub struct Input {
+    object: Map<String, Json>,
+    errors: Vec<FieldError>,
+    spec: &'static ResourceSpec,
+}
+
+impl Input {
+    pub(crate) fn new(object: Map<String, Json>, spec: &'static ResourceSpec) -> Input {
+        Input {
+            object,
+            errors: Vec::new(),
+            spec,
+        }
+    }
+
+    /// Field `name`, which must be present (a nullable field may be absent: it is
+    /// then null). `None` when it is missing or invalid; the error is recorded.
+    pub fn required<T: Field + DeserializeOwned>(
+        &mut self,
+        name: &'static str,
+        field: &'static FieldSchema,
+    ) -> Option<T> {
+        match self.object.remove(name) {
+            Some(json) => self.decode(name, field, json),
+            None if T::NULLABLE => self.decode(name, field, Json::Null),
+            None => {
+                self.errors.push(FieldError::new(
+                    format!("/{name}"),
+                    "required",
+                    "this field is required",
+                ));
+                None
+            }
+        }
+    }
+
+    /// Field `name` if present (for PATCH): `None` when absent or invalid.
+    pub fn optional<T: Field + DeserializeOwned>(
+        &mut self,
+        name: &'static str,
+        field: &'static FieldSchema,
+    ) -> Option<T> {
+        let json = self.object.remove(name)?;
+        self.decode(name, field, json)
+    }
+
+    /// Records fields nobody took; `true` when the body had no errors at all.
+    pub fn finish(&mut self) -> bool {
+        let mut leftover: Vec<String> = self.object.keys().cloned().collect();
+        leftover.sort();
+        for name in leftover {
+            let shown = self.spec.fields.iter().find(|field| field.name == name);
+            let error = match shown {
+                Some(_) => FieldError::new(
+                    format!("/{}", escape_pointer(&name)),
+                    "read_only",
+                    "this field is read-only; leave it out",
+                ),
+                None => FieldError::new(
+                    format!("/{}", escape_pointer(&name)),
+                    "unknown_field",
+                    format!(
+                        "unknown field; expected one of {}",
+                        self.spec
+                            .fields
+                            .iter()
+                            .filter(|field| !field.read_only)
+                            .map(|field| format!("`{}`", field.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            };
+            self.errors.push(error);
+        }
+        self.object.clear();
+        self.errors.is_empty()
+    }
+
+    pub(crate) fn into_error(self) -> ApiError {
+        ApiError::Validation {
+            errors: self.errors,
+        }
+    }
+
+    fn decode<T: Field + DeserializeOwned>(
+        &mut self,
+        name: &str,
+        field: &FieldSchema,
+        json: Json,
+    ) -> Option<T> {
+        let pointer = format!("/{}", escape_pointer(name));
+        if json.is_null() && !T::NULLABLE {
+            self.errors.push(FieldError::new(
+                pointer,
+                "null",
+                "this field may not be null",
+            ));
+            return None;
+        }
+        // Decimals travel as strings so they stay exact; a JSON number would
+        // already have been rounded by the client.
+        if field.sql_type == SqlType::Decimal && !(json.is_string() || json.is_null()) {
+            self.errors.push(type_error(pointer, field));
+            return None;
+        }
+        let value = match serde_json::from_value::<T>(json) {
+            Ok(value) => value,
+            Err(_) => {
+                self.errors.push(type_error(pointer, field));
+                return None;
+            }
+        };
+        let before = self.errors.len();
+        validate(field, &value.to_value(), &pointer, &mut self.errors);
+        (self.errors.len() == before).then_some(value)
+    }
+}
+
+fn escape_pointer(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+fn type_error(pointer: String, field: &FieldSchema) -> FieldError {
+    if !field.choices.is_empty() {
+        return FieldError::new(
+            pointer,
+            "invalid_choice",
+            format!("expected one of {}", backticked(field.choices)),
+        );
+    }
+    FieldError::new(
+        pointer,
+        "invalid",
+        format!("expected {}", describe(field.sql_type)),
+    )
+}
+
+fn backticked(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|value| format!("`{value}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a value of `sql_type` looks like, for error messages.
+pub(crate) fn describe(sql_type: SqlType) -> &'static str {
+    match sql_type {
+        SqlType::SmallInt | SqlType::Int | SqlType::BigInt => "an integer",
+        SqlType::Bool => "`true` or `false`",
+        SqlType::Text => "a string",
+        SqlType::Decimal => "a decimal number as a string, like `\"12.50\"`",
+        SqlType::Date => "a date like `2026-03-15`",
+        SqlType::Timestamp => "an RFC 3339 timestamp like `2026-03-15T09:30:00Z`",
+        SqlType::Uuid => "a UUID",
+        SqlType::Json => "a JSON value",
+    }
+}
+
+/// Checks `value` against every constraint declared on `field`, recording an
+/// error per broken constraint. The same constraints are the database's CHECKs
+/// and the OpenAPI keywords.
+pub(crate) fn validate(
+    field: &FieldSchema,
+    value: &Value,
+    pointer: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    let mut fail = |code: &str, detail: String| errors.push(FieldError::new(pointer, code, detail));
+    match value {
+        Value::Text(text) => {
+            let length = text.chars().count();
+            if let Some(max) = field.max_length
+                && length > max as usize
+            {
+                fail("max_length", format!("at most {max} characters"));
+            }
+            if let Some(min) = field.min_length
+                && length < min as usize
+            {
+                fail("min_length", format!("at least {min} characters"));
+            }
+            if let Some(pattern) = field.pattern
+                && !matches_pattern(pattern, text)
+            {
+                fail("pattern", format!("must match `{pattern}`"));
+            }
+            if !field.choices.is_empty() && !field.choices.contains(&text.as_str()) {
+                fail(
+                    "invalid_choice",
+                    format!("expected one of {}", backticked(field.choices)),
+                );
+            }
+        }
+        Value::Int(number) => check_range(field, Decimal::from(*number), &mut fail),
+        Value::Decimal(number) => {
+            check_range(field, *number, &mut fail);
+            let normalized = number.normalize();
+            let scale = normalized.scale();
+            if let Some(places) = field.decimal_places
+                && scale > places
+            {
+                fail(
+                    "decimal_places",
+                    format!("at most {places} digits after the decimal point"),
+                );
+            }
+            if let Some(digits) = field.max_digits {
+                let places = field.decimal_places.unwrap_or(0);
+                let integer_digits = normalized
+                    .trunc()
+                    .abs()
+                    .to_string()
+                    .trim_start_matches('0')
+                    .len() as u32;
+                if integer_digits > digits.saturating_sub(places) {
+                    fail(
+                        "max_digits",
+                        format!(
+                            "at most {} digits before the decimal point",
+                            digits.saturating_sub(places)
+                        ),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_range(field: &FieldSchema, number: Decimal, fail: &mut impl FnMut(&str, String)) {
+    if let Some(min) = field.min_value.and_then(|min| Decimal::from_str(min).ok())
+        && number < min
+    {
+        fail("min_value", format!("must be at least {min}"));
+    }
+    if let Some(max) = field.max_value.and_then(|max| Decimal::from_str(max).ok())
+        && number > max
+    {
+        fail("max_value", format!("must be at most {max}"));
+    }
+}
+
+/// Whether the whole of `text` matches `pattern`. Patterns are compiled once.
+fn matches_pattern(pattern: &'static str, text: &str) -> bool {
+    static COMPILED: LazyLock<RwLock<HashMap<&'static str, Option<Regex>>>> =
+        LazyLock::new(Default::default);
+    if let Some(compiled) = COMPILED
+        .read()
+        .ok()
+        .and_then(|cache| cache.get(pattern).cloned())
+    {
+        return compiled.is_none_or(|regex| regex.is_match(text));
+    }
+    let compiled = Regex::new(&format!("^(?:{pattern})$")).ok();
+    let matched = compiled.as_ref().is_none_or(|regex| regex.is_match(text));
+    if let Ok(mut cache) = COMPILED.write() {
+        cache.insert(pattern, compiled);
+    }
+    matched
+}
+
+/// Parses query-string text as a value of `field`'s type.
+pub(crate) fn parse_text(field: &FieldSchema, text: &str) -> Result<Value, String> {
+    let fail = || format!("expected {}", describe(field.sql_type));
+    Ok(match field.sql_type {
+        SqlType::SmallInt | SqlType::Int | SqlType::BigInt => {
+            Value::Int(text.parse().map_err(|_| fail())?)
+        }
+        SqlType::Bool => match text {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => return Err(fail()),
+        },
+        SqlType::Text => {
+            if !field.choices.is_empty() && !field.choices.contains(&text) {
+                return Err(format!("expected one of {}", backticked(field.choices)));
+            }
+            Value::Text(text.to_owned())
+        }
+        SqlType::Decimal => Value::Decimal(Decimal::from_str_exact(text).map_err(|_| fail())?),
+        SqlType::Date => {
+            Value::Date(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| fail())?)
+        }
+        SqlType::Timestamp => Value::Timestamp(
+            DateTime::parse_from_rfc3339(text)
+                .map_err(|_| fail())?
+                .with_timezone(&Utc),
+        ),
+        SqlType::Uuid => Value::Uuid(Uuid::parse_str(text).map_err(|_| fail())?),
+        _ => return Err("this field cannot be compared".to_owned()),
+    })
+}
+
+/// The value of `field` in a JSON document written by [`Value::to_json`].
+pub(crate) fn from_json(field: &FieldSchema, json: &Json) -> Option<Value> {
+    match json {
+        Json::Null => Some(Value::Null),
+        Json::Bool(value) => Some(Value::Bool(*value)),
+        Json::Number(number) => number.as_i64().map(Value::Int),
+        Json::String(text) => parse_text(field, text).ok(),
+        _ => None,
+    }
+}

@@ -1,0 +1,336 @@
+//! REST resources: what `#[fw::resource]` implements, and the handlers, errors,
+//! validation and pagination it is served with.
+//!
+//! The macro emits only the typed parts of a resource (its representation, how
+//! input becomes a `New<Model>` or `<Model>Patch`, and a static [`ResourceSpec`]);
+//! the handlers here are generic over [`Resource`], so every resource behaves the
+//! same way and the generated code stays small.
+
+mod api;
+mod error;
+mod handlers;
+mod input;
+mod params;
+
+use std::future::Future;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, Uri};
+
+use crate::app::AppContext;
+use crate::db::{Db, Tx};
+use crate::model::Model;
+use crate::query::{Filter, Lookup};
+use crate::schema::{FieldSchema, ModelSchema};
+
+pub use api::Api;
+pub(crate) use error::PROBLEM_JSON;
+pub use error::{ApiError, FieldError};
+pub use input::Input;
+
+/// The operations a resource can offer, DRF's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// `GET /things`: a page of rows.
+    List,
+    /// `GET /things/{id}`: one row.
+    Retrieve,
+    /// `POST /things`: a new row (201 with `Location`).
+    Create,
+    /// `PUT /things/{id}`: every writable field.
+    Update,
+    /// `PATCH /things/{id}`: the fields sent.
+    PartialUpdate,
+    /// `DELETE /things/{id}` (204).
+    Destroy,
+}
+
+/// One field of a resource's representation.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceField {
+    /// The name in JSON (the model field's name unless renamed).
+    pub name: &'static str,
+    /// The model field it shows.
+    pub field: &'static FieldSchema,
+    /// Shown but never accepted in a request body.
+    pub read_only: bool,
+    /// Accepted but never shown.
+    pub write_only: bool,
+    /// The field's documentation comment.
+    pub doc: &'static str,
+}
+
+/// A field that list requests may filter on, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct FilterSpec {
+    /// The field's JSON name, used as the query parameter (`ex_date__gte`).
+    pub name: &'static str,
+    /// The model field.
+    pub field: &'static FieldSchema,
+    /// The allowed lookups; `exact` is also reachable as the bare name.
+    pub lookups: &'static [Lookup],
+}
+
+/// The static description of a resource, emitted by `#[fw::resource]`: it drives
+/// routing, input checking, query-string parsing and the OpenAPI document alike.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceSpec {
+    /// The resource's name in the OpenAPI document (the struct's name).
+    pub name: &'static str,
+    /// The model's schema.
+    pub model: &'static ModelSchema,
+    /// The collection path, e.g. `/dividends`; items live at `{path}/{id}`.
+    pub path: &'static str,
+    /// The offered actions.
+    pub actions: &'static [Action],
+    /// The representation's fields, in declaration order.
+    pub fields: &'static [ResourceField],
+    /// Filterable fields.
+    pub filters: &'static [FilterSpec],
+    /// Fields `search=` matches (case-insensitive substring, any of them).
+    pub search: &'static [&'static FieldSchema],
+    /// Fields `ordering=` accepts, by JSON name.
+    pub ordering: &'static [(&'static str, &'static FieldSchema)],
+    /// The order when `ordering=` is absent: JSON names, `-` for descending.
+    pub default_ordering: &'static [&'static str],
+    /// Rows per page when `page_size=` is absent.
+    pub page_size: u32,
+    /// The largest `page_size=` accepted.
+    pub max_page_size: u32,
+    /// The resource's documentation comment.
+    pub doc: &'static str,
+}
+
+impl ResourceSpec {
+    /// Whether the resource offers `action`.
+    pub fn has(&self, action: Action) -> bool {
+        self.actions.contains(&action)
+    }
+
+    /// The JSON name of model field `name` (itself when the resource does not show it).
+    pub fn api_name(&self, name: &str) -> String {
+        self.fields
+            .iter()
+            .find(|field| field.field.name == name)
+            .map_or_else(|| name.to_owned(), |field| field.name.to_owned())
+    }
+
+    /// The item path, `{path}/{id}`.
+    pub fn item_path(&self) -> String {
+        format!("{}/{{id}}", self.path)
+    }
+}
+
+/// What a handler knows about the request besides its body: the application
+/// (database, configuration), the method, the address and the headers.
+///
+/// An axum extractor, so plain handlers mounted beside resources can take it too.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The application's database and configuration.
+    pub app: AppContext,
+    /// The request method.
+    pub method: Method,
+    /// The request address as the client sent it.
+    pub uri: Uri,
+    /// The request headers.
+    pub headers: HeaderMap,
+}
+
+impl RequestContext {
+    /// The application's database.
+    pub fn db(&self) -> &Db {
+        &self.app.db
+    }
+
+    /// The value of header `name`, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+impl FromRequestParts<AppContext> for RequestContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppContext) -> Result<Self, ApiError> {
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
+        Ok(RequestContext {
+            app: app.clone(),
+            method: parts.method.clone(),
+            uri,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// A REST resource over a model: implemented by `#[fw::resource]`.
+///
+/// Register it with [`Api::resource`](crate::Api::resource) (or
+/// [`App::resource`](crate::App::resource)); that mounts its routes and adds
+/// its operations to the OpenAPI document from the same [`ResourceSpec`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a resource",
+    label = "expected a struct with `#[fw::resource(model = ..., path = \"...\")]`",
+    note = "add `#[fw::resource(...)]` to the struct declaration"
+)]
+pub trait Resource: Sized + Send + Sync + 'static {
+    /// The model the resource shows.
+    type Model: Model;
+    /// Business logic around writes; `()` for none.
+    type Hooks: Hooks<Self::Model>;
+    /// The static description of the resource.
+    const SPEC: &'static ResourceSpec;
+
+    /// The API representation of a row.
+    fn from_model(row: &Self::Model) -> Self;
+
+    /// The JSON of a row's representation.
+    #[doc(hidden)]
+    fn represent(row: &Self::Model) -> serde_json::Value;
+
+    /// Reads a create body; `None` when `input` recorded errors.
+    #[doc(hidden)]
+    fn create_input(input: &mut Input) -> Option<<Self::Model as Model>::New>;
+
+    /// Reads an update body (every writable field) or, when `partial`, a patch body.
+    #[doc(hidden)]
+    fn update_input(input: &mut Input, partial: bool) -> Option<<Self::Model as Model>::Patch>;
+
+    /// The filter every query of this resource is restricted to (for example the
+    /// caller's account), or `None` for all rows.
+    ///
+    /// # Errors
+    ///
+    /// An [`ApiError`] (401, 403) when the caller may see nothing.
+    fn scope(request: &RequestContext) -> Result<Option<Filter<Self::Model>>, ApiError> {
+        let _ = request;
+        Ok(None)
+    }
+}
+
+/// Business logic around a resource's writes, run in the write's transaction:
+/// what a hook writes through `tx` commits or rolls back with it.
+///
+/// Every method has a default that does nothing; implement the ones you need on
+/// a unit struct and name it in `#[resource(hooks = MyHooks)]`. A `before_*` hook
+/// may change the values about to be written, or refuse with an [`ApiError`]
+/// (for cross-field validation, [`ApiError::invalid`], which answers 422 in the
+/// same format as the field checks).
+pub trait Hooks<M: Model>: Send + Sync + 'static {
+    /// Before a row is inserted.
+    fn before_create(
+        request: &RequestContext,
+        tx: &mut Tx,
+        new: &mut M::New,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (request, tx, new);
+        async { Ok(()) }
+    }
+
+    /// After a row was inserted.
+    fn after_create(
+        request: &RequestContext,
+        tx: &mut Tx,
+        row: &M,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (request, tx, row);
+        async { Ok(()) }
+    }
+
+    /// Before `current` is updated with `patch` (PUT or PATCH).
+    fn before_update(
+        request: &RequestContext,
+        tx: &mut Tx,
+        current: &M,
+        patch: &mut M::Patch,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (request, tx, current, patch);
+        async { Ok(()) }
+    }
+
+    /// After a row was updated.
+    fn after_update(
+        request: &RequestContext,
+        tx: &mut Tx,
+        row: &M,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (request, tx, row);
+        async { Ok(()) }
+    }
+
+    /// Before `current` is deleted.
+    fn before_delete(
+        request: &RequestContext,
+        tx: &mut Tx,
+        current: &M,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (request, tx, current);
+        async { Ok(()) }
+    }
+
+    /// After `deleted` was deleted.
+    fn after_delete(
+        request: &RequestContext,
+        tx: &mut Tx,
+        deleted: &M,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (request, tx, deleted);
+        async { Ok(()) }
+    }
+}
+
+impl<M: Model> Hooks<M> for () {}
+
+/// Compile-time checks the generated code makes, so a lookup that does not fit a
+/// field's type is an error on the lookup.
+#[doc(hidden)]
+pub mod lookups {
+    use chrono::{DateTime, NaiveDate, Utc};
+    use rust_decimal::Decimal;
+
+    /// Types with an order (`gt`, `gte`, `lt`, `lte`).
+    #[diagnostic::on_unimplemented(
+        message = "range lookups (`gt`, `gte`, `lt`, `lte`) need an ordered field, not `{Self}`",
+        label = "not valid for this field's type",
+        note = "range lookups work on integers, decimals, dates and timestamps"
+    )]
+    pub trait Ordered {}
+    impl Ordered for i16 {}
+    impl Ordered for i32 {}
+    impl Ordered for i64 {}
+    impl Ordered for Decimal {}
+    impl Ordered for NaiveDate {}
+    impl Ordered for DateTime<Utc> {}
+    impl<T: Ordered> Ordered for Option<T> {}
+
+    /// Text (`contains`, `icontains`, `startswith`, and `search`).
+    #[diagnostic::on_unimplemented(
+        message = "text lookups (`contains`, `icontains`, `startswith`) and `search` need a text field, not `{Self}`",
+        label = "not valid for this field's type",
+        note = "text lookups work on `String` and `Option<String>` fields"
+    )]
+    pub trait Text {}
+    impl Text for String {}
+    impl Text for Option<String> {}
+
+    /// Nullable fields (`isnull`).
+    #[diagnostic::on_unimplemented(
+        message = "`isnull` needs a nullable field, not `{Self}`",
+        label = "not valid for this field's type",
+        note = "`isnull` works on `Option<T>` fields"
+    )]
+    pub trait Nullable {}
+    impl<T> Nullable for Option<T> {}
+
+    /// Asserts a range lookup fits `T`.
+    pub const fn ordered<T: Ordered>() {}
+    /// Asserts a text lookup fits `T`.
+    pub const fn text<T: Text>() {}
+    /// Asserts `isnull` fits `T`.
+    pub const fn nullable<T: Nullable>() {}
+}

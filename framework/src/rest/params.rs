@@ -1,0 +1,266 @@
+//! List query strings, DRF's names: `page_size`, `cursor`, `ordering`, `search`
+//! and `field__lookup` filters. Anything the resource does not declare is a 400
+//! naming the parameter.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value as Json, json};
+
+use super::ResourceSpec;
+use super::error::ApiError;
+use super::input::{from_json, parse_text};
+use crate::model::Model;
+use crate::query::{Cursor, Filter, Lookup, Order, Query};
+use crate::schema::FieldSchema;
+use crate::value::Value;
+
+/// The parameters of one list request, checked against the resource.
+pub(crate) struct ListParams<M> {
+    pub(crate) filters: Vec<Filter<M>>,
+    pub(crate) order: Vec<Order<M>>,
+    /// The effective ordering as text, stored in cursors so a cursor is only
+    /// used with the ordering it was made for.
+    pub(crate) ordering: String,
+    pub(crate) page_size: u32,
+    pub(crate) cursor: Option<Cursor>,
+    /// Every parameter except `cursor`, in order, for the `next`/`previous` links.
+    pub(crate) kept: Vec<(String, String)>,
+}
+
+pub(crate) fn parse_list<M: Model>(
+    spec: &'static ResourceSpec,
+    query: Option<&str>,
+) -> Result<ListParams<M>, ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let mut filters = Vec::new();
+    let mut page_size = spec.page_size;
+    let mut ordering: Option<String> = None;
+    let mut cursor_token: Option<String> = None;
+    let mut kept = Vec::new();
+    for (name, raw) in pairs {
+        match name.as_str() {
+            "cursor" => {
+                cursor_token = Some(raw);
+                continue;
+            }
+            "page_size" => {
+                page_size = match raw.parse::<u32>() {
+                    Ok(size) if (1..=spec.max_page_size).contains(&size) => size,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "`page_size` must be an integer from 1 to {}",
+                            spec.max_page_size
+                        )));
+                    }
+                }
+            }
+            "ordering" => ordering = Some(raw.clone()),
+            "search" if !spec.search.is_empty() => {
+                if !raw.is_empty() {
+                    let any = spec.search.iter().filter_map(|field| {
+                        Filter::lookup(field, Lookup::IContains, vec![Value::Text(raw.clone())])
+                    });
+                    filters.push(Filter::any(any));
+                }
+            }
+            _ => filters.push(filter_param(spec, &name, &raw)?),
+        }
+        kept.push((name, raw));
+    }
+    let ordering = ordering.unwrap_or_else(|| spec.default_ordering.join(","));
+    let order = parse_ordering(spec, &ordering)?;
+    let cursor = cursor_token
+        .map(|token| decode_cursor::<M>(&token, &ordering, &order))
+        .transpose()?;
+    Ok(ListParams {
+        filters,
+        order,
+        ordering,
+        page_size,
+        cursor,
+        kept,
+    })
+}
+
+fn filter_param<M: Model>(
+    spec: &ResourceSpec,
+    name: &str,
+    raw: &str,
+) -> Result<Filter<M>, ApiError> {
+    let (field_name, lookup_name) = name.split_once("__").unwrap_or((name, "exact"));
+    let Some(declared) = spec.filters.iter().find(|filter| filter.name == field_name) else {
+        return Err(unknown_parameter(spec, name));
+    };
+    let Some(lookup) =
+        Lookup::from_name(lookup_name).filter(|lookup| declared.lookups.contains(lookup))
+    else {
+        return Err(ApiError::bad_request(format!(
+            "unknown query parameter `{name}`: `{field_name}` allows {}",
+            declared
+                .lookups
+                .iter()
+                .map(|lookup| format!("`{field_name}__{}`", lookup.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let field = declared.field;
+    let invalid =
+        |reason: String| ApiError::bad_request(format!("query parameter `{name}`: {reason}"));
+    let values = match lookup {
+        Lookup::In => raw
+            .split(',')
+            .map(|part| parse_text(field, part))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?,
+        Lookup::IsNull => match raw {
+            "true" | "1" => vec![Value::Bool(true)],
+            "false" | "0" => vec![Value::Bool(false)],
+            _ => return Err(invalid("expected `true` or `false`".to_owned())),
+        },
+        Lookup::Contains | Lookup::IContains | Lookup::StartsWith => {
+            vec![Value::Text(raw.to_owned())]
+        }
+        _ => vec![parse_text(field, raw).map_err(invalid)?],
+    };
+    Filter::lookup(field, lookup, values).ok_or_else(|| invalid("not a valid filter".to_owned()))
+}
+
+fn unknown_parameter(spec: &ResourceSpec, name: &str) -> ApiError {
+    let mut known = vec![
+        "cursor".to_owned(),
+        "page_size".to_owned(),
+        "ordering".to_owned(),
+    ];
+    if !spec.search.is_empty() {
+        known.push("search".to_owned());
+    }
+    for filter in spec.filters {
+        known.push(filter.name.to_owned());
+        for lookup in filter.lookups {
+            known.push(format!("{}__{}", filter.name, lookup.name()));
+        }
+    }
+    ApiError::bad_request(format!(
+        "unknown query parameter `{name}`; this resource accepts {}",
+        known
+            .iter()
+            .map(|known| format!("`{known}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn parse_ordering<M: Model>(
+    spec: &ResourceSpec,
+    ordering: &str,
+) -> Result<Vec<Order<M>>, ApiError> {
+    let mut order = Vec::new();
+    for term in ordering
+        .split(',')
+        .map(str::trim)
+        .filter(|term| !term.is_empty())
+    {
+        let (descending, name) = match term.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, term),
+        };
+        let field = spec
+            .ordering
+            .iter()
+            .find(|(api_name, _)| *api_name == name)
+            .map(|(_, field)| *field)
+            .or_else(|| {
+                // The default ordering may name the primary key without declaring it.
+                let key = spec.model.primary_key();
+                (spec.api_name(key.name) == name).then_some(key)
+            });
+        let Some(order_term) = field.and_then(|field| Order::by(field, descending)) else {
+            return Err(ApiError::bad_request(format!(
+                "`ordering` cannot use `{name}`; this resource orders by {}",
+                spec.ordering
+                    .iter()
+                    .map(|(name, _)| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        order.push(order_term);
+    }
+    Ok(order)
+}
+
+/// The fields a cursor holds values for: the ordering, then the primary key
+/// (as [`Query`] adds it).
+fn cursor_fields<M: Model>(order: &[Order<M>]) -> Vec<&'static FieldSchema> {
+    let mut fields: Vec<&'static FieldSchema> = order.iter().map(Order::field).collect();
+    let key = M::SCHEMA.primary_key();
+    if !fields.iter().any(|field| field.name == key.name) {
+        fields.push(key);
+    }
+    fields
+}
+
+/// An opaque cursor token: base64url of `{"o": ordering, "b": backwards, "v": values}`.
+pub(crate) fn encode_cursor<M: Model>(
+    query: &Query<M>,
+    ordering: &str,
+    row: &M,
+    backwards: bool,
+) -> String {
+    let values: Vec<Json> = query
+        .cursor_values(row)
+        .iter()
+        .map(Value::to_json)
+        .collect();
+    let document = json!({"o": ordering, "b": backwards, "v": values});
+    URL_SAFE_NO_PAD.encode(document.to_string())
+}
+
+fn decode_cursor<M: Model>(
+    token: &str,
+    ordering: &str,
+    order: &[Order<M>],
+) -> Result<Cursor, ApiError> {
+    let invalid = || {
+        ApiError::bad_request("`cursor` is not valid; use the `next` or `previous` link of a page")
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let document: Json = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if document.get("o").and_then(Json::as_str) != Some(ordering) {
+        return Err(ApiError::bad_request(
+            "`cursor` was made for another `ordering`; start again without `cursor`",
+        ));
+    }
+    let backwards = document
+        .get("b")
+        .and_then(Json::as_bool)
+        .ok_or_else(invalid)?;
+    let raw_values = document
+        .get("v")
+        .and_then(Json::as_array)
+        .ok_or_else(invalid)?;
+    let fields = cursor_fields(order);
+    if raw_values.len() != fields.len() {
+        return Err(invalid());
+    }
+    let values = fields
+        .iter()
+        .zip(raw_values)
+        .map(|(field, json)| from_json(field, json))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(invalid)?;
+    Ok(Cursor { values, backwards })
+}
+
+/// `path?kept&cursor=token`, an absolute-path link to another page.
+pub(crate) fn page_link(path: &str, kept: &[(String, String)], cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in kept {
+        query.append_pair(name, value);
+    }
+    query.append_pair("cursor", cursor);
+    format!("{path}?{}", query.finish())
+}

@@ -1,0 +1,772 @@
+//! Backend-agnostic HTTP cases; `rest_sqlite.rs` and `rest_postgres.rs` run each
+//! against their own database, in-process through `tower::ServiceExt::oneshot`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use serde_json::{Value as Json, json};
+use tower::ServiceExt as _;
+
+use super::models::*;
+use fw::Model;
+
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Json,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    fn pointers(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|error| {
+                        (
+                            error["pointer"].as_str().unwrap_or_default().to_owned(),
+                            error["code"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn assert_problem(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.header("content-type"), "application/problem+json");
+        assert_eq!(self.body["status"], json!(status.as_u16()));
+        let text = self.body.to_string().to_lowercase();
+        assert!(
+            !text.contains("select") && !text.contains("insert into"),
+            "no SQL in bodies: {text}"
+        );
+    }
+}
+
+pub(crate) async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<Json>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let body = match body {
+        Some(body) => {
+            request = request.header("content-type", "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app
+        .clone()
+        .oneshot(request.body(body).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let body = if bytes.is_empty() {
+        Json::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Json::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn create_security(app: &Router, symbol: &str) -> Json {
+    let reply = send(
+        app,
+        "POST",
+        "/securities",
+        &[],
+        Some(json!({"symbol": symbol, "issuer": format!("{symbol} Corp")})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body
+}
+
+async fn create_dividend(
+    app: &Router,
+    security: &Json,
+    ex_date: &str,
+    rate: &str,
+    record_date: Option<&str>,
+) -> Json {
+    let reply = send(app, "POST", "/dividends", &[], Some(json!({
+        "security": security["id"], "ex_date": ex_date, "pay_date": ex_date, "record_date": record_date,
+        "rate": rate, "status": "announced",
+    }))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body
+}
+
+fn ids(reply: &Reply) -> Vec<i64> {
+    reply.body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|row| row["id"].as_i64().expect("id"))
+        .collect()
+}
+
+pub(crate) async fn create_answers_201_with_location_and_etag(app: Router, _db: fw::Db) {
+    let reply = send(
+        &app,
+        "POST",
+        "/securities",
+        &[],
+        Some(json!({"symbol": "ACME", "issuer": " Acme Corp "})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["id"].as_i64().expect("id");
+    assert_eq!(reply.header("location"), format!("/securities/{id}"));
+    assert_eq!(reply.header("etag"), "\"1\"");
+    assert_eq!(
+        reply.body["issuer"],
+        json!("Acme Corp"),
+        "renamed field, trimmed by the hook"
+    );
+    assert_eq!(reply.body["note"], Json::Null);
+    assert!(
+        reply.body["created_at"]
+            .as_str()
+            .expect("timestamp")
+            .ends_with('Z'),
+        "RFC 3339 UTC"
+    );
+    let security = create_security(&app, "BETA").await;
+    let dividend = create_dividend(&app, &security, "2026-03-15", "0.25000000", None).await;
+    let rate = dividend["rate"].as_str().expect("decimals are strings");
+    assert_eq!(
+        rate.parse::<rust_decimal::Decimal>().ok(),
+        "0.25".parse().ok()
+    );
+    assert_eq!(dividend["ex_date"], json!("2026-03-15"));
+    assert_eq!(dividend["status"], json!("announced"));
+}
+
+pub(crate) async fn retrieve_sends_etag_and_honours_if_none_match(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let uri = format!("/securities/{}", security["id"]);
+    let reply = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, security);
+    assert_eq!(reply.header("etag"), "\"1\"");
+    let cached = send(&app, "GET", &uri, &[("if-none-match", "\"1\"")], None).await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+    let stale = send(&app, "GET", &uri, &[("if-none-match", "W/\"0\"")], None).await;
+    assert_eq!(stale.status, StatusCode::OK);
+    send(&app, "GET", "/securities/999", &[], None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    send(&app, "GET", "/securities/not-a-number", &[], None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+}
+
+pub(crate) async fn list_pages_forward_and_back(app: Router, _db: fw::Db) {
+    for symbol in ["A", "B", "C", "D", "E"] {
+        create_security(&app, symbol).await;
+    }
+    let symbols = |reply: &Reply| -> Vec<String> {
+        reply.body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|row| row["symbol"].as_str().expect("symbol").to_owned())
+            .collect()
+    };
+    let first = send(&app, "GET", "/securities", &[], None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(symbols(&first), ["A", "B"]);
+    assert_eq!(first.body["previous"], Json::Null);
+    let next = first.body["next"].as_str().expect("next").to_owned();
+    assert!(next.starts_with("/securities?cursor="), "{next}");
+    // A row inserted before the cursor does not shift later pages.
+    create_security(&app, "AA").await;
+    let second = send(&app, "GET", &next, &[], None).await;
+    assert_eq!(symbols(&second), ["C", "D"]);
+    let third = send(
+        &app,
+        "GET",
+        second.body["next"].as_str().expect("next"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(symbols(&third), ["E"]);
+    assert_eq!(third.body["next"], Json::Null);
+    let back = send(
+        &app,
+        "GET",
+        third.body["previous"].as_str().expect("previous"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(symbols(&back), ["C", "D"]);
+    let front = send(
+        &app,
+        "GET",
+        back.body["previous"].as_str().expect("previous"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(symbols(&front), ["AA", "B"]);
+    let start = send(
+        &app,
+        "GET",
+        front.body["previous"].as_str().expect("previous"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(symbols(&start), ["A"]);
+    assert_eq!(start.body["previous"], Json::Null);
+    let sized = send(
+        &app,
+        "GET",
+        "/securities?page_size=3&ordering=-symbol",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(symbols(&sized), ["E", "D", "C"]);
+    let next = sized.body["next"].as_str().expect("next");
+    assert!(
+        next.contains("page_size=3") && next.contains("ordering=-symbol"),
+        "links keep the parameters: {next}"
+    );
+    assert_eq!(
+        symbols(&send(&app, "GET", next, &[], None).await),
+        ["B", "AA", "A"]
+    );
+    send(&app, "GET", "/securities?page_size=4", &[], None)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    send(&app, "GET", "/securities?page_size=0", &[], None)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    send(&app, "GET", "/securities?cursor=garbage", &[], None)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    let other_order = format!("{next}&ordering=name");
+    send(&app, "GET", &other_order, &[], None)
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+}
+
+pub(crate) async fn every_lookup_filters(app: Router, _db: fw::Db) {
+    let acme = create_security(&app, "ACME").await;
+    let beta = create_security(&app, "BETA").await;
+    send(
+        &app,
+        "PATCH",
+        &format!("/securities/{}", beta["id"]),
+        &[],
+        Some(json!({"note": "watch", "issuer": "Beta Holdings"})),
+    )
+    .await;
+    let d1 = create_dividend(&app, &acme, "2026-01-10", "0.10", None).await;
+    let d2 = create_dividend(&app, &acme, "2026-02-10", "0.20", Some("2026-02-11")).await;
+    let d3 = create_dividend(&app, &beta, "2026-03-10", "1.5", Some("2026-03-11")).await;
+    let (i1, i2, i3) = (
+        d1["id"].as_i64().unwrap_or_default(),
+        d2["id"].as_i64().unwrap_or_default(),
+        d3["id"].as_i64().unwrap_or_default(),
+    );
+    let cases: Vec<(String, Vec<i64>)> = vec![
+        (format!("security={}", acme["id"]), vec![i2, i1]),
+        (
+            format!("security__in={},{}", acme["id"], beta["id"]),
+            vec![i3, i2, i1],
+        ),
+        ("ex_date=2026-02-10".into(), vec![i2]),
+        ("ex_date__gt=2026-02-10".into(), vec![i3]),
+        ("ex_date__gte=2026-02-10".into(), vec![i3, i2]),
+        ("ex_date__lt=2026-02-10".into(), vec![i1]),
+        ("ex_date__lte=2026-02-10".into(), vec![i2, i1]),
+        ("record_date__isnull=true".into(), vec![i1]),
+        ("record_date__isnull=false".into(), vec![i3, i2]),
+        ("record_date__gte=2026-03-01".into(), vec![i3]),
+        ("rate__gte=0.2&rate__lte=1".into(), vec![i2]),
+        ("rate__gte=1.25".into(), vec![i3]),
+        ("status=announced".into(), vec![i3, i2, i1]),
+        ("status__in=changed,cancelled".into(), vec![]),
+        ("ordering=rate".into(), vec![i1, i2, i3]),
+        (
+            "ordering=ex_date&ex_date__gte=2026-02-01".into(),
+            vec![i2, i3],
+        ),
+    ];
+    for (query, expected) in cases {
+        let reply = send(
+            &app,
+            "GET",
+            &format!("/dividends?page_size=10&{query}"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+        assert_eq!(ids(&reply), expected, "{query}");
+    }
+    let symbols = |reply: Reply| -> Vec<String> {
+        reply.body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|row| row["symbol"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let text_cases = [
+        ("symbol=ACME", vec!["ACME"]),
+        ("symbol__in=ACME,BETA", vec!["ACME", "BETA"]),
+        ("symbol__startswith=BE", vec!["BETA"]),
+        ("symbol__startswith=be", vec![]),
+        ("issuer__contains=Hold", vec!["BETA"]),
+        ("issuer__contains=hold", vec![]),
+        ("issuer__icontains=HOLD", vec!["BETA"]),
+        ("note__isnull=true", vec!["ACME"]),
+        ("search=acme", vec!["ACME"]),
+        ("search=corp", vec!["ACME"]),
+        ("ordering=-issuer", vec!["BETA", "ACME"]),
+    ];
+    for (query, expected) in text_cases {
+        let reply = send(&app, "GET", &format!("/securities?{query}"), &[], None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+        assert_eq!(symbols(reply), expected, "{query}");
+    }
+}
+
+pub(crate) async fn bad_query_parameters_are_400_naming_them(app: Router, _db: fw::Db) {
+    for (query, named) in [
+        ("colour=red", "`colour`"),
+        ("ex_date__contains=2026", "`ex_date__contains`"),
+        ("pay_date=2026-01-01", "`pay_date`"),
+        ("ex_date=yesterday", "`ex_date`"),
+        ("status=paid", "`status`"),
+        ("ordering=status", "`status`"),
+        ("rate__gte=1e3x", "`rate__gte`"),
+    ] {
+        let reply = send(&app, "GET", &format!("/dividends?{query}"), &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(named),
+            "{query}: {}",
+            reply.body
+        );
+    }
+}
+
+pub(crate) async fn put_and_patch_update(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let uri = format!("/securities/{}", security["id"]);
+    let patched = send(&app, "PATCH", &uri, &[], Some(json!({"note": "hello"}))).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["note"], json!("hello"));
+    assert_eq!(
+        patched.body["issuer"],
+        json!("ACME Corp"),
+        "absent fields are unchanged"
+    );
+    assert_eq!(patched.header("etag"), "\"2\"");
+    let cleared = send(&app, "PATCH", &uri, &[], Some(json!({"note": null}))).await;
+    assert_eq!(
+        cleared.body["note"],
+        Json::Null,
+        "an explicit null clears the field"
+    );
+    let put = send(
+        &app,
+        "PUT",
+        &uri,
+        &[],
+        Some(json!({"symbol": "ACM", "issuer": "Acme"})),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.body["symbol"], json!("ACM"));
+    assert_eq!(put.body["version"], json!(4));
+    let incomplete = send(&app, "PUT", &uri, &[], Some(json!({"symbol": "ACM"}))).await;
+    incomplete.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        incomplete.pointers(),
+        [("/issuer".to_owned(), "required".to_owned())]
+    );
+    send(
+        &app,
+        "PATCH",
+        "/securities/999",
+        &[],
+        Some(json!({"note": "x"})),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND);
+}
+
+pub(crate) async fn if_match_refuses_stale_writes(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let uri = format!("/securities/{}", security["id"]);
+    let ok = send(
+        &app,
+        "PATCH",
+        &uri,
+        &[("if-match", "\"1\"")],
+        Some(json!({"note": "a"})),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let stale = send(
+        &app,
+        "PATCH",
+        &uri,
+        &[("if-match", "\"1\"")],
+        Some(json!({"note": "b"})),
+    )
+    .await;
+    stale.assert_problem(StatusCode::PRECONDITION_FAILED);
+    let weak = send(
+        &app,
+        "PATCH",
+        &uri,
+        &[("if-match", "W/\"2\"")],
+        Some(json!({"note": "b"})),
+    )
+    .await;
+    weak.assert_problem(StatusCode::PRECONDITION_FAILED);
+    send(&app, "DELETE", &uri, &[("if-match", "\"1\"")], None)
+        .await
+        .assert_problem(StatusCode::PRECONDITION_FAILED);
+    let deleted = send(&app, "DELETE", &uri, &[("if-match", "\"2\"")], None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+}
+
+pub(crate) async fn delete_answers_204_404_and_409(app: Router, db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let uri = format!("/securities/{}", security["id"]);
+    create_dividend(&app, &security, "2026-01-10", "0.10", None).await;
+    let referenced = send(&app, "DELETE", &uri, &[], None).await;
+    referenced.assert_problem(StatusCode::CONFLICT);
+    let dividends = Dividend::query().all(&db).await.expect("dividends");
+    let dividend_uri = format!("/dividends/{}", dividends[0].id);
+    assert_eq!(
+        send(&app, "DELETE", &dividend_uri, &[], None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    send(&app, "DELETE", &dividend_uri, &[], None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    assert_eq!(
+        send(&app, "DELETE", &uri, &[], None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    send(&app, "GET", &uri, &[], None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+}
+
+pub(crate) async fn invalid_fields_are_422_with_pointers(app: Router, _db: fw::Db) {
+    let reply = send(&app, "POST", "/securities", &[], Some(json!({
+        "symbol": "lowercase-and-far-too-long", "issuer": 5, "note": "ok", "id": 7, "colour": "red",
+    }))).await;
+    reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let mut pointers = reply.pointers();
+    pointers.sort();
+    assert_eq!(
+        pointers,
+        [
+            ("/colour".to_owned(), "unknown_field".to_owned()),
+            ("/id".to_owned(), "read_only".to_owned()),
+            ("/issuer".to_owned(), "invalid".to_owned()),
+            ("/symbol".to_owned(), "max_length".to_owned()),
+            ("/symbol".to_owned(), "pattern".to_owned()),
+        ]
+    );
+    let security = create_security(&app, "ACME").await;
+    let reply = send(
+        &app,
+        "POST",
+        "/dividends",
+        &[],
+        Some(json!({
+            "security": security["id"], "ex_date": "2026-02-30", "pay_date": null,
+            "rate": "-0.123456789", "status": "paid",
+        })),
+    )
+    .await;
+    reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let mut pointers = reply.pointers();
+    pointers.sort();
+    assert_eq!(
+        pointers,
+        [
+            ("/ex_date".to_owned(), "invalid".to_owned()),
+            ("/pay_date".to_owned(), "null".to_owned()),
+            ("/rate".to_owned(), "decimal_places".to_owned()),
+            ("/rate".to_owned(), "min_value".to_owned()),
+            ("/status".to_owned(), "invalid_choice".to_owned()),
+        ]
+    );
+    let number_rate = send(&app, "POST", "/dividends", &[], Some(json!({
+        "security": security["id"], "ex_date": "2026-02-03", "pay_date": "2026-02-03", "rate": 0.5, "status": "announced",
+    }))).await;
+    assert_eq!(
+        number_rate.pointers(),
+        [("/rate".to_owned(), "invalid".to_owned())],
+        "decimals must be strings"
+    );
+    let missing = send(&app, "POST", "/dividends", &[], Some(json!({}))).await;
+    assert_eq!(
+        missing.pointers().len(),
+        5,
+        "every required field, record_date is nullable: {}",
+        missing.body
+    );
+    let hook = send(
+        &app,
+        "POST",
+        "/securities",
+        &[],
+        Some(json!({"symbol": "SAME", "issuer": "SAME"})),
+    )
+    .await;
+    hook.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        hook.pointers(),
+        [("/issuer".to_owned(), "same_as_symbol".to_owned())],
+        "cross-field rules answer in the same format"
+    );
+}
+
+pub(crate) async fn conflicts_and_dangling_references(app: Router, _db: fw::Db) {
+    create_security(&app, "ACME").await;
+    let duplicate = send(
+        &app,
+        "POST",
+        "/securities",
+        &[],
+        Some(json!({"symbol": "ACME", "issuer": "Other"})),
+    )
+    .await;
+    duplicate.assert_problem(StatusCode::CONFLICT);
+    assert_eq!(
+        duplicate.pointers(),
+        [("/symbol".to_owned(), "unique".to_owned())]
+    );
+    let dangling = send(&app, "POST", "/dividends", &[], Some(json!({
+        "security": 999, "ex_date": "2026-02-03", "pay_date": "2026-02-03", "rate": "0.5", "status": "announced",
+    }))).await;
+    dangling.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        dangling.pointers(),
+        [("/security".to_owned(), "does_not_exist".to_owned())]
+    );
+}
+
+pub(crate) async fn malformed_requests_are_4xx_problems(app: Router, _db: fw::Db) {
+    let request = |content_type: &str, body: Vec<u8>| {
+        Request::builder()
+            .method("POST")
+            .uri("/securities")
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .expect("request")
+    };
+    let status = |request: Request<Body>| {
+        let app = app.clone();
+        async move { app.oneshot(request).await.expect("infallible").status() }
+    };
+    assert_eq!(
+        status(request("text/plain", b"{}".to_vec())).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        status(request("application/json", b"{not json".to_vec())).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status(request("application/json", b"[1, 2]".to_vec())).await,
+        StatusCode::BAD_REQUEST
+    );
+    let huge = format!("{{\"symbol\": \"{}\"}}", "A".repeat(2 * 1024 * 1024));
+    assert_eq!(
+        status(request("application/json", huge.into_bytes())).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let not_allowed = send(&app, "DELETE", "/securities", &[], None).await;
+    not_allowed.assert_problem(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(not_allowed.header("allow"), "GET, HEAD, POST");
+    let notes_put = send(
+        &app,
+        "PUT",
+        "/notes/1",
+        &[("x-owner", "ada")],
+        Some(json!({})),
+    )
+    .await;
+    notes_put.assert_problem(StatusCode::METHOD_NOT_ALLOWED);
+    send(&app, "GET", "/securities", &[("accept", "text/html")], None)
+        .await
+        .assert_problem(StatusCode::NOT_ACCEPTABLE);
+    let ok = send(
+        &app,
+        "GET",
+        "/securities",
+        &[("accept", "text/html, application/*;q=0.5")],
+        None,
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    send(&app, "GET", "/nowhere", &[], None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+}
+
+pub(crate) async fn scope_restricts_every_query(app: Router, _db: fw::Db) {
+    let ada = [("x-owner", "ada")];
+    let bob = [("x-owner", "bob")];
+    send(&app, "GET", "/notes", &[], None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
+    let note = send(
+        &app,
+        "POST",
+        "/notes",
+        &ada,
+        Some(json!({"owner": "ada", "text": "mine"})),
+    )
+    .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    send(
+        &app,
+        "POST",
+        "/notes",
+        &bob,
+        Some(json!({"owner": "bob", "text": "his"})),
+    )
+    .await;
+    let uri = format!("/notes/{}", note.body["id"]);
+    assert_eq!(ids(&send(&app, "GET", "/notes", &ada, None).await).len(), 1);
+    assert_eq!(
+        send(&app, "GET", &uri, &ada, None).await.status,
+        StatusCode::OK
+    );
+    send(&app, "GET", &uri, &bob, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    send(&app, "PATCH", &uri, &bob, Some(json!({"text": "stolen"})))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    send(&app, "DELETE", &uri, &bob, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    assert_eq!(
+        send(&app, "DELETE", &uri, &ada, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+}
+
+pub(crate) async fn hooks_run_in_the_write_transaction(app: Router, db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let locked = create_security(&app, "LOCKED").await;
+    send(
+        &app,
+        "DELETE",
+        &format!("/securities/{}", locked["id"]),
+        &[],
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(
+            &app,
+            "DELETE",
+            &format!("/securities/{}", security["id"]),
+            &[],
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let entries: Vec<String> = Audit::query()
+        .all(&db)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|audit| audit.entry)
+        .collect();
+    assert_eq!(entries, ["created ACME", "created LOCKED", "deleted ACME"]);
+}
+
+pub(crate) async fn custom_actions_and_plain_handlers(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let dividend = create_dividend(&app, &security, "2026-01-10", "0.10", None).await;
+    let uri = format!("/dividends/{}/cancel", dividend["id"]);
+    let cancelled = send(&app, "POST", &uri, &[], None).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], json!("cancelled"));
+    assert_eq!(cancelled.header("etag"), "\"2\"");
+    send(&app, "POST", &uri, &[], None)
+        .await
+        .assert_problem(StatusCode::CONFLICT);
+    send(&app, "POST", "/dividends/999/cancel", &[], None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    send(&app, "GET", &uri, &[], None)
+        .await
+        .assert_problem(StatusCode::METHOD_NOT_ALLOWED);
+    let health = send(&app, "GET", "/health", &[], None).await;
+    assert_eq!(health.body, json!({"status": "ok"}));
+}
+
+pub(crate) async fn openapi_and_docs_are_served(app: Router, _db: fw::Db) {
+    let spec = send(&app, "GET", "/openapi.json", &[], None).await;
+    assert_eq!(spec.status, StatusCode::OK);
+    assert_eq!(spec.body["openapi"], json!("3.1.0"));
+    for path in [
+        "/securities",
+        "/securities/{id}",
+        "/dividends/{id}/cancel",
+        "/health",
+        "/notes",
+    ] {
+        assert!(spec.body["paths"][path].is_object(), "{path} is documented");
+    }
+    let docs = send(&app, "GET", "/docs", &[], None).await;
+    assert_eq!(docs.status, StatusCode::OK);
+    let html = docs.body.as_str().unwrap_or_default();
+    assert!(
+        html.contains("/openapi.json") && !html.contains("https://"),
+        "offline docs page"
+    );
+}

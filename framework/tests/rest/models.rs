@@ -1,0 +1,245 @@
+//! Models and resources shared by the HTTP test suites.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fw::{ApiError, Filter, Hooks, Model, Ref, RequestContext, Tx};
+use rust_decimal::Decimal;
+
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Security {
+    pub(crate) id: i64,
+    #[field(unique, max_length = 12, pattern = "^[A-Z][A-Z0-9.]{0,11}$")]
+    pub(crate) symbol: String,
+    #[field(max_length = 40)]
+    pub(crate) name: String,
+    pub(crate) note: Option<String>,
+    #[field(auto_now_add)]
+    pub(crate) created_at: DateTime<Utc>,
+    #[field(version)]
+    pub(crate) version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, fw::Choices)]
+pub(crate) enum DividendStatus {
+    Announced,
+    Changed,
+    Cancelled,
+}
+
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Dividend {
+    pub(crate) id: i64,
+    #[field(on_delete = "restrict")]
+    pub(crate) security: Ref<Security>,
+    pub(crate) ex_date: NaiveDate,
+    pub(crate) pay_date: NaiveDate,
+    pub(crate) record_date: Option<NaiveDate>,
+    #[field(max_digits = 18, decimal_places = 8, min = "0")]
+    pub(crate) rate: Decimal,
+    pub(crate) status: DividendStatus,
+    #[field(version)]
+    pub(crate) version: i64,
+}
+
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Note {
+    pub(crate) id: i64,
+    #[field(max_length = 20)]
+    pub(crate) owner: String,
+    #[field(min_length = 1, max_length = 200)]
+    pub(crate) text: String,
+    #[field(version)]
+    pub(crate) version: i64,
+}
+
+/// What hooks did, written in the same transaction as the change.
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Audit {
+    pub(crate) id: i64,
+    #[field(max_length = 100)]
+    pub(crate) entry: String,
+}
+
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 4] {
+    [
+        Security::SCHEMA,
+        Dividend::SCHEMA,
+        Note::SCHEMA,
+        Audit::SCHEMA,
+    ]
+}
+
+/// A listed security.
+#[fw::resource(
+    model = Security,
+    path = "/securities",
+    actions(list, retrieve, create, update, partial_update, destroy),
+    read_only(id, version, created_at),
+    filter(symbol(exact, in, startswith), name(contains, icontains), note(isnull)),
+    search(symbol, name),
+    ordering(symbol, name),
+    default_ordering = "symbol",
+    page_size = 2,
+    max_page_size = 3,
+    hooks = SecurityHooks
+)]
+pub(crate) struct SecurityResource {
+    pub(crate) id: i64,
+    /// Ticker symbol.
+    pub(crate) symbol: String,
+    #[field(rename = "issuer")]
+    pub(crate) name: String,
+    pub(crate) note: Option<String>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) version: i64,
+}
+
+pub(crate) struct SecurityHooks;
+
+impl Hooks<Security> for SecurityHooks {
+    async fn before_create(
+        _request: &RequestContext,
+        _tx: &mut Tx,
+        new: &mut NewSecurity,
+    ) -> Result<(), ApiError> {
+        if new.name == new.symbol {
+            return Err(ApiError::invalid(
+                "/issuer",
+                "same_as_symbol",
+                "the issuer name must differ from the symbol",
+            ));
+        }
+        new.name = new.name.trim().to_owned();
+        Ok(())
+    }
+
+    async fn after_create(
+        _request: &RequestContext,
+        tx: &mut Tx,
+        row: &Security,
+    ) -> Result<(), ApiError> {
+        Audit::insert(
+            tx,
+            NewAudit {
+                entry: format!("created {}", row.symbol),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn before_delete(
+        _request: &RequestContext,
+        _tx: &mut Tx,
+        current: &Security,
+    ) -> Result<(), ApiError> {
+        if current.symbol == "LOCKED" {
+            return Err(ApiError::Forbidden {
+                detail: "`LOCKED` cannot be deleted".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn after_delete(
+        _request: &RequestContext,
+        tx: &mut Tx,
+        deleted: &Security,
+    ) -> Result<(), ApiError> {
+        Audit::insert(
+            tx,
+            NewAudit {
+                entry: format!("deleted {}", deleted.symbol),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// A dividend announcement.
+#[fw::resource(
+    model = Dividend,
+    path = "/dividends",
+    actions(list, retrieve, create, update, partial_update, destroy),
+    read_only(id, version),
+    filter(
+        security(exact, in),
+        ex_date(exact, gt, gte, lt, lte),
+        record_date(isnull, gte),
+        rate(gte, lte),
+        status(exact, in)
+    ),
+    ordering(ex_date, pay_date, rate),
+    default_ordering = "-ex_date",
+    page_size = 2,
+    max_page_size = 10
+)]
+pub(crate) struct DividendResource {
+    pub(crate) id: i64,
+    pub(crate) security: Ref<Security>,
+    pub(crate) ex_date: NaiveDate,
+    pub(crate) pay_date: NaiveDate,
+    pub(crate) record_date: Option<NaiveDate>,
+    pub(crate) rate: Decimal,
+    pub(crate) status: DividendStatus,
+    pub(crate) version: i64,
+}
+
+/// `POST /dividends/{id}/cancel`.
+pub(crate) async fn cancel(
+    request: RequestContext,
+    dividend: Dividend,
+) -> Result<Dividend, ApiError> {
+    if dividend.status == DividendStatus::Cancelled {
+        return Err(ApiError::Conflict {
+            detail: "the dividend is already cancelled".to_owned(),
+            errors: Vec::new(),
+        });
+    }
+    let patch = DividendPatch {
+        status: Some(DividendStatus::Cancelled),
+        ..Default::default()
+    };
+    Ok(Dividend::patch(request.db(), dividend.id, patch).await?)
+}
+
+/// A note visible only to its owner (the `X-Owner` header).
+#[fw::resource(
+    model = Note,
+    path = "/notes",
+    actions(list, retrieve, create, partial_update, destroy),
+    read_only(id, version),
+    scope = own_notes
+)]
+pub(crate) struct NoteResource {
+    pub(crate) id: i64,
+    pub(crate) owner: String,
+    pub(crate) text: String,
+    pub(crate) version: i64,
+}
+
+fn own_notes(request: &RequestContext) -> Result<Filter<Note>, ApiError> {
+    let owner = request.header("x-owner").ok_or(ApiError::Unauthenticated {
+        challenge: "X-Owner".to_owned(),
+    })?;
+    Ok(Note::OWNER.eq(owner.to_owned()))
+}
+
+/// The API under test, with a plain handler beside the resources.
+pub(crate) fn api() -> fw::Api {
+    use axum::routing::get;
+    fw::Api::new("Test API", "1.0.0")
+        .resource::<SecurityResource>()
+        .resource::<DividendResource>()
+        .resource::<NoteResource>()
+        .action::<DividendResource, _, _>("cancel", "Cancel a dividend", cancel)
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+            serde_json::json!({"get": {"summary": "Health check", "responses": {"200": {"description": "Healthy."}}}}),
+        )
+}

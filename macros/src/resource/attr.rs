@@ -1,0 +1,262 @@
+//! Parsing of `#[resource(...)]` arguments and `#[field(...)]` options into
+//! spanned values. Cross-option rules live in `check.rs`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::{Ident, Path};
+
+use crate::ctxt::Ctxt;
+use crate::names::{backticked, closest};
+use crate::options::{self, RawOption, RawValue};
+
+/// The actions `actions(...)` accepts, with the runtime's variant names.
+pub(crate) const ACTIONS: [(&str, &str); 6] = [
+    ("list", "List"),
+    ("retrieve", "Retrieve"),
+    ("create", "Create"),
+    ("update", "Update"),
+    ("partial_update", "PartialUpdate"),
+    ("destroy", "Destroy"),
+];
+
+/// What a lookup requires of the field's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LookupKind {
+    Any,
+    Ordered,
+    Text,
+    Nullable,
+}
+
+/// The lookups `filter(field(...))` accepts: name, runtime variant, requirement.
+pub(crate) const LOOKUPS: [(&str, &str, LookupKind); 10] = [
+    ("exact", "Exact", LookupKind::Any),
+    ("in", "In", LookupKind::Any),
+    ("gt", "Gt", LookupKind::Ordered),
+    ("gte", "Gte", LookupKind::Ordered),
+    ("lt", "Lt", LookupKind::Ordered),
+    ("lte", "Lte", LookupKind::Ordered),
+    ("isnull", "IsNull", LookupKind::Nullable),
+    ("contains", "Contains", LookupKind::Text),
+    ("icontains", "IContains", LookupKind::Text),
+    ("startswith", "StartsWith", LookupKind::Text),
+];
+
+const OPTIONS: [&str; 15] = [
+    "model",
+    "path",
+    "actions",
+    "read_only",
+    "write_only",
+    "create_only",
+    "filter",
+    "search",
+    "ordering",
+    "default_ordering",
+    "page_size",
+    "max_page_size",
+    "scope",
+    "hooks",
+    "name",
+];
+
+/// One lookup as written: `gte` in `ex_date(gte)`.
+#[derive(Debug, Clone)]
+pub(crate) struct LookupArg {
+    pub(crate) ident: Ident,
+    pub(crate) variant: &'static str,
+    pub(crate) kind: LookupKind,
+}
+
+/// `field(lookup, ...)` in `filter(...)`.
+#[derive(Debug, Clone)]
+pub(crate) struct FilterArg {
+    pub(crate) field: Ident,
+    pub(crate) lookups: Vec<LookupArg>,
+}
+
+/// `#[resource(...)]`.
+#[derive(Debug, Default)]
+pub(crate) struct ResourceArgs {
+    pub(crate) model: Option<Path>,
+    pub(crate) path: Option<(String, Span)>,
+    pub(crate) actions: Vec<(Ident, &'static str)>,
+    pub(crate) actions_span: Option<Span>,
+    pub(crate) read_only: Vec<Ident>,
+    pub(crate) write_only: Vec<Ident>,
+    pub(crate) create_only: Vec<Ident>,
+    pub(crate) filters: Vec<FilterArg>,
+    pub(crate) search: Vec<Ident>,
+    pub(crate) ordering: Vec<Ident>,
+    pub(crate) default_ordering: Option<(String, Span)>,
+    pub(crate) page_size: Option<(u32, Span)>,
+    pub(crate) max_page_size: Option<(u32, Span)>,
+    pub(crate) scope: Option<Path>,
+    pub(crate) hooks: Option<Path>,
+    pub(crate) name: Option<(String, Span)>,
+}
+
+impl ResourceArgs {
+    pub(crate) fn parse(cx: &Ctxt, args: TokenStream) -> ResourceArgs {
+        let mut parsed = ResourceArgs::default();
+        options::parse_arguments(cx, args, |option| parsed.read(cx, option));
+        parsed
+    }
+
+    fn read(&mut self, cx: &Ctxt, option: RawOption) {
+        match option.name.to_string().as_str() {
+            "model" => self.model = path_value(cx, &option, "model = Dividend"),
+            "scope" => self.scope = path_value(cx, &option, "scope = crate::api::own_account"),
+            "hooks" => self.hooks = path_value(cx, &option, "hooks = DividendHooks"),
+            "path" => {
+                self.path = option.string(cx, "path = \"/dividends\"");
+            }
+            "name" => self.name = option.string(cx, "name = \"Dividend\""),
+            "default_ordering" => {
+                self.default_ordering = option.string(cx, "default_ordering = \"-ex_date\"");
+            }
+            "page_size" => self.page_size = option.count(cx, "page_size = 50"),
+            "max_page_size" => self.max_page_size = option.count(cx, "max_page_size = 500"),
+            "read_only" => {
+                self.read_only = option
+                    .idents(cx, "read_only(id, version)")
+                    .unwrap_or_default()
+            }
+            "write_only" => {
+                self.write_only = option
+                    .idents(cx, "write_only(password)")
+                    .unwrap_or_default()
+            }
+            "create_only" => {
+                self.create_only = option.idents(cx, "create_only(id)").unwrap_or_default()
+            }
+            "search" => {
+                self.search = option
+                    .idents(cx, "search(symbol, name)")
+                    .unwrap_or_default()
+            }
+            "ordering" => {
+                self.ordering = option
+                    .idents(cx, "ordering(ex_date, pay_date)")
+                    .unwrap_or_default()
+            }
+            "actions" => {
+                self.actions_span = Some(option.value_span());
+                let example = "actions(list, retrieve, create, update, partial_update, destroy)";
+                for ident in option.idents(cx, example).unwrap_or_default() {
+                    match ACTIONS.iter().find(|(name, _)| ident == name) {
+                        Some((_, variant)) => self.actions.push((ident, variant)),
+                        None => cx.error_spanned_by(
+                            &ident,
+                            unknown(
+                                "action",
+                                &ident.to_string(),
+                                ACTIONS.iter().map(|(name, _)| *name),
+                            ),
+                        ),
+                    }
+                }
+            }
+            "filter" => self.filters = filters(cx, &option),
+            other => cx.error_spanned_by(
+                &option.name,
+                unknown("`#[resource]` option", other, OPTIONS),
+            ),
+        }
+    }
+}
+
+fn unknown<'a>(
+    what: &str,
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> String {
+    let hint = closest(name, candidates.clone())
+        .map(|close| format!("; did you mean `{close}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown {what} `{name}`, expected one of {}{hint}",
+        backticked(candidates)
+    )
+}
+
+fn path_value(cx: &Ctxt, option: &RawOption, example: &str) -> Option<Path> {
+    match option.expr(cx, example)? {
+        syn::Expr::Path(path) => Some(path.path.clone()),
+        other => {
+            cx.error_spanned_by(
+                other,
+                format!("`{}` expects a path, e.g. `{example}`", option.name),
+            );
+            None
+        }
+    }
+}
+
+/// `filter(ex_date(gte, lte), status)`: a field alone means `exact`.
+fn filters(cx: &Ctxt, option: &RawOption) -> Vec<FilterArg> {
+    let RawValue::List { tokens, .. } = &option.value else {
+        cx.error_at(
+            option.value_span(),
+            "`filter` expects a list, e.g. `filter(ex_date(gte, lte), status)`",
+        );
+        return Vec::new();
+    };
+    let mut filters = Vec::new();
+    let parser = syn::meta::parser(|meta| {
+        let Some(field) = meta.path.get_ident().cloned() else {
+            return Err(meta.error("expected a field name"));
+        };
+        let mut lookups = Vec::new();
+        if meta.input.peek(syn::token::Paren) {
+            meta.parse_nested_meta(|lookup| {
+                let Some(ident) = lookup.path.get_ident().cloned() else {
+                    return Err(lookup.error("expected a lookup name"));
+                };
+                match LOOKUPS.iter().find(|(name, ..)| ident == name) {
+                    Some((_, variant, kind)) => lookups.push(LookupArg {
+                        ident,
+                        variant,
+                        kind: *kind,
+                    }),
+                    None => cx.error_spanned_by(
+                        &ident,
+                        unknown(
+                            "lookup",
+                            &ident.to_string(),
+                            LOOKUPS.iter().map(|(name, ..)| *name),
+                        ),
+                    ),
+                }
+                Ok(())
+            })?;
+        } else {
+            lookups.push(LookupArg {
+                ident: Ident::new("exact", field.span()),
+                variant: "Exact",
+                kind: LookupKind::Any,
+            });
+        }
+        filters.push(FilterArg { field, lookups });
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(tokens.clone()) {
+        cx.syn_error(error);
+    }
+    filters
+}
+
+/// `#[field(rename = "apiName")]` on a resource field.
+pub(crate) fn field_rename(cx: &Ctxt, attrs: &[syn::Attribute]) -> Option<(String, Span)> {
+    let mut rename = None;
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("field")) {
+        options::parse_attribute(cx, attr, |option| match option.name.to_string().as_str() {
+            "rename" => rename = option.string(cx, "rename = \"exDate\""),
+            other => cx.error_spanned_by(
+                &option.name,
+                unknown("resource `#[field]` option", other, ["rename"]),
+            ),
+        });
+    }
+    rename
+}

@@ -1,0 +1,166 @@
+//! Rules across options: every name in an option list is a field of the struct,
+//! and options do not contradict each other. Whether a field exists on the model
+//! and has the same type is checked by rustc on the generated code, spanned to
+//! the user's tokens.
+
+use syn::Ident;
+
+use super::ast::Resource;
+use crate::ctxt::Ctxt;
+use crate::names::{backticked, closest};
+
+pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
+    let args = &resource.args;
+    if args.model.is_none() {
+        cx.error_spanned_by(
+            &resource.ident,
+            "`#[resource]` needs the model it shows: `#[resource(model = Dividend, ...)]`",
+        );
+    }
+    match &args.path {
+        None => cx.error_spanned_by(
+            &resource.ident,
+            "`#[resource]` needs a path: `#[resource(path = \"/dividends\", ...)]`",
+        ),
+        Some((path, span))
+            if !path.starts_with('/') || path.ends_with('/') || path.contains('{') =>
+        {
+            cx.error_at(*span, "`path` must start with `/`, not end with `/`, and have no parameters, e.g. `\"/dividends\"`");
+        }
+        Some(_) => {}
+    }
+    if args.actions.is_empty() {
+        cx.error_spanned_by(
+            &resource.ident,
+            "`#[resource]` needs at least one action: `actions(list, retrieve, create, update, partial_update, destroy)`",
+        );
+    }
+    let lists: [(&str, Vec<&Ident>); 6] = [
+        ("read_only", args.read_only.iter().collect()),
+        ("write_only", args.write_only.iter().collect()),
+        ("create_only", args.create_only.iter().collect()),
+        ("search", args.search.iter().collect()),
+        ("ordering", args.ordering.iter().collect()),
+        (
+            "filter",
+            args.filters.iter().map(|filter| &filter.field).collect(),
+        ),
+    ];
+    for (option, names) in &lists {
+        let mut seen: Vec<&Ident> = Vec::new();
+        for name in names {
+            if resource.field(name).is_none() {
+                let fields = resource
+                    .fields
+                    .iter()
+                    .map(|field| field.ident.to_string())
+                    .collect::<Vec<_>>();
+                let hint = closest(&name.to_string(), fields.iter().map(String::as_str))
+                    .map(|close| format!("; did you mean `{close}`?"))
+                    .unwrap_or_default();
+                cx.error_spanned_by(
+                    name,
+                    format!(
+                        "`{option}` names `{name}`, which is not a field of `{}`; expected one of {}{hint}",
+                        resource.ident,
+                        backticked(fields.iter().map(String::as_str))
+                    ),
+                );
+            }
+            if seen.contains(name) {
+                cx.error_spanned_by(name, format!("`{name}` appears twice in `{option}`"));
+            }
+            seen.push(name);
+        }
+    }
+    for field in &args.write_only {
+        if args.read_only.contains(field) {
+            cx.error_spanned_by(field, format!("`{field}` cannot be both `read_only` and `write_only`: a field nobody can read or write is pointless"));
+        }
+    }
+    for field in &args.create_only {
+        if args.read_only.contains(field) {
+            cx.error_spanned_by(field, format!("`{field}` cannot be both `read_only` and `create_only`: `create_only` fields are written on create"));
+        }
+    }
+    for field in &args.ordering {
+        if args.write_only.contains(field) {
+            cx.error_spanned_by(
+                field,
+                format!("`{field}` is `write_only`, so it cannot be used in `ordering`"),
+            );
+        }
+    }
+    for filter in &args.filters {
+        if args.write_only.contains(&filter.field) {
+            cx.error_spanned_by(
+                &filter.field,
+                format!(
+                    "`{}` is `write_only`, so it cannot be filtered on",
+                    filter.field
+                ),
+            );
+        }
+    }
+    if let Some((ordering, span)) = &args.default_ordering {
+        for term in ordering.split(',').map(str::trim) {
+            let name = term.strip_prefix('-').unwrap_or(term);
+            let orderable = args.ordering.iter().any(|field| {
+                resource
+                    .field(field)
+                    .is_some_and(|field| field.api_name() == name)
+            });
+            if !orderable {
+                cx.error_at(
+                    *span,
+                    format!(
+                        "`default_ordering` names `{name}`, which is not in `ordering(...)`; add it there or use one of {}",
+                        backticked(args.ordering.iter().map(|field| field.to_string()).collect::<Vec<_>>().iter().map(String::as_str))
+                    ),
+                );
+            }
+        }
+    }
+    if let Some((_, span)) = &args.default_ordering
+        && !resource.has_action("list")
+    {
+        cx.error_at(*span, "`default_ordering` needs the `list` action");
+    }
+    if let (Some((page_size, span)), Some((max, _))) = (args.page_size, args.max_page_size)
+        && page_size > max
+    {
+        cx.error_at(
+            span,
+            format!("`page_size` ({page_size}) cannot exceed `max_page_size` ({max})"),
+        );
+    }
+    for (size, span) in [args.page_size, args.max_page_size].into_iter().flatten() {
+        if size == 0 {
+            cx.error_at(span, "page sizes must be at least 1");
+        }
+    }
+    let list_only = [
+        ("filter", !args.filters.is_empty()),
+        ("search", !args.search.is_empty()),
+        ("ordering", !args.ordering.is_empty()),
+    ];
+    for (option, used) in list_only {
+        if used && !resource.has_action("list") {
+            cx.error_spanned_by(
+                &resource.ident,
+                format!("`{option}` needs the `list` action: add `list` to `actions(...)`"),
+            );
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    for field in &resource.fields {
+        let name = field.api_name();
+        if names.contains(&name) {
+            cx.error_spanned_by(
+                &field.ident,
+                format!("two fields are named `{name}` in JSON; rename one"),
+            );
+        }
+        names.push(name);
+    }
+}

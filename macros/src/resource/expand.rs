@@ -1,0 +1,289 @@
+//! Code generation for `#[resource]`: reads the checked IR, never validates.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Path};
+
+use super::ast::{Field, Resource};
+use super::attr::LookupKind;
+use crate::names::screaming_snake_case;
+
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const DEFAULT_MAX_PAGE_SIZE: u32 = 500;
+
+/// `New<Model>` and `<Model>Patch`, next to the model's path.
+fn sibling(model: &Path, name: impl Fn(&Ident) -> Ident) -> Path {
+    let mut path = model.clone();
+    if let Some(last) = path.segments.last_mut() {
+        last.ident = name(&last.ident);
+    }
+    path
+}
+
+fn column(model: &Path, field: &Ident) -> TokenStream {
+    let constant = Ident::new(&screaming_snake_case(&field.to_string()), field.span());
+    quote_spanned!(field.span()=> <#model>::#constant)
+}
+
+pub(crate) fn expand(resource: &Resource) -> TokenStream {
+    let args = &resource.args;
+    let Some(model) = &args.model else {
+        return resource.stripped_item();
+    };
+    let ident = &resource.ident;
+    let item = resource.stripped_item();
+    let new_type = sibling(model, |name| format_ident!("New{}", name));
+    let patch_type = sibling(model, |name| format_ident!("{}Patch", name));
+
+    // Each field must be a model field of the same type: the column constant
+    // exists (else an error on the field's name) and has the field's type (else
+    // an error on the field's type).
+    let type_checks = resource.fields.iter().map(|field| {
+        let ty = &field.ty;
+        let column = column(model, &field.ident);
+        quote_spanned! {ty.span()=>
+            const _: () = {
+                let _: ::fw::Column<#model, #ty> = #column;
+            };
+        }
+    });
+    let lookup_checks = args.filters.iter().flat_map(|filter| {
+        let ty = resource.field(&filter.field).map(|field| field.ty.clone());
+        filter.lookups.iter().filter_map(move |lookup| {
+            let ty = ty.as_ref()?;
+            let check = match lookup.kind {
+                LookupKind::Any => return None,
+                LookupKind::Ordered => quote!(ordered),
+                LookupKind::Text => quote!(text),
+                LookupKind::Nullable => quote!(nullable),
+            };
+            Some(quote_spanned! {lookup.ident.span()=>
+                const _: () = ::fw::__private::lookups::#check::<#ty>();
+            })
+        })
+    });
+    let search_checks = args.search.iter().filter_map(|name| {
+        let ty = &resource.field(name)?.ty;
+        Some(quote_spanned! {name.span()=>
+            const _: () = ::fw::__private::lookups::text::<#ty>();
+        })
+    });
+
+    let shown: Vec<&Field> = resource
+        .fields
+        .iter()
+        .filter(|field| !resource.is_write_only(field))
+        .collect();
+    let shown_count = shown.len();
+    let serialize_fields = shown.iter().map(|field| {
+        let name = field.api_name();
+        let ident = &field.ident;
+        quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, &self.#ident)?;)
+    });
+    let struct_name = ident.to_string();
+    let from_model = resource.fields.iter().map(|field| {
+        let ident = &field.ident;
+        quote!(#ident: ::core::clone::Clone::clone(&row.#ident))
+    });
+
+    let spec_fields = resource.fields.iter().map(|field| {
+        let name = field.api_name();
+        let column = column(model, &field.ident);
+        let read_only = resource.is_read_only(field);
+        let write_only = resource.is_write_only(field);
+        let doc = &field.doc;
+        quote! {
+            ::fw::ResourceField {
+                name: #name,
+                field: #column.schema(),
+                read_only: #read_only,
+                write_only: #write_only,
+                doc: #doc,
+            }
+        }
+    });
+    let api_name = |ident: &Ident| {
+        resource
+            .field(ident)
+            .map_or_else(|| ident.to_string(), Field::api_name)
+    };
+    let filters = args.filters.iter().map(|filter| {
+        let name = api_name(&filter.field);
+        let column = column(model, &filter.field);
+        let lookups = filter.lookups.iter().map(|lookup| {
+            let variant = Ident::new(lookup.variant, lookup.ident.span());
+            quote!(::fw::Lookup::#variant)
+        });
+        quote! {
+            ::fw::FilterSpec { name: #name, field: #column.schema(), lookups: &[#(#lookups),*] }
+        }
+    });
+    let search = args.search.iter().map(|name| {
+        let column = column(model, name);
+        quote!(#column.schema())
+    });
+    let ordering = args.ordering.iter().map(|name| {
+        let api = api_name(name);
+        let column = column(model, name);
+        quote!((#api, #column.schema()))
+    });
+    let default_ordering: Vec<String> = args
+        .default_ordering
+        .as_ref()
+        .map(|(text, _)| text.split(',').map(|term| term.trim().to_owned()).collect())
+        .unwrap_or_default();
+    let actions = args.actions.iter().map(|(ident, variant)| {
+        let variant = Ident::new(variant, ident.span());
+        quote!(::fw::Action::#variant)
+    });
+    let path = args
+        .path
+        .as_ref()
+        .map(|(path, _)| path.clone())
+        .unwrap_or_default();
+    let page_size = args.page_size.map_or(DEFAULT_PAGE_SIZE, |(size, _)| size);
+    let max_page_size = args
+        .max_page_size
+        .map_or(DEFAULT_MAX_PAGE_SIZE.max(page_size), |(size, _)| size);
+    let name = args
+        .name
+        .as_ref()
+        .map_or_else(|| struct_name.clone(), |(name, _)| name.clone());
+    let doc = &resource.doc;
+
+    let writable: Vec<&Field> = resource
+        .fields
+        .iter()
+        .filter(|field| !resource.is_read_only(field))
+        .collect();
+    let create_input = if resource.has_action("create") {
+        let reads = writable.iter().map(|field| {
+            let ident = &field.ident;
+            let ty = &field.ty;
+            let name = field.api_name();
+            let column = column(model, ident);
+            quote!(let #ident = input.required::<#ty>(#name, #column.schema());)
+        });
+        let assigns = writable.iter().map(|field| {
+            let ident = &field.ident;
+            quote_spanned!(ident.span()=> #ident: #ident?)
+        });
+        quote! {
+            #(#reads)*
+            ::core::option::Option::Some(#new_type { #(#assigns),* })
+        }
+    } else {
+        quote!(let _ = input; ::core::option::Option::None)
+    };
+    let updatable: Vec<&&Field> = writable
+        .iter()
+        .filter(|field| !resource.is_create_only(field))
+        .collect();
+    let update_input = if resource.has_action("update") || resource.has_action("partial_update") {
+        let reads = updatable.iter().map(|field| {
+            let ident = &field.ident;
+            let ty = &field.ty;
+            let name = field.api_name();
+            let column = column(model, ident);
+            quote! {
+                let #ident = if partial {
+                    input.optional::<#ty>(#name, #column.schema())
+                } else {
+                    input.required::<#ty>(#name, #column.schema())
+                };
+            }
+        });
+        let assigns = updatable.iter().map(|field| {
+            let ident = &field.ident;
+            quote_spanned!(ident.span()=> #ident)
+        });
+        quote! {
+            #(#reads)*
+            ::core::option::Option::Some(#patch_type { #(#assigns,)* ..::core::default::Default::default() })
+        }
+    } else {
+        quote!(let _ = (input, partial); ::core::option::Option::None)
+    };
+    let hooks = match &args.hooks {
+        Some(hooks) => quote!(#hooks),
+        None => quote!(()),
+    };
+    let scope = args.scope.as_ref().map(|scope| {
+        quote! {
+            fn scope(
+                request: &::fw::RequestContext,
+            ) -> ::core::result::Result<::core::option::Option<::fw::Filter<#model>>, ::fw::ApiError> {
+                #scope(request).map(::core::option::Option::Some)
+            }
+        }
+    });
+
+    quote! {
+        #item
+
+        const _: () = {
+            #(#type_checks)*
+            #(#lookup_checks)*
+            #(#search_checks)*
+
+            #[automatically_derived]
+            impl ::fw::__private::serde::Serialize for #ident {
+                fn serialize<__S: ::fw::__private::serde::Serializer>(
+                    &self,
+                    serializer: __S,
+                ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    let mut state = ::fw::__private::serde::Serializer::serialize_struct(serializer, #struct_name, #shown_count)?;
+                    #(#serialize_fields)*
+                    ::fw::__private::serde::ser::SerializeStruct::end(state)
+                }
+            }
+
+            #[automatically_derived]
+            impl ::fw::Resource for #ident {
+                type Model = #model;
+                type Hooks = #hooks;
+                const SPEC: &'static ::fw::ResourceSpec = &::fw::ResourceSpec {
+                    name: #name,
+                    model: <#model as ::fw::Model>::SCHEMA,
+                    path: #path,
+                    actions: &[#(#actions),*],
+                    fields: &[#(#spec_fields),*],
+                    filters: &[#(#filters),*],
+                    search: &[#(#search),*],
+                    ordering: &[#(#ordering),*],
+                    default_ordering: &[#(#default_ordering),*],
+                    page_size: #page_size,
+                    max_page_size: #max_page_size,
+                    doc: #doc,
+                };
+
+                fn from_model(row: &#model) -> Self {
+                    #ident { #(#from_model),* }
+                }
+
+                fn represent(row: &#model) -> ::fw::__private::serde_json::Value {
+                    ::fw::__private::serde_json::to_value(Self::from_model(row))
+                        .unwrap_or(::fw::__private::serde_json::Value::Null)
+                }
+
+                fn create_input(
+                    input: &mut ::fw::__private::Input,
+                ) -> ::core::option::Option<#new_type> {
+                    #create_input
+                }
+
+                // The patch may cover every field the model lets change.
+                #[allow(clippy::needless_update)]
+                fn update_input(
+                    input: &mut ::fw::__private::Input,
+                    partial: bool,
+                ) -> ::core::option::Option<#patch_type> {
+                    #update_input
+                }
+
+                #scope
+            }
+        };
+    }
+}

@@ -1,0 +1,32 @@
+//! `#[resource]`: parse (`attr`, `ast`) -> check -> generate (`expand`).
+
+mod ast;
+mod attr;
+mod check;
+mod expand;
+
+use proc_macro2::TokenStream;
+
+use crate::ctxt::{Ctxt, Expansion, Failure};
+
+/// Expands `#[resource(args)] input`.
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> Expansion {
+    let cx = Ctxt::new();
+    let resource = match ast::Resource::from_input(&cx, args, input) {
+        Ok(resource) => resource,
+        Err(fallback) => {
+            return Err(Failure {
+                fallback,
+                errors: cx.check().err().unwrap_or_default(),
+            });
+        }
+    };
+    check::check(&cx, &resource);
+    match cx.check() {
+        Ok(()) => Ok(expand::expand(&resource)),
+        Err(errors) => Err(Failure {
+            fallback: resource.stripped_item(),
+            errors,
+        }),
+    }
+}
