@@ -1,0 +1,432 @@
+//! The benchmark's databases: one per server, with the example's schema (applied
+//! by fw's own migration runner from the example's migration files) and the same
+//! deterministic rows.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::{Connection as _, Executor as _};
+use uuid::Uuid;
+
+/// The database engine a benchmark runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// A SQLite file per server.
+    Sqlite,
+    /// A private PostgreSQL database per server, on `$FW_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine's lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// How many rows to seed.
+#[derive(Debug, Clone, Copy)]
+pub struct DataSize {
+    /// Securities.
+    pub securities: u32,
+    /// Dividend announcements per security.
+    pub dividends_per_security: u32,
+    /// Accounts.
+    pub accounts: u32,
+    /// Positions per account, each in a different security.
+    pub positions_per_account: u32,
+}
+
+impl DataSize {
+    /// The benchmark's data: 500 securities and 100,000 dividends.
+    pub const FULL: DataSize = DataSize {
+        securities: 500,
+        dividends_per_security: 200,
+        accounts: 200,
+        positions_per_account: 20,
+    };
+
+    /// A few rows, for the smoke run.
+    pub const SMOKE: DataSize = DataSize {
+        securities: 6,
+        dividends_per_security: 30,
+        accounts: 3,
+        positions_per_account: 4,
+    };
+
+    /// The number of dividends.
+    pub fn dividends(self) -> u32 {
+        self.securities * self.dividends_per_security
+    }
+}
+
+/// The first ex-date; dividends of a security follow every 14 days from here, so
+/// the 200 of each security span 2023 to 2030 and about half are upcoming.
+pub(crate) const FIRST_EX_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2023, 1, 2) {
+    Some(date) => date,
+    None => panic!("valid date"),
+};
+
+/// When every seeded row was created (whole seconds, as a real import would store).
+fn seeded_at() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default()
+}
+
+/// The key of the `index`-th seeded account (0-based).
+pub fn account_id(index: u32) -> Uuid {
+    Uuid::from_u128(0x00fb_0000_0000_4000_8000_0000_0000_0000 | u128::from(index))
+}
+
+/// A small deterministic generator (SplitMix64), so both databases, and every run,
+/// hold the same rows without a dependency.
+#[derive(Debug, Clone)]
+pub(crate) struct Sequence(u64);
+
+impl Sequence {
+    pub(crate) fn new(seed: u64) -> Sequence {
+        Sequence(seed)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound`.
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound.max(1)
+    }
+}
+
+struct SeedDividend {
+    announcement_id: String,
+    security: i64,
+    declaration_date: NaiveDate,
+    ex_date: NaiveDate,
+    record_date: NaiveDate,
+    pay_date: NaiveDate,
+    rate: Decimal,
+    kind: &'static str,
+    status: &'static str,
+}
+
+fn dividends(size: DataSize) -> Vec<SeedDividend> {
+    let mut random = Sequence::new(42);
+    let mut rows = Vec::with_capacity(size.dividends() as usize);
+    // Interleaved by date, as a daily file delivers them.
+    for period in 0..size.dividends_per_security {
+        for security in 0..size.securities {
+            let ex_date =
+                FIRST_EX_DATE + Days::new(u64::from(period) * 14 + u64::from(security % 14));
+            let roll = random.below(100);
+            let kind = match roll {
+                0..=3 => "special",
+                4 => "return_of_capital",
+                _ => "regular",
+            };
+            let status = match random.below(100) {
+                0..=4 => "cancelled",
+                5..=14 => "changed",
+                _ => "announced",
+            };
+            rows.push(SeedDividend {
+                announcement_id: format!("DV{:06}{:05}", period, security),
+                security: i64::from(security) + 1,
+                declaration_date: ex_date - Days::new(21),
+                ex_date,
+                record_date: ex_date + Days::new(1),
+                pay_date: ex_date + Days::new(15),
+                rate: Decimal::new(100 + random.below(250_000) as i64, 6),
+                kind,
+                status,
+            });
+        }
+    }
+    rows
+}
+
+/// Rows per multi-row `INSERT` (14 parameters each, well under both limits).
+const BATCH: usize = 500;
+
+/// Applies the example's migrations to the database at `url` and inserts the
+/// benchmark's rows.
+///
+/// # Errors
+///
+/// When the database cannot be reached or a statement fails.
+pub async fn seed(url: &str, size: DataSize) -> anyhow::Result<()> {
+    let db = fw::Db::connect(url).await?;
+    fw::migrate::migrate(
+        &db,
+        &migrations_dir(),
+        &fw::migrate::DataMigrations::new(),
+        fw::migrate::MigrateOptions::default(),
+    )
+    .await
+    .context("applying the example's migrations")?;
+    db.close().await;
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        insert_rows::<sqlx::Sqlite, String>(&mut conn, size, |value| value.normalize().to_string())
+            .await?;
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        conn.close().await?;
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        insert_rows::<sqlx::Postgres, Decimal>(&mut conn, size, |value| value).await?;
+        conn.execute("ANALYZE").await?;
+        conn.close().await?;
+    }
+    Ok(())
+}
+
+/// The example's migration files, the single source of the schema.
+pub fn migrations_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/dividends/migrations")
+}
+
+/// Inserts the rows; `decimal` converts a decimal to what fw stores for it on
+/// `DB` (canonical text on SQLite, which has no exact type; itself on PostgreSQL).
+async fn insert_rows<DB, D>(
+    conn: &mut DB::Connection,
+    size: DataSize,
+    decimal: fn(Decimal) -> D,
+) -> anyhow::Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> NaiveDate: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> D: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let now = seeded_at();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+
+    let mut builder = sqlx::QueryBuilder::<DB>::new(
+        "INSERT INTO security (symbol, cusip, name, created_at, updated_at, version) ",
+    );
+    builder.push_values(0..size.securities, |mut row, index| {
+        row.push_bind(format!("S{index:04}"))
+            .push_bind(format!("C{index:08}"))
+            .push_bind(format!("Security {index} Inc."))
+            .push_bind(now)
+            .push_bind(now)
+            .push_bind(1_i64);
+    });
+    builder.build().execute(&mut *tx).await?;
+
+    for chunk in dividends(size).chunks(BATCH) {
+        let mut builder = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
+             record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
+             version) ",
+        );
+        builder.push_values(chunk, |mut row, dividend| {
+            row.push_bind(dividend.announcement_id.clone())
+                .push_bind(dividend.security)
+                .push_bind(dividend.declaration_date)
+                .push_bind(dividend.ex_date)
+                .push_bind(dividend.record_date)
+                .push_bind(dividend.pay_date);
+            row.push_bind(decimal(dividend.rate));
+            row.push_bind("USD")
+                .push_bind(dividend.kind)
+                .push_bind(dividend.status)
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(1_i64);
+        });
+        builder.build().execute(&mut *tx).await?;
+    }
+
+    let mut builder = sqlx::QueryBuilder::<DB>::new(
+        "INSERT INTO account (id, number, holder_name, tax_id, created_at, version) ",
+    );
+    builder.push_values(0..size.accounts, |mut row, index| {
+        row.push_bind(account_id(index))
+            .push_bind(format!("A{index:07}"))
+            .push_bind(format!("Holder {index}"))
+            .push_bind(format!("TAX{index:06}"))
+            .push_bind(now)
+            .push_bind(1_i64);
+    });
+    builder.build().execute(&mut *tx).await?;
+
+    let mut random = Sequence::new(7);
+    let positions: Vec<(u32, i64, Decimal)> = (0..size.accounts)
+        .flat_map(|account| {
+            let first = random.below(u64::from(size.securities));
+            let quantities: Vec<Decimal> = (0..size.positions_per_account)
+                .map(|_| Decimal::new(1 + random.below(5_000_000) as i64, 3))
+                .collect();
+            quantities
+                .into_iter()
+                .enumerate()
+                .map(move |(n, quantity)| {
+                    let security = (first + n as u64 * 7) % u64::from(size.securities);
+                    (account, security as i64 + 1, quantity)
+                })
+        })
+        .collect();
+    for chunk in positions.chunks(BATCH) {
+        let mut builder = sqlx::QueryBuilder::<DB>::new(
+            "INSERT INTO position (account_id, security_id, quantity, as_of, version) ",
+        );
+        builder.push_values(chunk, |mut row, (account, security, quantity)| {
+            row.push_bind(account_id(*account)).push_bind(*security);
+            row.push_bind(decimal(*quantity));
+            row.push_bind(FIRST_EX_DATE).push_bind(1_i64);
+        });
+        builder.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A seeded database for each server, removed when dropped.
+#[derive(Debug)]
+pub struct Databases {
+    /// The database the fw example serves.
+    pub fw_url: String,
+    /// The database the baseline serves.
+    pub baseline_url: String,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Files(Vec<PathBuf>),
+    Postgres {
+        admin_url: String,
+        names: Vec<String>,
+    },
+}
+
+impl Databases {
+    /// Creates and seeds one database per server: the first is seeded, the second
+    /// copied from it, so both hold byte-identical data.
+    ///
+    /// # Errors
+    ///
+    /// When a database cannot be created or seeded.
+    pub async fn create(engine: Engine, size: DataSize) -> anyhow::Result<Databases> {
+        let suffix = format!(
+            "{}_{}",
+            std::process::id(),
+            Utc::now().timestamp_subsec_nanos()
+        );
+        match engine {
+            Engine::Sqlite => {
+                let dir = std::env::temp_dir();
+                let fw_path = dir.join(format!("fw_bench_{suffix}_fw.db"));
+                let baseline_path = dir.join(format!("fw_bench_{suffix}_baseline.db"));
+                let databases = Databases {
+                    fw_url: format!("sqlite://{}", fw_path.display()),
+                    baseline_url: format!("sqlite://{}", baseline_path.display()),
+                    cleanup: Cleanup::Files(vec![fw_path.clone(), baseline_path.clone()]),
+                };
+                seed(&databases.fw_url, size).await?;
+                std::fs::copy(&fw_path, &baseline_path)
+                    .with_context(|| format!("copying {}", fw_path.display()))?;
+                Ok(databases)
+            }
+            Engine::Postgres => {
+                let admin_url = postgres_admin_url();
+                let fw_name = format!("fw_bench_{suffix}_fw");
+                let baseline_name = format!("fw_bench_{suffix}_baseline");
+                let databases = Databases {
+                    fw_url: database_url(&admin_url, &fw_name),
+                    baseline_url: database_url(&admin_url, &baseline_name),
+                    cleanup: Cleanup::Postgres {
+                        admin_url: admin_url.clone(),
+                        names: vec![fw_name.clone(), baseline_name.clone()],
+                    },
+                };
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.with_context(|| {
+                    format!(
+                        "no PostgreSQL answered at {admin_url}; start one (`bash .ci/start-postgres`) \
+                         or set FW_TEST_POSTGRES_URL"
+                    )
+                })?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "CREATE DATABASE \"{fw_name}\""
+                    )))
+                    .await?;
+                seed(&databases.fw_url, size).await?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "CREATE DATABASE \"{baseline_name}\" TEMPLATE \"{fw_name}\""
+                    )))
+                    .await?;
+                admin.close().await?;
+                Ok(databases)
+            }
+        }
+    }
+
+    /// Removes the databases.
+    pub async fn remove(self) {
+        match self.cleanup {
+            Cleanup::Files(paths) => {
+                for path in paths {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let mut file = path.clone().into_os_string();
+                        file.push(suffix);
+                        let _ = std::fs::remove_file(file);
+                    }
+                }
+            }
+            Cleanup::Postgres { admin_url, names } => {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    for name in names {
+                        let _ = admin
+                            .execute(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            )))
+                            .await;
+                    }
+                    let _ = admin.close().await;
+                }
+            }
+        }
+    }
+}
+
+/// The PostgreSQL server to create benchmark databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("FW_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| fw::testing::DEFAULT_TEST_POSTGRES_URL.to_owned())
+}
+
+/// `admin_url` with its database name replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (admin_url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |index| index + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}

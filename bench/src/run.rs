@@ -1,0 +1,357 @@
+//! The benchmark run and the smoke run.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+use crate::client::Connection;
+use crate::data::{DataSize, Databases, Engine};
+use crate::load::{Bounds, Sample, drive};
+use crate::scenario::Scenario;
+use crate::server::{Implementation, Memory, ServerProcess};
+
+/// Options of a timed run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// The database engine.
+    pub engine: Engine,
+    /// Measured time per scenario and server, split into alternating rounds.
+    pub duration: Duration,
+    /// Concurrent connections of the load generator.
+    pub connections: usize,
+    /// Alternating rounds per scenario (fw, baseline, baseline, fw, ...).
+    pub rounds: u32,
+}
+
+/// One scenario's figures for one server.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    /// Requests per second.
+    pub throughput: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// Peak resident memory during the scenario, KiB.
+    pub peak_kib: u64,
+    /// Requests measured.
+    pub requests: usize,
+}
+
+impl Figures {
+    fn new(sample: &Sample, memory: Memory) -> Figures {
+        Figures {
+            throughput: sample.throughput(),
+            p50_ms: sample.latency_ms(0.50),
+            p99_ms: sample.latency_ms(0.99),
+            peak_kib: memory.peak_kib,
+            requests: sample.latencies_us.len(),
+        }
+    }
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone)]
+pub struct ScenarioResult {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// fw's figures.
+    pub fw: Figures,
+    /// The baseline's figures.
+    pub baseline: Figures,
+}
+
+/// A whole run: every scenario on one engine.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The engine.
+    pub engine: Engine,
+    /// The options.
+    pub connections: usize,
+    /// Per scenario.
+    pub results: Vec<ScenarioResult>,
+    /// Resident memory of each server when idle after seeding and warm-up, KiB.
+    pub idle_kib: (u64, u64),
+}
+
+impl Report {
+    /// A plain-text table with the fw / baseline ratios.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "engine: {}, {} connections; idle RSS fw {:.1} MiB, baseline {:.1} MiB",
+            self.engine.name(),
+            self.connections,
+            self.idle_kib.0 as f64 / 1024.0,
+            self.idle_kib.1 as f64 / 1024.0
+        );
+        let _ = writeln!(
+            out,
+            "{:<9} {:<9} {:>9} {:>9} {:>9} {:>10} {:>8}",
+            "scenario", "server", "req/s", "p50 ms", "p99 ms", "peak MiB", "requests"
+        );
+        for result in &self.results {
+            for (name, figures) in [("fw", &result.fw), ("baseline", &result.baseline)] {
+                let _ = writeln!(
+                    out,
+                    "{:<9} {:<9} {:>9.0} {:>9.2} {:>9.2} {:>10.1} {:>8}",
+                    result.scenario.name(),
+                    name,
+                    figures.throughput,
+                    figures.p50_ms,
+                    figures.p99_ms,
+                    figures.peak_kib as f64 / 1024.0,
+                    figures.requests
+                );
+            }
+            let (fw, baseline) = (&result.fw, &result.baseline);
+            let _ = writeln!(
+                out,
+                "{:<9} {:<9} {:>9.3} {:>9.3} {:>9.3} {:>10.3}",
+                result.scenario.name(),
+                "fw/base",
+                fw.throughput / baseline.throughput.max(1e-9),
+                fw.p50_ms / baseline.p50_ms.max(1e-9),
+                fw.p99_ms / baseline.p99_ms.max(1e-9),
+                fw.peak_kib as f64 / (baseline.peak_kib as f64).max(1.0)
+            );
+        }
+        out
+    }
+}
+
+/// Seeds one database per server, starts both servers from `server_exe` and
+/// drives them alternately through every scenario.
+///
+/// # Errors
+///
+/// When a database, a server or a request fails.
+pub async fn run(server_exe: &Path, options: RunOptions) -> anyhow::Result<Report> {
+    let size = DataSize::FULL;
+    eprintln!(
+        "seeding {} ({} securities, {} dividends) twice...",
+        options.engine.name(),
+        size.securities,
+        size.dividends()
+    );
+    let databases = Databases::create(options.engine, size).await?;
+    let result = run_with(server_exe, &databases, size, options).await;
+    databases.remove().await;
+    result
+}
+
+async fn run_with(
+    server_exe: &Path,
+    databases: &Databases,
+    size: DataSize,
+    options: RunOptions,
+) -> anyhow::Result<Report> {
+    let fw = ServerProcess::start(server_exe, Implementation::Fw, &databases.fw_url).await?;
+    let baseline = ServerProcess::start(
+        server_exe,
+        Implementation::Baseline,
+        &databases.baseline_url,
+    )
+    .await?;
+    let servers = [&fw, &baseline];
+    let rounds = options.rounds.max(1);
+    let slice = options.duration / rounds;
+    let bounds = Bounds {
+        duration: slice,
+        // A bound on count as well as time: far above what loopback reaches.
+        max_requests: 200_000 * slice.as_secs().max(1),
+        connections: options.connections,
+    };
+    let warm_up = Bounds {
+        duration: Duration::from_millis(500),
+        max_requests: 500,
+        connections: options.connections,
+    };
+    // Request indexes are shared by both servers per scenario; each server's
+    // create indexes advance separately so announcement ids stay unique.
+    let mut next_index = [[0_u64; 2]; Scenario::ALL.len()];
+    for (s, scenario) in Scenario::ALL.iter().enumerate() {
+        if *scenario == Scenario::Create {
+            continue;
+        }
+        for (i, server) in servers.iter().enumerate() {
+            let sample = drive(server.address, *scenario, size, next_index[s][i], warm_up).await?;
+            next_index[s][i] = sample.next_index;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_kib = (fw.memory()?.current_kib, baseline.memory()?.current_kib);
+    let mut results = Vec::new();
+    for (s, scenario) in Scenario::ALL.iter().enumerate() {
+        eprintln!("  {} ...", scenario.name());
+        for server in servers {
+            server.reset_peak_memory();
+        }
+        let mut samples = [Sample::default(), Sample::default()];
+        for round in 0..rounds {
+            // fw, baseline, baseline, fw, ...: neither always runs second.
+            let order = if round.is_multiple_of(2) { [0, 1] } else { [1, 0] };
+            for i in order {
+                let sample = drive(
+                    servers[i].address,
+                    *scenario,
+                    size,
+                    next_index[s][i],
+                    bounds,
+                )
+                .await
+                .with_context(|| {
+                    format!(
+                        "{} on {}",
+                        scenario.name(),
+                        servers[i].implementation.name()
+                    )
+                })?;
+                next_index[s][i] = sample.next_index;
+                samples[i].merge(sample);
+            }
+        }
+        results.push(ScenarioResult {
+            scenario: *scenario,
+            fw: Figures::new(&samples[0], fw.memory()?),
+            baseline: Figures::new(&samples[1], baseline.memory()?),
+        });
+    }
+    fw.stop().await;
+    baseline.stop().await;
+    Ok(Report {
+        engine: options.engine,
+        connections: options.connections,
+        results,
+        idle_kib,
+    })
+}
+
+/// Requests per scenario in the smoke run.
+const SMOKE_REQUESTS: u64 = 6;
+
+/// The smoke run: tiny data, a few requests per scenario, and a check that both
+/// servers answer every request with the same status and the same JSON. Nothing
+/// is timed.
+///
+/// # Errors
+///
+/// When anything fails or the servers' answers differ; the error lists every
+/// difference.
+pub async fn smoke(server_exe: &Path, engine: Engine) -> anyhow::Result<()> {
+    let size = DataSize::SMOKE;
+    let databases = Databases::create(engine, size).await?;
+    let result = smoke_with(server_exe, &databases, size).await;
+    databases.remove().await;
+    result
+}
+
+async fn smoke_with(
+    server_exe: &Path,
+    databases: &Databases,
+    size: DataSize,
+) -> anyhow::Result<()> {
+    let fw = ServerProcess::start(server_exe, Implementation::Fw, &databases.fw_url).await?;
+    let baseline = ServerProcess::start(
+        server_exe,
+        Implementation::Baseline,
+        &databases.baseline_url,
+    )
+    .await?;
+    let mut fw_connection = Connection::open(fw.address).await?;
+    let mut baseline_connection = Connection::open(baseline.address).await?;
+    let mut differences = Vec::new();
+    for scenario in Scenario::ALL {
+        for index in 0..SMOKE_REQUESTS {
+            let request = scenario.request(size, index);
+            let fw_response = fw_connection.send(&request).await?;
+            let baseline_response = baseline_connection.send(&request).await?;
+            let writes = scenario == Scenario::Create;
+            let fw_answer = comparable(fw_response.status, &fw_response.body, writes)?;
+            let baseline_answer =
+                comparable(baseline_response.status, &baseline_response.body, writes)?;
+            if fw_response.status != scenario.expected_status() || fw_answer != baseline_answer {
+                differences.push(format!(
+                    "{} {}:\n  fw       {} {}\n  baseline {} {}",
+                    request.method,
+                    request.path,
+                    fw_answer.0,
+                    fw_answer.1,
+                    baseline_answer.0,
+                    baseline_answer.1
+                ));
+            }
+        }
+    }
+    if !differences.is_empty() {
+        fw.stop().await;
+        baseline.stop().await;
+        bail!(
+            "fw and the baseline answered {} request(s) differently (or not with {}):\n{}",
+            differences.len(),
+            "the scenario's success status",
+            differences.join("\n")
+        );
+    }
+    // The load loop itself, briefly, on both.
+    let bounds = Bounds {
+        duration: Duration::from_secs(5),
+        max_requests: 10,
+        connections: 2,
+    };
+    for server in [&fw, &baseline] {
+        for scenario in Scenario::ALL {
+            drive(server.address, scenario, size, 1000, bounds)
+                .await
+                .with_context(|| {
+                    format!(
+                        "load loop: {} on {}",
+                        scenario.name(),
+                        server.implementation.name()
+                    )
+                })?;
+        }
+        server.memory()?;
+    }
+    fw.stop().await;
+    baseline.stop().await;
+    Ok(())
+}
+
+/// A response as compared: its status and its JSON. For a write, the instants it
+/// records (`created_at`, `updated_at`) are masked, since the two servers write
+/// them at different moments.
+fn comparable(status: u16, body: &[u8], write: bool) -> anyhow::Result<(u16, serde_json::Value)> {
+    let mut json: serde_json::Value = if body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(body)
+            .with_context(|| format!("not JSON: {}", String::from_utf8_lossy(body)))?
+    };
+    if write {
+        mask_write_instants(&mut json);
+    }
+    Ok((status, json))
+}
+
+fn mask_write_instants(json: &mut serde_json::Value) {
+    match json {
+        serde_json::Value::Object(object) => {
+            for (name, value) in object.iter_mut() {
+                let is_instant = value
+                    .as_str()
+                    .is_some_and(|text| chrono::DateTime::parse_from_rfc3339(text).is_ok());
+                if (name == "created_at" || name == "updated_at") && is_instant {
+                    *value = serde_json::Value::String("<instant>".to_owned());
+                } else {
+                    mask_write_instants(value);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_write_instants),
+        _ => {}
+    }
+}

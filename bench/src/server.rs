@@ -1,0 +1,158 @@
+//! Each server runs in a child process of its own (`fw-bench serve fw|baseline`),
+//! so its memory can be read from `/proc/<pid>/status` without the other server
+//! or the load generator in the figure.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use tokio::process::{Child, Command};
+
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Implementation {
+    /// The dividends example, served by fw exactly as its binary serves it.
+    Fw,
+    /// The hand-written axum + sqlx baseline.
+    Baseline,
+}
+
+impl Implementation {
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Implementation::Fw => "fw",
+            Implementation::Baseline => "baseline",
+        }
+    }
+}
+
+/// Runs the chosen server in this process until it is killed. Both read the
+/// database from `DATABASE_URL` and the address from `FW_LISTEN`, as any fw
+/// application does.
+///
+/// # Errors
+///
+/// When the configuration is missing or the server fails to start.
+pub async fn serve(implementation: Implementation) -> anyhow::Result<std::process::ExitCode> {
+    match implementation {
+        Implementation::Fw => Ok(example_dividends::app()
+            .run_with(["example-dividends", "serve"])
+            .await),
+        Implementation::Baseline => {
+            let url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
+            let listen: SocketAddr = std::env::var("FW_LISTEN")
+                .context("set FW_LISTEN")?
+                .parse()?;
+            crate::baseline::serve(&url, listen).await?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A server running in a child process.
+#[derive(Debug)]
+pub struct ServerProcess {
+    /// Which server it is.
+    pub implementation: Implementation,
+    /// Where it listens.
+    pub address: SocketAddr,
+    child: Child,
+}
+
+impl ServerProcess {
+    /// Starts `server_exe serve <implementation>` on a free loopback port over
+    /// `database_url`, and waits until it accepts connections.
+    ///
+    /// # Errors
+    ///
+    /// When the process cannot start or does not listen within 60 seconds.
+    pub async fn start(
+        server_exe: &Path,
+        implementation: Implementation,
+        database_url: &str,
+    ) -> anyhow::Result<ServerProcess> {
+        let address = free_port()?;
+        let child = Command::new(server_exe)
+            .args(["serve", implementation.name()])
+            .env("DATABASE_URL", database_url)
+            .env("FW_LISTEN", address.to_string())
+            .env("FW_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", server_exe.display()))?;
+        let mut server = ServerProcess {
+            implementation,
+            address,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if tokio::net::TcpStream::connect(address).await.is_ok() {
+                return Ok(server);
+            }
+            if let Some(status) = server.child.try_wait()? {
+                bail!("the {} server exited with {status}", implementation.name());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the {} server did not listen within 60 s",
+                    implementation.name()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Peak and current resident memory of the process, in KiB (`VmHWM`, `VmRSS`).
+    ///
+    /// # Errors
+    ///
+    /// When `/proc` cannot be read (not Linux, or the process is gone).
+    pub fn memory(&self) -> anyhow::Result<Memory> {
+        let pid = self.child.id().context("the server has exited")?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(Memory {
+            peak_kib: field("VmHWM:"),
+            current_kib: field("VmRSS:"),
+        })
+    }
+
+    /// Resets the peak (`VmHWM`) to the current resident size, so the next reading
+    /// is the peak of what runs in between. Best effort: older kernels lack it.
+    pub fn reset_peak_memory(&self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        }
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// A memory reading of a server process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    /// Peak resident set since start or the last reset, KiB.
+    pub peak_kib: u64,
+    /// Current resident set, KiB.
+    pub current_kib: u64,
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
