@@ -1,5 +1,5 @@
-//! The `fw` command line: application commands forwarded to the application in the
-//! current directory.
+//! The `fw` command line: `fw new` creates an application; every other command is
+//! forwarded to the application in the current directory.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -10,14 +10,26 @@ mod commands;
 
 /// fw: create fw applications and run their commands.
 #[derive(Debug, Parser)]
-#[command(name = "fw", version, about)]
+#[command(name = "fw", version, about, after_help = APP_COMMANDS_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// The commands every application has, forwarded by [`Command::App`].
+const APP_COMMANDS_HELP: &str = "\
+Inside an application, every other command runs in it (built first, with `cargo run --`):
+  serve           Serve over HTTP (`--migrate` applies pending migrations first)
+  migrate         Apply pending migrations (`--plan` prints the SQL instead)
+  makemigrations  Write a migration for the models' changes (`--check` for CI)
+  check           Check that the models, the migrations and the database agree
+  <command>       One of the application's own commands
+
+`cargo run -- --help` inside an application lists all of its commands.";
+
 #[derive(Debug, Subcommand)]
 enum Command {
+    New(commands::new::NewArgs),
     /// Any other command (`serve`, `migrate`, `makemigrations`, `check`, or the
     /// application's own) runs in the application in the current directory,
     /// which is built first: `fw migrate --plan` is `cargo run -- migrate --plan`.
@@ -28,6 +40,7 @@ enum Command {
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::New(args) => commands::new::run(&args).map(|()| ExitCode::SUCCESS),
         Command::App(args) => commands::forward::run(&args),
     };
     match result {

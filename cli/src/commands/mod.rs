@@ -1,3 +1,4 @@
 //! One module per `fw` command.
 
 pub(crate) mod forward;
+pub(crate) mod new;
