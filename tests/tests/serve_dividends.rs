@@ -1,5 +1,6 @@
 //! The README's main command, end to end: the dividends example migrates a fresh
-//! SQLite database, serves over real HTTP, and stops cleanly on SIGTERM.
+//! SQLite database, loads its sample data, serves over real HTTP, and stops
+//! cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -129,6 +130,9 @@ fn the_example_migrates_serves_and_stops_gracefully() {
 
     let (status, logs) = server.terminate();
     assert!(status.success(), "exit status {status}; logs:\n{logs}");
+    assert!(logs.contains("Applied 0001_initial"), "{logs}");
+    assert!(logs.contains("imported a sample file"), "{logs}");
+    assert!(logs.contains("created the demo account"), "{logs}");
     assert!(logs.contains("serving"), "{logs}");
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(

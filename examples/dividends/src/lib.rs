@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod import;
 pub mod models;
+pub mod sample_data;
 
 use models::{Account, Dividend, Position, Security};
 
@@ -16,4 +17,5 @@ pub fn app() -> fw::App {
         .model::<Account>()
         .model::<Position>()
         .commands::<commands::Command>()
+        .before_serve(|app| async move { sample_data::load_if_empty(&app.db).await })
 }
