@@ -1,0 +1,10 @@
+pub struct Plain {
+    pub id: i64,
+}
+
+#[fw::resource(model = Plain, path = "/plain", actions(list))]
+pub struct PlainResource {
+    pub id: i64,
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+#[derive(Clone)]
+#[fw::model]
+pub struct Security {
+    pub id: i64,
+    #[field(max_length = 12)]
+    pub symbol: String,
+    pub listed: bool,
+    #[field(version)]
+    pub version: i64,
+}
+
+#[fw::resource(model = Security, path = "/securities", actions(list))]
+pub struct SecurityResource {
+    pub id: i64,
+    pub symbol: i32,
+}
+
+fn main() {}
