@@ -1,6 +1,7 @@
 //! A brokerage shows its customers their upcoming dividends, imported from the
 //! clearing firm's daily file.
 
+pub mod api;
 pub mod commands;
 pub mod import;
 pub mod models;
@@ -16,6 +17,7 @@ pub fn app() -> fw::App {
         .model::<Dividend>()
         .model::<Account>()
         .model::<Position>()
+        .api(api::api())
         .commands::<commands::Command>()
         .before_serve(|app| async move { sample_data::load_if_empty(&app.db).await })
 }

@@ -1,0 +1,93 @@
+//! The HTTP API: securities, and dividend announcements with the filters the
+//! brokerage's apps use (by security, ex-date and pay-date ranges, status).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fw::Ref;
+use rust_decimal::Decimal;
+
+use crate::models::{DividendKind, DividendStatus, Security};
+
+/// A listed security.
+#[fw::resource(
+    model = crate::models::Security,
+    path = "/securities",
+    actions(list, retrieve, create, update, partial_update, destroy),
+    read_only(id, created_at, updated_at, version),
+    filter(symbol(exact, in), cusip(exact), name(icontains)),
+    search(symbol, name),
+    ordering(symbol, name),
+    default_ordering = "symbol",
+    page_size = 50,
+    max_page_size = 500
+)]
+pub struct SecurityResource {
+    /// Surrogate key.
+    pub id: i64,
+    /// Ticker symbol, e.g. `ACME`.
+    pub symbol: String,
+    /// The nine-character CUSIP.
+    pub cusip: String,
+    /// Issuer name.
+    pub name: String,
+    /// When the row was created.
+    pub created_at: DateTime<Utc>,
+    /// When the row last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Row version (also the `ETag`).
+    pub version: i64,
+}
+
+/// A dividend announcement, as last reported by the clearing firm. Imported
+/// from the daily file, so the API only reads it.
+#[fw::resource(
+    model = crate::models::Dividend,
+    path = "/dividends",
+    actions(list, retrieve),
+    read_only(id, announcement_id, security, declaration_date, ex_date, record_date, pay_date, rate, currency, kind, status, updated_at, version),
+    filter(
+        security(exact, in),
+        ex_date(exact, gte, lte, gt, lt),
+        pay_date(exact, gte, lte, gt, lt),
+        status(exact, in),
+        kind(exact, in)
+    ),
+    ordering(ex_date, pay_date),
+    default_ordering = "-ex_date",
+    page_size = 50,
+    max_page_size = 500
+)]
+pub struct DividendResource {
+    /// Surrogate key.
+    pub id: i64,
+    /// The clearing firm's id for the announcement.
+    pub announcement_id: String,
+    /// The paying security.
+    pub security: Ref<Security>,
+    /// When the board declared it.
+    pub declaration_date: NaiveDate,
+    /// Holders before this date receive it.
+    pub ex_date: NaiveDate,
+    /// Holders of record on this date receive it.
+    pub record_date: NaiveDate,
+    /// When it is paid.
+    pub pay_date: NaiveDate,
+    /// Cash paid per share, as a decimal string.
+    pub rate: Decimal,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// Regular, special or return of capital.
+    pub kind: DividendKind,
+    /// Announced, changed or cancelled.
+    pub status: DividendStatus,
+    /// When the row last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Row version (also the `ETag`).
+    pub version: i64,
+}
+
+/// The application's API.
+pub fn api() -> fw::Api {
+    fw::Api::new("Dividends", env!("CARGO_PKG_VERSION"))
+        .resource::<SecurityResource>()
+        .resource::<DividendResource>()
+}
