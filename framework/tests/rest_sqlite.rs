@@ -52,3 +52,10 @@ cases!(
     custom_actions_and_plain_handlers,
     openapi_and_docs_are_served,
 );
+
+/// The OpenAPI document is a reviewed artifact: a change to a model or a
+/// resource shows up as a snapshot diff. (It does not depend on the database.)
+#[test]
+fn openapi_document_snapshot() {
+    insta::assert_json_snapshot!("rest_openapi", models::api().openapi_json());
+}
