@@ -90,4 +90,9 @@ pub fn api() -> fw::Api {
     fw::Api::new("Dividends", env!("CARGO_PKG_VERSION"))
         .resource::<SecurityResource>()
         .resource::<DividendResource>()
+        .route(
+            crate::upcoming::PATH,
+            crate::upcoming::route(),
+            crate::upcoming::operations(),
+        )
 }

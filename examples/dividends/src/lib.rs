@@ -6,6 +6,7 @@ pub mod commands;
 pub mod import;
 pub mod models;
 pub mod sample_data;
+pub mod upcoming;
 
 use models::{Account, Dividend, Position, Security};
 

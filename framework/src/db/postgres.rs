@@ -84,9 +84,12 @@ pub(super) fn add_value(args: &mut PgArguments, value: &Value) -> Result<()> {
     result.map_err(encode_error)
 }
 
+/// Decimals come back normalized (`0.26`, not `0.26000000` as `NUMERIC(18,8)`
+/// stores it), so a value reads the same on both databases.
 pub(super) fn get_decimal(row: &PgRow, index: usize) -> Result<Option<Decimal>> {
-    row.try_get(index).map_err(|error| Error::Decode {
+    let value: Option<Decimal> = row.try_get(index).map_err(|error| Error::Decode {
         column: index.to_string(),
         reason: error.to_string(),
-    })
+    })?;
+    Ok(value.map(|value| value.normalize()))
 }

@@ -329,6 +329,11 @@ pub(crate) async fn every_field_type_round_trips(db: &Db) {
             .expect("dividend");
         let fetched = Dividend::get(db, stored.id).await.expect("get");
         assert_eq!(fetched.rate, dec(rate), "decimals are exact");
+        assert_eq!(
+            fetched.rate.to_string(),
+            dec(rate).normalize().to_string(),
+            "decimals read back normalized, the same on both databases"
+        );
         assert_eq!(fetched.status, DividendStatus::Announced);
         assert_eq!(fetched.ex_date, date(&ex_date));
     }

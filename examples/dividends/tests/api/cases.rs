@@ -1,0 +1,201 @@
+//! The dividends API over HTTP, in-process, on a database loaded with the sample
+//! days and the demo account; `api_sqlite.rs` and `api_postgres.rs` run each case.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use example_dividends::models::Account;
+use example_dividends::sample_data::DEMO_ACCOUNT_NUMBER;
+use fw::Model;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub(crate) struct Fixture {
+    _test_db: fw::testing::TestDb,
+    router: axum::Router,
+    pub(crate) account: Account,
+}
+
+impl Fixture {
+    pub(crate) async fn new(test_db: fw::testing::TestDb) -> Fixture {
+        let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        fw::migrate::migrate(
+            test_db.db(),
+            &migrations,
+            &fw::migrate::DataMigrations::new(),
+            fw::migrate::MigrateOptions::default(),
+        )
+        .await
+        .expect("apply the example's migrations");
+        example_dividends::sample_data::load_if_empty(test_db.db())
+            .await
+            .expect("load the sample data");
+        let account = Account::query()
+            .filter(Account::NUMBER.eq(DEMO_ACCOUNT_NUMBER))
+            .first(test_db.db())
+            .await
+            .expect("query")
+            .expect("the demo account");
+        let context = fw::AppContext {
+            db: test_db.db().clone(),
+            config: std::sync::Arc::new(fw::Config {
+                database_url: test_db.url(),
+                listen: ([127, 0, 0, 1], 0).into(),
+                log_filter: "info".to_owned(),
+                json_logs: false,
+            }),
+        };
+        let router = example_dividends::app().router(context);
+        Fixture {
+            _test_db: test_db,
+            router,
+            account,
+        }
+    }
+
+    pub(crate) async fn get(&self, uri: &str) -> (StatusCode, String, Value) {
+        let request = Request::get(uri).body(Body::empty()).expect("request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("response");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        (status, content_type, json)
+    }
+
+    fn upcoming(&self, query: &str) -> String {
+        format!("/accounts/{}/upcoming-dividends{query}", self.account.id)
+    }
+}
+
+pub(crate) async fn upcoming_payments_are_exact_and_skip_cancellations(fixture: Fixture) {
+    let (status, _, body) = fixture.get(&fixture.upcoming("?from=2026-03-17")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let payments = body["payments"].as_array().expect("payments");
+    let by_symbol = |symbol: &str| {
+        payments
+            .iter()
+            .find(|payment| payment["symbol"] == symbol)
+            .unwrap_or_else(|| panic!("a payment for {symbol}: {body}"))
+    };
+    assert_eq!(
+        by_symbol("AAPL")["amount"],
+        "31.20",
+        "120 shares × 0.26, exact"
+    );
+    assert_eq!(
+        by_symbol("MSFT")["amount"],
+        "32.305",
+        "35.5 shares × 0.91, exact"
+    );
+    assert_eq!(
+        by_symbol("KO")["status"],
+        "changed",
+        "the corrections day raised KO's rate"
+    );
+    assert_eq!(by_symbol("KO")["amount"], "106.00");
+    assert!(
+        payments
+            .iter()
+            .all(|payment| payment["status"] != "cancelled"),
+        "{body}"
+    );
+    let pay_dates: Vec<&str> = payments
+        .iter()
+        .map(|payment| payment["pay_date"].as_str().expect("pay date"))
+        .collect();
+    let mut sorted = pay_dates.clone();
+    sorted.sort_unstable();
+    assert_eq!(pay_dates, sorted, "payments come by pay date");
+    assert_eq!(body["totals"]["CAD"], "77.60", "80 ENB shares × 0.97 CAD");
+
+    let (status, _, later) = fixture.get(&fixture.upcoming("?from=2026-05-01")).await;
+    assert_eq!(status, StatusCode::OK);
+    let later_count = later["payments"].as_array().map_or(0, Vec::len);
+    assert!(
+        later_count < payments.len(),
+        "`from` leaves out earlier payments"
+    );
+}
+
+pub(crate) async fn unknown_accounts_are_404_problems(fixture: Fixture) {
+    for uri in [
+        "/accounts/01a20149-854e-70b2-b6e6-fb9836f087c0/upcoming-dividends",
+        "/accounts/not-a-uuid/upcoming-dividends",
+    ] {
+        let (status, content_type, body) = fixture.get(uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(content_type, "application/problem+json", "{uri}");
+        assert_eq!(body["status"], 404, "{body}");
+    }
+}
+
+pub(crate) async fn bad_parameters_are_400_problems_naming_them(fixture: Fixture) {
+    let (status, content_type, body) = fixture.get(&fixture.upcoming("?from=March")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(content_type, "application/problem+json");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`from`"),
+        "{body}"
+    );
+
+    let (status, _, body) = fixture.get(&fixture.upcoming("?frm=2026-03-17")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`frm`"),
+        "{body}"
+    );
+}
+
+pub(crate) async fn the_spec_documents_the_custom_endpoint(fixture: Fixture) {
+    let (status, _, spec) = fixture.get("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let operation = &spec["paths"]["/accounts/{id}/upcoming-dividends"]["get"];
+    assert_eq!(
+        operation["operationId"], "account_upcoming_dividends",
+        "{spec}"
+    );
+    for status in ["200", "400", "404"] {
+        assert!(
+            operation["responses"][status].is_object(),
+            "{status} documented"
+        );
+    }
+    assert!(spec["paths"]["/dividends"]["get"].is_object());
+}
+
+/// Defines one test per case on a fresh database from `$database`.
+macro_rules! api_suite {
+    ($database:path) => {
+        cases::api_suite!(@cases $database;
+            upcoming_payments_are_exact_and_skip_cancellations,
+            unknown_accounts_are_404_problems,
+            bad_parameters_are_400_problems_naming_them,
+            the_spec_documents_the_custom_endpoint,
+        );
+    };
+    (@cases $database:path; $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            cases::$case(cases::Fixture::new($database().await).await).await;
+        }
+    )*};
+}
+pub(crate) use api_suite;
