@@ -1,5 +1,5 @@
 //! The hand-written baseline: what a competent engineer writes in an afternoon
-//! with axum, sqlx and serde for the example's dividend endpoints. Plain handlers,
+//! with axum, sqlx and serde for the example's endpoints that the benchmark drives. Plain handlers,
 //! SQL by hand (prepared and cached per connection by sqlx), one pool per
 //! database, the same JSON as the example. No fw in the request path.
 //!
@@ -27,17 +27,16 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row as _};
-use uuid::Uuid;
 
 /// Rows per page when `page_size` is absent, and the most a client may ask for.
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 500;
 
 /// The ordering when `ordering` is absent.
-const DEFAULT_ORDERING: &str = "ex_date";
+const DEFAULT_ORDERING: &str = "-ex_date";
 
 const DIVIDEND_COLUMNS: &str = "id, announcement_id, security_id, declaration_date, ex_date, \
-     record_date, pay_date, rate, currency, kind, status, created_at, updated_at, version";
+     record_date, pay_date, rate, currency, kind, status, updated_at, version";
 
 /// The baseline's database handle.
 #[derive(Clone, Debug)]
@@ -89,9 +88,9 @@ impl Database {
 /// The baseline's routes.
 pub fn router(db: Database) -> axum::Router {
     axum::Router::new()
-        .route("/dividends", get(list_dividends).post(create_dividend))
+        .route("/dividends", get(list_dividends))
         .route("/dividends/{id}", get(retrieve_dividend))
-        .route("/accounts/{id}/upcoming-dividends", get(upcoming_dividends))
+        .route("/securities", axum::routing::post(create_security))
         .with_state(db)
 }
 
@@ -125,8 +124,6 @@ struct Dividend {
     kind: String,
     status: String,
     #[serde(serialize_with = "rfc3339")]
-    created_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
     updated_at: DateTime<Utc>,
     version: i64,
 }
@@ -145,9 +142,8 @@ impl Dividend {
             currency: row.try_get(8)?,
             kind: row.try_get(9)?,
             status: row.try_get(10)?,
-            created_at: row.try_get(11)?,
-            updated_at: row.try_get(12)?,
-            version: row.try_get(13)?,
+            updated_at: row.try_get(11)?,
+            version: row.try_get(12)?,
         })
     }
 
@@ -160,13 +156,14 @@ impl Dividend {
             ex_date: row.try_get(4)?,
             record_date: row.try_get(5)?,
             pay_date: row.try_get(6)?,
-            rate: row.try_get(7)?,
+            // NUMERIC(18,8) comes back with 8 places; the API shows the canonical
+            // form, as on SQLite.
+            rate: row.try_get::<Decimal, _>(7)?.normalize(),
             currency: row.try_get(8)?,
             kind: row.try_get(9)?,
             status: row.try_get(10)?,
-            created_at: row.try_get(11)?,
-            updated_at: row.try_get(12)?,
-            version: row.try_get(13)?,
+            updated_at: row.try_get(11)?,
+            version: row.try_get(12)?,
         })
     }
 
@@ -240,10 +237,10 @@ async fn retrieve_dividend(
 ) -> Result<Response, Problem> {
     let id: i64 = id.parse().map_err(|_| Problem::not_found())?;
     let sql_sqlite = "SELECT id, announcement_id, security_id, declaration_date, ex_date, \
-         record_date, pay_date, rate, currency, kind, status, created_at, updated_at, version \
+         record_date, pay_date, rate, currency, kind, status, updated_at, version \
          FROM dividend WHERE id = ?1";
     let sql_postgres = "SELECT id, announcement_id, security_id, declaration_date, ex_date, \
-         record_date, pay_date, rate, currency, kind, status, created_at, updated_at, version \
+         record_date, pay_date, rate, currency, kind, status, updated_at, version \
          FROM dividend WHERE id = $1";
     let dividend = match &db {
         Database::Sqlite { reader, .. } => sqlx::query(sql_sqlite)
@@ -266,22 +263,110 @@ async fn retrieve_dividend(
     Ok(response)
 }
 
-/// The list's query string. Unknown parameters are refused.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A filter value, typed by its column.
+#[derive(Debug, Clone)]
+enum FilterValue {
+    Int(i64),
+    Text(String),
+    Date(NaiveDate),
+}
+
+/// One `WHERE` condition from a `field__lookup=value` parameter.
+#[derive(Debug)]
+struct Condition {
+    column: &'static str,
+    operator: &'static str,
+    values: Vec<FilterValue>,
+}
+
+/// The list's query string; unknown parameters are refused.
+#[derive(Debug, Default)]
 struct ListParams {
-    security: Option<i64>,
-    status: Option<String>,
-    kind: Option<String>,
-    #[serde(rename = "ex_date__gte")]
-    ex_date_gte: Option<NaiveDate>,
-    #[serde(rename = "ex_date__lte")]
-    ex_date_lte: Option<NaiveDate>,
-    #[serde(rename = "pay_date__gte")]
-    pay_date_gte: Option<NaiveDate>,
+    conditions: Vec<Condition>,
     ordering: Option<String>,
     page_size: Option<u32>,
     cursor: Option<String>,
+    /// Every parameter but `cursor`, in order, for the page links.
+    kept: Vec<(String, String)>,
+}
+
+const KINDS: [&str; 3] = ["regular", "special", "return_of_capital"];
+const STATUSES: [&str; 3] = ["announced", "changed", "cancelled"];
+
+impl ListParams {
+    fn parse(query: &str) -> Result<ListParams, Problem> {
+        let mut params = ListParams::default();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            match &*name {
+                "cursor" => {
+                    params.cursor = Some(value.into_owned());
+                    continue;
+                }
+                "ordering" => params.ordering = Some(value.to_string()),
+                "page_size" => {
+                    params.page_size = Some(value.parse().map_err(|_| page_size_error())?)
+                }
+                _ => params.conditions.push(parse_filter(&name, &value)?),
+            }
+            params.kept.push((name.into_owned(), value.into_owned()));
+        }
+        Ok(params)
+    }
+}
+
+fn page_size_error() -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        format!("`page_size` must be an integer from 1 to {MAX_PAGE_SIZE}"),
+    )
+}
+
+fn parse_filter(name: &str, raw: &str) -> Result<Condition, Problem> {
+    let bad = || {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("query parameter `{name}` is not valid"),
+        )
+    };
+    let (field, lookup) = name.split_once("__").unwrap_or((name, "exact"));
+    let (column, ranges) = match field {
+        "security" => ("security_id", false),
+        "ex_date" => ("ex_date", true),
+        "pay_date" => ("pay_date", true),
+        "status" => ("status", false),
+        "kind" => ("kind", false),
+        _ => return Err(bad()),
+    };
+    let operator = match (lookup, ranges) {
+        ("exact", _) => "=",
+        ("in", false) => "IN",
+        ("gte", true) => ">=",
+        ("lte", true) => "<=",
+        ("gt", true) => ">",
+        ("lt", true) => "<",
+        _ => return Err(bad()),
+    };
+    let parse_one = |text: &str| -> Result<FilterValue, Problem> {
+        match field {
+            "security" => text.parse().map(FilterValue::Int).map_err(|_| bad()),
+            "ex_date" | "pay_date" => text.parse().map(FilterValue::Date).map_err(|_| bad()),
+            "status" if STATUSES.contains(&text) => Ok(FilterValue::Text(text.to_owned())),
+            "kind" if KINDS.contains(&text) => Ok(FilterValue::Text(text.to_owned())),
+            _ => Err(bad()),
+        }
+    };
+    let values = if operator == "IN" {
+        raw.split(',')
+            .map(parse_one)
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        vec![parse_one(raw)?]
+    };
+    Ok(Condition {
+        column,
+        operator,
+        values,
+    })
 }
 
 /// The orderings the list accepts: a column, ascending or descending.
@@ -300,7 +385,6 @@ impl Ordering {
         let column = match name {
             "ex_date" => "ex_date",
             "pay_date" => "pay_date",
-            "id" => "id",
             _ => return None,
         };
         Some(Ordering { column, descending })
@@ -308,9 +392,8 @@ impl Ordering {
 
     fn value(self, dividend: &Dividend) -> serde_json::Value {
         match self.column {
-            "ex_date" => json!(dividend.ex_date),
             "pay_date" => json!(dividend.pay_date),
-            _ => json!(dividend.id),
+            _ => json!(dividend.ex_date),
         }
     }
 }
@@ -320,26 +403,22 @@ impl Ordering {
 #[derive(Debug)]
 struct Cursor {
     backwards: bool,
-    date: Option<NaiveDate>,
+    date: NaiveDate,
     id: i64,
 }
 
+/// An opaque token: base64url of `{"o": ordering, "b": backwards, "v": [value, id]}`.
 fn encode_cursor(
     ordering_text: &str,
     ordering: Ordering,
     row: &Dividend,
     backwards: bool,
 ) -> String {
-    let values = if ordering.column == "id" {
-        vec![json!(row.id)]
-    } else {
-        vec![ordering.value(row), json!(row.id)]
-    };
-    let document = json!({"o": ordering_text, "b": backwards, "v": values});
+    let document = json!({"o": ordering_text, "b": backwards, "v": [ordering.value(row), row.id]});
     URL_SAFE_NO_PAD.encode(document.to_string())
 }
 
-fn decode_cursor(token: &str, ordering_text: &str, ordering: Ordering) -> Result<Cursor, Problem> {
+fn decode_cursor(token: &str, ordering_text: &str) -> Result<Cursor, Problem> {
     let invalid = || {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -352,19 +431,11 @@ fn decode_cursor(token: &str, ordering_text: &str, ordering: Ordering) -> Result
         return Err(invalid());
     }
     let backwards = document["b"].as_bool().ok_or_else(invalid)?;
-    let values = document["v"].as_array().ok_or_else(invalid)?;
-    let (date, id) = match (ordering.column, values.as_slice()) {
-        ("id", [id]) => (None, id.as_i64().ok_or_else(invalid)?),
-        (_, [date, id]) => (
-            Some(
-                date.as_str()
-                    .and_then(|date| date.parse().ok())
-                    .ok_or_else(invalid)?,
-            ),
-            id.as_i64().ok_or_else(invalid)?,
-        ),
-        _ => return Err(invalid()),
-    };
+    let date = document["v"][0]
+        .as_str()
+        .and_then(|date| date.parse().ok())
+        .ok_or_else(invalid)?;
+    let id = document["v"][1].as_i64().ok_or_else(invalid)?;
     Ok(Cursor {
         backwards,
         date,
@@ -372,7 +443,7 @@ fn decode_cursor(token: &str, ordering_text: &str, ordering: Ordering) -> Result
     })
 }
 
-/// Appends `WHERE ...` for the filters and the cursor, with `$n` or `?` binds.
+/// Appends `WHERE ...` for the filters and the cursor, `ORDER BY` and `LIMIT`.
 fn push_list_query<DB>(
     builder: &mut QueryBuilder<DB>,
     params: &ListParams,
@@ -385,68 +456,49 @@ fn push_list_query<DB>(
     for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> NaiveDate: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    let mut first = true;
-    let mut clause = |builder: &mut QueryBuilder<DB>, sql: &str| {
-        builder.push(if first { " WHERE " } else { " AND " });
-        builder.push(sql);
-        first = false;
-    };
-    if let Some(security) = params.security {
-        clause(builder, "security_id = ");
-        builder.push_bind(security);
-    }
-    if let Some(status) = &params.status {
-        clause(builder, "status = ");
-        builder.push_bind(status.clone());
-    }
-    if let Some(kind) = &params.kind {
-        clause(builder, "kind = ");
-        builder.push_bind(kind.clone());
-    }
-    if let Some(date) = params.ex_date_gte {
-        clause(builder, "ex_date >= ");
-        builder.push_bind(date);
-    }
-    if let Some(date) = params.ex_date_lte {
-        clause(builder, "ex_date <= ");
-        builder.push_bind(date);
-    }
-    if let Some(date) = params.pay_date_gte {
-        clause(builder, "pay_date >= ");
-        builder.push_bind(date);
+    let mut keyword = " WHERE ";
+    for condition in &params.conditions {
+        builder.push(keyword).push(condition.column);
+        keyword = " AND ";
+        if condition.operator == "IN" {
+            builder.push(" IN (");
+            let mut values = builder.separated(", ");
+            for value in &condition.values {
+                match value {
+                    FilterValue::Int(value) => values.push_bind(*value),
+                    FilterValue::Text(value) => values.push_bind(value.clone()),
+                    FilterValue::Date(value) => values.push_bind(*value),
+                };
+            }
+            builder.push(")");
+        } else {
+            builder.push(" ").push(condition.operator).push(" ");
+            match &condition.values[0] {
+                FilterValue::Int(value) => builder.push_bind(*value),
+                FilterValue::Text(value) => builder.push_bind(value.clone()),
+                FilterValue::Date(value) => builder.push_bind(*value),
+            };
+        }
     }
     // Scanning forwards in a descending order, or backwards in an ascending one,
     // means "less than" the cursor.
     let reversed = cursor.is_some_and(|cursor| cursor.backwards);
     let less = ordering.descending != reversed;
     let (operator, direction) = if less { ("<", "DESC") } else { (">", "ASC") };
+    let column = ordering.column;
     if let Some(cursor) = cursor {
-        let column = ordering.column;
-        match cursor.date {
-            Some(date) => {
-                clause(builder, &format!("({column} {operator} "));
-                builder.push_bind(date);
-                builder.push(format!(" OR ({column} = "));
-                builder.push_bind(date);
-                builder.push(format!(" AND id {operator} "));
-                builder.push_bind(cursor.id);
-                builder.push("))");
-            }
-            None => {
-                clause(builder, &format!("id {operator} "));
-                builder.push_bind(cursor.id);
-            }
-        }
+        builder.push(format!("{keyword}({column} {operator} "));
+        builder.push_bind(cursor.date);
+        builder.push(format!(" OR ({column} = "));
+        builder.push_bind(cursor.date);
+        builder.push(format!(" AND id {operator} "));
+        builder.push_bind(cursor.id);
+        builder.push("))");
     }
-    if ordering.column == "id" {
-        builder.push(format!(" ORDER BY id {direction}"));
-    } else {
-        builder.push(format!(
-            " ORDER BY {} {direction}, id {direction}",
-            ordering.column
-        ));
-    }
-    builder.push(format!(" LIMIT {}", limit + 1));
+    builder.push(format!(
+        " ORDER BY {column} {direction}, id {direction} LIMIT {}",
+        limit + 1
+    ));
 }
 
 async fn list_dividends(
@@ -454,13 +506,9 @@ async fn list_dividends(
     RawQuery(query): RawQuery,
     uri: axum::http::Uri,
 ) -> Result<Response, Problem> {
-    let query = query.unwrap_or_default();
-    let params: ListParams = serde_urlencoded_params(&query)?;
-    let ordering_text = params
-        .ordering
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ORDERING.to_owned());
-    let ordering = Ordering::parse(&ordering_text).ok_or_else(|| {
+    let params = ListParams::parse(query.as_deref().unwrap_or_default())?;
+    let ordering_text = params.ordering.as_deref().unwrap_or(DEFAULT_ORDERING);
+    let ordering = Ordering::parse(ordering_text).ok_or_else(|| {
         Problem::new(
             StatusCode::BAD_REQUEST,
             format!("`ordering` cannot use `{ordering_text}`"),
@@ -468,19 +516,17 @@ async fn list_dividends(
     })?;
     let page_size = params.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            format!("`page_size` must be an integer from 1 to {MAX_PAGE_SIZE}"),
-        ));
+        return Err(page_size_error());
     }
     let cursor = params
         .cursor
         .as_deref()
-        .map(|token| decode_cursor(token, &ordering_text, ordering))
+        .map(|token| decode_cursor(token, ordering_text))
         .transpose()?;
+    let select = format!("SELECT {DIVIDEND_COLUMNS} FROM dividend");
     let mut rows = match &db {
         Database::Sqlite { reader, .. } => {
-            let mut builder = QueryBuilder::new(format!("SELECT {DIVIDEND_COLUMNS} FROM dividend"));
+            let mut builder = QueryBuilder::new(select);
             push_list_query(&mut builder, &params, ordering, cursor.as_ref(), page_size);
             builder
                 .build()
@@ -491,7 +537,7 @@ async fn list_dividends(
                 .collect::<sqlx::Result<Vec<_>>>()?
         }
         Database::Postgres(pool) => {
-            let mut builder = QueryBuilder::new(format!("SELECT {DIVIDEND_COLUMNS} FROM dividend"));
+            let mut builder = QueryBuilder::new(select);
             push_list_query(&mut builder, &params, ordering, cursor.as_ref(), page_size);
             builder
                 .build()
@@ -504,131 +550,124 @@ async fn list_dividends(
     };
     let backwards = cursor.as_ref().is_some_and(|cursor| cursor.backwards);
     let more = rows.len() > page_size as usize;
-    if more {
-        rows.truncate(page_size as usize);
-    }
+    rows.truncate(page_size as usize);
     if backwards {
         rows.reverse();
     }
-    let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .filter(|(name, _)| name != "cursor")
-        .collect();
     let link = |row: &Dividend, backwards: bool| {
         let mut serializer = form_urlencoded::Serializer::new(String::new());
-        for (name, value) in &kept {
+        for (name, value) in &params.kept {
             serializer.append_pair(name, value);
         }
-        serializer.append_pair(
-            "cursor",
-            &encode_cursor(&ordering_text, ordering, row, backwards),
-        );
-        json!(format!("{}?{}", uri.path(), serializer.finish()))
+        let cursor = encode_cursor(ordering_text, ordering, row, backwards);
+        serializer.append_pair("cursor", &cursor);
+        Some(format!("{}?{}", uri.path(), serializer.finish()))
     };
     let (has_next, has_previous) = if backwards {
         (true, more)
     } else {
         (more, cursor.is_some())
     };
-    let next = match rows.last() {
-        Some(row) if has_next => link(row, false),
-        _ => serde_json::Value::Null,
+    let page = Page {
+        next: rows
+            .last()
+            .filter(|_| has_next)
+            .and_then(|row| link(row, false)),
+        previous: rows
+            .first()
+            .filter(|_| has_previous)
+            .and_then(|row| link(row, true)),
+        results: rows,
     };
-    let previous = match rows.first() {
-        Some(row) if has_previous => link(row, true),
-        _ => serde_json::Value::Null,
-    };
-    Ok(Json(json!({"next": next, "previous": previous, "results": rows})).into_response())
+    Ok(Json(page).into_response())
 }
 
-fn serde_urlencoded_params(query: &str) -> Result<ListParams, Problem> {
-    axum::extract::Query::<ListParams>::try_from_uri(
-        &format!("/?{query}")
-            .parse()
-            .map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "malformed query string"))?,
-    )
-    .map(|axum::extract::Query(params)| params)
-    .map_err(|rejection| Problem::new(StatusCode::BAD_REQUEST, rejection.body_text()))
+/// One page of a list.
+#[derive(Debug, Serialize)]
+struct Page<T> {
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<T>,
+}
+
+#[derive(Debug, Serialize)]
+struct Security {
+    id: i64,
+    symbol: String,
+    cusip: String,
+    name: String,
+    #[serde(serialize_with = "rfc3339")]
+    created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
+    updated_at: DateTime<Utc>,
+    version: i64,
+}
+
+impl Security {
+    fn from_row<R>(row: &R) -> sqlx::Result<Security>
+    where
+        R: sqlx::Row,
+        usize: sqlx::ColumnIndex<R>,
+        for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        for<'r> DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Ok(Security {
+            id: row.try_get(0)?,
+            symbol: row.try_get(1)?,
+            cusip: row.try_get(2)?,
+            name: row.try_get(3)?,
+            created_at: row.try_get(4)?,
+            updated_at: row.try_get(5)?,
+            version: row.try_get(6)?,
+        })
+    }
 }
 
 /// A create request: every writable field; unknown fields are refused.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewDividend {
-    announcement_id: String,
-    security: i64,
-    declaration_date: NaiveDate,
-    ex_date: NaiveDate,
-    record_date: NaiveDate,
-    pay_date: NaiveDate,
-    rate: Decimal,
-    #[serde(default = "usd")]
-    currency: String,
-    kind: String,
-    status: String,
+struct NewSecurity {
+    symbol: String,
+    cusip: String,
+    name: String,
 }
 
-fn usd() -> String {
-    "USD".to_owned()
-}
-
-impl NewDividend {
+impl NewSecurity {
     /// The model's constraints, as the example enforces them.
     fn validate(&self) -> Vec<serde_json::Value> {
         let mut errors = Vec::new();
         let mut error = |pointer: &str, code: &str, detail: &str| {
             errors.push(json!({"pointer": pointer, "code": code, "detail": detail}));
         };
-        let id = &self.announcement_id;
-        if id.is_empty()
-            || id.chars().count() > 20
-            || !id
-                .chars()
+        let symbol = self.symbol.as_bytes();
+        if symbol.is_empty()
+            || symbol.len() > 12
+            || !symbol[0].is_ascii_uppercase()
+            || !symbol[1..]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'.')
+        {
+            error("/symbol", "pattern", "must match `^[A-Z][A-Z0-9.]{0,11}$`");
+        }
+        let cusip = self.cusip.as_bytes();
+        if cusip.len() != 9
+            || !cusip
+                .iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         {
-            error(
-                "/announcement_id",
-                "pattern",
-                "must match `^[A-Z0-9]{1,20}$`",
-            );
+            error("/cusip", "pattern", "must be 9 characters of `[0-9A-Z]`");
         }
-        if self.rate.is_sign_negative() {
-            error("/rate", "min", "must be at least 0");
-        }
-        if self.rate.scale() > 8 || self.rate.trunc().abs() >= Decimal::from(10_000_000_000_i64) {
-            error(
-                "/rate",
-                "max_digits",
-                "at most 18 digits, 8 after the point",
-            );
-        }
-        if self.currency.chars().count() != 3 {
-            error("/currency", "length", "must be 3 characters");
-        }
-        if !matches!(
-            self.kind.as_str(),
-            "regular" | "special" | "return_of_capital"
-        ) {
-            error(
-                "/kind",
-                "choice",
-                "must be one of `regular`, `special`, `return_of_capital`",
-            );
-        }
-        if !matches!(self.status.as_str(), "announced" | "changed" | "cancelled") {
-            error(
-                "/status",
-                "choice",
-                "must be one of `announced`, `changed`, `cancelled`",
-            );
+        if self.name.chars().count() > 200 {
+            error("/name", "max_length", "at most 200 characters");
         }
         errors
     }
 }
 
-async fn create_dividend(
+async fn create_security(
     State(db): State<Database>,
-    body: Result<Json<NewDividend>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<NewSecurity>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let Json(new) =
         body.map_err(|rejection| Problem::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
@@ -641,205 +680,57 @@ async fn create_dividend(
         });
     }
     let now = Utc::now();
-    let dividend = match &db {
+    let security = match &db {
         Database::Sqlite { writer, .. } => {
             let row = sqlx::query(
-                "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
-                 record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
-                 version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 1) \
-                 RETURNING id, announcement_id, security_id, declaration_date, ex_date, \
-                 record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
-                 version",
+                "INSERT INTO security (symbol, cusip, name, created_at, updated_at, version) \
+                 VALUES (?1, ?2, ?3, ?4, ?4, 1) \
+                 RETURNING id, symbol, cusip, name, created_at, updated_at, version",
             )
-            .bind(&new.announcement_id)
-            .bind(new.security)
-            .bind(new.declaration_date)
-            .bind(new.ex_date)
-            .bind(new.record_date)
-            .bind(new.pay_date)
-            .bind(new.rate.normalize().to_string())
-            .bind(&new.currency)
-            .bind(&new.kind)
-            .bind(&new.status)
+            .bind(&new.symbol)
+            .bind(&new.cusip)
+            .bind(&new.name)
             .bind(now)
             .fetch_one(writer)
             .await
             .map_err(conflict)?;
-            Dividend::from_sqlite(&row)?
+            Security::from_row(&row)?
         }
         Database::Postgres(pool) => {
             let row = sqlx::query(
-                "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
-                 record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
-                 version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) \
-                 RETURNING id, announcement_id, security_id, declaration_date, ex_date, \
-                 record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
-                 version",
+                "INSERT INTO security (symbol, cusip, name, created_at, updated_at, version) \
+                 VALUES ($1, $2, $3, $4, $4, 1) \
+                 RETURNING id, symbol, cusip, name, created_at, updated_at, version",
             )
-            .bind(&new.announcement_id)
-            .bind(new.security)
-            .bind(new.declaration_date)
-            .bind(new.ex_date)
-            .bind(new.record_date)
-            .bind(new.pay_date)
-            .bind(new.rate)
-            .bind(&new.currency)
-            .bind(&new.kind)
-            .bind(&new.status)
+            .bind(&new.symbol)
+            .bind(&new.cusip)
+            .bind(&new.name)
             .bind(now)
             .fetch_one(pool)
             .await
             .map_err(conflict)?;
-            Dividend::from_postgres(&row)?
+            Security::from_row(&row)?
         }
     };
-    let location = HeaderValue::from_str(&format!("/dividends/{}", dividend.id))
-        .unwrap_or(HeaderValue::from_static("/dividends"));
-    let etag = dividend.etag();
-    let mut response = (StatusCode::CREATED, Json(dividend)).into_response();
+    let location = HeaderValue::from_str(&format!("/securities/{}", security.id))
+        .unwrap_or(HeaderValue::from_static("/securities"));
+    let etag = HeaderValue::from_str(&format!("\"{}\"", security.version))
+        .unwrap_or(HeaderValue::from_static("\"0\""));
+    let mut response = (StatusCode::CREATED, Json(security)).into_response();
     response.headers_mut().insert(header::LOCATION, location);
     response.headers_mut().insert(header::ETAG, etag);
     Ok(response)
 }
 
-/// Unique and foreign-key violations are the client's doing: 409 and 422.
+/// A unique violation is the client's doing: 409.
 fn conflict(error: sqlx::Error) -> Problem {
-    if let sqlx::Error::Database(database_error) = &error {
-        match database_error.kind() {
-            sqlx::error::ErrorKind::UniqueViolation => {
-                return Problem::new(
-                    StatusCode::CONFLICT,
-                    "a dividend with this `announcement_id` exists",
-                );
-            }
-            sqlx::error::ErrorKind::ForeignKeyViolation => {
-                return Problem {
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                    detail: "the request body is not valid".to_owned(),
-                    errors: vec![
-                        json!({"pointer": "/security", "code": "does_not_exist", "detail": "no such security"}),
-                    ],
-                };
-            }
-            _ => {}
-        }
+    if let sqlx::Error::Database(database_error) = &error
+        && database_error.kind() == sqlx::error::ErrorKind::UniqueViolation
+    {
+        return Problem::new(
+            StatusCode::CONFLICT,
+            "a security with this symbol or CUSIP exists",
+        );
     }
     Problem::from(error)
-}
-
-/// One upcoming payment to an account.
-#[derive(Debug, Serialize)]
-struct UpcomingPayment {
-    dividend: i64,
-    security: i64,
-    symbol: String,
-    ex_date: NaiveDate,
-    pay_date: NaiveDate,
-    rate: Decimal,
-    currency: String,
-    quantity: Decimal,
-    amount: Decimal,
-}
-
-async fn upcoming_dividends(
-    State(db): State<Database>,
-    Path(account): Path<String>,
-) -> Result<Response, Problem> {
-    let account: Uuid = account.parse().map_err(|_| Problem::not_found())?;
-    let today = Utc::now().date_naive();
-    let payments = match &db {
-        Database::Sqlite { reader, .. } => {
-            let exists = sqlx::query("SELECT 1 FROM account WHERE id = ?1")
-                .bind(account)
-                .fetch_optional(reader)
-                .await?;
-            if exists.is_none() {
-                return Err(Problem::not_found());
-            }
-            sqlx::query(
-                "SELECT d.id, d.security_id, s.symbol, d.ex_date, d.pay_date, d.rate, d.currency, \
-                 p.quantity FROM position p JOIN dividend d ON d.security_id = p.security_id \
-                 JOIN security s ON s.id = d.security_id \
-                 WHERE p.account_id = ?1 AND d.pay_date >= ?2 AND d.status <> 'cancelled' \
-                 ORDER BY d.pay_date, d.id",
-            )
-            .bind(account)
-            .bind(today)
-            .fetch_all(reader)
-            .await?
-            .iter()
-            .map(|row| {
-                payment(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                    row.try_get(4)?,
-                    sqlite_decimal(row, 5)?,
-                    row.try_get(6)?,
-                    sqlite_decimal(row, 7)?,
-                )
-            })
-            .collect::<sqlx::Result<Vec<_>>>()?
-        }
-        Database::Postgres(pool) => {
-            let exists = sqlx::query("SELECT 1 FROM account WHERE id = $1")
-                .bind(account)
-                .fetch_optional(pool)
-                .await?;
-            if exists.is_none() {
-                return Err(Problem::not_found());
-            }
-            sqlx::query(
-                "SELECT d.id, d.security_id, s.symbol, d.ex_date, d.pay_date, d.rate, d.currency, \
-                 p.quantity FROM position p JOIN dividend d ON d.security_id = p.security_id \
-                 JOIN security s ON s.id = d.security_id \
-                 WHERE p.account_id = $1 AND d.pay_date >= $2 AND d.status <> 'cancelled' \
-                 ORDER BY d.pay_date, d.id",
-            )
-            .bind(account)
-            .bind(today)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|row| {
-                payment(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                    row.try_get(4)?,
-                    row.try_get(5)?,
-                    row.try_get(6)?,
-                    row.try_get(7)?,
-                )
-            })
-            .collect::<sqlx::Result<Vec<_>>>()?
-        }
-    };
-    Ok(Json(json!({ "results": payments })).into_response())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn payment(
-    dividend: i64,
-    security: i64,
-    symbol: String,
-    ex_date: NaiveDate,
-    pay_date: NaiveDate,
-    rate: Decimal,
-    currency: String,
-    quantity: Decimal,
-) -> sqlx::Result<UpcomingPayment> {
-    Ok(UpcomingPayment {
-        dividend,
-        security,
-        symbol,
-        ex_date,
-        pay_date,
-        amount: (rate * quantity).round_dp(2),
-        rate,
-        currency,
-        quantity,
-    })
 }

@@ -193,7 +193,11 @@ async fn run_with(
         let mut samples = [Sample::default(), Sample::default()];
         for round in 0..rounds {
             // fw, baseline, baseline, fw, ...: neither always runs second.
-            let order = if round.is_multiple_of(2) { [0, 1] } else { [1, 0] };
+            let order = if round.is_multiple_of(2) {
+                [0, 1]
+            } else {
+                [1, 0]
+            };
             for i in order {
                 let sample = drive(
                     servers[i].address,
@@ -273,6 +277,22 @@ async fn smoke_with(
             let fw_answer = comparable(fw_response.status, &fw_response.body, writes)?;
             let baseline_answer =
                 comparable(baseline_response.status, &baseline_response.body, writes)?;
+            // Follow the `next` link once, so pagination is compared too.
+            if let Some(next) = fw_answer.1.get("next").and_then(|next| next.as_str())
+                && index == 1
+            {
+                let request = crate::client::Request::get(next);
+                let fw_next = fw_connection.send(&request).await?;
+                let baseline_next = baseline_connection.send(&request).await?;
+                let fw_next = comparable(fw_next.status, &fw_next.body, false)?;
+                let baseline_next = comparable(baseline_next.status, &baseline_next.body, false)?;
+                if fw_next != baseline_next || fw_next.0 != 200 {
+                    differences.push(format!(
+                        "GET {next}:\n  fw       {} {}\n  baseline {} {}",
+                        fw_next.0, fw_next.1, baseline_next.0, baseline_next.1
+                    ));
+                }
+            }
             if fw_response.status != scenario.expected_status() || fw_answer != baseline_answer {
                 differences.push(format!(
                     "{} {}:\n  fw       {} {}\n  baseline {} {}",

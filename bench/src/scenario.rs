@@ -5,7 +5,7 @@ use chrono::Days;
 use serde_json::json;
 
 use crate::client::Request;
-use crate::data::{DataSize, FIRST_EX_DATE, Sequence, account_id};
+use crate::data::{DataSize, FIRST_EX_DATE, Sequence};
 
 /// What a scenario exercises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,28 +14,21 @@ pub enum Scenario {
     Retrieve,
     /// `GET /dividends?...`: a filtered, ordered first page.
     List,
-    /// `GET /accounts/{id}/upcoming-dividends`.
-    Upcoming,
-    /// `POST /dividends`.
+    /// `POST /securities`: the example's API creates securities only; dividends
+    /// come from the clearing firm's daily file and are read-only over HTTP.
     Create,
 }
 
 impl Scenario {
     /// Every scenario, in the order they run (writes last, so the reads see the
     /// seeded data only).
-    pub const ALL: [Scenario; 4] = [
-        Scenario::Retrieve,
-        Scenario::List,
-        Scenario::Upcoming,
-        Scenario::Create,
-    ];
+    pub const ALL: [Scenario; 3] = [Scenario::Retrieve, Scenario::List, Scenario::Create];
 
     /// A short name for reports.
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Retrieve => "retrieve",
             Scenario::List => "list",
-            Scenario::Upcoming => "upcoming",
             Scenario::Create => "create",
         }
     }
@@ -71,33 +64,14 @@ impl Scenario {
                     ))
                 }
             }
-            Scenario::Upcoming => {
-                let account = random.below(u64::from(size.accounts)) as u32;
-                Request::get(format!(
-                    "/accounts/{}/upcoming-dividends",
-                    account_id(account)
-                ))
-            }
-            Scenario::Create => {
-                let security = 1 + random.below(u64::from(size.securities));
-                let ex_date = FIRST_EX_DATE + Days::new(random.below(3000));
-                let rate = rust_decimal::Decimal::new(1 + random.below(900_000) as i64, 6);
-                Request::post_json(
-                    "/dividends",
-                    &json!({
-                        "announcement_id": format!("BN{index:012}"),
-                        "security": security,
-                        "declaration_date": (ex_date - Days::new(21)).to_string(),
-                        "ex_date": ex_date.to_string(),
-                        "record_date": (ex_date + Days::new(1)).to_string(),
-                        "pay_date": (ex_date + Days::new(15)).to_string(),
-                        "rate": rate.to_string(),
-                        "currency": "USD",
-                        "kind": "regular",
-                        "status": "announced",
-                    }),
-                )
-            }
+            Scenario::Create => Request::post_json(
+                "/securities",
+                &json!({
+                    "symbol": format!("N{index:08}"),
+                    "cusip": format!("N{index:08}"),
+                    "name": format!("New Issuer {index} Corp."),
+                }),
+            ),
         }
     }
 }

@@ -1,0 +1,25 @@
+//! The benchmark's smoke run, on both databases: both servers start, serve every
+//! scenario, and answer the same requests with the same status and JSON. Nothing
+//! here is timed.
+
+use std::path::Path;
+
+use fw_bench::data::Engine;
+
+fn server_exe() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_fw-bench"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fw_and_baseline_answer_alike_on_sqlite() {
+    if let Err(error) = fw_bench::run::smoke(server_exe(), Engine::Sqlite).await {
+        panic!("{error:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fw_and_baseline_answer_alike_on_postgres() {
+    if let Err(error) = fw_bench::run::smoke(server_exe(), Engine::Postgres).await {
+        panic!("{error:#}");
+    }
+}
