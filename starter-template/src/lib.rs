@@ -1,8 +1,10 @@
-//! The application: its models, routes and commands.
+//! The application: its models, their REST resources, and its commands.
 
 pub mod models;
+pub mod resources;
 
 use models::Note;
+use resources::NoteResource;
 
 /// The application. With no command it applies pending migrations and serves, so
 /// a fresh checkout runs with no set-up.
@@ -10,4 +12,11 @@ pub fn app() -> fw::App {
     fw::app!()
         .default_command(&["serve", "--migrate"])
         .model::<Note>()
+        .api(api())
+}
+
+/// The REST API, served with its OpenAPI document at `/openapi.json` and its
+/// documentation at `/docs`. The title and version head that document.
+pub fn api() -> fw::Api {
+    fw::Api::new("Notes", "0.1.0").resource::<NoteResource>()
 }

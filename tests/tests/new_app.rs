@@ -1,5 +1,6 @@
 //! `fw new`, end to end, as a new user meets it: the new application builds
-//! against this checkout, its own tests pass, it serves over real HTTP, and after
+//! against this checkout, its own tests pass, it serves its API, OpenAPI document
+//! and docs over real HTTP, and after
 //! a field is added to its model `fw makemigrations` writes the next migration and
 //! `fw migrate` applies it. Plus the refusals, which must write nothing.
 //!
@@ -216,8 +217,31 @@ fn a_new_application_builds_passes_its_tests_serves_and_migrates_a_changed_model
     // database under data/.
     let binary = target_dir().join("debug").join("notebook");
     let server = Server::start(&binary, &app_dir);
-    let (status, _) = request(server.port, "GET", "/no-such-page", None);
-    assert!(status.starts_with("HTTP/1.1 404"), "{status}");
+    let port = server.port;
+    let (status, body) = request(
+        port,
+        "POST",
+        "/notes",
+        Some(r#"{"title": "Groceries", "body": "eggs, milk"}"#),
+    );
+    assert!(status.starts_with("HTTP/1.1 201"), "{status}\n{body}");
+    assert!(body.contains(r#""title":"Groceries""#), "{body}");
+    let (status, body) = request(port, "GET", "/notes?search=grocer", None);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}\n{body}");
+    assert!(body.contains(r#""body":"eggs, milk""#), "{body}");
+    let (status, body) = request(port, "POST", "/notes", Some(r#"{"title": ""}"#));
+    assert!(status.starts_with("HTTP/1.1 422"), "{status}\n{body}");
+    assert!(body.contains(r#""pointer":"/title""#), "{body}");
+    let (status, body) = request(port, "GET", "/openapi.json", None);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let committed = std::fs::read_to_string(app_dir.join("openapi.json")).expect("openapi.json");
+    assert_eq!(
+        body.trim_end(),
+        committed.trim_end(),
+        "the served document is the committed one"
+    );
+    let (status, _) = request(port, "GET", "/docs", None);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     let (status, logs) = server.terminate();
     assert!(status.success(), "exit status {status}; logs:\n{logs}");
     assert!(
@@ -225,23 +249,26 @@ fn a_new_application_builds_passes_its_tests_serves_and_migrates_a_changed_model
         "the database was created on first run"
     );
 
-    // A new field: `fw makemigrations` (forwarded to the application) writes the
-    // next migration, and `fw migrate` applies it to the database served above.
-    let models_path = app_dir.join("src").join("models.rs");
-    let models = std::fs::read_to_string(&models_path).expect("models.rs");
+    // A new field, on the model and its resource: `fw makemigrations` (forwarded
+    // to the application) writes the next migration, and `fw migrate` applies it
+    // to the database served above.
     let anchor = "    /// When the note was created.\n";
-    assert!(
-        models.contains(anchor),
-        "the template's model changed:\n{models}"
-    );
-    let models = models.replacen(
-        anchor,
-        &format!(
-            "    /// Shown first.\n    #[field(default = false)]\n    pub pinned: bool,\n{anchor}"
+    for (file, field) in [
+        (
+            "models.rs",
+            "    #[field(default = false)]\n    pub pinned: bool,\n",
         ),
-        1,
-    );
-    std::fs::write(&models_path, models).expect("write models.rs");
+        ("resources.rs", "    pub pinned: bool,\n"),
+    ] {
+        let path = app_dir.join("src").join(file);
+        let source = std::fs::read_to_string(&path).expect("read the source");
+        assert!(
+            source.contains(anchor),
+            "the template's {file} changed:\n{source}"
+        );
+        let source = source.replacen(anchor, &format!("    /// Shown first.\n{field}{anchor}"), 1);
+        std::fs::write(&path, source).expect("write the source");
+    }
 
     let made = run({
         let mut makemigrations = command(&fw, &app_dir.join("src"));
@@ -274,6 +301,19 @@ fn a_new_application_builds_passes_its_tests_serves_and_migrates_a_changed_model
         check
     });
     assert_success(&checked, "fw check after migrating");
+
+    // The rebuilt application serves the new field from the migrated database.
+    let server = Server::start(&binary, &app_dir);
+    let (status, body) = request(
+        server.port,
+        "POST",
+        "/notes",
+        Some(r#"{"title": "Call the bank", "body": "", "pinned": true}"#),
+    );
+    assert!(status.starts_with("HTTP/1.1 201"), "{status}\n{body}");
+    assert!(body.contains(r#""pinned":true"#), "{body}");
+    let (status, body) = request(server.port, "GET", "/notes?search=groceries", None);
+    assert!(body.contains(r#""pinned":false"#), "{status}\n{body}");
 }
 
 #[test]

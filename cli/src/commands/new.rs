@@ -44,12 +44,28 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../starter-template/src/models.rs"),
     ),
     (
+        "src/resources.rs",
+        include_str!("../../../starter-template/src/resources.rs"),
+    ),
+    (
+        "openapi.json",
+        include_str!("../../../starter-template/openapi.json"),
+    ),
+    (
         "migrations/0001_initial.toml",
         include_str!("../../../starter-template/migrations/0001_initial.toml"),
     ),
     (
         "tests/migrations.rs",
         include_str!("../../../starter-template/tests/migrations.rs"),
+    ),
+    (
+        "tests/api.rs",
+        include_str!("../../../starter-template/tests/api.rs"),
+    ),
+    (
+        "tests/openapi.rs",
+        include_str!("../../../starter-template/tests/openapi.rs"),
     ),
 ];
 
@@ -60,10 +76,12 @@ const TEMPLATE_MANIFEST: &str = include_str!("../../../starter-template/Cargo.to
 /// `fw` dependency of new applications.
 const BUILT_FROM_FRAMEWORK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../framework");
 
-/// Create a new fw application: one model with its migration, tests, a README.
+/// Create a new fw application: a model, its REST resource, migration, OpenAPI
+/// document and tests.
 ///
-/// The new application runs with no set-up: `cd <name> && fw serve` migrates a
-/// SQLite database under `data/` and serves on http://127.0.0.1:8000.
+/// The new application runs with no set-up: `cd <name> && fw serve --migrate`
+/// creates a SQLite database under `data/`, applies the migrations, and serves on
+/// http://127.0.0.1:8000, with the API's documentation at `/docs`.
 #[derive(Debug, Args)]
 pub(crate) struct NewArgs {
     /// The application's name, a crate name such as `blog` or `order-book`
@@ -155,24 +173,17 @@ pub(crate) fn run(args: &NewArgs) -> anyhow::Result<()> {
     println!();
     println!("Next:");
     println!("    cd {}", dir.display());
-    match args.db {
-        Database::Sqlite => {
-            println!(
-                "    fw serve      # migrates data/{}.db, serves http://127.0.0.1:8000",
-                args.name
-            );
-        }
-        Database::Postgres => {
-            println!(
-                "    createdb {}   # the database named in .env",
-                database_name(&args.name)
-            );
-            println!("    fw serve      # migrates the database, serves http://127.0.0.1:8000");
-        }
+    if args.db == Database::Postgres {
+        println!(
+            "    createdb {}    # the database .env names",
+            database_name(&args.name)
+        );
     }
+    println!("    fw serve --migrate    # applies the migrations, serves http://127.0.0.1:8000");
+    println!("    curl http://127.0.0.1:8000/notes    # the API; its documentation is at /docs");
     println!("    cargo test");
     println!();
-    println!("README.md shows how to add a model.");
+    println!("README.md shows how to add a model and its resource.");
     Ok(())
 }
 
