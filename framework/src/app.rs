@@ -121,7 +121,8 @@ pub trait Commands: Subcommand + Send + 'static {
 ///
 /// `run` parses the command line and runs one of:
 /// `serve [--migrate]`, `migrate [--plan]`, `makemigrations [--check] [--name NAME]`,
-/// `check`, or one of the application's [`Commands`]. With no command it serves.
+/// `check`, `changes tail [--after SEQ] [--model TABLE] [--follow]`, or one of the
+/// application's [`Commands`]. With no command it serves.
 pub struct App {
     name: &'static str,
     crate_dir: PathBuf,
@@ -133,6 +134,9 @@ pub struct App {
     api: Option<Api>,
     before_serve: Option<Hook>,
     commands: Option<AppCommands>,
+    change_log_tables: Vec<&'static str>,
+    change_log_api: bool,
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for App {
@@ -158,6 +162,11 @@ enum Builtin {
     Makemigrations(MakemigrationsArgs),
     /// Checks that the migration files match the models and are all applied.
     Check,
+    /// Reads the change log.
+    Changes {
+        #[command(subcommand)]
+        command: crate::changes::ChangesCommand,
+    },
 }
 
 #[derive(Debug, Default, Args)]
@@ -201,6 +210,9 @@ impl App {
             api: None,
             before_serve: None,
             commands: None,
+            change_log_tables: Vec::new(),
+            change_log_api: false,
+            shutdown: tokio::sync::watch::Sender::new(false),
         }
     }
 
@@ -223,6 +235,7 @@ impl App {
     pub fn model<M: Model>(mut self) -> App {
         self.models.push(M::SCHEMA);
         if M::CHANGELOG {
+            self.change_log_tables.push(M::TABLE);
             for table in crate::changes::tables() {
                 if !self.models.iter().any(|model| model.table == table.table) {
                     self.models.push(table);
@@ -250,7 +263,12 @@ impl App {
     /// The application's REST API: resources, actions and documented handlers,
     /// served beside [`App::routes`] with `/openapi.json` and `/docs`.
     pub fn api(mut self, api: Api) -> App {
-        self.api = Some(api);
+        // Whichever of `api` and `change_log_api` comes first, both are served.
+        self.api = Some(if self.change_log_api {
+            crate::changes::register(api)
+        } else {
+            api
+        });
         self
     }
 
@@ -261,6 +279,23 @@ impl App {
             .take()
             .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
         self.api = Some(api.resource::<R>());
+        self
+    }
+
+    /// Serves the change log of the models that record changes:
+    /// `GET /changes?after=<seq>&model=<table>&limit=<n>` (pages, oldest first)
+    /// and `GET /changes/stream?after=<seq>` (a live tail as server-sent events),
+    /// documented in the API's OpenAPI document. See [`changes`](crate::changes).
+    pub fn change_log_api(mut self) -> App {
+        if self.change_log_api {
+            return self;
+        }
+        let api = self
+            .api
+            .take()
+            .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
+        self.api = Some(crate::changes::register(api));
+        self.change_log_api = true;
         self
     }
 
@@ -276,10 +311,19 @@ impl App {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
         };
-        match &self.api {
+        let router = match &self.api {
             Some(api) => api.clone().into_router(app).merge(routes),
             None => routes,
-        }
+        };
+        let router = if self.change_log_api {
+            router.layer(axum::Extension(crate::changes::ChangeLogState {
+                tables: self.change_log_tables.clone().into(),
+                shutdown: self.shutdown.subscribe(),
+            }))
+        } else {
+            router
+        };
+        router.layer(axum::middleware::from_fn(crate::changes::record_actor))
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -354,7 +398,13 @@ impl App {
                 };
             }
         };
-        match self.dispatch(&matches).await {
+        // Every change a command makes records it as the actor, and one request id
+        // per run ties them together.
+        let actor = format!("command:{}", matches.subcommand_name().unwrap_or("serve"));
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let outcome =
+            crate::changes::with_actor(Some(actor), Some(run_id), self.dispatch(&matches)).await;
+        match outcome {
             Ok(code) => code,
             Err(error) => {
                 eprintln!("error: {error:#}");
@@ -456,6 +506,17 @@ impl App {
                     }
                 }
             }
+            Builtin::Changes { command } => {
+                let app = self.connect(&config).await?;
+                crate::changes::run_command(
+                    command,
+                    &app.db,
+                    &mut std::io::stdout(),
+                    shutdown_signal(),
+                )
+                .await?;
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
 
@@ -485,7 +546,14 @@ impl App {
             })?;
         tracing::info!(address = %app.config.listen, app = self.name, "serving");
         axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown({
+                let shutdown = self.shutdown.clone();
+                async move {
+                    shutdown_signal().await;
+                    // Ends live tails, which would otherwise keep the server open.
+                    shutdown.send_replace(true);
+                }
+            })
             .await?;
         app.db.close().await;
         tracing::info!("stopped");

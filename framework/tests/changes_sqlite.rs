@@ -2,6 +2,8 @@
 
 #[path = "changes/cases.rs"]
 mod cases;
+#[path = "changes/http.rs"]
+mod http;
 #[path = "changes/models.rs"]
 mod models;
 

@@ -36,6 +36,25 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`ChangesAfter::pages`] streams the same pages, and [`ChangesAfter::follow`]
+//! keeps going as new changes commit (the live tail).
+//!
+//! From the command line, `changes tail [--after SEQ] [--model TABLE] [--follow]`
+//! prints the log as JSON lines, one [`Change`] per line, for piping into other
+//! systems. Over HTTP, opt in with [`App::change_log_api`](crate::App::change_log_api):
+//! `GET /changes?after=SEQ&model=TABLE&limit=N` answers
+//! `{"next": <url or null>, "results": [..]}`, and `GET /changes/stream?after=SEQ`
+//! is the live tail as server-sent events whose id is the change's `seq` (a
+//! reconnecting client's `Last-Event-ID` resumes it).
+//!
+//! # Who made a change
+//!
+//! Every request served by an [`App`](crate::App) runs with its request id
+//! (`x-request-id`, or a new one) and the [`Actor`] authentication put in its
+//! extensions; every command runs with actor `command:<name>` and a request id
+//! of its own. Elsewhere (tests, background tasks), say who is writing with
+//! [`with_actor`].
+//!
 //! # Why a reader never misses a change
 //!
 //! A consumer that remembers the last sequence number it saw and asks for
@@ -68,20 +87,24 @@
 //! Only writes made through the generated API are recorded: rows removed by an
 //! `on_delete = "cascade"` foreign key, or changed by raw SQL, are not.
 
+mod http;
 mod read;
 mod record;
 mod tables;
+mod tail;
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use http::{ChangeLogState, record_actor, register};
 pub(crate) use read::history;
 pub use read::{ChangesAfter, after};
 pub(crate) use record::{
     Pending, lock_clause, record_delete, record_insert, record_update, write_pending,
 };
+pub(crate) use tail::{ChangesCommand, run as run_command};
 
 use crate::schema::ModelSchema;
 
@@ -211,6 +234,17 @@ pub async fn with_actor<F: Future>(
         .scope(WriteContext { actor, request_id }, future)
         .await
 }
+
+/// Who is making a request, for the change log: a request extension that
+/// authentication inserts (for example `Actor("user:42".into())`), recorded as the
+/// actor of every change the request makes. Requests without one are recorded
+/// with no actor.
+///
+/// The application's router reads it in a middleware around every route, so
+/// authentication has to run before it: as a layer added around the router
+/// [`App::router`](crate::App::router) returns, not inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
 
 fn current_context() -> WriteContext {
     CONTEXT.try_with(Clone::clone).unwrap_or_default()

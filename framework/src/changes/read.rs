@@ -1,9 +1,13 @@
 //! Reading the change log: one row's history, and pages of everything after a
 //! sequence number.
 
+use std::time::Duration;
+
+use futures_util::Stream;
+
 use super::tables::CHANGES_TABLE;
 use super::{Change, FieldChange, Operation};
-use crate::db::{Access, Arguments, Conn, Row, placeholder, quote_ident};
+use crate::db::{Access, Arguments, Conn, Db, Row, placeholder, quote_ident};
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::model::Model;
@@ -80,6 +84,74 @@ impl ChangesAfter {
             placeholder(dialect, args.len())
         ));
         conn.fetch_all(sql.into(), args, Access::Read, decode).await
+    }
+
+    /// Every change after the cursor, a page at a time, ending at the end of the
+    /// log: each page moves the cursor to its last change.
+    ///
+    /// A database error is the stream's last item.
+    ///
+    /// ```no_run
+    /// # async fn example(db: fw::Db) -> fw::Result<()> {
+    /// use futures_util::StreamExt as _;
+    ///
+    /// let mut pages = std::pin::pin!(fw::changes::after(0).pages(db));
+    /// while let Some(page) = pages.next().await {
+    ///     for change in page? {
+    ///         println!("{} {} {}", change.seq, change.model, change.key);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pages(self, db: Db) -> impl Stream<Item = Result<Vec<Change>>> + Send + 'static {
+        self.page_stream(db, None)
+    }
+
+    /// As [`pages`](Self::pages), but never ending: once it has caught up, it
+    /// looks for new changes every `interval` (the live tail of the log).
+    pub fn follow(
+        self,
+        db: Db,
+        interval: Duration,
+    ) -> impl Stream<Item = Result<Vec<Change>>> + Send + 'static {
+        self.page_stream(db, Some(interval))
+    }
+
+    fn page_stream(
+        self,
+        db: Db,
+        poll_interval: Option<Duration>,
+    ) -> impl Stream<Item = Result<Vec<Change>>> + Send + 'static {
+        struct Cursor {
+            query: ChangesAfter,
+            db: Db,
+            caught_up: bool,
+        }
+        let start = Cursor {
+            query: self,
+            db,
+            caught_up: false,
+        };
+        futures_util::stream::unfold(Some(start), move |cursor| async move {
+            let mut cursor = cursor?;
+            loop {
+                if cursor.caught_up {
+                    tokio::time::sleep(poll_interval?).await;
+                }
+                let page = match cursor.query.clone().fetch(&cursor.db).await {
+                    Ok(page) => page,
+                    // Nothing after an error: the consumer resumes from its cursor.
+                    Err(error) => return Some((Err(error), None)),
+                };
+                // A short page is the end of the log for now; a full one may have
+                // more right behind it.
+                cursor.caught_up = page.len() < cursor.query.limit as usize;
+                if let Some(last) = page.last() {
+                    cursor.query.after = last.seq;
+                    return Some((Ok(page), Some(cursor)));
+                }
+            }
+        })
     }
 }
 

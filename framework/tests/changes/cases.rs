@@ -469,6 +469,51 @@ pub(crate) async fn a_polling_reader_sees_every_change_exactly_once(db: &Db) {
     }
 }
 
+pub(crate) async fn pages_and_follow_stream_the_log(db: &Db) {
+    use futures_util::StreamExt as _;
+
+    for symbol in ["ACME", "BOLT", "CORE", "DYNA", "EPIC"] {
+        Security::insert(db, new_security(symbol)).await.unwrap();
+    }
+    let seqs = |page: &[Change]| page.iter().map(|c| c.seq).collect::<Vec<_>>();
+
+    let pages: Vec<Vec<i64>> = changes::after(1)
+        .limit(2)
+        .pages(db.clone())
+        .map(|page| seqs(&page.expect("read a page")))
+        .collect()
+        .await;
+    assert_eq!(
+        pages,
+        [vec![2, 3], vec![4, 5]],
+        "pages end at the end of the log"
+    );
+
+    let mut follow = std::pin::pin!(
+        changes::after(3)
+            .limit(2)
+            .follow(db.clone(), Duration::from_millis(20))
+    );
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), follow.next())
+            .await
+            .expect("a page in time")
+            .expect("the tail never ends")
+            .expect("read a page")
+    };
+    assert_eq!(seqs(&next().await), [4, 5]);
+    Security::insert(db, new_security("FLUX")).await.unwrap();
+    assert_eq!(
+        seqs(&next().await),
+        [6],
+        "new changes arrive as they commit"
+    );
+    Security::insert_many(db, vec![new_security("GRIT"), new_security("HALO")])
+        .await
+        .unwrap();
+    assert_eq!(seqs(&next().await), [7, 8]);
+}
+
 macro_rules! change_log_suite {
     ($database:path) => {
         async fn database() -> fw::testing::TestDb {
@@ -480,22 +525,28 @@ macro_rules! change_log_suite {
         }
 
         cases::change_log_suite!(@cases
-            every_kind_of_write_is_recorded,
-            rollback_leaves_nothing,
-            a_transaction_commits_its_records_together,
-            sensitive_fields_are_recorded_without_values,
-            history_lists_one_rows_changes,
-            pages_follow_the_cursor_and_filter_by_model,
-            models_without_changelog_record_nothing,
-            actor_and_request_id_are_recorded,
-            a_polling_reader_sees_every_change_exactly_once,
+            cases::every_kind_of_write_is_recorded,
+            cases::rollback_leaves_nothing,
+            cases::a_transaction_commits_its_records_together,
+            cases::sensitive_fields_are_recorded_without_values,
+            cases::history_lists_one_rows_changes,
+            cases::pages_follow_the_cursor_and_filter_by_model,
+            cases::models_without_changelog_record_nothing,
+            cases::actor_and_request_id_are_recorded,
+            cases::a_polling_reader_sees_every_change_exactly_once,
+            cases::pages_and_follow_stream_the_log,
+            http::changes_are_served_in_pages_with_next_links,
+            http::bad_change_log_parameters_are_400_naming_them,
+            http::the_live_tail_streams_new_changes_and_resumes,
+            http::requests_record_their_actor_and_request_id,
+            http::the_change_log_api_is_in_the_openapi_document,
         );
     };
-    (@cases $($case:ident),* $(,)?) => {$(
+    (@cases $($module:ident :: $case:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $case() {
             let test_db = database().await;
-            cases::$case(test_db.db()).await;
+            $module::$case(test_db.db()).await;
         }
     )*};
 }

@@ -1,0 +1,356 @@
+//! The change log over HTTP: `GET /changes` (cursor pages), `GET /changes/stream`
+//! (a live tail as server-sent events), and the middleware that records who made
+//! each request's writes.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::{Stream, StreamExt as _, stream};
+use serde_json::{Value as Json, json};
+use tokio::sync::watch;
+
+use super::{Actor, Change};
+use crate::rest::{Api, ApiError, RequestContext};
+
+/// Changes per page of `GET /changes` when `limit` is absent.
+const DEFAULT_LIMIT: u32 = 100;
+/// The largest `limit` accepted.
+const MAX_LIMIT: u32 = 500;
+/// How often the live tail looks for new changes once it has caught up.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// The longest `x-request-id` kept as sent; a longer one is replaced.
+const MAX_REQUEST_ID: usize = 200;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What the change-log handlers need from the application, added to its router
+/// as an extension by [`App::router`](crate::App::router).
+#[derive(Debug, Clone)]
+pub(crate) struct ChangeLogState {
+    /// The tables of the models that record changes: the accepted `model=` values.
+    pub(crate) tables: Arc<[&'static str]>,
+    /// Becomes `true` when the server starts shutting down, which ends live tails
+    /// (a graceful shutdown waits for every open response).
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// Adds `GET /changes` and `GET /changes/stream` to `api`, routes and OpenAPI
+/// operations alike.
+pub(crate) fn register(api: Api) -> Api {
+    api.route("/changes", get(list), list_operation()).route(
+        "/changes/stream",
+        get(live_tail),
+        stream_operation(),
+    )
+}
+
+/// The query parameters both endpoints share.
+struct Params {
+    after: i64,
+    model: Option<String>,
+    limit: Option<u32>,
+}
+
+fn parse_params(
+    query: Option<&str>,
+    state: &ChangeLogState,
+    accepted: &[&str],
+) -> Result<Params, ApiError> {
+    let mut params = Params {
+        after: 0,
+        model: None,
+        limit: None,
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if !accepted.contains(&name.as_ref()) {
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter `{name}`; expected {}",
+                one_of(accepted)
+            )));
+        }
+        if seen.iter().any(|seen| *seen == name) {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `{name}` is given more than once; give it once"
+            )));
+        }
+        seen.push(name.clone().into_owned());
+        match name.as_ref() {
+            "after" => params.after = parse_sequence("after", &value)?,
+            "model" => {
+                if !state.tables.contains(&value.as_ref()) {
+                    return Err(ApiError::bad_request(format!(
+                        "`model={value}` is not a model that records changes; expected {}",
+                        one_of(&state.tables)
+                    )));
+                }
+                params.model = Some(value.into_owned());
+            }
+            _ => {
+                params.limit = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "`limit={value}` is not a whole number from 1 to {MAX_LIMIT}"
+                            ))
+                        })?,
+                );
+            }
+        }
+    }
+    Ok(params)
+}
+
+fn parse_sequence(name: &str, value: &str) -> Result<i64, ApiError> {
+    value.parse().ok().filter(|seq| *seq >= 0).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "`{name}` must be a sequence number (the `seq` of the last change seen, 0 \
+                 for the start of the log), not `{value}`"
+        ))
+    })
+}
+
+fn one_of(names: &[&str]) -> String {
+    let names: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    match names.as_slice() {
+        [] => "none: no registered model records changes".to_owned(),
+        [only] => only.clone(),
+        [first @ .., last] => format!("one of {}, {last}", first.join(", ")),
+    }
+}
+
+/// `GET /changes?after=<seq>&model=<table>&limit=<n>`: the changes after `seq`,
+/// oldest first; `next` is the address of the following page, `null` at the
+/// end of the log (poll again with the last `seq` seen).
+async fn list(
+    request: RequestContext,
+    Extension(state): Extension<ChangeLogState>,
+) -> Result<Response, ApiError> {
+    let params = parse_params(request.uri.query(), &state, &["after", "model", "limit"])?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    let mut query = super::after(params.after).limit(limit + 1);
+    if let Some(model) = &params.model {
+        query = query.model(model.clone());
+    }
+    let mut changes = query.fetch(request.db()).await.map_err(ApiError::from)?;
+    let more = changes.len() > limit as usize;
+    changes.truncate(limit as usize);
+    let next = match changes.last() {
+        Some(last) if more => {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.append_pair("after", &last.seq.to_string());
+            if let Some(model) = &params.model {
+                query.append_pair("model", model);
+            }
+            if let Some(limit) = params.limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+            Json::String(format!("{}?{}", request.uri.path(), query.finish()))
+        }
+        _ => Json::Null,
+    };
+    Ok(axum::Json(json!({"next": next, "results": changes})).into_response())
+}
+
+/// `GET /changes/stream?after=<seq>&model=<table>`: every change after `seq`, then
+/// each new one as it commits, as server-sent events whose id is the change's
+/// `seq`. A reconnecting client's `Last-Event-ID` wins over `after`, so an
+/// `EventSource` resumes where it stopped.
+async fn live_tail(
+    request: RequestContext,
+    Extension(state): Extension<ChangeLogState>,
+) -> Result<Response, ApiError> {
+    let params = parse_params(request.uri.query(), &state, &["after", "model"])?;
+    let after = match request.header("last-event-id") {
+        Some(last_event_id) => parse_sequence("Last-Event-ID", last_event_id.trim())?,
+        None => params.after,
+    };
+    let mut query = super::after(after);
+    if let Some(model) = params.model {
+        query = query.model(model);
+    }
+    let events = events(query.follow(request.db().clone(), POLL_INTERVAL));
+    let mut shutdown = state.shutdown;
+    let shutdown = async move {
+        // A dropped sender (an application built only for its router) never
+        // shuts down.
+        if shutdown.wait_for(|stopping| *stopping).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    Ok(Sse::new(events.take_until(shutdown))
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// One event per change; the stream ends at the first database error (logged),
+/// and the client reconnects with `Last-Event-ID`.
+fn events(
+    pages: impl Stream<Item = crate::Result<Vec<Change>>> + Send + 'static,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+    pages
+        .map(|page| {
+            page.map_err(|error| tracing::error!(%error, "the change log's live tail failed"))
+        })
+        .take_while(|page| std::future::ready(page.is_ok()))
+        .flat_map(|page| stream::iter(page.unwrap_or_default()))
+        .map(|change| {
+            let event = Event::default().id(change.seq.to_string());
+            Ok(event
+                .json_data(&change)
+                .unwrap_or_else(|_| Event::default().id(change.seq.to_string())))
+        })
+}
+
+/// Middleware: runs each request with the actor that authentication put in its
+/// extensions (an [`Actor`]; none for anonymous requests) and its request id
+/// (`x-request-id` as sent, or a new one, echoed on the response), so every
+/// change it makes records both.
+pub(crate) async fn record_actor(mut request: Request, next: Next) -> Response {
+    let sent = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID)
+        .map(str::to_owned);
+    let request_id = sent.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        request.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
+    let actor = request
+        .extensions()
+        .get::<Actor>()
+        .map(|actor| actor.0.clone());
+    let mut response = super::with_actor(actor, Some(request_id.clone()), next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
+    response
+}
+
+fn change_schema() -> Json {
+    json!({
+        "type": "object",
+        "description": "One recorded write of one row.",
+        "required": ["seq", "model", "key", "operation", "version", "fields", "at", "actor", "request_id"],
+        "properties": {
+            "seq": {"type": "integer", "format": "int64", "description": "Position in the log: dense, from 1, in commit order."},
+            "model": {"type": "string", "description": "The model's table name."},
+            "key": {"type": "string", "description": "The row's primary key, as text."},
+            "operation": {"type": "string", "enum": ["insert", "update", "delete"]},
+            "version": {"type": ["integer", "null"], "format": "int64", "description": "The row's version after the write (for a delete, the version deleted)."},
+            "fields": {
+                "type": "array",
+                "description": "The fields that changed (every field for inserts and deletes).",
+                "items": {
+                    "type": "object",
+                    "required": ["field"],
+                    "properties": {
+                        "field": {"type": "string"},
+                        "old": {"description": "The value before the write; absent for inserts and sensitive fields."},
+                        "new": {"description": "The value after the write; absent for deletes and sensitive fields."},
+                        "sensitive": {"type": "boolean", "description": "The field is sensitive: it changed, and its values are not in the log."},
+                    },
+                },
+            },
+            "at": {"type": "string", "format": "date-time"},
+            "actor": {"type": ["string", "null"], "description": "Who made the write."},
+            "request_id": {"type": ["string", "null"], "description": "The request or command run that made it."},
+        },
+    })
+}
+
+fn parameter(name: &str, location: &str, description: &str, schema: Json) -> Json {
+    json!({"name": name, "in": location, "required": false, "description": description, "schema": schema})
+}
+
+fn after_parameter() -> Json {
+    parameter(
+        "after",
+        "query",
+        "Only changes after this sequence number (the `seq` of the last change seen); 0 for the start of the log.",
+        json!({"type": "integer", "format": "int64", "minimum": 0, "default": 0}),
+    )
+}
+
+fn model_parameter() -> Json {
+    parameter(
+        "model",
+        "query",
+        "Only changes of the model with this table name.",
+        json!({"type": "string"}),
+    )
+}
+
+fn bad_request() -> Json {
+    json!({"$ref": "#/components/responses/400"})
+}
+
+fn list_operation() -> Json {
+    json!({"get": {
+        "operationId": "changes_list",
+        "tags": ["changes"],
+        "summary": "The change log after a sequence number, oldest first.",
+        "parameters": [
+            after_parameter(),
+            model_parameter(),
+            parameter(
+                "limit",
+                "query",
+                "Changes per page.",
+                json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+            ),
+        ],
+        "responses": {
+            "200": {
+                "description": "A page of changes; `next` is the following page, `null` at the end of the log.",
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["next", "results"],
+                    "properties": {
+                        "next": {"type": ["string", "null"]},
+                        "results": {"type": "array", "items": change_schema()},
+                    },
+                }}},
+            },
+            "400": bad_request(),
+        },
+    }})
+}
+
+fn stream_operation() -> Json {
+    json!({"get": {
+        "operationId": "changes_stream",
+        "tags": ["changes"],
+        "summary": "The live tail of the change log, as server-sent events.",
+        "description": "Every change after `after` (or the `Last-Event-ID` header, which wins), then each new change as it commits. Each event's `id` is the change's `seq` and its `data` the change as JSON.",
+        "parameters": [
+            after_parameter(),
+            model_parameter(),
+            parameter(
+                "Last-Event-ID",
+                "header",
+                "The `seq` of the last change seen; sent by a reconnecting `EventSource`.",
+                json!({"type": "integer", "format": "int64", "minimum": 0}),
+            ),
+        ],
+        "responses": {
+            "200": {
+                "description": "A stream of events, one per change.",
+                "content": {"text/event-stream": {"schema": {"type": "string", "description": "Events whose `data` is a change of `GET /changes`."}}},
+            },
+            "400": bad_request(),
+        },
+    }})
+}
