@@ -10,7 +10,8 @@ pub mod upcoming;
 
 use models::{Account, Dividend, Position, Security};
 
-/// The application: its models, commands and routes.
+/// The application: its models, commands and routes, and the change log of
+/// every model at `/changes`.
 pub fn app() -> fw::App {
     fw::app!()
         .default_command(&["serve", "--migrate"])
@@ -19,6 +20,7 @@ pub fn app() -> fw::App {
         .model::<Account>()
         .model::<Position>()
         .api(api::api())
+        .change_log_api()
         .commands::<commands::Command>()
         .before_serve(|app| async move { sample_data::load_if_empty(&app.db).await })
 }

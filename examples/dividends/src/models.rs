@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 /// A listed security, identified by its ticker symbol and CUSIP.
 #[derive(Clone, PartialEq)]
-#[fw::model]
+#[fw::model(changelog)]
 pub struct Security {
     /// Surrogate key.
     pub id: i64,
@@ -62,7 +62,12 @@ pub enum DividendStatus {
 /// re-announce the same security, ex-date and kind under a new id, so those
 /// three are indexed, not unique.
 #[derive(Clone, PartialEq)]
-#[fw::model(index(security, ex_date), index(pay_date), index(status, ex_date))]
+#[fw::model(
+    changelog,
+    index(security, ex_date),
+    index(pay_date),
+    index(status, ex_date)
+)]
 pub struct Dividend {
     /// Surrogate key.
     pub id: i64,
@@ -105,7 +110,7 @@ pub struct Dividend {
 /// A customer's brokerage account. The holder's name and tax id are personal
 /// data: they never appear in logs or debug output.
 #[derive(Clone, PartialEq)]
-#[fw::model]
+#[fw::model(changelog)]
 pub struct Account {
     /// Account id, shared with the clearing firm.
     #[field(primary_key)]
@@ -129,7 +134,7 @@ pub struct Account {
 
 /// How many shares of a security an account held on a date.
 #[derive(Clone, PartialEq)]
-#[fw::model(unique(account, security))]
+#[fw::model(changelog, unique(account, security))]
 pub struct Position {
     /// Surrogate key.
     pub id: i64,

@@ -1,0 +1,308 @@
+//! Backend-agnostic cases for the example's change log: what an import of the
+//! daily file records, read in code, over HTTP and with `changes tail`;
+//! `changes_sqlite.rs` and `changes_postgres.rs` run each against their own
+//! migrated database.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use example_dividends::models::{Dividend, Security};
+use fw::changes::{self, Change, Operation};
+use fw::testing::TestDb;
+use fw::{Db, Model};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+const NORMAL_DAY: &str = "2026-03-16-normal.txt";
+const CORRECTIONS_DAY: &str = "2026-03-17-corrections.txt";
+/// How long the tests wait for a line of `changes tail --follow` or for it to exit.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+/// A fresh database with the example's own migrations applied.
+pub(crate) async fn migrated(test_db: TestDb) -> TestDb {
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    fw::migrate::migrate(
+        test_db.db(),
+        &migrations,
+        &fw::migrate::DataMigrations::new(),
+        fw::migrate::MigrateOptions::default(),
+    )
+    .await
+    .expect("apply the example's migrations");
+    test_db
+}
+
+/// Runs `import-dividends` in-process, as the command line would.
+async fn import_with_command(test_db: &TestDb, name: &str) {
+    let code = example_dividends::app()
+        .default_database_url(test_db.url())
+        .run_with([
+            "example-dividends".into(),
+            "import-dividends".into(),
+            sample(name).into_os_string(),
+        ])
+        .await;
+    assert_eq!(code, ExitCode::SUCCESS, "importing {name}");
+}
+
+async fn log_after(db: &Db, seq: i64) -> Vec<Change> {
+    changes::after(seq)
+        .fetch(db)
+        .await
+        .expect("read the change log")
+}
+
+/// Each change in one line: the model, the row by its business key, and what
+/// happened to it (every changed field but the timestamp, old -> new).
+async fn what_changed(db: &Db, log: &[Change]) -> Vec<String> {
+    let announcements: HashMap<String, String> = Dividend::query()
+        .all(db)
+        .await
+        .expect("list dividends")
+        .into_iter()
+        .map(|dividend| (dividend.id.to_string(), dividend.announcement_id))
+        .collect();
+    let symbols: HashMap<String, String> = Security::query()
+        .all(db)
+        .await
+        .expect("list securities")
+        .into_iter()
+        .map(|security| (security.id.to_string(), security.symbol))
+        .collect();
+    log.iter()
+        .map(|change| {
+            let names = if change.model == Dividend::TABLE {
+                &announcements
+            } else {
+                &symbols
+            };
+            let row = &names[&change.key];
+            let what = match change.operation {
+                Operation::Insert => "new".to_owned(),
+                Operation::Delete => "deleted".to_owned(),
+                Operation::Update => change
+                    .fields
+                    .iter()
+                    .filter(|field| field.field != "updated_at")
+                    .map(|field| {
+                        let value = |value: &Option<Value>| value.clone().unwrap_or_default();
+                        format!(
+                            "{} {} -> {}",
+                            field.field,
+                            value(&field.old),
+                            value(&field.new)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            format!("{} {row}: {what}", change.model)
+        })
+        .collect()
+}
+
+pub(crate) async fn an_import_shows_up_in_the_log_as_what_changed(test_db: TestDb) {
+    let db = test_db.db();
+    import_with_command(&test_db, NORMAL_DAY).await;
+    let first_day = log_after(db, 0).await;
+    assert_eq!(first_day.len(), 24, "12 securities and 12 announcements");
+    assert!(
+        first_day
+            .iter()
+            .all(|change| change.operation == Operation::Insert)
+    );
+    let first_run = first_day[0].request_id.clone();
+    assert!(first_run.is_some(), "a command run has a request id");
+    for change in &first_day {
+        assert_eq!(change.actor.as_deref(), Some("command:import-dividends"));
+        assert_eq!(change.request_id, first_run, "one id for the whole run");
+    }
+
+    let end_of_first_day = first_day.last().expect("changes").seq;
+    import_with_command(&test_db, CORRECTIONS_DAY).await;
+    let second_day = log_after(db, end_of_first_day).await;
+    assert_eq!(
+        what_changed(db, &second_day).await,
+        [
+            r#"security JPM: name "JPMorgan Chase & Co" -> "JPMorgan Chase & Co.""#,
+            "security CVX: new",
+            "security HD: new",
+            r#"dividend DV2026031600005: rate "0.51" -> "0.53", status "announced" -> "changed""#,
+            r#"dividend DV2026031600008: pay_date "2026-03-31" -> "2026-04-15", status "announced" -> "changed""#,
+            r#"dividend DV2026031600009: status "announced" -> "cancelled""#,
+            r#"dividend DV2026031600011: status "announced" -> "cancelled""#,
+            "dividend DV2026031700001: new",
+            "dividend DV2026031700002: new",
+            "dividend DV2026031700003: new",
+        ],
+        "the day's corrections, cancellations and new announcements, and nothing else"
+    );
+    let second_run = second_day[0].request_id.clone();
+    assert_ne!(second_run, first_run, "each run has its own request id");
+    assert!(
+        second_day
+            .iter()
+            .all(|change| change.request_id == second_run)
+    );
+
+    // Importing the same file again changes nothing, so records nothing.
+    import_with_command(&test_db, CORRECTIONS_DAY).await;
+    let end_of_second_day = second_day.last().expect("changes").seq;
+    assert_eq!(log_after(db, end_of_second_day).await, []);
+
+    // The application serves the same list at `/changes`.
+    let context = fw::AppContext {
+        db: db.clone(),
+        config: std::sync::Arc::new(fw::Config {
+            database_url: test_db.url(),
+            listen: ([127, 0, 0, 1], 0).into(),
+            log_filter: "warn".to_owned(),
+            json_logs: false,
+        }),
+    };
+    let router = example_dividends::app().router(context);
+    let uri = format!("/changes?after={end_of_first_day}&model=dividend");
+    let response = router
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let body: Value = serde_json::from_slice(&body).expect("JSON");
+    let dividend_changes: Vec<&Change> = second_day
+        .iter()
+        .filter(|change| change.model == "dividend")
+        .collect();
+    assert_eq!(
+        body["results"],
+        serde_json::to_value(&dividend_changes).expect("JSON")
+    );
+    assert_eq!(body["next"], Value::Null);
+}
+
+/// The built binary, with the test's database.
+fn example(test_db: &TestDb) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-dividends"));
+    command
+        .env("DATABASE_URL", test_db.url())
+        .env("FW_LOG", "warn")
+        .current_dir(std::env::temp_dir());
+    command
+}
+
+fn run(test_db: &TestDb, args: &[&str]) -> String {
+    let output = example(test_db)
+        .args(args)
+        .output()
+        .expect("run the example");
+    assert!(
+        output.status.success(),
+        "`{}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+fn parse_lines(output: &str) -> Vec<Change> {
+    output
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a change"))
+        .collect()
+}
+
+pub(crate) async fn the_tail_command_prints_the_log_as_json_lines(test_db: TestDb) {
+    let import = |name: &str| {
+        run(
+            &test_db,
+            &["import-dividends", &sample(name).to_string_lossy()],
+        )
+    };
+    import(NORMAL_DAY);
+    let everything = parse_lines(&run(&test_db, &["changes", "tail"]));
+    assert_eq!(everything, log_after(test_db.db(), 0).await);
+    let dividends = parse_lines(&run(&test_db, &["changes", "tail", "--model", "dividend"]));
+    assert_eq!(dividends.len(), 12);
+    assert!(dividends.iter().all(|change| change.model == "dividend"));
+    let seqs = |changes: &[Change]| changes.iter().map(|c| c.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(&parse_lines(&run(
+            &test_db,
+            &["changes", "tail", "--after", "20"]
+        ))),
+        [21, 22, 23, 24]
+    );
+
+    // `--follow` prints changes as they commit, until SIGTERM.
+    let mut tail = example(&test_db)
+        .args(["changes", "tail", "--follow", "--after", "24"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start `changes tail --follow`");
+    let stdout = tail.stdout.take().expect("piped stdout");
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    import(CORRECTIONS_DAY);
+    let followed: Vec<Change> = (0..10)
+        .map(|_| {
+            let line = received
+                .recv_timeout(TIMEOUT)
+                .expect("the tail prints each new change");
+            serde_json::from_str(&line).expect("a change")
+        })
+        .collect();
+    assert_eq!(seqs(&followed), (25..=34).collect::<Vec<_>>());
+    assert_eq!(followed, log_after(test_db.db(), 24).await);
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &tail.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(terminated.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = tail.try_wait().expect("wait for the tail") {
+            break status;
+        }
+        assert!(started.elapsed() < TIMEOUT, "the tail stops on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "a stopped tail exits cleanly: {status}");
+}
+
+macro_rules! change_log_suite {
+    ($database:path) => {
+        cases::change_log_suite!(@cases $database;
+            an_import_shows_up_in_the_log_as_what_changed,
+            the_tail_command_prints_the_log_as_json_lines,
+        );
+    };
+    (@cases $database:path; $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            cases::$case(cases::migrated($database().await).await).await;
+        }
+    )*};
+}
+pub(crate) use change_log_suite;

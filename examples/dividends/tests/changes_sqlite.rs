@@ -1,0 +1,6 @@
+//! The dividends example's change log on SQLite: every case in `changes/cases.rs`.
+
+#[path = "changes/cases.rs"]
+mod cases;
+
+cases::change_log_suite!(fw::testing::TestDb::sqlite);
