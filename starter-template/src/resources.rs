@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::models::{NewNote, Note, NotePatch};
+use crate::models::Note;
 
 /// A short note.
 #[fw::resource(

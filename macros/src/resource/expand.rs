@@ -1,7 +1,7 @@
 //! Code generation for `#[resource]`: reads the checked IR, never validates.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
@@ -11,15 +11,6 @@ use crate::names::screaming_snake_case;
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const DEFAULT_MAX_PAGE_SIZE: u32 = 500;
-
-/// `New<Model>` and `<Model>Patch`, next to the model's path.
-fn sibling(model: &Path, name: impl Fn(&Ident) -> Ident) -> Path {
-    let mut path = model.clone();
-    if let Some(last) = path.segments.last_mut() {
-        last.ident = name(&last.ident);
-    }
-    path
-}
 
 fn column(model: &Path, field: &Ident) -> TokenStream {
     let constant = Ident::new(&screaming_snake_case(&field.to_string()), field.span());
@@ -33,8 +24,6 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
     };
     let ident = &resource.ident;
     let item = resource.stripped_item();
-    let new_type = sibling(model, |name| format_ident!("New{}", name));
-    let patch_type = sibling(model, |name| format_ident!("{}Patch", name));
 
     // Each field must be a model field of the same type: the column constant
     // exists (else an error on the field's name) and has the field's type (else
@@ -171,7 +160,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         });
         quote! {
             #(#reads)*
-            ::core::option::Option::Some(#new_type { #(#assigns),* })
+            ::core::option::Option::Some(__FwNew { #(#assigns),* })
         }
     } else {
         quote!(let _ = input; ::core::option::Option::None)
@@ -200,7 +189,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         });
         quote! {
             #(#reads)*
-            ::core::option::Option::Some(#patch_type { #(#assigns,)* ..::core::default::Default::default() })
+            ::core::option::Option::Some(__FwPatch { #(#assigns,)* ..::core::default::Default::default() })
         }
     } else {
         quote!(let _ = (input, partial); ::core::option::Option::None)
@@ -223,6 +212,12 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         #item
 
         const _: () = {
+            // The model's insert and patch types, reached through `Model` so the
+            // user need not import them (a struct literal cannot name a
+            // qualified path, but it can name an alias of one).
+            type __FwNew = <#model as ::fw::Model>::New;
+            type __FwPatch = <#model as ::fw::Model>::Patch;
+
             #(#type_checks)*
             #(#lookup_checks)*
             #(#search_checks)*
@@ -269,7 +264,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
 
                 fn create_input(
                     input: &mut ::fw::__private::Input,
-                ) -> ::core::option::Option<#new_type> {
+                ) -> ::core::option::Option<__FwNew> {
                     #create_input
                 }
 
@@ -278,7 +273,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
                 fn update_input(
                     input: &mut ::fw::__private::Input,
                     partial: bool,
-                ) -> ::core::option::Option<#patch_type> {
+                ) -> ::core::option::Option<__FwPatch> {
                     #update_input
                 }
 
