@@ -275,20 +275,73 @@ pub(crate) async fn the_tail_command_prints_the_log_as_json_lines(test_db: TestD
     assert_eq!(seqs(&followed), (25..=34).collect::<Vec<_>>());
     assert_eq!(followed, log_after(test_db.db(), 24).await);
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &tail.id().to_string()])
+    terminate(&tail);
+    let status = wait_for_exit(&mut tail, "the tail");
+    assert!(status.success(), "a stopped tail exits cleanly: {status}");
+}
+
+/// Waits for `child` to exit, at most [`TIMEOUT`].
+fn wait_for_exit(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return status;
+        }
+        assert!(started.elapsed() < TIMEOUT, "{what} stops on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn terminate(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("send SIGTERM");
-    assert!(terminated.success());
+    assert!(sent.success());
+}
+
+/// A graceful shutdown waits for open responses, and a live tail never ends by
+/// itself: the server must end it, or SIGTERM would never stop the process.
+pub(crate) async fn the_server_stops_on_sigterm_with_a_live_tail_open(test_db: TestDb) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let mut server = example(&test_db)
+        .env("FW_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
     let started = Instant::now();
-    let status = loop {
-        if let Some(status) = tail.try_wait().expect("wait for the tail") {
-            break status;
+    let mut stream = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => break stream,
+            Err(_) if started.elapsed() < TIMEOUT => std::thread::sleep(Duration::from_millis(50)),
+            Err(error) => panic!("the server does not listen: {error}"),
         }
-        assert!(started.elapsed() < TIMEOUT, "the tail stops on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(status.success(), "a stopped tail exits cleanly: {status}");
+    stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /changes/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
+    )
+    .expect("send the request");
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).expect("a response");
+    assert!(status_line.contains(" 200 "), "{status_line}");
+    // The sample data loaded at start-up is in the log: the first event arrives.
+    let mut line = String::new();
+    while !line.starts_with("id:") {
+        line.clear();
+        reader.read_line(&mut line).expect("an event");
+    }
+    assert_eq!(line.trim(), "id: 1");
+
+    terminate(&server);
+    let status = wait_for_exit(&mut server, "the server with a live tail open");
+    assert!(status.success(), "a stopped server exits cleanly: {status}");
 }
 
 macro_rules! change_log_suite {
@@ -296,6 +349,7 @@ macro_rules! change_log_suite {
         cases::change_log_suite!(@cases $database;
             an_import_shows_up_in_the_log_as_what_changed,
             the_tail_command_prints_the_log_as_json_lines,
+            the_server_stops_on_sigterm_with_a_live_tail_open,
         );
     };
     (@cases $database:path; $($case:ident),* $(,)?) => {$(
