@@ -20,9 +20,10 @@ use tokio::sync::watch;
 use super::{Actor, Change};
 use crate::rest::{Api, ApiError, RequestContext};
 
-/// Changes per page of `GET /changes` when `limit` is absent.
+/// Changes per page of `GET /changes` when `page_size` is absent (the
+/// parameter is DRF's name, as on resources).
 const DEFAULT_LIMIT: u32 = 100;
-/// The largest `limit` accepted.
+/// The largest `page_size` accepted.
 const MAX_LIMIT: u32 = 500;
 /// How often the live tail looks for new changes once it has caught up.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -102,7 +103,7 @@ fn parse_params(
                         .filter(|limit| (1..=MAX_LIMIT).contains(limit))
                         .ok_or_else(|| {
                             ApiError::bad_request(format!(
-                                "`limit={value}` is not a whole number from 1 to {MAX_LIMIT}"
+                                "`page_size={value}` is not a whole number from 1 to {MAX_LIMIT}"
                             ))
                         })?,
                 );
@@ -130,14 +131,14 @@ fn one_of(names: &[&str]) -> String {
     }
 }
 
-/// `GET /changes?after=<seq>&model=<table>&limit=<n>`: the changes after `seq`,
+/// `GET /changes?after=<seq>&model=<table>&page_size=<n>`: the changes after `seq`,
 /// oldest first; `next` is the address of the following page, `null` at the
 /// end of the log (poll again with the last `seq` seen).
 async fn list(
     request: RequestContext,
     Extension(state): Extension<ChangeLogState>,
 ) -> Result<Response, ApiError> {
-    let params = parse_params(request.uri.query(), &state, &["after", "model", "limit"])?;
+    let params = parse_params(request.uri.query(), &state, &["after", "model", "page_size"])?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     let mut query = super::after(params.after).limit(limit + 1);
     if let Some(model) = &params.model {
@@ -154,7 +155,7 @@ async fn list(
                 query.append_pair("model", model);
             }
             if let Some(limit) = params.limit {
-                query.append_pair("limit", &limit.to_string());
+                query.append_pair("page_size", &limit.to_string());
             }
             Json::String(format!("{}?{}", request.uri.path(), query.finish()))
         }
@@ -306,7 +307,7 @@ fn list_operation() -> Json {
             after_parameter(),
             model_parameter(),
             parameter(
-                "limit",
+                "page_size",
                 "query",
                 "Changes per page.",
                 json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),

@@ -142,7 +142,7 @@ pub(crate) async fn changes_are_served_in_pages_with_next_links(db: &Db) {
     );
 
     // Following `next` visits every change once.
-    let mut uri = "/changes?limit=2".to_owned();
+    let mut uri = "/changes?page_size=2".to_owned();
     let mut pages = Vec::new();
     loop {
         let (status, _, body) = get(&app, &uri, &[]).await;
@@ -156,10 +156,10 @@ pub(crate) async fn changes_are_served_in_pages_with_next_links(db: &Db) {
     assert_eq!(pages, [vec![1, 2], vec![3, 4], vec![5]]);
 
     // `next` keeps the filter and the page size; the last page has none.
-    let (_, _, body) = get(&app, "/changes?after=2&model=security&limit=1", &[]).await;
+    let (_, _, body) = get(&app, "/changes?after=2&model=security&page_size=1", &[]).await;
     assert_eq!(seqs(&body), [3]);
-    assert_eq!(body["next"], "/changes?after=3&model=security&limit=1");
-    let (_, _, body) = get(&app, "/changes?after=3&model=security&limit=1", &[]).await;
+    assert_eq!(body["next"], "/changes?after=3&model=security&page_size=1");
+    let (_, _, body) = get(&app, "/changes?after=3&model=security&page_size=1", &[]).await;
     assert_eq!(seqs(&body), [5]);
     assert_eq!(body["next"], Json::Null);
     let (_, _, body) = get(&app, "/changes?after=5", &[]).await;
@@ -174,15 +174,15 @@ pub(crate) async fn bad_change_log_parameters_are_400_naming_them(db: &Db) {
     for (uri, named) in [
         ("/changes?after=-1", "`after`"),
         ("/changes?after=ten", "`after`"),
-        ("/changes?limit=0", "`limit=0`"),
-        ("/changes?limit=501", "`limit=501`"),
-        ("/changes?limit=many", "`limit=many`"),
+        ("/changes?page_size=0", "`page_size=0`"),
+        ("/changes?page_size=501", "`page_size=501`"),
+        ("/changes?page_size=many", "`page_size=many`"),
         ("/changes?model=securities", "`model=securities`"),
         ("/changes?model=note", "`model=note`"),
         ("/changes?cursor=abc", "`cursor`"),
         ("/changes?after=1&after=2", "`after`"),
         ("/changes/stream?after=x", "`after`"),
-        ("/changes/stream?limit=5", "`limit`"),
+        ("/changes/stream?page_size=5", "`page_size`"),
     ] {
         let (status, headers, body) = get(&app, uri, &[]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
@@ -364,7 +364,7 @@ pub(crate) async fn the_change_log_api_is_in_the_openapi_document(db: &Db) {
         .iter()
         .map(|parameter| parameter["name"].as_str().unwrap_or_default())
         .collect();
-    assert_eq!(parameters, ["after", "model", "limit"]);
+    assert_eq!(parameters, ["after", "model", "page_size"]);
     assert_eq!(
         list["responses"]["200"]["content"]["application/json"]["schema"]["required"],
         json!(["next", "results"])
