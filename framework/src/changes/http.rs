@@ -138,7 +138,11 @@ async fn list(
     request: RequestContext,
     Extension(state): Extension<ChangeLogState>,
 ) -> Result<Response, ApiError> {
-    let params = parse_params(request.uri.query(), &state, &["after", "model", "page_size"])?;
+    let params = parse_params(
+        request.uri.query(),
+        &state,
+        &["after", "model", "page_size"],
+    )?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     let mut query = super::after(params.after).limit(limit + 1);
     if let Some(model) = &params.model {
