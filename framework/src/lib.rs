@@ -4,7 +4,8 @@
 //! compile time, its table schema and migrations, row decoding and a typed query
 //! API that runs on SQLite and PostgreSQL.
 //!
-//! Guides: [models](docs::models), [migrations](docs::migrations).
+//! Guides: [models](docs::models), [resources](docs::resources),
+//! [migrations](docs::migrations), [the app's command line](docs::commands).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -42,8 +43,12 @@ pub use fw_macros::{Choices, model, resource};
 pub mod docs {
     #[doc = include_str!("docs/models.md")]
     pub mod models {}
+    #[doc = include_str!("docs/resources.md")]
+    pub mod resources {}
     #[doc = include_str!("docs/migrations.md")]
     pub mod migrations {}
+    #[doc = include_str!("docs/commands.md")]
+    pub mod commands {}
 }
 
 /// Support for generated code. Not public API: it changes without notice.
