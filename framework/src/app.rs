@@ -121,7 +121,8 @@ pub trait Commands: Subcommand + Send + 'static {
 ///
 /// `run` parses the command line and runs one of:
 /// `serve [--migrate]`, `migrate [--plan]`, `makemigrations [--check] [--name NAME]`,
-/// `check`, `changes tail [--after SEQ] [--model TABLE] [--follow]`, or one of the
+/// `check`, `openapi [--check] [--accept-breaking REASON]`,
+/// `changes tail [--after SEQ] [--model TABLE] [--follow]`, or one of the
 /// application's [`Commands`]. With no command it serves.
 pub struct App {
     name: &'static str,
@@ -162,6 +163,9 @@ enum Builtin {
     Makemigrations(MakemigrationsArgs),
     /// Checks that the migration files match the models and are all applied.
     Check,
+    /// Writes the API's OpenAPI document to `openapi.json`, or with `--check`
+    /// compares it with the committed one, classifying every change.
+    Openapi(crate::openapi::OpenapiArgs),
     /// Reads the change log.
     Changes {
         #[command(subcommand)]
@@ -354,6 +358,11 @@ impl App {
         &self.models
     }
 
+    /// The application's source crate, where its committed files live.
+    pub(crate) fn crate_dir(&self) -> &std::path::Path {
+        &self.crate_dir
+    }
+
     fn migrations_dir(&self) -> PathBuf {
         self.crate_dir.join("migrations")
     }
@@ -506,6 +515,7 @@ impl App {
                     }
                 }
             }
+            Builtin::Openapi(args) => crate::openapi::run_command(self, args),
             Builtin::Changes { command } => {
                 let app = self.connect(&config).await?;
                 crate::changes::run_command(

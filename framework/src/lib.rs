@@ -17,7 +17,7 @@ mod error;
 mod field;
 pub mod migrate;
 mod model;
-mod openapi;
+pub mod openapi;
 mod query;
 mod rest;
 pub mod schema;

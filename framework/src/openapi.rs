@@ -1,5 +1,20 @@
 //! The OpenAPI 3.1 document, built from the same [`ResourceSpec`]s that route
-//! and validate requests, so the spec says exactly what the server enforces.
+//! and validate requests, so the spec says exactly what the server enforces;
+//! the committed copy of it, and the breaking-change report between two of them.
+//!
+//! An application commits its document as `openapi.json`. The `openapi` command
+//! writes it, `openapi --check` (and [`check_committed`] in a test) fails when
+//! it differs from what the application serves, and every difference is
+//! classified by [`diff`] as breaking or compatible. A breaking change is only
+//! written with `openapi --accept-breaking "<reason>"`, which records it in
+//! `openapi-changes.md` for reviewers.
+
+mod committed;
+mod diff;
+
+pub use committed::{CHANGES_FILE, SPEC_FILE, SpecDrift, check_committed, render, report};
+pub(crate) use committed::{OpenapiArgs, run_command};
+pub use diff::{Change, Severity, diff};
 
 use serde_json::{Value as Json, json};
 
