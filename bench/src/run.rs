@@ -38,11 +38,15 @@ pub struct Figures {
     pub peak_kib: u64,
     /// Requests measured.
     pub requests: usize,
+    /// Server CPU time (user + system) per request, microseconds: the figure
+    /// least disturbed by other work on a shared machine.
+    pub cpu_us_per_request: f64,
 }
 
 impl Figures {
-    fn new(sample: &Sample, memory: Memory) -> Figures {
+    fn new(sample: &Sample, memory: Memory, cpu: Duration) -> Figures {
         Figures {
+            cpu_us_per_request: cpu.as_secs_f64() * 1e6 / (sample.latencies_us.len().max(1) as f64),
             throughput: sample.throughput(),
             p50_ms: sample.latency_ms(0.50),
             p99_ms: sample.latency_ms(0.99),
@@ -90,33 +94,35 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<9} {:<9} {:>9} {:>9} {:>9} {:>10} {:>8}",
-            "scenario", "server", "req/s", "p50 ms", "p99 ms", "peak MiB", "requests"
+            "{:<9} {:<9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}",
+            "scenario", "server", "req/s", "p50 ms", "p99 ms", "peak MiB", "CPU us/r", "requests"
         );
         for result in &self.results {
             for (name, figures) in [("fw", &result.fw), ("baseline", &result.baseline)] {
                 let _ = writeln!(
                     out,
-                    "{:<9} {:<9} {:>9.0} {:>9.2} {:>9.2} {:>10.1} {:>8}",
+                    "{:<9} {:<9} {:>9.0} {:>9.2} {:>9.2} {:>10.1} {:>9.0} {:>8}",
                     result.scenario.name(),
                     name,
                     figures.throughput,
                     figures.p50_ms,
                     figures.p99_ms,
                     figures.peak_kib as f64 / 1024.0,
+                    figures.cpu_us_per_request,
                     figures.requests
                 );
             }
             let (fw, baseline) = (&result.fw, &result.baseline);
             let _ = writeln!(
                 out,
-                "{:<9} {:<9} {:>9.3} {:>9.3} {:>9.3} {:>10.3}",
+                "{:<9} {:<9} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>9.3}",
                 result.scenario.name(),
                 "fw/base",
                 fw.throughput / baseline.throughput.max(1e-9),
                 fw.p50_ms / baseline.p50_ms.max(1e-9),
                 fw.p99_ms / baseline.p99_ms.max(1e-9),
-                fw.peak_kib as f64 / (baseline.peak_kib as f64).max(1.0)
+                fw.peak_kib as f64 / (baseline.peak_kib as f64).max(1.0),
+                fw.cpu_us_per_request / baseline.cpu_us_per_request.max(1e-9)
             );
         }
         out
@@ -191,6 +197,7 @@ async fn run_with(
             server.reset_peak_memory();
         }
         let mut samples = [Sample::default(), Sample::default()];
+        let mut cpu = [Duration::ZERO; 2];
         for round in 0..rounds {
             // fw, baseline, baseline, fw, ...: neither always runs second.
             let order = if round.is_multiple_of(2) {
@@ -199,6 +206,7 @@ async fn run_with(
                 [1, 0]
             };
             for i in order {
+                let cpu_before = servers[i].cpu_time()?;
                 let sample = drive(
                     servers[i].address,
                     *scenario,
@@ -215,13 +223,14 @@ async fn run_with(
                     )
                 })?;
                 next_index[s][i] = sample.next_index;
+                cpu[i] += servers[i].cpu_time()?.saturating_sub(cpu_before);
                 samples[i].merge(sample);
             }
         }
         results.push(ScenarioResult {
             scenario: *scenario,
-            fw: Figures::new(&samples[0], fw.memory()?),
-            baseline: Figures::new(&samples[1], baseline.memory()?),
+            fw: Figures::new(&samples[0], fw.memory()?, cpu[0]),
+            baseline: Figures::new(&samples[1], baseline.memory()?, cpu[1]),
         });
     }
     fw.stop().await;

@@ -129,6 +129,25 @@ impl ServerProcess {
         })
     }
 
+    /// CPU time (user + system) the process has used so far.
+    ///
+    /// # Errors
+    ///
+    /// When `/proc` cannot be read.
+    pub fn cpu_time(&self) -> anyhow::Result<std::time::Duration> {
+        let pid = self.child.id().context("the server has exited")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the command name (which may contain spaces) in parentheses.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks =
+            |index: usize| -> u64 { fields.get(index).and_then(|f| f.parse().ok()).unwrap_or(0) };
+        // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 Hz
+        // on Linux); here they are 11 and 12 after the name.
+        let total_ticks = ticks(11) + ticks(12);
+        Ok(std::time::Duration::from_millis(total_ticks * 10))
+    }
+
     /// Resets the peak (`VmHWM`) to the current resident size, so the next reading
     /// is the peak of what runs in between. Best effort: older kernels lack it.
     pub fn reset_peak_memory(&self) {
