@@ -60,6 +60,8 @@ pub mod __private {
     pub use crate::rest::Input;
     pub use crate::rest::lookups;
     pub use chrono::{DateTime, Utc};
+    #[cfg(feature = "testing")]
+    pub use insta;
     pub use rust_decimal::Decimal;
     pub use serde;
     pub use serde_json;

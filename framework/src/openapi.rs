@@ -488,3 +488,43 @@ pub(crate) fn add_action(document: &mut Json, spec: &ResourceSpec, action: &str,
 pub(crate) fn add_path(document: &mut Json, path: &str, item: Json) {
     document["paths"][path] = item;
 }
+
+/// The part of `document` about `paths`: those path items, and every schema
+/// they use (following `$ref`s), for a per-resource snapshot.
+pub(crate) fn fragment(document: &Json, paths: &[String]) -> Json {
+    fn references(value: &Json, found: &mut Vec<String>) {
+        match value {
+            Json::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(Json::as_str)
+                    .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
+                    && !found.iter().any(|known| known == name)
+                {
+                    found.push(name.to_owned());
+                }
+                map.values().for_each(|value| references(value, found));
+            }
+            Json::Array(items) => items.iter().for_each(|value| references(value, found)),
+            _ => {}
+        }
+    }
+    let mut path_items = serde_json::Map::new();
+    for path in paths {
+        if let Some(item) = document["paths"].get(path) {
+            path_items.insert(path.clone(), item.clone());
+        }
+    }
+    let mut names = Vec::new();
+    references(&Json::Object(path_items.clone()), &mut names);
+    let mut schemas = serde_json::Map::new();
+    let mut index = 0;
+    while let Some(name) = names.get(index).cloned() {
+        index += 1;
+        if let Some(schema) = document["components"]["schemas"].get(&name) {
+            references(schema, &mut names);
+            schemas.insert(name, schema.clone());
+        }
+    }
+    json!({"paths": path_items, "schemas": schemas})
+}

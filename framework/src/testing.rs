@@ -1,4 +1,5 @@
-//! Test support: a fresh, private database per test, on SQLite or PostgreSQL.
+//! Test support: a fresh, private database per test, on SQLite or PostgreSQL;
+//! and, with the `testing` feature, a snapshot of each resource of the API.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -181,4 +182,38 @@ pub async fn create_tables(
         .await
         .map_err(crate::migrate::MigrateError::from)?;
     Ok(())
+}
+
+/// Each piece of `app`'s API, named for a snapshot: see [`Api::snapshots`](crate::Api::snapshots).
+/// Empty when the application has no API.
+pub fn api_snapshots(app: &crate::App) -> Vec<(String, serde_json::Value)> {
+    app.api_spec()
+        .map(crate::Api::snapshots)
+        .unwrap_or_default()
+}
+
+/// Snapshots every resource of an application's API with insta: its routes
+/// (`METHOD path`), its OpenAPI path items and the schemas they use, one
+/// snapshot per resource (`api_<resource>`) plus `api_handlers` for plain
+/// handlers. A change to a model or resource then shows up as a snapshot diff
+/// to review (`cargo insta review`), resource by resource.
+///
+/// Needs fw's `testing` feature, in the application's dev-dependencies:
+/// `fw = { version = "...", features = ["testing"] }`.
+///
+/// ```ignore
+/// #[test]
+/// fn api_snapshots() {
+///     fw::assert_api_snapshots!(my_app::app());
+/// }
+/// ```
+#[cfg(feature = "testing")]
+#[macro_export]
+macro_rules! assert_api_snapshots {
+    ($app:expr) => {{
+        let app: &$crate::App = &$app;
+        for (name, fragment) in $crate::testing::api_snapshots(app) {
+            $crate::__private::insta::assert_json_snapshot!(name, fragment);
+        }
+    }};
 }

@@ -11,7 +11,7 @@ use axum::routing::{MethodRouter, get};
 use serde_json::Value as Json;
 
 use super::handlers::{action_router, not_found, resource_router};
-use super::{ApiError, RequestContext, Resource};
+use super::{ApiError, RequestContext, Resource, ResourceSpec};
 use crate::app::AppContext;
 use crate::openapi;
 
@@ -30,6 +30,15 @@ pub struct Api {
     version: String,
     router: Router<AppContext>,
     document: Arc<Json>,
+    resources: Vec<Registered>,
+}
+
+/// A registered resource and the routes mounted for it, for its snapshot.
+#[derive(Clone)]
+struct Registered {
+    spec: &'static ResourceSpec,
+    routes: Vec<String>,
+    paths: Vec<String>,
 }
 
 impl std::fmt::Debug for Api {
@@ -58,13 +67,20 @@ impl Api {
             version,
             router: Router::new(),
             document: Arc::new(document),
+            resources: Vec::new(),
         }
     }
 
     /// Registers resource `R`: its routes and its OpenAPI operations and schemas.
     pub fn resource<R: Resource>(mut self) -> Api {
-        self.router = self.router.merge(resource_router::<R>());
+        let (router, routes) = resource_router::<R>();
+        self.router = self.router.merge(router);
         openapi::add_resource(Arc::make_mut(&mut self.document), R::SPEC);
+        self.resources.push(Registered {
+            spec: R::SPEC,
+            routes,
+            paths: vec![R::SPEC.path.to_owned(), R::SPEC.item_path()],
+        });
         self
     }
 
@@ -77,8 +93,25 @@ impl Api {
         F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<R::Model, ApiError>> + Send + 'static,
     {
-        self.router = self.router.merge(action_router::<R, F, Fut>(name, action));
+        let (router, route) = action_router::<R, F, Fut>(name, action);
+        self.router = self.router.merge(router);
         openapi::add_action(Arc::make_mut(&mut self.document), R::SPEC, name, summary);
+        let path = format!("{}/{name}", R::SPEC.item_path());
+        match self
+            .resources
+            .iter_mut()
+            .find(|registered| registered.spec.name == R::SPEC.name)
+        {
+            Some(registered) => {
+                registered.routes.push(route);
+                registered.paths.push(path);
+            }
+            None => self.resources.push(Registered {
+                spec: R::SPEC,
+                routes: vec![route],
+                paths: vec![path],
+            }),
+        }
         self
     }
 
@@ -109,6 +142,42 @@ impl Api {
     /// The OpenAPI document as JSON, exactly as `/openapi.json` serves it.
     pub fn openapi_json(&self) -> Json {
         (*self.document).clone()
+    }
+
+    /// The API cut into reviewable pieces, each named for a snapshot:
+    /// `api_<resource>` for every resource (its routes as `METHOD path`, its
+    /// OpenAPI path items and the schemas they use), and `api_handlers` for
+    /// the documented plain handlers. See
+    /// [`assert_api_snapshots!`](crate::assert_api_snapshots).
+    pub fn snapshots(&self) -> Vec<(String, Json)> {
+        let mut snapshots = Vec::new();
+        let mut owned = Vec::new();
+        for registered in &self.resources {
+            let mut fragment = openapi::fragment(&self.document, &registered.paths);
+            fragment["routes"] = Json::from(registered.routes.clone());
+            snapshots.push((
+                format!("api_{}", snake_case(registered.spec.name)),
+                fragment,
+            ));
+            owned.extend(registered.paths.iter().cloned());
+        }
+        let handler_paths: Vec<String> = self.document["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .keys()
+                    .filter(|path| !owned.contains(path))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !handler_paths.is_empty() {
+            snapshots.push((
+                "api_handlers".to_owned(),
+                openapi::fragment(&self.document, &handler_paths),
+            ));
+        }
+        snapshots
     }
 
     /// The router: every registration, `/openapi.json`, `/docs`, and a
@@ -142,4 +211,20 @@ impl Api {
 fn docs_page(title: &str) -> Response {
     let title = title.replace('<', "&lt;");
     Html(include_str!("docs.html").replace("{{title}}", &title)).into_response()
+}
+
+/// `SecurityResource` -> `security_resource`.
+fn snake_case(name: &str) -> String {
+    let mut snake = String::new();
+    for (index, character) in name.chars().enumerate() {
+        if character.is_uppercase() {
+            if index > 0 {
+                snake.push('_');
+            }
+            snake.extend(character.to_lowercase());
+        } else {
+            snake.push(character);
+        }
+    }
+    snake
 }

@@ -22,8 +22,9 @@ use crate::model::Model;
 use crate::query::{Filter, Lookup, Query};
 
 /// The routes of resource `R`: its collection and item paths, with a 405 naming
-/// the allowed methods for any other method.
-pub(crate) fn resource_router<R: Resource>() -> Router<AppContext> {
+/// the allowed methods for any other method; and each route as `METHOD path`,
+/// listed from the same registrations for the resource's snapshot.
+pub(crate) fn resource_router<R: Resource>() -> (Router<AppContext>, Vec<String>) {
     let spec = R::SPEC;
     let mut router = Router::new();
     let mut collection: Option<MethodRouter<AppContext>> = None;
@@ -36,6 +37,7 @@ pub(crate) fn resource_router<R: Resource>() -> Router<AppContext> {
         collection = Some(add(collection, MethodFilter::POST, create::<R>));
         collection_methods.push(Method::POST);
     }
+    let mut routes = route_list(spec.path, &collection_methods);
     if let Some(collection) = collection {
         router = router.route(
             spec.path,
@@ -64,13 +66,21 @@ pub(crate) fn resource_router<R: Resource>() -> Router<AppContext> {
         item = Some(add(item, MethodFilter::DELETE, destroy::<R>));
         item_methods.push(Method::DELETE);
     }
+    routes.extend(route_list(&spec.item_path(), &item_methods));
     if let Some(item) = item {
         router = router.route(
             &spec.item_path(),
             item.fallback(method_not_allowed(item_methods)),
         );
     }
-    router
+    (router, routes)
+}
+
+fn route_list(path: &str, methods: &[Method]) -> Vec<String> {
+    methods
+        .iter()
+        .map(|method| format!("{method} {path}"))
+        .collect()
 }
 
 /// Adds a handler taking `(request, id, body)` for `method`: every resource
@@ -411,8 +421,9 @@ async fn destroy<R: Resource>(
 }
 
 /// A custom action on one row: `POST {path}/{id}/{name}` runs `action` with the
-/// row the caller may see, and answers with the row it returns.
-pub(crate) fn action_router<R, F, Fut>(name: &str, action: F) -> Router<AppContext>
+/// row the caller may see, and answers with the row it returns. Also its route
+/// as `METHOD path`.
+pub(crate) fn action_router<R, F, Fut>(name: &str, action: F) -> (Router<AppContext>, String)
 where
     R: Resource,
     F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
@@ -434,8 +445,10 @@ where
             }
         },
     );
-    Router::new().route(
+    let route = format!("POST {path}");
+    let router = Router::new().route(
         &path,
         method.fallback(method_not_allowed(vec![Method::POST])),
-    )
+    );
+    (router, route)
 }
