@@ -51,4 +51,5 @@ cases!(
     hooks_run_in_the_write_transaction,
     custom_actions_and_plain_handlers,
     openapi_and_docs_are_served,
+    pages_are_stable_under_concurrent_inserts,
 );

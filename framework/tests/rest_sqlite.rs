@@ -51,6 +51,7 @@ cases!(
     hooks_run_in_the_write_transaction,
     custom_actions_and_plain_handlers,
     openapi_and_docs_are_served,
+    pages_are_stable_under_concurrent_inserts,
 );
 
 /// The OpenAPI document is a reviewed artifact: a change to a model or a

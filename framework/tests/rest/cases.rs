@@ -770,3 +770,109 @@ pub(crate) async fn openapi_and_docs_are_served(app: Router, _db: fw::Db) {
         "offline docs page"
     );
 }
+
+/// Keyset pages stay stable while rows are inserted between (and during) page
+/// requests: every row that existed before paging started is seen exactly once,
+/// in order, whatever is inserted before or after the cursor meanwhile.
+pub(crate) async fn pages_are_stable_under_concurrent_inserts(app: Router, _db: fw::Db) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let existing: Vec<String> = (0..24).map(|n| format!("S{:02}", n * 2)).collect();
+    for symbol in &existing {
+        create_security(&app, symbol).await;
+    }
+    let inserted = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    // Inserts rows that sort between, before and after the existing ones, over
+    // HTTP, until the pager is done.
+    let inserter = tokio::spawn({
+        let (app, inserted, done) = (app.clone(), inserted.clone(), done.clone());
+        async move {
+            let mut n = 0;
+            while !done.load(Ordering::SeqCst) {
+                let symbol = match n % 3 {
+                    0 => format!("S{:02}X{n}", (n * 7) % 48),
+                    1 => format!("A{n}"),
+                    _ => format!("Z{n}"),
+                };
+                create_security(&app, &symbol).await;
+                n += 1;
+                inserted.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let symbols = |reply: &Reply| -> Vec<String> {
+        reply.body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|row| row["symbol"].as_str().expect("symbol").to_owned())
+            .collect()
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut link = Some("/securities?page_size=3".to_owned());
+    let mut last_page = None;
+    while let Some(uri) = link {
+        let page = send(&app, "GET", &uri, &[], None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        seen.extend(symbols(&page));
+        link = page.body["next"].as_str().map(str::to_owned);
+        // Let at least one insert land before the next page is read.
+        let before = inserted.load(Ordering::SeqCst);
+        while inserted.load(Ordering::SeqCst) == before {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        last_page = Some(page);
+    }
+    done.store(true, Ordering::SeqCst);
+    inserter.await.expect("the inserter");
+    assert!(
+        inserted.load(Ordering::SeqCst) >= 8,
+        "inserts ran while paging"
+    );
+
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(
+        seen, sorted,
+        "pages are in order with no row repeated: {seen:?}"
+    );
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "no duplicates: {seen:?}");
+    let pre_existing: Vec<&String> = seen.iter().filter(|s| existing.contains(s)).collect();
+    assert_eq!(
+        pre_existing,
+        existing.iter().collect::<Vec<_>>(),
+        "every pre-existing row exactly once"
+    );
+
+    // Walking back from the last page, with more inserts landing, also sees
+    // every pre-existing row once, in reverse page order.
+    let mut back: Vec<String> = Vec::new();
+    let mut link = last_page
+        .as_ref()
+        .and_then(|page| page.body["previous"].as_str().map(str::to_owned));
+    let mut n = 0;
+    while let Some(uri) = link {
+        create_security(&app, &format!("S{:02}Y{n}", (n * 5) % 48)).await;
+        n += 1;
+        let page = send(&app, "GET", &uri, &[], None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let mut rows = symbols(&page);
+        rows.extend(back);
+        back = rows;
+        link = page.body["previous"].as_str().map(str::to_owned);
+    }
+    let last = last_page.map(|page| symbols(&page)).unwrap_or_default();
+    back.extend(last);
+    let mut sorted = back.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        back, sorted,
+        "backward pages are in order, no repeats: {back:?}"
+    );
+    let pre_existing: Vec<&String> = back.iter().filter(|s| existing.contains(s)).collect();
+    assert_eq!(pre_existing, existing.iter().collect::<Vec<_>>());
+}
