@@ -76,7 +76,7 @@ CREATE TABLE "securities" (
 );
 CREATE TABLE "dividend" (
     "id" TEXT PRIMARY KEY,
-    "security" INTEGER NOT NULL REFERENCES "securities" ("id") ON DELETE CASCADE,
+    "security_id" INTEGER NOT NULL REFERENCES "securities" ("id") ON DELETE CASCADE,
     "amount" TEXT NOT NULL
 );
 "#;
