@@ -41,6 +41,7 @@ cases!(
     list_pages_forward_and_back,
     every_lookup_filters,
     bad_query_parameters_are_400_naming_them,
+    the_nul_character_is_refused_not_a_500,
     put_and_patch_update,
     if_match_refuses_stale_writes,
     delete_answers_204_404_and_409,

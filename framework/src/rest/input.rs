@@ -223,6 +223,11 @@ pub(crate) fn describe(sql_type: SqlType) -> &'static str {
     }
 }
 
+/// Why text with U+0000 is refused: PostgreSQL cannot store it, so accepting it
+/// on SQLite alone would make the two databases disagree.
+pub(crate) const NUL_CHARACTER: &str =
+    "must not contain the NUL character (U+0000), which the database cannot store";
+
 /// Checks `value` against every constraint declared on `field`, recording an
 /// error per broken constraint. The same constraints are the database's CHECKs
 /// and the OpenAPI keywords.
@@ -235,6 +240,9 @@ pub(crate) fn validate(
     let mut fail = |code: &str, detail: String| errors.push(FieldError::new(pointer, code, detail));
     match value {
         Value::Text(text) => {
+            if text.contains('\0') {
+                fail("null_character", NUL_CHARACTER.to_owned());
+            }
             let length = text.chars().count();
             if let Some(max) = field.max_length
                 && length > max as usize
@@ -339,6 +347,9 @@ pub(crate) fn parse_text(field: &FieldSchema, text: &str) -> Result<Value, Strin
             _ => return Err(fail()),
         },
         SqlType::Text => {
+            if text.contains('\0') {
+                return Err(NUL_CHARACTER.to_owned());
+            }
             if !field.choices.is_empty() && !field.choices.contains(&text) {
                 return Err(format!("expected one of {}", backticked(field.choices)));
             }

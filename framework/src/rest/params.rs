@@ -40,6 +40,13 @@ pub(crate) fn parse_list<M: Model>(
     let mut cursor_token: Option<String> = None;
     let mut kept = Vec::new();
     for (name, raw) in pairs {
+        if raw.contains('\0') {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `{}` {}",
+                name.replace('\0', "\\0"),
+                super::input::NUL_CHARACTER
+            )));
+        }
         match name.as_str() {
             "cursor" => {
                 cursor_token = Some(raw);

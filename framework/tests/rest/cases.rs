@@ -876,3 +876,31 @@ pub(crate) async fn pages_are_stable_under_concurrent_inserts(app: Router, _db: 
     let pre_existing: Vec<&String> = back.iter().filter(|s| existing.contains(s)).collect();
     assert_eq!(pre_existing, existing.iter().collect::<Vec<_>>());
 }
+
+/// PostgreSQL cannot store U+0000 in text, so it is refused everywhere, on both
+/// databases alike, before it reaches the database (schemathesis found the 500
+/// it used to cause).
+pub(crate) async fn the_nul_character_is_refused_not_a_500(app: Router, _db: fw::Db) {
+    let reply = send(
+        &app,
+        "POST",
+        "/securities",
+        &[],
+        Some(serde_json::json!({"symbol": "NUL", "issuer": "A\u{0}B"})),
+    )
+    .await;
+    reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.body["errors"].as_array().is_some_and(|errors| errors
+            .iter()
+            .any(|error| error["pointer"] == "/issuer" && error["code"] == "null_character")),
+        "{}",
+        reply.body
+    );
+    for query in ["symbol=A%00", "name__contains=%00", "search=%00"] {
+        let reply = send(&app, "GET", &format!("/securities?{query}"), &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+    }
+    let reply = send(&app, "GET", "/securities/%00", &[], None).await;
+    reply.assert_problem(StatusCode::NOT_FOUND);
+}
