@@ -67,6 +67,16 @@ pub mod __private {
     pub use serde_json;
     pub use uuid::Uuid;
 
+    /// Asserts at compile time that `M` records its changes, for a resource's
+    /// `history` action.
+    pub const fn assert_records_changes<M: crate::Model>() {
+        assert!(
+            M::CHANGELOG,
+            "the `history` action reads the change log: add `changelog` to the model's \
+             `#[fw::model(...)]`"
+        );
+    }
+
     /// Asserts at compile time that a field's type is storable; rustc points at
     /// the field when it is not.
     pub const fn assert_field<T: crate::Field>() {}

@@ -465,6 +465,32 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
     if !item.is_empty() {
         document["paths"][spec.item_path()] = Json::Object(item);
     }
+    if spec.has(Action::History) {
+        let mut op = operation(
+            name,
+            format!("history{model}"),
+            format!("The changes of a {model}, oldest first"),
+            [(
+                "200".to_owned(),
+                json!({
+                    "description": "Every recorded write of the row, from the change log.",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["results"],
+                        "properties": {"results": {
+                            "type": "array",
+                            "items": crate::changes::http::change_schema(),
+                        }},
+                    }}},
+                }),
+            )]
+            .into_iter()
+            .chain(error_refs(&[404, 406])),
+        );
+        op["parameters"] = json!([id]);
+        document["paths"][spec.history_path()] = json!({"get": op});
+    }
 }
 
 /// Adds a custom action's operation.

@@ -11,7 +11,7 @@ use crate::models::{DividendKind, DividendStatus, Security};
 #[fw::resource(
     model = crate::models::Security,
     path = "/securities",
-    actions(list, retrieve, create, update, partial_update, destroy),
+    actions(list, retrieve, create, update, partial_update, destroy, history),
     read_only(id, created_at, updated_at, version),
     filter(symbol(exact, in), cusip(exact), name(icontains)),
     search(symbol, name),
@@ -42,7 +42,7 @@ pub struct SecurityResource {
 #[fw::resource(
     model = crate::models::Dividend,
     path = "/dividends",
-    actions(list, retrieve),
+    actions(list, retrieve, history),
     read_only(id, announcement_id, security, declaration_date, ex_date, record_date, pay_date, rate, currency, kind, status, updated_at, version),
     filter(
         security(exact, in),

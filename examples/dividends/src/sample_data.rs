@@ -31,6 +31,14 @@ const DEMO_HOLDINGS: [(&str, &str); 4] = [
 ///
 /// When a sample file does not import or a row cannot be written.
 pub async fn load_if_empty(db: &Db) -> anyhow::Result<()> {
+    // The change log says who wrote these rows.
+    fw::changes::with_actor(Some(ACTOR.to_owned()), None, load(db)).await
+}
+
+/// The change log's actor for the sample data.
+pub const ACTOR: &str = "sample-data";
+
+async fn load(db: &Db) -> anyhow::Result<()> {
     if Security::query().exists(db).await? {
         return Ok(());
     }

@@ -244,7 +244,9 @@ pub(crate) async fn record_actor(mut request: Request, next: Next) -> Response {
     response
 }
 
-fn change_schema() -> Json {
+/// The JSON Schema of one [`Change`](super::Change), shared with resources'
+/// `history` operations.
+pub(crate) fn change_schema() -> Json {
     json!({
         "type": "object",
         "description": "One recorded write of one row.",

@@ -87,7 +87,7 @@
 //! Only writes made through the generated API are recorded: rows removed by an
 //! `on_delete = "cascade"` foreign key, or changed by raw SQL, are not.
 
-mod http;
+pub(crate) mod http;
 mod read;
 mod record;
 mod tables;

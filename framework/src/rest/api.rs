@@ -79,7 +79,11 @@ impl Api {
         self.resources.push(Registered {
             spec: R::SPEC,
             routes,
-            paths: vec![R::SPEC.path.to_owned(), R::SPEC.item_path()],
+            paths: vec![
+                R::SPEC.path.to_owned(),
+                R::SPEC.item_path(),
+                R::SPEC.history_path(),
+            ],
         });
         self
     }

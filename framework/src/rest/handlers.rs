@@ -73,6 +73,15 @@ pub(crate) fn resource_router<R: Resource>() -> (Router<AppContext>, Vec<String>
             item.fallback(method_not_allowed(item_methods)),
         );
     }
+    if spec.has(Action::History) {
+        let path = spec.history_path();
+        let methods = vec![Method::GET, Method::HEAD];
+        routes.extend(route_list(&path, &methods));
+        router = router.route(
+            &path,
+            add(None, MethodFilter::GET, history::<R>).fallback(method_not_allowed(methods)),
+        );
+    }
     (router, routes)
 }
 
@@ -340,6 +349,25 @@ async fn retrieve<R: Resource>(
         }
     }
     Ok(row_response::<R>(StatusCode::OK, &row))
+}
+
+/// `GET {path}/{id}/history`: the changes of a row the caller may see, oldest
+/// first, from the change log.
+async fn history<R: Resource>(
+    request: RequestContext,
+    id: Option<String>,
+    _body: Body,
+) -> Result<Response, ApiError> {
+    let row = scoped::<R>(&request)?
+        .filter(key_filter(id)?)
+        .first(request.db())
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound)?;
+    let changes = R::Model::history(request.db(), row.key().clone())
+        .await
+        .map_err(ApiError::from)?;
+    Ok(json_response(StatusCode::OK, &json!({"results": changes})))
 }
 
 async fn create<R: Resource>(

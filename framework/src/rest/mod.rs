@@ -45,6 +45,9 @@ pub enum Action {
     PartialUpdate,
     /// `DELETE /things/{id}` (204).
     Destroy,
+    /// `GET /things/{id}/history`: the row's changes, oldest first (models with
+    /// `#[fw::model(changelog)]`).
+    History,
 }
 
 /// One field of a resource's representation.
@@ -104,6 +107,11 @@ pub struct ResourceSpec {
 }
 
 impl ResourceSpec {
+    /// `{item path}/history`, where the `history` action is served.
+    pub fn history_path(&self) -> String {
+        format!("{}/history", self.item_path())
+    }
+
     /// Whether the resource offers `action`.
     pub fn has(&self, action: Action) -> bool {
         self.actions.contains(&action)

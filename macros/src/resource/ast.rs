@@ -114,7 +114,16 @@ impl Resource {
     }
 
     pub(crate) fn has_action(&self, name: &str) -> bool {
-        self.args.actions.iter().any(|(ident, _)| ident == name)
+        self.action_span(name).is_some()
+    }
+
+    /// Where `actions(...)` names the action `name`, if it does.
+    pub(crate) fn action_span(&self, name: &str) -> Option<proc_macro2::Span> {
+        self.args
+            .actions
+            .iter()
+            .find(|(ident, _)| ident == name)
+            .map(|(ident, _)| ident.span())
     }
 
     /// The struct as the user wrote it, minus `#[field]` attributes.

@@ -10,13 +10,14 @@ use crate::names::{backticked, closest};
 use crate::options::{self, RawOption, RawValue};
 
 /// The actions `actions(...)` accepts, with the runtime's variant names.
-pub(crate) const ACTIONS: [(&str, &str); 6] = [
+pub(crate) const ACTIONS: [(&str, &str); 7] = [
     ("list", "List"),
     ("retrieve", "Retrieve"),
     ("create", "Create"),
     ("update", "Update"),
     ("partial_update", "PartialUpdate"),
     ("destroy", "Destroy"),
+    ("history", "History"),
 ];
 
 /// What a lookup requires of the field's type.
@@ -142,7 +143,8 @@ impl ResourceArgs {
             }
             "actions" => {
                 self.actions_span = Some(option.value_span());
-                let example = "actions(list, retrieve, create, update, partial_update, destroy)";
+                let example =
+                    "actions(list, retrieve, create, update, partial_update, destroy, history)";
                 for ident in option.idents(cx, example).unwrap_or_default() {
                     match ACTIONS.iter().find(|(name, _)| ident == name) {
                         Some((_, variant)) => self.actions.push((ident, variant)),

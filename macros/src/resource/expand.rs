@@ -52,6 +52,12 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
             })
         })
     });
+    // `history` reads the change log, which only `#[fw::model(changelog)]` keeps.
+    let history_check = resource.action_span("history").map(|span| {
+        quote_spanned! {span=>
+            const _: () = ::fw::__private::assert_records_changes::<#model>();
+        }
+    });
     let search_checks = args.search.iter().filter_map(|name| {
         let ty = &resource.field(name)?.ty;
         Some(quote_spanned! {name.span()=>
@@ -219,6 +225,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
             type __FwPatch = <#model as ::fw::Model>::Patch;
 
             #(#type_checks)*
+            #history_check
             #(#lookup_checks)*
             #(#search_checks)*
 

@@ -181,6 +181,43 @@ pub(crate) async fn the_spec_documents_the_custom_endpoint(fixture: Fixture) {
     assert!(spec["paths"]["/dividends"]["get"].is_object());
 }
 
+pub(crate) async fn a_dividends_history_shows_the_import_and_the_correction(fixture: Fixture) {
+    let (status, _, page) = fixture.get("/dividends?status=changed&page_size=50").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let corrected = page["results"]
+        .as_array()
+        .and_then(|results| {
+            results
+                .iter()
+                .find(|dividend| dividend["announcement_id"] == "DV2026031600005")
+        })
+        .unwrap_or_else(|| panic!("KO's corrected dividend: {page}"));
+    let uri = format!("/dividends/{}/history", corrected["id"]);
+    let (status, _, history) = fixture.get(&uri).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let changes = history["results"].as_array().expect("results");
+    let operations: Vec<&str> = changes
+        .iter()
+        .map(|change| change["operation"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(operations, ["insert", "update"], "{history}");
+    let rate = changes[1]["fields"]
+        .as_array()
+        .and_then(|fields| fields.iter().find(|field| field["field"] == "rate"))
+        .unwrap_or_else(|| panic!("the correction changed the rate: {history}"));
+    assert_eq!(rate["old"], "0.51");
+    assert_eq!(rate["new"], "0.53");
+    assert_eq!(
+        changes[1]["actor"],
+        example_dividends::sample_data::ACTOR,
+        "{history}"
+    );
+
+    let (status, content_type, _) = fixture.get("/dividends/999999/history").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(content_type, "application/problem+json");
+}
+
 /// Defines one test per case on a fresh database from `$database`.
 macro_rules! api_suite {
     ($database:path) => {
@@ -189,6 +226,7 @@ macro_rules! api_suite {
             unknown_accounts_are_404_problems,
             bad_parameters_are_400_problems_naming_them,
             the_spec_documents_the_custom_endpoint,
+            a_dividends_history_shows_the_import_and_the_correction,
         );
     };
     (@cases $database:path; $($case:ident),* $(,)?) => {$(
