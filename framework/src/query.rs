@@ -746,28 +746,18 @@ impl<M: Model> Query<M> {
             let mut terms: Vec<Condition> = ordering[..position]
                 .iter()
                 .zip(&cursor.values)
-                .map(|(earlier, value)| Condition::Compare {
-                    field: earlier.field,
-                    op: Comparison::Eq,
-                    value: value.clone(),
-                })
+                .map(|(earlier, value)| same_as(earlier.field, value))
                 .collect();
             let forward = order.descending == cursor.backwards;
             let value = cursor.values.get(position).cloned().unwrap_or(Value::Null);
-            terms.push(Condition::Compare {
-                field: order.field,
-                op: if forward {
-                    Comparison::Gt
-                } else {
-                    Comparison::Lt
-                },
-                value,
-            });
+            terms.push(beyond(order.field, &value, forward));
             alternatives.push(Condition::All(terms));
         }
         Condition::Any(alternatives)
     }
 
+    /// NULLs sort first in ascending order (last in descending) on both
+    /// databases; PostgreSQL's default is the opposite, so it is spelled out.
     fn push_order(&self, sql: &mut SqlBuilder, reversed: bool) {
         sql.push(" ORDER BY ");
         for (position, order) in self.ordering().iter().enumerate() {
@@ -776,8 +766,46 @@ impl<M: Model> Query<M> {
             }
             sql.push_column(order.field);
             let descending = order.descending != reversed;
-            sql.push(if descending { " DESC" } else { " ASC" });
+            sql.push(match (descending, order.field.nullable) {
+                (false, false) => " ASC",
+                (true, false) => " DESC",
+                (false, true) => " ASC NULLS FIRST",
+                (true, true) => " DESC NULLS LAST",
+            });
         }
+    }
+}
+
+/// The rows whose `field` equals `value`, a NULL equalling a NULL (rows tie on
+/// a NULL ordering value).
+fn same_as(field: &'static FieldSchema, value: &Value) -> Condition {
+    match value {
+        Value::Null => Condition::IsNull { field, null: true },
+        value => Condition::Compare {
+            field,
+            op: Comparison::Eq,
+            value: value.clone(),
+        },
+    }
+}
+
+/// The rows after `value` (`greater`) or before it in ascending order with
+/// NULLs first.
+fn beyond(field: &'static FieldSchema, value: &Value, greater: bool) -> Condition {
+    let compare = |op| Condition::Compare {
+        field,
+        op,
+        value: value.clone(),
+    };
+    match (value, greater) {
+        (Value::Null, true) => Condition::IsNull { field, null: false },
+        (Value::Null, false) => Condition::Any(Vec::new()),
+        (_, true) => compare(Comparison::Gt),
+        (_, false) if field.nullable => Condition::Any(vec![
+            compare(Comparison::Lt),
+            Condition::IsNull { field, null: true },
+        ]),
+        (_, false) => compare(Comparison::Lt),
     }
 }
 

@@ -577,6 +577,54 @@ pub(crate) async fn keyset_pages_walk_forward_and_back(db: &Db) {
     );
 }
 
+/// Keyset pages over a nullable field: NULLs sort first ascending and last
+/// descending on both databases, and no row is skipped or repeated at the
+/// boundary between NULL and non-NULL values.
+pub(crate) async fn keyset_pages_over_a_nullable_field(db: &Db) {
+    let (acme, _) = dividend_fixture(db).await;
+    for day in 1..=12 {
+        let mut new = new_dividend(&acme, &format!("2026-06-{day:02}"), "0.1");
+        if day % 3 != 0 {
+            new.record_date = Some(date(&format!("2026-06-{:02}", 13 - day % 4)));
+        }
+        Dividend::insert(db, new).await.expect("dividend");
+    }
+    for descending in [false, true] {
+        let order = if descending {
+            Dividend::RECORD_DATE.desc()
+        } else {
+            Dividend::RECORD_DATE.asc()
+        };
+        let query = || Dividend::query().order_by(order).limit(4);
+        let everything = Dividend::query().order_by(order).all(db).await.unwrap();
+        let nulls: Vec<bool> = everything.iter().map(|d| d.record_date.is_none()).collect();
+        let first_null = nulls.iter().position(|null| *null).expect("some NULLs");
+        let last_null = nulls.iter().rposition(|null| *null).expect("some NULLs");
+        if descending {
+            assert_eq!(last_null, nulls.len() - 1, "NULLs come last descending");
+        } else {
+            assert_eq!(first_null, 0, "NULLs come first ascending");
+        }
+        let mut pages: Vec<Vec<Dividend>> = Vec::new();
+        let mut page = query().all(db).await.unwrap();
+        while !page.is_empty() {
+            assert!(pages.len() < 10, "the cursor is not advancing");
+            let last = page.last().cloned().expect("non-empty page");
+            pages.push(page);
+            page = query().after(&last).all(db).await.unwrap();
+        }
+        let walked: Vec<i64> = pages.iter().flatten().map(|d| d.id).collect();
+        let expected: Vec<i64> = everything.iter().map(|d| d.id).collect();
+        assert_eq!(walked, expected, "forward pages, descending = {descending}");
+        for window in pages.windows(2) {
+            let previous = query().before(&window[1][0]).all(db).await.unwrap();
+            let ids: Vec<i64> = previous.iter().map(|d| d.id).collect();
+            let expected: Vec<i64> = window[0].iter().map(|d| d.id).collect();
+            assert_eq!(ids, expected, "backward pages, descending = {descending}");
+        }
+    }
+}
+
 pub(crate) async fn upsert_inserts_updates_and_leaves_unchanged_rows_alone(db: &Db) {
     let inserted = Security::upsert(db, new_security("ACME", "000000001"), Security::CUSIP)
         .await
@@ -758,6 +806,7 @@ macro_rules! backend_suite {
     typed_filters_match_like_sql,
     ordering_and_limit,
     keyset_pages_walk_forward_and_back,
+    keyset_pages_over_a_nullable_field,
     upsert_inserts_updates_and_leaves_unchanged_rows_alone,
     insert_many_is_all_or_nothing,
     transactions_commit_or_roll_back,
