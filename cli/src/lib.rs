@@ -30,6 +30,14 @@ Inside an application, every other command runs in it (built first, with `cargo 
 #[derive(Debug, Subcommand)]
 enum Command {
     New(commands::new::NewArgs),
+    /// Runs the application's tests: `cargo test` for the application in the
+    /// current directory, with any arguments passed on.
+    #[command(disable_help_flag = true)]
+    Test {
+        /// Arguments for `cargo test`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Any other command (`serve`, `migrate`, `makemigrations`, `check`, or the
     /// application's own) runs in the application in the current directory,
     /// which is built first: `fw migrate --plan` is `cargo run -- migrate --plan`.
@@ -41,6 +49,7 @@ enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::New(args) => commands::new::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Test { args } => commands::forward::test(&args),
         Command::App(args) => commands::forward::run(&args),
     };
     match result {

@@ -39,3 +39,19 @@ fn outside_an_application_it_says_where_it_looked() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no fw application here"), "{stderr}");
 }
+
+#[test]
+fn fw_test_runs_the_applications_tests() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/dividends");
+    let output = fw(
+        &example,
+        &["test", "--test", "openapi", "--", "--test-threads=1"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("test result: ok"), "{stdout}");
+}

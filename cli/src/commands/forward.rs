@@ -10,15 +10,34 @@ use anyhow::{Context, bail};
 /// Runs `cargo run --quiet --manifest-path <app>/Cargo.toml -- <args>` for the
 /// nearest enclosing application and returns its exit code.
 pub(crate) fn run(args: &[OsString]) -> anyhow::Result<ExitCode> {
+    cargo(&["run", "--quiet"], Passed::ToTheApp, args)
+}
+
+/// Runs `cargo test --manifest-path <app>/Cargo.toml <args>` for the nearest
+/// enclosing application and returns its exit code.
+pub(crate) fn test(args: &[OsString]) -> anyhow::Result<ExitCode> {
+    cargo(&["test"], Passed::ToCargo, args)
+}
+
+/// Who the user's arguments are for.
+enum Passed {
+    /// The application's binary: they go after `--`.
+    ToTheApp,
+    /// Cargo itself (which passes what follows its own `--` to the tests).
+    ToCargo,
+}
+
+/// Runs `cargo <command> --manifest-path <app>/Cargo.toml` with `args`.
+fn cargo(command: &[&str], passed: Passed, args: &[OsString]) -> anyhow::Result<ExitCode> {
     let current = std::env::current_dir().context("cannot read the current directory")?;
     let manifest = find_manifest(&current)?;
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .arg("run")
-        .arg("--quiet")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--")
-        .args(args)
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo.args(command).arg("--manifest-path").arg(&manifest);
+    if let Passed::ToTheApp = passed {
+        cargo.arg("--");
+    }
+    cargo.args(args);
+    let status = cargo
         .status()
         .context("cannot run cargo; is the Rust toolchain installed and on PATH?")?;
     Ok(match status.code() {
