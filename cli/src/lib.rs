@@ -23,6 +23,7 @@ Inside an application, every other command runs in it (built first, with `cargo 
   migrate         Apply pending migrations (`--plan` prints the SQL instead)
   makemigrations  Write a migration for the models' changes (`--check` for CI)
   check           Check that the models, the migrations and the database agree
+  openapi         Write the committed openapi.json (`--check` for CI)
   <command>       One of the application's own commands
 
 `cargo run -- --help` inside an application lists all of its commands.";
@@ -30,7 +31,7 @@ Inside an application, every other command runs in it (built first, with `cargo 
 #[derive(Debug, Subcommand)]
 enum Command {
     New(commands::new::NewArgs),
-    /// Runs the application's tests: `cargo test` for the application in the
+    /// Run the application's tests: `cargo test` for the application in the
     /// current directory, with any arguments passed on.
     #[command(disable_help_flag = true)]
     Test {
