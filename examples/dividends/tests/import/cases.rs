@@ -518,3 +518,44 @@ pub(crate) async fn the_command_prints_a_summary_or_every_bad_line(test_db: &Tes
         "{stderr}"
     );
 }
+
+/// Defines one `#[tokio::test]` per case, each on a fresh database from
+/// `$database` migrated with the example's own migrations; the large-file case
+/// writes `$large_file_records` records.
+macro_rules! import_suite {
+    ($database:path, large_file_records = $large_file_records:expr) => {
+        async fn database() -> fw::testing::TestDb {
+            let test_db = $database().await;
+            let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+            fw::migrate::migrate(
+                test_db.db(),
+                &migrations,
+                &fw::migrate::DataMigrations::new(),
+                fw::migrate::MigrateOptions::default(),
+            )
+            .await
+            .expect("apply the example's migrations");
+            test_db
+        }
+
+        cases::import_suite!(@cases
+    a_normal_day_stores_every_announcement;
+    importing_a_file_twice_changes_nothing;
+    corrections_update_and_cancellations_are_marked;
+    broken_files_are_rejected_whole_with_every_bad_line;
+    a_conflict_found_while_writing_rolls_back_the_whole_file;
+    reported_problems_are_capped;
+    a_large_file_is_written_one_batch_at_a_time, $large_file_records;
+    the_command_exits_non_zero_on_a_rejected_file;
+    the_command_prints_a_summary_or_every_bad_line;
+        );
+    };
+    (@cases $($case:ident $(, $arg:expr)?);* $(;)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let test_db = database().await;
+            cases::$case(&test_db $(, $arg)?).await;
+        }
+    )*};
+}
+pub(crate) use import_suite;
