@@ -42,6 +42,18 @@ enum Command {
         #[arg(long)]
         smoke: bool,
     },
+    /// Measures the same writes through fw with the change log off and on.
+    ChangelogCost {
+        /// The databases to run on; repeat for both (default: both).
+        #[arg(long = "db", value_enum)]
+        engines: Vec<Engine>,
+        /// Rows per model and round (each an insert and an update).
+        #[arg(long, default_value_t = 2000)]
+        rows: u32,
+        /// Alternating rounds.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
     /// Serves one implementation (`DATABASE_URL`, `FW_LISTEN`) until killed.
     Serve {
         /// Which server.
@@ -60,6 +72,35 @@ fn main() -> ExitCode {
                 .expect("a tokio runtime");
             match runtime.block_on(serve(implementation)) {
                 Ok(code) => code,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::ChangelogCost {
+            engines,
+            rows,
+            rounds,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            let engines = if engines.is_empty() {
+                vec![Engine::Sqlite, Engine::Postgres]
+            } else {
+                engines
+            };
+            let result = runtime.block_on(async {
+                for engine in engines {
+                    let report = fw_bench::changelog_cost::measure(engine, rows, rounds).await?;
+                    println!("{report}");
+                }
+                anyhow::Ok(())
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("error: {error:#}");
                     ExitCode::FAILURE

@@ -23,3 +23,15 @@ async fn fw_and_baseline_answer_alike_on_postgres() {
         panic!("{error:#}");
     }
 }
+
+/// The change-log cost measurement runs (its figures are for BENCHMARKS.md,
+/// never asserted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changelog_cost_runs_on_both_databases() {
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let report = fw_bench::changelog_cost::measure(engine, 5, 2)
+            .await
+            .expect("measure");
+        assert_eq!(report.writes, 20);
+    }
+}
