@@ -77,9 +77,9 @@ impl TestDb {
         let admin = Db::connect(&admin_url).await.unwrap_or_else(|error| {
             panic!(
                 "PostgreSQL tests need a server, and none answered at {}: {error}\n\
-                 Start one (for example `bash .ci/start-postgres`, which the CI script \
-                 runs), or point FW_TEST_POSTGRES_URL at a server where this user may \
-                 create databases.",
+                 Run the tests with `.ci/test`, which starts a private server when none \
+                 answers on 127.0.0.1:5432, or point FW_TEST_POSTGRES_URL at a server \
+                 where this user may create databases.",
                 crate::db::redact_url(&admin_url)
             )
         });

@@ -330,13 +330,16 @@ pub(crate) async fn patch<M: Model>(
     expected_version: Option<i64>,
     patch: M::Patch,
 ) -> Result<M> {
+    // The values are taken once: they decide whether there is anything to
+    // record and are what `patch_row` binds.
+    let values = M::patch_values(&patch);
     // An empty patch writes nothing, so it records nothing either.
-    if !M::CHANGELOG || M::patch_values(&patch).is_empty() {
-        return patch_row(conn, key, expected_version, patch).await;
+    if !M::CHANGELOG || values.is_empty() {
+        return patch_row(conn, key, expected_version, values).await;
     }
     in_transaction!(conn, |tx| {
         let old = find_locked::<M>(tx, key.clone()).await?;
-        let patched = patch_row(Conn::Tx(&mut *tx), key, expected_version, patch).await?;
+        let patched = patch_row(Conn::Tx(&mut *tx), key, expected_version, values).await?;
         changes::record_update(tx, &old, &patched);
         Ok(patched)
     })
@@ -346,10 +349,9 @@ async fn patch_row<M: Model>(
     mut conn: Conn<'_>,
     key: M::Key,
     expected_version: Option<i64>,
-    patch: M::Patch,
+    values: Vec<(&'static FieldSchema, Value)>,
 ) -> Result<M> {
     let dialect = conn.dialect();
-    let values = M::patch_values(&patch);
     let mut sql = SqlBuilder::new(dialect);
     sql.push("UPDATE ");
     sql.push(&quote_ident(M::SCHEMA.table));
