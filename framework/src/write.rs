@@ -289,6 +289,17 @@ pub(crate) async fn get<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<M> {
 pub(crate) async fn find<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<Option<M>> {
     let mut args = Arguments::new(conn.dialect());
     key.bind(&mut args)?;
+    find_with_args(conn, args).await
+}
+
+/// [`find`] with a key parsed at run time (from a URL path).
+pub(crate) async fn find_by_key_value<M: Model>(conn: Conn<'_>, key: &Value) -> Result<Option<M>> {
+    let mut args = Arguments::new(conn.dialect());
+    args.add_value(key)?;
+    find_with_args(conn, args).await
+}
+
+async fn find_with_args<M: Model>(conn: Conn<'_>, args: Arguments) -> Result<Option<M>> {
     let sql = M::sql(conn.dialect());
     conn.fetch_optional(sql.get.into(), args, Access::Read, M::decode)
         .await

@@ -226,21 +226,27 @@ pub(crate) async fn record_actor(mut request: Request, next: Next) -> Response {
     let sent = request
         .headers()
         .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID)
-        .map(str::to_owned);
-    let request_id = sent.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        request.headers_mut().insert(REQUEST_ID.clone(), value);
-    }
+        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.to_str().is_ok())
+        .cloned();
+    let header = match sent {
+        Some(header) => header,
+        None => {
+            let mut buffer = uuid::Uuid::encode_buffer();
+            let id = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buffer);
+            let header = HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static(""));
+            request
+                .headers_mut()
+                .insert(REQUEST_ID.clone(), header.clone());
+            header
+        }
+    };
+    let request_id = header.to_str().unwrap_or_default().to_owned();
     let actor = request
         .extensions()
         .get::<Actor>()
         .map(|actor| actor.0.clone());
-    let mut response = super::with_actor(actor, Some(request_id.clone()), next.run(request)).await;
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID.clone(), value);
-    }
+    let mut response = super::with_actor(actor, Some(request_id), next.run(request)).await;
+    response.headers_mut().insert(REQUEST_ID.clone(), header);
     response
 }
 

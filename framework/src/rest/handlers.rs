@@ -4,11 +4,13 @@ use std::future::Future;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use serde_json::{Value as Json, json};
+use serde::Serialize;
+use serde::ser::Serializer;
+use serde_json::json;
 
 use super::Hooks;
 use super::error::ApiError;
@@ -16,10 +18,12 @@ use super::input::{Input, parse_text, read_object};
 use super::params::{encode_cursor, page_link, parse_list};
 use super::{Action, RequestContext, Resource};
 use crate::app::AppContext;
-use crate::db::Tx;
+use crate::db::Conn;
 use crate::field::Field;
 use crate::model::Model;
 use crate::query::{Filter, Lookup, Query};
+use crate::value::Value;
+use crate::write;
 
 /// The routes of resource `R`: its collection and item paths, with a 405 naming
 /// the allowed methods for any other method; and each route as `METHOD path`,
@@ -103,19 +107,21 @@ where
     F: Fn(RequestContext, Option<String>, Body) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
 {
-    let handler = move |request: RequestContext, id: Option<Path<String>>, body: Request| {
-        let handler = handler.clone();
-        async move {
-            if !accepts_json(&request.headers) {
-                return ApiError::NotAcceptable.into_response();
+    let handler =
+        move |State(app): State<AppContext>, id: Option<Path<String>>, request: Request| {
+            let handler = handler.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let request = RequestContext::from_parts(app, parts);
+                if !accepts_json(&request.headers) {
+                    return ApiError::NotAcceptable.into_response();
+                }
+                match handler(request, id.map(|Path(id)| id), body).await {
+                    Ok(response) => response,
+                    Err(error) => error.into_response(),
+                }
             }
-            let body = body.into_body();
-            match handler(request, id.map(|Path(id)| id), body).await {
-                Ok(response) => response,
-                Err(error) => error.into_response(),
-            }
-        }
-    };
+        };
     match router {
         Some(router) => router.on(method, handler),
         None => on(method, handler),
@@ -166,7 +172,9 @@ fn accepts_json(headers: &HeaderMap) -> bool {
     })
 }
 
-fn json_response(status: StatusCode, body: &Json) -> Response {
+/// `body` as a JSON response. Serialization cannot fail: bodies are made of
+/// strings, numbers and the framework's field types, never maps with non-text keys.
+fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = (status, bytes).into_response();
     response.headers_mut().insert(
@@ -181,23 +189,46 @@ fn etag<M: Model>(row: &M) -> Option<HeaderValue> {
         .and_then(|version| HeaderValue::from_str(&format!("\"{version}\"")).ok())
 }
 
+/// A row as resource `R` shows it, serialized straight from the model.
+struct Representation<'a, R: Resource>(&'a R::Model);
+
+impl<R: Resource> Serialize for Representation<'_, R> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        R::serialize_row(self.0, serializer)
+    }
+}
+
+/// One page of a list: the links, and the rows as resource `R` shows them.
+#[derive(Serialize)]
+#[serde(bound = "")]
+struct Page<'a, R: Resource> {
+    next: Option<String>,
+    previous: Option<String>,
+    #[serde(serialize_with = "representations::<R, _>")]
+    results: &'a [R::Model],
+}
+
+fn representations<R: Resource, S: Serializer>(
+    rows: &&[R::Model],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(rows.iter().map(Representation::<R>))
+}
+
 /// A row's representation with its `ETag`.
 fn row_response<R: Resource>(status: StatusCode, row: &R::Model) -> Response {
-    let mut response = json_response(status, &R::represent(row));
+    let mut response = json_response(status, &Representation::<R>(row));
     if let Some(etag) = etag(row) {
         response.headers_mut().insert(header::ETAG, etag);
     }
     response
 }
 
-/// The primary-key filter for a path segment; a segment that is not a valid key
+/// The primary key a path segment names; a segment that is not a valid key
 /// cannot name a row, so it is a 404.
-fn key_filter<M: Model>(id: Option<String>) -> Result<Filter<M>, ApiError> {
-    let key = M::SCHEMA.primary_key();
-    let value = id
-        .and_then(|id| parse_text(key, &id).ok())
-        .ok_or(ApiError::NotFound)?;
-    Filter::lookup(key, Lookup::Exact, vec![value]).ok_or(ApiError::NotFound)
+fn path_key<M: Model>(id: Option<String>) -> Result<Value, ApiError> {
+    id.and_then(|id| parse_text(M::SCHEMA.primary_key(), &id).ok())
+        .ok_or(ApiError::NotFound)
 }
 
 fn scoped<R: Resource>(request: &RequestContext) -> Result<Query<R::Model>, ApiError> {
@@ -208,18 +239,27 @@ fn scoped<R: Resource>(request: &RequestContext) -> Result<Query<R::Model>, ApiE
     })
 }
 
-/// The row at `id` that the caller may see, read inside `tx`.
-async fn fetch<R: Resource>(
+/// The row with primary key `key` that the caller may see. An unscoped resource
+/// reads it with the model's by-key statement, prepared once per connection; a
+/// scoped one through a query that adds the scope.
+async fn fetch<'c, R: Resource>(
     request: &RequestContext,
-    tx: &mut Tx,
-    id: Option<String>,
+    conn: impl Into<Conn<'c>>,
+    key: Value,
 ) -> Result<R::Model, ApiError> {
-    scoped::<R>(request)?
-        .filter(key_filter(id)?)
-        .first(tx)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound)
+    let row = match R::scope(request)? {
+        None => write::find_by_key_value::<R::Model>(conn.into(), &key).await,
+        Some(scope) => {
+            let key = Filter::lookup(R::Model::SCHEMA.primary_key(), Lookup::Exact, vec![key])
+                .ok_or(ApiError::NotFound)?;
+            R::Model::query()
+                .filter(scope)
+                .filter(key)
+                .first(conn)
+                .await
+        }
+    };
+    row.map_err(ApiError::from)?.ok_or(ApiError::NotFound)
 }
 
 fn db_error<R: Resource>(error: crate::Error) -> ApiError {
@@ -297,30 +337,26 @@ async fn list<R: Resource>(
     }
     let path = request.uri.path();
     let link = |row: &R::Model, backwards: bool| {
-        Json::String(page_link(
+        page_link(
             path,
             &params.kept,
             &encode_cursor(&template, &params.ordering, row, backwards),
-        ))
+        )
     };
     let (has_next, has_previous) = if backwards {
         (true, more)
     } else {
         (more, had_cursor)
     };
-    let next = match rows.last() {
-        Some(row) if has_next => link(row, false),
-        _ => Json::Null,
+    let page = Page::<R> {
+        next: rows.last().filter(|_| has_next).map(|row| link(row, false)),
+        previous: rows
+            .first()
+            .filter(|_| has_previous)
+            .map(|row| link(row, true)),
+        results: &rows,
     };
-    let previous = match rows.first() {
-        Some(row) if has_previous => link(row, true),
-        _ => Json::Null,
-    };
-    let results: Vec<Json> = rows.iter().map(R::represent).collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"next": next, "previous": previous, "results": results}),
-    ))
+    Ok(json_response(StatusCode::OK, &page))
 }
 
 async fn retrieve<R: Resource>(
@@ -328,12 +364,7 @@ async fn retrieve<R: Resource>(
     id: Option<String>,
     _body: Body,
 ) -> Result<Response, ApiError> {
-    let row = scoped::<R>(&request)?
-        .filter(key_filter(id)?)
-        .first(request.db())
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound)?;
+    let row = fetch::<R>(&request, request.db(), path_key::<R::Model>(id)?).await?;
     if let (Some(if_none_match), Some(version)) = (request.header("if-none-match"), row.version()) {
         let current = format!("\"{version}\"");
         let matched = entity_tags(if_none_match).is_none_or(|tags| {
@@ -358,12 +389,7 @@ async fn history<R: Resource>(
     id: Option<String>,
     _body: Body,
 ) -> Result<Response, ApiError> {
-    let row = scoped::<R>(&request)?
-        .filter(key_filter(id)?)
-        .first(request.db())
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound)?;
+    let row = fetch::<R>(&request, request.db(), path_key::<R::Model>(id)?).await?;
     let changes = R::Model::history(request.db(), row.key().clone())
         .await
         .map_err(ApiError::from)?;
@@ -404,7 +430,7 @@ async fn update<R: Resource>(
     body: Body,
     partial: bool,
 ) -> Result<Response, ApiError> {
-    let key = key_filter::<R::Model>(id.clone())?;
+    let key = path_key::<R::Model>(id)?;
     let object = read_object(&request.headers, body).await?;
     let mut input = Input::new(object, R::SPEC);
     let patch = R::update_input(&mut input, partial);
@@ -412,12 +438,7 @@ async fn update<R: Resource>(
         return Err(input.into_error());
     };
     let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-    let current = scoped::<R>(&request)?
-        .filter(key)
-        .first(&mut tx)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound)?;
+    let current = fetch::<R>(&request, &mut tx, key).await?;
     check_if_match(&request, &current)?;
     R::Hooks::before_update(&request, &mut tx, &current, &mut patch).await?;
     let key = current.key().clone();
@@ -436,8 +457,9 @@ async fn destroy<R: Resource>(
     id: Option<String>,
     _body: Body,
 ) -> Result<Response, ApiError> {
+    let key = path_key::<R::Model>(id)?;
     let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-    let current = fetch::<R>(&request, &mut tx, id).await?;
+    let current = fetch::<R>(&request, &mut tx, key).await?;
     check_if_match(&request, &current)?;
     R::Hooks::before_delete(&request, &mut tx, &current).await?;
     R::Model::delete(&mut tx, current.key().clone())
@@ -464,10 +486,9 @@ where
         move |request: RequestContext, id: Option<String>, _body: Body| {
             let action = action.clone();
             async move {
-                let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-                let current = fetch::<R>(&request, &mut tx, id).await?;
+                let key = path_key::<R::Model>(id)?;
+                let current = fetch::<R>(&request, request.db(), key).await?;
                 check_if_match(&request, &current)?;
-                drop(tx);
                 let row = action(request, current).await?;
                 Ok(row_response::<R>(StatusCode::OK, &row))
             }

@@ -174,6 +174,21 @@ impl FromRequestParts<AppContext> for RequestContext {
             headers: parts.headers.clone(),
         })
     }
+
+    /// The context of a request whose parts the caller owns: they move in, where
+    /// the extractor below has to copy them (resource handlers use this one).
+    pub(crate) fn from_parts(app: AppContext, mut parts: Parts) -> RequestContext {
+        let uri = parts
+            .extensions
+            .remove::<axum::extract::OriginalUri>()
+            .map_or(parts.uri, |original| original.0);
+        RequestContext {
+            app,
+            method: parts.method,
+            uri,
+            headers: parts.headers,
+        }
+    }
 }
 
 /// A REST resource over a model: implemented by `#[fw::resource]`.
@@ -197,9 +212,13 @@ pub trait Resource: Sized + Send + Sync + 'static {
     /// The API representation of a row.
     fn from_model(row: &Self::Model) -> Self;
 
-    /// The JSON of a row's representation.
+    /// Writes a row's representation (what [`from_model`](Resource::from_model)
+    /// would serialize) straight from the row, without copying its fields.
     #[doc(hidden)]
-    fn represent(row: &Self::Model) -> serde_json::Value;
+    fn serialize_row<S: serde::Serializer>(
+        row: &Self::Model,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error>;
 
     /// Reads a create body; `None` when `input` recorded errors.
     #[doc(hidden)]

@@ -74,8 +74,15 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
     let serialize_fields = shown.iter().map(|field| {
         let name = field.api_name();
         let ident = &field.ident;
-        quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, &self.#ident)?;)
+        quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, #ident)?;)
     });
+    // Generic rather than the declared types, so a field whose type differs from
+    // the model's is reported once, by the type check, and not again here.
+    let shown_params = shown.iter().map(|field| {
+        let ident = &field.ident;
+        quote!(#ident: &impl ::fw::__private::serde::Serialize)
+    });
+    let shown_idents: Vec<&Ident> = shown.iter().map(|field| &field.ident).collect();
     let struct_name = ident.to_string();
     let from_model = resource.fields.iter().map(|field| {
         let ident = &field.ident;
@@ -235,10 +242,20 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
                     &self,
                     serializer: __S,
                 ) -> ::core::result::Result<__S::Ok, __S::Error> {
-                    let mut state = ::fw::__private::serde::Serializer::serialize_struct(serializer, #struct_name, #shown_count)?;
-                    #(#serialize_fields)*
-                    ::fw::__private::serde::ser::SerializeStruct::end(state)
+                    __fw_represent(serializer, #(&self.#shown_idents),*)
                 }
+            }
+
+            // The representation's one serialization, from borrowed fields: the
+            // struct serializes its own, and handlers the model row's, with no copy.
+            #[allow(clippy::too_many_arguments)]
+            fn __fw_represent<__S: ::fw::__private::serde::Serializer>(
+                serializer: __S,
+                #(#shown_params),*
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                let mut state = ::fw::__private::serde::Serializer::serialize_struct(serializer, #struct_name, #shown_count)?;
+                #(#serialize_fields)*
+                ::fw::__private::serde::ser::SerializeStruct::end(state)
             }
 
             #[automatically_derived]
@@ -264,9 +281,11 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
                     #ident { #(#from_model),* }
                 }
 
-                fn represent(row: &#model) -> ::fw::__private::serde_json::Value {
-                    ::fw::__private::serde_json::to_value(Self::from_model(row))
-                        .unwrap_or(::fw::__private::serde_json::Value::Null)
+                fn serialize_row<__S: ::fw::__private::serde::Serializer>(
+                    row: &#model,
+                    serializer: __S,
+                ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    __fw_represent(serializer, #(&row.#shown_idents),*)
                 }
 
                 fn create_input(
