@@ -7,6 +7,7 @@
 //! pool and a single writer; on PostgreSQL: 16 connections), so the comparison is
 //! of the request path, not of pool sizes.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row as _};
+use uuid::Uuid;
 
 /// Rows per page when `page_size` is absent, and the most a client may ask for.
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -90,6 +92,7 @@ pub fn router(db: Database) -> axum::Router {
     axum::Router::new()
         .route("/dividends", get(list_dividends))
         .route("/dividends/{id}", get(retrieve_dividend))
+        .route("/accounts/{id}/upcoming-dividends", get(upcoming_dividends))
         .route("/securities", axum::routing::post(create_security))
         .with_state(db)
 }
@@ -200,7 +203,7 @@ impl Problem {
     }
 
     fn not_found() -> Problem {
-        Problem::new(StatusCode::NOT_FOUND, "no such resource")
+        Problem::new(StatusCode::NOT_FOUND, "no resource at this address")
     }
 }
 
@@ -588,6 +591,160 @@ struct Page<T> {
     next: Option<String>,
     previous: Option<String>,
     results: Vec<T>,
+}
+
+/// One payment of an account's upcoming dividends.
+#[derive(Debug, Serialize)]
+struct Payment {
+    dividend: i64,
+    symbol: String,
+    ex_date: NaiveDate,
+    pay_date: NaiveDate,
+    rate: Decimal,
+    quantity: Decimal,
+    amount: Decimal,
+    currency: String,
+    status: String,
+}
+
+impl Payment {
+    fn from_sqlite(row: &SqliteRow) -> sqlx::Result<Payment> {
+        let rate = sqlite_decimal(row, 4)?;
+        let quantity = sqlite_decimal(row, 5)?;
+        Ok(Payment {
+            dividend: row.try_get(0)?,
+            symbol: row.try_get(1)?,
+            ex_date: row.try_get(2)?,
+            pay_date: row.try_get(3)?,
+            rate,
+            quantity,
+            amount: quantity * rate,
+            currency: row.try_get(6)?,
+            status: row.try_get(7)?,
+        })
+    }
+
+    fn from_postgres(row: &PgRow) -> sqlx::Result<Payment> {
+        // Canonical forms, as on SQLite: `amount`'s places follow from them.
+        let rate = row.try_get::<Decimal, _>(4)?.normalize();
+        let quantity = row.try_get::<Decimal, _>(5)?.normalize();
+        Ok(Payment {
+            dividend: row.try_get(0)?,
+            symbol: row.try_get(1)?,
+            ex_date: row.try_get(2)?,
+            pay_date: row.try_get(3)?,
+            rate,
+            quantity,
+            amount: quantity * rate,
+            currency: row.try_get(6)?,
+            status: row.try_get(7)?,
+        })
+    }
+}
+
+/// An account's upcoming payments and their totals per currency.
+#[derive(Debug, Serialize)]
+struct UpcomingDividends {
+    account: Uuid,
+    from: NaiveDate,
+    payments: Vec<Payment>,
+    totals: BTreeMap<String, Decimal>,
+}
+
+/// `from` (default today, UTC) is the only parameter.
+fn parse_from(query: &str) -> Result<NaiveDate, Problem> {
+    let mut from = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != "from" {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                format!("unknown query parameter `{name}`; this endpoint accepts `from`"),
+            ));
+        }
+        from = Some(value);
+    }
+    match from {
+        None => Ok(Utc::now().date_naive()),
+        Some(text) => text.parse().map_err(|_| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                format!("query parameter `from` must be a date like 2026-03-17, not `{text}`"),
+            )
+        }),
+    }
+}
+
+async fn upcoming_dividends(
+    State(db): State<Database>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Problem> {
+    let from = parse_from(query.as_deref().unwrap_or_default())?;
+    let account: Uuid = id.parse().map_err(|_| Problem::not_found())?;
+    let payments = match &db {
+        Database::Sqlite { reader, .. } => {
+            sqlx::query("SELECT 1 FROM account WHERE id = ?1")
+                .bind(account)
+                .fetch_optional(reader)
+                .await?
+                .ok_or_else(Problem::not_found)?;
+            sqlx::query(
+                "SELECT d.id, s.symbol, d.ex_date, d.pay_date, d.rate, p.quantity, d.currency, \
+                 d.status \
+                 FROM position p \
+                 JOIN dividend d ON d.security_id = p.security_id \
+                 JOIN security s ON s.id = p.security_id \
+                 WHERE p.account_id = ?1 AND d.pay_date >= ?2 AND d.status <> 'cancelled' \
+                 ORDER BY d.pay_date, d.id",
+            )
+            .bind(account)
+            .bind(from)
+            .fetch_all(reader)
+            .await?
+            .iter()
+            .map(Payment::from_sqlite)
+            .collect::<sqlx::Result<Vec<_>>>()?
+        }
+        Database::Postgres(pool) => {
+            sqlx::query("SELECT 1 FROM account WHERE id = $1")
+                .bind(account)
+                .fetch_optional(pool)
+                .await?
+                .ok_or_else(Problem::not_found)?;
+            sqlx::query(
+                "SELECT d.id, s.symbol, d.ex_date, d.pay_date, d.rate, p.quantity, d.currency, \
+                 d.status \
+                 FROM position p \
+                 JOIN dividend d ON d.security_id = p.security_id \
+                 JOIN security s ON s.id = p.security_id \
+                 WHERE p.account_id = $1 AND d.pay_date >= $2 AND d.status <> 'cancelled' \
+                 ORDER BY d.pay_date, d.id",
+            )
+            .bind(account)
+            .bind(from)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(Payment::from_postgres)
+            .collect::<sqlx::Result<Vec<_>>>()?
+        }
+    };
+    let mut totals = BTreeMap::<String, Decimal>::new();
+    for payment in &payments {
+        match totals.get_mut(&payment.currency) {
+            Some(total) => *total += payment.amount,
+            None => {
+                totals.insert(payment.currency.clone(), payment.amount);
+            }
+        }
+    }
+    Ok(Json(UpcomingDividends {
+        account,
+        from,
+        payments,
+        totals,
+    })
+    .into_response())
 }
 
 #[derive(Debug, Serialize)]

@@ -65,12 +65,28 @@ impl DataSize {
     }
 }
 
-/// The first ex-date; dividends of a security follow every 14 days from here, so
-/// the 200 of each security span 2023 to 2030 and about half are upcoming.
+/// The first ex-date; dividends of a security follow every [`PERIOD_DAYS`] days
+/// from here, so the 200 of each security span 2023 to 2030 and about half are
+/// upcoming.
 pub(crate) const FIRST_EX_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2023, 1, 2) {
     Some(date) => date,
     None => panic!("valid date"),
 };
+
+/// Days between a security's consecutive ex-dates; security `n` is offset by
+/// `n % PERIOD_DAYS` days, so every day of a period has ex-dates.
+pub(crate) const PERIOD_DAYS: u64 = 14;
+
+/// Days from a seeded dividend's ex-date to its pay date.
+const PAY_DAYS_AFTER_EX: u64 = 15;
+
+/// The last pay date of the seeded dividends: the upcoming-payments scenario asks
+/// for payments from shortly before it.
+pub(crate) fn last_pay_date(size: DataSize) -> NaiveDate {
+    let last_period = u64::from(size.dividends_per_security.max(1) - 1);
+    let largest_offset = u64::from(size.securities.max(1) - 1).min(PERIOD_DAYS - 1);
+    FIRST_EX_DATE + Days::new(last_period * PERIOD_DAYS + largest_offset + PAY_DAYS_AFTER_EX)
+}
 
 /// When every seeded row was created (whole seconds, as a real import would store).
 fn seeded_at() -> DateTime<Utc> {
@@ -124,8 +140,8 @@ fn dividends(size: DataSize) -> Vec<SeedDividend> {
     // Interleaved by date, as a daily file delivers them.
     for period in 0..size.dividends_per_security {
         for security in 0..size.securities {
-            let ex_date =
-                FIRST_EX_DATE + Days::new(u64::from(period) * 14 + u64::from(security % 14));
+            let ex_date = FIRST_EX_DATE
+                + Days::new(u64::from(period) * PERIOD_DAYS + u64::from(security) % PERIOD_DAYS);
             let roll = random.below(100);
             let kind = match roll {
                 0..=3 => "special",
@@ -143,7 +159,7 @@ fn dividends(size: DataSize) -> Vec<SeedDividend> {
                 declaration_date: ex_date - Days::new(21),
                 ex_date,
                 record_date: ex_date + Days::new(1),
-                pay_date: ex_date + Days::new(15),
+                pay_date: ex_date + Days::new(PAY_DAYS_AFTER_EX),
                 rate: Decimal::new(100 + random.below(250_000) as i64, 6),
                 kind,
                 status,
@@ -152,6 +168,9 @@ fn dividends(size: DataSize) -> Vec<SeedDividend> {
     }
     rows
 }
+
+/// The distance between the securities an account holds (see `insert_rows`).
+const POSITION_STRIDE: u64 = 23;
 
 /// Rows per multi-row `INSERT` (14 parameters each, well under both limits).
 const BATCH: usize = 500;
@@ -276,7 +295,13 @@ where
                 .into_iter()
                 .enumerate()
                 .map(move |(n, quantity)| {
-                    let security = (first + n as u64 * 7) % u64::from(size.securities);
+                    // A stride prime to the number of securities keeps an
+                    // account's securities distinct; prime to PERIOD_DAYS, it
+                    // spreads their pay dates over every day of a period, with
+                    // some shared, so upcoming payments interleave securities
+                    // and tie on pay dates.
+                    let security =
+                        (first + n as u64 * POSITION_STRIDE) % u64::from(size.securities);
                     (account, security as i64 + 1, quantity)
                 })
         })
