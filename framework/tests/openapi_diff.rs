@@ -224,6 +224,13 @@ const RULES: &[(&str, &[(Severity, &str)])] = &[
         )],
     ),
     (
+        "optional_request_field_gains_a_default",
+        &[(
+            Breaking,
+            "POST /securities, request body `kind`: default none → `common`",
+        )],
+    ),
+    (
         "parameter_enum_value_removed",
         &[(
             Breaking,
@@ -302,6 +309,13 @@ const RULES: &[(&str, &[(Severity, &str)])] = &[
         &[(
             Breaking,
             "POST /securities, request body `kind`: now required",
+        )],
+    ),
+    (
+        "required_request_field_gains_a_default",
+        &[(
+            Compatible,
+            "POST /securities, request body `name`: no longer required (default `Unnamed`)",
         )],
     ),
     (

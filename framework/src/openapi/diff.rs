@@ -783,19 +783,43 @@ impl Differ<'_> {
                 self.breaking(&at(name), message);
                 continue;
             };
+            let no_longer_required = old_required.contains(name) && !new_required.contains(name);
+            // A request field every client had to send may gain a default as it
+            // stops being required: no client relied on leaving it out. (A
+            // default that changes, or appears on an optional field, changes
+            // what leaving it out means, and is compared below.)
+            let default_added = match (old_property.get("default"), new_property) {
+                (None, Json::Object(new_map)) if request && no_longer_required => new_map
+                    .get("default")
+                    .map(|default| (default.clone(), new_map.clone())),
+                _ => None,
+            };
             match (old_required.contains(name), new_required.contains(name)) {
                 (false, true) if request => self.breaking(&at(name), "now required"),
                 (false, true) => self.compatible(&at(name), "now always present"),
-                (true, false) if request => self.compatible(&at(name), "no longer required"),
+                (true, false) if request => match &default_added {
+                    Some((default, _)) => self.compatible(
+                        &at(name),
+                        format!("no longer required (default {})", short(default)),
+                    ),
+                    None => self.compatible(&at(name), "no longer required"),
+                },
                 (true, false) => self.breaking(&at(name), "may now be absent"),
                 _ => {}
             }
+            let new_property = match default_added {
+                Some((_, mut new_map)) => {
+                    new_map.remove("default");
+                    Json::Object(new_map)
+                }
+                None => new_property.clone(),
+            };
             self.schema(
                 direction,
                 location,
                 &path(name),
                 old_property,
-                new_property,
+                &new_property,
                 visited,
             );
         }
