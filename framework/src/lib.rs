@@ -34,6 +34,7 @@ pub use query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, Te
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
     ResourceSpec,
+    ResourceSpec, Through,
 };
 pub use value::Value;
 

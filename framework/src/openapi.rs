@@ -212,17 +212,22 @@ fn representation_schema(spec: &ResourceSpec) -> Json {
     json!({"type": "object", "description": spec.doc, "properties": properties, "required": required})
 }
 
-fn input_schema(spec: &ResourceSpec, partial: bool) -> Json {
+/// The request body of `action` (create, update or partial update): PATCH
+/// requires nothing, PUT every field that is not nullable, and create every
+/// field that is neither nullable nor has a default, which it shows.
+fn input_schema(spec: &ResourceSpec, action: Action) -> Json {
     let mut properties = serde_json::Map::new();
     let mut required = Vec::new();
     for field in spec.fields.iter().filter(|field| !field.read_only) {
-        properties.insert(
-            field.name.to_owned(),
-            with_doc(field_schema(field.field), field.doc),
-        );
-        if !partial && !field.field.nullable {
+        let mut schema = with_doc(field_schema(field.field), field.doc);
+        let default = field.field.default.filter(|_| action == Action::Create);
+        if let Some(default) = default {
+            schema["default"] = default.to_json();
+        }
+        if action != Action::PartialUpdate && !field.field.nullable && default.is_none() {
             required.push(json!(field.name));
         }
+        properties.insert(field.name.to_owned(), schema);
     }
     json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
 }
@@ -295,32 +300,42 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
                 values.retain(|value| !value.is_null());
             }
         }
+        // What the parameter compares: the field itself, or for a related
+        // filter the referenced row's field (`security.symbol`).
+        let subject = match filter.through {
+            Some(through) => format!(
+                "`{}.{}`",
+                spec.api_name(through.reference.name),
+                filter.field.name
+            ),
+            None => format!("`{}`", filter.name),
+        };
         for lookup in filter.lookups {
             let (name, schema, description) = match lookup {
                 Lookup::Exact => (
                     filter.name.to_owned(),
                     value_schema.clone(),
-                    format!("`{}` equals the value.", filter.name),
+                    format!("{subject} equals the value."),
                 ),
                 Lookup::In => (
                     format!("{}__in", filter.name),
                     json!({"type": "string"}),
-                    format!("`{}` is one of the comma-separated values.", filter.name),
+                    format!("{subject} is one of the comma-separated values."),
                 ),
                 Lookup::IsNull => (
                     format!("{}__isnull", filter.name),
                     json!({"type": "boolean"}),
-                    format!("`{}` is (`true`) or is not (`false`) null.", filter.name),
+                    format!("{subject} is (`true`) or is not (`false`) null."),
                 ),
                 Lookup::Contains | Lookup::IContains | Lookup::StartsWith => (
                     format!("{}__{}", filter.name, lookup.name()),
                     json!({"type": "string"}),
-                    format!("`{}` text lookup `{}`.", filter.name, lookup.name()),
+                    format!("{subject} text lookup `{}`.", lookup.name()),
                 ),
                 _ => (
                     format!("{}__{}", filter.name, lookup.name()),
                     value_schema.clone(),
-                    format!("`{}` compared with `{}`.", filter.name, lookup.name()),
+                    format!("{subject} compared with `{}`.", lookup.name()),
                 ),
             };
             parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema}));
@@ -361,13 +376,13 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
         });
     }
     if spec.has(Action::Create) {
-        schemas[format!("{name}Create")] = input_schema(spec, false);
+        schemas[format!("{name}Create")] = input_schema(spec, Action::Create);
     }
     if spec.has(Action::Update) {
-        schemas[format!("{name}Update")] = input_schema(spec, false);
+        schemas[format!("{name}Update")] = input_schema(spec, Action::Update);
     }
     if spec.has(Action::PartialUpdate) {
-        schemas[format!("{name}Patch")] = input_schema(spec, true);
+        schemas[format!("{name}Patch")] = input_schema(spec, Action::PartialUpdate);
     }
     let mut collection = serde_json::Map::new();
     if spec.has(Action::List) {

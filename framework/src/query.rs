@@ -7,7 +7,7 @@ use crate::db::{Access, Arguments, Conn, Dialect, placeholder, quote_ident};
 use crate::error::Result;
 use crate::field::Field;
 use crate::model::Model;
-use crate::schema::{FieldSchema, SqlType};
+use crate::schema::{FieldSchema, ModelSchema, SqlType};
 use crate::value::Value;
 use crate::write::classify;
 
@@ -210,6 +210,15 @@ enum Condition {
         case_insensitive: bool,
         text: String,
     },
+    /// The rows whose reference `field` points at a row of `table` (by its key
+    /// `key`) that meets `condition`, rendered as a subquery so it reads one
+    /// table at a time on every database.
+    Related {
+        field: &'static FieldSchema,
+        table: &'static str,
+        key: &'static str,
+        condition: Box<Condition>,
+    },
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
@@ -363,6 +372,46 @@ impl<M: Model> Filter<M> {
         if !M::SCHEMA.fields.iter().any(|own| own == field) {
             return None;
         }
+        Condition::lookup(field, lookup, values).map(Filter::new)
+    }
+
+    /// A filter on a field of the row that `reference` points at, chosen at run
+    /// time: `Filter::<Dividend>::related(Dividend::SECURITY.schema(),
+    /// Security::SCHEMA, Security::SYMBOL.schema(), Lookup::Exact, values)` keeps
+    /// the dividends of the security with that symbol. `values` are as for
+    /// [`Filter::lookup`].
+    ///
+    /// Returns `None` when `reference` is not one of `M`'s fields referring to
+    /// `target`, `field` is not one of `target`'s fields, or the values do not
+    /// fit the lookup.
+    pub fn related(
+        reference: &'static FieldSchema,
+        target: &'static ModelSchema,
+        field: &'static FieldSchema,
+        lookup: Lookup,
+        values: Vec<Value>,
+    ) -> Option<Filter<M>> {
+        let foreign_key = reference.foreign_key?;
+        let owned = M::SCHEMA.fields.iter().any(|own| own == reference)
+            && foreign_key.table == target.table
+            && target.fields.iter().any(|own| own == field);
+        if !owned {
+            return None;
+        }
+        let condition = Condition::lookup(field, lookup, values)?;
+        Some(Filter::new(Condition::Related {
+            field: reference,
+            table: target.table,
+            key: foreign_key.column,
+            condition: Box::new(condition),
+        }))
+    }
+}
+
+impl Condition {
+    /// The condition `lookup` on `field` with `values`, or `None` when the values
+    /// do not fit the lookup. Which table `field` belongs to is the caller's check.
+    fn lookup(field: &'static FieldSchema, lookup: Lookup, values: Vec<Value>) -> Option<Self> {
         let single = |values: Vec<Value>| -> Option<Value> {
             let mut values = values.into_iter();
             let value = values.next()?;
@@ -382,7 +431,7 @@ impl<M: Model> Filter<M> {
             }),
             _ => None,
         };
-        let condition = match lookup {
+        Some(match lookup {
             Lookup::Exact => compare(Comparison::Eq, values)?,
             Lookup::Gt => compare(Comparison::Gt, values)?,
             Lookup::Gte => compare(Comparison::Gte, values)?,
@@ -396,8 +445,7 @@ impl<M: Model> Filter<M> {
             Lookup::Contains => like(TextPattern::Contains, false, values)?,
             Lookup::IContains => like(TextPattern::Contains, true, values)?,
             Lookup::StartsWith => like(TextPattern::StartsWith, false, values)?,
-        };
-        Some(Filter::new(condition))
+        })
     }
 }
 
@@ -906,6 +954,21 @@ impl SqlBuilder {
                 text,
             } => {
                 self.push_like(field, *pattern, *case_insensitive, text)?;
+            }
+            Condition::Related {
+                field,
+                table,
+                key,
+                condition,
+            } => {
+                self.push_column(field);
+                self.push(" IN (SELECT ");
+                self.push(&quote_ident(key));
+                self.push(" FROM ");
+                self.push(&quote_ident(table));
+                self.push(" WHERE ");
+                self.push_condition(condition)?;
+                self.push(")");
             }
             Condition::All(conditions) => {
                 if conditions.is_empty() {

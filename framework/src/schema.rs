@@ -119,6 +119,18 @@ pub enum DefaultValue {
     Text(&'static str),
 }
 
+impl DefaultValue {
+    /// The value as JSON, the way an API body would carry it (decimals and
+    /// dates as their text).
+    pub(crate) fn to_json(self) -> serde_json::Value {
+        match self {
+            DefaultValue::Int(value) => value.into(),
+            DefaultValue::Bool(value) => value.into(),
+            DefaultValue::Text(value) => value.into(),
+        }
+    }
+}
+
 /// One field of a model: a column plus the constraints declared on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldSchema {

@@ -99,6 +99,22 @@ impl Input {
         }
     }
 
+    /// Field `name` of a create body: when absent, the model field's declared
+    /// default (`#[field(default = ...)]`) if it has one, else as
+    /// [`Input::required`].
+    pub fn or_default<T: Field + DeserializeOwned>(
+        &mut self,
+        name: &'static str,
+        field: &'static FieldSchema,
+    ) -> Option<T> {
+        match field.default {
+            Some(default) if !self.object.contains_key(name) => {
+                self.decode(name, field, default.to_json())
+            }
+            _ => self.required(name, field),
+        }
+    }
+
     /// Field `name` if present (for PATCH): `None` when absent or invalid.
     pub fn optional<T: Field + DeserializeOwned>(
         &mut self,

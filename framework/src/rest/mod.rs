@@ -68,12 +68,26 @@ pub struct ResourceField {
 /// A field that list requests may filter on, and how.
 #[derive(Debug, Clone, Copy)]
 pub struct FilterSpec {
-    /// The field's JSON name, used as the query parameter (`ex_date__gte`).
+    /// The query parameter (`ex_date__gte`): the field's JSON name, or the name
+    /// a related filter declares (`symbol` in `symbol = security.symbol`).
     pub name: &'static str,
-    /// The model field.
+    /// The model field compared: the resource model's own, or for a related
+    /// filter the referenced model's.
     pub field: &'static FieldSchema,
+    /// The reference a related filter follows; `None` for the model's own fields.
+    pub through: Option<Through>,
     /// The allowed lookups; `exact` is also reachable as the bare name.
     pub lookups: &'static [Lookup],
+}
+
+/// The reference a related filter follows, Django's `security__symbol`: rows
+/// match when the row their `reference` points at matches the filter.
+#[derive(Debug, Clone, Copy)]
+pub struct Through {
+    /// The resource model's `Ref` field.
+    pub reference: &'static FieldSchema,
+    /// The model it refers to, which owns the filter's field.
+    pub target: &'static ModelSchema,
 }
 
 /// The static description of a resource, emitted by `#[fw::resource]`: it drives
@@ -320,6 +334,10 @@ pub mod lookups {
     use chrono::{DateTime, NaiveDate, Utc};
     use rust_decimal::Decimal;
 
+    use crate::field::Ref;
+    use crate::model::Model;
+    use crate::query::Column;
+
     /// Types with an order (`gt`, `gte`, `lt`, `lte`).
     #[diagnostic::on_unimplemented(
         message = "range lookups (`gt`, `gte`, `lt`, `lte`) need an ordered field, not `{Self}`",
@@ -360,4 +378,30 @@ pub mod lookups {
     pub const fn text<T: Text>() {}
     /// Asserts `isnull` fits `T`.
     pub const fn nullable<T: Nullable>() {}
+
+    /// Asserts a range lookup fits a referenced model's field, for a related
+    /// filter (whose field type only the column knows).
+    pub const fn ordered_column<M, T: Ordered>(_: &Column<M, T>) {}
+    /// Asserts a text lookup fits a referenced model's field.
+    pub const fn text_column<M, T: Text>(_: &Column<M, T>) {}
+    /// Asserts `isnull` fits a referenced model's field.
+    pub const fn nullable_column<M, T: Nullable>(_: &Column<M, T>) {}
+
+    /// The field types a related filter can follow: `Ref<M>` and
+    /// `Option<Ref<M>>`, to the model `M`.
+    #[diagnostic::on_unimplemented(
+        message = "a related filter follows a reference, and `{Self}` is not one",
+        label = "not a `Ref<Model>` field",
+        note = "name a `Ref<Model>` field before the dot, e.g. `filter(symbol = security.symbol(exact))`"
+    )]
+    pub trait Reference {
+        /// The referenced model.
+        type Target: Model;
+    }
+    impl<M: Model> Reference for Ref<M> {
+        type Target = M;
+    }
+    impl<M: Model> Reference for Option<Ref<M>> {
+        type Target = M;
+    }
 }

@@ -132,7 +132,11 @@ fn filter_param<M: Model>(
         }
         _ => vec![parse_text(field, raw).map_err(invalid)?],
     };
-    Filter::lookup(field, lookup, values).ok_or_else(|| invalid("not a valid filter".to_owned()))
+    let filter = match declared.through {
+        Some(through) => Filter::related(through.reference, through.target, field, lookup, values),
+        None => Filter::lookup(field, lookup, values),
+    };
+    filter.ok_or_else(|| invalid("not a valid filter".to_owned()))
 }
 
 fn unknown_parameter(spec: &ResourceSpec, name: &str) -> ApiError {

@@ -363,6 +363,166 @@ pub(crate) async fn every_lookup_filters(app: Router, _db: fw::Db) {
     }
 }
 
+/// `symbol = security.symbol(...)` filters dividends by a field of the security
+/// they refer to, alone, with other filters, across pages; `security_note =
+/// security.note(isnull)` by a nullable one.
+pub(crate) async fn related_filters_follow_the_reference(app: Router, _db: fw::Db) {
+    let acme = create_security(&app, "ACME").await;
+    let beta = create_security(&app, "BETA").await;
+    send(
+        &app,
+        "PATCH",
+        &format!("/securities/{}", beta["id"]),
+        &[],
+        Some(json!({"note": "watch"})),
+    )
+    .await;
+    let d1 = create_dividend(&app, &acme, "2026-01-10", "0.10", None).await;
+    let d2 = create_dividend(&app, &acme, "2026-02-10", "0.20", None).await;
+    let d3 = create_dividend(&app, &beta, "2026-03-10", "1.5", None).await;
+    let (i1, i2, i3) = (
+        d1["id"].as_i64().unwrap_or_default(),
+        d2["id"].as_i64().unwrap_or_default(),
+        d3["id"].as_i64().unwrap_or_default(),
+    );
+    let cases: Vec<(String, Vec<i64>)> = vec![
+        ("symbol=ACME".into(), vec![i2, i1]),
+        ("symbol__exact=BETA".into(), vec![i3]),
+        ("symbol__in=ACME,BETA".into(), vec![i3, i2, i1]),
+        ("symbol__in=BETA,NONE".into(), vec![i3]),
+        ("symbol=NONE".into(), vec![]),
+        ("symbol__startswith=AC".into(), vec![i2, i1]),
+        ("symbol__startswith=ac".into(), vec![]),
+        ("symbol=ACME&ex_date__gte=2026-02-01".into(), vec![i2]),
+        (
+            "symbol__in=ACME,BETA&status=announced&ordering=ex_date".into(),
+            vec![i1, i2, i3],
+        ),
+        (format!("symbol=ACME&security={}", beta["id"]), vec![]),
+        ("security_note__isnull=false".into(), vec![i3]),
+        ("security_note__isnull=true".into(), vec![i2, i1]),
+    ];
+    for (query, expected) in cases {
+        let reply = send(
+            &app,
+            "GET",
+            &format!("/dividends?page_size=10&{query}"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+        assert_eq!(ids(&reply), expected, "{query}");
+    }
+    let first = send(&app, "GET", "/dividends?page_size=1&symbol=ACME", &[], None).await;
+    assert_eq!(ids(&first), [i2]);
+    let next = first.body["next"].as_str().expect("next");
+    assert!(
+        next.contains("symbol=ACME"),
+        "links keep the filter: {next}"
+    );
+    let second = send(&app, "GET", next, &[], None).await;
+    assert_eq!(ids(&second), [i1]);
+    assert_eq!(second.body["next"], Json::Null);
+
+    for (query, named) in [
+        ("symbol__gte=A", "`symbol__gte`"),
+        ("symbol__icontains=a", "`symbol__icontains`"),
+        ("security__symbol=ACME", "`security__symbol`"),
+        ("security_note=watch", "`security_note`"),
+        ("security_note__isnull=maybe", "`security_note__isnull`"),
+    ] {
+        let reply = send(&app, "GET", &format!("/dividends?{query}"), &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        assert!(
+            reply.body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(named),
+            "{query}: {}",
+            reply.body
+        );
+    }
+}
+
+/// A create body may leave out a field whose model field declares a default
+/// (`status` here), and the row takes the default; PUT still requires it,
+/// and the spec says both.
+pub(crate) async fn create_takes_model_defaults_for_absent_fields(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let body = |status: Option<Json>| {
+        let mut body = json!({
+            "security": security["id"], "ex_date": "2026-02-03", "pay_date": "2026-02-03", "rate": "0.5",
+        });
+        if let Some(status) = status {
+            body["status"] = status;
+        }
+        body
+    };
+    let defaulted = send(&app, "POST", "/dividends", &[], Some(body(None))).await;
+    assert_eq!(defaulted.status, StatusCode::CREATED, "{}", defaulted.body);
+    assert_eq!(defaulted.body["status"], json!("announced"));
+    let sent = send(
+        &app,
+        "POST",
+        "/dividends",
+        &[],
+        Some(body(Some(json!("changed")))),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.body);
+    assert_eq!(sent.body["status"], json!("changed"), "a value sent wins");
+    let null = send(
+        &app,
+        "POST",
+        "/dividends",
+        &[],
+        Some(body(Some(Json::Null))),
+    )
+    .await;
+    null.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(null.pointers(), [("/status".to_owned(), "null".to_owned())]);
+    let put = send(
+        &app,
+        "PUT",
+        &format!("/dividends/{}", defaulted.body["id"]),
+        &[],
+        Some(body(None)),
+    )
+    .await;
+    put.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        put.pointers(),
+        [("/status".to_owned(), "required".to_owned())],
+        "a full update replaces every field, so it names them all"
+    );
+
+    let spec = send(&app, "GET", "/openapi.json", &[], None).await.body;
+    let schemas = &spec["components"]["schemas"];
+    let required = |schema: &str| -> Vec<String> {
+        schemas[schema]["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .filter_map(|name| name.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        required("DividendResourceCreate"),
+        ["security", "ex_date", "pay_date", "rate"]
+    );
+    assert_eq!(
+        schemas["DividendResourceCreate"]["properties"]["status"]["default"],
+        json!("announced")
+    );
+    assert!(required("DividendResourceUpdate").contains(&"status".to_owned()));
+    assert_eq!(
+        schemas["DividendResourcePatch"]["properties"]["status"].get("default"),
+        None,
+        "an absent field leaves a patched row unchanged"
+    );
+}
+
 pub(crate) async fn bad_query_parameters_are_400_naming_them(app: Router, _db: fw::Db) {
     for (query, named) in [
         ("colour=red", "`colour`"),
@@ -546,8 +706,8 @@ pub(crate) async fn invalid_fields_are_422_with_pointers(app: Router, _db: fw::D
     let missing = send(&app, "POST", "/dividends", &[], Some(json!({}))).await;
     assert_eq!(
         missing.pointers().len(),
-        5,
-        "every required field, record_date is nullable: {}",
+        4,
+        "every required field; record_date is nullable, status has a default: {}",
         missing.body
     );
     let hook = send(
@@ -933,12 +1093,14 @@ macro_rules! rest_suite {
     retrieve_sends_etag_and_honours_if_none_match,
     list_pages_forward_and_back,
     every_lookup_filters,
+    related_filters_follow_the_reference,
     bad_query_parameters_are_400_naming_them,
     the_nul_character_is_refused_not_a_500,
     put_and_patch_update,
     if_match_refuses_stale_writes,
     delete_answers_204_404_and_409,
     invalid_fields_are_422_with_pointers,
+    create_takes_model_defaults_for_absent_fields,
     conflicts_and_dangling_references,
     malformed_requests_are_4xx_problems,
     scope_restricts_every_query,

@@ -37,6 +37,7 @@ pub(crate) struct Dividend {
     pub(crate) record_date: Option<NaiveDate>,
     #[field(max_digits = 18, decimal_places = 8, min = "0")]
     pub(crate) rate: Decimal,
+    #[field(default = "announced")]
     pub(crate) status: DividendStatus,
     #[field(version)]
     pub(crate) version: i64,
@@ -171,7 +172,9 @@ impl Hooks<Security> for SecurityHooks {
         ex_date(exact, gt, gte, lt, lte),
         record_date(isnull, gte),
         rate(gte, lte),
-        status(exact, in)
+        status(exact, in),
+        symbol = security.symbol(exact, in, startswith),
+        security_note = security.note(isnull)
     ),
     ordering(ex_date, pay_date, rate),
     default_ordering = "-ex_date",

@@ -2,8 +2,9 @@
 //! spanned values. Cross-option rules live in `check.rs`.
 
 use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt as _;
 use syn::parse::Parser;
-use syn::{Ident, Path};
+use syn::{Ident, Path, Token};
 
 use crate::ctxt::Ctxt;
 use crate::names::{backticked, closest};
@@ -69,11 +70,31 @@ pub(crate) struct LookupArg {
     pub(crate) kind: LookupKind,
 }
 
-/// `field(lookup, ...)` in `filter(...)`.
+/// `field(lookup, ...)` or `name = reference.field(lookup, ...)` in `filter(...)`.
 #[derive(Debug, Clone)]
 pub(crate) struct FilterArg {
+    /// The struct field filtered on; for a related filter, the reference it follows.
     pub(crate) field: Ident,
+    /// Set for a related filter.
+    pub(crate) related: Option<RelatedArg>,
     pub(crate) lookups: Vec<LookupArg>,
+}
+
+/// What a related filter adds: `symbol = security.symbol` names the query
+/// parameter `symbol` and compares field `symbol` of the row `security` refers to.
+#[derive(Debug, Clone)]
+pub(crate) struct RelatedArg {
+    pub(crate) name: Ident,
+    pub(crate) target: Ident,
+}
+
+impl FilterArg {
+    /// The query parameter's name, before any `__lookup`.
+    pub(crate) fn parameter(&self) -> &Ident {
+        self.related
+            .as_ref()
+            .map_or(&self.field, |related| &related.name)
+    }
 }
 
 /// `#[resource(...)]`.
@@ -195,57 +216,102 @@ fn path_value(cx: &Ctxt, option: &RawOption, example: &str) -> Option<Path> {
     }
 }
 
-/// `filter(ex_date(gte, lte), status)`: a field alone means `exact`.
+const FILTER_EXAMPLE: &str =
+    "filter(ex_date(gte, lte), status, symbol = security.symbol(exact, in))";
+
+/// `filter(ex_date(gte, lte), status, symbol = security.symbol(exact, in))`: a
+/// field alone means `exact`; `name = reference.field(...)` filters on a field
+/// of the referenced row.
 fn filters(cx: &Ctxt, option: &RawOption) -> Vec<FilterArg> {
     let RawValue::List { tokens, .. } = &option.value else {
         cx.error_at(
             option.value_span(),
-            "`filter` expects a list, e.g. `filter(ex_date(gte, lte), status)`",
+            format!("`filter` expects a list, e.g. `{FILTER_EXAMPLE}`"),
         );
         return Vec::new();
     };
     let mut filters = Vec::new();
     let parser = syn::meta::parser(|meta| {
-        let Some(field) = meta.path.get_ident().cloned() else {
+        let Some(first) = meta.path.get_ident().cloned() else {
             return Err(meta.error("expected a field name"));
         };
-        let mut lookups = Vec::new();
-        if meta.input.peek(syn::token::Paren) {
-            meta.parse_nested_meta(|lookup| {
-                let Some(ident) = lookup.path.get_ident().cloned() else {
-                    return Err(lookup.error("expected a lookup name"));
-                };
-                match LOOKUPS.iter().find(|(name, ..)| ident == name) {
-                    Some((_, variant, kind)) => lookups.push(LookupArg {
-                        ident,
-                        variant,
-                        kind: *kind,
-                    }),
-                    None => cx.error_spanned_by(
-                        &ident,
-                        unknown(
-                            "lookup",
-                            &ident.to_string(),
-                            LOOKUPS.iter().map(|(name, ..)| *name),
-                        ),
-                    ),
-                }
-                Ok(())
+        let (field, related, input) = if meta.input.peek(Token![=]) {
+            let input = meta.value()?;
+            let expected = format!(
+                "a named filter follows a reference: `{first} = <reference field>.<field of the referenced model>(<lookups>)`, e.g. `symbol = security.symbol(exact, in)`"
+            );
+            let field: Ident = input
+                .parse()
+                .map_err(|error| syn::Error::new(error.span(), &expected))?;
+            if !input.peek(Token![.]) {
+                return Err(syn::Error::new(field.span(), expected));
+            }
+            input.parse::<Token![.]>()?;
+            let target: Ident = input.parse().map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    "expected a field of the referenced model after the dot, e.g. `security.symbol`",
+                )
             })?;
+            let related = RelatedArg {
+                name: first,
+                target,
+            };
+            (field, Some(related), input)
         } else {
-            lookups.push(LookupArg {
-                ident: Ident::new("exact", field.span()),
+            (first, None, meta.input)
+        };
+        let lookups = if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            let names = content.parse_terminated(Ident::parse_any, Token![,])?;
+            names
+                .into_iter()
+                .filter_map(|ident| lookup(cx, ident))
+                .collect()
+        } else {
+            let span = related
+                .as_ref()
+                .map_or(field.span(), |related| related.target.span());
+            vec![LookupArg {
+                ident: Ident::new("exact", span),
                 variant: "Exact",
                 kind: LookupKind::Any,
-            });
-        }
-        filters.push(FilterArg { field, lookups });
+            }]
+        };
+        filters.push(FilterArg {
+            field,
+            related,
+            lookups,
+        });
         Ok(())
     });
     if let Err(error) = parser.parse2(tokens.clone()) {
         cx.syn_error(error);
     }
     filters
+}
+
+/// The lookup `ident` names, or `None` after reporting an unknown one.
+fn lookup(cx: &Ctxt, ident: Ident) -> Option<LookupArg> {
+    match LOOKUPS.iter().find(|(name, ..)| ident == name) {
+        Some((_, variant, kind)) => Some(LookupArg {
+            ident,
+            variant,
+            kind: *kind,
+        }),
+        None => {
+            cx.error_spanned_by(
+                &ident,
+                unknown(
+                    "lookup",
+                    &ident.to_string(),
+                    LOOKUPS.iter().map(|(name, ..)| *name),
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// `#[field(rename = "apiName")]` on a resource field.

@@ -35,44 +35,24 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
             "`#[resource]` needs at least one action: `actions(list, retrieve, create, update, partial_update, destroy)`",
         );
     }
-    let lists: [(&str, Vec<&Ident>); 6] = [
+    let lists: [(&str, Vec<&Ident>); 5] = [
         ("read_only", args.read_only.iter().collect()),
         ("write_only", args.write_only.iter().collect()),
         ("create_only", args.create_only.iter().collect()),
         ("search", args.search.iter().collect()),
         ("ordering", args.ordering.iter().collect()),
-        (
-            "filter",
-            args.filters.iter().map(|filter| &filter.field).collect(),
-        ),
     ];
     for (option, names) in &lists {
         let mut seen: Vec<&Ident> = Vec::new();
         for name in names {
-            if resource.field(name).is_none() {
-                let fields = resource
-                    .fields
-                    .iter()
-                    .map(|field| field.ident.to_string())
-                    .collect::<Vec<_>>();
-                let hint = closest(&name.to_string(), fields.iter().map(String::as_str))
-                    .map(|close| format!("; did you mean `{close}`?"))
-                    .unwrap_or_default();
-                cx.error_spanned_by(
-                    name,
-                    format!(
-                        "`{option}` names `{name}`, which is not a field of `{}`; expected one of {}{hint}",
-                        resource.ident,
-                        backticked(fields.iter().map(String::as_str))
-                    ),
-                );
-            }
+            check_is_field(cx, resource, option, name);
             if seen.contains(name) {
                 cx.error_spanned_by(name, format!("`{name}` appears twice in `{option}`"));
             }
             seen.push(name);
         }
     }
+    check_filters(cx, resource);
     for field in &args.write_only {
         if args.read_only.contains(field) {
             cx.error_spanned_by(field, format!("`{field}` cannot be both `read_only` and `write_only`: a field nobody can read or write is pointless"));
@@ -162,5 +142,74 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
             );
         }
         names.push(name);
+    }
+}
+
+/// Reports `name` in option `option` when it is not a field of the struct.
+fn check_is_field(cx: &Ctxt, resource: &Resource, option: &str, name: &Ident) {
+    if resource.field(name).is_some() {
+        return;
+    }
+    let fields = resource
+        .fields
+        .iter()
+        .map(|field| field.ident.to_string())
+        .collect::<Vec<_>>();
+    let hint = closest(&name.to_string(), fields.iter().map(String::as_str))
+        .map(|close| format!("; did you mean `{close}`?"))
+        .unwrap_or_default();
+    cx.error_spanned_by(
+        name,
+        format!(
+            "`{option}` names `{name}`, which is not a field of `{}`; expected one of {}{hint}",
+            resource.ident,
+            backticked(fields.iter().map(String::as_str))
+        ),
+    );
+}
+
+/// The query parameters list requests take besides filters.
+const LIST_PARAMETERS: [&str; 4] = ["cursor", "page_size", "ordering", "search"];
+
+/// Each filter names a field of the struct (for a related filter, the reference
+/// it follows) and has a query parameter of its own. Whether the reference is a
+/// `Ref` and the referenced model has the field is checked by rustc on the
+/// generated code.
+fn check_filters(cx: &Ctxt, resource: &Resource) {
+    let mut parameters: Vec<String> = Vec::new();
+    for filter in &resource.args.filters {
+        check_is_field(cx, resource, "filter", &filter.field);
+        let parameter = match &filter.related {
+            None => resource
+                .field(&filter.field)
+                .map_or_else(|| filter.field.to_string(), |field| field.api_name()),
+            Some(related) => {
+                let name = related.name.to_string();
+                if LIST_PARAMETERS.contains(&name.as_str()) {
+                    cx.error_spanned_by(
+                        &related.name,
+                        format!("`{name}` is a list parameter of its own; name the filter differently, e.g. `{}_{}`", filter.field, related.target),
+                    );
+                } else if name.contains("__") {
+                    cx.error_spanned_by(
+                        &related.name,
+                        format!("a filter's name cannot contain `__`, which separates the name from the lookup in a query parameter; name it e.g. `{}_{}`", filter.field, related.target),
+                    );
+                } else if resource.fields.iter().any(|field| field.api_name() == name) {
+                    cx.error_spanned_by(
+                        &related.name,
+                        format!("`{name}` is a field of `{}`, so a query parameter of that name would seem to filter on it; name the filter differently, e.g. `{}_{}`", resource.ident, filter.field, related.target),
+                    );
+                }
+                name
+            }
+        };
+        if parameters.contains(&parameter) {
+            cx.error_spanned_by(
+                filter.parameter(),
+                format!("two filters are named `{parameter}`; each filter needs a query parameter of its own"),
+            );
+        }
+        parameters.push(parameter);
     }
 }

@@ -17,6 +17,43 @@ fn column(model: &Path, field: &Ident) -> TokenStream {
     quote_spanned!(field.span()=> <#model>::#constant)
 }
 
+/// The column of field `target` on the model that the resource field
+/// `reference` (of type `ty`) refers to: `<<Ref<Security> as
+/// Reference>::Target>::SYMBOL`, spanned so that a `reference` that is not a
+/// `Ref` is reported on the reference and an unknown field on `target`.
+fn related_column(ty: &syn::Type, reference: &Ident, target: &Ident) -> TokenStream {
+    let model = related_model(ty, reference);
+    let constant = Ident::new(&screaming_snake_case(&target.to_string()), target.span());
+    quote_spanned!(target.span()=> <#model>::#constant)
+}
+
+/// The model that the resource field `reference` (of type `ty`) refers to.
+fn related_model(ty: &syn::Type, reference: &Ident) -> TokenStream {
+    // The field's type is spanned to the reference in the filter, where the
+    // mistake is, rather than to the struct field.
+    let ty = respanned(quote!(#ty), reference.span());
+    quote_spanned! {reference.span()=>
+        <#ty as ::fw::__private::lookups::Reference>::Target
+    }
+}
+
+/// `tokens` with every span set to `span`.
+fn respanned(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respanned(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
 pub(crate) fn expand(resource: &Resource) -> TokenStream {
     let args = &resource.args;
     let Some(model) = &args.model else {
@@ -43,13 +80,39 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
             let ty = ty.as_ref()?;
             let check = match lookup.kind {
                 LookupKind::Any => return None,
-                LookupKind::Ordered => quote!(ordered),
-                LookupKind::Text => quote!(text),
-                LookupKind::Nullable => quote!(nullable),
+                LookupKind::Ordered => "ordered",
+                LookupKind::Text => "text",
+                LookupKind::Nullable => "nullable",
             };
-            Some(quote_spanned! {lookup.ident.span()=>
-                const _: () = ::fw::__private::lookups::#check::<#ty>();
+            // A related filter's field type is only known from the referenced
+            // model's column, so the check takes the column.
+            Some(match &filter.related {
+                None => {
+                    let check = Ident::new(check, lookup.ident.span());
+                    quote_spanned! {lookup.ident.span()=>
+                        const _: () = ::fw::__private::lookups::#check::<#ty>();
+                    }
+                }
+                Some(related) => {
+                    let check = Ident::new(&format!("{check}_column"), lookup.ident.span());
+                    let column = related_column(ty, &filter.field, &related.target);
+                    quote_spanned! {lookup.ident.span()=>
+                        const _: () = ::fw::__private::lookups::#check(&#column);
+                    }
+                }
             })
+        })
+    });
+    // A related filter's reference is a `Ref` (else an error on the reference)
+    // to a model with the named field (else an error on the field's name).
+    let related_checks = args.filters.iter().filter_map(|filter| {
+        let related = filter.related.as_ref()?;
+        let ty = &resource.field(&filter.field)?.ty;
+        let column = related_column(ty, &filter.field, &related.target);
+        Some(quote! {
+            const _: () = {
+                let _ = #column;
+            };
         })
     });
     // `history` reads the change log, which only `#[fw::model(changelog)]` keeps.
@@ -111,14 +174,40 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
             .map_or_else(|| ident.to_string(), Field::api_name)
     };
     let filters = args.filters.iter().map(|filter| {
-        let name = api_name(&filter.field);
-        let column = column(model, &filter.field);
         let lookups = filter.lookups.iter().map(|lookup| {
             let variant = Ident::new(lookup.variant, lookup.ident.span());
             quote!(::fw::Lookup::#variant)
         });
+        let reference = column(model, &filter.field);
+        let ty = resource.field(&filter.field).map(|field| &field.ty);
+        let (name, field, through) = match (&filter.related, ty) {
+            (Some(related), Some(ty)) => {
+                let target = related_column(ty, &filter.field, &related.target);
+                let model = related_model(ty, &filter.field);
+                (
+                    related.name.to_string(),
+                    target,
+                    quote! {
+                        ::core::option::Option::Some(::fw::Through {
+                            reference: #reference.schema(),
+                            target: <#model as ::fw::Model>::SCHEMA,
+                        })
+                    },
+                )
+            }
+            _ => (
+                api_name(&filter.field),
+                reference,
+                quote!(::core::option::Option::None),
+            ),
+        };
         quote! {
-            ::fw::FilterSpec { name: #name, field: #column.schema(), lookups: &[#(#lookups),*] }
+            ::fw::FilterSpec {
+                name: #name,
+                field: #field.schema(),
+                through: #through,
+                lookups: &[#(#lookups),*],
+            }
         }
     });
     let search = args.search.iter().map(|name| {
@@ -165,7 +254,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
             let ty = &field.ty;
             let name = field.api_name();
             let column = column(model, ident);
-            quote!(let #ident = input.required::<#ty>(#name, #column.schema());)
+            quote!(let #ident = input.or_default::<#ty>(#name, #column.schema());)
         });
         let assigns = writable.iter().map(|field| {
             let ident = &field.ident;
@@ -233,6 +322,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
 
             #(#type_checks)*
             #history_check
+            #(#related_checks)*
             #(#lookup_checks)*
             #(#search_checks)*
 
