@@ -1,11 +1,14 @@
 //! The HTTP API: securities, and dividend announcements with the filters the
-//! brokerage's apps use (by security, ex-date and pay-date ranges, status).
+//! brokerage's apps use (by security or its symbol, ex-date and pay-date
+//! ranges, status), entered by hand when the daily file is late.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fw::Ref;
 use rust_decimal::Decimal;
 
-use crate::models::{DividendKind, DividendStatus, Security};
+use crate::models::{
+    Dividend, DividendKind, DividendStatus, NewDividend, Security, dates_out_of_order,
+};
 
 /// A listed security.
 #[fw::resource(
@@ -38,14 +41,17 @@ pub struct SecurityResource {
 }
 
 /// A dividend announcement, as last reported by the clearing firm. Imported
-/// from the daily file, so the API only reads it.
+/// from the daily file; operations staff may enter one by hand before the file
+/// carries it, and the file's record with the same `announcement_id` then
+/// corrects it.
 #[fw::resource(
     model = crate::models::Dividend,
     path = "/dividends",
-    actions(list, retrieve, history),
-    read_only(id, announcement_id, security, declaration_date, ex_date, record_date, pay_date, rate, currency, kind, status, updated_at, version),
+    actions(list, retrieve, create, history),
+    read_only(id, updated_at, version),
     filter(
         security(exact, in),
+        symbol = security.symbol(exact, in),
         ex_date(exact, gte, lte, gt, lt),
         pay_date(exact, gte, lte, gt, lt),
         status(exact, in),
@@ -54,7 +60,8 @@ pub struct SecurityResource {
     ordering(ex_date, pay_date),
     default_ordering = "-ex_date",
     page_size = 50,
-    max_page_size = 500
+    max_page_size = 500,
+    hooks = DividendHooks
 )]
 pub struct DividendResource {
     /// Surrogate key.
@@ -83,6 +90,42 @@ pub struct DividendResource {
     pub updated_at: DateTime<Utc>,
     /// Row version (also the `ETag`).
     pub version: i64,
+}
+
+/// The rules a dividend entered over HTTP is held to beside its fields' own:
+/// the import's, so both ways in agree.
+#[derive(Debug)]
+pub struct DividendHooks;
+
+impl fw::Hooks<Dividend> for DividendHooks {
+    async fn before_create(
+        _request: &fw::RequestContext,
+        _tx: &mut fw::Tx,
+        new: &mut NewDividend,
+    ) -> Result<(), fw::ApiError> {
+        let problems = dates_out_of_order(
+            new.declaration_date,
+            new.ex_date,
+            new.record_date,
+            new.pay_date,
+        );
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(fw::ApiError::Validation {
+            errors: problems
+                .iter()
+                .map(|problem| {
+                    let (date, _) = problem.date;
+                    fw::FieldError::new(
+                        format!("/{}", date.field()),
+                        "date_order",
+                        problem.to_string(),
+                    )
+                })
+                .collect(),
+        })
+    }
 }
 
 /// The application's API.

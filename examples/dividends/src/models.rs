@@ -1,6 +1,8 @@
 //! The brokerage's domain: securities, their dividend announcements, customer
 //! accounts and the positions they hold.
 
+use std::fmt;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use fw::Ref;
 use rust_decimal::Decimal;
@@ -95,6 +97,7 @@ pub struct Dividend {
     /// Regular, special or return of capital.
     pub kind: DividendKind,
     /// Announced, changed or cancelled.
+    #[field(default = "announced")]
     pub status: DividendStatus,
     /// When the row was created.
     #[field(auto_now_add)]
@@ -105,6 +108,84 @@ pub struct Dividend {
     /// Row version, bumped by every update.
     #[field(version)]
     pub version: i64,
+}
+
+/// One of the dates of a dividend announcement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnouncementDate {
+    /// When the board declared it.
+    Declaration,
+    /// The ex-date.
+    Ex,
+    /// The record date.
+    Record,
+    /// The pay date.
+    Pay,
+}
+
+impl AnnouncementDate {
+    /// The [`Dividend`] field holding the date.
+    pub fn field(self) -> &'static str {
+        match self {
+            AnnouncementDate::Declaration => "declaration_date",
+            AnnouncementDate::Ex => "ex_date",
+            AnnouncementDate::Record => "record_date",
+            AnnouncementDate::Pay => "pay_date",
+        }
+    }
+}
+
+impl fmt::Display for AnnouncementDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AnnouncementDate::Declaration => "declaration date",
+            AnnouncementDate::Ex => "ex-date",
+            AnnouncementDate::Record => "record date",
+            AnnouncementDate::Pay => "pay date",
+        })
+    }
+}
+
+/// A date of an announcement that comes before one it must follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateOutOfOrder {
+    /// The date that comes too early, and its value.
+    pub date: (AnnouncementDate, NaiveDate),
+    /// The date it must not precede, and its value.
+    pub follows: (AnnouncementDate, NaiveDate),
+}
+
+impl fmt::Display for DateOutOfOrder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ((date, value), (follows, follows_value)) = (self.date, self.follows);
+        write!(
+            f,
+            "the {date} {value} is before the {follows} {follows_value}"
+        )
+    }
+}
+
+/// The order of an announcement's dates, wherever an announcement is entered
+/// (the daily file, the API): declared first, paid last, and the ex-date and
+/// record date in between. The ex-date and record date may come in either
+/// order (they coincide under T+1 settlement).
+pub fn dates_out_of_order(
+    declaration: NaiveDate,
+    ex: NaiveDate,
+    record: NaiveDate,
+    pay: NaiveDate,
+) -> Vec<DateOutOfOrder> {
+    use AnnouncementDate::{Declaration, Ex, Pay, Record};
+    [
+        ((Ex, ex), (Declaration, declaration)),
+        ((Record, record), (Declaration, declaration)),
+        ((Pay, pay), (Ex, ex)),
+        ((Pay, pay), (Record, record)),
+    ]
+    .into_iter()
+    .filter(|((_, later), (_, earlier))| later < earlier)
+    .map(|(date, follows)| DateOutOfOrder { date, follows })
+    .collect()
 }
 
 /// A customer's brokerage account. The holder's name and tax id are personal

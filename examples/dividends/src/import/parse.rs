@@ -8,7 +8,7 @@ use std::io::{self, BufRead};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::models::DividendKind;
+use crate::models::{DividendKind, dates_out_of_order};
 
 /// The longest line the importer reads; anything longer is reported, not buffered,
 /// so one runaway line cannot exhaust memory.
@@ -336,17 +336,8 @@ fn parse_detail(line: u64, fields: &[&str]) -> Result<Detail, String> {
     if let (Some(declaration), Some(ex), Some(record), Some(pay)) =
         (declaration_date, ex_date, record_date, pay_date)
     {
-        for (earlier, earlier_name, later, later_name) in [
-            (declaration, "declaration date", ex, "ex-date"),
-            (declaration, "declaration date", record, "record date"),
-            (ex, "ex-date", pay, "pay date"),
-            (record, "record date", pay, "pay date"),
-        ] {
-            if later < earlier {
-                errors.push(format!(
-                    "the {later_name} {later} is before the {earlier_name} {earlier}"
-                ));
-            }
+        for problem in dates_out_of_order(declaration, ex, record, pay) {
+            errors.push(problem.to_string());
         }
     }
     errors.finish()?;

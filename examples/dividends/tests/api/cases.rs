@@ -74,6 +74,52 @@ impl Fixture {
         (status, content_type, json)
     }
 
+    /// `POST uri` with a JSON body, as `actor` when given (the [`fw::changes::Actor`]
+    /// authentication would put in the request): the status, the `Location`
+    /// header and the body.
+    pub(crate) async fn post(
+        &self,
+        uri: &str,
+        body: &Value,
+        actor: Option<&str>,
+    ) -> (StatusCode, String, Value) {
+        let mut request = Request::post(uri).header("content-type", "application/json");
+        if let Some(actor) = actor {
+            request = request.extension(fw::changes::Actor(actor.to_owned()));
+        }
+        let request = request.body(Body::from(body.to_string())).expect("request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("response");
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (
+            status,
+            location,
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
+    /// The id of the security with ticker `symbol`.
+    async fn security_id(&self, symbol: &str) -> i64 {
+        let (status, _, page) = self.get(&format!("/securities?symbol={symbol}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["results"][0]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("security {symbol}: {page}"))
+    }
+
     fn upcoming(&self, query: &str) -> String {
         format!("/accounts/{}/upcoming-dividends{query}", self.account.id)
     }
@@ -218,6 +264,171 @@ pub(crate) async fn a_dividends_history_shows_the_import_and_the_correction(fixt
     assert_eq!(content_type, "application/problem+json");
 }
 
+/// The filter: `/dividends?symbol=...` keeps the dividends of the
+/// securities with those ticker symbols, alone or with the other filters.
+pub(crate) async fn dividends_filter_by_the_securitys_symbol(fixture: Fixture) {
+    let aapl = fixture.security_id("AAPL").await;
+    let ko = fixture.security_id("KO").await;
+    let securities = |page: &Value| -> Vec<i64> {
+        page["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|dividend| dividend["security"].as_i64().expect("security"))
+            .collect()
+    };
+    let (status, _, page) = fixture.get("/dividends?symbol=AAPL").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(securities(&page), [aapl], "{page}");
+    let (_, _, page) = fixture
+        .get("/dividends?symbol__in=AAPL,KO&ordering=ex_date")
+        .await;
+    let mut found = securities(&page);
+    found.sort_unstable();
+    let mut expected = vec![aapl, ko];
+    expected.sort_unstable();
+    assert_eq!(found, expected, "{page}");
+    let (_, _, page) = fixture.get("/dividends?symbol=KO&status=changed").await;
+    assert_eq!(
+        page["results"][0]["announcement_id"], "DV2026031600005",
+        "{page}"
+    );
+    let (_, _, page) = fixture.get("/dividends?symbol=AAPL&status=changed").await;
+    assert_eq!(securities(&page), Vec::<i64>::new(), "{page}");
+    let (status, _, page) = fixture.get("/dividends?symbol=NOPE").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["results"], serde_json::json!([]));
+    let (status, content_type, problem) = fixture.get("/dividends?symbol__gte=A").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(content_type, "application/problem+json");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`symbol__gte`"),
+        "{problem}"
+    );
+}
+
+/// The body the benchmark helper sends, and operations staff's forms.
+fn announcement(announcement_id: &str, security: i64) -> Value {
+    serde_json::json!({
+        "announcement_id": announcement_id,
+        "security": security,
+        "declaration_date": "2026-01-02",
+        "ex_date": "2026-01-20",
+        "record_date": "2026-01-21",
+        "pay_date": "2026-02-01",
+        "rate": "0.25",
+        "currency": "USD",
+        "kind": "regular",
+        "status": "announced",
+    })
+}
+
+/// Operations staff enter an announcement by hand: 201 with its address, and
+/// the change log says who did; `status` and `currency` take the model's
+/// defaults when left out.
+pub(crate) async fn a_dividend_is_created_by_hand_and_logged(fixture: Fixture) {
+    let security = fixture.security_id("AAPL").await;
+    let (status, location, created) = fixture
+        .post(
+            "/dividends",
+            &announcement("B00000001", security),
+            Some("ops:jane"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(location, format!("/dividends/{}", created["id"]));
+    assert_eq!(created["rate"], "0.25");
+    assert_eq!(created["status"], "announced");
+    let (status, _, fetched) = fixture.get(&location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fetched, created);
+    let (_, _, history) = fixture.get(&format!("{location}/history")).await;
+    assert_eq!(history["results"][0]["operation"], "insert", "{history}");
+    assert_eq!(history["results"][0]["actor"], "ops:jane", "{history}");
+
+    let mut minimal = announcement("B00000002", security);
+    let fields = minimal.as_object_mut().expect("an object");
+    fields.remove("status");
+    fields.remove("currency");
+    let (status, _, created) = fixture.post("/dividends", &minimal, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["status"], "announced");
+    assert_eq!(created["currency"], "USD");
+}
+
+/// What the import refuses, the API refuses: dates out of order (every one
+/// reported, with the import's words), a taken announcement id, a security
+/// that does not exist; and nothing is written.
+pub(crate) async fn a_bad_dividend_is_refused_and_not_written(fixture: Fixture) {
+    let security = fixture.security_id("KO").await;
+    let mut reversed = announcement("B00000003", security);
+    reversed["pay_date"] = "2026-01-19".into();
+    let (status, _, problem) = fixture.post("/dividends", &reversed, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let errors: Vec<(&str, &str, &str)> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|error| {
+            (
+                error["pointer"].as_str().unwrap_or_default(),
+                error["code"].as_str().unwrap_or_default(),
+                error["detail"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "/pay_date",
+                "date_order",
+                "the pay date 2026-01-19 is before the ex-date 2026-01-20"
+            ),
+            (
+                "/pay_date",
+                "date_order",
+                "the pay date 2026-01-19 is before the record date 2026-01-21"
+            ),
+        ]
+    );
+
+    let (status, _, _) = fixture
+        .post("/dividends", &announcement("B00000004", security), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, problem) = fixture
+        .post("/dividends", &announcement("B00000004", security), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/announcement_id");
+    assert_eq!(problem["errors"][0]["code"], "unique");
+    let imported = announcement("DV2026031600005", security);
+    let (status, _, _) = fixture.post("/dividends", &imported, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "an imported id is taken too");
+
+    let (status, _, problem) = fixture
+        .post("/dividends", &announcement("B00000005", 999_999), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/security");
+    assert_eq!(problem["errors"][0]["code"], "does_not_exist");
+
+    let (_, _, page) = fixture.get("/dividends?page_size=500").await;
+    let mut ids: Vec<&str> = page["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|dividend| dividend["announcement_id"].as_str())
+        .filter(|id| id.starts_with('B'))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["B00000004"], "refused dividends are not written");
+}
+
 /// Defines one test per case on a fresh database from `$database`.
 macro_rules! api_suite {
     ($database:path) => {
@@ -227,6 +438,9 @@ macro_rules! api_suite {
             bad_parameters_are_400_problems_naming_them,
             the_spec_documents_the_custom_endpoint,
             a_dividends_history_shows_the_import_and_the_correction,
+            dividends_filter_by_the_securitys_symbol,
+            a_dividend_is_created_by_hand_and_logged,
+            a_bad_dividend_is_refused_and_not_written,
         );
     };
     (@cases $database:path; $($case:ident),* $(,)?) => {$(
