@@ -84,7 +84,7 @@ macro_rules! native_field {
 
             #[inline]
             fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-                row.get(index)
+                row.get_native(index)
             }
 
             fn to_value(&self) -> Value {
@@ -141,7 +141,7 @@ impl<T: Field> Field for Option<T> {
     }
 
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-        if row_is_null(row, index) {
+        if row.is_null(index) {
             Ok(None)
         } else {
             T::decode(row, index).map(Some)
@@ -150,14 +150,6 @@ impl<T: Field> Field for Option<T> {
 
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, Field::to_value)
-    }
-}
-
-fn row_is_null(row: &Row<'_>, index: usize) -> bool {
-    use sqlx::{Row as _, ValueRef as _};
-    match row {
-        Row::Sqlite(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
-        Row::Postgres(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
     }
 }
 
@@ -178,7 +170,7 @@ where
     }
 
     fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-        row.get::<sqlx::types::Json<T>>(index)
+        row.get_native::<sqlx::types::Json<T>>(index)
             .map(|json| Json(json.0))
     }
 
@@ -333,7 +325,7 @@ pub trait Choices: Sized + Copy + Send + Sync + 'static {
 /// `Field::decode` for choice enums, shared by every `#[derive(Choices)]`.
 #[doc(hidden)]
 pub fn decode_choice<C: Choices>(row: &Row<'_>, index: usize) -> Result<C> {
-    let text: String = row.get(index)?;
+    let text: String = row.get_native(index)?;
     C::from_str(&text).ok_or_else(|| Error::Decode {
         column: index.to_string(),
         reason: format!(

@@ -21,21 +21,22 @@ pub mod openapi;
 mod query;
 mod rest;
 pub mod schema;
+mod sql;
 pub mod testing;
 mod value;
 mod write;
 
 pub use app::{App, AppContext, Commands, Config};
-pub use db::{Conn, Db, Dialect, Tx};
+pub use db::{Conn, Db, Dialect, Row, Tx};
 pub use error::{Error, ForeignKeyRelation, Result};
 pub use field::{Choices, Field, Json, Ref};
 pub use model::Model;
 pub use query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
-    ResourceSpec,
     ResourceSpec, Through,
 };
+pub use sql::{SqlQuery, sql};
 pub use value::Value;
 
 pub use fw_macros::{Choices, model, resource};

@@ -172,7 +172,7 @@ pub(crate) async fn history<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<Vec
 
 fn decode(row: &Row<'_>) -> Result<Change> {
     let operation: String = row.get(3)?;
-    let fields: sqlx::types::Json<Vec<FieldChange>> = row.get(5)?;
+    let fields: sqlx::types::Json<Vec<FieldChange>> = row.get_native(5)?;
     Ok(Change {
         seq: row.get(0)?,
         model: row.get(1)?,

@@ -531,30 +531,44 @@ impl Arguments {
     }
 }
 
-/// One result row, for one dialect; fields decode from it by column index.
+/// One result row; its columns decode by index into any [`Field`](crate::Field)
+/// type, the same way on both databases.
 #[derive(Debug)]
-pub enum Row<'r> {
-    /// A SQLite row.
+pub struct Row<'r>(RowInner<'r>);
+
+#[derive(Debug)]
+enum RowInner<'r> {
     Sqlite(&'r sqlx::sqlite::SqliteRow),
-    /// A PostgreSQL row.
     Postgres(&'r sqlx::postgres::PgRow),
 }
 
 impl<'r> From<&'r sqlx::sqlite::SqliteRow> for Row<'r> {
     fn from(row: &'r sqlx::sqlite::SqliteRow) -> Self {
-        Row::Sqlite(row)
+        Row(RowInner::Sqlite(row))
     }
 }
 
 impl<'r> From<&'r sqlx::postgres::PgRow> for Row<'r> {
     fn from(row: &'r sqlx::postgres::PgRow) -> Self {
-        Row::Postgres(row)
+        Row(RowInner::Postgres(row))
     }
 }
 
 impl Row<'_> {
-    /// Decodes column `index` with a type both drivers decode natively.
-    pub fn get<T>(&self, index: usize) -> Result<T>
+    /// Decodes column `index` (0-based) as any field type: decimals, references,
+    /// choices and `Option<T>` for a column that may be NULL included.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the column is missing or its value does not fit `T`
+    /// (a NULL where `T` is not an `Option`, say).
+    pub fn get<T: crate::Field>(&self, index: usize) -> Result<T> {
+        T::decode(self, index)
+    }
+
+    /// Decodes column `index` with a type both drivers decode natively; the
+    /// [`Field`](crate::Field) implementations of such types are built on it.
+    pub(crate) fn get_native<T>(&self, index: usize) -> Result<T>
     where
         T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
             + sqlx::Type<sqlx::Sqlite>
@@ -562,9 +576,9 @@ impl Row<'_> {
             + sqlx::Type<sqlx::Postgres>,
     {
         use sqlx::Row as _;
-        let result = match self {
-            Row::Sqlite(row) => row.try_get(index),
-            Row::Postgres(row) => row.try_get(index),
+        let result = match self.0 {
+            RowInner::Sqlite(row) => row.try_get(index),
+            RowInner::Postgres(row) => row.try_get(index),
         };
         result.map_err(|error| Error::Decode {
             column: index.to_string(),
@@ -573,10 +587,19 @@ impl Row<'_> {
     }
 
     /// Decodes an exact decimal (see [`Arguments::add_decimal`]).
-    pub fn get_decimal(&self, index: usize) -> Result<Option<rust_decimal::Decimal>> {
-        match self {
-            Row::Sqlite(row) => sqlite::get_decimal(row, index),
-            Row::Postgres(row) => postgres::get_decimal(row, index),
+    pub(crate) fn get_decimal(&self, index: usize) -> Result<Option<rust_decimal::Decimal>> {
+        match self.0 {
+            RowInner::Sqlite(row) => sqlite::get_decimal(row, index),
+            RowInner::Postgres(row) => postgres::get_decimal(row, index),
+        }
+    }
+
+    /// Whether column `index` holds NULL.
+    pub(crate) fn is_null(&self, index: usize) -> bool {
+        use sqlx::{Row as _, ValueRef as _};
+        match self.0 {
+            RowInner::Sqlite(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
+            RowInner::Postgres(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
         }
     }
 }

@@ -778,6 +778,289 @@ pub(crate) async fn concurrent_writers_never_fail(db: &Db) {
     assert_eq!(symbols.len(), remaining as usize);
 }
 
+/// Binds `value` to `sql`, a `SELECT $1`, and decodes it back through the same
+/// `Field`. Each type needs its own text: PostgreSQL prepares a text once per
+/// connection, for the parameter types of its first run.
+async fn round_trip<T>(db: &Db, sql: &'static str, value: T)
+where
+    T: fw::Field + Clone + PartialEq + std::fmt::Debug,
+{
+    let back: T = fw::sql(sql)
+        .bind(value.clone())
+        .fetch_one(db, |row| row.get(0))
+        .await
+        .unwrap_or_else(|error| panic!("{value:?} round trips: {error}"));
+    assert_eq!(back, value);
+}
+
+pub(crate) async fn sql_binds_and_decodes_every_field_type(db: &Db) {
+    let account = Account::insert(db, new_account("123-45-6789"))
+        .await
+        .expect("account");
+    let acme = security(db, "ACME", "000000001").await;
+    let dividend = Dividend::insert(
+        db,
+        NewDividend {
+            record_date: Some(date("2026-03-16")),
+            ..new_dividend(&acme, "2026-03-15", "1234567890.12345678")
+        },
+    )
+    .await
+    .expect("dividend");
+    let position = Position::insert(
+        db,
+        NewPosition {
+            account: Ref::from(&account),
+            security: Ref::from(&acme),
+            quantity: dec("12.5"),
+            as_of: date("2026-03-01"),
+            last_dividend: Some(Ref::from(&dividend)),
+        },
+    )
+    .await
+    .expect("position");
+
+    round_trip(db, "SELECT $1 AS small_int", 7_i16).await;
+    round_trip(db, "SELECT $1 AS int", -70_000_i32).await;
+    round_trip(db, "SELECT $1 AS big_int", i64::MAX).await;
+    round_trip(db, "SELECT $1 AS bool", true).await;
+    round_trip(db, "SELECT $1 AS text", "Acme's \"quoted\" name".to_owned()).await;
+    round_trip(db, "SELECT $1 AS decimal", dec("1234567890.12345678")).await;
+    round_trip(db, "SELECT $1 AS date", date("2026-03-17")).await;
+    round_trip(
+        db,
+        "SELECT $1 AS timestamp",
+        "2026-03-17T09:30:00.123456Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap(),
+    )
+    .await;
+    round_trip(db, "SELECT $1 AS uuid", account.id).await;
+    round_trip(
+        db,
+        "SELECT $1 AS json",
+        Json(serde_json::json!({"statements": ["email", "post"]})),
+    )
+    .await;
+    round_trip(db, "SELECT $1 AS reference", Ref::from(&acme)).await;
+    round_trip(db, "SELECT $1 AS choice", DividendStatus::Cancelled).await;
+    round_trip(db, "SELECT $1 AS some_decimal", Some(dec("0.5"))).await;
+    round_trip(db, "SELECT $1 AS no_date", None::<NaiveDate>).await;
+    round_trip(db, "SELECT $1 AS no_reference", None::<Ref<Account>>).await;
+
+    // Bound values compare equal to the stored columns: the encodings agree.
+    let matched = fw::sql(
+        "SELECT count(*) FROM position p \
+         JOIN account a ON a.id = p.account_id \
+         JOIN dividend d ON d.id = p.last_dividend_id \
+         WHERE a.id = $1 AND a.active = $2 AND a.risk_score = $3 AND a.tax_id = $4 \
+         AND p.id = $5 AND p.security_id = $6 AND p.quantity = $7 \
+         AND d.id = $8 AND d.rate = $9 AND d.status = $10 AND d.ex_date = $11 \
+         AND d.record_date = $12 AND $13 IS NULL",
+    )
+    .bind(account.id)
+    .bind(true)
+    .bind(Some(40_i16))
+    .bind("123-45-6789".to_owned())
+    .bind(position.id)
+    .bind(Ref::from(&acme))
+    .bind(dec("12.500"))
+    .bind(dividend.id)
+    .bind(dec("1234567890.12345678"))
+    .bind(DividendStatus::Announced)
+    .bind(date("2026-03-15"))
+    .bind(Some(date("2026-03-16")))
+    .bind(None::<String>)
+    .fetch_one(db, |row| row.get::<i64>(0))
+    .await
+    .expect("count");
+    assert_eq!(matched, 1);
+
+    let (settings, risk_score, last_dividend, created_at) = fw::sql(
+        "SELECT a.settings, a.risk_score, p.last_dividend_id, s.created_at \
+         FROM position p JOIN account a ON a.id = p.account_id \
+         JOIN security s ON s.id = p.security_id WHERE p.id = $1",
+    )
+    .bind(position.id)
+    .fetch_one(db, |row| {
+        Ok((
+            row.get::<Json<serde_json::Value>>(0)?,
+            row.get::<Option<i16>>(1)?,
+            row.get::<Option<Ref<Dividend>>>(2)?,
+            row.get::<chrono::DateTime<chrono::Utc>>(3)?,
+        ))
+    })
+    .await
+    .expect("columns of every type decode");
+    assert_eq!(settings, account.settings);
+    assert_eq!(risk_score, Some(40));
+    assert_eq!(last_dividend, Some(Ref::from(&dividend)));
+    assert_eq!(created_at, acme.created_at);
+}
+
+pub(crate) async fn sql_placeholders_bind_by_number(db: &Db) {
+    let (first, second, again) = fw::sql("SELECT $2, $1, $2")
+        .bind("one".to_owned())
+        .bind(2_i64)
+        .fetch_one(db, |row| {
+            Ok((
+                row.get::<i64>(0)?,
+                row.get::<String>(1)?,
+                row.get::<i64>(2)?,
+            ))
+        })
+        .await
+        .expect("placeholders out of order and repeated");
+    assert_eq!((first, second.as_str(), again), (2, "one", 2));
+}
+
+pub(crate) async fn sql_joins_two_models(db: &Db) {
+    let (acme, beta) = dividend_fixture(db).await;
+    Dividend::insert(
+        db,
+        NewDividend {
+            status: DividendStatus::Cancelled,
+            ..new_dividend(&acme, "2026-04-05", "0.40")
+        },
+    )
+    .await
+    .expect("cancelled dividend");
+    let rows = fw::sql(
+        "SELECT s.symbol, d.security_id, d.ex_date, d.rate, d.status \
+         FROM dividend d JOIN security s ON s.id = d.security_id \
+         WHERE d.status <> $1 AND d.ex_date >= $2 \
+         ORDER BY s.symbol DESC, d.ex_date",
+    )
+    .bind(DividendStatus::Cancelled)
+    .bind(date("2026-02-01"))
+    .fetch_all(db, |row| {
+        Ok((
+            row.get::<String>(0)?,
+            row.get::<Ref<Security>>(1)?,
+            row.get::<NaiveDate>(2)?,
+            row.get::<Decimal>(3)?.to_string(),
+            row.get::<DividendStatus>(4)?,
+        ))
+    })
+    .await
+    .expect("join");
+    let announced = DividendStatus::Announced;
+    assert_eq!(
+        rows,
+        [
+            (
+                "BETA".to_owned(),
+                Ref::from(&beta),
+                date("2026-02-05"),
+                "2.5".to_owned(),
+                announced
+            ),
+            (
+                "ACME".to_owned(),
+                Ref::from(&acme),
+                date("2026-02-05"),
+                "0.2".to_owned(),
+                announced
+            ),
+            (
+                "ACME".to_owned(),
+                Ref::from(&acme),
+                date("2026-03-05"),
+                "0.3".to_owned(),
+                announced
+            ),
+        ]
+    );
+}
+
+pub(crate) async fn sql_fetch_optional_and_one(db: &Db) {
+    let acme = security(db, "ACME", "000000001").await;
+    let symbol_of = |id: i64| {
+        fw::sql("SELECT symbol FROM security WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db, |row| row.get::<String>(0))
+    };
+    assert_eq!(symbol_of(acme.id).await.unwrap().as_deref(), Some("ACME"));
+    assert_eq!(symbol_of(acme.id + 1).await.unwrap(), None);
+
+    let count = fw::sql("SELECT count(*) FROM security WHERE symbol LIKE $1")
+        .bind("AC%".to_owned())
+        .fetch_one(db, |row| row.get::<i64>(0))
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    let error = fw::sql("SELECT symbol FROM security WHERE id = $1")
+        .bind(acme.id + 1)
+        .fetch_one(db, |row| row.get::<String>(0))
+        .await
+        .expect_err("no row");
+    assert!(matches!(error, Error::Database(_)), "{error:?}");
+}
+
+pub(crate) async fn sql_errors_are_errors_not_panics(db: &Db) {
+    security(db, "ACME", "000000001").await;
+    let error = fw::sql("SELECT symbol FROM no_such_table WHERE id = $1")
+        .bind(1_i64)
+        .fetch_all(db, |row| row.get::<String>(0))
+        .await
+        .expect_err("unknown table");
+    assert!(matches!(error, Error::Database(_)), "{error:?}");
+    let error = fw::sql("SELEKT 1")
+        .fetch_optional(db, |row| row.get::<i64>(0))
+        .await
+        .expect_err("syntax error");
+    assert!(matches!(error, Error::Database(_)), "{error:?}");
+
+    let error = fw::sql("SELECT symbol, NULL FROM security")
+        .fetch_all(db, |row| row.get::<String>(3))
+        .await
+        .expect_err("no such column");
+    assert!(
+        matches!(error, Error::Decode { ref column, .. } if column == "3"),
+        "{error:?}"
+    );
+    let error = fw::sql("SELECT symbol FROM security")
+        .fetch_all(db, |row| row.get::<DividendStatus>(0))
+        .await
+        .expect_err("not a choice");
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    let error = fw::sql("SELECT NULL FROM security")
+        .fetch_all(db, |row| row.get::<Decimal>(0))
+        .await
+        .expect_err("NULL into a non-nullable type");
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+}
+
+pub(crate) async fn sql_reads_inside_a_transaction(db: &Db) {
+    let count = || fw::sql("SELECT count(*) FROM security");
+    let mut tx = db.begin().await.expect("begin");
+    security_in(&mut tx, "ACME", "000000001").await;
+    let inside = count()
+        .fetch_one(&mut tx, |row| row.get::<i64>(0))
+        .await
+        .expect("count inside");
+    assert_eq!(inside, 1, "a read in the transaction sees its writes");
+    let outside = count()
+        .fetch_one(db, |row| row.get::<i64>(0))
+        .await
+        .expect("count outside");
+    assert_eq!(outside, 0, "others do not, until it commits");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(
+        count()
+            .fetch_one(db, |row| row.get::<i64>(0))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+async fn security_in(tx: &mut fw::Tx, symbol: &str, cusip: &str) -> Security {
+    Security::insert(tx, new_security(symbol, cusip))
+        .await
+        .expect("insert security")
+}
+
 /// Defines one `#[tokio::test]` per case, each on a fresh database from
 /// `$database` with the test models' tables.
 macro_rules! backend_suite {
@@ -811,6 +1094,12 @@ macro_rules! backend_suite {
     insert_many_is_all_or_nothing,
     transactions_commit_or_roll_back,
     concurrent_writers_never_fail,
+    sql_binds_and_decodes_every_field_type,
+    sql_placeholders_bind_by_number,
+    sql_joins_two_models,
+    sql_fetch_optional_and_one,
+    sql_errors_are_errors_not_panics,
+    sql_reads_inside_a_transaction,
         );
     };
     (@cases $($case:ident),* $(,)?) => {$(
