@@ -1,7 +1,12 @@
 //! The hand-written baseline: what a competent engineer writes in an afternoon
-//! with axum, sqlx and serde for the example's endpoints that the benchmark drives. Plain handlers,
-//! SQL by hand (prepared and cached per connection by sqlx), one pool per
-//! database, the same JSON as the example. No fw in the request path.
+//! with axum, sqlx and serde for the example's endpoints that the benchmark
+//! drives. Plain handlers, SQL by hand (prepared and cached per connection by
+//! sqlx), one pool per database, the same JSON as the example. No fw in the
+//! request path.
+//!
+//! Writes do the example's observable work too: a created dividend is recorded
+//! in the change log (`fw_changes`, numbered from `fw_change_counter`) in the
+//! same transaction, as fw records every write of a `changelog` model.
 //!
 //! The pools are configured as fw configures its own (on SQLite: WAL, a read-only
 //! pool and a single writer; on PostgreSQL: 16 connections), so the comparison is
@@ -13,7 +18,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine as _;
@@ -90,10 +95,9 @@ impl Database {
 /// The baseline's routes.
 pub fn router(db: Database) -> axum::Router {
     axum::Router::new()
-        .route("/dividends", get(list_dividends))
+        .route("/dividends", get(list_dividends).post(create_dividend))
         .route("/dividends/{id}", get(retrieve_dividend))
         .route("/accounts/{id}/upcoming-dividends", get(upcoming_dividends))
-        .route("/securities", axum::routing::post(create_security))
         .with_state(db)
 }
 
@@ -204,6 +208,19 @@ impl Problem {
 
     fn not_found() -> Problem {
         Problem::new(StatusCode::NOT_FOUND, "no resource at this address")
+    }
+
+    /// 422 with one entry per invalid field.
+    fn invalid(errors: Vec<serde_json::Value>) -> Problem {
+        let count = errors.len();
+        Problem {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: format!(
+                "{count} invalid field{} in the request",
+                if count == 1 { "" } else { "s" }
+            ),
+            errors,
+        }
     }
 }
 
@@ -747,147 +764,368 @@ async fn upcoming_dividends(
     .into_response())
 }
 
-#[derive(Debug, Serialize)]
-struct Security {
-    id: i64,
-    symbol: String,
-    cusip: String,
-    name: String,
-    #[serde(serialize_with = "rfc3339")]
-    created_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
-    updated_at: DateTime<Utc>,
-    version: i64,
-}
-
-impl Security {
-    fn from_row<R>(row: &R) -> sqlx::Result<Security>
-    where
-        R: sqlx::Row,
-        usize: sqlx::ColumnIndex<R>,
-        for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-        for<'r> DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    {
-        Ok(Security {
-            id: row.try_get(0)?,
-            symbol: row.try_get(1)?,
-            cusip: row.try_get(2)?,
-            name: row.try_get(3)?,
-            created_at: row.try_get(4)?,
-            updated_at: row.try_get(5)?,
-            version: row.try_get(6)?,
-        })
-    }
-}
-
 /// A create request: every writable field; unknown fields are refused.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewSecurity {
-    symbol: String,
-    cusip: String,
-    name: String,
+struct NewDividend {
+    announcement_id: String,
+    security: i64,
+    declaration_date: NaiveDate,
+    ex_date: NaiveDate,
+    record_date: NaiveDate,
+    pay_date: NaiveDate,
+    rate: Decimal,
+    #[serde(default = "default_currency")]
+    currency: String,
+    kind: String,
+    #[serde(default = "default_status")]
+    status: String,
 }
 
-impl NewSecurity {
+fn default_currency() -> String {
+    "USD".to_owned()
+}
+
+fn default_status() -> String {
+    "announced".to_owned()
+}
+
+impl NewDividend {
     /// The model's constraints, as the example enforces them.
     fn validate(&self) -> Vec<serde_json::Value> {
         let mut errors = Vec::new();
         let mut error = |pointer: &str, code: &str, detail: &str| {
             errors.push(json!({"pointer": pointer, "code": code, "detail": detail}));
         };
-        let symbol = self.symbol.as_bytes();
-        if symbol.is_empty()
-            || symbol.len() > 12
-            || !symbol[0].is_ascii_uppercase()
-            || !symbol[1..]
-                .iter()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'.')
-        {
-            error("/symbol", "pattern", "must match `^[A-Z][A-Z0-9.]{0,11}$`");
+        let announcement_id = self.announcement_id.as_bytes();
+        if self.announcement_id.chars().count() > 20 {
+            error("/announcement_id", "max_length", "at most 20 characters");
         }
-        let cusip = self.cusip.as_bytes();
-        if cusip.len() != 9
-            || !cusip
+        if announcement_id.is_empty()
+            || announcement_id.len() > 20
+            || !announcement_id
                 .iter()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         {
-            error("/cusip", "pattern", "must be 9 characters of `[0-9A-Z]`");
+            error(
+                "/announcement_id",
+                "pattern",
+                "must match `^[A-Z0-9]{1,20}$`",
+            );
         }
-        if self.name.chars().count() > 200 {
-            error("/name", "max_length", "at most 200 characters");
+        let rate = self.rate.normalize();
+        if rate.is_sign_negative() {
+            error("/rate", "min_value", "must be at least 0");
+        }
+        if rate.scale() > 8 {
+            error(
+                "/rate",
+                "decimal_places",
+                "at most 8 digits after the decimal point",
+            );
+        }
+        if rate.abs().trunc() >= Decimal::from(10_000_000_000_i64) {
+            error(
+                "/rate",
+                "max_digits",
+                "at most 10 digits before the decimal point",
+            );
+        }
+        // PostgreSQL cannot store U+0000: refused here rather than failing there.
+        if self.currency.contains('\0') {
+            error(
+                "/currency",
+                "null_character",
+                "must not contain the NUL character (U+0000), which the database cannot store",
+            );
+        }
+        match self.currency.chars().count() {
+            0..3 => error("/currency", "min_length", "at least 3 characters"),
+            3 => {}
+            _ => error("/currency", "max_length", "at most 3 characters"),
+        }
+        if !KINDS.contains(&self.kind.as_str()) {
+            error(
+                "/kind",
+                "invalid_choice",
+                "expected one of `regular`, `special`, `return_of_capital`",
+            );
+        }
+        if !STATUSES.contains(&self.status.as_str()) {
+            error(
+                "/status",
+                "invalid_choice",
+                "expected one of `announced`, `changed`, `cancelled`",
+            );
         }
         errors
     }
+
+    /// The example's rule for an announcement's dates, checked once the fields
+    /// are valid: declared first, paid last, the ex-date and the record date in
+    /// between in either order.
+    fn dates_out_of_order(&self) -> Vec<serde_json::Value> {
+        let declaration = (
+            "declaration_date",
+            "declaration date",
+            self.declaration_date,
+        );
+        let ex = ("ex_date", "ex-date", self.ex_date);
+        let record = ("record_date", "record date", self.record_date);
+        let pay = ("pay_date", "pay date", self.pay_date);
+        [
+            (ex, declaration),
+            (record, declaration),
+            (pay, ex),
+            (pay, record),
+        ]
+        .into_iter()
+        .filter(|((_, _, later), (_, _, earlier))| later < earlier)
+        .map(|((field, name, value), (_, follows, follows_value))| {
+            json!({
+                "pointer": format!("/{field}"),
+                "code": "date_order",
+                "detail": format!("the {name} {value} is before the {follows} {follows_value}"),
+            })
+        })
+        .collect()
+    }
 }
 
-async fn create_security(
+/// A value written by an insert, as the change log records it.
+#[derive(Debug, Serialize)]
+struct Inserted<T> {
+    field: &'static str,
+    new: T,
+}
+
+/// A timestamp as the change log writes it.
+#[derive(Debug, Serialize)]
+struct Instant(#[serde(serialize_with = "rfc3339")] DateTime<Utc>);
+
+/// The change log's `fields` for an inserted dividend: every field but the
+/// version (which has a column of its own), in the model's order, with the
+/// values the database stored.
+fn inserted_fields(dividend: &Dividend, created_at: DateTime<Utc>) -> impl Serialize + '_ {
+    (
+        Inserted {
+            field: "id",
+            new: dividend.id,
+        },
+        Inserted {
+            field: "announcement_id",
+            new: &dividend.announcement_id,
+        },
+        Inserted {
+            field: "security",
+            new: dividend.security,
+        },
+        Inserted {
+            field: "declaration_date",
+            new: dividend.declaration_date,
+        },
+        Inserted {
+            field: "ex_date",
+            new: dividend.ex_date,
+        },
+        Inserted {
+            field: "record_date",
+            new: dividend.record_date,
+        },
+        Inserted {
+            field: "pay_date",
+            new: dividend.pay_date,
+        },
+        Inserted {
+            field: "rate",
+            new: dividend.rate,
+        },
+        Inserted {
+            field: "currency",
+            new: &dividend.currency,
+        },
+        Inserted {
+            field: "kind",
+            new: &dividend.kind,
+        },
+        Inserted {
+            field: "status",
+            new: &dividend.status,
+        },
+        Inserted {
+            field: "created_at",
+            new: Instant(created_at),
+        },
+        Inserted {
+            field: "updated_at",
+            new: Instant(dividend.updated_at),
+        },
+    )
+}
+
+/// Advances the change counter by one and returns the new number. It runs last
+/// before `COMMIT`: the counter row's lock is held until the commit, so numbers
+/// are handed out in commit order and the log has no gaps.
+const NEXT_CHANGE_SEQ: &str = "INSERT INTO fw_change_counter (id, last) VALUES (1, 1) \
+     ON CONFLICT (id) DO UPDATE SET last = fw_change_counter.last + 1 RETURNING last";
+
+/// The longest `x-request-id` recorded as sent; a longer one is replaced.
+const MAX_REQUEST_ID: usize = 200;
+
+/// The request id the change log records: `x-request-id` as sent, or a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID)
+        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
+}
+
+/// `POST /dividends`: the insert and its change record commit together, the
+/// record numbered from the counter. Anonymous requests record no actor.
+async fn create_dividend(
     State(db): State<Database>,
-    body: Result<Json<NewSecurity>, axum::extract::rejection::JsonRejection>,
+    headers: HeaderMap,
+    body: Result<Json<NewDividend>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
     let Json(new) =
-        body.map_err(|rejection| Problem::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
-    let errors = new.validate();
-    if !errors.is_empty() {
-        return Err(Problem {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            detail: "the request body is not valid".to_owned(),
-            errors,
-        });
+        body.map_err(|rejection| Problem::new(rejection.status(), rejection.body_text()))?;
+    let mut errors = new.validate();
+    if errors.is_empty() {
+        errors = new.dates_out_of_order();
     }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let request_id = request_id(&headers);
+    // Microseconds, as both databases store them, so the log and the row agree.
     let now = Utc::now();
-    let security = match &db {
+    let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let dividend = match &db {
         Database::Sqlite { writer, .. } => {
+            let mut tx = writer.begin().await?;
             let row = sqlx::query(
-                "INSERT INTO security (symbol, cusip, name, created_at, updated_at, version) \
-                 VALUES (?1, ?2, ?3, ?4, ?4, 1) \
-                 RETURNING id, symbol, cusip, name, created_at, updated_at, version",
+                "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
+                 record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
+                 version) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 1) \
+                 RETURNING id, announcement_id, security_id, declaration_date, ex_date, \
+                 record_date, pay_date, rate, currency, kind, status, updated_at, version",
             )
-            .bind(&new.symbol)
-            .bind(&new.cusip)
-            .bind(&new.name)
+            .bind(&new.announcement_id)
+            .bind(new.security)
+            .bind(new.declaration_date)
+            .bind(new.ex_date)
+            .bind(new.record_date)
+            .bind(new.pay_date)
+            // Canonical text: SQLite has no exact decimal type.
+            .bind(new.rate.normalize().to_string())
+            .bind(&new.currency)
+            .bind(&new.kind)
+            .bind(&new.status)
             .bind(now)
-            .fetch_one(writer)
+            .fetch_one(&mut *tx)
             .await
-            .map_err(conflict)?;
-            Security::from_row(&row)?
+            .map_err(refused)?;
+            let dividend = Dividend::from_sqlite(&row)?;
+            let seq: i64 = sqlx::query_scalar(NEXT_CHANGE_SEQ)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO fw_changes (seq, model, row_key, operation, version, fields, \
+                 changed_at, actor, request_id) \
+                 VALUES (?1, 'dividend', ?2, 'insert', ?3, ?4, ?5, NULL, ?6)",
+            )
+            .bind(seq)
+            .bind(dividend.id.to_string())
+            .bind(dividend.version)
+            .bind(sqlx::types::Json(inserted_fields(&dividend, now)))
+            .bind(now)
+            .bind(&request_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            dividend
         }
         Database::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
             let row = sqlx::query(
-                "INSERT INTO security (symbol, cusip, name, created_at, updated_at, version) \
-                 VALUES ($1, $2, $3, $4, $4, 1) \
-                 RETURNING id, symbol, cusip, name, created_at, updated_at, version",
+                "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
+                 record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
+                 version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) \
+                 RETURNING id, announcement_id, security_id, declaration_date, ex_date, \
+                 record_date, pay_date, rate, currency, kind, status, updated_at, version",
             )
-            .bind(&new.symbol)
-            .bind(&new.cusip)
-            .bind(&new.name)
+            .bind(&new.announcement_id)
+            .bind(new.security)
+            .bind(new.declaration_date)
+            .bind(new.ex_date)
+            .bind(new.record_date)
+            .bind(new.pay_date)
+            .bind(new.rate)
+            .bind(&new.currency)
+            .bind(&new.kind)
+            .bind(&new.status)
             .bind(now)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await
-            .map_err(conflict)?;
-            Security::from_row(&row)?
+            .map_err(refused)?;
+            let dividend = Dividend::from_postgres(&row)?;
+            let seq: i64 = sqlx::query_scalar(NEXT_CHANGE_SEQ)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO fw_changes (seq, model, row_key, operation, version, fields, \
+                 changed_at, actor, request_id) \
+                 VALUES ($1, 'dividend', $2, 'insert', $3, $4, $5, NULL, $6)",
+            )
+            .bind(seq)
+            .bind(dividend.id.to_string())
+            .bind(dividend.version)
+            .bind(sqlx::types::Json(inserted_fields(&dividend, now)))
+            .bind(now)
+            .bind(&request_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            dividend
         }
     };
-    let location = HeaderValue::from_str(&format!("/securities/{}", security.id))
-        .unwrap_or(HeaderValue::from_static("/securities"));
-    let etag = HeaderValue::from_str(&format!("\"{}\"", security.version))
-        .unwrap_or(HeaderValue::from_static("\"0\""));
-    let mut response = (StatusCode::CREATED, Json(security)).into_response();
+    let location = HeaderValue::from_str(&format!("/dividends/{}", dividend.id))
+        .unwrap_or(HeaderValue::from_static("/dividends"));
+    let etag = dividend.etag();
+    let mut response = (StatusCode::CREATED, Json(dividend)).into_response();
     response.headers_mut().insert(header::LOCATION, location);
     response.headers_mut().insert(header::ETAG, etag);
     Ok(response)
 }
 
-/// A unique violation is the client's doing: 409.
-fn conflict(error: sqlx::Error) -> Problem {
-    if let sqlx::Error::Database(database_error) = &error
-        && database_error.kind() == sqlx::error::ErrorKind::UniqueViolation
-    {
-        return Problem::new(
-            StatusCode::CONFLICT,
-            "a security with this symbol or CUSIP exists",
-        );
+/// A duplicate announcement id is a conflict (409) and an unknown security an
+/// invalid field (422), as in the example; anything else is the server's fault.
+fn refused(error: sqlx::Error) -> Problem {
+    if let sqlx::Error::Database(database_error) = &error {
+        match database_error.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => {
+                return Problem {
+                    status: StatusCode::CONFLICT,
+                    detail: "another row already has the same `announcement_id`".to_owned(),
+                    errors: vec![json!({
+                        "pointer": "/announcement_id",
+                        "code": "unique",
+                        "detail": "this value is already taken",
+                    })],
+                };
+            }
+            sqlx::error::ErrorKind::ForeignKeyViolation => {
+                return Problem::invalid(vec![json!({
+                    "pointer": "/security",
+                    "code": "does_not_exist",
+                    "detail": "the referenced row does not exist",
+                })]);
+            }
+            _ => {}
+        }
     }
     Problem::from(error)
 }

@@ -247,13 +247,14 @@ async fn run_with(
 const SMOKE_REQUESTS: u64 = 6;
 
 /// The smoke run: tiny data, a few requests per scenario, and a check that both
-/// servers answer every request with the same status and the same JSON, and
-/// that no upcoming-payments answer is empty. Nothing is timed.
+/// servers answer every request with the same status and the same JSON, that no
+/// upcoming-payments answer is empty, and that the creates left the same change
+/// records in both databases. Nothing is timed.
 ///
 /// # Errors
 ///
-/// When anything fails or the servers' answers differ; the error lists every
-/// difference.
+/// When anything fails or the servers' answers or change logs differ; the error
+/// lists every difference.
 pub async fn smoke(server_exe: &Path, engine: Engine) -> anyhow::Result<()> {
     let size = DataSize::SMOKE;
     let databases = Databases::create(engine, size).await?;
@@ -323,6 +324,15 @@ async fn smoke_with(
             }
         }
     }
+    let fw_changes = comparable_changes(&databases.fw_url).await?;
+    let baseline_changes = comparable_changes(&databases.baseline_url).await?;
+    if fw_changes.len() != SMOKE_REQUESTS as usize || fw_changes != baseline_changes {
+        differences.push(format!(
+            "the change logs after {SMOKE_REQUESTS} creates:\n  fw       {}\n  baseline {}",
+            serde_json::Value::Array(fw_changes),
+            serde_json::Value::Array(baseline_changes)
+        ));
+    }
     if !differences.is_empty() {
         fw.stop().await;
         baseline.stop().await;
@@ -356,6 +366,33 @@ async fn smoke_with(
     fw.stop().await;
     baseline.stop().await;
     Ok(())
+}
+
+/// The change log of the database at `url`, read through fw, as compared: the
+/// time of each change and the request id (a new one per request on either
+/// server) are masked, and so are the row's own instants.
+async fn comparable_changes(url: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+    let db = fw::Db::connect(url).await?;
+    let changes = fw::changes::after(0).fetch(&db).await;
+    db.close().await;
+    changes?
+        .iter()
+        .map(|change| {
+            let mut json = serde_json::to_value(change)?;
+            for masked in ["at", "request_id"] {
+                if json[masked].is_string() {
+                    json[masked] = serde_json::Value::String(format!("<{masked}>"));
+                }
+            }
+            for field in json["fields"].as_array_mut().into_iter().flatten() {
+                let instant = field["field"] == "created_at" || field["field"] == "updated_at";
+                if instant && field["new"].is_string() {
+                    field["new"] = serde_json::Value::String("<instant>".to_owned());
+                }
+            }
+            Ok(json)
+        })
+        .collect()
 }
 
 /// A response as compared: its status and its JSON. For a write, the instants it

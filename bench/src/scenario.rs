@@ -1,11 +1,18 @@
 //! The benchmark's scenarios: deterministic request sequences, the same for both
 //! servers.
 
-use chrono::Days;
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::client::Request;
 use crate::data::{DataSize, FIRST_EX_DATE, PERIOD_DAYS, Sequence, account_id, last_pay_date};
+
+/// The first declaration date of created dividends; later ones follow by index.
+const FIRST_CREATED_DECLARATION: NaiveDate = match NaiveDate::from_ymd_opt(2026, 1, 2) {
+    Some(date) => date,
+    None => panic!("valid date"),
+};
 
 /// What a scenario exercises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +24,7 @@ pub enum Scenario {
     /// `GET /accounts/{id}/upcoming-dividends?from=...`: an account's payments
     /// from a date in the last months of the data.
     Upcoming,
-    /// `POST /securities`: the example's API creates securities only; dividends
-    /// come from the clearing firm's daily file and are read-only over HTTP.
+    /// `POST /dividends`: a new announcement, recorded in the change log.
     Create,
 }
 
@@ -84,14 +90,28 @@ impl Scenario {
                     "/accounts/{account}/upcoming-dividends?from={from}"
                 ))
             }
-            Scenario::Create => Request::post_json(
-                "/securities",
-                &json!({
-                    "symbol": format!("N{index:08}"),
-                    "cusip": format!("N{index:08}"),
-                    "name": format!("New Issuer {index} Corp."),
-                }),
-            ),
+            Scenario::Create => {
+                let security = 1 + random.below(u64::from(size.securities));
+                let declaration_date = FIRST_CREATED_DECLARATION + Days::new(random.below(3 * 365));
+                let ex_date = declaration_date + Days::new(18);
+                // Cents, sometimes with a trailing zero, which the answer drops.
+                let rate = Decimal::new(1 + random.below(400) as i64, 2);
+                Request::post_json(
+                    "/dividends",
+                    &json!({
+                        "announcement_id": format!("B{index:08}"),
+                        "security": security,
+                        "declaration_date": declaration_date,
+                        "ex_date": ex_date,
+                        "record_date": ex_date + Days::new(1),
+                        "pay_date": ex_date + Days::new(12),
+                        "rate": rate.to_string(),
+                        "currency": "USD",
+                        "kind": "regular",
+                        "status": "announced",
+                    }),
+                )
+            }
         }
     }
 }

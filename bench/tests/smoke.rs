@@ -1,6 +1,6 @@
 //! The benchmark's smoke run, on both databases: both servers start, serve every
-//! scenario, and answer the same requests with the same status and JSON. Nothing
-//! here is timed.
+//! scenario, answer the same requests with the same status and JSON, and record
+//! the same creates in the change log. Nothing here is timed.
 
 use std::path::Path;
 
