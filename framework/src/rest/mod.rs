@@ -171,6 +171,21 @@ impl RequestContext {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
+
+    /// The context of a request whose parts the caller owns: they move in, where
+    /// the extractor below has to copy them (resource handlers use this one).
+    pub(crate) fn from_parts(app: AppContext, mut parts: Parts) -> RequestContext {
+        let uri = parts
+            .extensions
+            .remove::<axum::extract::OriginalUri>()
+            .map_or(parts.uri, |original| original.0);
+        RequestContext {
+            app,
+            method: parts.method,
+            uri,
+            headers: parts.headers,
+        }
+    }
 }
 
 impl FromRequestParts<AppContext> for RequestContext {
@@ -187,21 +202,6 @@ impl FromRequestParts<AppContext> for RequestContext {
             uri,
             headers: parts.headers.clone(),
         })
-    }
-
-    /// The context of a request whose parts the caller owns: they move in, where
-    /// the extractor below has to copy them (resource handlers use this one).
-    pub(crate) fn from_parts(app: AppContext, mut parts: Parts) -> RequestContext {
-        let uri = parts
-            .extensions
-            .remove::<axum::extract::OriginalUri>()
-            .map_or(parts.uri, |original| original.0);
-        RequestContext {
-            app,
-            method: parts.method,
-            uri,
-            headers: parts.headers,
-        }
     }
 }
 

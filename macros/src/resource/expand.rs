@@ -326,16 +326,6 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
             #(#lookup_checks)*
             #(#search_checks)*
 
-            #[automatically_derived]
-            impl ::fw::__private::serde::Serialize for #ident {
-                fn serialize<__S: ::fw::__private::serde::Serializer>(
-                    &self,
-                    serializer: __S,
-                ) -> ::core::result::Result<__S::Ok, __S::Error> {
-                    __fw_represent(serializer, #(&self.#shown_idents),*)
-                }
-            }
-
             // The representation's one serialization, from borrowed fields: the
             // struct serializes its own, and handlers the model row's, with no copy.
             #[allow(clippy::too_many_arguments)]
@@ -346,6 +336,16 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
                 let mut state = ::fw::__private::serde::Serializer::serialize_struct(serializer, #struct_name, #shown_count)?;
                 #(#serialize_fields)*
                 ::fw::__private::serde::ser::SerializeStruct::end(state)
+            }
+
+            #[automatically_derived]
+            impl ::fw::__private::serde::Serialize for #ident {
+                fn serialize<__S: ::fw::__private::serde::Serializer>(
+                    &self,
+                    serializer: __S,
+                ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                    __fw_represent(serializer, #(&self.#shown_idents),*)
+                }
             }
 
             #[automatically_derived]
