@@ -68,6 +68,7 @@ pub enum DividendStatus {
     changelog,
     index(security, ex_date),
     index(pay_date),
+    index(security, pay_date),
     index(status, ex_date)
 )]
 pub struct Dividend {
