@@ -36,6 +36,9 @@ pub struct Figures {
     pub p99_ms: f64,
     /// Peak resident memory during the scenario, KiB.
     pub peak_kib: u64,
+    /// Peak anonymous resident memory (heap and stacks) during the scenario,
+    /// sampled every 10 ms, KiB.
+    pub peak_anonymous_kib: u64,
     /// Requests measured.
     pub requests: usize,
     /// Server CPU time (user + system) per request, microseconds: the figure
@@ -44,13 +47,14 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn new(sample: &Sample, memory: Memory, cpu: Duration) -> Figures {
+    fn new(sample: &Sample, memory: Memory, peak_anonymous_kib: u64, cpu: Duration) -> Figures {
         Figures {
             cpu_us_per_request: cpu.as_secs_f64() * 1e6 / (sample.latencies_us.len().max(1) as f64),
             throughput: sample.throughput(),
             p50_ms: sample.latency_ms(0.50),
             p99_ms: sample.latency_ms(0.99),
             peak_kib: memory.peak_kib,
+            peak_anonymous_kib,
             requests: sample.latencies_us.len(),
         }
     }
@@ -94,20 +98,29 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<9} {:<9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>8}",
-            "scenario", "server", "req/s", "p50 ms", "p99 ms", "peak MiB", "CPU us/r", "requests"
+            "{:<9} {:<9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9} {:>8}",
+            "scenario",
+            "server",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "peak MiB",
+            "anon MiB",
+            "CPU us/r",
+            "requests"
         );
         for result in &self.results {
             for (name, figures) in [("fw", &result.fw), ("baseline", &result.baseline)] {
                 let _ = writeln!(
                     out,
-                    "{:<9} {:<9} {:>9.0} {:>9.2} {:>9.2} {:>10.1} {:>9.0} {:>8}",
+                    "{:<9} {:<9} {:>9.0} {:>9.2} {:>9.2} {:>10.1} {:>10.1} {:>9.0} {:>8}",
                     result.scenario.name(),
                     name,
                     figures.throughput,
                     figures.p50_ms,
                     figures.p99_ms,
                     figures.peak_kib as f64 / 1024.0,
+                    figures.peak_anonymous_kib as f64 / 1024.0,
                     figures.cpu_us_per_request,
                     figures.requests
                 );
@@ -115,13 +128,14 @@ impl Report {
             let (fw, baseline) = (&result.fw, &result.baseline);
             let _ = writeln!(
                 out,
-                "{:<9} {:<9} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>9.3}",
+                "{:<9} {:<9} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>10.3} {:>9.3}",
                 result.scenario.name(),
                 "fw/base",
                 fw.throughput / baseline.throughput.max(1e-9),
                 fw.p50_ms / baseline.p50_ms.max(1e-9),
                 fw.p99_ms / baseline.p99_ms.max(1e-9),
                 fw.peak_kib as f64 / (baseline.peak_kib as f64).max(1.0),
+                fw.peak_anonymous_kib as f64 / (baseline.peak_anonymous_kib as f64).max(1.0),
                 fw.cpu_us_per_request / baseline.cpu_us_per_request.max(1e-9)
             );
         }
@@ -198,6 +212,7 @@ async fn run_with(
         }
         let mut samples = [Sample::default(), Sample::default()];
         let mut cpu = [Duration::ZERO; 2];
+        let mut peak_anonymous = [0_u64; 2];
         for round in 0..rounds {
             // fw, baseline, baseline, fw, ...: neither always runs second.
             let order = if round.is_multiple_of(2) {
@@ -207,15 +222,19 @@ async fn run_with(
             };
             for i in order {
                 let cpu_before = servers[i].cpu_time()?;
-                let sample = drive(
-                    servers[i].address,
-                    *scenario,
-                    size,
-                    next_index[s][i],
-                    bounds,
+                let (sample, anonymous) = sampling_anonymous_memory(
+                    servers[i],
+                    drive(
+                        servers[i].address,
+                        *scenario,
+                        size,
+                        next_index[s][i],
+                        bounds,
+                    ),
                 )
-                .await
-                .with_context(|| {
+                .await;
+                peak_anonymous[i] = peak_anonymous[i].max(anonymous);
+                let sample = sample.with_context(|| {
                     format!(
                         "{} on {}",
                         scenario.name(),
@@ -229,8 +248,8 @@ async fn run_with(
         }
         results.push(ScenarioResult {
             scenario: *scenario,
-            fw: Figures::new(&samples[0], fw.memory()?, cpu[0]),
-            baseline: Figures::new(&samples[1], baseline.memory()?, cpu[1]),
+            fw: Figures::new(&samples[0], fw.memory()?, peak_anonymous[0], cpu[0]),
+            baseline: Figures::new(&samples[1], baseline.memory()?, peak_anonymous[1], cpu[1]),
         });
     }
     fw.stop().await;
@@ -241,6 +260,25 @@ async fn run_with(
         results,
         idle_kib,
     })
+}
+
+/// Runs `work` while sampling `server`'s anonymous memory every 10 ms (the
+/// kernel keeps a peak of the whole resident set only), and returns its output
+/// with the largest sample.
+async fn sampling_anonymous_memory<F: std::future::Future>(
+    server: &ServerProcess,
+    work: F,
+) -> (F::Output, u64) {
+    let sample = || server.memory().map_or(0, |memory| memory.anonymous_kib);
+    let mut peak = sample();
+    let mut ticks = tokio::time::interval(Duration::from_millis(10));
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            output = &mut work => return (output, peak.max(sample())),
+            _ = ticks.tick() => peak = peak.max(sample()),
+        }
+    }
 }
 
 /// Requests per scenario in the smoke run.

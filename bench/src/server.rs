@@ -126,6 +126,7 @@ impl ServerProcess {
         Ok(Memory {
             peak_kib: field("VmHWM:"),
             current_kib: field("VmRSS:"),
+            anonymous_kib: field("RssAnon:"),
         })
     }
 
@@ -169,6 +170,10 @@ pub struct Memory {
     pub peak_kib: u64,
     /// Current resident set, KiB.
     pub current_kib: u64,
+    /// The current resident set's anonymous part (heap, stacks), KiB: the
+    /// process's own memory, without the pages of the executable and shared
+    /// libraries it has touched.
+    pub anonymous_kib: u64,
 }
 
 fn free_port() -> anyhow::Result<SocketAddr> {
