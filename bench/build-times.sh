@@ -91,10 +91,10 @@ record "dividends: cargo test again (runs only)" \
 baseline=bench/src/baseline.rs
 record "baseline: build of fw-bench (deps already built)" \
     "$(seconds cargo build -p fw-bench)"
-edit "$baseline" 's/|| id.chars().count() > 20/|| id.chars().count() > 21/'
+edit "$baseline" 's/announcement_id.chars().count() > 20/announcement_id.chars().count() > 21/'
 record "baseline: rebuild after the equivalent model edit (a limit)" \
     "$(seconds cargo build -p fw-bench)"
-edit "$baseline" 's/"no such resource"/"no such resource."/'
+edit "$baseline" 's/"no resource at this address"/"no resource at this address."/'
 record "baseline: rebuild after a plain handler edit" \
     "$(seconds cargo build -p fw-bench)"
 
