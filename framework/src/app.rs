@@ -327,7 +327,7 @@ impl App {
         } else {
             router
         };
-        router.layer(axum::middleware::from_fn(crate::changes::record_actor))
+        router.layer(crate::changes::RecordActorLayer)
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load

@@ -3,19 +3,23 @@
 //! each request's writes.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{Stream, StreamExt as _, stream};
 use serde_json::{Value as Json, json};
 use tokio::sync::watch;
+use tokio::task::futures::TaskLocalFuture;
+use tower::{Layer, Service};
 
 use super::{Actor, Change};
 use crate::rest::{Api, ApiError, RequestContext};
@@ -218,36 +222,98 @@ fn events(
         })
 }
 
-/// Middleware: runs each request with the actor that authentication put in its
-/// extensions (an [`Actor`]; none for anonymous requests) and its request id
-/// (`x-request-id` as sent, or a new one, echoed on the response), so every
-/// change it makes records both.
-pub(crate) async fn record_actor(mut request: Request, next: Next) -> Response {
-    let sent = request
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.to_str().is_ok())
-        .cloned();
-    let header = match sent {
-        Some(header) => header,
-        None => {
-            let mut buffer = uuid::Uuid::encode_buffer();
-            let id = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buffer);
-            let header = HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static(""));
-            request
-                .headers_mut()
-                .insert(REQUEST_ID.clone(), header.clone());
-            header
+/// The layer [`App::router`](crate::App::router) puts around every route: it runs
+/// each request with the actor that authentication put in its extensions (an
+/// [`Actor`]; none for anonymous requests) and its request id (`x-request-id` as
+/// sent, or a new one, echoed on the response), so every change it makes records
+/// both.
+///
+/// A plain tower layer rather than `axum::middleware::from_fn`, which boxes the
+/// inner service and its future on every request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordActorLayer;
+
+impl<S> Layer<S> for RecordActorLayer {
+    type Service = RecordActor<S>;
+
+    fn layer(&self, inner: S) -> RecordActor<S> {
+        RecordActor { inner }
+    }
+}
+
+/// The service [`RecordActorLayer`] wraps a route in.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordActor<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for RecordActor<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RecordActorFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let sent = request
+            .headers()
+            .get(&REQUEST_ID)
+            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.to_str().is_ok())
+            .cloned();
+        let request_id = match sent {
+            Some(sent) => sent,
+            None => {
+                let mut buffer = uuid::Uuid::encode_buffer();
+                let id = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buffer);
+                // A hyphenated UUID is always a valid header value.
+                let id = HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static(""));
+                request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
+                id
+            }
+        };
+        let context = super::WriteContext {
+            actor: request
+                .extensions()
+                .get::<Actor>()
+                .map(|actor| actor.0.clone()),
+            request_id: Some(request_id.to_str().unwrap_or_default().to_owned()),
+        };
+        RecordActorFuture {
+            inner: super::CONTEXT.scope(context, self.inner.call(request)),
+            request_id,
         }
-    };
-    let request_id = header.to_str().unwrap_or_default().to_owned();
-    let actor = request
-        .extensions()
-        .get::<Actor>()
-        .map(|actor| actor.0.clone());
-    let mut response = super::with_actor(actor, Some(request_id), next.run(request)).await;
-    response.headers_mut().insert(REQUEST_ID.clone(), header);
-    response
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A route's response future, run with the request's write context; it echoes
+    /// the request id on the response.
+    pub(crate) struct RecordActorFuture<F> {
+        #[pin]
+        inner: TaskLocalFuture<super::WriteContext, F>,
+        request_id: HeaderValue,
+    }
+}
+
+impl<F, E> Future for RecordActorFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        response
+            .headers_mut()
+            .insert(REQUEST_ID.clone(), this.request_id.clone());
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// The JSON Schema of one [`Change`](super::Change), shared with resources'

@@ -156,19 +156,22 @@ fn accepts_json(headers: &HeaderMap) -> bool {
     };
     accept.split(',').any(|range| {
         let mut parts = range.split(';');
-        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let media = parts.next().unwrap_or_default().trim();
         let refused = parts.any(|parameter| {
-            let parameter = parameter.trim().replace(' ', "");
-            parameter == "q=0"
-                || parameter == "q=0.0"
-                || parameter == "q=0.00"
-                || parameter == "q=0.000"
+            parameter.split_once('=').is_some_and(|(name, value)| {
+                name.trim().eq_ignore_ascii_case("q")
+                    && value.trim().parse::<f32>().is_ok_and(|q| q == 0.0)
+            })
         });
         !refused
-            && (media == "*/*"
-                || media == "application/*"
-                || media == "application/json"
-                || media == "application/problem+json")
+            && [
+                "*/*",
+                "application/*",
+                "application/json",
+                "application/problem+json",
+            ]
+            .iter()
+            .any(|accepted| media.eq_ignore_ascii_case(accepted))
     })
 }
 

@@ -805,6 +805,24 @@ pub(crate) async fn malformed_requests_are_4xx_problems(app: Router, _db: fw::Db
     )
     .await;
     assert_eq!(ok.status, StatusCode::OK);
+    // `q=0` means "not acceptable", in any of its spellings.
+    for refusal in [
+        "application/json;q=0",
+        "Application/JSON; Q = 0.000, text/html",
+    ] {
+        send(&app, "GET", "/securities", &[("accept", refusal)], None)
+            .await
+            .assert_problem(StatusCode::NOT_ACCEPTABLE);
+    }
+    let upper = send(
+        &app,
+        "GET",
+        "/securities",
+        &[("accept", "APPLICATION/JSON")],
+        None,
+    )
+    .await;
+    assert_eq!(upper.status, StatusCode::OK);
     send(&app, "GET", "/nowhere", &[], None)
         .await
         .assert_problem(StatusCode::NOT_FOUND);
