@@ -369,12 +369,12 @@ impl Databases {
                 Ok(databases)
             }
             Engine::Postgres => {
-                let admin_url = postgres_admin_url();
+                let admin_url = fw::testing::postgres_admin_url();
                 let fw_name = format!("fw_bench_{suffix}_fw");
                 let baseline_name = format!("fw_bench_{suffix}_baseline");
                 let databases = Databases {
-                    fw_url: database_url(&admin_url, &fw_name),
-                    baseline_url: database_url(&admin_url, &baseline_name),
+                    fw_url: fw::testing::database_url(&admin_url, &fw_name),
+                    baseline_url: fw::testing::database_url(&admin_url, &baseline_name),
                     cleanup: Cleanup::Postgres {
                         admin_url: admin_url.clone(),
                         names: vec![fw_name.clone(), baseline_name.clone()],
@@ -428,30 +428,5 @@ impl Databases {
                 }
             }
         }
-    }
-}
-
-/// The PostgreSQL server to create benchmark databases on.
-pub fn postgres_admin_url() -> String {
-    std::env::var("FW_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| fw::testing::DEFAULT_TEST_POSTGRES_URL.to_owned())
-}
-
-/// `admin_url` with its database name replaced by `name`.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (admin_url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |index| index + 3);
-    let base = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{name}?{query}"),
-        None => format!("{base}/{name}"),
     }
 }

@@ -72,8 +72,7 @@ impl TestDb {
     /// When no server answers, with a message saying how to start one. PostgreSQL
     /// tests never skip silently.
     pub async fn postgres() -> TestDb {
-        let admin_url = std::env::var("FW_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned());
+        let admin_url = postgres_admin_url();
         let admin = Db::connect(&admin_url).await.unwrap_or_else(|error| {
             panic!(
                 "PostgreSQL tests need a server, and none answered at {}: {error}\n\
@@ -113,8 +112,17 @@ impl TestDb {
     }
 }
 
-/// `admin_url` with its database name replaced by `name`.
-fn database_url(admin_url: &str, name: &str) -> String {
+/// The PostgreSQL server test databases are created on: `FW_TEST_POSTGRES_URL`
+/// when set and not empty, else [`DEFAULT_TEST_POSTGRES_URL`].
+pub fn postgres_admin_url() -> String {
+    std::env::var("FW_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| DEFAULT_TEST_POSTGRES_URL.to_owned())
+}
+
+/// `admin_url` with its database name replaced by `name` (query parameters kept).
+pub fn database_url(admin_url: &str, name: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (admin_url, None),

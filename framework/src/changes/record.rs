@@ -1,5 +1,7 @@
 //! Building change records during a transaction and numbering them at commit.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
 
@@ -124,17 +126,10 @@ pub(crate) async fn write_pending(tx: &mut Tx) -> Result<()> {
     let count = pending.len() as i64;
     let mut args = Arguments::new(dialect);
     args.add(count)?;
-    let counter = quote_ident(COUNTER_TABLE);
-    // An upsert, so the counter needs no seed row and the first two writers of a
-    // new database still serialize (the second waits on the first's key).
-    let sql = format!(
-        "INSERT INTO {counter} (\"id\", \"last\") VALUES (1, {count}) \
-         ON CONFLICT (\"id\") DO UPDATE SET \"last\" = {counter}.\"last\" + excluded.\"last\" \
-         RETURNING \"last\"",
-        count = placeholder(dialect, 1),
-    );
     let last = Conn::Tx(tx)
-        .fetch_optional(sql.into(), args, Access::Write, |row| row.get::<i64>(0))
+        .fetch_optional(counter_sql(dialect).into(), args, Access::Write, |row| {
+            row.get::<i64>(0)
+        })
         .await?
         .ok_or_else(|| {
             Error::Database(sqlx::Error::Protocol(
@@ -171,6 +166,28 @@ pub(crate) async fn write_pending(tx: &mut Tx) -> Result<()> {
         Conn::Tx(tx).execute(sql.into(), args).await?;
     }
     Ok(())
+}
+
+/// The statement that advances the counter by `$1` and returns the new last
+/// number: an upsert, so the counter needs no seed row and the first two writers
+/// of a new database still serialize (the second waits on the first's key).
+/// Rendered once per dialect: every change-logging commit runs it.
+fn counter_sql(dialect: Dialect) -> &'static str {
+    fn render(dialect: Dialect) -> String {
+        let counter = quote_ident(COUNTER_TABLE);
+        format!(
+            "INSERT INTO {counter} (\"id\", \"last\") VALUES (1, {count}) \
+             ON CONFLICT (\"id\") DO UPDATE SET \"last\" = {counter}.\"last\" + excluded.\"last\" \
+             RETURNING \"last\"",
+            count = placeholder(dialect, 1),
+        )
+    }
+    static SQLITE: LazyLock<String> = LazyLock::new(|| render(Dialect::Sqlite));
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| render(Dialect::Postgres));
+    match dialect {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
+    }
 }
 
 /// What ends the `SELECT` of a row about to be changed, so the old values recorded

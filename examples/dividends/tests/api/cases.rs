@@ -52,26 +52,10 @@ impl Fixture {
         }
     }
 
+    /// `GET uri`: the status, the `Content-Type` and the body.
     pub(crate) async fn get(&self, uri: &str) -> (StatusCode, String, Value) {
         let request = Request::get(uri).body(Body::empty()).expect("request");
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("response");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("body");
-        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        (status, content_type, json)
+        self.send(request, "content-type").await
     }
 
     /// `POST uri` with a JSON body, as `actor` when given (the [`fw::changes::Actor`]
@@ -88,6 +72,12 @@ impl Fixture {
             request = request.extension(fw::changes::Actor(actor.to_owned()));
         }
         let request = request.body(Body::from(body.to_string())).expect("request");
+        self.send(request, "location").await
+    }
+
+    /// Sends `request`: the status, the response header `header` (empty when
+    /// absent) and the body as JSON (`null` when it is not JSON).
+    async fn send(&self, request: Request<Body>, header: &str) -> (StatusCode, String, Value) {
         let response = self
             .router
             .clone()
@@ -95,9 +85,9 @@ impl Fixture {
             .await
             .expect("response");
         let status = response.status();
-        let location = response
+        let header = response
             .headers()
-            .get("location")
+            .get(header)
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default()
             .to_owned();
@@ -106,7 +96,7 @@ impl Fixture {
             .expect("body");
         (
             status,
-            location,
+            header,
             serde_json::from_slice(&body).unwrap_or(Value::Null),
         )
     }
