@@ -269,7 +269,7 @@ impl App {
     pub fn api(mut self, api: Api) -> App {
         // Whichever of `api` and `change_log_api` comes first, both are served.
         self.api = Some(if self.change_log_api {
-            crate::changes::register(api)
+            crate::changes::document(api)
         } else {
             api
         });
@@ -298,7 +298,7 @@ impl App {
             .api
             .take()
             .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
-        self.api = Some(crate::changes::register(api));
+        self.api = Some(crate::changes::document(api));
         self.change_log_api = true;
         self
     }
@@ -309,25 +309,32 @@ impl App {
         self.api.as_ref()
     }
 
-    /// Everything `serve` serves: the API (when there is one) and the routes.
+    /// Everything `serve` serves, as a router to test or to wrap in more layers:
+    /// the API (when there is one) and the routes, each request run with its
+    /// actor and request id (see [`changes`](crate::changes)).
     pub fn router(&self, app: AppContext) -> axum::Router {
-        let routes = match &self.routes {
+        axum::Router::new().fallback_service(self.service(app))
+    }
+
+    /// What [`App::router`] serves, with the request-scope layer wrapped once
+    /// around the whole router: `Router::layer` would wrap every route in it,
+    /// at the cost of a boxed, cloned service per request.
+    fn service(&self, app: AppContext) -> crate::changes::RecordActor<axum::Router> {
+        let mut router = match &self.routes {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
         };
-        let router = match &self.api {
-            Some(api) => api.clone().into_router(app).merge(routes),
-            None => routes,
-        };
-        let router = if self.change_log_api {
-            router.layer(axum::Extension(crate::changes::ChangeLogState {
+        if self.change_log_api {
+            let state = crate::changes::ChangeLogState {
                 tables: self.change_log_tables.clone().into(),
                 shutdown: self.shutdown.subscribe(),
-            }))
-        } else {
-            router
-        };
-        router.layer(crate::changes::RecordActorLayer)
+            };
+            router = router.merge(crate::changes::routes(state).with_state(app.clone()));
+        }
+        if let Some(api) = &self.api {
+            router = api.clone().into_router(app).merge(router);
+        }
+        crate::changes::RecordActor::new(router)
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -545,7 +552,7 @@ impl App {
     }
 
     async fn serve(&self, app: AppContext) -> anyhow::Result<()> {
-        let router = self.router(app.clone());
+        let service = self.service(app.clone());
         let listener = tokio::net::TcpListener::bind(app.config.listen)
             .await
             .map_err(|error| {
@@ -555,16 +562,19 @@ impl App {
                 )
             })?;
         tracing::info!(address = %app.config.listen, app = self.name, "serving");
-        axum::serve(listener, router)
-            .with_graceful_shutdown({
-                let shutdown = self.shutdown.clone();
-                async move {
-                    shutdown_signal().await;
-                    // Ends live tails, which would otherwise keep the server open.
-                    shutdown.send_replace(true);
-                }
-            })
-            .await?;
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
+        )
+        .with_graceful_shutdown({
+            let shutdown = self.shutdown.clone();
+            async move {
+                shutdown_signal().await;
+                // Ends live tails, which would otherwise keep the server open.
+                shutdown.send_replace(true);
+            }
+        })
+        .await?;
         app.db.close().await;
         tracing::info!("stopped");
         Ok(())

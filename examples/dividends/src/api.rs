@@ -136,6 +136,6 @@ pub fn api() -> fw::Api {
         .route(
             crate::upcoming::PATH,
             crate::upcoming::route(),
-            crate::upcoming::operations(),
+            crate::upcoming::operations,
         )
 }

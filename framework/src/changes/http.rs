@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Extension;
+use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,9 +19,10 @@ use futures_util::{Stream, StreamExt as _, stream};
 use serde_json::{Value as Json, json};
 use tokio::sync::watch;
 use tokio::task::futures::TaskLocalFuture;
-use tower::{Layer, Service};
+use tower::Service;
 
 use super::{Actor, Change};
+use crate::app::AppContext;
 use crate::rest::{Api, ApiError, RequestContext};
 
 /// Changes per page of `GET /changes` when `page_size` is absent (the
@@ -36,8 +37,8 @@ const MAX_REQUEST_ID: usize = 200;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// What the change-log handlers need from the application, added to its router
-/// as an extension by [`App::router`](crate::App::router).
+/// What the change-log handlers need from the application, which
+/// [`App::router`](crate::App::router) hands them when it mounts their routes.
 #[derive(Debug, Clone)]
 pub(crate) struct ChangeLogState {
     /// The tables of the models that record changes: the accepted `model=` values.
@@ -47,14 +48,26 @@ pub(crate) struct ChangeLogState {
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
-/// Adds `GET /changes` and `GET /changes/stream` to `api`, routes and OpenAPI
-/// operations alike.
-pub(crate) fn register(api: Api) -> Api {
-    api.route("/changes", get(list), list_operation()).route(
-        "/changes/stream",
-        get(live_tail),
-        stream_operation(),
-    )
+/// Documents `GET /changes` and `GET /changes/stream` in `api`'s OpenAPI
+/// document; [`routes`] serves them.
+pub(crate) fn document(api: Api) -> Api {
+    api.document_path("/changes", list_operation)
+        .document_path("/changes/stream", stream_operation)
+}
+
+/// `GET /changes` and `GET /changes/stream`, with the state they need carried
+/// by the handlers themselves rather than by a layer every route would pay for.
+pub(crate) fn routes(state: ChangeLogState) -> Router<AppContext> {
+    let list_state = state.clone();
+    Router::new()
+        .route(
+            "/changes",
+            get(move |request| list(request, list_state.clone())),
+        )
+        .route(
+            "/changes/stream",
+            get(move |request| live_tail(request, state.clone())),
+        )
 }
 
 /// The query parameters both endpoints share.
@@ -138,10 +151,7 @@ fn one_of(names: &[&str]) -> String {
 /// `GET /changes?after=<seq>&model=<table>&page_size=<n>`: the changes after `seq`,
 /// oldest first; `next` is the address of the following page, `null` at the
 /// end of the log (poll again with the last `seq` seen).
-async fn list(
-    request: RequestContext,
-    Extension(state): Extension<ChangeLogState>,
-) -> Result<Response, ApiError> {
+async fn list(request: RequestContext, state: ChangeLogState) -> Result<Response, ApiError> {
     let params = parse_params(
         request.uri.query(),
         &state,
@@ -176,10 +186,7 @@ async fn list(
 /// each new one as it commits, as server-sent events whose id is the change's
 /// `seq`. A reconnecting client's `Last-Event-ID` wins over `after`, so an
 /// `EventSource` resumes where it stopped.
-async fn live_tail(
-    request: RequestContext,
-    Extension(state): Extension<ChangeLogState>,
-) -> Result<Response, ApiError> {
+async fn live_tail(request: RequestContext, state: ChangeLogState) -> Result<Response, ApiError> {
     let params = parse_params(request.uri.query(), &state, &["after", "model"])?;
     let after = match request.header("last-event-id") {
         Some(last_event_id) => parse_sequence("Last-Event-ID", last_event_id.trim())?,
@@ -222,29 +229,23 @@ fn events(
         })
 }
 
-/// The layer [`App::router`](crate::App::router) puts around every route: it runs
-/// each request with the actor that authentication put in its extensions (an
-/// [`Actor`]; none for anonymous requests) and its request id (`x-request-id` as
-/// sent, or a new one, echoed on the response), so every change it makes records
-/// both.
+/// The request scope [`App::router`](crate::App::router) wraps the whole router
+/// in: it runs each request with the actor that authentication put in its
+/// extensions (an [`Actor`]; none for anonymous requests) and its request id
+/// (`x-request-id` as sent, or a new one, echoed on the response), so every
+/// change it makes records both.
 ///
-/// A plain tower layer rather than `axum::middleware::from_fn`, which boxes the
+/// A plain tower service rather than `axum::middleware::from_fn`, which boxes the
 /// inner service and its future on every request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RecordActorLayer;
-
-impl<S> Layer<S> for RecordActorLayer {
-    type Service = RecordActor<S>;
-
-    fn layer(&self, inner: S) -> RecordActor<S> {
-        RecordActor { inner }
-    }
-}
-
-/// The service [`RecordActorLayer`] wraps a route in.
 #[derive(Debug, Clone)]
 pub(crate) struct RecordActor<S> {
     inner: S,
+}
+
+impl<S> RecordActor<S> {
+    pub(crate) fn new(inner: S) -> RecordActor<S> {
+        RecordActor { inner }
+    }
 }
 
 impl<S> Service<Request> for RecordActor<S>

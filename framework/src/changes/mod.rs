@@ -98,7 +98,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use http::{ChangeLogState, RecordActorLayer, register};
+pub(crate) use http::{ChangeLogState, RecordActor, document, routes};
 pub(crate) use read::history;
 pub use read::{ChangesAfter, after};
 pub(crate) use record::{

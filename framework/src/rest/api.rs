@@ -2,9 +2,10 @@
 //! document assembled from the same registrations.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
@@ -19,6 +20,10 @@ use crate::openapi;
 /// registered once, which mounts its routes and documents it in the OpenAPI
 /// document served at `/openapi.json` (with a docs page at `/docs`).
 ///
+/// The document is built from the registrations when it is first asked for,
+/// not when the API is assembled: a server keeps only its bytes, and only once
+/// a client has fetched it.
+///
 /// ```ignore
 /// let api = fw::Api::new("Dividends", "1.0.0")
 ///     .resource::<DividendResource>()
@@ -26,11 +31,33 @@ use crate::openapi;
 /// ```
 #[derive(Clone)]
 pub struct Api {
+    documentation: Documentation,
+    router: Router<AppContext>,
+    resources: Vec<Registered>,
+}
+
+/// What the OpenAPI document is built from: its title and version, and every
+/// registration in order.
+#[derive(Clone)]
+struct Documentation {
     title: String,
     version: String,
-    router: Router<AppContext>,
-    document: Arc<Json>,
-    resources: Vec<Registered>,
+    registrations: Vec<Documented>,
+}
+
+/// One registration, as the OpenAPI document shows it.
+#[derive(Clone)]
+enum Documented {
+    Resource(&'static ResourceSpec),
+    Action {
+        spec: &'static ResourceSpec,
+        name: &'static str,
+        summary: &'static str,
+    },
+    Path {
+        path: &'static str,
+        operations: Arc<dyn Fn() -> Json + Send + Sync>,
+    },
 }
 
 /// A registered resource and the routes mounted for it, for its snapshot.
@@ -44,8 +71,8 @@ struct Registered {
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Api")
-            .field("title", &self.title)
-            .field("version", &self.version)
+            .field("title", &self.documentation.title)
+            .field("version", &self.documentation.version)
             .finish_non_exhaustive()
     }
 }
@@ -59,14 +86,13 @@ impl Default for Api {
 impl Api {
     /// An API with nothing registered; `title` and `version` head its OpenAPI document.
     pub fn new(title: impl Into<String>, version: impl Into<String>) -> Api {
-        let title = title.into();
-        let version = version.into();
-        let document = openapi::empty_document(&title, &version);
         Api {
-            title,
-            version,
+            documentation: Documentation {
+                title: title.into(),
+                version: version.into(),
+                registrations: Vec::new(),
+            },
             router: Router::new(),
-            document: Arc::new(document),
             resources: Vec::new(),
         }
     }
@@ -75,7 +101,9 @@ impl Api {
     pub fn resource<R: Resource>(mut self) -> Api {
         let (router, routes) = resource_router::<R>();
         self.router = self.router.merge(router);
-        openapi::add_resource(Arc::make_mut(&mut self.document), R::SPEC);
+        self.documentation
+            .registrations
+            .push(Documented::Resource(R::SPEC));
         self.resources.push(Registered {
             spec: R::SPEC,
             routes,
@@ -99,7 +127,11 @@ impl Api {
     {
         let (router, route) = action_router::<R, F, Fut>(name, action);
         self.router = self.router.merge(router);
-        openapi::add_action(Arc::make_mut(&mut self.document), R::SPEC, name, summary);
+        self.documentation.registrations.push(Documented::Action {
+            spec: R::SPEC,
+            name,
+            summary,
+        });
         let path = format!("{}/{name}", R::SPEC.item_path());
         match self
             .resources
@@ -120,16 +152,31 @@ impl Api {
     }
 
     /// Mounts a plain axum handler beside the resources, sharing the database
-    /// through [`AppContext`] state, and documents it with `operations`: an
-    /// OpenAPI path item (`{"get": {...}}`) for `path`.
+    /// through [`AppContext`] state, and documents it with `operations`: a
+    /// function returning the OpenAPI path item (`{"get": {...}}`) for `path`,
+    /// called when the document is built.
     pub fn route(
-        mut self,
+        self,
         path: &'static str,
         handler: MethodRouter<AppContext>,
-        operations: Json,
+        operations: impl Fn() -> Json + Send + Sync + 'static,
     ) -> Api {
-        self.router = self.router.route(path, handler);
-        openapi::add_path(Arc::make_mut(&mut self.document), path, operations);
+        let mut api = self.document_path(path, operations);
+        api.router = api.router.route(path, handler);
+        api
+    }
+
+    /// Documents `path` without mounting anything: for routes the application's
+    /// router adds itself.
+    pub(crate) fn document_path(
+        mut self,
+        path: &'static str,
+        operations: impl Fn() -> Json + Send + Sync + 'static,
+    ) -> Api {
+        self.documentation.registrations.push(Documented::Path {
+            path,
+            operations: Arc::new(operations),
+        });
         self
     }
 
@@ -137,7 +184,10 @@ impl Api {
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
         serde_json::from_value(self.openapi_json()).unwrap_or_else(|_| {
             utoipa::openapi::OpenApi::new(
-                utoipa::openapi::Info::new(self.title.clone(), self.version.clone()),
+                utoipa::openapi::Info::new(
+                    self.documentation.title.clone(),
+                    self.documentation.version.clone(),
+                ),
                 utoipa::openapi::Paths::new(),
             )
         })
@@ -145,7 +195,7 @@ impl Api {
 
     /// The OpenAPI document as JSON, exactly as `/openapi.json` serves it.
     pub fn openapi_json(&self) -> Json {
-        (*self.document).clone()
+        self.documentation.build()
     }
 
     /// The API cut into reviewable pieces, each named for a snapshot:
@@ -154,10 +204,11 @@ impl Api {
     /// the documented plain handlers. See
     /// [`assert_api_snapshots!`](crate::assert_api_snapshots).
     pub fn snapshots(&self) -> Vec<(String, Json)> {
+        let document = self.openapi_json();
         let mut snapshots = Vec::new();
         let mut owned = Vec::new();
         for registered in &self.resources {
-            let mut fragment = openapi::fragment(&self.document, &registered.paths);
+            let mut fragment = openapi::fragment(&document, &registered.paths);
             fragment["routes"] = Json::from(registered.routes.clone());
             snapshots.push((
                 format!("api_{}", snake_case(registered.spec.name)),
@@ -165,7 +216,7 @@ impl Api {
             ));
             owned.extend(registered.paths.iter().cloned());
         }
-        let handler_paths: Vec<String> = self.document["paths"]
+        let handler_paths: Vec<String> = document["paths"]
             .as_object()
             .map(|paths| {
                 paths
@@ -178,7 +229,7 @@ impl Api {
         if !handler_paths.is_empty() {
             snapshots.push((
                 "api_handlers".to_owned(),
-                openapi::fragment(&self.document, &handler_paths),
+                openapi::fragment(&document, &handler_paths),
             ));
         }
         snapshots
@@ -187,26 +238,51 @@ impl Api {
     /// The router: every registration, `/openapi.json`, `/docs`, and a
     /// problem+json 404 for any other path.
     pub fn into_router(self, app: AppContext) -> Router {
-        let document = Arc::new(serde_json::to_vec_pretty(&*self.document).unwrap_or_default());
-        let title = self.title.clone();
+        let title = self.documentation.title.clone();
+        let documentation = Arc::new(self.documentation);
+        let document = Arc::new(OnceLock::<Bytes>::new());
         self.router
             .route(
                 "/openapi.json",
                 get(move || {
-                    let document = document.clone();
-                    async move {
-                        let mut response = (*document).clone().into_response();
-                        response.headers_mut().insert(
-                            header::CONTENT_TYPE,
-                            HeaderValue::from_static("application/json"),
-                        );
-                        response
-                    }
+                    let bytes = document
+                        .get_or_init(|| {
+                            serde_json::to_vec_pretty(&documentation.build())
+                                .unwrap_or_default()
+                                .into()
+                        })
+                        .clone();
+                    let mut response = bytes.into_response();
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    std::future::ready(response)
                 }),
             )
             .route("/docs", get(move || std::future::ready(docs_page(&title))))
             .fallback(not_found)
             .with_state(app)
+    }
+}
+
+impl Documentation {
+    fn build(&self) -> Json {
+        let mut document = openapi::empty_document(&self.title, &self.version);
+        for registration in &self.registrations {
+            match registration {
+                Documented::Resource(spec) => openapi::add_resource(&mut document, spec),
+                Documented::Action {
+                    spec,
+                    name,
+                    summary,
+                } => openapi::add_action(&mut document, spec, name, summary),
+                Documented::Path { path, operations } => {
+                    openapi::add_path(&mut document, path, operations());
+                }
+            }
+        }
+        document
     }
 }
 

@@ -243,6 +243,6 @@ pub(crate) fn api() -> fw::Api {
         .route(
             "/health",
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-            serde_json::json!({"get": {"summary": "Health check", "responses": {"200": {"description": "Healthy."}}}}),
+            || serde_json::json!({"get": {"summary": "Health check", "responses": {"200": {"description": "Healthy."}}}}),
         )
 }
