@@ -187,9 +187,14 @@ fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     response
 }
 
+/// The row's version as a strong entity tag, `"<version>"`, written on the stack.
 fn etag<M: Model>(row: &M) -> Option<HeaderValue> {
-    row.version()
-        .and_then(|version| HeaderValue::from_str(&format!("\"{version}\"")).ok())
+    use std::io::Write as _;
+    let version = row.version()?;
+    let mut tag = std::io::Cursor::new([0_u8; 24]);
+    write!(tag, "\"{version}\"").ok()?;
+    let length = usize::try_from(tag.position()).ok()?;
+    HeaderValue::from_bytes(&tag.get_ref()[..length]).ok()
 }
 
 /// A row as resource `R` shows it, serialized straight from the model.
@@ -279,7 +284,7 @@ fn entity_tags(value: &str) -> Option<Vec<&str>> {
 
 /// Refuses a write whose `If-Match` does not name `current`'s version (412).
 fn check_if_match<M: Model>(request: &RequestContext, current: &M) -> Result<(), ApiError> {
-    let Some(if_match) = request.header("if-match") else {
+    let Some(if_match) = request.header(header::IF_MATCH) else {
         return Ok(());
     };
     let Some(tags) = entity_tags(if_match) else {
@@ -368,7 +373,9 @@ async fn retrieve<R: Resource>(
     _body: Body,
 ) -> Result<Response, ApiError> {
     let row = fetch::<R>(&request, request.db(), path_key::<R::Model>(id)?).await?;
-    if let (Some(if_none_match), Some(version)) = (request.header("if-none-match"), row.version()) {
+    if let (Some(if_none_match), Some(version)) =
+        (request.header(header::IF_NONE_MATCH), row.version())
+    {
         let current = format!("\"{version}\"");
         let matched = entity_tags(if_none_match).is_none_or(|tags| {
             tags.iter()

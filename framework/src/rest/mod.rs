@@ -167,8 +167,9 @@ impl RequestContext {
         &self.app.db
     }
 
-    /// The value of header `name`, if present and text.
-    pub fn header(&self, name: &str) -> Option<&str> {
+    /// The value of header `name` (a `&str` or, cheaper, an
+    /// [`http::header`](axum::http::header) constant), if present and text.
+    pub fn header<K: axum::http::header::AsHeaderName>(&self, name: K) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
