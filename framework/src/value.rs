@@ -35,7 +35,8 @@ pub enum Value {
 
 impl Value {
     /// The value as JSON, in the API's conventions: decimals as strings, timestamps
-    /// as RFC 3339 UTC, dates as `YYYY-MM-DD`.
+    /// as RFC 3339 UTC, dates as `YYYY-MM-DD` (as its [`Serialize`](serde::Serialize)
+    /// writes it, without the tree).
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
@@ -50,6 +51,24 @@ impl Value {
             }
             Value::Uuid(value) => J::String(value.to_string()),
             Value::Json(value) => value.clone(),
+        }
+    }
+}
+
+/// Writes what [`Value::to_json`] returns, straight to the serializer.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => serializer.serialize_unit(),
+            Value::Bool(value) => serializer.serialize_bool(*value),
+            Value::Int(value) => serializer.serialize_i64(*value),
+            Value::Text(value) => serializer.serialize_str(value),
+            Value::Decimal(value) => serializer.collect_str(value),
+            Value::Date(value) => serializer.collect_str(value),
+            Value::Timestamp(value) => serializer
+                .serialize_str(&value.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            Value::Uuid(value) => serializer.collect_str(value),
+            Value::Json(value) => value.serialize(serializer),
         }
     }
 }

@@ -3,7 +3,9 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value as Json};
+use serde::Serialize;
+use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use super::tables::{CHANGES_TABLE, COUNTER_TABLE};
 use super::{Operation, current_context};
@@ -25,7 +27,7 @@ struct PendingChange {
     key: String,
     operation: Operation,
     version: Option<i64>,
-    fields: Json,
+    fields: Box<RawValue>,
     at: DateTime<Utc>,
     actor: Option<String>,
     request_id: Option<String>,
@@ -33,38 +35,41 @@ struct PendingChange {
 
 /// Records of a write are built from the rows themselves, so what is logged is
 /// exactly what the database stored.
-pub(crate) fn record_insert<M: Model>(tx: &mut Tx, row: &M) {
-    let fields = M::SCHEMA
+pub(crate) fn record_insert<M: Model>(tx: &mut Tx, row: &M) -> Result<()> {
+    let values = row.values();
+    let fields: Vec<FieldRecord<'_>> = M::SCHEMA
         .fields
         .iter()
-        .zip(row.values())
+        .zip(&values)
         .filter(|(field, _)| is_logged(field))
-        .map(|(field, value)| field_change(field, None, Some(&value)))
+        .map(|(field, value)| FieldRecord::new(field, None, Some(value)))
         .collect();
-    push::<M>(tx, row, Operation::Insert, fields);
+    push::<M>(tx, row, Operation::Insert, &fields)
 }
 
 /// Only fields whose value differs are recorded.
-pub(crate) fn record_update<M: Model>(tx: &mut Tx, old: &M, new: &M) {
-    let fields = M::SCHEMA
+pub(crate) fn record_update<M: Model>(tx: &mut Tx, old: &M, new: &M) -> Result<()> {
+    let (old_values, new_values) = (old.values(), new.values());
+    let fields: Vec<FieldRecord<'_>> = M::SCHEMA
         .fields
         .iter()
-        .zip(old.values().into_iter().zip(new.values()))
+        .zip(old_values.iter().zip(&new_values))
         .filter(|(field, (old, new))| is_logged(field) && old != new)
-        .map(|(field, (old, new))| field_change(field, Some(&old), Some(&new)))
+        .map(|(field, (old, new))| FieldRecord::new(field, Some(old), Some(new)))
         .collect();
-    push::<M>(tx, new, Operation::Update, fields);
+    push::<M>(tx, new, Operation::Update, &fields)
 }
 
-pub(crate) fn record_delete<M: Model>(tx: &mut Tx, old: &M) {
-    let fields = M::SCHEMA
+pub(crate) fn record_delete<M: Model>(tx: &mut Tx, old: &M) -> Result<()> {
+    let values = old.values();
+    let fields: Vec<FieldRecord<'_>> = M::SCHEMA
         .fields
         .iter()
-        .zip(old.values())
+        .zip(&values)
         .filter(|(field, _)| is_logged(field))
-        .map(|(field, value)| field_change(field, Some(&value), None))
+        .map(|(field, value)| FieldRecord::new(field, Some(value), None))
         .collect();
-    push::<M>(tx, old, Operation::Delete, fields);
+    push::<M>(tx, old, Operation::Delete, &fields)
 }
 
 /// The version has a column of its own in the log.
@@ -72,34 +77,57 @@ fn is_logged(field: &FieldSchema) -> bool {
     field.generated != Generated::Version
 }
 
-fn field_change(field: &FieldSchema, old: Option<&Value>, new: Option<&Value>) -> Json {
-    let mut change = Map::new();
-    change.insert("field".to_owned(), Json::from(field.name));
-    if field.sensitive {
-        change.insert("sensitive".to_owned(), Json::Bool(true));
-    } else {
-        if let Some(old) = old {
-            change.insert("old".to_owned(), old.to_json());
-        }
-        if let Some(new) = new {
-            change.insert("new".to_owned(), new.to_json());
-        }
-    }
-    Json::Object(change)
+/// One field of a change record, written as JSON straight from the row's values.
+/// The members come in the order `serde_json`'s maps keep them, so the stored
+/// text is the same as that of a record read back and written again.
+#[derive(Serialize)]
+struct FieldRecord<'a> {
+    field: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    old: Option<&'a Value>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    sensitive: bool,
 }
 
-fn push<M: Model>(tx: &mut Tx, row: &M, operation: Operation, fields: Vec<Json>) {
+impl<'a> FieldRecord<'a> {
+    /// A sensitive field is listed as changed, without its values.
+    fn new(field: &'static FieldSchema, old: Option<&'a Value>, new: Option<&'a Value>) -> Self {
+        let (old, new) = if field.sensitive {
+            (None, None)
+        } else {
+            (old, new)
+        };
+        FieldRecord {
+            field: field.name,
+            new,
+            old,
+            sensitive: field.sensitive,
+        }
+    }
+}
+
+fn push<M: Model>(
+    tx: &mut Tx,
+    row: &M,
+    operation: Operation,
+    fields: &[FieldRecord<'_>],
+) -> Result<()> {
+    let fields = serde_json::value::to_raw_value(fields)
+        .map_err(|error| Error::Database(sqlx::Error::Encode(error.into())))?;
     let context = current_context();
     tx.changes.0.push(PendingChange {
         model: M::SCHEMA.table,
         key: key_text(&row.key().to_value()),
         operation,
         version: row.version(),
-        fields: Json::Array(fields),
+        fields,
         at: crate::write::now(),
         actor: context.actor,
         request_id: context.request_id,
     });
+    Ok(())
 }
 
 /// A primary key as the log stores it: the plain text of a number, UUID or string.
@@ -110,8 +138,8 @@ pub(crate) fn key_text(key: &Value) -> String {
     }
 }
 
-/// Rows per multi-row `INSERT` (9 parameters each, well under both databases'
-/// parameter limits).
+/// Rows per multi-row `INSERT` ([`COLUMNS`] parameters each, well under both
+/// databases' parameter limits).
 const BATCH: usize = 100;
 
 /// Numbers the transaction's change records and inserts them; called by
@@ -137,35 +165,63 @@ pub(crate) async fn write_pending(tx: &mut Tx) -> Result<()> {
             ))
         })?;
     let mut seq = last - count;
-    for batch in pending.chunks(BATCH) {
+    let mut changes = pending.into_iter().peekable();
+    while changes.peek().is_some() {
         let mut args = Arguments::new(dialect);
-        let mut rows = Vec::with_capacity(batch.len());
-        for change in batch {
+        let mut rows = 0;
+        // The records move into the arguments: they are written once, here.
+        for change in changes.by_ref().take(BATCH) {
             seq += 1;
-            let first = args.len() + 1;
+            rows += 1;
             args.add(seq)?;
             args.add(change.model)?;
-            args.add(change.key.clone())?;
+            args.add(change.key)?;
             args.add(change.operation.name())?;
             args.add(change.version)?;
-            args.add_value(&Value::Json(change.fields.clone()))?;
+            args.add(sqlx::types::Json(change.fields))?;
             args.add(change.at)?;
-            args.add(change.actor.clone())?;
-            args.add(change.request_id.clone())?;
-            let placeholders: Vec<String> = (first..first + 9)
-                .map(|index| placeholder(dialect, index))
-                .collect();
-            rows.push(format!("({})", placeholders.join(", ")));
+            args.add(change.actor)?;
+            args.add(change.request_id)?;
         }
-        let sql = format!(
-            "INSERT INTO {} (\"seq\", \"model\", \"row_key\", \"operation\", \"version\", \
-             \"fields\", \"changed_at\", \"actor\", \"request_id\") VALUES {}",
-            quote_ident(CHANGES_TABLE),
-            rows.join(", ")
-        );
-        Conn::Tx(tx).execute(sql.into(), args).await?;
+        let sql = match rows {
+            1 => single_insert_sql(dialect).into(),
+            rows => insert_sql(dialect, rows).into(),
+        };
+        Conn::Tx(tx).execute(sql, args).await?;
     }
     Ok(())
+}
+
+/// Parameters of one change record in the `INSERT`.
+const COLUMNS: usize = 9;
+
+/// The `INSERT` of `rows` change records.
+fn insert_sql(dialect: Dialect, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let placeholders: Vec<String> = (1..=COLUMNS)
+                .map(|column| placeholder(dialect, row * COLUMNS + column))
+                .collect();
+            format!("({})", placeholders.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {} (\"seq\", \"model\", \"row_key\", \"operation\", \"version\", \
+         \"fields\", \"changed_at\", \"actor\", \"request_id\") VALUES {}",
+        quote_ident(CHANGES_TABLE),
+        values.join(", ")
+    )
+}
+
+/// The `INSERT` of one change record, what most commits write: rendered once
+/// per dialect.
+fn single_insert_sql(dialect: Dialect) -> &'static str {
+    static SQLITE: LazyLock<String> = LazyLock::new(|| insert_sql(Dialect::Sqlite, 1));
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| insert_sql(Dialect::Postgres, 1));
+    match dialect {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
+    }
 }
 
 /// The statement that advances the counter by `$1` and returns the new last

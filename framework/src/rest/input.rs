@@ -133,12 +133,12 @@ impl Input {
             let shown = self.spec.fields.iter().find(|field| field.name == name);
             let error = match shown {
                 Some(_) => FieldError::new(
-                    format!("/{}", escape_pointer(&name)),
+                    pointer(&name),
                     "read_only",
                     "this field is read-only; leave it out",
                 ),
                 None => FieldError::new(
-                    format!("/{}", escape_pointer(&name)),
+                    pointer(&name),
                     "unknown_field",
                     format!(
                         "unknown field; expected one of {}",
@@ -170,10 +170,9 @@ impl Input {
         field: &FieldSchema,
         json: Json,
     ) -> Option<T> {
-        let pointer = format!("/{}", escape_pointer(name));
         if json.is_null() && !T::NULLABLE {
             self.errors.push(FieldError::new(
-                pointer,
+                pointer(name),
                 "null",
                 "this field may not be null",
             ));
@@ -182,20 +181,25 @@ impl Input {
         // Decimals travel as strings so they stay exact; a JSON number would
         // already have been rounded by the client.
         if field.sql_type == SqlType::Decimal && !(json.is_string() || json.is_null()) {
-            self.errors.push(type_error(pointer, field));
+            self.errors.push(type_error(pointer(name), field));
             return None;
         }
         let value = match serde_json::from_value::<T>(json) {
             Ok(value) => value,
             Err(_) => {
-                self.errors.push(type_error(pointer, field));
+                self.errors.push(type_error(pointer(name), field));
                 return None;
             }
         };
         let before = self.errors.len();
-        validate(field, &value.to_value(), &pointer, &mut self.errors);
+        validate(field, &value.to_value(), name, &mut self.errors);
         (self.errors.len() == before).then_some(value)
     }
+}
+
+/// The JSON pointer of body member `name`, built only for an error.
+fn pointer(name: &str) -> String {
+    format!("/{}", escape_pointer(name))
 }
 
 fn escape_pointer(name: &str) -> String {
@@ -250,10 +254,11 @@ pub(crate) const NUL_CHARACTER: &str =
 pub(crate) fn validate(
     field: &FieldSchema,
     value: &Value,
-    pointer: &str,
+    name: &str,
     errors: &mut Vec<FieldError>,
 ) {
-    let mut fail = |code: &str, detail: String| errors.push(FieldError::new(pointer, code, detail));
+    let mut fail =
+        |code: &str, detail: String| errors.push(FieldError::new(pointer(name), code, detail));
     match value {
         Value::Text(text) => {
             if text.contains('\0') {
