@@ -340,12 +340,13 @@ fn check_range(field: &FieldSchema, number: Decimal, fail: &mut impl FnMut(&str,
 fn matches_pattern(pattern: &'static str, text: &str) -> bool {
     static COMPILED: LazyLock<RwLock<HashMap<&'static str, Option<Regex>>>> =
         LazyLock::new(Default::default);
-    if let Some(compiled) = COMPILED
-        .read()
-        .ok()
-        .and_then(|cache| cache.get(pattern).cloned())
-    {
-        return compiled.is_none_or(|regex| regex.is_match(text));
+    let cached = COMPILED.read().ok().and_then(|cache| {
+        cache
+            .get(pattern)
+            .map(|compiled| compiled.as_ref().is_none_or(|regex| regex.is_match(text)))
+    });
+    if let Some(matched) = cached {
+        return matched;
     }
     let compiled = Regex::new(&format!("^(?:{pattern})$")).ok();
     let matched = compiled.as_ref().is_none_or(|regex| regex.is_match(text));
