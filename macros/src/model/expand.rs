@@ -15,6 +15,7 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
     let new_struct = new_struct(model);
     let patch_struct = patch_struct(model);
     let debug_impls = debug_impls(model);
+    let schema = schema_statics(model);
     let model_impl = model_impl(model);
     let columns = column_consts(model);
     let assertions = model.fields.iter().map(|field| {
@@ -28,6 +29,7 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
         const _: () = {
             #(#assertions)*
             #debug_impls
+            #schema
             #model_impl
             #columns
         };
@@ -290,9 +292,14 @@ fn parameter(name: &str, used: bool) -> Ident {
     }
 }
 
-fn model_impl(model: &Model) -> TokenStream {
-    let ident = &model.ident;
-    let name = ident.to_string();
+/// The model's schema as statics rather than as the value of `Model::SCHEMA`:
+/// a constant's data is copied into every function that reads it, so editing one
+/// field option would recompile every generic fw function instantiated for the
+/// model, where a static is compiled once and referred to by address.
+/// `FIELDS` is a static of its own so that the column constants, which point
+/// into it, stay the same address when a field's options change.
+fn schema_statics(model: &Model) -> TokenStream {
+    let name = model.ident.to_string();
     let table = &model.table;
     let renamed_from = text(
         model
@@ -301,6 +308,7 @@ fn model_impl(model: &Model) -> TokenStream {
             .as_ref()
             .map(|opt| opt.value.as_str()),
     );
+    let field_count = model.fields.len();
     let field_schemas = model.fields.iter().map(|field| field_schema(model, field));
     let indexes = model.args.indexes.iter().map(|index| {
         let columns = model.index_columns(index);
@@ -310,6 +318,21 @@ fn model_impl(model: &Model) -> TokenStream {
             ::fw::schema::IndexSchema { name: #name, columns: &[#(#columns),*], unique: #unique }
         }
     });
+    quote! {
+        static __FW_FIELDS: [::fw::schema::FieldSchema; #field_count] = [#(#field_schemas),*];
+        static __FW_SCHEMA: ::fw::schema::ModelSchema = ::fw::schema::ModelSchema {
+            name: #name,
+            table: #table,
+            renamed_from: #renamed_from,
+            fields: &__FW_FIELDS,
+            indexes: &[#(#indexes),*],
+        };
+    }
+}
+
+fn model_impl(model: &Model) -> TokenStream {
+    let ident = &model.ident;
+    let table = &model.table;
     let Some(key) = model.primary_key() else {
         return TokenStream::new();
     };
@@ -390,7 +413,6 @@ fn model_impl(model: &Model) -> TokenStream {
     });
     let update_now_param = parameter("now", any_updated_at);
 
-    let fields_of = quote!(<Self as ::fw::Model>::SCHEMA.fields);
     let patch_entries: Vec<TokenStream> = model
         .fields
         .iter()
@@ -400,7 +422,7 @@ fn model_impl(model: &Model) -> TokenStream {
             let ident = &field.ident;
             let field_trait = field_trait(field);
             quote! {
-                patch.#ident.as_ref().map(|value| (&#fields_of[#index], #field_trait::to_value(value)))
+                patch.#ident.as_ref().map(|value| (&__FW_FIELDS[#index], #field_trait::to_value(value)))
             }
         })
         .collect();
@@ -426,7 +448,7 @@ fn model_impl(model: &Model) -> TokenStream {
         .map(|(index, field)| {
             let ident = &field.ident;
             let field_trait = field_trait(field);
-            quote!((&#fields_of[#index], #field_trait::to_value(&new.#ident)))
+            quote!((&__FW_FIELDS[#index], #field_trait::to_value(&new.#ident)))
         });
 
     quote! {
@@ -436,13 +458,7 @@ fn model_impl(model: &Model) -> TokenStream {
         #[automatically_derived]
         impl ::fw::Model for #ident {
             const TABLE: &'static str = #table;
-            const SCHEMA: &'static ::fw::schema::ModelSchema = &::fw::schema::ModelSchema {
-                name: #name,
-                table: #table,
-                renamed_from: #renamed_from,
-                fields: &[#(#field_schemas),*],
-                indexes: &[#(#indexes),*],
-            };
+            const SCHEMA: &'static ::fw::schema::ModelSchema = &__FW_SCHEMA;
             const PRIMARY_KEY_COLUMN: &'static str = #key_column;
             #changelog
 
@@ -530,7 +546,7 @@ fn column_consts(model: &Model) -> TokenStream {
         quote_spanned! {field.ty_span()=>
             #[doc = #doc]
             #vis const #name: ::fw::Column<#ident, #ty> =
-                ::fw::Column::new(&<#ident as ::fw::Model>::SCHEMA.fields[#index]);
+                ::fw::Column::new(&__FW_FIELDS[#index]);
         }
     });
     quote! {
