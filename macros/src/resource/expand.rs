@@ -348,24 +348,29 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
                 }
             }
 
+            // A static, not the constant's value, so that editing the resource's
+            // options or docs recompiles this data alone rather than every
+            // handler instantiated for the resource.
+            static __FW_SPEC: ::fw::ResourceSpec = ::fw::ResourceSpec {
+                name: #name,
+                model: <#model as ::fw::Model>::SCHEMA,
+                path: #path,
+                actions: &[#(#actions),*],
+                fields: &[#(#spec_fields),*],
+                filters: &[#(#filters),*],
+                search: &[#(#search),*],
+                ordering: &[#(#ordering),*],
+                default_ordering: &[#(#default_ordering),*],
+                page_size: #page_size,
+                max_page_size: #max_page_size,
+                doc: #doc,
+            };
+
             #[automatically_derived]
             impl ::fw::Resource for #ident {
                 type Model = #model;
                 type Hooks = #hooks;
-                const SPEC: &'static ::fw::ResourceSpec = &::fw::ResourceSpec {
-                    name: #name,
-                    model: <#model as ::fw::Model>::SCHEMA,
-                    path: #path,
-                    actions: &[#(#actions),*],
-                    fields: &[#(#spec_fields),*],
-                    filters: &[#(#filters),*],
-                    search: &[#(#search),*],
-                    ordering: &[#(#ordering),*],
-                    default_ordering: &[#(#default_ordering),*],
-                    page_size: #page_size,
-                    max_page_size: #max_page_size,
-                    doc: #doc,
-                };
+                const SPEC: &'static ::fw::ResourceSpec = &__FW_SPEC;
 
                 fn from_model(row: &#model) -> Self {
                     #ident { #(#from_model),* }
