@@ -333,7 +333,8 @@ fn changes_entry(date: &str, document: &Json, changes: &[Change], reason: Option
 fn record_entry(existing: Option<&str>, entry: &str) -> String {
     let existing = existing.unwrap_or(CHANGES_HEADER);
     match existing.find("\n## ") {
-        Some(index) => format!("{}\n{entry}{}", &existing[..=index], &existing[index + 1..]),
+        // `existing[..=index]` already ends with the blank line before the newest entry.
+        Some(index) => format!("{}{entry}{}", &existing[..=index], &existing[index + 1..]),
         None => format!(
             "{}\n{entry}",
             existing.trim_end_matches('\n').to_owned() + "\n"
@@ -354,6 +355,10 @@ mod tests {
         let oldest = second.find("2025-01-01").unwrap_or(0);
         assert!(newest < oldest, "{second}");
         assert!(second.starts_with(CHANGES_HEADER), "{second}");
+        assert!(
+            !second.contains("\n\n\n"),
+            "one blank line between entries: {second}"
+        );
     }
 
     #[test]
