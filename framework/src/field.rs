@@ -56,6 +56,42 @@ pub trait Field: Sized + Send + Sync + 'static {
 
     /// The value, type-erased.
     fn to_value(&self) -> Value;
+
+    /// Writes the value as a response body shows it (the JSON of
+    /// [`Value::to_json`]), straight to the serializer.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the serializer returns.
+    fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error>;
+}
+
+/// A field value serialized through [`Field::represent`], for generated
+/// resource code.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Represented<'a, T>(pub &'a T);
+
+impl<T: Field> Serialize for Represented<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.represent(serializer)
+    }
+}
+
+fn represent_as_serialized<T: Serialize, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    value.serialize(serializer)
+}
+
+/// RFC 3339 text written in one piece: chrono's own `Serialize` writes it a
+/// character at a time, each through the JSON string escaper.
+fn represent_timestamp<S: Serializer>(
+    value: &DateTime<Utc>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(&value.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 /// Builds the foreign-key metadata of a field from its type, for `#[model]`.
@@ -72,7 +108,7 @@ pub const fn foreign_key_of<T: Field>(on_delete: OnDelete) -> Option<ForeignKeyS
 }
 
 macro_rules! native_field {
-    ($($ty:ty => $sql_type:ident, $variant:ident($convert:expr);)*) => {$(
+    ($($ty:ty => $sql_type:ident, $variant:ident($convert:expr), $represent:ident;)*) => {$(
         impl Field for $ty {
             const SQL_TYPE: SqlType = SqlType::$sql_type;
             type Scalar = $ty;
@@ -91,19 +127,27 @@ macro_rules! native_field {
                 let convert: fn(&$ty) -> _ = $convert;
                 Value::$variant(convert(self))
             }
+
+            #[inline]
+            fn represent<S: Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                $represent(self, serializer)
+            }
         }
     )*};
 }
 
 native_field! {
-    i16 => SmallInt, Int(|value| i64::from(*value));
-    i32 => Int, Int(|value| i64::from(*value));
-    i64 => BigInt, Int(|value| *value);
-    bool => Bool, Bool(|value| *value);
-    String => Text, Text(|value| value.clone());
-    NaiveDate => Date, Date(|value| *value);
-    DateTime<Utc> => Timestamp, Timestamp(|value| *value);
-    Uuid => Uuid, Uuid(|value| *value);
+    i16 => SmallInt, Int(|value| i64::from(*value)), represent_as_serialized;
+    i32 => Int, Int(|value| i64::from(*value)), represent_as_serialized;
+    i64 => BigInt, Int(|value| *value), represent_as_serialized;
+    bool => Bool, Bool(|value| *value), represent_as_serialized;
+    String => Text, Text(|value| value.clone()), represent_as_serialized;
+    NaiveDate => Date, Date(|value| *value), represent_as_serialized;
+    DateTime<Utc> => Timestamp, Timestamp(|value| *value), represent_timestamp;
+    Uuid => Uuid, Uuid(|value| *value), represent_as_serialized;
 }
 
 impl Field for Decimal {
@@ -123,6 +167,10 @@ impl Field for Decimal {
 
     fn to_value(&self) -> Value {
         Value::Decimal(*self)
+    }
+
+    fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        Serialize::serialize(self, serializer)
     }
 }
 
@@ -151,6 +199,13 @@ impl<T: Field> Field for Option<T> {
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, Field::to_value)
     }
+
+    fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Some(value) => serializer.serialize_some(&Represented(value)),
+            None => serializer.serialize_none(),
+        }
+    }
 }
 
 /// A JSON document stored in one column (`JSONB` on PostgreSQL, text on SQLite).
@@ -176,6 +231,10 @@ where
 
     fn to_value(&self) -> Value {
         Value::Json(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
+    }
+
+    fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
@@ -302,6 +361,10 @@ impl<M: Model> Field for Ref<M> {
 
     fn to_value(&self) -> Value {
         self.key.to_value()
+    }
+
+    fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.key.represent(serializer)
     }
 }
 

@@ -57,7 +57,7 @@ pub mod docs {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::db::{Arguments, Row};
-    pub use crate::field::{decode_choice, foreign_key_of};
+    pub use crate::field::{Represented, decode_choice, foreign_key_of};
     pub use crate::model::ModelSql;
     pub use crate::rest::Input;
     pub use crate::rest::lookups;

@@ -63,6 +63,13 @@ pub(crate) fn expand(choices: &ChoiceEnum) -> TokenStream {
                         <Self as ::fw::Choices>::as_str(self),
                     ))
                 }
+
+                fn represent<S: ::fw::__private::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> ::core::result::Result<S::Ok, S::Error> {
+                    serializer.serialize_str(<Self as ::fw::Choices>::as_str(self))
+                }
             }
 
             #[automatically_derived]

@@ -137,13 +137,13 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
     let serialize_fields = shown.iter().map(|field| {
         let name = field.api_name();
         let ident = &field.ident;
-        quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, #ident)?;)
+        quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, &::fw::__private::Represented(#ident))?;)
     });
     // Generic rather than the declared types, so a field whose type differs from
     // the model's is reported once, by the type check, and not again here.
     let shown_params = shown.iter().map(|field| {
         let ident = &field.ident;
-        quote!(#ident: &impl ::fw::__private::serde::Serialize)
+        quote!(#ident: &impl ::fw::Field)
     });
     let shown_idents: Vec<&Ident> = shown.iter().map(|field| &field.ident).collect();
     let struct_name = ident.to_string();
