@@ -240,9 +240,9 @@ pub async fn with_actor<F: Future>(
 /// actor of every change the request makes. Requests without one are recorded
 /// with no actor.
 ///
-/// The application's router reads it in a middleware around every route, so
-/// authentication has to run before it: as a layer added around the router
-/// [`App::router`](crate::App::router) returns, not inside it.
+/// The application's router reads it in the request scope it wraps around all
+/// its routes, so authentication has to run before it: as a layer added around
+/// the router [`App::router`](crate::App::router) returns, not inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(pub String);
 
