@@ -16,3 +16,28 @@ pub mod load;
 pub mod run;
 pub mod scenario;
 pub mod server;
+
+/// How a benchmark target was started. `cargo bench` passes `--bench` (and the
+/// arguments after `--`): measure. `cargo test --all-targets` runs each
+/// benchmark target once without it: check that it works, quickly and without
+/// timing anything, as the CI smoke run.
+#[derive(Debug)]
+pub enum Invocation<Options> {
+    /// Under `cargo bench`, with the options parsed from the command line.
+    Measure(Options),
+    /// Under `cargo test`; the command line (the test harness's) is ignored.
+    Check,
+}
+
+impl<Options: clap::Parser> Invocation<Options> {
+    /// Reads the process's command line. Under `cargo bench`, bad options print
+    /// clap's usage and exit.
+    pub fn from_args() -> Invocation<Options> {
+        let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let Some(flag) = args.iter().position(|arg| arg == "--bench") else {
+            return Invocation::Check;
+        };
+        args.remove(flag);
+        Invocation::Measure(Options::parse_from(args))
+    }
+}

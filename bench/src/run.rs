@@ -1,7 +1,6 @@
 //! The benchmark run and the smoke run.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -10,7 +9,7 @@ use crate::client::Connection;
 use crate::data::{DataSize, Databases, Engine};
 use crate::load::{Bounds, Sample, drive};
 use crate::scenario::Scenario;
-use crate::server::{Implementation, Memory, ServerProcess};
+use crate::server::{Executables, Memory, ServerProcess};
 
 /// Options of a timed run.
 #[derive(Debug, Clone, Copy)]
@@ -143,13 +142,13 @@ impl Report {
     }
 }
 
-/// Seeds one database per server, starts both servers from `server_exe` and
+/// Seeds one database per server, starts both servers from `executables` and
 /// drives them alternately through every scenario.
 ///
 /// # Errors
 ///
 /// When a database, a server or a request fails.
-pub async fn run(server_exe: &Path, options: RunOptions) -> anyhow::Result<Report> {
+pub async fn run(executables: Executables<'_>, options: RunOptions) -> anyhow::Result<Report> {
     let size = DataSize::FULL;
     eprintln!(
         "seeding {} ({} securities, {} dividends) twice...",
@@ -158,24 +157,20 @@ pub async fn run(server_exe: &Path, options: RunOptions) -> anyhow::Result<Repor
         size.dividends()
     );
     let databases = Databases::create(options.engine, size).await?;
-    let result = run_with(server_exe, &databases, size, options).await;
+    let result = run_with(executables, &databases, size, options).await;
     databases.remove().await;
     result
 }
 
 async fn run_with(
-    server_exe: &Path,
+    executables: Executables<'_>,
     databases: &Databases,
     size: DataSize,
     options: RunOptions,
 ) -> anyhow::Result<Report> {
-    let fw = ServerProcess::start(server_exe, Implementation::Fw, &databases.fw_url).await?;
-    let baseline = ServerProcess::start(
-        server_exe,
-        Implementation::Baseline,
-        &databases.baseline_url,
-    )
-    .await?;
+    let (fw, baseline) = executables
+        .start(&databases.fw_url, &databases.baseline_url)
+        .await?;
     let servers = [&fw, &baseline];
     let rounds = options.rounds.max(1);
     let slice = options.duration / rounds;
@@ -293,26 +288,22 @@ const SMOKE_REQUESTS: u64 = 6;
 ///
 /// When anything fails or the servers' answers or change logs differ; the error
 /// lists every difference.
-pub async fn smoke(server_exe: &Path, engine: Engine) -> anyhow::Result<()> {
+pub async fn smoke(executables: Executables<'_>, engine: Engine) -> anyhow::Result<()> {
     let size = DataSize::SMOKE;
     let databases = Databases::create(engine, size).await?;
-    let result = smoke_with(server_exe, &databases, size).await;
+    let result = smoke_with(executables, &databases, size).await;
     databases.remove().await;
     result
 }
 
 async fn smoke_with(
-    server_exe: &Path,
+    executables: Executables<'_>,
     databases: &Databases,
     size: DataSize,
 ) -> anyhow::Result<()> {
-    let fw = ServerProcess::start(server_exe, Implementation::Fw, &databases.fw_url).await?;
-    let baseline = ServerProcess::start(
-        server_exe,
-        Implementation::Baseline,
-        &databases.baseline_url,
-    )
-    .await?;
+    let (fw, baseline) = executables
+        .start(&databases.fw_url, &databases.baseline_url)
+        .await?;
     let mut fw_connection = Connection::open(fw.address).await?;
     let mut baseline_connection = Connection::open(baseline.address).await?;
     let mut differences = Vec::new();

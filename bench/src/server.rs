@@ -1,6 +1,7 @@
-//! Each server runs in a child process of its own (`fw-bench serve fw|baseline`),
-//! so its memory can be read from `/proc/<pid>/status` without the other server
-//! or the load generator in the figure.
+//! Each server runs in a child process of its own, from an executable of its own
+//! (`server-fw serve`, `server-baseline serve`), so its memory can be read from
+//! `/proc/<pid>/status` without the other server or the load generator in the
+//! figure.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -11,7 +12,7 @@ use anyhow::{Context as _, bail};
 use tokio::process::{Child, Command};
 
 /// Which server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Implementation {
     /// The dividends example, served by fw exactly as its binary serves it.
     Fw,
@@ -29,26 +30,53 @@ impl Implementation {
     }
 }
 
-/// Runs the chosen server in this process until it is killed. Both read the
-/// database from `DATABASE_URL` and the address from `FW_LISTEN`, as any fw
-/// application does.
+/// The two servers' executables: `server-fw` and `server-baseline`, this
+/// package's binaries, which `cargo bench` and `cargo test` build and name in
+/// `CARGO_BIN_EXE_server-fw` and `CARGO_BIN_EXE_server-baseline`.
 ///
-/// # Errors
-///
-/// When the configuration is missing or the server fails to start.
-pub async fn serve(implementation: Implementation) -> anyhow::Result<std::process::ExitCode> {
-    match implementation {
-        Implementation::Fw => Ok(example_dividends::app()
-            .run_with(["example-dividends", "serve"])
-            .await),
-        Implementation::Baseline => {
-            let url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
-            let listen: SocketAddr = std::env::var("FW_LISTEN")
-                .context("set FW_LISTEN")?
-                .parse()?;
-            crate::baseline::serve(&url, listen).await?;
-            Ok(std::process::ExitCode::SUCCESS)
+/// Each server is an executable of its own, as each would be deployed: a process
+/// counts the pages of its executable it has touched in its resident memory, and
+/// in one executable holding both servers each would count pages of the other's
+/// code that share a page or a read-ahead window with its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Executables<'a> {
+    /// fw's server: the example's `main`.
+    pub fw: &'a Path,
+    /// The baseline's server.
+    pub baseline: &'a Path,
+}
+
+impl Executables<'_> {
+    fn of(&self, implementation: Implementation) -> &Path {
+        match implementation {
+            Implementation::Fw => self.fw,
+            Implementation::Baseline => self.baseline,
         }
+    }
+
+    /// Starts both servers, fw's first.
+    ///
+    /// # Errors
+    ///
+    /// When either does not start; see [`ServerProcess::start`].
+    pub async fn start(
+        &self,
+        fw_database_url: &str,
+        baseline_database_url: &str,
+    ) -> anyhow::Result<(ServerProcess, ServerProcess)> {
+        let fw = ServerProcess::start(
+            self.of(Implementation::Fw),
+            Implementation::Fw,
+            fw_database_url,
+        )
+        .await?;
+        let baseline = ServerProcess::start(
+            self.of(Implementation::Baseline),
+            Implementation::Baseline,
+            baseline_database_url,
+        )
+        .await?;
+        Ok((fw, baseline))
     }
 }
 
@@ -63,20 +91,20 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `server_exe serve <implementation>` on a free loopback port over
-    /// `database_url`, and waits until it accepts connections.
+    /// Starts `executable serve` on a free loopback port over `database_url`,
+    /// and waits until it accepts connections.
     ///
     /// # Errors
     ///
     /// When the process cannot start or does not listen within 60 seconds.
     pub async fn start(
-        server_exe: &Path,
+        executable: &Path,
         implementation: Implementation,
         database_url: &str,
     ) -> anyhow::Result<ServerProcess> {
         let address = free_port()?;
-        let child = Command::new(server_exe)
-            .args(["serve", implementation.name()])
+        let child = Command::new(executable)
+            .arg("serve")
             .env("DATABASE_URL", database_url)
             .env("FW_LISTEN", address.to_string())
             .env("FW_LOG", "warn")
@@ -84,7 +112,7 @@ impl ServerProcess {
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {}", server_exe.display()))?;
+            .with_context(|| format!("starting {}", executable.display()))?;
         let mut server = ServerProcess {
             implementation,
             address,

@@ -1,0 +1,94 @@
+//! The dividends example against the hand-written axum + sqlx baseline (see
+//! BENCHMARKS.md).
+//!
+//! `cargo bench -p fw-bench --bench servers [-- --db sqlite|postgres] [--duration 6]
+//! [--connections 16] [--rounds 3]` seeds one database per server, starts each
+//! server from its own executable and drives them alternately through the
+//! scenarios, printing throughput, latency, peak memory, CPU per request and the
+//! fw / baseline ratios.
+//!
+//! Under `cargo test` it is the smoke run on both databases instead: tiny data, a
+//! few requests per scenario, the same status, JSON and change records required
+//! of both servers; nothing is timed.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use fw_bench::Invocation;
+use fw_bench::data::Engine;
+use fw_bench::run::{RunOptions, run, smoke};
+use fw_bench::server::Executables;
+
+/// Options of a measured run.
+#[derive(Debug, clap::Parser)]
+#[command(name = "servers")]
+struct Options {
+    /// The databases to run on; repeat for both (default: both).
+    #[arg(long = "db", value_enum)]
+    engines: Vec<Engine>,
+    /// Measured seconds per scenario and server.
+    #[arg(long, default_value_t = 6)]
+    duration: u64,
+    /// Concurrent connections of the load generator.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Alternating rounds per scenario.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+}
+
+/// This package's server binaries, which cargo builds for its benchmarks.
+fn executables() -> Executables<'static> {
+    Executables {
+        fw: Path::new(env!("CARGO_BIN_EXE_server-fw")),
+        baseline: Path::new(env!("CARGO_BIN_EXE_server-baseline")),
+    }
+}
+
+fn main() -> ExitCode {
+    // The load generator gets one thread: the servers and the database need the
+    // rest of the machine.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let result = runtime.block_on(async {
+        match Invocation::<Options>::from_args() {
+            Invocation::Measure(options) => {
+                let engines = if options.engines.is_empty() {
+                    vec![Engine::Sqlite, Engine::Postgres]
+                } else {
+                    options.engines
+                };
+                for engine in engines {
+                    let report = run(
+                        executables(),
+                        RunOptions {
+                            engine,
+                            duration: Duration::from_secs(options.duration),
+                            connections: options.connections,
+                            rounds: options.rounds,
+                        },
+                    )
+                    .await?;
+                    println!("{}", report.table());
+                }
+            }
+            Invocation::Check => {
+                for engine in [Engine::Sqlite, Engine::Postgres] {
+                    smoke(executables(), engine).await?;
+                    println!("smoke {}: both servers answered alike", engine.name());
+                }
+            }
+        }
+        anyhow::Ok(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! The baseline's server: `server-baseline serve` serves the hand-written
+//! endpoints over `DATABASE_URL` on `FW_LISTEN`, as fw's server is configured.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() != Some("serve") {
+        anyhow::bail!("usage: server-baseline serve (with DATABASE_URL and FW_LISTEN set)");
+    }
+    let url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
+    let listen: SocketAddr = std::env::var("FW_LISTEN")
+        .context("set FW_LISTEN")?
+        .parse()
+        .context("FW_LISTEN is not an address")?;
+    fw_bench::baseline::serve(&url, listen).await
+}
