@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use fw_bench::Invocation;
+use fw_bench::bench_main;
 use fw_bench::changelog_cost::measure;
 use fw_bench::data::Engine;
 
@@ -33,39 +33,27 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let result = runtime.block_on(async {
-        match Invocation::<Options>::from_args() {
-            Invocation::Measure(options) => {
-                let engines = if options.engines.is_empty() {
-                    vec![Engine::Sqlite, Engine::Postgres]
-                } else {
-                    options.engines
-                };
-                for engine in engines {
-                    println!("{}", measure(engine, options.rows, options.rounds).await?);
-                }
+    bench_main(
+        runtime,
+        |options: Options| async move {
+            for engine in Engine::chosen(options.engines) {
+                println!("{}", measure(engine, options.rows, options.rounds).await?);
             }
-            Invocation::Check => {
-                for engine in [Engine::Sqlite, Engine::Postgres] {
-                    let report = measure(engine, 5, 2).await?;
-                    // 5 rows, each inserted and updated, in 2 rounds.
-                    anyhow::ensure!(
-                        report.writes == 20,
-                        "{} writes made on {}, 20 expected",
-                        report.writes,
-                        engine.name()
-                    );
-                    println!("{report}");
-                }
+            Ok(())
+        },
+        || async {
+            for engine in Engine::ALL {
+                let report = measure(engine, 5, 2).await?;
+                // 5 rows, each inserted and updated, in 2 rounds.
+                anyhow::ensure!(
+                    report.writes == 20,
+                    "{} writes made on {}, 20 expected",
+                    report.writes,
+                    engine.name()
+                );
+                println!("{report}");
             }
-        }
-        anyhow::Ok(())
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+            Ok(())
+        },
+    )
 }

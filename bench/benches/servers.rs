@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use fw_bench::Invocation;
+use fw_bench::bench_main;
 use fw_bench::data::Engine;
 use fw_bench::run::{RunOptions, run, smoke};
 use fw_bench::server::Executables;
@@ -53,42 +53,30 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let result = runtime.block_on(async {
-        match Invocation::<Options>::from_args() {
-            Invocation::Measure(options) => {
-                let engines = if options.engines.is_empty() {
-                    vec![Engine::Sqlite, Engine::Postgres]
-                } else {
-                    options.engines
-                };
-                for engine in engines {
-                    let report = run(
-                        executables(),
-                        RunOptions {
-                            engine,
-                            duration: Duration::from_secs(options.duration),
-                            connections: options.connections,
-                            rounds: options.rounds,
-                        },
-                    )
-                    .await?;
-                    println!("{}", report.table());
-                }
+    bench_main(
+        runtime,
+        |options: Options| async move {
+            for engine in Engine::chosen(options.engines) {
+                let report = run(
+                    executables(),
+                    RunOptions {
+                        engine,
+                        duration: Duration::from_secs(options.duration),
+                        connections: options.connections,
+                        rounds: options.rounds,
+                    },
+                )
+                .await?;
+                println!("{}", report.table());
             }
-            Invocation::Check => {
-                for engine in [Engine::Sqlite, Engine::Postgres] {
-                    smoke(executables(), engine).await?;
-                    println!("smoke {}: both servers answered alike", engine.name());
-                }
+            Ok(())
+        },
+        || async {
+            for engine in Engine::ALL {
+                smoke(executables(), engine).await?;
+                println!("smoke {}: both servers answered alike", engine.name());
             }
-        }
-        anyhow::Ok(())
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+            Ok(())
+        },
+    )
 }

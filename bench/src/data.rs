@@ -20,6 +20,18 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// Both engines, SQLite first.
+    pub const ALL: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
+
+    /// The engines asked for on a command line, or both when none was.
+    pub fn chosen(engines: Vec<Engine>) -> Vec<Engine> {
+        if engines.is_empty() {
+            Engine::ALL.to_vec()
+        } else {
+            engines
+        }
+    }
+
     /// The engine's lowercase name.
     pub fn name(self) -> &'static str {
         match self {

@@ -17,27 +17,35 @@ pub mod run;
 pub mod scenario;
 pub mod server;
 
-/// How a benchmark target was started. `cargo bench` passes `--bench` (and the
-/// arguments after `--`): measure. `cargo test --all-targets` runs each
-/// benchmark target once without it: check that it works, quickly and without
-/// timing anything, as the CI smoke run.
-#[derive(Debug)]
-pub enum Invocation<Options> {
-    /// Under `cargo bench`, with the options parsed from the command line.
-    Measure(Options),
-    /// Under `cargo test`; the command line (the test harness's) is ignored.
-    Check,
-}
-
-impl<Options: clap::Parser> Invocation<Options> {
-    /// Reads the process's command line. Under `cargo bench`, bad options print
-    /// clap's usage and exit.
-    pub fn from_args() -> Invocation<Options> {
-        let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-        let Some(flag) = args.iter().position(|arg| arg == "--bench") else {
-            return Invocation::Check;
-        };
-        args.remove(flag);
-        Invocation::Measure(Options::parse_from(args))
+/// A benchmark target's `main`, on `runtime`. `cargo bench` passes `--bench`
+/// (and the arguments after `--`): `measure` runs with the options parsed from
+/// them, and bad options print clap's usage and exit. `cargo test --all-targets`
+/// runs each benchmark target once without it, with the test harness's
+/// arguments, which are ignored: `check` runs, quickly and without timing
+/// anything, as the CI smoke run. An error is printed and fails the process.
+pub fn bench_main<Options, Measure, Check>(
+    runtime: tokio::runtime::Runtime,
+    measure: impl FnOnce(Options) -> Measure,
+    check: impl FnOnce() -> Check,
+) -> std::process::ExitCode
+where
+    Options: clap::Parser,
+    Measure: Future<Output = anyhow::Result<()>>,
+    Check: Future<Output = anyhow::Result<()>>,
+{
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let result = match args.iter().position(|arg| arg == "--bench") {
+        Some(flag) => {
+            args.remove(flag);
+            runtime.block_on(measure(Options::parse_from(args)))
+        }
+        None => runtime.block_on(check()),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -47,13 +47,6 @@ pub struct Executables<'a> {
 }
 
 impl Executables<'_> {
-    fn of(&self, implementation: Implementation) -> &Path {
-        match implementation {
-            Implementation::Fw => self.fw,
-            Implementation::Baseline => self.baseline,
-        }
-    }
-
     /// Starts both servers, fw's first.
     ///
     /// # Errors
@@ -64,14 +57,9 @@ impl Executables<'_> {
         fw_database_url: &str,
         baseline_database_url: &str,
     ) -> anyhow::Result<(ServerProcess, ServerProcess)> {
-        let fw = ServerProcess::start(
-            self.of(Implementation::Fw),
-            Implementation::Fw,
-            fw_database_url,
-        )
-        .await?;
+        let fw = ServerProcess::start(self.fw, Implementation::Fw, fw_database_url).await?;
         let baseline = ServerProcess::start(
-            self.of(Implementation::Baseline),
+            self.baseline,
             Implementation::Baseline,
             baseline_database_url,
         )

@@ -507,6 +507,27 @@ mod tests {
         assert!(manifest.contains("fw = \"0.1\""), "{manifest}");
     }
 
+    /// A new application is built for release as fw's own workspace is, the
+    /// profile its benchmarks measure.
+    #[test]
+    fn the_release_profile_is_the_workspace_s() {
+        let workspace: DocumentMut = include_str!("../../../Cargo.toml")
+            .parse()
+            .expect("the workspace's Cargo.toml");
+        let ours = workspace["profile"]["release"]
+            .as_table()
+            .expect("[profile.release]");
+        let written = release_profile();
+        let written = written["release"].as_table().expect("release table");
+        let settings = |table: &Table| -> Vec<(String, String)> {
+            table
+                .iter()
+                .map(|(key, item)| (key.to_owned(), item.to_string().trim().to_owned()))
+                .collect()
+        };
+        assert_eq!(settings(written), settings(ours));
+    }
+
     fn manifest_for_version(version: &str) -> String {
         manifest("blog", &FrameworkSource::Version(version.to_owned())).expect("manifest")
     }
