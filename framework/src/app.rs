@@ -334,7 +334,9 @@ impl App {
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
-        crate::changes::RecordActor::new(router)
+        crate::changes::RecordActor::new(
+            router.method_not_allowed_fallback(crate::rest::unsupported_method),
+        )
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde_json::Value as Json;
 
-use super::handlers::{action_router, not_found, resource_router};
+use super::handlers::{action_router, not_found, resource_router, unsupported_method};
 use super::{ApiError, RequestContext, Resource, ResourceSpec};
 use crate::app::AppContext;
 use crate::openapi;
@@ -236,7 +236,7 @@ impl Api {
     }
 
     /// The router: every registration, `/openapi.json`, `/docs`, and a
-    /// problem+json 404 for any other path.
+    /// problem+json 404 for any other path and 405 for any other method.
     pub fn into_router(self, app: AppContext) -> Router {
         let title = self.documentation.title.clone();
         let documentation = Arc::new(self.documentation);
@@ -262,6 +262,7 @@ impl Api {
             )
             .route("/docs", get(move || std::future::ready(docs_page(&title))))
             .fallback(not_found)
+            .method_not_allowed_fallback(unsupported_method)
             .with_state(app)
     }
 }

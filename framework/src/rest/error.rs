@@ -46,7 +46,8 @@ pub enum ApiError {
     NotFound,
     /// 405: the path exists but not with this method.
     MethodNotAllowed {
-        /// The methods the path supports, for the `Allow` header.
+        /// The methods the path supports, for the `Allow` header; empty where
+        /// the router sets that header itself.
         allow: Vec<Method>,
     },
     /// 406: the `Accept` header excludes JSON.
@@ -168,6 +169,11 @@ impl ApiError {
                 "authenticate and send the credentials with the request".to_owned()
             }
             ApiError::NotFound => "no resource at this address".to_owned(),
+            ApiError::MethodNotAllowed { allow } if allow.is_empty() => {
+                "this address does not support the request's method; the `Allow` header \
+                 lists the methods it does"
+                    .to_owned()
+            }
             ApiError::MethodNotAllowed { allow } => format!(
                 "this address supports {}",
                 allow
@@ -342,7 +348,7 @@ impl IntoResponse for ApiError {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
             }
-            ApiError::MethodNotAllowed { allow } => {
+            ApiError::MethodNotAllowed { allow } if !allow.is_empty() => {
                 let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
                 if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
                     headers.insert(header::ALLOW, value);

@@ -141,6 +141,13 @@ fn method_not_allowed(
     }
 }
 
+/// The problem+json 405 of a route that does not list its methods itself (the
+/// API's plain handlers, `/openapi.json`, the application's own routes): axum's
+/// method router adds the `Allow` header.
+pub(crate) async fn unsupported_method() -> Response {
+    ApiError::MethodNotAllowed { allow: Vec::new() }.into_response()
+}
+
 /// The fallback of a router with resources: a problem+json 404.
 pub(crate) async fn not_found() -> Response {
     ApiError::NotFound.into_response()

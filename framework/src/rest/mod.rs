@@ -27,6 +27,7 @@ use crate::schema::{FieldSchema, ModelSchema};
 pub use api::Api;
 pub(crate) use error::PROBLEM_JSON;
 pub use error::{ApiError, FieldError};
+pub(crate) use handlers::unsupported_method;
 pub use input::Input;
 
 /// The operations a resource can offer, DRF's names.

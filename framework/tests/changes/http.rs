@@ -201,6 +201,17 @@ pub(crate) async fn bad_change_log_parameters_are_400_naming_them(db: &Db) {
     );
     let (status, _, _) = get(&app, "/changes/stream", &[("last-event-id", "abc")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The change log is read-only: other methods are problem+json 405s.
+    for uri in ["/changes", "/changes/stream"] {
+        let response = send(&app, "POST", uri, &[]).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{uri}");
+        assert_eq!(response.headers()["allow"], "GET,HEAD", "{uri}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{uri}"
+        );
+    }
 }
 
 /// The events of a server-sent event stream, read as they arrive.

@@ -925,6 +925,10 @@ pub(crate) async fn custom_actions_and_plain_handlers(app: Router, _db: fw::Db) 
         .assert_problem(StatusCode::METHOD_NOT_ALLOWED);
     let health = send(&app, "GET", "/health", &[], None).await;
     assert_eq!(health.body, json!({"status": "ok"}));
+    // A plain handler's other methods are refused as the resources' are.
+    let not_allowed = send(&app, "POST", "/health", &[], Some(json!({}))).await;
+    not_allowed.assert_problem(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(not_allowed.header("allow"), "GET,HEAD");
 }
 
 pub(crate) async fn openapi_and_docs_are_served(app: Router, _db: fw::Db) {
@@ -939,6 +943,11 @@ pub(crate) async fn openapi_and_docs_are_served(app: Router, _db: fw::Db) {
         "/notes",
     ] {
         assert!(spec.body["paths"][path].is_object(), "{path} is documented");
+    }
+    for path in ["/openapi.json", "/docs"] {
+        let not_allowed = send(&app, "DELETE", path, &[], None).await;
+        not_allowed.assert_problem(StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(not_allowed.header("allow"), "GET,HEAD", "{path}");
     }
     let docs = send(&app, "GET", "/docs", &[], None).await;
     assert_eq!(docs.status, StatusCode::OK);
