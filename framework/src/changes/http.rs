@@ -2,6 +2,7 @@
 //! (a live tail as server-sent events), and the middleware that records who made
 //! each request's writes.
 
+use std::cell::OnceCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -231,9 +232,10 @@ fn events(
 
 /// The request scope [`App::router`](crate::App::router) wraps the whole router
 /// in: it runs each request with the actor that authentication put in its
-/// extensions (an [`Actor`]; none for anonymous requests) and its request id
-/// (`x-request-id` as sent, or a new one, echoed on the response), so every
-/// change it makes records both.
+/// extensions (an [`Actor`]; none for anonymous requests) and its request id,
+/// so every change it makes records both. The id is `x-request-id` as sent,
+/// echoed on the response, or one made when the request first needs it (see
+/// [`changes`](super)), sent back the same way.
 ///
 /// A plain tower service rather than `axum::middleware::from_fn`, which boxes the
 /// inner service and its future on every request.
@@ -260,44 +262,39 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         let sent = request
             .headers()
             .get(&REQUEST_ID)
-            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.to_str().is_ok())
-            .cloned();
-        let request_id = match sent {
-            Some(sent) => sent,
-            None => {
-                let mut buffer = uuid::Uuid::encode_buffer();
-                let id = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buffer);
-                // A hyphenated UUID is always a valid header value.
-                let id = HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static(""));
-                request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
-                id
-            }
+            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID)
+            .and_then(|id| Some((id.clone(), id.to_str().ok()?.to_owned())));
+        let (sent, request_id) = match sent {
+            Some((header, id)) => (Some(header), OnceCell::from(id)),
+            None => (None, OnceCell::new()),
         };
         let context = super::WriteContext {
             actor: request
                 .extensions()
                 .get::<Actor>()
                 .map(|actor| actor.0.clone()),
-            request_id: Some(request_id.to_str().unwrap_or_default().to_owned()),
+            makes_request_id: sent.is_none(),
+            request_id,
         };
         RecordActorFuture {
             inner: super::CONTEXT.scope(context, self.inner.call(request)),
-            request_id,
+            sent,
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// A route's response future, run with the request's write context; it echoes
-    /// the request id on the response.
+    /// A route's response future, run with the request's write context; it
+    /// echoes the request id on the response: as sent, or as made during the
+    /// request.
     pub(crate) struct RecordActorFuture<F> {
         #[pin]
         inner: TaskLocalFuture<super::WriteContext, F>,
-        request_id: HeaderValue,
+        sent: Option<HeaderValue>,
     }
 }
 
@@ -308,11 +305,21 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = std::task::ready!(this.inner.poll(cx))?;
-        response
-            .headers_mut()
-            .insert(REQUEST_ID.clone(), this.request_id.clone());
+        let mut this = self.project();
+        let mut response = std::task::ready!(this.inner.as_mut().poll(cx))?;
+        let request_id = match this.sent.take() {
+            Some(sent) => Some(sent),
+            None => this
+                .inner
+                .take_value()
+                .and_then(|context| context.request_id.into_inner())
+                .and_then(|made| HeaderValue::try_from(made).ok()),
+        };
+        if let Some(request_id) = request_id {
+            response
+                .headers_mut()
+                .insert(REQUEST_ID.clone(), request_id);
+        }
         Poll::Ready(Ok(response))
     }
 }

@@ -50,10 +50,15 @@
 //! # Who made a change
 //!
 //! Every request served by an [`App`](crate::App) runs with its request id
-//! (`x-request-id`, or a new one) and the [`Actor`] authentication put in its
-//! extensions; every command runs with actor `command:<name>` and a request id
-//! of its own. Elsewhere (tests, background tasks), say who is writing with
-//! [`with_actor`].
+//! and the [`Actor`] authentication put in its extensions; every command runs
+//! with actor `command:<name>` and a request id of its own. Elsewhere (tests,
+//! background tasks), say who is writing with [`with_actor`].
+//!
+//! A request's id is its `x-request-id` as sent, echoed on the response. For a
+//! request that sent none, a new one (a UUIDv7) is made when the request first
+//! needs one, to record a change or to log a failure, and is then sent back
+//! in the response's `x-request-id`. A read that succeeds needs none and
+//! answers without one: nothing on the server refers to it.
 //!
 //! # Why a reader never misses a change
 //!
@@ -93,6 +98,7 @@ mod record;
 mod tables;
 mod tail;
 
+use std::cell::OnceCell;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -204,10 +210,28 @@ tokio::task_local! {
 }
 
 /// Who is writing, for the records made while a future runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct WriteContext {
     actor: Option<String>,
-    request_id: Option<String>,
+    request_id: OnceCell<String>,
+    /// Whether a request id is made on first use: for a request that sent
+    /// none, so that one recording nothing and logging nothing pays nothing
+    /// for it.
+    makes_request_id: bool,
+}
+
+impl WriteContext {
+    /// The request id: as given, or made now if this context makes one.
+    fn request_id(&self) -> Option<&str> {
+        if self.makes_request_id {
+            Some(
+                self.request_id
+                    .get_or_init(|| uuid::Uuid::now_v7().to_string()),
+            )
+        } else {
+            self.request_id.get().map(String::as_str)
+        }
+    }
 }
 
 /// Runs `future` with `actor` and `request_id` recorded on every change it makes
@@ -230,9 +254,12 @@ pub async fn with_actor<F: Future>(
     request_id: Option<String>,
     future: F,
 ) -> F::Output {
-    CONTEXT
-        .scope(WriteContext { actor, request_id }, future)
-        .await
+    let context = WriteContext {
+        actor,
+        request_id: request_id.map(OnceCell::from).unwrap_or_default(),
+        makes_request_id: false,
+    };
+    CONTEXT.scope(context, future).await
 }
 
 /// Who is making a request, for the change log: a request extension that
@@ -246,8 +273,24 @@ pub async fn with_actor<F: Future>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(pub String);
 
-fn current_context() -> WriteContext {
-    CONTEXT.try_with(Clone::clone).unwrap_or_default()
+/// The actor and request id of the current task, for a change record.
+fn current_context() -> (Option<String>, Option<String>) {
+    CONTEXT
+        .try_with(|context| {
+            let request_id = context.request_id().map(str::to_owned);
+            (context.actor.clone(), request_id)
+        })
+        .unwrap_or_default()
+}
+
+/// The request id of the current task, if it runs with one (made now for a
+/// request that sent none): for logs that a response's `x-request-id` should
+/// lead to.
+pub(crate) fn current_request_id() -> Option<String> {
+    CONTEXT
+        .try_with(|context| context.request_id().map(str::to_owned))
+        .ok()
+        .flatten()
 }
 
 /// The change log's tables, `fw_changes` and `fw_change_counter`, for

@@ -116,7 +116,7 @@ fn push<M: Model>(
 ) -> Result<()> {
     let fields = serde_json::value::to_raw_value(fields)
         .map_err(|error| Error::Database(sqlx::Error::Encode(error.into())))?;
-    let context = current_context();
+    let (actor, request_id) = current_context();
     tx.changes.0.push(PendingChange {
         model: M::SCHEMA.table,
         key: key_text(&row.key().to_value()),
@@ -124,8 +124,8 @@ fn push<M: Model>(
         version: row.version(),
         fields,
         at: crate::write::now(),
-        actor: context.actor,
-        request_id: context.request_id,
+        actor,
+        request_id,
     });
     Ok(())
 }

@@ -325,7 +325,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if let ApiError::Internal { source } = &self {
-            tracing::error!(error = %source, "request failed");
+            // The response's `x-request-id` leads to this line.
+            let request_id = crate::changes::current_request_id();
+            tracing::error!(error = %source, request_id, "request failed");
         }
         let errors: &[FieldError] = match &self {
             ApiError::Validation { errors } | ApiError::Conflict { errors, .. } => errors,

@@ -359,9 +359,27 @@ pub(crate) async fn requests_record_their_actor_and_request_id(db: &Db) {
             (None, Some(generated.as_str()))
         ]
     );
-    // Reads answer with a request id too, so logs and clients can correlate.
+    // A read echoes the id it was sent; one that sent none records nothing
+    // and logs nothing, so it is given none.
+    let response = send(&app, "GET", "/changes", &[("x-request-id", "req-9b1c")]).await;
+    assert_eq!(response.headers()["x-request-id"], "req-9b1c");
     let response = send(&app, "GET", "/changes", &[]).await;
-    assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response.headers().contains_key("x-request-id"));
+    // An id too long to keep is replaced by a new one, made for the change.
+    let too_long = "r".repeat(201);
+    let response = send(
+        &app,
+        "POST",
+        "/securities/CRUX",
+        &[("x-request-id", too_long.as_str())],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let replaced = response.headers()["x-request-id"].to_str().expect("text");
+    assert!(uuid::Uuid::parse_str(replaced).is_ok(), "`{replaced}`");
+    let log = changes::after(2).fetch(db).await.unwrap();
+    assert_eq!(log[0].request_id.as_deref(), Some(replaced));
 }
 
 pub(crate) async fn the_change_log_api_is_in_the_openapi_document(db: &Db) {
