@@ -337,7 +337,7 @@ fn check_range(field: &FieldSchema, number: Decimal, fail: &mut impl FnMut(&str,
 }
 
 /// Whether the whole of `text` matches `pattern`. Patterns are compiled once.
-fn matches_pattern(pattern: &'static str, text: &str) -> bool {
+pub(crate) fn matches_pattern(pattern: &'static str, text: &str) -> bool {
     static COMPILED: LazyLock<RwLock<HashMap<&'static str, Option<Regex>>>> =
         LazyLock::new(Default::default);
     let cached = COMPILED.read().ok().and_then(|cache| {

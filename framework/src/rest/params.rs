@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 
 use super::ResourceSpec;
 use super::error::ApiError;
-use super::input::{from_json, parse_text};
+use super::input::{from_json, matches_pattern, parse_text};
 use crate::model::Model;
 use crate::query::{Cursor, Filter, Lookup, Order, Query};
 use crate::schema::FieldSchema;
@@ -130,7 +130,18 @@ fn filter_param<M: Model>(
         Lookup::Contains | Lookup::IContains | Lookup::StartsWith => {
             vec![Value::Text(raw.to_owned())]
         }
-        _ => vec![parse_text(field, raw).map_err(invalid)?],
+        // The OpenAPI document gives these parameters the field's pattern: a
+        // value outside it is refused as a body field would be, not answered
+        // with an empty page.
+        _ => {
+            let value = parse_text(field, raw).map_err(invalid)?;
+            if let Some(pattern) = field.pattern
+                && !matches_pattern(pattern, raw)
+            {
+                return Err(invalid(format!("must match `{pattern}`")));
+            }
+            vec![value]
+        }
     };
     let filter = match declared.through {
         Some(through) => Filter::related(through.reference, through.target, field, lookup, values),

@@ -544,6 +544,17 @@ pub(crate) async fn bad_query_parameters_are_400_naming_them(app: Router, _db: f
             reply.body
         );
     }
+    // An exact filter's value must match the field's pattern, as documented;
+    // a text lookup takes any text.
+    let reply = send(&app, "GET", "/securities?symbol=acme", &[], None).await;
+    reply.assert_problem(StatusCode::BAD_REQUEST);
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("`symbol`") && detail.contains("must match"),
+        "{detail}"
+    );
+    let reply = send(&app, "GET", "/securities?symbol__startswith=ac", &[], None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
 pub(crate) async fn put_and_patch_update(app: Router, _db: fw::Db) {
