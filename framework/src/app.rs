@@ -11,13 +11,16 @@ use std::sync::Arc;
 use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
 
 use crate::db::Db;
-use crate::migrate::{self, DataMigrations, MakeOptions, MigrateOptions};
+use crate::migrate::{
+    self, DataMigrations, EmbeddedMigrations, MakeOptions, MigrateOptions, Migrations,
+};
 use crate::model::Model;
 use crate::rest::{Api, Resource};
 use crate::schema::ModelSchema;
 
 /// Creates an [`App`] for the calling crate: named after the package, with its
-/// migrations in `<crate>/migrations` and, unless `DATABASE_URL` says otherwise, its
+/// migrations in `<crate>/migrations` (and compiled into the executable, see
+/// [`App::embedded_migrations`]) and, unless `DATABASE_URL` says otherwise, its
 /// SQLite database in `<crate>/data/`.
 ///
 /// ```no_run
@@ -29,6 +32,7 @@ use crate::schema::ModelSchema;
 macro_rules! app {
     () => {
         $crate::App::new(env!("CARGO_PKG_NAME"), env!("CARGO_MANIFEST_DIR"))
+            .embedded_migrations($crate::embed_migrations!())
     };
 }
 
@@ -131,6 +135,7 @@ pub struct App {
     default_command: Vec<&'static str>,
     models: Vec<&'static ModelSchema>,
     data_migrations: DataMigrations,
+    embedded_migrations: Option<EmbeddedMigrations>,
     routes: Option<Routes>,
     api: Option<Api>,
     before_serve: Option<Hook>,
@@ -210,6 +215,7 @@ impl App {
             default_command: vec!["serve"],
             models: Vec::new(),
             data_migrations: DataMigrations::default(),
+            embedded_migrations: None,
             routes: None,
             api: None,
             before_serve: None,
@@ -246,6 +252,18 @@ impl App {
                 }
             }
         }
+        self
+    }
+
+    /// The migration files compiled into the executable
+    /// ([`embed_migrations!`](crate::embed_migrations); [`fw::app!()`](crate::app)
+    /// passes them). `migrate` and `serve --migrate` apply them when the crate's
+    /// `migrations/` directory is not there, as on a server the executable was
+    /// deployed to without its source. Where the directory is there, it is read
+    /// instead: it is where `makemigrations` writes, and may be newer than the
+    /// last build.
+    pub fn embedded_migrations(mut self, embedded: EmbeddedMigrations) -> App {
+        self.embedded_migrations = Some(embedded);
         self
     }
 
@@ -376,6 +394,16 @@ impl App {
         self.crate_dir.join("migrations")
     }
 
+    /// The migrations `migrate` applies: the directory when it is there, else
+    /// the embedded files (see [`App::embedded_migrations`]).
+    fn migrations(&self) -> Migrations {
+        let dir = self.migrations_dir();
+        match self.embedded_migrations {
+            Some(embedded) if !dir.is_dir() => Migrations::Embedded(embedded),
+            _ => Migrations::Dir(dir),
+        }
+    }
+
     fn command_line(&self) -> clap::Command {
         let command = clap::Command::new(self.name)
             .about(format!("{}: an fw application", self.name))
@@ -458,7 +486,7 @@ impl App {
                 if args.migrate {
                     let outcome = migrate::migrate(
                         &app.db,
-                        &self.migrations_dir(),
+                        self.migrations(),
                         &self.data_migrations,
                         MigrateOptions::default(),
                     )
@@ -475,7 +503,7 @@ impl App {
                 let app = self.connect(&config).await?;
                 let outcome = migrate::migrate(
                     &app.db,
-                    &self.migrations_dir(),
+                    self.migrations(),
                     &self.data_migrations,
                     MigrateOptions { plan: args.plan },
                 )
@@ -485,7 +513,7 @@ impl App {
             }
             Builtin::Makemigrations(args) => {
                 let outcome = migrate::makemigrations(
-                    &self.migrations_dir(),
+                    self.migrations_dir(),
                     &self.models,
                     MakeOptions {
                         check: args.check,
@@ -497,7 +525,7 @@ impl App {
             }
             Builtin::Check => {
                 let outcome = migrate::makemigrations(
-                    &self.migrations_dir(),
+                    self.migrations(),
                     &self.models,
                     MakeOptions {
                         check: true,
@@ -508,7 +536,7 @@ impl App {
                 let app = self.connect(&config).await?;
                 let plan = migrate::migrate(
                     &app.db,
-                    &self.migrations_dir(),
+                    self.migrations(),
                     &self.data_migrations,
                     MigrateOptions { plan: true },
                 )
@@ -620,4 +648,18 @@ fn init_logging(config: &Config) {
     } else {
         builder.try_init()
     };
+}
+
+#[cfg(test)]
+mod tests {
+    /// `app!()` compiles the crate's migrations in, so that a deployed
+    /// executable can apply them (this crate has none).
+    #[test]
+    fn the_app_macro_embeds_the_crate_s_migrations() {
+        let app = crate::app!();
+        let embedded = app.embedded_migrations.expect("embedded by app!()");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        assert_eq!(std::path::Path::new(embedded.dir), dir);
+        assert!(embedded.files.is_empty());
+    }
 }

@@ -39,7 +39,7 @@ pub use rest::{
 pub use sql::{SqlQuery, sql};
 pub use value::Value;
 
-pub use fw_macros::{Choices, model, resource};
+pub use fw_macros::{Choices, embed_migrations, model, resource};
 
 /// Guides, rendered in the crate documentation.
 pub mod docs {

@@ -53,6 +53,11 @@ impl Fixture {
         Fixture { dir, database_url }
     }
 
+    fn with_database(database_url: String) -> Fixture {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        Fixture { dir, database_url }
+    }
+
     fn app(&self) -> App {
         App::new("notes", self.dir.path())
             .default_database_url(self.database_url.clone())
@@ -152,4 +157,102 @@ async fn a_failing_command_exits_non_zero() {
     // No migration applied: the table is missing, so the insert fails.
     let code = fixture.run(&["add", "1", "1", "--note", "x"]).await;
     assert_eq!(code, ExitCode::FAILURE);
+}
+
+async fn run_app(app: App, args: &[&str]) -> ExitCode {
+    let command_line: Vec<&str> = std::iter::once("notes")
+        .chain(args.iter().copied())
+        .collect();
+    app.run_with(command_line).await
+}
+
+/// What `makemigrations` writes for `Note`, compiled in as `fw::app!()` compiles
+/// in an application's `migrations/`.
+const EMBEDDED: fw::migrate::EmbeddedMigrations =
+    fw::embed_migrations!("tests/app_embedded/migrations");
+
+#[test]
+fn embed_migrations_compiles_in_every_file_in_name_order() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/app_embedded/migrations");
+    assert_eq!(std::path::Path::new(EMBEDDED.dir), dir);
+    let names: Vec<&str> = EMBEDDED.files.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["0001_initial.toml"]);
+    let on_disk = std::fs::read(dir.join("0001_initial.toml")).expect("the fixture");
+    assert_eq!(EMBEDDED.files[0].1, on_disk.as_slice());
+}
+
+/// An executable deployed without its source tree migrates from the files
+/// compiled into it, and `check` finds models and migrations in agreement.
+async fn embedded_migrations_apply_without_the_directory(database_url: String) {
+    let fixture = Fixture::with_database(database_url);
+    let deployed = || fixture.app().embedded_migrations(EMBEDDED);
+    assert_eq!(
+        fixture.run(&["migrate"]).await,
+        ExitCode::FAILURE,
+        "no directory, nothing embedded"
+    );
+    assert_eq!(run_app(deployed(), &["migrate"]).await, ExitCode::SUCCESS);
+    assert_eq!(run_app(deployed(), &["check"]).await, ExitCode::SUCCESS);
+    assert_eq!(
+        run_app(deployed(), &["add", "1", "2", "--note", "deployed"]).await,
+        ExitCode::SUCCESS,
+        "the embedded migration created the table"
+    );
+    assert!(fixture.migration_files().is_empty(), "nothing written");
+    // Writing a migration (here: the one dropping `note`) needs the source tree.
+    let refused = fw::migrate::makemigrations(EMBEDDED, &[], fw::migrate::MakeOptions::default())
+        .expect_err("embedded migrations are read-only")
+        .to_string();
+    assert!(refused.contains("cannot be written"), "{refused}");
+}
+
+/// Where the migrations directory is, it is read rather than the embedded
+/// files: it is where `makemigrations` writes, and may be newer than the build.
+async fn the_directory_wins_over_embedded_migrations(database_url: String) {
+    let fixture = Fixture::with_database(database_url.clone());
+    assert_eq!(fixture.run(&["makemigrations"]).await, ExitCode::SUCCESS);
+    std::fs::write(
+        fixture.dir.path().join("migrations/0002_extra.toml"),
+        "[[operations]]\nop = \"run_sql\"\nsql = \"CREATE TABLE extra (id INTEGER)\"\n",
+    )
+    .expect("write a second migration");
+    let app = fixture.app().embedded_migrations(EMBEDDED);
+    assert_eq!(app.run_with(["notes", "migrate"]).await, ExitCode::SUCCESS);
+    let db = fw::Db::connect(&database_url).await.expect("connect");
+    db.execute_raw("INSERT INTO extra (id) VALUES (1)")
+        .await
+        .expect("the directory's second migration was applied");
+}
+
+#[tokio::test]
+async fn embedded_migrations_apply_without_the_directory_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    embedded_migrations_apply_without_the_directory(format!(
+        "sqlite://{}/app.db",
+        dir.path().display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn embedded_migrations_apply_without_the_directory_on_postgres() {
+    let test_db = fw::testing::TestDb::postgres().await;
+    embedded_migrations_apply_without_the_directory(test_db.url()).await;
+}
+
+#[tokio::test]
+async fn the_directory_wins_over_embedded_migrations_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    the_directory_wins_over_embedded_migrations(format!(
+        "sqlite://{}/app.db",
+        dir.path().display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn the_directory_wins_over_embedded_migrations_on_postgres() {
+    let test_db = fw::testing::TestDb::postgres().await;
+    the_directory_wins_over_embedded_migrations(test_db.url()).await;
 }

@@ -7,6 +7,7 @@ use proc_macro::TokenStream;
 
 mod choices;
 mod ctxt;
+mod embed;
 mod model;
 mod names;
 mod options;
@@ -28,6 +29,16 @@ pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Choices, attributes(choice))]
 pub fn derive_choices(input: TokenStream) -> TokenStream {
     finish(choices::expand(input.into()))
+}
+
+/// The migration files of the calling crate's `migrations/` directory (or of
+/// the directory named, relative to the crate), compiled into the executable.
+/// See the `fw` crate documentation.
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    embed::migrations(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// The one place errors become `compile_error!`s, emitted beside the fallback

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::MigrateError;
 use super::lint::Finding;
 use super::operation::Operation;
 use super::state::{Column, Index, Literal, SchemaState};
+use super::{EmbeddedMigrations, MigrateError};
 
 /// One parsed migration file.
 #[derive(Debug, Clone)]
@@ -80,6 +80,25 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<MigrationFile>, MigrateError> {
             files.push(parse(&path, &bytes)?);
         }
     }
+    in_order(dir, files)
+}
+
+/// The files compiled into the executable, checked as [`load_dir`] checks a
+/// directory's.
+pub(crate) fn load_embedded(
+    embedded: &EmbeddedMigrations,
+) -> Result<Vec<MigrationFile>, MigrateError> {
+    let dir = Path::new(embedded.dir);
+    let files = embedded
+        .files
+        .iter()
+        .map(|(name, bytes)| parse(&dir.join(name), bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    in_order(dir, files)
+}
+
+/// `files` sorted by number, which must run from 1 without a gap or a repeat.
+fn in_order(dir: &Path, mut files: Vec<MigrationFile>) -> Result<Vec<MigrationFile>, MigrateError> {
     files.sort_by(|a, b| a.number.cmp(&b.number).then_with(|| a.name.cmp(&b.name)));
     for (position, file) in files.iter().enumerate() {
         let expected = position as u32 + 1;

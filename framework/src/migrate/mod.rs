@@ -298,6 +298,16 @@ pub enum MigrateError {
         /// What is wrong.
         message: String,
     },
+    /// `makemigrations` was asked to write to the migrations compiled into the
+    /// executable.
+    #[error(
+        "the migrations compiled into this executable cannot be written; run `makemigrations` in the app's source tree, where `{}` is",
+        dir.display()
+    )]
+    ReadOnlyMigrations {
+        /// The directory they were compiled from.
+        dir: PathBuf,
+    },
     /// The migration name given to `makemigrations` is not usable in a file name.
     #[error("invalid migration name `{name}`: use lowercase letters, digits and underscores")]
     InvalidName {
@@ -425,10 +435,11 @@ pub enum MigrateError {
 /// # Ok(()) }
 /// ```
 pub fn makemigrations(
-    dir: &Path,
+    migrations: impl Into<Migrations>,
     models: &[&ModelSchema],
     options: MakeOptions,
 ) -> Result<MakeOutcome, MigrateError> {
+    let migrations = migrations.into();
     if let Some(name) = &options.name
         && (name.is_empty()
             || !name
@@ -437,7 +448,7 @@ pub fn makemigrations(
     {
         return Err(MigrateError::InvalidName { name: name.clone() });
     }
-    let files = file::load_dir(dir)?;
+    let files = migrations.load()?;
     let replayed = replay(&files)?.0;
     let operations = autodetect::diff(&replayed, models)
         .map_err(|message| MigrateError::InvalidModels { message })?;
@@ -446,10 +457,15 @@ pub fn makemigrations(
     }
     if options.check {
         return Err(MigrateError::MissingMigrations {
-            dir: dir.to_owned(),
+            dir: migrations.dir().to_owned(),
             changes: operations.iter().map(Operation::describe).collect(),
         });
     }
+    let Migrations::Dir(dir) = &migrations else {
+        return Err(MigrateError::ReadOnlyMigrations {
+            dir: migrations.dir().to_owned(),
+        });
+    };
     // PostgreSQL cannot build an index concurrently inside a transaction, so those
     // indexes get a file of their own, applied after the rest.
     let (concurrent, transactional): (Vec<Operation>, Vec<Operation>) =
@@ -562,16 +578,85 @@ fn replay(files: &[file::MigrationFile]) -> Result<(SchemaState, Vec<SchemaState
 /// ```
 pub async fn migrate(
     db: &Db,
-    dir: &Path,
+    migrations: impl Into<Migrations>,
     data_migrations: &DataMigrations,
     options: MigrateOptions,
 ) -> Result<MigrateOutcome, MigrateError> {
-    if !dir.is_dir() {
-        return Err(MigrateError::MissingDirectory {
-            path: dir.to_owned(),
-        });
+    let migrations = migrations.into();
+    if let Migrations::Dir(dir) = &migrations
+        && !dir.is_dir()
+    {
+        return Err(MigrateError::MissingDirectory { path: dir.clone() });
     }
-    run::migrate(db, dir, data_migrations, options).await
+    run::migrate(db, &migrations, data_migrations, options).await
+}
+
+/// Where [`migrate`] reads the migration files: a directory (a `&Path` converts
+/// into one), or the files compiled into the executable.
+#[derive(Debug, Clone)]
+pub enum Migrations {
+    /// `NNNN_name.toml` files in a directory, as [`makemigrations`] writes them.
+    Dir(PathBuf),
+    /// The files [`embed_migrations!`](crate::embed_migrations) compiled in.
+    Embedded(EmbeddedMigrations),
+}
+
+impl Migrations {
+    /// The files, in number order, checked for gaps and repeats.
+    fn load(&self) -> Result<Vec<file::MigrationFile>, MigrateError> {
+        match self {
+            Migrations::Dir(dir) => file::load_dir(dir),
+            Migrations::Embedded(embedded) => file::load_embedded(embedded),
+        }
+    }
+
+    /// The directory the files are (or, embedded, were) in, for messages.
+    fn dir(&self) -> &Path {
+        match self {
+            Migrations::Dir(dir) => dir,
+            Migrations::Embedded(embedded) => Path::new(embedded.dir),
+        }
+    }
+}
+
+impl From<&Path> for Migrations {
+    fn from(dir: &Path) -> Migrations {
+        Migrations::Dir(dir.to_owned())
+    }
+}
+
+impl From<&PathBuf> for Migrations {
+    fn from(dir: &PathBuf) -> Migrations {
+        Migrations::Dir(dir.clone())
+    }
+}
+
+impl From<PathBuf> for Migrations {
+    fn from(dir: PathBuf) -> Migrations {
+        Migrations::Dir(dir)
+    }
+}
+
+impl From<EmbeddedMigrations> for Migrations {
+    fn from(embedded: EmbeddedMigrations) -> Migrations {
+        Migrations::Embedded(embedded)
+    }
+}
+
+/// Migration files compiled into the executable by
+/// [`embed_migrations!`](crate::embed_migrations), so that a deployed
+/// executable migrates its database without its source tree.
+///
+/// ```
+/// let embedded: fw::migrate::EmbeddedMigrations = fw::embed_migrations!("no-such-directory");
+/// assert!(embedded.files.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedMigrations {
+    /// The directory they were read from when the executable was built.
+    pub dir: &'static str,
+    /// Each `NNNN_name.toml` file's name and bytes, in name order.
+    pub files: &'static [(&'static str, &'static [u8])],
 }
 
 /// The DDL that creates the models' tables and indexes from scratch in `dialect`:

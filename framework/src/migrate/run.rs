@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::file::{self, MigrationFile};
+use super::file::MigrationFile;
 use super::operation::Operation;
 use super::sql::{self, Step};
 use super::{
-    DataMigrations, MigrateError, MigrateOptions, MigrateOutcome, PlannedMigration, lint, replay,
+    DataMigrations, MigrateError, MigrateOptions, MigrateOutcome, Migrations, PlannedMigration,
+    lint, replay,
 };
 use crate::db::{Access, Arguments, Conn, Db, Dialect, Sql, Tx, placeholder};
 
@@ -22,15 +23,15 @@ struct Prepared<'f> {
 
 pub(super) async fn migrate(
     db: &Db,
-    dir: &Path,
+    migrations: &Migrations,
     data_migrations: &DataMigrations,
     options: MigrateOptions,
 ) -> Result<MigrateOutcome, MigrateError> {
     let dialect = db.dialect();
-    let files = file::load_dir(dir)?;
+    let files = migrations.load()?;
     let (_, states) = replay(&files)?;
     let applied = applied_migrations(db).await?;
-    verify_history(dir, &files, &applied)?;
+    verify_history(migrations.dir(), &files, &applied)?;
 
     // Check every pending migration before running any, so a bad file stops the
     // deploy before it changes anything.

@@ -1,0 +1,3 @@
+const MIGRATIONS: fw::migrate::EmbeddedMigrations = fw::embed_migrations!(migrations);
+
+fn main() {}
