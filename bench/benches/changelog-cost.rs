@@ -11,15 +11,14 @@ use std::process::ExitCode;
 
 use fw_bench::bench_main;
 use fw_bench::changelog_cost::measure;
-use fw_bench::data::Engine;
+use fw_bench::data::{Engine, EngineChoice};
 
 /// Options of a measured run.
 #[derive(Debug, clap::Parser)]
 #[command(name = "changelog-cost")]
 struct Options {
-    /// The databases to run on; repeat for both (default: both).
-    #[arg(long = "db", value_enum)]
-    engines: Vec<Engine>,
+    #[command(flatten)]
+    databases: EngineChoice,
     /// Rows per model and round (each an insert and an update).
     #[arg(long, default_value_t = 2000)]
     rows: u32,
@@ -36,7 +35,7 @@ fn main() -> ExitCode {
     bench_main(
         runtime,
         |options: Options| async move {
-            for engine in Engine::chosen(options.engines) {
+            for engine in options.databases.engines() {
                 println!("{}", measure(engine, options.rows, options.rounds).await?);
             }
             Ok(())

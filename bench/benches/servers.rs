@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use fw_bench::bench_main;
-use fw_bench::data::Engine;
+use fw_bench::data::{Engine, EngineChoice};
 use fw_bench::run::{RunOptions, run, smoke};
 use fw_bench::server::Executables;
 
@@ -24,9 +24,8 @@ use fw_bench::server::Executables;
 #[derive(Debug, clap::Parser)]
 #[command(name = "servers")]
 struct Options {
-    /// The databases to run on; repeat for both (default: both).
-    #[arg(long = "db", value_enum)]
-    engines: Vec<Engine>,
+    #[command(flatten)]
+    databases: EngineChoice,
     /// Measured seconds per scenario and server.
     #[arg(long, default_value_t = 6)]
     duration: u64,
@@ -56,7 +55,7 @@ fn main() -> ExitCode {
     bench_main(
         runtime,
         |options: Options| async move {
-            for engine in Engine::chosen(options.engines) {
+            for engine in options.databases.engines() {
                 let report = run(
                     executables(),
                     RunOptions {

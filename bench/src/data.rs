@@ -19,18 +19,28 @@ pub enum Engine {
     Postgres,
 }
 
+/// A benchmark's `--db sqlite|postgres` option, repeatable.
+#[derive(Debug, clap::Args)]
+pub struct EngineChoice {
+    /// The databases to run on; repeat for both (default: both).
+    #[arg(long = "db", value_enum)]
+    engines: Vec<Engine>,
+}
+
+impl EngineChoice {
+    /// The engines asked for, or both when none was.
+    pub fn engines(self) -> Vec<Engine> {
+        if self.engines.is_empty() {
+            Engine::ALL.to_vec()
+        } else {
+            self.engines
+        }
+    }
+}
+
 impl Engine {
     /// Both engines, SQLite first.
     pub const ALL: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
-
-    /// The engines asked for on a command line, or both when none was.
-    pub fn chosen(engines: Vec<Engine>) -> Vec<Engine> {
-        if engines.is_empty() {
-            Engine::ALL.to_vec()
-        } else {
-            engines
-        }
-    }
 
     /// The engine's lowercase name.
     pub fn name(self) -> &'static str {

@@ -1,12 +1,13 @@
 //! fw's performance benchmarks: the dividends example against a hand-written
 //! axum + sqlx server over the same schema and data.
 //!
-//! `cargo run --release -p fw-bench -- run` seeds one database per server,
-//! starts each server in a child process of its own and drives them alternately
-//! through the scenarios, printing throughput, latency, peak memory and the
-//! fw / baseline ratios. `run --smoke` is the CI variant: tiny data, a few
-//! requests, and a check that both servers answer alike. `changelog-cost`
-//! measures what the change log adds to a write. See BENCHMARKS.md.
+//! The benchmark targets run them: `cargo bench -p fw-bench --bench servers`
+//! seeds one database per server, starts each server from its own executable
+//! (`server-fw`, `server-baseline`) and drives them alternately through the
+//! scenarios, printing throughput, latency, peak memory and the fw / baseline
+//! ratios; `--bench changelog-cost` measures what the change log adds to a
+//! write. Under `cargo test` each target is the CI smoke run instead (see
+//! [`bench_main`]). See BENCHMARKS.md.
 
 pub mod baseline;
 pub mod changelog_cost;

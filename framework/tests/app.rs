@@ -66,8 +66,12 @@ impl Fixture {
     }
 
     async fn run(&self, args: &[&str]) -> ExitCode {
-        let command_line = std::iter::once("notes").chain(args.iter().copied());
-        self.app().run_with(command_line).await
+        run_command_line(self.app(), args).await
+    }
+
+    /// As [`Fixture::run`], for an executable with [`EMBEDDED`] compiled in.
+    async fn run_embedded(&self, args: &[&str]) -> ExitCode {
+        run_command_line(self.app().embedded_migrations(EMBEDDED), args).await
     }
 
     fn migration_files(&self) -> Vec<String> {
@@ -159,10 +163,8 @@ async fn a_failing_command_exits_non_zero() {
     assert_eq!(code, ExitCode::FAILURE);
 }
 
-async fn run_app(app: App, args: &[&str]) -> ExitCode {
-    let command_line: Vec<&str> = std::iter::once("notes")
-        .chain(args.iter().copied())
-        .collect();
+async fn run_command_line(app: App, args: &[&str]) -> ExitCode {
+    let command_line = std::iter::once("notes").chain(args.iter().copied());
     app.run_with(command_line).await
 }
 
@@ -184,18 +186,18 @@ fn embed_migrations_compiles_in_every_file_in_name_order() {
 
 /// An executable deployed without its source tree migrates from the files
 /// compiled into it, and `check` finds models and migrations in agreement.
-async fn embedded_migrations_apply_without_the_directory(database_url: String) {
-    let fixture = Fixture::with_database(database_url);
-    let deployed = || fixture.app().embedded_migrations(EMBEDDED);
+async fn embedded_migrations_apply_without_the_directory(fixture: Fixture) {
     assert_eq!(
         fixture.run(&["migrate"]).await,
         ExitCode::FAILURE,
         "no directory, nothing embedded"
     );
-    assert_eq!(run_app(deployed(), &["migrate"]).await, ExitCode::SUCCESS);
-    assert_eq!(run_app(deployed(), &["check"]).await, ExitCode::SUCCESS);
+    assert_eq!(fixture.run_embedded(&["migrate"]).await, ExitCode::SUCCESS);
+    assert_eq!(fixture.run_embedded(&["check"]).await, ExitCode::SUCCESS);
     assert_eq!(
-        run_app(deployed(), &["add", "1", "2", "--note", "deployed"]).await,
+        fixture
+            .run_embedded(&["add", "1", "2", "--note", "deployed"])
+            .await,
         ExitCode::SUCCESS,
         "the embedded migration created the table"
     );
@@ -209,17 +211,17 @@ async fn embedded_migrations_apply_without_the_directory(database_url: String) {
 
 /// Where the migrations directory is, it is read rather than the embedded
 /// files: it is where `makemigrations` writes, and may be newer than the build.
-async fn the_directory_wins_over_embedded_migrations(database_url: String) {
-    let fixture = Fixture::with_database(database_url.clone());
+async fn the_directory_wins_over_embedded_migrations(fixture: Fixture) {
     assert_eq!(fixture.run(&["makemigrations"]).await, ExitCode::SUCCESS);
     std::fs::write(
         fixture.dir.path().join("migrations/0002_extra.toml"),
         "[[operations]]\nop = \"run_sql\"\nsql = \"CREATE TABLE extra (id INTEGER)\"\n",
     )
     .expect("write a second migration");
-    let app = fixture.app().embedded_migrations(EMBEDDED);
-    assert_eq!(app.run_with(["notes", "migrate"]).await, ExitCode::SUCCESS);
-    let db = fw::Db::connect(&database_url).await.expect("connect");
+    assert_eq!(fixture.run_embedded(&["migrate"]).await, ExitCode::SUCCESS);
+    let db = fw::Db::connect(&fixture.database_url)
+        .await
+        .expect("connect");
     db.execute_raw("INSERT INTO extra (id) VALUES (1)")
         .await
         .expect("the directory's second migration was applied");
@@ -227,32 +229,22 @@ async fn the_directory_wins_over_embedded_migrations(database_url: String) {
 
 #[tokio::test]
 async fn embedded_migrations_apply_without_the_directory_on_sqlite() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    embedded_migrations_apply_without_the_directory(format!(
-        "sqlite://{}/app.db",
-        dir.path().display()
-    ))
-    .await;
+    embedded_migrations_apply_without_the_directory(Fixture::new()).await;
 }
 
 #[tokio::test]
 async fn embedded_migrations_apply_without_the_directory_on_postgres() {
     let test_db = fw::testing::TestDb::postgres().await;
-    embedded_migrations_apply_without_the_directory(test_db.url()).await;
+    embedded_migrations_apply_without_the_directory(Fixture::with_database(test_db.url())).await;
 }
 
 #[tokio::test]
 async fn the_directory_wins_over_embedded_migrations_on_sqlite() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    the_directory_wins_over_embedded_migrations(format!(
-        "sqlite://{}/app.db",
-        dir.path().display()
-    ))
-    .await;
+    the_directory_wins_over_embedded_migrations(Fixture::new()).await;
 }
 
 #[tokio::test]
 async fn the_directory_wins_over_embedded_migrations_on_postgres() {
     let test_db = fw::testing::TestDb::postgres().await;
-    the_directory_wins_over_embedded_migrations(test_db.url()).await;
+    the_directory_wins_over_embedded_migrations(Fixture::with_database(test_db.url())).await;
 }
