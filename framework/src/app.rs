@@ -404,6 +404,18 @@ impl App {
         }
     }
 
+    /// Where `makemigrations` compares and writes: the crate's `migrations/`
+    /// directory, created in a new application. Where the source tree is not
+    /// there at all (an executable deployed alone), the embedded files: they
+    /// can be checked against the models, and writing is refused rather than
+    /// creating the source's path on a server.
+    fn migrations_to_make(&self) -> Migrations {
+        match self.embedded_migrations {
+            Some(embedded) if !self.crate_dir.is_dir() => Migrations::Embedded(embedded),
+            _ => Migrations::Dir(self.migrations_dir()),
+        }
+    }
+
     fn command_line(&self) -> clap::Command {
         let command = clap::Command::new(self.name)
             .about(format!("{}: an fw application", self.name))
@@ -513,7 +525,7 @@ impl App {
             }
             Builtin::Makemigrations(args) => {
                 let outcome = migrate::makemigrations(
-                    self.migrations_dir(),
+                    self.migrations_to_make(),
                     &self.models,
                     MakeOptions {
                         check: args.check,

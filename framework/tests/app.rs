@@ -227,6 +227,39 @@ async fn the_directory_wins_over_embedded_migrations(fixture: Fixture) {
         .expect("the directory's second migration was applied");
 }
 
+/// On a server the executable was deployed to alone, `makemigrations` checks
+/// the models against the embedded files and refuses to write, rather than
+/// creating the source tree's path there.
+#[tokio::test]
+async fn makemigrations_without_the_source_tree_writes_nothing() {
+    let fixture = Fixture::new();
+    let source = fixture.dir.path().join("not-deployed");
+    let deployed = || {
+        App::new("notes", &source)
+            .default_database_url(fixture.database_url.clone())
+            .embedded_migrations(EMBEDDED)
+    };
+    assert_eq!(
+        run_command_line(deployed().model::<Note>(), &["makemigrations", "--check"]).await,
+        ExitCode::SUCCESS,
+        "the models agree with the embedded migrations"
+    );
+    assert_eq!(
+        run_command_line(deployed().model::<Note>(), &["makemigrations"]).await,
+        ExitCode::SUCCESS,
+        "nothing to write"
+    );
+    assert_eq!(
+        run_command_line(deployed(), &["makemigrations"]).await,
+        ExitCode::FAILURE,
+        "dropping `note` needs a new migration, which only the source tree can take"
+    );
+    assert!(
+        !source.exists(),
+        "nothing written where the source would be"
+    );
+}
+
 #[tokio::test]
 async fn embedded_migrations_apply_without_the_directory_on_sqlite() {
     embedded_migrations_apply_without_the_directory(Fixture::new()).await;
