@@ -62,18 +62,6 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
     let ident = &resource.ident;
     let item = resource.stripped_item();
 
-    // Each field must be a model field of the same type: the column constant
-    // exists (else an error on the field's name) and has the field's type (else
-    // an error on the field's type).
-    let type_checks = resource.fields.iter().map(|field| {
-        let ty = &field.ty;
-        let column = column(model, &field.ident);
-        quote_spanned! {ty.span()=>
-            const _: () = {
-                let _: ::fw::Column<#model, #ty> = #column;
-            };
-        }
-    });
     let lookup_checks = args.filters.iter().flat_map(|filter| {
         let ty = resource.field(&filter.field).map(|field| field.ty.clone());
         filter.lookups.iter().filter_map(move |lookup| {
@@ -147,9 +135,19 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
     });
     let shown_idents: Vec<&Ident> = shown.iter().map(|field| &field.ident).collect();
     let struct_name = ident.to_string();
+    // The one place a field's type is compared with the model's: a mismatch is
+    // reported once, on the field, naming both types.
     let from_model = resource.fields.iter().map(|field| {
         let ident = &field.ident;
-        quote!(#ident: ::core::clone::Clone::clone(&row.#ident))
+        let ty = &field.ty;
+        let value = quote_spanned!(ident.span()=> &row.#ident);
+        let value_ty = quote_spanned!(ty.span()=> &#ty);
+        quote! {
+            #ident: {
+                let value: #value_ty = #value;
+                ::core::clone::Clone::clone(value)
+            }
+        }
     });
 
     let spec_fields = resource.fields.iter().map(|field| {
@@ -320,7 +318,6 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
             type __FwNew = <#model as ::fw::Model>::New;
             type __FwPatch = <#model as ::fw::Model>::Patch;
 
-            #(#type_checks)*
             #history_check
             #(#related_checks)*
             #(#lookup_checks)*
