@@ -134,6 +134,7 @@ pub struct App {
     default_database_url: String,
     default_command: Vec<&'static str>,
     models: Vec<&'static ModelSchema>,
+    cascading_models: Vec<crate::changes::CascadingModel>,
     data_migrations: DataMigrations,
     embedded_migrations: Option<EmbeddedMigrations>,
     routes: Option<Routes>,
@@ -214,6 +215,7 @@ impl App {
             default_database_url,
             default_command: vec!["serve"],
             models: Vec::new(),
+            cascading_models: Vec::new(),
             data_migrations: DataMigrations::default(),
             embedded_migrations: None,
             routes: None,
@@ -244,6 +246,8 @@ impl App {
     /// in step. A model that records changes brings the change log's tables along.
     pub fn model<M: Model>(mut self) -> App {
         self.models.push(M::SCHEMA);
+        self.cascading_models
+            .push(crate::changes::CascadingModel::of::<M>());
         if M::CHANGELOG {
             self.change_log_tables.push(M::TABLE);
             for table in crate::changes::tables() {
@@ -338,6 +342,10 @@ impl App {
     /// around the whole router: `Router::layer` would wrap every route in it,
     /// at the cost of a boxed, cloned service per request.
     fn service(&self, app: AppContext) -> crate::changes::RecordActor<axum::Router> {
+        let app = AppContext {
+            db: self.attach(&app.db),
+            config: app.config,
+        };
         let mut router = match &self.routes {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
@@ -383,6 +391,17 @@ impl App {
     /// The registered models' schemas.
     pub fn models(&self) -> &[&'static ModelSchema] {
         &self.models
+    }
+
+    /// `db`, knowing this app's models: deleting a row through it records the
+    /// rows its `on_delete` foreign keys remove or clear in the models that
+    /// record changes (see [`changes`](crate::changes#deletes-and-foreign-keys)).
+    /// The app's commands and [`App::router`] attach their handles themselves;
+    /// attach one opened with [`Db::connect`] elsewhere, as in a test.
+    pub fn attach(&self, db: &Db) -> Db {
+        db.with_cascades(Arc::new(crate::changes::Cascades::new(
+            &self.cascading_models,
+        )))
     }
 
     /// The application's source crate, where its committed files live.
@@ -588,7 +607,7 @@ impl App {
             )
         })?;
         Ok(AppContext {
-            db,
+            db: self.attach(&db),
             config: config.clone(),
         })
     }

@@ -356,7 +356,7 @@ pub(crate) async fn patch<M: Model>(
     })
 }
 
-async fn patch_row<M: Model>(
+pub(crate) async fn patch_row<M: Model>(
     mut conn: Conn<'_>,
     key: M::Key,
     expected_version: Option<i64>,
@@ -430,13 +430,21 @@ async fn patch_row<M: Model>(
 }
 
 pub(crate) async fn delete<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<()> {
-    if !M::CHANGELOG {
+    let cascades = conn.cascades_reach(M::TABLE);
+    if !M::CHANGELOG && !cascades {
         return delete_row::<M>(conn, key).await;
     }
     in_transaction!(conn, |tx| {
+        // Locked first, the row cannot gain a referencing row (whose insert
+        // waits for this lock) between the walk and the delete.
         let old = find_locked::<M>(tx, key.clone()).await?;
+        if cascades {
+            changes::before_delete(tx, M::TABLE, key.to_value()).await?;
+        }
         delete_row::<M>(Conn::Tx(&mut *tx), key).await?;
-        changes::record_delete(tx, &old)?;
+        if M::CHANGELOG {
+            changes::record_delete(tx, &old)?;
+        }
         Ok(())
     })
 }

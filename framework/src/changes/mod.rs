@@ -89,9 +89,24 @@
 //! The price is that commits of change-logging transactions are serialized; that is
 //! the cost of a gap-free stream without a separate log service.
 //!
-//! Only writes made through the generated API are recorded: rows removed by an
-//! `on_delete = "cascade"` foreign key, or changed by raw SQL, are not.
+//! # Deletes and foreign keys
+//!
+//! Deleting a row also writes the rows that reference it: an
+//! `on_delete = "cascade"` foreign key removes them, and `on_delete = "set_null"`
+//! clears the reference. For the app's models that record changes, those
+//! writes are recorded too, in the delete's transaction and before the deleted
+//! row's own record: a delete of each removed row (after the rows that
+//! reference it in turn), and an update of each cleared one, made by fw so that
+//! its version is bumped like any update's. A consumer applying the log in
+//! order never holds a row whose referenced row is gone.
+//!
+//! The relations come from the models registered with
+//! [`App::model`](crate::App::model); the app's commands and router use a
+//! [`Db`](crate::Db) that knows them, and [`App::attach`](crate::App::attach) gives
+//! one to code that connects by itself. Writes made by raw SQL, or through a
+//! `Db` the app was not attached to, are not recorded.
 
+mod cascade;
 pub(crate) mod http;
 mod read;
 mod record;
@@ -104,11 +119,12 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use cascade::{Cascades, CascadingModel, before_delete};
 pub(crate) use http::{ChangeLogState, RecordActor, document, routes};
 pub(crate) use read::history;
 pub use read::{ChangesAfter, after};
 pub(crate) use record::{
-    Pending, lock_clause, record_delete, record_insert, record_update, write_pending,
+    Pending, key_text, lock_clause, record_delete, record_insert, record_update, write_pending,
 };
 pub(crate) use tail::{ChangesCommand, run as run_command};
 

@@ -10,6 +10,7 @@ mod sqlite;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::changes::Cascades;
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 
@@ -50,6 +51,9 @@ impl Dialect {
 #[derive(Clone)]
 pub struct Db {
     pools: Arc<Pools>,
+    /// The app's `on_delete` foreign keys whose writes the change log records
+    /// (see [`App::attach`](crate::App::attach)); none for a bare connection.
+    cascades: Arc<Cascades>,
 }
 
 enum Pools {
@@ -88,7 +92,16 @@ impl Db {
         };
         Ok(Db {
             pools: Arc::new(pools),
+            cascades: Arc::default(),
         })
+    }
+
+    /// This handle, with the app's `on_delete` foreign keys to follow.
+    pub(crate) fn with_cascades(&self, cascades: Arc<Cascades>) -> Db {
+        Db {
+            pools: self.pools.clone(),
+            cascades,
+        }
     }
 
     /// The dialect of this database.
@@ -116,6 +129,7 @@ impl Db {
         Ok(Tx {
             inner,
             changes: Default::default(),
+            cascades: self.cascades.clone(),
         })
     }
 
@@ -158,6 +172,7 @@ pub struct Tx {
     /// Change records of this transaction's writes, numbered and inserted by
     /// [`Tx::commit`].
     pub(crate) changes: crate::changes::Pending,
+    cascades: Arc<Cascades>,
 }
 
 enum TxInner {
@@ -174,6 +189,10 @@ impl fmt::Debug for Tx {
 }
 
 impl Tx {
+    pub(crate) fn cascades(&self) -> Arc<Cascades> {
+        self.cascades.clone()
+    }
+
     /// The dialect of the database this transaction runs on.
     pub fn dialect(&self) -> Dialect {
         match &self.inner {
@@ -255,6 +274,15 @@ impl Conn<'_> {
         match self {
             Conn::Db(db) => db.dialect(),
             Conn::Tx(tx) => tx.dialect(),
+        }
+    }
+
+    /// Whether deleting a row of `table` writes referencing rows that the
+    /// change log records.
+    pub(crate) fn cascades_reach(&self, table: &str) -> bool {
+        match self {
+            Conn::Db(db) => db.cascades.reach(table),
+            Conn::Tx(tx) => tx.cascades.reach(table),
         }
     }
 

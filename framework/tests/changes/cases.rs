@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use fw::changes::{self, Change, FieldChange, Operation};
-use fw::{Db, Model};
+use fw::{Db, Model, Ref};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -514,6 +514,132 @@ pub(crate) async fn pages_and_follow_stream_the_log(db: &Db) {
     assert_eq!(seqs(&next().await), [7, 8]);
 }
 
+/// Deleting a security records what its foreign keys do, before its own
+/// delete: the lots of its holdings removed (the holdings record nothing), its
+/// quotes removed, its alerts' reference cleared as an update.
+pub(crate) async fn deletes_record_what_their_foreign_keys_do(db: &Db) {
+    let db = &super::models::app().attach(db);
+    let acme = Security::insert(db, new_security("ACME")).await.unwrap();
+    let bolt = Security::insert(db, new_security("BOLT")).await.unwrap();
+    let holding = |security: &Security, shares| {
+        Holding::insert(
+            db,
+            NewHolding {
+                security: Ref::from(security),
+                shares,
+            },
+        )
+    };
+    let first = holding(&acme, 100).await.unwrap();
+    let second = holding(&acme, 50).await.unwrap();
+    let kept = holding(&bolt, 10).await.unwrap();
+    let lot = |holding: &Holding| {
+        Lot::insert(
+            db,
+            NewLot {
+                holding: Ref::from(holding),
+                shares: 10,
+            },
+        )
+    };
+    let removed_lot = lot(&first).await.unwrap();
+    let kept_lot = lot(&kept).await.unwrap();
+    let quote = Quote::insert(
+        db,
+        NewQuote {
+            security: Ref::from(&acme),
+            price: 1234,
+        },
+    )
+    .await
+    .unwrap();
+    let alert = Alert::insert(
+        db,
+        NewAlert {
+            security: Some(Ref::from(&acme)),
+            text: "above 12".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    let before = all_changes(db).await.len();
+
+    Security::delete(db, acme.id).await.unwrap();
+
+    let log = all_changes(db).await;
+    let written: Vec<(&str, Operation, String, Option<i64>)> = log[before..]
+        .iter()
+        .map(|c| (c.model.as_str(), c.operation, c.key.clone(), c.version))
+        .collect();
+    assert_eq!(
+        written,
+        vec![
+            ("lot", Operation::Delete, removed_lot.id.to_string(), None),
+            ("quote", Operation::Delete, quote.id.to_string(), None),
+            ("alert", Operation::Update, alert.id.to_string(), Some(2)),
+            ("security", Operation::Delete, acme.id.to_string(), Some(1)),
+        ]
+    );
+    let cleared = &log[before + 2];
+    assert_eq!(field_names(cleared), ["security"]);
+    assert_eq!(field(cleared, "security").old, Some(json!(acme.id)));
+    assert_eq!(field(cleared, "security").new, Some(json!(null)));
+    assert_eq!(field(&log[before], "shares").old, Some(json!(10)));
+
+    let alert_now = Alert::get(db, alert.id).await.unwrap();
+    assert_eq!((alert_now.security, alert_now.version), (None, 2));
+    for gone in [first.id, second.id] {
+        assert!(Holding::find(db, gone).await.unwrap().is_none());
+    }
+    assert!(Lot::find(db, removed_lot.id).await.unwrap().is_none());
+    assert!(Quote::find(db, quote.id).await.unwrap().is_none());
+    assert_eq!(Lot::get(db, kept_lot.id).await.unwrap(), kept_lot);
+}
+
+/// A delete that a `restrict` foreign key refuses leaves its cascades
+/// unwritten and unrecorded.
+pub(crate) async fn a_refused_delete_records_none_of_its_cascades(db: &Db) {
+    let db = &super::models::app().attach(db);
+    let acme = Security::insert(db, new_security("ACME")).await.unwrap();
+    let alert = Alert::insert(
+        db,
+        NewAlert {
+            security: Some(Ref::from(&acme)),
+            text: "above 12".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    let quote = Quote::insert(
+        db,
+        NewQuote {
+            security: Ref::from(&acme),
+            price: 1234,
+        },
+    )
+    .await
+    .unwrap();
+    Trade::insert(
+        db,
+        NewTrade {
+            security: Ref::from(&acme),
+        },
+    )
+    .await
+    .unwrap();
+    let before = all_changes(db).await;
+
+    let refused = Security::delete(db, acme.id).await.unwrap_err();
+
+    assert!(
+        matches!(refused, fw::Error::ForeignKeyViolation { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(all_changes(db).await, before);
+    assert_eq!(Alert::get(db, alert.id).await.unwrap(), alert);
+    assert_eq!(Quote::get(db, quote.id).await.unwrap(), quote);
+}
+
 macro_rules! change_log_suite {
     ($database:path) => {
         async fn database() -> fw::testing::TestDb {
@@ -532,6 +658,8 @@ macro_rules! change_log_suite {
             cases::history_lists_one_rows_changes,
             cases::pages_follow_the_cursor_and_filter_by_model,
             cases::models_without_changelog_record_nothing,
+            cases::deletes_record_what_their_foreign_keys_do,
+            cases::a_refused_delete_records_none_of_its_cascades,
             cases::actor_and_request_id_are_recorded,
             cases::a_polling_reader_sees_every_change_exactly_once,
             cases::pages_and_follow_stream_the_log,

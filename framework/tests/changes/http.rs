@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::routing::post;
 use futures_util::StreamExt as _;
 use fw::changes::{self, Actor};
-use fw::{App, AppContext, Db, Model};
+use fw::{AppContext, Db, Model};
 use serde_json::{Value as Json, json};
 use tower::ServiceExt as _;
 
@@ -37,10 +37,7 @@ fn context(db: &Db) -> AppContext {
 /// The test models in an application that serves its change log, plus
 /// `POST /securities/{symbol}`, which inserts a security.
 fn app(db: &Db) -> Router {
-    App::new("changes", env!("CARGO_MANIFEST_DIR"))
-        .model::<Security>()
-        .model::<Account>()
-        .model::<Note>()
+    super::models::app()
         .change_log_api()
         .routes(|app| {
             Router::new()

@@ -1,6 +1,8 @@
-//! Models of the change-log suites: two that record changes, one that does not.
+//! Models of the change-log suites: two that record changes, one that does not,
+//! and around `Security` the models whose foreign keys act when it is deleted.
 
 use chrono::{DateTime, Utc};
+use fw::Ref;
 use uuid::Uuid;
 
 #[derive(Clone, PartialEq)]
@@ -36,9 +38,70 @@ pub(crate) struct Note {
     pub(crate) text: String,
 }
 
+/// A holding of a security, removed with it; it records nothing, but its lots do.
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Holding {
+    pub(crate) id: i64,
+    #[field(on_delete = "cascade")]
+    pub(crate) security: Ref<Security>,
+    pub(crate) shares: i64,
+}
+
+/// A tax lot of a holding, removed with it, and so with its security.
+#[derive(Clone, PartialEq)]
+#[fw::model(changelog)]
+pub(crate) struct Lot {
+    pub(crate) id: i64,
+    #[field(on_delete = "cascade")]
+    pub(crate) holding: Ref<Holding>,
+    pub(crate) shares: i64,
+}
+
+/// A price quote of a security, removed with it.
+#[derive(Clone, PartialEq)]
+#[fw::model(changelog)]
+pub(crate) struct Quote {
+    pub(crate) id: i64,
+    #[field(on_delete = "cascade")]
+    pub(crate) security: Ref<Security>,
+    pub(crate) price: i64,
+}
+
+/// A price alert, kept when its security is deleted, with the reference cleared.
+#[derive(Clone, PartialEq)]
+#[fw::model(changelog)]
+pub(crate) struct Alert {
+    pub(crate) id: i64,
+    #[field(on_delete = "set_null")]
+    pub(crate) security: Option<Ref<Security>>,
+    pub(crate) text: String,
+    #[field(version)]
+    pub(crate) version: i64,
+}
+
+/// A trade, which keeps its security from being deleted; it records nothing.
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Trade {
+    pub(crate) id: i64,
+    #[field(on_delete = "restrict")]
+    pub(crate) security: Ref<Security>,
+}
+
 pub(crate) fn all() -> Vec<&'static fw::schema::ModelSchema> {
-    use fw::Model;
-    let mut all = vec![Security::SCHEMA, Account::SCHEMA, Note::SCHEMA];
-    all.extend(fw::changes::tables());
-    all
+    app().models().to_vec()
+}
+
+/// Every model of the suites, registered as an application registers them.
+pub(crate) fn app() -> fw::App {
+    fw::App::new("changes", env!("CARGO_MANIFEST_DIR"))
+        .model::<Security>()
+        .model::<Account>()
+        .model::<Note>()
+        .model::<Holding>()
+        .model::<Lot>()
+        .model::<Quote>()
+        .model::<Alert>()
+        .model::<Trade>()
 }

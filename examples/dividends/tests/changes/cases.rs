@@ -194,6 +194,60 @@ pub(crate) async fn an_import_shows_up_in_the_log_as_what_changed(test_db: TestD
     assert_eq!(body["next"], Value::Null);
 }
 
+/// `DELETE /securities/{id}` removes the security's dividends with it (their
+/// foreign key cascades), and the log shows each removed dividend before the
+/// security, so a consumer's copy keeps no dividend of a deleted security.
+pub(crate) async fn deleting_a_security_records_the_dividends_removed_with_it(test_db: TestDb) {
+    import_with_command(&test_db, NORMAL_DAY).await;
+    let db = test_db.db();
+    let dividends = Dividend::query().all(db).await.expect("dividends");
+    let paying = dividends[0].security.key().to_owned();
+    let mut removed: Vec<String> = dividends
+        .iter()
+        .filter(|dividend| *dividend.security.key() == paying)
+        .map(|dividend| dividend.id.to_string())
+        .collect();
+    removed.sort_by_key(|id| id.parse::<i64>().expect("an integer key"));
+    let before = log_after(db, 0)
+        .await
+        .last()
+        .expect("the import's changes")
+        .seq;
+
+    let context = fw::AppContext {
+        db: db.clone(),
+        config: std::sync::Arc::new(fw::Config {
+            database_url: test_db.url(),
+            listen: ([127, 0, 0, 1], 0).into(),
+            log_filter: "warn".to_owned(),
+            json_logs: false,
+        }),
+    };
+    let response = example_dividends::app()
+        .router(context)
+        .oneshot(
+            Request::delete(format!("/securities/{paying}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let written: Vec<(String, Operation, String)> = log_after(db, before)
+        .await
+        .into_iter()
+        .map(|change| (change.model, change.operation, change.key))
+        .collect();
+    let mut expected: Vec<(String, Operation, String)> = removed
+        .into_iter()
+        .map(|key| ("dividend".to_owned(), Operation::Delete, key))
+        .collect();
+    expected.push(("security".to_owned(), Operation::Delete, paying.to_string()));
+    assert!(expected.len() > 1, "the security pays dividends");
+    assert_eq!(written, expected);
+}
+
 /// The built binary, with the test's database.
 fn example(test_db: &TestDb) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_example-dividends"));
@@ -350,6 +404,7 @@ macro_rules! change_log_suite {
             an_import_shows_up_in_the_log_as_what_changed,
             the_tail_command_prints_the_log_as_json_lines,
             the_server_stops_on_sigterm_with_a_live_tail_open,
+            deleting_a_security_records_the_dividends_removed_with_it,
         );
     };
     (@cases $database:path; $($case:ident),* $(,)?) => {$(
