@@ -22,7 +22,7 @@ const MAX_PAGE: u32 = 1000;
 /// first, in pages; see [`ChangesAfter`].
 ///
 /// Remembering the last `seq` of each page and asking for what comes after it
-/// visits every committed change exactly once (see the [module docs](self)).
+/// visits every committed change exactly once (see the [module docs](crate::changes)).
 ///
 /// ```no_run
 /// # async fn example(db: &fw::Db) -> fw::Result<()> {

@@ -201,8 +201,8 @@ impl Api {
     /// The API cut into reviewable pieces, each named for a snapshot:
     /// `api_<resource>` for every resource (its routes as `METHOD path`, its
     /// OpenAPI path items and the schemas they use), and `api_handlers` for
-    /// the documented plain handlers. See
-    /// [`assert_api_snapshots!`](crate::assert_api_snapshots).
+    /// the documented plain handlers. `fw::assert_api_snapshots!` (feature
+    /// `testing`) pins them.
     pub fn snapshots(&self) -> Vec<(String, Json)> {
         let document = self.openapi_json();
         let mut snapshots = Vec::new();
