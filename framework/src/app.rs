@@ -309,7 +309,7 @@ impl App {
     }
 
     /// Serves the change log of the models that record changes:
-    /// `GET /changes?after=<seq>&model=<table>&limit=<n>` (pages, oldest first)
+    /// `GET /changes?after=<seq>&model=<table>&page_size=<n>` (pages, oldest first)
     /// and `GET /changes/stream?after=<seq>` (a live tail as server-sent events),
     /// documented in the API's OpenAPI document. See [`changes`](crate::changes).
     pub fn change_log_api(mut self) -> App {

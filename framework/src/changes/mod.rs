@@ -42,7 +42,7 @@
 //! From the command line, `changes tail [--after SEQ] [--model TABLE] [--follow]`
 //! prints the log as JSON lines, one [`Change`] per line, for piping into other
 //! systems. Over HTTP, opt in with [`App::change_log_api`](crate::App::change_log_api):
-//! `GET /changes?after=SEQ&model=TABLE&limit=N` answers
+//! `GET /changes?after=SEQ&model=TABLE&page_size=N` answers
 //! `{"next": <url or null>, "results": [..]}`, and `GET /changes/stream?after=SEQ`
 //! is the live tail as server-sent events whose id is the change's `seq` (a
 //! reconnecting client's `Last-Event-ID` resumes it).
