@@ -1,10 +1,12 @@
 //! Test support: a fresh, private database per test, on SQLite or PostgreSQL;
 //! and, with the `testing` feature, a snapshot of each resource of the API.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::db::Db;
+use crate::{AppContext, Config};
 
 /// The server tests use when `FW_TEST_POSTGRES_URL` is not set.
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -108,6 +110,28 @@ impl TestDb {
         match &self.cleanup {
             Cleanup::SqliteFile(path) => format!("sqlite://{}", path.display()),
             Cleanup::PostgresDatabase { admin_url, name } => database_url(admin_url, name),
+        }
+    }
+
+    /// The application context a server on this database would have, to test
+    /// an app through [`App::router`](crate::App::router) without serving it.
+    ///
+    /// ```no_run
+    /// # async fn example(app: fw::App) {
+    /// let test_db = fw::testing::TestDb::sqlite().await;
+    /// let router = app.router(test_db.context());
+    /// # let _ = router;
+    /// # }
+    /// ```
+    pub fn context(&self) -> AppContext {
+        AppContext {
+            db: self.db.clone(),
+            config: Arc::new(Config {
+                database_url: self.url(),
+                listen: ([127, 0, 0, 1], 0).into(),
+                log_filter: "warn".to_owned(),
+                json_logs: false,
+            }),
         }
     }
 }

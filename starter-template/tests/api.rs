@@ -18,17 +18,8 @@ impl TestApp {
         fw::testing::create_tables(db.db(), app.models())
             .await
             .expect("create the tables");
-        let context = fw::AppContext {
-            db: db.db().clone(),
-            config: std::sync::Arc::new(fw::Config {
-                database_url: db.url(),
-                listen: ([127, 0, 0, 1], 0).into(),
-                log_filter: "warn".to_owned(),
-                json_logs: false,
-            }),
-        };
         TestApp {
-            router: app.router(context),
+            router: app.router(db.context()),
             _db: db,
         }
     }

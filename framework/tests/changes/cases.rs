@@ -514,6 +514,22 @@ pub(crate) async fn pages_and_follow_stream_the_log(db: &Db) {
     assert_eq!(seqs(&next().await), [7, 8]);
 }
 
+async fn quote_of(db: &Db, security: &Security) -> Quote {
+    let new = NewQuote {
+        security: Ref::from(security),
+        price: 1234,
+    };
+    Quote::insert(db, new).await.unwrap()
+}
+
+async fn alert_on(db: &Db, security: &Security) -> Alert {
+    let new = NewAlert {
+        security: Some(Ref::from(security)),
+        text: "above 12".to_owned(),
+    };
+    Alert::insert(db, new).await.unwrap()
+}
+
 /// Deleting a security records what its foreign keys do, before its own
 /// delete: the lots of its holdings removed (the holdings record nothing), its
 /// quotes removed, its alerts' reference cleared as an update.
@@ -544,24 +560,8 @@ pub(crate) async fn deletes_record_what_their_foreign_keys_do(db: &Db) {
     };
     let removed_lot = lot(&first).await.unwrap();
     let kept_lot = lot(&kept).await.unwrap();
-    let quote = Quote::insert(
-        db,
-        NewQuote {
-            security: Ref::from(&acme),
-            price: 1234,
-        },
-    )
-    .await
-    .unwrap();
-    let alert = Alert::insert(
-        db,
-        NewAlert {
-            security: Some(Ref::from(&acme)),
-            text: "above 12".to_owned(),
-        },
-    )
-    .await
-    .unwrap();
+    let quote = quote_of(db, &acme).await;
+    let alert = alert_on(db, &acme).await;
     let before = all_changes(db).await.len();
 
     Security::delete(db, acme.id).await.unwrap();
@@ -601,24 +601,8 @@ pub(crate) async fn deletes_record_what_their_foreign_keys_do(db: &Db) {
 pub(crate) async fn a_refused_delete_records_none_of_its_cascades(db: &Db) {
     let db = &super::models::app().attach(db);
     let acme = Security::insert(db, new_security("ACME")).await.unwrap();
-    let alert = Alert::insert(
-        db,
-        NewAlert {
-            security: Some(Ref::from(&acme)),
-            text: "above 12".to_owned(),
-        },
-    )
-    .await
-    .unwrap();
-    let quote = Quote::insert(
-        db,
-        NewQuote {
-            security: Ref::from(&acme),
-            price: 1234,
-        },
-    )
-    .await
-    .unwrap();
+    let alert = alert_on(db, &acme).await;
+    let quote = quote_of(db, &acme).await;
     Trade::insert(
         db,
         NewTrade {

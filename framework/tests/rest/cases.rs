@@ -1112,17 +1112,7 @@ macro_rules! rest_suite {
             fw::testing::create_tables(test_db.db(), &models::all())
                 .await
                 .expect("create the test tables");
-            let config = fw::Config {
-                database_url: test_db.url(),
-                listen: ([127, 0, 0, 1], 0).into(),
-                log_filter: "warn".to_owned(),
-                json_logs: false,
-            };
-            let context = fw::AppContext {
-                db: test_db.db().clone(),
-                config: std::sync::Arc::new(config),
-            };
-            let router = models::api().into_router(context);
+            let router = models::api().into_router(test_db.context());
             (test_db, router)
         }
 

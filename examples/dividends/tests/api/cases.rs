@@ -35,16 +35,7 @@ impl Fixture {
             .await
             .expect("query")
             .expect("the demo account");
-        let context = fw::AppContext {
-            db: test_db.db().clone(),
-            config: std::sync::Arc::new(fw::Config {
-                database_url: test_db.url(),
-                listen: ([127, 0, 0, 1], 0).into(),
-                log_filter: "info".to_owned(),
-                json_logs: false,
-            }),
-        };
-        let router = example_dividends::app().router(context);
+        let router = example_dividends::app().router(test_db.context());
         Fixture {
             _test_db: test_db,
             router,

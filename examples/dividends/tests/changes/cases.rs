@@ -163,18 +163,9 @@ pub(crate) async fn an_import_shows_up_in_the_log_as_what_changed(test_db: TestD
     assert_eq!(log_after(db, end_of_second_day).await, []);
 
     // The application serves the same list at `/changes`.
-    let context = fw::AppContext {
-        db: db.clone(),
-        config: std::sync::Arc::new(fw::Config {
-            database_url: test_db.url(),
-            listen: ([127, 0, 0, 1], 0).into(),
-            log_filter: "warn".to_owned(),
-            json_logs: false,
-        }),
-    };
-    let router = example_dividends::app().router(context);
     let uri = format!("/changes?after={end_of_first_day}&model=dividend");
-    let response = router
+    let response = example_dividends::app()
+        .router(test_db.context())
         .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
         .await
         .expect("response");
@@ -214,17 +205,8 @@ pub(crate) async fn deleting_a_security_records_the_dividends_removed_with_it(te
         .expect("the import's changes")
         .seq;
 
-    let context = fw::AppContext {
-        db: db.clone(),
-        config: std::sync::Arc::new(fw::Config {
-            database_url: test_db.url(),
-            listen: ([127, 0, 0, 1], 0).into(),
-            log_filter: "warn".to_owned(),
-            json_logs: false,
-        }),
-    };
     let response = example_dividends::app()
-        .router(context)
+        .router(test_db.context())
         .oneshot(
             Request::delete(format!("/securities/{paying}"))
                 .body(Body::empty())
