@@ -50,12 +50,18 @@ impl Dialect {
 /// ```
 #[derive(Clone)]
 pub struct Db {
-    pools: Arc<Pools>,
+    // One reference count per clone: handlers clone the handle per request.
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    pools: Pools,
     /// The app's `on_delete` foreign keys whose writes the change log records
     /// (see [`App::attach`](crate::App::attach)); none for a bare connection.
     cascades: Arc<Cascades>,
 }
 
+#[derive(Clone)]
 enum Pools {
     Sqlite(sqlite::Pools),
     Postgres(sqlx::PgPool),
@@ -91,22 +97,26 @@ impl Db {
             });
         };
         Ok(Db {
-            pools: Arc::new(pools),
-            cascades: Arc::default(),
+            shared: Arc::new(Shared {
+                pools,
+                cascades: Arc::default(),
+            }),
         })
     }
 
     /// This handle, with the app's `on_delete` foreign keys to follow.
     pub(crate) fn with_cascades(&self, cascades: Arc<Cascades>) -> Db {
         Db {
-            pools: self.pools.clone(),
-            cascades,
+            shared: Arc::new(Shared {
+                pools: self.shared.pools.clone(),
+                cascades,
+            }),
         }
     }
 
     /// The dialect of this database.
     pub fn dialect(&self) -> Dialect {
-        match &*self.pools {
+        match &self.shared.pools {
             Pools::Sqlite(_) => Dialect::Sqlite,
             Pools::Postgres(_) => Dialect::Postgres,
         }
@@ -122,20 +132,20 @@ impl Db {
     ///
     /// [`Error::Database`] when no connection can be had.
     pub async fn begin(&self) -> Result<Tx> {
-        let inner = match &*self.pools {
+        let inner = match &self.shared.pools {
             Pools::Sqlite(pools) => TxInner::Sqlite(pools.begin().await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx {
             inner,
             changes: Default::default(),
-            cascades: self.cascades.clone(),
+            cascades: self.shared.cascades.clone(),
         })
     }
 
     /// Closes every connection, waiting for ones in use to be returned.
     pub async fn close(&self) {
-        match &*self.pools {
+        match &self.shared.pools {
             Pools::Sqlite(pools) => pools.close().await,
             Pools::Postgres(pool) => pool.close().await,
         }
@@ -156,7 +166,7 @@ impl Db {
     /// [`Db::begin`]. Call it outside a transaction: SQLite ignores the pragma inside
     /// one. Does nothing on PostgreSQL.
     pub(crate) async fn set_sqlite_foreign_keys(&self, enabled: bool) -> Result<()> {
-        if let Pools::Sqlite(pools) = &*self.pools {
+        if let Pools::Sqlite(pools) = &self.shared.pools {
             let value = if enabled { "ON" } else { "OFF" };
             pools
                 .execute_raw(&format!("PRAGMA foreign_keys = {value}"))
@@ -281,7 +291,7 @@ impl Conn<'_> {
     /// change log records.
     pub(crate) fn cascades_reach(&self, table: &str) -> bool {
         match self {
-            Conn::Db(db) => db.cascades.reach(table),
+            Conn::Db(db) => db.shared.cascades.reach(table),
             Conn::Tx(tx) => tx.cascades.reach(table),
         }
     }
@@ -298,11 +308,11 @@ impl Conn<'_> {
     /// Runs a statement that returns no rows; returns the number of rows affected.
     pub(crate) async fn execute(self, sql: Sql, args: Arguments) -> Result<u64> {
         match (self, args) {
-            (Conn::Db(db), Arguments::Sqlite(args)) => match &*db.pools {
+            (Conn::Db(db), Arguments::Sqlite(args)) => match &db.shared.pools {
                 Pools::Sqlite(pools) => pools.execute(sql, args).await,
                 Pools::Postgres(_) => Err(dialect_mismatch()),
             },
-            (Conn::Db(db), Arguments::Postgres(args)) => match &*db.pools {
+            (Conn::Db(db), Arguments::Postgres(args)) => match &db.shared.pools {
                 Pools::Postgres(pool) => postgres::execute(pool, sql, args).await,
                 Pools::Sqlite(_) => Err(dialect_mismatch()),
             },
@@ -326,11 +336,11 @@ impl Conn<'_> {
         decode: impl Fn(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         match (self, args) {
-            (Conn::Db(db), Arguments::Sqlite(args)) => match &*db.pools {
+            (Conn::Db(db), Arguments::Sqlite(args)) => match &db.shared.pools {
                 Pools::Sqlite(pools) => fetch_all(pools.pool(access), sql, args, decode).await,
                 Pools::Postgres(_) => Err(dialect_mismatch()),
             },
-            (Conn::Db(db), Arguments::Postgres(args)) => match &*db.pools {
+            (Conn::Db(db), Arguments::Postgres(args)) => match &db.shared.pools {
                 Pools::Postgres(pool) => fetch_all(pool, sql, args, decode).await,
                 Pools::Sqlite(_) => Err(dialect_mismatch()),
             },
@@ -354,11 +364,11 @@ impl Conn<'_> {
         decode: impl Fn(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         match (self, args) {
-            (Conn::Db(db), Arguments::Sqlite(args)) => match &*db.pools {
+            (Conn::Db(db), Arguments::Sqlite(args)) => match &db.shared.pools {
                 Pools::Sqlite(pools) => fetch_optional(pools.pool(access), sql, args, decode).await,
                 Pools::Postgres(_) => Err(dialect_mismatch()),
             },
-            (Conn::Db(db), Arguments::Postgres(args)) => match &*db.pools {
+            (Conn::Db(db), Arguments::Postgres(args)) => match &db.shared.pools {
                 Pools::Postgres(pool) => fetch_optional(pool, sql, args, decode).await,
                 Pools::Sqlite(_) => Err(dialect_mismatch()),
             },
@@ -376,7 +386,7 @@ impl Conn<'_> {
     /// Runs one or more statements with no parameters (simple query protocol).
     pub(crate) async fn execute_raw(self, sql: &str) -> Result<u64> {
         match self {
-            Conn::Db(db) => match &*db.pools {
+            Conn::Db(db) => match &db.shared.pools {
                 Pools::Sqlite(pools) => pools.execute_raw(sql).await,
                 Pools::Postgres(pool) => postgres::execute_raw(pool, sql).await,
             },

@@ -23,6 +23,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// failing on the file lock.
 const WRITER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
 
+#[derive(Clone)]
 pub(super) struct Pools {
     reader: SqlitePool,
     writer: SqlitePool,
