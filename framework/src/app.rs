@@ -335,17 +335,18 @@ impl App {
     /// the API (when there is one) and the routes, each request run with its
     /// actor and request id (see [`changes`](crate::changes)).
     pub fn router(&self, app: AppContext) -> axum::Router {
+        let app = AppContext {
+            db: self.attach(&app.db),
+            config: app.config,
+        };
         axum::Router::new().fallback_service(self.service(app))
     }
 
     /// What [`App::router`] serves, with the request-scope layer wrapped once
     /// around the whole router: `Router::layer` would wrap every route in it,
-    /// at the cost of a boxed, cloned service per request.
+    /// at the cost of a boxed, cloned service per request. `app`'s database is
+    /// attached already, by [`App::connect`] or [`App::router`].
     fn service(&self, app: AppContext) -> crate::changes::RecordActor<axum::Router> {
-        let app = AppContext {
-            db: self.attach(&app.db),
-            config: app.config,
-        };
         let mut router = match &self.routes {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
@@ -429,9 +430,10 @@ impl App {
     /// can be checked against the models, and writing is refused rather than
     /// creating the source's path on a server.
     fn migrations_to_make(&self) -> Migrations {
-        match self.embedded_migrations {
-            Some(embedded) if !self.crate_dir.is_dir() => Migrations::Embedded(embedded),
-            _ => Migrations::Dir(self.migrations_dir()),
+        if self.crate_dir.is_dir() {
+            Migrations::Dir(self.migrations_dir())
+        } else {
+            self.migrations()
         }
     }
 

@@ -191,14 +191,11 @@ async fn referencing<M: Model>(
 ) -> Result<Vec<M>> {
     let dialect = tx.dialect();
     let mut sql = SqlBuilder::new(dialect);
-    sql.push("SELECT ");
-    sql.push(M::sql(dialect).columns);
-    sql.push(" FROM ");
-    sql.push(&crate::db::quote_ident(M::TABLE));
+    sql.push(M::sql(dialect).select);
     sql.push(" WHERE ");
     sql.push_column(field);
     sql.push(" = ");
-    sql.push_bound(referenced)?;
+    sql.push_value(field, referenced)?;
     sql.push(" ORDER BY ");
     sql.push_column(M::SCHEMA.primary_key());
     sql.push(lock_clause(dialect));
