@@ -395,6 +395,21 @@ pub enum MigrateError {
         /// The database error.
         source: crate::Error,
     },
+    /// A concurrent index build found an index of the same name that is not the
+    /// one the migration builds; nothing was changed.
+    #[error(
+        "migration `{name}` builds index `{index}`, but the database already has an index of that name with another definition:\n  found:    {found}\n  expected: {expected}\nit is not a leftover of this migration, so it was left alone; rename the index in the migration, or drop the database's index if nothing needs it, and run `migrate` again"
+    )]
+    IndexConflict {
+        /// The migration's name.
+        name: String,
+        /// The index's name.
+        index: String,
+        /// The definition of the index in the database.
+        found: String,
+        /// The definition the migration builds.
+        expected: String,
+    },
     /// A SQLite table rebuild left rows pointing nowhere; the migration was rolled
     /// back.
     #[error(
@@ -561,7 +576,9 @@ fn replay(files: &[file::MigrationFile]) -> Result<(SchemaState, Vec<SchemaState
 /// [`MigrateError::Unacknowledged`] (deploy-safety findings),
 /// [`MigrateError::UnknownDataMigration`]. While applying:
 /// [`MigrateError::Apply`] or [`MigrateError::ForeignKeyCheck`], after which the
-/// failed migration is rolled back and the earlier ones stay applied.
+/// failed migration is rolled back and the earlier ones stay applied;
+/// [`MigrateError::IndexConflict`] when a concurrent index build finds an index
+/// of its name that an earlier, interrupted run of it did not leave.
 ///
 /// ```no_run
 /// # async fn example(db: &fw::Db) -> Result<(), fw::migrate::MigrateError> {

@@ -6,11 +6,12 @@ use std::path::Path;
 use super::file::MigrationFile;
 use super::operation::Operation;
 use super::sql::{self, Step};
+use super::state::Index;
 use super::{
     DataMigrations, MigrateError, MigrateOptions, MigrateOutcome, Migrations, PlannedMigration,
     lint, replay,
 };
-use crate::db::{Access, Arguments, Conn, Db, Dialect, Sql, Tx, placeholder};
+use crate::db::{Access, Arguments, Conn, Db, Dialect, Sql, Tx, placeholder, quote_ident};
 
 /// The table that records applied migrations.
 const HISTORY_TABLE: &str = "fw_migrations";
@@ -355,25 +356,77 @@ async fn check_foreign_keys(tx: &mut Tx, migration: &MigrationFile) -> Result<()
 }
 
 /// Builds indexes concurrently on PostgreSQL, which cannot happen in a
-/// transaction: statement by statement, then recorded. A failed build leaves an
-/// invalid index behind, so it is dropped, and the migration can simply run again.
+/// transaction: index by index, then recorded.
+///
+/// A run that was interrupted (the process killed, the connection lost) can
+/// leave an index behind without recording the migration. Each index is
+/// therefore looked up before it is built: a valid one with the definition the
+/// migration builds is the earlier run's, finished, and is kept; an invalid one
+/// with that definition is the earlier run's, unfinished, and is dropped and
+/// built again; an index of that name with any other definition is not this
+/// migration's, and the migration is refused rather than touching it. A build
+/// that fails with an error drops the invalid index it left at once; only a
+/// run that is killed leaves one for the next run to find.
 async fn apply_concurrently(db: &Db, prepared: &Prepared<'_>) -> Result<bool, MigrateError> {
     let migration = prepared.file;
     if is_recorded(Conn::Db(db), migration).await? {
         return Ok(false);
     }
-    for step in &prepared.steps {
-        let Step::Sql(statement) = step else { continue };
+    for (operation, step) in migration.operations.iter().zip(&prepared.steps) {
+        let (
+            Operation::AddIndex {
+                table,
+                name,
+                columns,
+                ..
+            },
+            Step::Sql(statement),
+        ) = (operation, step)
+        else {
+            continue;
+        };
+        let index = Index {
+            name: name.clone(),
+            columns: columns.clone(),
+            unique: false,
+        };
+        let existing = existing_index(db, table, &index).await?;
+        if let Some(existing) = &existing {
+            if existing.definition != existing.expected {
+                return Err(MigrateError::IndexConflict {
+                    name: migration.name.clone(),
+                    index: index.name,
+                    found: existing.definition.clone(),
+                    expected: existing.expected.clone(),
+                });
+            }
+            if existing.valid {
+                tracing::warn!(
+                    migration = %migration.name,
+                    index = %index.name,
+                    "kept the index an interrupted run of this migration built"
+                );
+                continue;
+            }
+            tracing::warn!(
+                migration = %migration.name,
+                index = %index.name,
+                "rebuilding the invalid index an interrupted run of this migration left"
+            );
+            drop_index_concurrently(db, &index.name)
+                .await
+                .map_err(|source| MigrateError::Apply {
+                    name: migration.name.clone(),
+                    statement: format!("DROP INDEX CONCURRENTLY {}", quote_ident(&index.name)),
+                    source,
+                })?;
+        }
         if let Err(source) = db.execute_raw(statement).await {
-            for operation in &migration.operations {
-                if let Operation::AddIndex { name, .. } = operation {
-                    let _ = db
-                        .execute_raw(&format!(
-                            "DROP INDEX CONCURRENTLY IF EXISTS {}",
-                            crate::db::quote_ident(name)
-                        ))
-                        .await;
-                }
+            // Whatever the build left is invalid and only slows writes down; the
+            // next run would rebuild it anyway. Not when the name was taken
+            // meanwhile: that index is someone else's.
+            if !is_duplicate_name(&source) {
+                let _ = drop_index_concurrently(db, &index.name).await;
             }
             return Err(MigrateError::Apply {
                 name: migration.name.clone(),
@@ -382,6 +435,86 @@ async fn apply_concurrently(db: &Db, prepared: &Prepared<'_>) -> Result<bool, Mi
             });
         }
     }
-    record(Conn::Db(db), migration).await?;
+    if let Err(error) = record(Conn::Db(db), migration).await {
+        // Another migrator got here first (its builds and ours found each
+        // other's indexes, so both sets are the same).
+        if is_recorded(Conn::Db(db), migration).await? {
+            return Ok(false);
+        }
+        return Err(MigrateError::Database(error));
+    }
     Ok(true)
+}
+
+/// An index found under the name a concurrent build is about to use.
+struct ExistingIndex {
+    /// Whether PostgreSQL finished building it (`pg_index.indisvalid`): an
+    /// invalid index is maintained on writes but never used by queries.
+    valid: bool,
+    /// Its definition, as `pg_get_indexdef` prints it.
+    definition: String,
+    /// The index the migration builds, printed the same way, by the server's own
+    /// quoting: equal texts mean the same table, columns in the same order,
+    /// uniqueness, method, and no predicate, expressions or options.
+    expected: String,
+}
+
+/// The index named `index.name` in the current schema, if there is one.
+async fn existing_index(
+    db: &Db,
+    table: &str,
+    index: &Index,
+) -> Result<Option<ExistingIndex>, MigrateError> {
+    let dialect = db.dialect();
+    let mut args = Arguments::new(dialect);
+    args.add(index.name.clone())?;
+    args.add(table.to_owned())?;
+    let mut quoted_columns = Vec::new();
+    for column in &index.columns {
+        args.add(column.clone())?;
+        quoted_columns.push(format!(
+            "quote_ident({}::text)",
+            placeholder(dialect, args.len())
+        ));
+    }
+    let unique = if index.unique { "UNIQUE " } else { "" };
+    let sql = format!(
+        "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid), \
+         format('CREATE {unique}INDEX %I ON %I.%I USING btree (%s)', \
+                c.relname, n.nspname, {table}::text, concat_ws(', ', {columns})) \
+         FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relname = {name}",
+        name = placeholder(dialect, 1),
+        table = placeholder(dialect, 2),
+        columns = quoted_columns.join(", "),
+    );
+    let mut found = Conn::Db(db)
+        .fetch_all(Sql::Rendered(sql), args, Access::Write, |row| {
+            Ok(ExistingIndex {
+                valid: row.get(0)?,
+                definition: row.get(1)?,
+                expected: row.get(2)?,
+            })
+        })
+        .await?;
+    Ok(found.pop())
+}
+
+async fn drop_index_concurrently(db: &Db, name: &str) -> crate::Result<u64> {
+    db.execute_raw(&format!(
+        "DROP INDEX CONCURRENTLY IF EXISTS {}",
+        quote_ident(name)
+    ))
+    .await
+}
+
+/// Whether `error` is PostgreSQL's "relation already exists" (`42P07`).
+fn is_duplicate_name(error: &crate::Error) -> bool {
+    matches!(
+        error,
+        crate::Error::Database(sqlx::Error::Database(database_error))
+            if database_error.code().as_deref() == Some("42P07")
+    )
 }

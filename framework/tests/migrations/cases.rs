@@ -43,11 +43,11 @@ pub(crate) use database_cases;
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn make(dir: &Path, models: &[&ModelSchema]) -> MakeOutcome {
+pub(crate) fn make(dir: &Path, models: &[&ModelSchema]) -> MakeOutcome {
     makemigrations(dir, models, MakeOptions::default()).expect("makemigrations")
 }
 
-async fn apply(db: &Db, dir: &Path) -> MigrateOutcome {
+pub(crate) async fn apply(db: &Db, dir: &Path) -> MigrateOutcome {
     apply_with(db, dir, &DataMigrations::new()).await
 }
 
@@ -70,11 +70,11 @@ fn acknowledge(dir: &Path, keys: &[&str]) {
     }
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
 
-async fn execute(db: &Db, sql: &str) -> u64 {
+pub(crate) async fn execute(db: &Db, sql: &str) -> u64 {
     db.execute_raw(sql)
         .await
         .unwrap_or_else(|error| panic!("{sql}: {error}"))
@@ -339,7 +339,7 @@ async fn count_where(db: &Db, table: &str, condition: &str) -> u64 {
     .await
 }
 
-async fn fails(db: &Db, sql: &str) -> bool {
+pub(crate) async fn fails(db: &Db, sql: &str) -> bool {
     db.execute_raw(sql).await.is_err()
 }
 
@@ -774,6 +774,11 @@ pub(crate) async fn not_null_with_default_fills_existing_nulls(test_db: TestDb) 
     assert_eq!(count_where(db, "note", "body = 'kept'").await, 1);
 }
 
+/// A migration that builds `security_name_idx` on `security (name)`
+/// concurrently, in a file of its own as `makemigrations` writes it.
+pub(crate) const INDEX_NAMES: &str = "[[operations]]\nop = \"add_index\"\ntable = \"security\"\n\
+                           name = \"security_name_idx\"\ncolumns = [\"name\"]\nconcurrently = true\n";
+
 /// A file of concurrent index builds runs outside a transaction on PostgreSQL and
 /// is recorded like any other.
 pub(crate) async fn concurrent_index_file_is_applied(test_db: TestDb) {
@@ -782,12 +787,7 @@ pub(crate) async fn concurrent_index_file_is_applied(test_db: TestDb) {
     let dir = dir.path();
     make(dir, MODELS_V1);
     apply(db, dir).await;
-    write(
-        dir,
-        "0002_index_names.toml",
-        "[[operations]]\nop = \"add_index\"\ntable = \"security\"\nname = \"security_name_idx\"\n\
-         columns = [\"name\"]\nconcurrently = true\n",
-    );
+    write(dir, "0002_index_names.toml", INDEX_NAMES);
     let plan = migrate(
         db,
         dir,
