@@ -181,7 +181,8 @@ enum Builtin {
 
 #[derive(Debug, Default, Args)]
 struct ServeArgs {
-    /// Apply pending migrations before serving.
+    /// Apply pending migrations before serving. Without it, `serve` refuses to
+    /// start while the database lacks a migration.
     #[arg(long)]
     migrate: bool,
 }
@@ -525,6 +526,26 @@ impl App {
                     )
                     .await?;
                     tracing::info!("{outcome}");
+                } else {
+                    // Started on a database without the tables and columns it
+                    // needs, the code would fail request by request, or on a
+                    // SQLite built with double-quoted strings read a missing
+                    // column's name as its value.
+                    let pending = match migrate::pending(&app.db, self.migrations()).await {
+                        Err(migrate::MigrateError::MissingDirectory { .. })
+                            if self.models.is_empty() =>
+                        {
+                            Vec::new()
+                        }
+                        pending => pending?,
+                    };
+                    if !pending.is_empty() {
+                        anyhow::bail!(
+                            "the database lacks migrations this release needs: {}; apply them \
+                             with `migrate` and start again, or start with `serve --migrate`",
+                            pending.join(", ")
+                        );
+                    }
                 }
                 if let Some(hook) = &self.before_serve {
                     hook(app.clone()).await?;

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use fw::{App, AppContext, Model};
 
@@ -258,6 +259,36 @@ async fn makemigrations_without_the_source_tree_writes_nothing() {
         !source.exists(),
         "nothing written where the source would be"
     );
+}
+
+/// `serve` on a database that lacks the app's migrations refuses to start
+/// (rather than listening, which would not end), until `serve --migrate`.
+async fn serve_refuses_a_database_with_pending_migrations(fixture: Fixture) {
+    assert_eq!(fixture.run(&["makemigrations"]).await, ExitCode::SUCCESS);
+    let serve = tokio::time::timeout(Duration::from_secs(30), fixture.run(&["serve"]));
+    let code = serve
+        .await
+        .expect("`serve` started on a database without its tables");
+    assert_eq!(code, ExitCode::FAILURE);
+    let db = fw::Db::connect(&fixture.database_url)
+        .await
+        .expect("database");
+    let pending = fw::migrate::pending(&db, fixture.dir.path().join("migrations"))
+        .await
+        .expect("pending migrations");
+    assert_eq!(pending, ["0001_initial"], "nothing was applied");
+    db.close().await;
+}
+
+#[tokio::test]
+async fn serve_refuses_a_database_with_pending_migrations_on_sqlite() {
+    serve_refuses_a_database_with_pending_migrations(Fixture::new()).await;
+}
+
+#[tokio::test]
+async fn serve_refuses_a_database_with_pending_migrations_on_postgres() {
+    let test_db = fw::testing::TestDb::postgres().await;
+    serve_refuses_a_database_with_pending_migrations(Fixture::with_database(test_db.url())).await;
 }
 
 #[tokio::test]

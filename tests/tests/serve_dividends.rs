@@ -140,3 +140,49 @@ fn the_example_migrates_serves_and_stops_gracefully() {
         "the database was created on first run"
     );
 }
+
+/// `serve` without `--migrate` on a database that lacks the example's
+/// migrations refuses to start, naming them and saying what to run, rather than
+/// serving an API whose tables are missing.
+#[test]
+fn serve_refuses_a_database_without_its_migrations() {
+    let database_dir = tempfile::tempdir().expect("temporary directory");
+    let mut child = Command::new(example_binary())
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/dividends.db", database_dir.path().display()),
+        )
+        .env("FW_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .current_dir(database_dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the example") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the example served a database without its migrations");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    for expected in [
+        "0001_initial, 0002_dividend_status_default, 0003_add_dividend_security_id_pay_date_idx",
+        "`migrate`",
+        "`serve --migrate`",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+}

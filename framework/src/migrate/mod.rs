@@ -608,6 +608,41 @@ pub async fn migrate(
     run::migrate(db, &migrations, data_migrations, options).await
 }
 
+/// The migrations in `migrations` that `db` has not applied, in order: what
+/// this code needs and the database lacks. `serve` refuses to start while there
+/// are any.
+///
+/// Migrations the database has applied and `migrations` does not hold are not
+/// an error here, unlike in [`migrate`]: they are a later release's, applied
+/// before it started, while this release may still be restarting.
+///
+/// # Errors
+///
+/// [`MigrateError::MissingDirectory`], [`MigrateError::InvalidFile`] or
+/// [`MigrateError::Numbering`] when the files cannot be read;
+/// [`MigrateError::Database`] when `fw_migrations` cannot be read.
+///
+/// ```no_run
+/// # async fn example(db: &fw::Db) -> Result<(), fw::migrate::MigrateError> {
+/// let pending = fw::migrate::pending(db, std::path::Path::new("migrations")).await?;
+/// if !pending.is_empty() {
+///     eprintln!("run `migrate` first: {}", pending.join(", "));
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn pending(
+    db: &Db,
+    migrations: impl Into<Migrations>,
+) -> Result<Vec<String>, MigrateError> {
+    let migrations = migrations.into();
+    if let Migrations::Dir(dir) = &migrations
+        && !dir.is_dir()
+    {
+        return Err(MigrateError::MissingDirectory { path: dir.clone() });
+    }
+    run::pending(db, &migrations).await
+}
+
 /// Where [`migrate`] reads the migration files: a directory (a `&Path` converts
 /// into one), or the files compiled into the executable.
 #[derive(Debug, Clone)]

@@ -95,6 +95,16 @@ pub(super) async fn migrate(
     })
 }
 
+pub(super) async fn pending(db: &Db, migrations: &Migrations) -> Result<Vec<String>, MigrateError> {
+    let files = migrations.load()?;
+    let applied = applied_migrations(db).await?;
+    Ok(files
+        .into_iter()
+        .filter(|migration| !applied.contains_key(&migration.name))
+        .map(|migration| migration.name)
+        .collect())
+}
+
 fn runs_outside_transaction(migration: &MigrationFile, dialect: Dialect) -> bool {
     dialect == Dialect::Postgres && migration.is_concurrent()
 }
@@ -135,25 +145,7 @@ fn prepare<'f>(
 /// Applied migrations and their checksums; none when the history table does not
 /// exist yet.
 async fn applied_migrations(db: &Db) -> Result<BTreeMap<String, String>, MigrateError> {
-    let dialect = db.dialect();
-    let exists_sql = match dialect {
-        Dialect::Sqlite => format!(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{HISTORY_TABLE}'"
-        ),
-        Dialect::Postgres => format!(
-            "SELECT COUNT(*) FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = '{HISTORY_TABLE}'"
-        ),
-    };
-    let counts = Conn::Db(db)
-        .fetch_all(
-            Sql::Rendered(exists_sql),
-            Arguments::new(dialect),
-            Access::Write,
-            |row| row.get::<i64>(0),
-        )
-        .await?;
-    if counts.first().copied().unwrap_or(0) == 0 {
+    if !table_exists(db, HISTORY_TABLE).await? {
         return Ok(BTreeMap::new());
     }
     let rows = Conn::Db(db)
@@ -161,12 +153,33 @@ async fn applied_migrations(db: &Db) -> Result<BTreeMap<String, String>, Migrate
             Sql::Rendered(format!(
                 "SELECT \"name\", \"checksum\" FROM \"{HISTORY_TABLE}\" ORDER BY \"name\""
             )),
-            Arguments::new(dialect),
+            Arguments::new(db.dialect()),
             Access::Write,
             |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)),
         )
         .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// Whether the database has a table named `table` (in the current schema, on
+/// PostgreSQL).
+pub(crate) async fn table_exists(db: &Db, table: &str) -> crate::Result<bool> {
+    let dialect = db.dialect();
+    let sql = match dialect {
+        Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = $1"
+        }
+    };
+    let mut args = Arguments::new(dialect);
+    args.add(table.to_owned())?;
+    let counts = Conn::Db(db)
+        .fetch_all(Sql::Static(sql), args, Access::Write, |row| {
+            row.get::<i64>(0)
+        })
+        .await?;
+    Ok(counts.first().is_some_and(|&count| count > 0))
 }
 
 fn verify_history(

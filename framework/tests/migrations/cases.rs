@@ -7,7 +7,7 @@ use std::path::Path;
 
 use fw::migrate::{
     BoxFuture, DataMigrations, MakeOptions, MakeOutcome, MigrateError, MigrateOptions,
-    MigrateOutcome, makemigrations, migrate,
+    MigrateOutcome, makemigrations, migrate, pending,
 };
 use fw::schema::{ModelSchema, SqlType};
 use fw::testing::TestDb;
@@ -29,6 +29,7 @@ macro_rules! database_cases {
             not_null_with_default_fills_existing_nulls,
             concurrent_index_file_is_applied,
             drops_and_tightenings_apply,
+            pending_lists_what_the_database_lacks,
         );
     };
     (@cases $new_db:path, $($case:ident,)*) => {$(
@@ -865,4 +866,27 @@ pub(crate) async fn drops_and_tightenings_apply(test_db: TestDb) {
         0,
         "on_delete = cascade"
     );
+}
+
+/// `pending` lists the files the database has not applied: what `serve` refuses
+/// to start without. Applied migrations without a file are a later release's
+/// (the previous release restarting during a deploy), not an error.
+pub(crate) async fn pending_lists_what_the_database_lacks(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, MODELS_V1);
+    assert_eq!(pending(db, dir).await.unwrap(), ["0001_initial"]);
+    apply(db, dir).await;
+    assert!(pending(db, dir).await.unwrap().is_empty());
+
+    write(
+        dir,
+        "0002_later.toml",
+        "[[operations]]\nop = \"run_sql\"\nsql = \"\"\n",
+    );
+    assert_eq!(pending(db, dir).await.unwrap(), ["0002_later"]);
+    apply(db, dir).await;
+    std::fs::remove_file(dir.join("0002_later.toml")).unwrap();
+    assert!(pending(db, dir).await.unwrap().is_empty());
 }
