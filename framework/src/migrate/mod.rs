@@ -69,6 +69,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 pub use lint::Finding;
+pub(crate) use run::table_exists;
 pub use state::SchemaState;
 
 use crate::db::{Db, Dialect, Tx};
