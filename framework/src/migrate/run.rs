@@ -80,7 +80,7 @@ pub(super) async fn migrate(
     let mut names = Vec::new();
     for prepared in &pending {
         let applied_now = if runs_outside_transaction(prepared.file, dialect) {
-            apply_concurrently(db, prepared).await?
+            apply_concurrently(db, prepared.file).await?
         } else {
             apply_in_transaction(db, prepared, data_migrations).await?
         };
@@ -95,6 +95,7 @@ pub(super) async fn migrate(
     })
 }
 
+/// The migrations in `migrations` that `db` has not applied, in order.
 pub(super) async fn pending(db: &Db, migrations: &Migrations) -> Result<Vec<String>, MigrateError> {
     let files = migrations.load()?;
     let applied = applied_migrations(db).await?;
@@ -380,21 +381,18 @@ async fn check_foreign_keys(tx: &mut Tx, migration: &MigrationFile) -> Result<()
 /// migration's, and the migration is refused rather than touching it. A build
 /// that fails with an error drops the invalid index it left at once; only a
 /// run that is killed leaves one for the next run to find.
-async fn apply_concurrently(db: &Db, prepared: &Prepared<'_>) -> Result<bool, MigrateError> {
-    let migration = prepared.file;
+async fn apply_concurrently(db: &Db, migration: &MigrationFile) -> Result<bool, MigrateError> {
     if is_recorded(Conn::Db(db), migration).await? {
         return Ok(false);
     }
-    for (operation, step) in migration.operations.iter().zip(&prepared.steps) {
-        let (
-            Operation::AddIndex {
-                table,
-                name,
-                columns,
-                ..
-            },
-            Step::Sql(statement),
-        ) = (operation, step)
+    // Such a file holds `add_index` operations only (`file.rs` checks).
+    for operation in &migration.operations {
+        let Operation::AddIndex {
+            table,
+            name,
+            columns,
+            ..
+        } = operation
         else {
             continue;
         };
@@ -403,6 +401,7 @@ async fn apply_concurrently(db: &Db, prepared: &Prepared<'_>) -> Result<bool, Mi
             columns: columns.clone(),
             unique: false,
         };
+        let statement = sql::create_index(table, &index, true);
         let existing = existing_index(db, table, &index).await?;
         if let Some(existing) = &existing {
             if existing.definition != existing.expected {
@@ -434,7 +433,7 @@ async fn apply_concurrently(db: &Db, prepared: &Prepared<'_>) -> Result<bool, Mi
                     source,
                 })?;
         }
-        if let Err(source) = db.execute_raw(statement).await {
+        if let Err(source) = db.execute_raw(&statement).await {
             // Whatever the build left is invalid and only slows writes down; the
             // next run would rebuild it anyway. Not when the name was taken
             // meanwhile: that index is someone else's.
@@ -443,7 +442,7 @@ async fn apply_concurrently(db: &Db, prepared: &Prepared<'_>) -> Result<bool, Mi
             }
             return Err(MigrateError::Apply {
                 name: migration.name.clone(),
-                statement: statement.clone(),
+                statement,
                 source,
             });
         }

@@ -361,7 +361,7 @@ fn create_table_statement(physical_name: &str, table: &Table, dialect: Dialect) 
     )
 }
 
-fn create_index(table: &str, index: &Index, concurrently: bool) -> String {
+pub(crate) fn create_index(table: &str, index: &Index, concurrently: bool) -> String {
     format!(
         "CREATE {}INDEX {}{} ON {} ({})",
         if index.unique { "UNIQUE " } else { "" },
