@@ -32,6 +32,10 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../starter-template/.env.example"),
     ),
     (
+        ".cargo/config.toml",
+        include_str!("../../../starter-template/.cargo/config.toml"),
+    ),
+    (
         "src/main.rs",
         include_str!("../../../starter-template/src/main.rs"),
     ),
