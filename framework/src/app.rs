@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
 
@@ -17,6 +18,7 @@ use crate::migrate::{
 use crate::model::Model;
 use crate::rest::{Api, Resource};
 use crate::schema::ModelSchema;
+use crate::serve::HttpLimits;
 
 /// Creates an [`App`] for the calling crate: named after the package, with its
 /// migrations in `<crate>/migrations` (and compiled into the executable, see
@@ -68,13 +70,17 @@ pub struct Config {
     pub log_filter: String,
     /// `FW_LOG_FORMAT=json` for JSON lines instead of human-readable logs.
     pub json_logs: bool,
+    /// The bounds `serve` puts on connections and requests: `FW_HEADER_READ_TIMEOUT`,
+    /// `FW_REQUEST_TIMEOUT`, `FW_MAX_CONNECTIONS`, `FW_DRAIN_TIMEOUT`,
+    /// `FW_MAX_URI_LENGTH`, `FW_MAX_HEADERS`, `FW_MAX_HEADER_BYTES`.
+    pub http: HttpLimits,
 }
 
 impl Config {
     fn from_env(default_database_url: &str) -> anyhow::Result<Config> {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| default_database_url.to_owned());
-        let listen = match var("FW_LISTEN") {
+        let database_url =
+            env_var("DATABASE_URL").unwrap_or_else(|| default_database_url.to_owned());
+        let listen = match env_var("FW_LISTEN") {
             Some(listen) => listen.parse().map_err(|error| {
                 anyhow::anyhow!(
                     "FW_LISTEN=`{listen}` is not an address like `127.0.0.1:8000`: {error}"
@@ -82,15 +88,95 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8000)),
         };
+        let defaults = HttpLimits::default();
+        let http = HttpLimits {
+            header_read_timeout: seconds_var(
+                "FW_HEADER_READ_TIMEOUT",
+                defaults.header_read_timeout,
+            )?,
+            request_timeout: seconds_var("FW_REQUEST_TIMEOUT", defaults.request_timeout)?,
+            max_connections: count_var(
+                "FW_MAX_CONNECTIONS",
+                defaults.max_connections,
+                MAX_CONNECTIONS,
+            )?,
+            drain_timeout: seconds_var("FW_DRAIN_TIMEOUT", defaults.drain_timeout)?,
+            max_uri_length: count_var(
+                "FW_MAX_URI_LENGTH",
+                defaults.max_uri_length,
+                crate::serve::HYPER_MAX_URI_LENGTH,
+            )?,
+            max_headers: count_var("FW_MAX_HEADERS", defaults.max_headers, MAX_HEADERS)?,
+            max_header_bytes: count_var(
+                "FW_MAX_HEADER_BYTES",
+                defaults.max_header_bytes,
+                MAX_HEADER_BYTES,
+            )?,
+        };
         Ok(Config {
             database_url,
             listen,
-            log_filter: var("FW_LOG")
-                .or_else(|| var("RUST_LOG"))
+            log_filter: env_var("FW_LOG")
+                .or_else(|| env_var("RUST_LOG"))
                 .unwrap_or_else(|| "info".to_owned()),
-            json_logs: var("FW_LOG_FORMAT").is_some_and(|format| format == "json"),
+            json_logs: env_var("FW_LOG_FORMAT").is_some_and(|format| format == "json"),
+            http,
         })
     }
+}
+
+/// The largest `FW_MAX_CONNECTIONS`: more than a process can have files open
+/// under the usual hard limits.
+const MAX_CONNECTIONS: usize = 1 << 20;
+
+/// The largest `FW_MAX_HEADERS`: more than any real client sends, and small
+/// enough that the HTTP parser's table of a request's headers, sized from it,
+/// stays small.
+const MAX_HEADERS: usize = 1000;
+
+/// The largest `FW_MAX_HEADER_BYTES`: more than any real client sends, and
+/// small enough that the read buffer, sized from it, stays small.
+const MAX_HEADER_BYTES: usize = 1024 * 1024;
+
+/// The variable `name`, if set and not empty.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// A duration variable, in seconds (`30`, `0.5`), more than zero.
+fn seconds_var(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    let Some(value) = env_var(name) else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| *seconds > 0.0)
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{name}=`{value}` is not a number of seconds more than 0, like `{}`",
+                default.as_secs_f64()
+            )
+        })
+}
+
+/// A count variable: a whole number from 1 to `max`.
+fn count_var(name: &str, default: usize, max: usize) -> anyhow::Result<usize> {
+    let Some(value) = env_var(name) else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|count| (1..=max).contains(count))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{name}=`{value}` is not a whole number from 1 to {max}, like `{default}`"
+            )
+        })
 }
 
 /// An application's own commands (Django's management commands): a clap
@@ -646,19 +732,15 @@ impl App {
                 )
             })?;
         tracing::info!(address = %app.config.listen, app = self.name, "serving");
-        axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service(service),
-        )
-        .with_graceful_shutdown({
+        let shutdown = {
             let shutdown = self.shutdown.clone();
             async move {
                 shutdown_signal().await;
                 // Ends live tails, which would otherwise keep the server open.
                 shutdown.send_replace(true);
             }
-        })
-        .await?;
+        };
+        crate::serve::serve(listener, service, app.config.http, shutdown).await;
         app.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -21,6 +21,7 @@ pub mod openapi;
 mod query;
 mod rest;
 pub mod schema;
+mod serve;
 mod sql;
 pub mod testing;
 mod value;
@@ -36,6 +37,7 @@ pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
     ResourceSpec, Through,
 };
+pub use serve::HttpLimits;
 pub use sql::{SqlQuery, sql};
 pub use value::Value;
 

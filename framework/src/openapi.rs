@@ -81,9 +81,51 @@ const ERRORS: &[(u16, &str)] = &[
     (422, "Some fields are invalid; `errors` points at each."),
 ];
 
+/// The refusals `serve` may answer any request with before it reaches an
+/// operation (see [`HttpLimits`](crate::HttpLimits)), described with the
+/// default limits, as a deployment may change them.
+fn server_refusals() -> [(u16, String); 3] {
+    let limits = crate::HttpLimits::default();
+    [
+        (
+            408,
+            format!(
+                "The request was not received and answered within the server's time limit \
+                 ({} s by default); the connection is closed.",
+                limits.request_timeout.as_secs_f64()
+            ),
+        ),
+        (
+            414,
+            format!(
+                "The path and query string are longer than the server's limit \
+                 ({} bytes by default).",
+                limits.max_uri_length
+            ),
+        ),
+        (
+            431,
+            format!(
+                "The request has more header fields than the server's limit ({} by default), \
+                 or larger ones ({} bytes in all by default).",
+                limits.max_headers, limits.max_header_bytes
+            ),
+        ),
+    ]
+}
+
 fn standard_responses() -> Json {
     let mut responses = serde_json::Map::new();
-    for (status, description) in ERRORS {
+    let refusals = server_refusals();
+    let descriptions = ERRORS
+        .iter()
+        .map(|(status, description)| (*status, *description))
+        .chain(
+            refusals
+                .iter()
+                .map(|(status, description)| (*status, description.as_str())),
+        );
+    for (status, description) in descriptions {
         responses.insert(
             status.to_string(),
             json!({
@@ -93,6 +135,31 @@ fn standard_responses() -> Json {
         );
     }
     Json::Object(responses)
+}
+
+/// Adds the server's refusals to every operation of `document`: `serve` may
+/// answer any request with them, whatever its path.
+pub(crate) fn add_server_refusals(document: &mut Json) {
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    let statuses = server_refusals().map(|(status, _)| status);
+    for path_item in paths.values_mut() {
+        for method in METHODS {
+            if let Some(responses) = path_item
+                .get_mut(method)
+                .and_then(|operation| operation.get_mut("responses"))
+                .and_then(Json::as_object_mut)
+            {
+                for (status, reference) in error_refs(&statuses) {
+                    responses.entry(status).or_insert(reference);
+                }
+            }
+        }
+    }
 }
 
 fn error_refs(statuses: &[u16]) -> impl Iterator<Item = (String, Json)> + '_ {
@@ -568,4 +635,39 @@ pub(crate) fn fragment(document: &Json, paths: &[String]) -> Json {
         }
     }
     json!({"paths": path_items, "schemas": schemas})
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// `serve` refuses over-long, over-large or too slow requests on any path,
+    /// so every operation lists those answers, a plain handler's included.
+    #[test]
+    fn every_operation_lists_the_server_s_refusals() {
+        let mut document = super::empty_document("test", "0.1.0");
+        document["paths"] = json!({
+            "/things": {
+                "parameters": [],
+                "get": {"responses": {"200": {"description": "Things."}}},
+                "post": {"responses": {"201": {"description": "Created."}}},
+            },
+        });
+        super::add_server_refusals(&mut document);
+        for method in ["get", "post"] {
+            let responses = &document["paths"]["/things"][method]["responses"];
+            for status in ["408", "414", "431"] {
+                assert_eq!(
+                    responses[status],
+                    json!({"$ref": format!("#/components/responses/{status}")}),
+                    "{method} {status}"
+                );
+                assert!(
+                    document["components"]["responses"][status]["description"].is_string(),
+                    "{status}"
+                );
+            }
+        }
+        assert_eq!(document["paths"]["/things"]["parameters"], json!([]));
+    }
 }

@@ -27,6 +27,9 @@ const WRITER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
 pub(super) struct Pools {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// A file database, with a write-ahead log to merge into it on close; an
+    /// in-memory one has neither, and its readers are its writer.
+    in_file: bool,
 }
 
 impl Pools {
@@ -68,7 +71,11 @@ impl Pools {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        Ok(Pools { reader, writer })
+        Ok(Pools {
+            reader,
+            writer,
+            in_file: !in_memory,
+        })
     }
 
     pub(super) fn pool(&self, access: Access) -> &SqlitePool {
@@ -85,9 +92,35 @@ impl Pools {
             .await?)
     }
 
+    /// Closes the readers, merges the write-ahead log into the database file,
+    /// then closes the writer: afterwards the `.db` file alone holds every
+    /// committed row, so copying it is a complete backup. (SQLite merges the log
+    /// itself only when the last connection to close can write, and a read-only
+    /// reader may well be the last.)
     pub(super) async fn close(&self) {
+        if self.in_file {
+            self.reader.close().await;
+            // One row: whether another process's reader kept the log from being
+            // merged whole, and the log's and the merged frames' counts.
+            let checkpoint: std::result::Result<(i64, i64, i64), sqlx::Error> =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&self.writer)
+                    .await;
+            match checkpoint {
+                Ok((0, _, _)) => {}
+                Ok(_) => tracing::warn!(
+                    "another process was reading the database, so part of the write-ahead \
+                     log is not merged into the database file yet; keep the `-wal` file \
+                     beside it, or copy the database with `VACUUM INTO`"
+                ),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "could not merge the write-ahead log into the database file; keep the \
+                     `-wal` file beside it, or copy the database with `VACUUM INTO`"
+                ),
+            }
+        }
         self.writer.close().await;
-        self.reader.close().await;
     }
 
     pub(super) async fn execute(&self, sql: Sql, args: SqliteArguments) -> Result<u64> {

@@ -283,6 +283,7 @@ impl Documentation {
                 }
             }
         }
+        openapi::add_server_refusals(&mut document);
         document
     }
 }

@@ -52,6 +52,12 @@ pub enum ApiError {
     },
     /// 406: the `Accept` header excludes JSON.
     NotAcceptable,
+    /// 408: the request was not received and answered within the time limit
+    /// (`FW_REQUEST_TIMEOUT`).
+    RequestTimeout {
+        /// The time limit.
+        limit: std::time::Duration,
+    },
     /// 409: a unique value is taken, or other rows still reference this one.
     Conflict {
         /// What conflicts.
@@ -69,6 +75,12 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// 414: the request target, path and query, is longer than the limit
+    /// (`FW_MAX_URI_LENGTH`).
+    UriTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// 415: the request body is not `application/json`.
     UnsupportedMediaType,
     /// 422: the body is well-formed but some fields are invalid.
@@ -80,6 +92,17 @@ pub enum ApiError {
     TooManyRequests {
         /// Seconds until the caller may retry.
         retry_after: u64,
+    },
+    /// 431: the request has more header fields than the limit (`FW_MAX_HEADERS`).
+    TooManyHeaders {
+        /// The most header fields a request may have.
+        limit: usize,
+    },
+    /// 431: the request's header fields, names and values, are larger in all
+    /// than the limit (`FW_MAX_HEADER_BYTES`).
+    HeadersTooLarge {
+        /// The limit in bytes.
+        limit: usize,
     },
     /// 500: a failure on our side. The cause is logged, never sent.
     Internal {
@@ -149,12 +172,17 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyHeaders { .. } | ApiError::HeadersTooLarge { .. } => {
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            }
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -185,9 +213,18 @@ impl ApiError {
             ApiError::NotAcceptable => {
                 "responses are `application/json`; accept it in the `Accept` header".to_owned()
             }
+            ApiError::RequestTimeout { limit } => format!(
+                "the request was not received and answered within the limit of {} seconds; \
+                 send it whole without pauses, and retry",
+                limit.as_secs_f64()
+            ),
             ApiError::PayloadTooLarge { limit } => {
                 format!("the request body exceeds the limit of {limit} bytes")
             }
+            ApiError::UriTooLong { limit } => format!(
+                "the request's path and query string exceed the limit of {limit} bytes; \
+                 shorten them"
+            ),
             ApiError::UnsupportedMediaType => {
                 "send the request body as JSON with `Content-Type: application/json`".to_owned()
             }
@@ -199,6 +236,13 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after } => {
                 format!("too many requests; retry after {retry_after} seconds")
             }
+            ApiError::TooManyHeaders { limit } => {
+                format!("the request has more than {limit} header fields; send fewer")
+            }
+            ApiError::HeadersTooLarge { limit } => format!(
+                "the request's header fields exceed the limit of {limit} bytes in all; \
+                 send fewer or shorter ones"
+            ),
             ApiError::Internal { .. } => {
                 "the server failed to handle the request; it has been logged".to_owned()
             }

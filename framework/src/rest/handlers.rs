@@ -4,6 +4,8 @@ use std::future::Future;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -107,21 +109,26 @@ where
     F: Fn(RequestContext, Option<String>, Body) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
 {
-    let handler =
-        move |State(app): State<AppContext>, id: Option<Path<String>>, request: Request| {
-            let handler = handler.clone();
-            async move {
-                let (parts, body) = request.into_parts();
-                let request = RequestContext::from_parts(app, parts);
-                if !accepts_json(&request.headers) {
-                    return ApiError::NotAcceptable.into_response();
-                }
-                match handler(request, id.map(|Path(id)| id), body).await {
-                    Ok(response) => response,
-                    Err(error) => error.into_response(),
-                }
+    let handler = move |State(app): State<AppContext>,
+                        id: Result<Option<Path<String>>, PathRejection>,
+                        request: Request| {
+        let handler = handler.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let request = RequestContext::from_parts(app, parts);
+            if !accepts_json(&request.headers) {
+                return ApiError::NotAcceptable.into_response();
             }
-        };
+            let id = match path_id(id) {
+                Ok(id) => id,
+                Err(error) => return error.into_response(),
+            };
+            match handler(request, id, body).await {
+                Ok(response) => response,
+                Err(error) => error.into_response(),
+            }
+        }
+    };
     match router {
         Some(router) => router.on(method, handler),
         None => on(method, handler),
@@ -237,6 +244,37 @@ fn row_response<R: Resource>(status: StatusCode, row: &R::Model) -> Response {
         response.headers_mut().insert(header::ETAG, etag);
     }
     response
+}
+
+/// The `{id}` segment of an item route (`None` on a collection route). One that
+/// is not UTF-8 once percent-decoded (`/things/%ff`) cannot name a row, whose
+/// keys are numbers or text, so it is a 404 like any other key that names none.
+fn path_id(id: Result<Option<Path<String>>, PathRejection>) -> Result<Option<String>, ApiError> {
+    match id {
+        Ok(id) => Ok(id.map(|Path(id)| id)),
+        Err(PathRejection::FailedToDeserializePathParams(error))
+            if matches!(error.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+        {
+            Err(ApiError::NotFound)
+        }
+        Err(rejection) => Err(ApiError::internal(rejection)),
+    }
+}
+
+/// The 304 answering a conditional GET or HEAD: the head of the 200 it stands
+/// for (RFC 9110, 15.4.5), with the 200's `Content-Length` rather than the 0 the
+/// router would count for the empty body, and without `Content-Type`, as it
+/// carries no content.
+fn not_modified(ok: Response) -> Response {
+    use axum::body::HttpBody as _;
+    let (mut head, body) = ok.into_parts();
+    head.status = StatusCode::NOT_MODIFIED;
+    head.headers.remove(header::CONTENT_TYPE);
+    if let Some(length) = body.size_hint().exact() {
+        head.headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    Response::from_parts(head, Body::empty())
 }
 
 /// The primary key a path segment names; a segment that is not a valid key
@@ -389,11 +427,7 @@ async fn retrieve<R: Resource>(
                 .any(|tag| tag.trim_start_matches("W/") == current)
         });
         if matched {
-            let mut response = StatusCode::NOT_MODIFIED.into_response();
-            if let Some(etag) = etag(&row) {
-                response.headers_mut().insert(header::ETAG, etag);
-            }
-            return Ok(response);
+            return Ok(not_modified(row_response::<R>(StatusCode::OK, &row)));
         }
     }
     Ok(row_response::<R>(StatusCode::OK, &row))

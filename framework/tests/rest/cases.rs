@@ -187,6 +187,48 @@ pub(crate) async fn retrieve_sends_etag_and_honours_if_none_match(app: Router, _
         .assert_problem(StatusCode::NOT_FOUND);
 }
 
+/// RFC 9110 forbids a 304 whose `Content-Length` differs from the 200's: it
+/// sends the 200's length, or none, to GET and HEAD alike, also for `*`.
+pub(crate) async fn not_modified_carries_the_length_of_the_200(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let uri = format!("/securities/{}", security["id"]);
+    let ok = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let length = ok.header("content-length").to_owned();
+    assert_eq!(length, ok.body.to_string().len().to_string());
+    for method in ["GET", "HEAD"] {
+        let head = send(&app, method, &uri, &[], None).await;
+        assert_eq!(head.header("content-length"), length, "{method}");
+        for tag in ["*", "\"1\""] {
+            let cached = send(&app, method, &uri, &[("if-none-match", tag)], None).await;
+            assert_eq!(cached.status, StatusCode::NOT_MODIFIED, "{method} {tag}");
+            assert_eq!(cached.body, Json::Null, "{method} {tag}: no content");
+            assert_eq!(cached.header("etag"), "\"1\"", "{method} {tag}");
+            assert_eq!(
+                cached.header("content-length"),
+                length,
+                "{method} {tag}: the 200's length"
+            );
+        }
+    }
+}
+
+/// A path id that is not UTF-8 once percent-decoded names no row: a 404
+/// problem, not the router's plain-text 400.
+pub(crate) async fn a_path_id_that_is_not_utf8_is_a_404_problem(app: Router, _db: fw::Db) {
+    for uri in [
+        "/securities/%ff",
+        "/securities/%C3%28/history",
+        "/dividends/%80",
+    ] {
+        for method in ["GET", "PATCH", "DELETE"] {
+            send(&app, method, uri, &[], None)
+                .await
+                .assert_problem(StatusCode::NOT_FOUND);
+        }
+    }
+}
+
 pub(crate) async fn list_pages_forward_and_back(app: Router, _db: fw::Db) {
     for symbol in ["A", "B", "C", "D", "E"] {
         create_security(&app, symbol).await;
@@ -1119,6 +1161,8 @@ macro_rules! rest_suite {
         cases::rest_suite!(@cases
     create_answers_201_with_location_and_etag,
     retrieve_sends_etag_and_honours_if_none_match,
+    not_modified_carries_the_length_of_the_200,
+    a_path_id_that_is_not_utf8_is_a_404_problem,
     list_pages_forward_and_back,
     every_lookup_filters,
     related_filters_follow_the_reference,
