@@ -155,3 +155,77 @@ impl DecimalText {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc_3339_full_dates_in_years_1_to_9999() {
+        for accepted in ["0001-01-01", "2026-02-28", "2024-02-29", "9999-12-31"] {
+            assert_eq!(
+                parse_date(accepted).map(|date| date.to_string()),
+                Some(accepted.to_owned())
+            );
+        }
+        for refused in [
+            "0000-12-31",
+            "+10000-01-01",
+            "10000-01-01",
+            "-0001-01-01",
+            "2026-1-20",
+            "2026-01-2",
+            "2026-02-30",
+            "2026-13-01",
+            "2026/01/20",
+            "2026-01-20T00:00:00Z",
+            " 2026-01-20",
+            "2026-01-20 ",
+            "+2026-01-20",
+            "２０２６-01-20",
+            "",
+        ] {
+            assert_eq!(parse_date(refused), None, "`{refused}`");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc_3339_in_years_1_to_9999_utc() {
+        for accepted in [
+            "0001-01-01T00:00:00Z",
+            "2026-03-15T09:30:00.123456Z",
+            "2026-03-15T09:30:00+02:00",
+            "9999-12-31T23:59:59Z",
+        ] {
+            assert!(parse_timestamp(accepted).is_some(), "`{accepted}`");
+        }
+        for refused in [
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "+10000-01-01T00:00:00Z",
+            "2026-03-15",
+            "2026-03-15T09:30:00",
+            "2026-3-15T09:30:00Z",
+        ] {
+            assert_eq!(parse_timestamp(refused), None, "`{refused}`");
+        }
+    }
+
+    #[test]
+    fn decimal_text_is_a_json_number_without_exponent() {
+        for refused in [
+            "1e5", ".5", "5.", "+1", "1_000", "01", "-", "", " 1", "1 ", "0x1", "1.2.3",
+        ] {
+            assert_eq!(DecimalText::parse(refused), None, "`{refused}`");
+        }
+        let written = DecimalText::parse("-12.3400").expect("a decimal");
+        assert!(written.negative);
+        assert_eq!((written.integer_digits, written.places), (2, 4));
+        assert_eq!(
+            written.value.map(|value| value.to_string()),
+            Some("-12.3400".to_owned())
+        );
+        let zero = DecimalText::parse("0.5").expect("a decimal");
+        assert_eq!(zero.integer_digits, 0);
+    }
+}

@@ -519,3 +519,98 @@ pub(crate) fn from_json(field: &FieldSchema, json: &Json) -> Option<Value> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use regex::Regex;
+
+    use super::*;
+    use crate::schema::Generated;
+
+    fn decimal(min: Option<&'static str>, digits: Option<u32>, places: Option<u32>) -> FieldSchema {
+        FieldSchema {
+            name: "rate",
+            column: "rate",
+            renamed_from: None,
+            sql_type: SqlType::Decimal,
+            nullable: false,
+            primary_key: false,
+            generated: Generated::No,
+            unique: false,
+            index: false,
+            default: None,
+            max_length: None,
+            min_length: None,
+            min_value: min,
+            max_value: None,
+            pattern: None,
+            max_digits: digits,
+            decimal_places: places,
+            choices: &[],
+            foreign_key: None,
+            sensitive: false,
+        }
+    }
+
+    /// The document's pattern and the parser accept exactly the same text, but
+    /// for the significant-digit limit of fields without declared places.
+    #[test]
+    fn decimal_patterns_accept_what_the_parser_accepts() {
+        let samples = [
+            "0", "-0", "1", "-1", "10", "0.5", "-0.5", "0.12", "0.123", "1.10", "99.99", "100",
+            "123.4", "1234", "12345", "00", "01", "1.", ".5", "1e5", "+1", "1_000", " 1", "1 ", "",
+            "-", "0.0000", "12.3456", "-12.345",
+        ];
+        for field in [
+            decimal(None, Some(4), Some(2)),
+            decimal(Some("0"), Some(4), Some(2)),
+            decimal(Some("-5"), Some(3), Some(0)),
+            decimal(Some("0"), Some(2), Some(2)),
+            decimal(None, None, Some(3)),
+            decimal(None, Some(5), None),
+        ] {
+            let pattern = decimal_pattern(&field);
+            let regex = Regex::new(&pattern).expect("a valid pattern");
+            for sample in samples {
+                assert_eq!(
+                    regex.is_match(sample),
+                    parse_decimal(&field, sample).is_ok(),
+                    "`{sample}` against `{pattern}`"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn decimals_are_never_rounded() {
+        let field = decimal(Some("0"), Some(18), Some(8));
+        let tiny = format!("0.{}1", "0".repeat(29));
+        let codes = |text: &str| -> Vec<&str> {
+            parse_decimal(&field, text)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(code, _)| code)
+                .collect()
+        };
+        assert_eq!(codes(&tiny), ["decimal_places"]);
+        assert_eq!(codes("0.123456789"), ["decimal_places"]);
+        assert_eq!(codes("-0.123456789"), ["min_value", "decimal_places"]);
+        assert_eq!(codes("12345678901"), ["max_digits"]);
+        assert_eq!(
+            parse_decimal(&field, "1234567890.12345678").map(|value| value.to_string()),
+            Ok("1234567890.12345678".to_owned())
+        );
+        let unbounded = decimal(None, None, None);
+        assert_eq!(
+            parse_decimal(
+                &unbounded,
+                &format!("{}.{}", "9".repeat(20), "9".repeat(20))
+            )
+            .err()
+            .map(|errors| errors[0].0),
+            Some("max_digits"),
+            "more digits than rust_decimal holds is refused, not rounded"
+        );
+    }
+}
