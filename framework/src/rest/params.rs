@@ -48,13 +48,22 @@ pub(crate) fn parse_list<M: Model>(
     let mut page_size = spec.page_size;
     let mut ordering: Option<String> = None;
     let mut cursor_token: Option<String> = None;
-    let mut kept = Vec::new();
+    let mut kept: Vec<(String, String)> = Vec::new();
     for (name, raw) in pairs {
         if raw.contains('\0') {
             return Err(ApiError::bad_request(format!(
                 "query parameter `{}` {}",
                 name.replace('\0', "\\0"),
                 super::input::NUL_CHARACTER
+            )));
+        }
+        // Each parameter once, so a statement has at most one condition per
+        // declared parameter, however long the query string.
+        if kept.iter().any(|(seen, _)| *seen == name)
+            || (name == "cursor" && cursor_token.is_some())
+        {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `{name}` is given more than once; give it once"
             )));
         }
         match name.as_str() {

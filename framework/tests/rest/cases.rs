@@ -1237,6 +1237,18 @@ pub(crate) async fn in_lists_and_search_text_are_capped(app: Router, _db: fw::Db
             reply.body
         );
     }
+    // Each parameter once: a statement has at most one condition per
+    // declared parameter, however long the query string.
+    let repeated = vec!["status=announced"; 500].join("&");
+    for query in [
+        repeated.as_str(),
+        "cursor=a&cursor=b",
+        "page_size=1&page_size=2",
+    ] {
+        let reply = send(&app, "GET", &format!("/dividends?{query}"), &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        assert!(detail(&reply).contains("more than once"), "{}", reply.body);
+    }
     let longest = "%C3%A9".repeat(200);
     for parameter in [
         "search",
