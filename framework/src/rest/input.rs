@@ -478,6 +478,11 @@ pub(crate) fn matches_pattern(pattern: &'static str, text: &str) -> bool {
 pub(crate) fn parse_text(field: &FieldSchema, text: &str) -> Result<Value, String> {
     let fail = || format!("expected {}", describe(field.sql_type));
     Ok(match field.sql_type {
+        // Rust's integer parser takes a leading `+`, which a JSON integer
+        // never has.
+        SqlType::SmallInt | SqlType::Int | SqlType::BigInt if text.starts_with('+') => {
+            return Err(fail());
+        }
         SqlType::SmallInt | SqlType::Int | SqlType::BigInt => {
             Value::Int(text.parse().map_err(|_| fail())?)
         }

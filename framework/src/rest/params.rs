@@ -73,7 +73,11 @@ pub(crate) fn parse_list<M: Model>(
             }
             "page_size" => {
                 page_size = match raw.parse::<u32>() {
-                    Ok(size) if (1..=spec.max_page_size).contains(&size) => size,
+                    Ok(size)
+                        if (1..=spec.max_page_size).contains(&size) && !raw.starts_with('+') =>
+                    {
+                        size
+                    }
                     _ => {
                         return Err(ApiError::bad_request(format!(
                             "`page_size` must be an integer from 1 to {}",

@@ -532,6 +532,8 @@ pub(crate) async fn bad_query_parameters_are_400_naming_them(app: Router, _db: f
         ("status=paid", "`status`"),
         ("ordering=status", "`status`"),
         ("rate__gte=1e3x", "`rate__gte`"),
+        ("security=+1", "`security`"),
+        ("page_size=+1", "`page_size`"),
     ] {
         let reply = send(&app, "GET", &format!("/dividends?{query}"), &[], None).await;
         reply.assert_problem(StatusCode::BAD_REQUEST);
