@@ -337,6 +337,13 @@ impl App {
             .push(crate::changes::CascadingModel::of::<M>());
         if M::CHANGELOG {
             self.change_log_tables.push(M::TABLE);
+            // The change log's `model=` lists the tables, this one now too.
+            if self.change_log_api {
+                self.api = self
+                    .api
+                    .take()
+                    .map(|api| crate::changes::document(api, &self.change_log_tables));
+            }
             for table in crate::changes::tables() {
                 if !self.models.iter().any(|model| model.table == table.table) {
                     self.models.push(table);
@@ -378,7 +385,7 @@ impl App {
     pub fn api(mut self, api: Api) -> App {
         // Whichever of `api` and `change_log_api` comes first, both are served.
         self.api = Some(if self.change_log_api {
-            crate::changes::document(api)
+            crate::changes::document(api, &self.change_log_tables)
         } else {
             api
         });
@@ -407,7 +414,7 @@ impl App {
             .api
             .take()
             .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
-        self.api = Some(crate::changes::document(api));
+        self.api = Some(crate::changes::document(api, &self.change_log_tables));
         self.change_log_api = true;
         self
     }

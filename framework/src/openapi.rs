@@ -19,11 +19,19 @@ pub use diff::{Change, Severity, diff};
 use serde_json::{Value as Json, json};
 
 use crate::query::Lookup;
-use crate::rest::{Action, PROBLEM_JSON, ResourceSpec};
+use crate::rest::{Action, MAX_IN_VALUES, MAX_SEARCH_LENGTH, PROBLEM_JSON, ResourceSpec};
 use crate::schema::{FieldSchema, SqlType};
 
-/// The pattern of a decimal in JSON (a string, so it stays exact).
-const DECIMAL_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
+/// Text without U+0000, which the server refuses in every string (PostgreSQL
+/// cannot store it).
+const WITHOUT_NUL: &str = r"^[^\x00]*$";
+
+/// An `__in` list item of free text: without NUL, and without the comma that
+/// separates the items.
+const LIST_ITEM_TEXT: &str = r"^[^\x00,]*$";
+
+/// A cursor token: base64url without padding.
+const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+$";
 
 pub(crate) fn empty_document(title: &str, version: &str) -> Json {
     json!({
@@ -206,7 +214,7 @@ pub(crate) fn field_schema(field: &FieldSchema) -> Json {
     }
     match field.sql_type {
         SqlType::Decimal => {
-            schema.insert("pattern".into(), json!(DECIMAL_PATTERN));
+            schema.insert("pattern".into(), json!(crate::rest::decimal_pattern(field)));
             let mut notes = Vec::new();
             if let Some(min) = field.min_value {
                 notes.push(format!("at least {min}"));
@@ -237,8 +245,19 @@ pub(crate) fn field_schema(field: &FieldSchema) -> Json {
             if let Some(max) = field.max_value.and_then(|max| max.parse::<i64>().ok()) {
                 schema.insert("maximum".into(), json!(max));
             }
-            if let Some(pattern) = field.pattern {
-                schema.insert("pattern".into(), json!(pattern));
+            match field.pattern {
+                // Both hold: the field's own pattern, and no NUL.
+                Some(pattern) if field.sql_type == SqlType::Text => {
+                    schema.insert("pattern".into(), json!(pattern));
+                    schema.insert("allOf".into(), json!([{"pattern": WITHOUT_NUL}]));
+                }
+                Some(pattern) => {
+                    schema.insert("pattern".into(), json!(pattern));
+                }
+                None if field.sql_type == SqlType::Text && field.choices.is_empty() => {
+                    schema.insert("pattern".into(), json!(WITHOUT_NUL));
+                }
+                None => {}
             }
         }
     }
@@ -324,20 +343,54 @@ fn id_parameter(spec: &ResourceSpec) -> Json {
     json!({"name": "id", "in": "path", "required": true, "schema": schema})
 }
 
+/// The `ordering` parameter: a comma-separated list of declared fields, each
+/// in either direction, each field at most once.
+fn ordering_parameter(spec: &ResourceSpec) -> Json {
+    let names: Vec<String> = spec
+        .ordering
+        .iter()
+        .map(|(name, _)| format!("`{name}`"))
+        .collect();
+    let terms: Vec<Json> = spec
+        .ordering
+        .iter()
+        .flat_map(|(name, _)| [json!(name), json!(format!("-{name}"))])
+        .collect();
+    // `uniqueItems` refuses `a,a`; this refuses `a,-a`.
+    let both_directions: Vec<Json> = spec
+        .ordering
+        .iter()
+        .map(|(name, _)| {
+            json!({"allOf": [
+                {"contains": {"const": name}},
+                {"contains": {"const": format!("-{name}")}},
+            ]})
+        })
+        .collect();
+    json!({"name": "ordering", "in": "query", "required": false, "style": "form", "explode": false,
+    "description": format!("Comma-separated fields, `-` for descending, each field at most once: {}. Default `{}`.", names.join(", "), spec.default_ordering.join(",")),
+    "schema": {
+        "type": "array",
+        "items": {"type": "string", "enum": terms},
+        "minItems": 1,
+        "maxItems": spec.ordering.len(),
+        "uniqueItems": true,
+        "not": {"anyOf": both_directions},
+    }})
+}
+
+/// The schema of free text a list parameter compares (`search`, `contains`...).
+fn search_text_schema() -> Json {
+    json!({"type": "string", "maxLength": MAX_SEARCH_LENGTH, "pattern": WITHOUT_NUL})
+}
+
 fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
     let mut parameters = vec![
-        json!({"name": "cursor", "in": "query", "required": false, "description": "Opaque cursor from a page's `next` or `previous` link.", "schema": {"type": "string"}}),
+        json!({"name": "cursor", "in": "query", "required": false, "description": "Opaque cursor from a page's `next` or `previous` link.", "schema": {"type": "string", "minLength": 1, "pattern": CURSOR_PATTERN}}),
         json!({"name": "page_size", "in": "query", "required": false, "description": format!("Rows per page (default {}).", spec.page_size), "schema": {"type": "integer", "minimum": 1, "maximum": spec.max_page_size}}),
     ];
     if !spec.ordering.is_empty() {
-        let names: Vec<String> = spec
-            .ordering
-            .iter()
-            .map(|(name, _)| format!("`{name}`"))
-            .collect();
-        parameters.push(json!({"name": "ordering", "in": "query", "required": false,
-            "description": format!("Comma-separated fields, `-` for descending: {}. Default `{}`.", names.join(", "), spec.default_ordering.join(",")),
-            "schema": {"type": "string"}}));
+        parameters.push(ordering_parameter(spec));
     }
     if !spec.search.is_empty() {
         let names: Vec<String> = spec
@@ -346,14 +399,18 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
             .map(|field| format!("`{}`", spec.api_name(field.name)))
             .collect();
         parameters.push(json!({"name": "search", "in": "query", "required": false,
-            "description": format!("Case-insensitive text search in {}.", names.join(", ")),
-            "schema": {"type": "string"}}));
+            "description": format!("Case-insensitive text search in {} (at most {MAX_SEARCH_LENGTH} characters).", names.join(", ")),
+            "schema": search_text_schema()}));
     }
     for filter in spec.filters {
         let mut value_schema = field_schema(filter.field);
         if let Json::Object(map) = &mut value_schema {
             map.retain(|key, _| {
-                key == "type" || key == "format" || key == "enum" || key == "pattern"
+                key == "type"
+                    || key == "format"
+                    || key == "enum"
+                    || key == "pattern"
+                    || key == "allOf"
             });
             if let Some(kind) = map
                 .get("type")
@@ -378,34 +435,48 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
             None => format!("`{}`", filter.name),
         };
         for lookup in filter.lookups {
-            let (name, schema, description) = match lookup {
-                Lookup::Exact => (
-                    filter.name.to_owned(),
-                    value_schema.clone(),
-                    format!("{subject} equals the value."),
-                ),
-                Lookup::In => (
-                    format!("{}__in", filter.name),
-                    json!({"type": "string"}),
-                    format!("{subject} is one of the comma-separated values."),
-                ),
-                Lookup::IsNull => (
-                    format!("{}__isnull", filter.name),
-                    json!({"type": "boolean"}),
-                    format!("{subject} is (`true`) or is not (`false`) null."),
-                ),
-                Lookup::Contains | Lookup::IContains | Lookup::StartsWith => (
-                    format!("{}__{}", filter.name, lookup.name()),
-                    json!({"type": "string"}),
-                    format!("{subject} text lookup `{}`.", lookup.name()),
-                ),
-                _ => (
-                    format!("{}__{}", filter.name, lookup.name()),
-                    value_schema.clone(),
-                    format!("{subject} compared with `{}`.", lookup.name()),
-                ),
+            let mut parameter = match lookup {
+                Lookup::Exact => json!({
+                    "name": filter.name,
+                    "description": format!("{subject} equals the value."),
+                    "schema": value_schema.clone(),
+                }),
+                Lookup::In => {
+                    let mut item = value_schema.clone();
+                    // Free text may not hold the comma that separates items.
+                    if item.get("pattern").and_then(Json::as_str) == Some(WITHOUT_NUL) {
+                        item["pattern"] = json!(LIST_ITEM_TEXT);
+                    }
+                    if item.get("allOf").is_some() {
+                        item["allOf"] = json!([{"pattern": LIST_ITEM_TEXT}]);
+                    }
+                    json!({
+                        "name": format!("{}__in", filter.name),
+                        "description": format!("{subject} is one of the comma-separated values (at most {MAX_IN_VALUES})."),
+                        "style": "form",
+                        "explode": false,
+                        "schema": {"type": "array", "items": item, "minItems": 1, "maxItems": MAX_IN_VALUES},
+                    })
+                }
+                Lookup::IsNull => json!({
+                    "name": format!("{}__isnull", filter.name),
+                    "description": format!("{subject} is (`true`) or is not (`false`) null."),
+                    "schema": {"type": "boolean"},
+                }),
+                Lookup::Contains | Lookup::IContains | Lookup::StartsWith => json!({
+                    "name": format!("{}__{}", filter.name, lookup.name()),
+                    "description": format!("{subject} text lookup `{}` (at most {MAX_SEARCH_LENGTH} characters).", lookup.name()),
+                    "schema": search_text_schema(),
+                }),
+                _ => json!({
+                    "name": format!("{}__{}", filter.name, lookup.name()),
+                    "description": format!("{subject} compared with `{}`.", lookup.name()),
+                    "schema": value_schema.clone(),
+                }),
             };
-            parameters.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema}));
+            parameter["in"] = json!("query");
+            parameter["required"] = json!(false);
+            parameters.push(parameter);
         }
     }
     parameters

@@ -906,6 +906,32 @@ impl SqlBuilder {
         Ok(())
     }
 
+    /// `field` is one of `values`, bound as one parameter (see
+    /// [`Arguments::add_list`]): a statement's text, and so the prepared
+    /// statements a connection caches, do not grow with the list.
+    fn push_list(&mut self, field: &FieldSchema, values: &[Value]) -> Result<()> {
+        self.args.add_list(field.sql_type, values)?;
+        let placeholder = placeholder(self.dialect, self.args.len());
+        match self.dialect {
+            Dialect::Postgres => {
+                self.push_column(field);
+                self.push(&format!(" = ANY({placeholder})"));
+            }
+            Dialect::Sqlite => {
+                self.push_operand(field);
+                let item = match field.sql_type {
+                    SqlType::Decimal => "CAST(value AS REAL)",
+                    SqlType::Uuid => "unhex(value)",
+                    _ => "value",
+                };
+                self.push(&format!(
+                    " IN (SELECT {item} FROM json_each({placeholder}))"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Binds `value` as the new content of `field` (for `SET`).
     pub(crate) fn push_assigned(&mut self, field: &FieldSchema, value: &Value) -> Result<()> {
         self.args.add_typed(value, field.sql_type)?;
@@ -933,15 +959,7 @@ impl SqlBuilder {
                     self.push("1 = 0");
                     return Ok(());
                 }
-                self.push_operand(field);
-                self.push(" IN (");
-                for (position, value) in values.iter().enumerate() {
-                    if position > 0 {
-                        self.push(", ");
-                    }
-                    self.push_value(field, value)?;
-                }
-                self.push(")");
+                self.push_list(field, values)?;
             }
             Condition::IsNull { field, null } => {
                 self.push_column(field);

@@ -50,10 +50,13 @@ pub(crate) struct ChangeLogState {
 }
 
 /// Documents `GET /changes` and `GET /changes/stream` in `api`'s OpenAPI
-/// document; [`routes`] serves them.
-pub(crate) fn document(api: Api) -> Api {
-    api.document_path("/changes", list_operation)
-        .document_path("/changes/stream", stream_operation)
+/// document, `model=` taking one of `tables`; [`routes`] serves them.
+/// Documenting them again replaces the earlier documentation.
+pub(crate) fn document(api: Api, tables: &[&'static str]) -> Api {
+    let list_tables: Arc<[&'static str]> = tables.into();
+    let stream_tables = list_tables.clone();
+    api.document_path("/changes", move || list_operation(&list_tables))
+        .document_path("/changes/stream", move || stream_operation(&stream_tables))
 }
 
 /// `GET /changes` and `GET /changes/stream`, with the state they need carried
@@ -371,12 +374,12 @@ fn after_parameter() -> Json {
     )
 }
 
-fn model_parameter() -> Json {
+fn model_parameter(tables: &[&'static str]) -> Json {
     parameter(
         "model",
         "query",
         "Only changes of the model with this table name.",
-        json!({"type": "string"}),
+        json!({"type": "string", "enum": tables}),
     )
 }
 
@@ -384,14 +387,14 @@ fn bad_request() -> Json {
     json!({"$ref": "#/components/responses/400"})
 }
 
-fn list_operation() -> Json {
+fn list_operation(tables: &[&'static str]) -> Json {
     json!({"get": {
         "operationId": "changes_list",
         "tags": ["changes"],
         "summary": "The change log after a sequence number, oldest first.",
         "parameters": [
             after_parameter(),
-            model_parameter(),
+            model_parameter(tables),
             parameter(
                 "page_size",
                 "query",
@@ -416,7 +419,7 @@ fn list_operation() -> Json {
     }})
 }
 
-fn stream_operation() -> Json {
+fn stream_operation(tables: &[&'static str]) -> Json {
     json!({"get": {
         "operationId": "changes_stream",
         "tags": ["changes"],
@@ -424,7 +427,7 @@ fn stream_operation() -> Json {
         "description": "Every change after `after` (or the `Last-Event-ID` header, which wins), then each new change as it commits. Each event's `id` is the change's `seq` and its `data` the change as JSON.",
         "parameters": [
             after_parameter(),
-            model_parameter(),
+            model_parameter(tables),
             parameter(
                 "Last-Event-ID",
                 "header",

@@ -548,6 +548,18 @@ impl Arguments {
         }
     }
 
+    /// Binds `values`, all of `sql_type`, as one parameter: an array on
+    /// PostgreSQL (for `= ANY(...)`), a JSON array of the values as stored on
+    /// SQLite (for `IN (SELECT ... FROM json_each(...))`). The statement's text
+    /// then does not depend on the list's length, so lists of any length share
+    /// one prepared statement.
+    pub(crate) fn add_list(&mut self, sql_type: SqlType, values: &[crate::Value]) -> Result<()> {
+        match self {
+            Arguments::Sqlite(args) => sqlite::add_list(args, sql_type, values),
+            Arguments::Postgres(args) => postgres::add_list(args, sql_type, values),
+        }
+    }
+
     /// Binds an exact decimal: natively on PostgreSQL, as canonical text on SQLite
     /// (which has no exact decimal type).
     pub fn add_decimal(&mut self, value: &rust_decimal::Decimal) -> Result<()> {

@@ -93,3 +93,51 @@ pub(super) fn get_decimal(row: &PgRow, index: usize) -> Result<Option<Decimal>> 
     })?;
     Ok(value.map(|value| value.normalize()))
 }
+
+/// Binds `values` as one array of `sql_type`'s element type.
+pub(super) fn add_list(args: &mut PgArguments, sql_type: SqlType, values: &[Value]) -> Result<()> {
+    fn collect<T>(values: &[Value], pick: impl Fn(&Value) -> Option<T>) -> Result<Vec<T>> {
+        values
+            .iter()
+            .map(|value| {
+                pick(value).ok_or_else(|| {
+                    encode_error(format!("a list of one type holds {value:?}").into())
+                })
+            })
+            .collect()
+    }
+    let result = match sql_type {
+        SqlType::SmallInt | SqlType::Int | SqlType::BigInt => {
+            args.add(collect(values, |value| match value {
+                Value::Int(value) => Some(*value),
+                _ => None,
+            })?)
+        }
+        SqlType::Bool => args.add(collect(values, |value| match value {
+            Value::Bool(value) => Some(*value),
+            _ => None,
+        })?),
+        SqlType::Text => args.add(collect(values, |value| match value {
+            Value::Text(value) => Some(value.clone()),
+            _ => None,
+        })?),
+        SqlType::Decimal => args.add(collect(values, |value| match value {
+            Value::Decimal(value) => Some(*value),
+            _ => None,
+        })?),
+        SqlType::Date => args.add(collect(values, |value| match value {
+            Value::Date(value) => Some(*value),
+            _ => None,
+        })?),
+        SqlType::Timestamp => args.add(collect(values, |value| match value {
+            Value::Timestamp(value) => Some(*value),
+            _ => None,
+        })?),
+        SqlType::Uuid => args.add(collect(values, |value| match value {
+            Value::Uuid(value) => Some(*value),
+            _ => None,
+        })?),
+        SqlType::Json => return Err(encode_error("JSON values cannot be listed".into())),
+    };
+    result.map_err(encode_error)
+}

@@ -191,3 +191,35 @@ pub(super) fn get_decimal(row: &SqliteRow, index: usize) -> Result<Option<Decima
     })
     .transpose()
 }
+
+/// Binds `values` as one JSON array of each value as SQLite stores it (UUIDs,
+/// stored as blobs, as hex for `unhex`), for `json_each`.
+pub(super) fn add_list(
+    args: &mut SqliteArguments,
+    sql_type: SqlType,
+    values: &[Value],
+) -> Result<()> {
+    use serde_json::Value as Json;
+    let stored = |value: &Value| -> Result<Json> {
+        Ok(match value {
+            Value::Bool(value) => Json::from(i64::from(*value)),
+            Value::Int(value) => Json::from(*value),
+            Value::Text(value) => Json::from(value.as_str()),
+            Value::Decimal(value) => Json::from(value.normalize().to_string()),
+            Value::Date(value) => Json::from(value.format("%F").to_string()),
+            // As sqlx writes a timestamp.
+            Value::Timestamp(value) => {
+                Json::from(value.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
+            }
+            Value::Uuid(value) => Json::from(value.simple().to_string()),
+            Value::Null | Value::Json(_) => {
+                return Err(encode_error(
+                    format!("a list of {sql_type:?} values cannot hold {value:?}").into(),
+                ));
+            }
+        })
+    };
+    let list = values.iter().map(stored).collect::<Result<Vec<_>>>()?;
+    args.add(Json::Array(list).to_string())
+        .map_err(encode_error)
+}

@@ -7,7 +7,6 @@ use std::sync::{LazyLock, RwLock};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
-use chrono::{DateTime, NaiveDate, Utc};
 use regex::Regex;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -18,7 +17,7 @@ use super::ResourceSpec;
 use super::error::{ApiError, FieldError};
 use crate::field::Field;
 use crate::schema::{FieldSchema, SqlType};
-use crate::value::Value;
+use crate::value::{DECIMAL_DIGITS, DecimalText, Value, parse_date, parse_timestamp};
 
 /// The largest request body accepted, in bytes.
 pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
@@ -184,6 +183,20 @@ impl Input {
             self.errors.push(type_error(pointer(name), field));
             return None;
         }
+        // Decimals, dates and timestamps are read by fw's exact parsers, so
+        // what is accepted is what the document's pattern and format say; the
+        // type's own deserializer then reads the canonical text they return.
+        let json = match exact_text(field, &json) {
+            Some(Err(errors)) => {
+                for (code, detail) in errors {
+                    self.errors
+                        .push(FieldError::new(pointer(name), code, detail));
+                }
+                return None;
+            }
+            Some(Ok(value)) => value.to_json(),
+            None => json,
+        };
         let value = match serde_json::from_value::<T>(json) {
             Ok(value) => value,
             Err(_) => {
@@ -195,6 +208,26 @@ impl Input {
         validate(field, &value.to_value(), name, &mut self.errors);
         (self.errors.len() == before).then_some(value)
     }
+}
+
+/// The value of a decimal, date or timestamp body field given as a string,
+/// read exactly (`None` for other fields and other JSON).
+fn exact_text(
+    field: &FieldSchema,
+    json: &Json,
+) -> Option<Result<Value, Vec<(&'static str, String)>>> {
+    let Json::String(text) = json else {
+        return None;
+    };
+    let invalid = || vec![("invalid", format!("expected {}", describe(field.sql_type)))];
+    Some(match field.sql_type {
+        SqlType::Decimal => parse_decimal(field, text).map(Value::Decimal),
+        SqlType::Date => parse_date(text).map(Value::Date).ok_or_else(invalid),
+        SqlType::Timestamp => parse_timestamp(text)
+            .map(Value::Timestamp)
+            .ok_or_else(invalid),
+        _ => return None,
+    })
 }
 
 /// The JSON pointer of body member `name`, built only for an error.
@@ -236,8 +269,10 @@ pub(crate) fn describe(sql_type: SqlType) -> &'static str {
         SqlType::Bool => "`true` or `false`",
         SqlType::Text => "a string",
         SqlType::Decimal => "a decimal number as a string, like `\"12.50\"`",
-        SqlType::Date => "a date like `2026-03-15`",
-        SqlType::Timestamp => "an RFC 3339 timestamp like `2026-03-15T09:30:00Z`",
+        SqlType::Date => "a date like `2026-03-15`, in years 0001 to 9999",
+        SqlType::Timestamp => {
+            "an RFC 3339 timestamp like `2026-03-15T09:30:00Z`, in years 0001 to 9999 (UTC)"
+        }
         SqlType::Uuid => "a UUID",
         SqlType::Json => "a JSON value",
     }
@@ -336,6 +371,89 @@ fn check_range(field: &FieldSchema, number: Decimal, fail: &mut impl FnMut(&str,
     }
 }
 
+/// The most digits a decimal field takes before and after the point: its
+/// declared `max_digits` and `decimal_places`, else what rust_decimal holds.
+fn decimal_limits(field: &FieldSchema) -> (u32, u32) {
+    let places = field.decimal_places.unwrap_or(DECIMAL_DIGITS);
+    let integer_digits = field.max_digits.map_or(DECIMAL_DIGITS, |digits| {
+        digits.saturating_sub(field.decimal_places.unwrap_or(0))
+    });
+    (integer_digits, places)
+}
+
+/// Whether a decimal field takes a minus sign: not when its minimum is zero or
+/// more (so `-0` is refused where the document's pattern has no sign).
+fn decimal_signed(field: &FieldSchema) -> bool {
+    field
+        .min_value
+        .and_then(|min| Decimal::from_str(min).ok())
+        .is_none_or(|min| min.is_sign_negative() && !min.is_zero())
+}
+
+/// The pattern of a decimal field's text in the OpenAPI document: exactly
+/// what [`parse_decimal`] accepts, but for the range of the value (`x-minimum`,
+/// `x-maximum`) and, where places are not declared, rust_decimal's limit of
+/// 28 significant digits in all.
+pub(crate) fn decimal_pattern(field: &FieldSchema) -> String {
+    let (integer_digits, places) = decimal_limits(field);
+    let sign = if decimal_signed(field) { "-?" } else { "" };
+    let integer = match integer_digits {
+        0 => "0".to_owned(),
+        1 => "[0-9]".to_owned(),
+        digits => format!("(0|[1-9][0-9]{{0,{}}})", digits - 1),
+    };
+    let fraction = match places {
+        0 => String::new(),
+        places => format!(r"(\.[0-9]{{1,{places}}})?"),
+    };
+    format!("^{sign}{integer}{fraction}$")
+}
+
+/// Reads decimal field text exactly: the syntax of the document's pattern, no
+/// more places or digits than the field declares (never rounded), no sign
+/// where the minimum is zero or more. The errors are the code and detail of
+/// each broken rule, as body field errors give them.
+pub(crate) fn parse_decimal(
+    field: &FieldSchema,
+    text: &str,
+) -> Result<Decimal, Vec<(&'static str, String)>> {
+    let written = DecimalText::parse(text).ok_or_else(|| {
+        vec![(
+            "invalid",
+            format!("expected {}", describe(SqlType::Decimal)),
+        )]
+    })?;
+    let (integer_digits, places) = decimal_limits(field);
+    let mut errors = Vec::new();
+    if written.negative && !decimal_signed(field) {
+        let min = field.min_value.unwrap_or("0");
+        errors.push((
+            "min_value",
+            format!("must be at least {min}, without a sign"),
+        ));
+    }
+    if written.places > places {
+        errors.push((
+            "decimal_places",
+            format!("at most {places} digits after the decimal point"),
+        ));
+    }
+    if written.integer_digits > integer_digits {
+        errors.push((
+            "max_digits",
+            format!("at most {integer_digits} digits before the decimal point"),
+        ));
+    }
+    match written.value {
+        Some(value) if errors.is_empty() => Ok(value),
+        None if errors.is_empty() => Err(vec![(
+            "max_digits",
+            format!("at most {DECIMAL_DIGITS} significant digits"),
+        )]),
+        _ => Err(errors),
+    }
+}
+
 /// Whether the whole of `text` matches `pattern`. Patterns are compiled once.
 pub(crate) fn matches_pattern(pattern: &'static str, text: &str) -> bool {
     static COMPILED: LazyLock<RwLock<HashMap<&'static str, Option<Regex>>>> =
@@ -360,6 +478,11 @@ pub(crate) fn matches_pattern(pattern: &'static str, text: &str) -> bool {
 pub(crate) fn parse_text(field: &FieldSchema, text: &str) -> Result<Value, String> {
     let fail = || format!("expected {}", describe(field.sql_type));
     Ok(match field.sql_type {
+        // Rust's integer parser takes a leading `+`, which a JSON integer
+        // never has.
+        SqlType::SmallInt | SqlType::Int | SqlType::BigInt if text.starts_with('+') => {
+            return Err(fail());
+        }
         SqlType::SmallInt | SqlType::Int | SqlType::BigInt => {
             Value::Int(text.parse().map_err(|_| fail())?)
         }
@@ -377,15 +500,15 @@ pub(crate) fn parse_text(field: &FieldSchema, text: &str) -> Result<Value, Strin
             }
             Value::Text(text.to_owned())
         }
-        SqlType::Decimal => Value::Decimal(Decimal::from_str_exact(text).map_err(|_| fail())?),
-        SqlType::Date => {
-            Value::Date(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| fail())?)
-        }
-        SqlType::Timestamp => Value::Timestamp(
-            DateTime::parse_from_rfc3339(text)
-                .map_err(|_| fail())?
-                .with_timezone(&Utc),
-        ),
+        SqlType::Decimal => Value::Decimal(parse_decimal(field, text).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|(_, detail)| detail)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?),
+        SqlType::Date => Value::Date(parse_date(text).ok_or_else(fail)?),
+        SqlType::Timestamp => Value::Timestamp(parse_timestamp(text).ok_or_else(fail)?),
         SqlType::Uuid => Value::Uuid(Uuid::parse_str(text).map_err(|_| fail())?),
         _ => return Err("this field cannot be compared".to_owned()),
     })
@@ -399,5 +522,100 @@ pub(crate) fn from_json(field: &FieldSchema, json: &Json) -> Option<Value> {
         Json::Number(number) => number.as_i64().map(Value::Int),
         Json::String(text) => parse_text(field, text).ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use regex::Regex;
+
+    use super::*;
+    use crate::schema::Generated;
+
+    fn decimal(min: Option<&'static str>, digits: Option<u32>, places: Option<u32>) -> FieldSchema {
+        FieldSchema {
+            name: "rate",
+            column: "rate",
+            renamed_from: None,
+            sql_type: SqlType::Decimal,
+            nullable: false,
+            primary_key: false,
+            generated: Generated::No,
+            unique: false,
+            index: false,
+            default: None,
+            max_length: None,
+            min_length: None,
+            min_value: min,
+            max_value: None,
+            pattern: None,
+            max_digits: digits,
+            decimal_places: places,
+            choices: &[],
+            foreign_key: None,
+            sensitive: false,
+        }
+    }
+
+    /// The document's pattern and the parser accept exactly the same text, but
+    /// for the significant-digit limit of fields without declared places.
+    #[test]
+    fn decimal_patterns_accept_what_the_parser_accepts() {
+        let samples = [
+            "0", "-0", "1", "-1", "10", "0.5", "-0.5", "0.12", "0.123", "1.10", "99.99", "100",
+            "123.4", "1234", "12345", "00", "01", "1.", ".5", "1e5", "+1", "1_000", " 1", "1 ", "",
+            "-", "0.0000", "12.3456", "-12.345",
+        ];
+        for field in [
+            decimal(None, Some(4), Some(2)),
+            decimal(Some("0"), Some(4), Some(2)),
+            decimal(Some("-5"), Some(3), Some(0)),
+            decimal(Some("0"), Some(2), Some(2)),
+            decimal(None, None, Some(3)),
+            decimal(None, Some(5), None),
+        ] {
+            let pattern = decimal_pattern(&field);
+            let regex = Regex::new(&pattern).expect("a valid pattern");
+            for sample in samples {
+                assert_eq!(
+                    regex.is_match(sample),
+                    parse_decimal(&field, sample).is_ok(),
+                    "`{sample}` against `{pattern}`"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn decimals_are_never_rounded() {
+        let field = decimal(Some("0"), Some(18), Some(8));
+        let tiny = format!("0.{}1", "0".repeat(29));
+        let codes = |text: &str| -> Vec<&str> {
+            parse_decimal(&field, text)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(code, _)| code)
+                .collect()
+        };
+        assert_eq!(codes(&tiny), ["decimal_places"]);
+        assert_eq!(codes("0.123456789"), ["decimal_places"]);
+        assert_eq!(codes("-0.123456789"), ["min_value", "decimal_places"]);
+        assert_eq!(codes("12345678901"), ["max_digits"]);
+        assert_eq!(
+            parse_decimal(&field, "1234567890.12345678").map(|value| value.to_string()),
+            Ok("1234567890.12345678".to_owned())
+        );
+        let unbounded = decimal(None, None, None);
+        assert_eq!(
+            parse_decimal(
+                &unbounded,
+                &format!("{}.{}", "9".repeat(20), "9".repeat(20))
+            )
+            .err()
+            .map(|errors| errors[0].0),
+            Some("max_digits"),
+            "more digits than rust_decimal holds is refused, not rounded"
+        );
     }
 }

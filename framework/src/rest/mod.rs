@@ -29,6 +29,8 @@ pub(crate) use error::PROBLEM_JSON;
 pub use error::{ApiError, FieldError};
 pub(crate) use handlers::unsupported_method;
 pub use input::Input;
+pub(crate) use input::decimal_pattern;
+pub(crate) use params::{MAX_IN_VALUES, MAX_SEARCH_LENGTH};
 
 /// The operations a resource can offer, DRF's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -14,6 +14,16 @@ use crate::query::{Cursor, Filter, Lookup, Order, Query};
 use crate::schema::FieldSchema;
 use crate::value::Value;
 
+/// The most values an `__in` filter takes. Each value is a bound parameter, so
+/// the cap bounds a statement's size and its time; a client with more values
+/// asks in several requests.
+pub(crate) const MAX_IN_VALUES: usize = 100;
+
+/// The longest text, in characters, of `search` and of the text lookups
+/// (`contains`, `icontains`, `startswith`): far more than any search a person
+/// types, and far below SQLite's limit on a `LIKE` pattern (50,000 bytes).
+pub(crate) const MAX_SEARCH_LENGTH: usize = 200;
+
 /// The parameters of one list request, checked against the resource.
 pub(crate) struct ListParams<M> {
     pub(crate) filters: Vec<Filter<M>>,
@@ -38,13 +48,22 @@ pub(crate) fn parse_list<M: Model>(
     let mut page_size = spec.page_size;
     let mut ordering: Option<String> = None;
     let mut cursor_token: Option<String> = None;
-    let mut kept = Vec::new();
+    let mut kept: Vec<(String, String)> = Vec::new();
     for (name, raw) in pairs {
         if raw.contains('\0') {
             return Err(ApiError::bad_request(format!(
                 "query parameter `{}` {}",
                 name.replace('\0', "\\0"),
                 super::input::NUL_CHARACTER
+            )));
+        }
+        // Each parameter once, so a statement has at most one condition per
+        // declared parameter, however long the query string.
+        if kept.iter().any(|(seen, _)| *seen == name)
+            || (name == "cursor" && cursor_token.is_some())
+        {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `{name}` is given more than once; give it once"
             )));
         }
         match name.as_str() {
@@ -54,7 +73,11 @@ pub(crate) fn parse_list<M: Model>(
             }
             "page_size" => {
                 page_size = match raw.parse::<u32>() {
-                    Ok(size) if (1..=spec.max_page_size).contains(&size) => size,
+                    Ok(size)
+                        if (1..=spec.max_page_size).contains(&size) && !raw.starts_with('+') =>
+                    {
+                        size
+                    }
                     _ => {
                         return Err(ApiError::bad_request(format!(
                             "`page_size` must be an integer from 1 to {}",
@@ -65,6 +88,7 @@ pub(crate) fn parse_list<M: Model>(
             }
             "ordering" => ordering = Some(raw.clone()),
             "search" if !spec.search.is_empty() => {
+                check_search_length("search", &raw)?;
                 if !raw.is_empty() {
                     let any = spec.search.iter().filter_map(|field| {
                         Filter::lookup(field, Lookup::IContains, vec![Value::Text(raw.clone())])
@@ -76,8 +100,21 @@ pub(crate) fn parse_list<M: Model>(
         }
         kept.push((name, raw));
     }
-    let ordering = ordering.unwrap_or_else(|| spec.default_ordering.join(","));
-    let order = parse_ordering(spec, &ordering)?;
+    let (ordering, order) = match ordering {
+        Some(ordering) => {
+            let order = parse_ordering(spec, &ordering, false)?;
+            (ordering, order)
+        }
+        None => {
+            let ordering = spec.default_ordering.join(",");
+            let order = if ordering.is_empty() {
+                Vec::new()
+            } else {
+                parse_ordering(spec, &ordering, true)?
+            };
+            (ordering, order)
+        }
+    };
     let cursor = cursor_token
         .map(|token| decode_cursor::<M>(&token, &ordering, &order))
         .transpose()?;
@@ -116,38 +153,55 @@ fn filter_param<M: Model>(
     let field = declared.field;
     let invalid =
         |reason: String| ApiError::bad_request(format!("query parameter `{name}`: {reason}"));
+    // The OpenAPI document gives these values the field's pattern: a value
+    // outside it is refused as a body field would be, not answered with an
+    // empty page.
+    let parse_value = |text: &str| {
+        let value = parse_text(field, text)?;
+        match field.pattern {
+            Some(pattern) if !matches_pattern(pattern, text) => {
+                Err(format!("must match `{pattern}`"))
+            }
+            _ => Ok(value),
+        }
+    };
     let values = match lookup {
-        Lookup::In => raw
-            .split(',')
-            .map(|part| parse_text(field, part))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(invalid)?,
+        Lookup::In => {
+            if raw.split(',').nth(MAX_IN_VALUES).is_some() {
+                return Err(invalid(format!(
+                    "at most {MAX_IN_VALUES} comma-separated values; split the list over several requests"
+                )));
+            }
+            raw.split(',')
+                .map(parse_value)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(invalid)?
+        }
         Lookup::IsNull => match raw {
             "true" | "1" => vec![Value::Bool(true)],
             "false" | "0" => vec![Value::Bool(false)],
             _ => return Err(invalid("expected `true` or `false`".to_owned())),
         },
         Lookup::Contains | Lookup::IContains | Lookup::StartsWith => {
+            check_search_length(name, raw)?;
             vec![Value::Text(raw.to_owned())]
         }
-        // The OpenAPI document gives these parameters the field's pattern: a
-        // value outside it is refused as a body field would be, not answered
-        // with an empty page.
-        _ => {
-            let value = parse_text(field, raw).map_err(invalid)?;
-            if let Some(pattern) = field.pattern
-                && !matches_pattern(pattern, raw)
-            {
-                return Err(invalid(format!("must match `{pattern}`")));
-            }
-            vec![value]
-        }
+        _ => vec![parse_value(raw).map_err(invalid)?],
     };
     let filter = match declared.through {
         Some(through) => Filter::related(through.reference, through.target, field, lookup, values),
         None => Filter::lookup(field, lookup, values),
     };
     filter.ok_or_else(|| invalid("not a valid filter".to_owned()))
+}
+
+fn check_search_length(name: &str, text: &str) -> Result<(), ApiError> {
+    if text.chars().nth(MAX_SEARCH_LENGTH).is_some() {
+        return Err(ApiError::bad_request(format!(
+            "query parameter `{name}` is at most {MAX_SEARCH_LENGTH} characters; search for a shorter text"
+        )));
+    }
+    Ok(())
 }
 
 fn unknown_parameter(spec: &ResourceSpec, name: &str) -> ApiError {
@@ -175,29 +229,35 @@ fn unknown_parameter(spec: &ResourceSpec, name: &str) -> ApiError {
     ))
 }
 
+/// The terms of `ordering`: comma-separated declared fields, each named once
+/// (in either direction), so an ordering, and the keyset condition of its
+/// cursor, has at most as many terms as the resource declares. The default
+/// ordering may also name the primary key (`with_key`) without declaring it.
 fn parse_ordering<M: Model>(
     spec: &ResourceSpec,
     ordering: &str,
+    with_key: bool,
 ) -> Result<Vec<Order<M>>, ApiError> {
-    let mut order = Vec::new();
-    for term in ordering
-        .split(',')
-        .map(str::trim)
-        .filter(|term| !term.is_empty())
-    {
+    let mut order: Vec<Order<M>> = Vec::new();
+    for term in ordering.split(',') {
         let (descending, name) = match term.strip_prefix('-') {
             Some(name) => (true, name),
             None => (false, term),
         };
+        if name.is_empty() {
+            return Err(ApiError::bad_request(
+                "`ordering` has an empty term; give field names separated by single commas, \
+                 `-` before a name for descending order",
+            ));
+        }
         let field = spec
             .ordering
             .iter()
             .find(|(api_name, _)| *api_name == name)
             .map(|(_, field)| *field)
             .or_else(|| {
-                // The default ordering may name the primary key without declaring it.
                 let key = spec.model.primary_key();
-                (spec.api_name(key.name) == name).then_some(key)
+                (with_key && spec.api_name(key.name) == name).then_some(key)
             });
         let Some(order_term) = field.and_then(|field| Order::by(field, descending)) else {
             return Err(ApiError::bad_request(format!(
@@ -209,6 +269,14 @@ fn parse_ordering<M: Model>(
                     .join(", ")
             )));
         };
+        if order
+            .iter()
+            .any(|earlier| earlier.field().name == order_term.field().name)
+        {
+            return Err(ApiError::bad_request(format!(
+                "`ordering` names `{name}` more than once; name each field at most once"
+            )));
+        }
         order.push(order_term);
     }
     Ok(order)

@@ -392,6 +392,28 @@ pub(crate) async fn the_change_log_api_is_in_the_openapi_document(db: &Db) {
         .map(|parameter| parameter["name"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(parameters, ["after", "model", "page_size"]);
+    use super::models::{Account, Alert, Lot, Quote, Security};
+    use fw::Model as _;
+    assert_eq!(
+        list["parameters"][1]["schema"]["enum"],
+        json!([
+            Security::TABLE,
+            Account::TABLE,
+            Lot::TABLE,
+            Quote::TABLE,
+            Alert::TABLE
+        ]),
+        "`model=` lists the tables that record changes"
+    );
+    // A model registered after `change_log_api` is listed too.
+    let later = fw::App::new("changes", env!("CARGO_MANIFEST_DIR"))
+        .change_log_api()
+        .model::<Security>();
+    let later = later.api_spec().expect("an API").openapi_json();
+    assert_eq!(
+        later["paths"]["/changes"]["get"]["parameters"][1]["schema"]["enum"],
+        json!([Security::TABLE])
+    );
     assert_eq!(
         list["responses"]["200"]["content"]["application/json"]["schema"]["required"],
         json!(["next", "results"])

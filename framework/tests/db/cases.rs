@@ -353,6 +353,66 @@ pub(crate) async fn sensitive_fields_never_appear_in_debug_output(db: &Db) {
     );
 }
 
+/// `is_in` binds its list as one parameter (an array on PostgreSQL, JSON for
+/// `json_each` on SQLite): each field type must still compare as stored, and
+/// a long list must not change the statement.
+pub(crate) async fn in_lists_match_every_field_type(db: &Db) {
+    let (acme, beta) = dividend_fixture(db).await;
+    let count = |filter: Filter<Dividend>| Dividend::query().filter(filter).count(db);
+    assert_eq!(
+        count(Dividend::EX_DATE.is_in([date("2026-01-05"), date("2026-03-05")]))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        count(Dividend::RATE.is_in([dec("0.1"), dec("2.50")]))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        count(Dividend::STATUS.is_in([DividendStatus::Announced]))
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(
+        count(Dividend::SECURITY.is_in([Ref::from(&beta)]))
+            .await
+            .unwrap(),
+        2
+    );
+    // A thousand values, one parameter.
+    let many: Vec<Ref<Security>> = (acme.id..acme.id + 1000).map(Ref::new).collect();
+    assert_eq!(count(Dividend::SECURITY.is_in(many)).await.unwrap(), 5);
+    let securities = |filter: Filter<Security>| Security::query().filter(filter).count(db);
+    assert_eq!(
+        securities(Security::SYMBOL.is_in(["BETA".to_owned(), "NONE".to_owned()]))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        securities(Security::CREATED_AT.is_in([acme.created_at]))
+            .await
+            .unwrap(),
+        1
+    );
+    let account = Account::insert(db, new_account("123-45-6789"))
+        .await
+        .expect("account");
+    let accounts = |filter: Filter<Account>| Account::query().filter(filter).count(db);
+    assert_eq!(
+        accounts(Account::ID.is_in([Uuid::nil(), account.id]))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(accounts(Account::ACTIVE.is_in([true])).await.unwrap(), 1);
+    assert_eq!(accounts(Account::ACTIVE.is_in([false])).await.unwrap(), 0);
+}
+
 async fn dividend_fixture(db: &Db) -> (Security, Security) {
     let acme = security(db, "ACME", "000000001").await;
     let beta = security(db, "BETA", "000000002").await;
@@ -1087,6 +1147,7 @@ macro_rules! backend_suite {
     every_field_type_round_trips,
     sensitive_fields_never_appear_in_debug_output,
     typed_filters_match_like_sql,
+    in_lists_match_every_field_type,
     ordering_and_limit,
     keyset_pages_walk_forward_and_back,
     keyset_pages_over_a_nullable_field,

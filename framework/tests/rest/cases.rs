@@ -574,6 +574,8 @@ pub(crate) async fn bad_query_parameters_are_400_naming_them(app: Router, _db: f
         ("status=paid", "`status`"),
         ("ordering=status", "`status`"),
         ("rate__gte=1e3x", "`rate__gte`"),
+        ("security=+1", "`security`"),
+        ("page_size=+1", "`page_size`"),
     ] {
         let reply = send(&app, "GET", &format!("/dividends?{query}"), &[], None).await;
         reply.assert_problem(StatusCode::BAD_REQUEST);
@@ -1145,6 +1147,395 @@ pub(crate) async fn the_nul_character_is_refused_not_a_500(app: Router, _db: fw:
     reply.assert_problem(StatusCode::NOT_FOUND);
 }
 
+fn detail(reply: &Reply) -> &str {
+    reply.body["detail"].as_str().unwrap_or_default()
+}
+
+/// An ordering names declared fields, each once: repeated, unknown or empty
+/// terms are a 400, so the ORDER BY and the cursor's keyset condition have at
+/// most as many terms as the resource declares, and the `next` link of the
+/// longest ordering works.
+pub(crate) async fn ordering_names_declared_fields_once(app: Router, _db: fw::Db) {
+    let repeated = vec!["pay_date"; 2100].join(",");
+    for (ordering, named) in [
+        ("ex_date,ex_date", "`ex_date` more than once"),
+        ("ex_date,-ex_date", "`ex_date` more than once"),
+        (repeated.as_str(), "`pay_date` more than once"),
+        ("", "empty term"),
+        ("ex_date,,rate", "empty term"),
+        ("-", "empty term"),
+        ("%20ex_date", "cannot use ` ex_date`"),
+        ("id", "cannot use `id`"),
+        ("status", "cannot use `status`"),
+    ] {
+        let reply = send(
+            &app,
+            "GET",
+            &format!("/dividends?ordering={ordering}"),
+            &[],
+            None,
+        )
+        .await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        assert!(detail(&reply).contains(named), "{ordering}: {}", reply.body);
+    }
+    let acme = create_security(&app, "ACME").await;
+    let beta = create_security(&app, "BETA").await;
+    for (security, ex_date, rate) in [
+        (&acme, "2026-01-05", "0.1"),
+        (&acme, "2026-01-05", "0.2"),
+        (&beta, "2026-01-05", "0.2"),
+        (&beta, "2026-02-05", "0.1"),
+        (&acme, "2026-03-05", "0.3"),
+    ] {
+        create_dividend(&app, security, ex_date, rate, None).await;
+    }
+    // Every declared field, in mixed directions: three terms plus the key
+    // (descending, as the first term is).
+    let mut uri = "/dividends?ordering=-ex_date,pay_date,rate&page_size=2".to_owned();
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let reply = send(&app, "GET", &uri, &[], None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
+        seen.extend(
+            reply.body["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|row| {
+                    (
+                        row["ex_date"].clone(),
+                        row["rate"].clone(),
+                        row["id"].clone(),
+                    )
+                }),
+        );
+        pages += 1;
+        match reply.body["next"].as_str() {
+            Some(next) => uri = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let mut expected = seen.clone();
+    expected.sort_by(|a, b| {
+        b.0.as_str()
+            .cmp(&a.0.as_str())
+            .then_with(|| a.1.as_str().cmp(&b.1.as_str()))
+            .then_with(|| b.2.as_i64().cmp(&a.2.as_i64()))
+    });
+    assert_eq!(seen.len(), 5, "every row once: {seen:?}");
+    assert_eq!(seen, expected, "in the requested order");
+}
+
+/// `__in` lists and searched text are bounded: past the bound a 400 names the
+/// parameter and the bound, never a 500 (SQLite refused a `LIKE` pattern over
+/// 50,000 bytes) and never a statement that grows with the list.
+pub(crate) async fn in_lists_and_search_text_are_capped(app: Router, _db: fw::Db) {
+    let acme = create_security(&app, "ACME").await;
+    create_dividend(&app, &acme, "2026-01-05", "0.1", None).await;
+    let symbols = |count: usize| {
+        (0..count)
+            .map(|n| format!("S{n}"))
+            .chain(["ACME".to_owned()])
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let reply = send(
+        &app,
+        "GET",
+        &format!("/securities?symbol__in={}", symbols(99)),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(ids(&reply), [acme["id"].as_i64().expect("id")]);
+    let ids_in = |count: i64| {
+        (1..=count)
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let reply = send(
+        &app,
+        "GET",
+        &format!("/dividends?security__in={}", ids_in(100)),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(ids(&reply).len(), 1);
+    for uri in [
+        format!("/securities?symbol__in={}", symbols(100)),
+        format!("/dividends?security__in={}", ids_in(101)),
+        format!("/dividends?symbol__in={}", symbols(1000)),
+    ] {
+        let reply = send(&app, "GET", &uri, &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        assert!(
+            detail(&reply).contains("__in`") && detail(&reply).contains("at most 100"),
+            "{}",
+            reply.body
+        );
+    }
+    // Each parameter once: a statement has at most one condition per
+    // declared parameter, however long the query string.
+    let repeated = vec!["status=announced"; 500].join("&");
+    for query in [
+        repeated.as_str(),
+        "cursor=a&cursor=b",
+        "page_size=1&page_size=2",
+    ] {
+        let reply = send(&app, "GET", &format!("/dividends?{query}"), &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        assert!(detail(&reply).contains("more than once"), "{}", reply.body);
+    }
+    let longest = "%C3%A9".repeat(200);
+    for parameter in [
+        "search",
+        "issuer__contains",
+        "issuer__icontains",
+        "symbol__startswith",
+    ] {
+        let reply = send(
+            &app,
+            "GET",
+            &format!("/securities?{parameter}={longest}"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{parameter}: {}", reply.body);
+        for text in ["x".repeat(201), "_".repeat(50_001)] {
+            let reply = send(
+                &app,
+                "GET",
+                &format!("/securities?{parameter}={text}"),
+                &[],
+                None,
+            )
+            .await;
+            reply.assert_problem(StatusCode::BAD_REQUEST);
+            assert!(
+                detail(&reply).contains(&format!("`{parameter}` is at most 200 characters")),
+                "{}",
+                reply.body
+            );
+        }
+    }
+}
+
+/// Dates are RFC 3339 full-dates in years 0001 to 9999 and decimals are
+/// written as the document's pattern says, with no more places than declared
+/// (never rounded): in bodies (422), filters and cursors (400) alike.
+pub(crate) async fn dates_and_decimals_are_parsed_exactly(app: Router, _db: fw::Db) {
+    let acme = create_security(&app, "ACME").await;
+    let dividend = |ex_date: &str, rate: &str| json!({"security": acme["id"], "ex_date": ex_date, "pay_date": "2026-02-03", "rate": rate});
+    let thirty_places = format!("0.{}1", "0".repeat(29));
+    for (ex_date, rate, pointer, code) in [
+        ("2026-02-03", "1e5", "/rate", "invalid"),
+        ("2026-02-03", ".5", "/rate", "invalid"),
+        ("2026-02-03", "5.", "/rate", "invalid"),
+        ("2026-02-03", "+1", "/rate", "invalid"),
+        ("2026-02-03", "1_000", "/rate", "invalid"),
+        ("2026-02-03", "01", "/rate", "invalid"),
+        ("2026-02-03", " 1", "/rate", "invalid"),
+        ("2026-02-03", "-0", "/rate", "min_value"),
+        (
+            "2026-02-03",
+            thirty_places.as_str(),
+            "/rate",
+            "decimal_places",
+        ),
+        ("2026-02-03", "0.123456789", "/rate", "decimal_places"),
+        ("2026-02-03", "0.100000000", "/rate", "decimal_places"),
+        ("2026-02-03", "12345678901", "/rate", "max_digits"),
+        ("2026-1-20", "1", "/ex_date", "invalid"),
+        ("+10000-01-01", "1", "/ex_date", "invalid"),
+        ("10000-01-01", "1", "/ex_date", "invalid"),
+        ("0000-12-31", "1", "/ex_date", "invalid"),
+        ("-4714-01-01", "1", "/ex_date", "invalid"),
+        ("2026-02-03T00:00:00Z", "1", "/ex_date", "invalid"),
+        ("2026-02-03 ", "1", "/ex_date", "invalid"),
+    ] {
+        let reply = send(
+            &app,
+            "POST",
+            "/dividends",
+            &[],
+            Some(dividend(ex_date, rate)),
+        )
+        .await;
+        reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            reply.pointers(),
+            [(pointer.to_owned(), code.to_owned())],
+            "{ex_date} {rate}: {}",
+            reply.body
+        );
+    }
+    for (ex_date, rate) in [
+        ("0001-01-01", "0.12345678"),
+        ("9999-12-31", "1234567890.5"),
+        ("2026-02-03", "0"),
+    ] {
+        let reply = send(
+            &app,
+            "POST",
+            "/dividends",
+            &[],
+            Some(dividend(ex_date, rate)),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(reply.body["rate"], rate, "stored exactly");
+    }
+    let reply = send(&app, "GET", "/dividends?ordering=ex_date", &[], None).await;
+    assert_eq!(reply.body["results"][0]["ex_date"], "0001-01-01");
+    let reply = send(&app, "GET", "/dividends?ex_date__gte=9999-01-01", &[], None).await;
+    assert_eq!(reply.body["results"].as_array().map(Vec::len), Some(1));
+    assert_eq!(reply.body["results"][0]["ex_date"], "9999-12-31");
+    for query in [
+        "ex_date__gte=2026-1-20",
+        "ex_date=10000-01-01",
+        "ex_date__lt=0000-12-31",
+        "rate__gte=1e5",
+        "rate__gte=.5",
+        "rate__lte=0.123456789",
+        "rate__gte=-1",
+    ] {
+        let reply = send(&app, "GET", &format!("/dividends?{query}"), &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        let name = query.split('=').next().unwrap_or_default();
+        assert!(
+            detail(&reply).contains(&format!("`{name}`")),
+            "{query}: {}",
+            reply.body
+        );
+    }
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for (ordering, value) in [
+        ("-ex_date", "+10000-01-01"),
+        ("-ex_date", "2026-1-20"),
+        ("-ex_date", "-4714-01-01"),
+        ("rate", "1e5"),
+        ("rate", "0.123456789"),
+    ] {
+        let token = engine.encode(json!({"o": ordering, "b": false, "v": [value, 1]}).to_string());
+        let query = match ordering {
+            "-ex_date" => format!("cursor={token}"),
+            _ => format!("ordering={ordering}&cursor={token}"),
+        };
+        let reply = send(&app, "GET", &format!("/dividends?{query}"), &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+        assert!(
+            detail(&reply).contains("`cursor`"),
+            "{value}: {}",
+            reply.body
+        );
+    }
+}
+
+/// What the document allows the server accepts, and what it refuses the
+/// document forbids: text without NUL, non-empty cursors and lists, the
+/// declared orderings, capped lists and searches.
+pub(crate) async fn the_document_says_what_the_server_refuses(app: Router, _db: fw::Db) {
+    let document = send(&app, "GET", "/openapi.json", &[], None).await.body;
+    let parameters = |path: &str| -> Json {
+        let parameters = document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .map(|parameter| {
+                (
+                    parameter["name"].as_str().expect("name").to_owned(),
+                    parameter.clone(),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>();
+        Json::Object(parameters)
+    };
+    let securities = parameters("/securities");
+    let dividends = parameters("/dividends");
+    assert_eq!(securities["cursor"]["schema"]["minLength"], 1);
+    assert_eq!(
+        securities["cursor"]["schema"]["pattern"],
+        "^[A-Za-z0-9_-]+$"
+    );
+    let in_list = &dividends["security__in"];
+    assert_eq!(
+        (
+            &in_list["style"],
+            &in_list["explode"],
+            &in_list["schema"]["minItems"],
+            &in_list["schema"]["maxItems"]
+        ),
+        (&json!("form"), &json!(false), &json!(1), &json!(100))
+    );
+    assert_eq!(in_list["schema"]["items"]["type"], "integer");
+    assert_eq!(
+        dividends["status__in"]["schema"]["items"]["enum"],
+        json!(["announced", "changed", "cancelled"])
+    );
+    for parameter in [
+        "search",
+        "issuer__contains",
+        "issuer__icontains",
+        "symbol__startswith",
+    ] {
+        assert_eq!(
+            securities[parameter]["schema"]["maxLength"], 200,
+            "{parameter}"
+        );
+        assert_eq!(
+            securities[parameter]["schema"]["pattern"], r"^[^\x00]*$",
+            "{parameter}"
+        );
+    }
+    let ordering = &securities["ordering"]["schema"];
+    assert_eq!(
+        ordering["items"]["enum"],
+        json!(["symbol", "-symbol", "issuer", "-issuer"])
+    );
+    assert_eq!(
+        (
+            &ordering["minItems"],
+            &ordering["maxItems"],
+            &ordering["uniqueItems"]
+        ),
+        (&json!(1), &json!(2), &json!(true))
+    );
+    let body = &document["components"]["schemas"]["SecurityResourceCreate"]["properties"];
+    assert_eq!(body["issuer"]["pattern"], r"^[^\x00]*$");
+    assert_eq!(body["note"]["pattern"], r"^[^\x00]*$");
+    assert_eq!(body["symbol"]["allOf"], json!([{"pattern": r"^[^\x00]*$"}]));
+    let rate = &document["components"]["schemas"]["DividendResourceCreate"]["properties"]["rate"];
+    assert_eq!(rate["pattern"], r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,8})?$");
+    for uri in [
+        "/securities?cursor=",
+        "/dividends?security__in=",
+        "/securities?ordering=",
+        "/securities?ordering=symbol,-symbol",
+        "/securities?symbol__in=A,b",
+    ] {
+        let reply = send(&app, "GET", uri, &[], None).await;
+        reply.assert_problem(StatusCode::BAD_REQUEST);
+    }
+    let reply = send(
+        &app,
+        "GET",
+        "/securities?ordering=-issuer,symbol&symbol__in=A,B.C",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
 /// Defines one `#[tokio::test]` per case, each with a fresh database from
 /// `$database`, the test models' tables, and the API over it.
 macro_rules! rest_suite {
@@ -1180,6 +1571,10 @@ macro_rules! rest_suite {
     custom_actions_and_plain_handlers,
     openapi_and_docs_are_served,
     pages_are_stable_under_concurrent_inserts,
+    ordering_names_declared_fields_once,
+    in_lists_and_search_text_are_capped,
+    dates_and_decimals_are_parsed_exactly,
+    the_document_says_what_the_server_refuses,
         );
     };
     (@cases $($case:ident),* $(,)?) => {$(
