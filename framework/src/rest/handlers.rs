@@ -18,7 +18,7 @@ use super::input::{Input, parse_text, read_object};
 use super::params::{encode_cursor, page_link, parse_list};
 use super::{Action, RequestContext, Resource};
 use crate::app::AppContext;
-use crate::db::Conn;
+use crate::db::{Conn, Tx};
 use crate::field::Field;
 use crate::model::Model;
 use crate::query::{Filter, Lookup, Query};
@@ -277,6 +277,30 @@ async fn fetch<'c, R: Resource>(
     row.map_err(ApiError::from)?.ok_or(ApiError::NotFound)
 }
 
+/// [`fetch`], locking the row until `tx` ends: a write reads the row it checks
+/// (`If-Match`, hooks) and changes in one step, so another writer cannot get
+/// in between and an unconditional write never fails on a version it did not ask for.
+async fn fetch_for_update<R: Resource>(
+    request: &RequestContext,
+    tx: &mut Tx,
+    key: Value,
+) -> Result<R::Model, ApiError> {
+    let row = match R::scope(request)? {
+        None => write::find_by_key_value_for_update::<R::Model>(tx, &key).await,
+        Some(scope) => {
+            let key = Filter::lookup(R::Model::SCHEMA.primary_key(), Lookup::Exact, vec![key])
+                .ok_or(ApiError::NotFound)?;
+            R::Model::query()
+                .filter(scope)
+                .filter(key)
+                .for_update()
+                .first(tx)
+                .await
+        }
+    };
+    row.map_err(ApiError::from)?.ok_or(ApiError::NotFound)
+}
+
 fn db_error<R: Resource>(error: crate::Error) -> ApiError {
     ApiError::from_db(error, R::SPEC.model, |name| R::SPEC.api_name(name))
 }
@@ -455,7 +479,7 @@ async fn update<R: Resource>(
         return Err(input.into_error());
     };
     let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-    let current = fetch::<R>(&request, &mut tx, key).await?;
+    let current = fetch_for_update::<R>(&request, &mut tx, key).await?;
     check_if_match(&request, &current)?;
     R::Hooks::before_update(&request, &mut tx, &current, &mut patch).await?;
     let key = current.key().clone();
@@ -476,7 +500,7 @@ async fn destroy<R: Resource>(
 ) -> Result<Response, ApiError> {
     let key = path_key::<R::Model>(id)?;
     let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-    let current = fetch::<R>(&request, &mut tx, key).await?;
+    let current = fetch_for_update::<R>(&request, &mut tx, key).await?;
     check_if_match(&request, &current)?;
     R::Hooks::before_delete(&request, &mut tx, &current).await?;
     R::Model::delete(&mut tx, current.key().clone())
