@@ -66,7 +66,8 @@ fn problem_schema() -> Json {
 const ERRORS: &[(u16, &str)] = &[
     (
         400,
-        "The request body or query string is malformed, or names an unknown parameter.",
+        "The request body, query string or a header (`If-Match`, `If-None-Match`) is \
+         malformed, or the query names an unknown parameter.",
     ),
     (404, "No such resource."),
     (405, "The path does not support this method."),
@@ -257,6 +258,42 @@ fn id_parameter(spec: &ResourceSpec) -> Json {
     json!({"name": "id", "in": "path", "required": true, "schema": schema})
 }
 
+/// `*` or a list of entity tags (RFC 9110's `If-Match` and `If-None-Match`):
+/// empty elements and whitespace around the commas allowed; quoted visible
+/// ASCII except `"`.
+pub(crate) const ENTITY_TAGS_PATTERN: &str =
+    r#"^[ \t]*(\*|((W/)?"[!#-~]*")?([ \t]*,[ \t]*((W/)?"[!#-~]*")?)*)[ \t]*$"#;
+
+/// The `If-Match` header of a write, as the handlers read it.
+fn if_match_parameter() -> Json {
+    json!({
+        "name": "If-Match",
+        "in": "header",
+        "required": false,
+        "description": "Write only if the row is still at a version listed: `*` (any \
+            version) or a comma-separated list of entity tags as the row's `ETag` gives \
+            them (`\"3\"`), RFC 9110. The comparison is strong, so a weak tag (`W/\"3\"`) \
+            never matches, and an empty list matches nothing: either answers 412, as does \
+            a version that is no longer current. A value that is not `*` or such a list is \
+            a 400. Without it, the write applies to the current version.",
+        "schema": {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
+    })
+}
+
+/// The `If-None-Match` header of a read.
+fn if_none_match_parameter() -> Json {
+    json!({
+        "name": "If-None-Match",
+        "in": "header",
+        "required": false,
+        "description": "Answer 304 without a body if the row is still at a version \
+            listed: `*` (any version) or a comma-separated list of entity tags \
+            (`\"3\"`, `W/\"3\"`; the comparison is weak), RFC 9110. A value that is not \
+            `*` or such a list is a 400.",
+        "schema": {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
+    })
+}
+
 fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
     let mut parameters = vec![
         json!({"name": "cursor", "in": "query", "required": false, "description": "Opaque cursor from a page's `next` or `previous` link.", "schema": {"type": "string"}}),
@@ -420,7 +457,7 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
     }
     let mut item = serde_json::Map::new();
     let id = id_parameter(spec);
-    let if_match = json!({"name": "If-Match", "in": "header", "required": false, "description": "Write only if the row is still at this version (its `ETag`).", "schema": {"type": "string"}});
+    let if_match = if_match_parameter();
     if spec.has(Action::Retrieve) {
         let mut op = operation(
             name,
@@ -434,9 +471,9 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
                 ),
             ]
             .into_iter()
-            .chain(error_refs(&[404, 406])),
+            .chain(error_refs(&[400, 404, 406])),
         );
-        op["parameters"] = json!([id, {"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}]);
+        op["parameters"] = json!([id, if_none_match_parameter()]);
         item.insert("get".into(), op);
     }
     for (action, method, verb, schema) in [
@@ -472,7 +509,7 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
             format!("Delete a {model}"),
             [("204".to_owned(), json!({"description": "Deleted."}))]
                 .into_iter()
-                .chain(error_refs(&[404, 406, 409, 412])),
+                .chain(error_refs(&[400, 404, 406, 409, 412])),
         );
         op["parameters"] = json!([id, if_match]);
         item.insert("delete".into(), op);
@@ -519,9 +556,9 @@ pub(crate) fn add_action(document: &mut Json, spec: &ResourceSpec, action: &str,
             item_response(spec.name, "The row after the action.", true),
         )]
         .into_iter()
-        .chain(error_refs(&[404, 406, 409, 412, 422])),
+        .chain(error_refs(&[400, 404, 406, 409, 412, 422])),
     );
-    op["parameters"] = json!([id_parameter(spec)]);
+    op["parameters"] = json!([id_parameter(spec), if_match_parameter()]);
     document["paths"][format!("{}/{action}", spec.item_path())] = json!({"post": op});
 }
 

@@ -16,6 +16,7 @@ use super::Hooks;
 use super::error::ApiError;
 use super::input::{Input, parse_text, read_object};
 use super::params::{encode_cursor, page_link, parse_list};
+use super::preconditions::{self, Comparison, Condition};
 use super::{Action, RequestContext, Resource};
 use crate::app::AppContext;
 use crate::db::{Conn, Tx};
@@ -305,30 +306,22 @@ fn db_error<R: Resource>(error: crate::Error) -> ApiError {
     ApiError::from_db(error, R::SPEC.model, |name| R::SPEC.api_name(name))
 }
 
-/// Entity tags in an `If-None-Match` / `If-Match` header; `None` for `*`.
-fn entity_tags(value: &str) -> Option<Vec<&str>> {
-    if value.trim() == "*" {
-        return None;
-    }
-    Some(value.split(',').map(str::trim).collect())
-}
-
 /// Refuses a write whose `If-Match` does not name `current`'s version (412).
-fn check_if_match<M: Model>(request: &RequestContext, current: &M) -> Result<(), ApiError> {
-    let Some(if_match) = request.header(header::IF_MATCH) else {
+/// A row without a version matches only `*`.
+fn check_if_match<M: Model>(if_match: Option<&Condition<'_>>, current: &M) -> Result<(), ApiError> {
+    let Some(if_match) = if_match else {
         return Ok(());
     };
-    let Some(tags) = entity_tags(if_match) else {
-        return Ok(());
+    let matched = match current.version() {
+        Some(version) => if_match.matches(version, Comparison::Strong),
+        None => *if_match == Condition::Any,
     };
-    let current_tag = current.version().map(|version| format!("\"{version}\""));
-    // If-Match compares strongly: a weak tag never matches.
-    if current_tag.is_some_and(|current| tags.contains(&current.as_str())) {
+    if matched {
         return Ok(());
     }
     Err(ApiError::PreconditionFailed {
         detail: format!(
-            "`If-Match: {if_match}` does not match the current version{}; fetch it again and retry",
+            "`If-Match` does not name the current version{}; fetch it again and retry",
             current
                 .version()
                 .map(|version| format!(" (\"{version}\")"))
@@ -403,22 +396,16 @@ async fn retrieve<R: Resource>(
     id: Option<String>,
     _body: Body,
 ) -> Result<Response, ApiError> {
+    let if_none_match = preconditions::if_none_match(&request.headers)?;
     let row = fetch::<R>(&request, request.db(), path_key::<R::Model>(id)?).await?;
-    if let (Some(if_none_match), Some(version)) =
-        (request.header(header::IF_NONE_MATCH), row.version())
+    if let (Some(if_none_match), Some(version)) = (if_none_match, row.version())
+        && if_none_match.matches(version, Comparison::Weak)
     {
-        let current = format!("\"{version}\"");
-        let matched = entity_tags(if_none_match).is_none_or(|tags| {
-            tags.iter()
-                .any(|tag| tag.trim_start_matches("W/") == current)
-        });
-        if matched {
-            let mut response = StatusCode::NOT_MODIFIED.into_response();
-            if let Some(etag) = etag(&row) {
-                response.headers_mut().insert(header::ETAG, etag);
-            }
-            return Ok(response);
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Some(etag) = etag(&row) {
+            response.headers_mut().insert(header::ETAG, etag);
         }
+        return Ok(response);
     }
     Ok(row_response::<R>(StatusCode::OK, &row))
 }
@@ -472,6 +459,7 @@ async fn update<R: Resource>(
     partial: bool,
 ) -> Result<Response, ApiError> {
     let key = path_key::<R::Model>(id)?;
+    let if_match = preconditions::if_match(&request.headers)?;
     let object = read_object(&request.headers, body).await?;
     let mut input = Input::new(object, R::SPEC);
     let patch = R::update_input(&mut input, partial);
@@ -480,7 +468,7 @@ async fn update<R: Resource>(
     };
     let mut tx = request.db().begin().await.map_err(ApiError::from)?;
     let current = fetch_for_update::<R>(&request, &mut tx, key).await?;
-    check_if_match(&request, &current)?;
+    check_if_match(if_match.as_ref(), &current)?;
     R::Hooks::before_update(&request, &mut tx, &current, &mut patch).await?;
     let key = current.key().clone();
     let row = match current.version() {
@@ -499,9 +487,10 @@ async fn destroy<R: Resource>(
     _body: Body,
 ) -> Result<Response, ApiError> {
     let key = path_key::<R::Model>(id)?;
+    let if_match = preconditions::if_match(&request.headers)?;
     let mut tx = request.db().begin().await.map_err(ApiError::from)?;
     let current = fetch_for_update::<R>(&request, &mut tx, key).await?;
-    check_if_match(&request, &current)?;
+    check_if_match(if_match.as_ref(), &current)?;
     R::Hooks::before_delete(&request, &mut tx, &current).await?;
     R::Model::delete(&mut tx, current.key().clone())
         .await
@@ -528,8 +517,9 @@ where
             let action = action.clone();
             async move {
                 let key = path_key::<R::Model>(id)?;
+                let if_match = preconditions::if_match(&request.headers)?;
                 let current = fetch::<R>(&request, request.db(), key).await?;
-                check_if_match(&request, &current)?;
+                check_if_match(if_match.as_ref(), &current)?;
                 let row = action(request, current).await?;
                 Ok(row_response::<R>(StatusCode::OK, &row))
             }

@@ -11,6 +11,7 @@ mod error;
 mod handlers;
 mod input;
 mod params;
+mod preconditions;
 
 use std::future::Future;
 

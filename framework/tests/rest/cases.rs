@@ -640,6 +640,127 @@ pub(crate) async fn if_match_refuses_stale_writes(app: Router, _db: fw::Db) {
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 }
 
+/// `request` with one header given as raw bytes (not necessarily text).
+async fn send_with_header(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    header: (&str, &[u8]),
+    body: Option<Json>,
+) -> Reply {
+    let value = axum::http::HeaderValue::from_bytes(header.1).expect("a header value");
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header.0, value);
+    let body = match body {
+        Some(body) => {
+            request = request.header("content-type", "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app
+        .clone()
+        .oneshot(request.body(body).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Json::Null),
+    }
+}
+
+/// A precondition is read as RFC 9110 writes it, and one that cannot be read
+/// is a 400, never a write made as if it were absent (a non-ASCII `If-Match`
+/// used to be ignored: `DELETE` answered 204).
+pub(crate) async fn preconditions_are_parsed_never_ignored(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let uri = format!("/securities/{}", security["id"]);
+    let patch = || Some(json!({"note": "x"}));
+    for malformed in [
+        &b"caf\xc3\xa9"[..],
+        b"\xff",
+        b"1",
+        b"\"1\" \"1\"",
+        b"*, \"1\"",
+    ] {
+        send_with_header(&app, "DELETE", &uri, ("if-match", malformed), None)
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST);
+        send_with_header(&app, "PATCH", &uri, ("if-match", malformed), patch())
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST);
+        send_with_header(&app, "GET", &uri, ("if-none-match", malformed), None)
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST);
+        send_with_header(
+            &app,
+            "POST",
+            "/dividends/999/cancel",
+            ("if-match", malformed),
+            None,
+        )
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    }
+    // Well-formed tags that name no version, an empty list among them, fail
+    // the precondition.
+    for unmatched in [&b"\"caf\xc3\xa9\""[..], b"", b"W/\"1\"", b"\"2\", \"3\""] {
+        send_with_header(&app, "DELETE", &uri, ("if-match", unmatched), None)
+            .await
+            .assert_problem(StatusCode::PRECONDITION_FAILED);
+    }
+    let row = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(row.status, StatusCode::OK, "nothing was deleted");
+    assert_eq!(row.header("etag"), "\"1\"");
+    // A list naming the current version, or `*`, lets the write through.
+    let listed = send(
+        &app,
+        "PATCH",
+        &uri,
+        &[("if-match", "\"7\", \"1\"")],
+        patch(),
+    )
+    .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let any = send(&app, "PATCH", &uri, &[("if-match", "*")], patch()).await;
+    assert_eq!(any.status, StatusCode::OK, "{}", any.body);
+    // If-None-Match compares weakly, over the whole list.
+    let not_modified = send(
+        &app,
+        "GET",
+        &uri,
+        &[("if-none-match", "\"1\", W/\"3\"")],
+        None,
+    )
+    .await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    let modified = send(
+        &app,
+        "GET",
+        &uri,
+        &[("if-none-match", "\"1\", \"2\"")],
+        None,
+    )
+    .await;
+    assert_eq!(modified.status, StatusCode::OK);
+    // A custom action checks If-Match too.
+    let dividend = create_dividend(&app, &security, "2026-01-10", "0.10", None).await;
+    let cancel = format!("/dividends/{}/cancel", dividend["id"]);
+    send(&app, "POST", &cancel, &[("if-match", "\"2\"")], None)
+        .await
+        .assert_problem(StatusCode::PRECONDITION_FAILED);
+    let cancelled = send(&app, "POST", &cancel, &[("if-match", "\"1\"")], None).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+}
+
 /// Writes without `If-Match` never fail on a version they did not ask for:
 /// many clients patching one row at once all succeed, and the version counts
 /// every write (the row is locked while a write reads and changes it; before,
@@ -1198,6 +1319,7 @@ macro_rules! rest_suite {
     put_and_patch_update,
     if_match_refuses_stale_writes,
     unconditional_writes_succeed_under_contention,
+    preconditions_are_parsed_never_ignored,
     delete_answers_204_404_and_409,
     invalid_fields_are_422_with_pointers,
     create_takes_model_defaults_for_absent_fields,
