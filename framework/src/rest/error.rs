@@ -76,6 +76,9 @@ pub enum ApiError {
         /// Every invalid field, with a JSON pointer into the request.
         errors: Vec<FieldError>,
     },
+    /// 422: the request's `Idempotency-Key` was first used with a different
+    /// request (method, path or body), whose answer it keeps.
+    IdempotencyKeyReused,
     /// 429: too many requests; retry after the given number of seconds.
     TooManyRequests {
         /// Seconds until the caller may retry.
@@ -153,7 +156,9 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -196,6 +201,11 @@ impl ApiError {
                 errors.len(),
                 if errors.len() == 1 { "" } else { "s" }
             ),
+            ApiError::IdempotencyKeyReused => {
+                "this `Idempotency-Key` was used with a different request (method, path or \
+                 body); send a new key with a new request"
+                    .to_owned()
+            }
             ApiError::TooManyRequests { retry_after } => {
                 format!("too many requests; retry after {retry_after} seconds")
             }
