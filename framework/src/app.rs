@@ -68,6 +68,16 @@ pub struct Config {
     pub log_filter: String,
     /// `FW_LOG_FORMAT=json` for JSON lines instead of human-readable logs.
     pub json_logs: bool,
+    /// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`: how long an `Idempotency-Key` keeps its
+    /// answer after first use (see [`idempotency`](crate::idempotency));
+    /// default 86400, a day.
+    pub idempotency_key_ttl: std::time::Duration,
+}
+
+impl Config {
+    /// [`Config::idempotency_key_ttl`]'s default: a day, as Stripe keeps keys.
+    pub const DEFAULT_IDEMPOTENCY_KEY_TTL: std::time::Duration =
+        std::time::Duration::from_secs(24 * 60 * 60);
 }
 
 impl Config {
@@ -82,8 +92,19 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8000)),
         };
+        let idempotency_key_ttl = match var("FW_IDEMPOTENCY_KEY_TTL_SECONDS") {
+            Some(seconds) => match seconds.parse::<u64>() {
+                Ok(seconds) if seconds > 0 => std::time::Duration::from_secs(seconds),
+                _ => anyhow::bail!(
+                    "FW_IDEMPOTENCY_KEY_TTL_SECONDS=`{seconds}` is not a whole number of \
+                     seconds above 0; set it to, say, `86400` for a day"
+                ),
+            },
+            None => Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
+        };
         Ok(Config {
             database_url,
+            idempotency_key_ttl,
             listen,
             log_filter: var("FW_LOG")
                 .or_else(|| var("RUST_LOG"))
@@ -287,8 +308,13 @@ impl App {
     }
 
     /// The application's REST API: resources, actions and documented handlers,
-    /// served beside [`App::routes`] with `/openapi.json` and `/docs`.
+    /// served beside [`App::routes`] with `/openapi.json` and `/docs`. An API
+    /// with operations that write brings the table of their `Idempotency-Key`s
+    /// (see [`idempotency`](crate::idempotency)) into the app's migrations.
     pub fn api(mut self, api: Api) -> App {
+        if api.writes() {
+            self.add_idempotency_table();
+        }
         // Whichever of `api` and `change_log_api` comes first, both are served.
         self.api = Some(if self.change_log_api {
             crate::changes::document(api)
@@ -304,8 +330,22 @@ impl App {
             .api
             .take()
             .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
-        self.api = Some(api.resource::<R>());
+        let api = api.resource::<R>();
+        if api.writes() {
+            self.add_idempotency_table();
+        }
+        self.api = Some(api);
         self
+    }
+
+    /// Adds the table of `Idempotency-Key`s, which every write operation of
+    /// the API accepts, to the app's schema.
+    fn add_idempotency_table(&mut self) {
+        for table in crate::idempotency::tables() {
+            if !self.models.iter().any(|model| model.table == table.table) {
+                self.models.push(table);
+            }
+        }
     }
 
     /// Serves the change log of the models that record changes:

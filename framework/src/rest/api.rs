@@ -186,6 +186,19 @@ impl Api {
         self
     }
 
+    /// Whether any registered operation writes: a resource that creates,
+    /// updates or deletes, or a custom action. Those accept an `Idempotency-Key`.
+    pub(crate) fn writes(&self) -> bool {
+        self.documentation
+            .registrations
+            .iter()
+            .any(|registration| match registration {
+                Documented::Resource(spec) => spec.writes(),
+                Documented::Action { .. } => true,
+                Documented::Path { .. } => false,
+            })
+    }
+
     /// The OpenAPI 3.1 document of everything registered.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
         serde_json::from_value(self.openapi_json()).unwrap_or_else(|_| {

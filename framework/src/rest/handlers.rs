@@ -14,13 +14,15 @@ use serde_json::json;
 
 use super::Hooks;
 use super::error::ApiError;
-use super::input::{Input, parse_text, read_object};
+use super::input::{BODY_LIMIT, Input, parse_text, read_object};
 use super::params::{encode_cursor, page_link, parse_list};
 use super::preconditions::{self, Comparison, Condition};
 use super::{Action, RequestContext, Resource};
 use crate::app::AppContext;
+use crate::changes::Actor;
 use crate::db::{Conn, Tx};
 use crate::field::Field;
+use crate::idempotency::{self, Start};
 use crate::model::Model;
 use crate::query::{Filter, Lookup, Query};
 use crate::value::Value;
@@ -113,12 +115,21 @@ where
             let handler = handler.clone();
             async move {
                 let (parts, body) = request.into_parts();
+                let actor = parts.extensions.get::<Actor>().map(|actor| actor.0.clone());
                 let request = RequestContext::from_parts(app, parts);
                 if !accepts_json(&request.headers) {
                     return ApiError::NotAcceptable.into_response();
                 }
-                match handler(request, id.map(|Path(id)| id), body).await {
-                    Ok(response) => response,
+                let id = id.map(|Path(id)| id);
+                match idempotency::key(&request.method, &request.headers) {
+                    Ok(None) => into_response(handler(request, id, body).await),
+                    Ok(Some(key)) => {
+                        let key = key.to_owned();
+                        run_once(request, actor, key, body, |request, body| {
+                            handler(request, id, body)
+                        })
+                        .await
+                    }
                     Err(error) => error.into_response(),
                 }
             }
@@ -127,6 +138,67 @@ where
         Some(router) => router.on(method, handler),
         None => on(method, handler),
     }
+}
+
+fn into_response(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Runs a write that sent `Idempotency-Key: key` at most once: the first
+/// request with the key runs `handler` and its answer is stored; the same
+/// request again gets that answer (see [`idempotency`]).
+async fn run_once<Fut>(
+    mut request: RequestContext,
+    actor: Option<String>,
+    key: String,
+    body: Body,
+    handler: impl FnOnce(RequestContext, Body) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    // The body is part of what the key stands for, so it is read first.
+    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return ApiError::PayloadTooLarge { limit: BODY_LIMIT }.into_response();
+    };
+    let target = request
+        .uri
+        .path_and_query()
+        .map_or_else(|| request.uri.path(), |target| target.as_str());
+    let fingerprint = idempotency::fingerprint(&request.method, target, &body);
+    let db = request.db().clone();
+    let started = idempotency::start(
+        &db,
+        request.app.config.idempotency_key_ttl,
+        actor.as_deref().unwrap_or_default(),
+        &key,
+        &fingerprint,
+    )
+    .await;
+    match started {
+        Ok(Start::Run(claim)) => {
+            request.idempotency = Some(claim.clone());
+            let response = into_response(handler(request, Body::from(body)).await);
+            claim.finish(&db, response).await
+        }
+        Ok(Start::Replay(response)) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Commits a write's transaction, storing `response` in it as the answer to
+/// the request's `Idempotency-Key` when it sent one.
+async fn commit(
+    request: &RequestContext,
+    mut tx: Tx,
+    response: Response,
+) -> Result<Response, ApiError> {
+    let response = match &request.idempotency {
+        Some(claim) => claim.store_in(&mut tx, response).await?,
+        None => response,
+    };
+    tx.commit().await.map_err(ApiError::from)?;
+    Ok(response)
 }
 
 fn method_not_allowed(
@@ -441,7 +513,6 @@ async fn create<R: Resource>(
         .await
         .map_err(db_error::<R>)?;
     R::Hooks::after_create(&request, &mut tx, &row).await?;
-    tx.commit().await.map_err(ApiError::from)?;
     let mut response = row_response::<R>(StatusCode::CREATED, &row);
     let key = row.key().to_value().to_json();
     let key = key.as_str().map_or_else(|| key.to_string(), str::to_owned);
@@ -449,7 +520,7 @@ async fn create<R: Resource>(
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    commit(&request, tx, response).await
 }
 
 async fn update<R: Resource>(
@@ -477,8 +548,7 @@ async fn update<R: Resource>(
     }
     .map_err(db_error::<R>)?;
     R::Hooks::after_update(&request, &mut tx, &row).await?;
-    tx.commit().await.map_err(ApiError::from)?;
-    Ok(row_response::<R>(StatusCode::OK, &row))
+    commit(&request, tx, row_response::<R>(StatusCode::OK, &row)).await
 }
 
 async fn destroy<R: Resource>(
@@ -496,8 +566,7 @@ async fn destroy<R: Resource>(
         .await
         .map_err(db_error::<R>)?;
     R::Hooks::after_delete(&request, &mut tx, &current).await?;
-    tx.commit().await.map_err(ApiError::from)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    commit(&request, tx, StatusCode::NO_CONTENT.into_response()).await
 }
 
 /// A custom action on one row: `POST {path}/{id}/{name}` runs `action` with the

@@ -761,6 +761,182 @@ pub(crate) async fn preconditions_are_parsed_never_ignored(app: Router, _db: fw:
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
 }
 
+/// A write sent again with its `Idempotency-Key` is answered from the first
+/// time, not made twice: creates, updates, deletes and custom actions alike,
+/// client errors included.
+pub(crate) async fn idempotency_keys_replay_the_first_answer(app: Router, db: fw::Db) {
+    let create = |key: &'static str, symbol: &'static str| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                "POST",
+                "/securities",
+                &[("idempotency-key", key)],
+                Some(json!({"symbol": symbol, "issuer": "Acme"})),
+            )
+            .await
+        }
+    };
+    let first = create("create-1", "ACME").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.header("idempotent-replayed"), "");
+    let again = create("create-1", "ACME").await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("idempotent-replayed"), "true");
+    for name in ["location", "etag", "content-type"] {
+        assert_eq!(again.header(name), first.header(name), "{name}");
+    }
+    assert_eq!(Security::query().count(&db).await.expect("count"), 1);
+    // The key belongs to its first request: another body, or another path, is a 422.
+    create("create-1", "OTHER")
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    send(
+        &app,
+        "POST",
+        "/notes",
+        &[("idempotency-key", "create-1"), ("x-owner", "ada")],
+        Some(json!({"owner": "ada", "text": "x"})),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    // A client error is kept as the answer too (Stripe's rule): the same
+    // request is not run again.
+    let taken = create("create-2", "ACME").await;
+    taken.assert_problem(StatusCode::CONFLICT);
+    let taken_again = create("create-2", "ACME").await;
+    taken_again.assert_problem(StatusCode::CONFLICT);
+    assert_eq!(taken_again.header("idempotent-replayed"), "true");
+    assert_eq!(taken_again.body, taken.body);
+
+    let uri = format!("/securities/{}", first.body["id"]);
+    for _ in 0..2 {
+        let patched = send(
+            &app,
+            "PATCH",
+            &uri,
+            &[("idempotency-key", "patch-1")],
+            Some(json!({"note": "once"})),
+        )
+        .await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+        assert_eq!(patched.body["version"], json!(2), "patched once");
+    }
+    let row = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(row.header("etag"), "\"2\"");
+
+    let dividend = create_dividend(&app, &first.body, "2026-01-10", "0.10", None).await;
+    let cancel = format!("/dividends/{}/cancel", dividend["id"]);
+    for _ in 0..2 {
+        let cancelled = send(
+            &app,
+            "POST",
+            &cancel,
+            &[("idempotency-key", "cancel-1")],
+            None,
+        )
+        .await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+        assert_eq!(cancelled.body["status"], json!("cancelled"));
+    }
+    let dividend_uri = format!("/dividends/{}", dividend["id"]);
+    for _ in 0..2 {
+        let deleted = send(
+            &app,
+            "DELETE",
+            &dividend_uri,
+            &[("idempotency-key", "delete-1")],
+            None,
+        )
+        .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    }
+    // Safe methods ignore the header.
+    let read = send(&app, "GET", &uri, &[("idempotency-key", "delete-1")], None).await;
+    assert_eq!(read.status, StatusCode::OK);
+}
+
+/// A key is 1 to 255 visible ASCII characters; anything else is a 400 and
+/// nothing is written.
+pub(crate) async fn idempotency_keys_are_bounded(app: Router, db: fw::Db) {
+    let longest = "k".repeat(255);
+    let too_long = "k".repeat(256);
+    for key in [&b""[..], too_long.as_bytes(), b"with space", b"caf\xc3\xa9"] {
+        send_with_header(
+            &app,
+            "POST",
+            "/securities",
+            ("idempotency-key", key),
+            Some(json!({"symbol": "ACME", "issuer": "Acme"})),
+        )
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(Security::query().count(&db).await.expect("count"), 0);
+    let created = send(
+        &app,
+        "POST",
+        "/securities",
+        &[("idempotency-key", &longest)],
+        Some(json!({"symbol": "ACME", "issuer": "Acme"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+}
+
+/// While a request with a key runs (here: one another server holds), the key
+/// answers 409; a key whose server stopped mid-request is taken over after a
+/// while; and an expired key is new again.
+pub(crate) async fn idempotency_keys_in_flight_conflict(app: Router, db: fw::Db) {
+    let request = |key: &'static str| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                "POST",
+                "/securities",
+                &[("idempotency-key", key)],
+                Some(json!({"symbol": "ACME", "issuer": "Acme"})),
+            )
+            .await
+        }
+    };
+    let first = request("running").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    // As another server would leave it mid-request: claimed, no answer yet.
+    let claimed_now = "UPDATE fw_idempotency_keys SET status = NULL, claim = 'elsewhere', \
+                       claimed_at = CURRENT_TIMESTAMP";
+    db.execute_raw(claimed_now).await.expect("claim");
+    let running = request("running").await;
+    running.assert_problem(StatusCode::CONFLICT);
+    assert!(
+        running.body["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("Idempotency-Key")),
+        "{}",
+        running.body
+    );
+    // Abandoned long ago: the next request takes the key over and runs (and
+    // meets the row the first one made).
+    db.execute_raw("UPDATE fw_idempotency_keys SET claimed_at = '2000-01-01T00:00:00Z'")
+        .await
+        .expect("abandon");
+    let taken_over = request("running").await;
+    taken_over.assert_problem(StatusCode::CONFLICT);
+    assert_eq!(taken_over.header("idempotent-replayed"), "");
+    let kept = request("running").await;
+    assert_eq!(kept.header("idempotent-replayed"), "true");
+    // Expired: the key is new again.
+    db.execute_raw("UPDATE fw_idempotency_keys SET expires_at = '2000-01-01T00:00:00Z'")
+        .await
+        .expect("expire");
+    let fresh = request("running").await;
+    fresh.assert_problem(StatusCode::CONFLICT);
+    assert_eq!(fresh.header("idempotent-replayed"), "");
+}
+
 /// Writes without `If-Match` never fail on a version they did not ask for:
 /// many clients patching one row at once all succeed, and the version counts
 /// every write (the row is locked while a write reads and changes it; before,
@@ -1320,6 +1496,9 @@ macro_rules! rest_suite {
     if_match_refuses_stale_writes,
     unconditional_writes_succeed_under_contention,
     preconditions_are_parsed_never_ignored,
+    idempotency_keys_replay_the_first_answer,
+    idempotency_keys_are_bounded,
+    idempotency_keys_in_flight_conflict,
     delete_answers_204_404_and_409,
     invalid_fields_are_422_with_pointers,
     create_takes_model_defaults_for_absent_fields,

@@ -64,12 +64,14 @@ pub(crate) struct Audit {
     pub(crate) entry: String,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 4] {
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 5] {
+    let [idempotency_keys] = fw::idempotency::tables();
     [
         Security::SCHEMA,
         Dividend::SCHEMA,
         Note::SCHEMA,
         Audit::SCHEMA,
+        idempotency_keys,
     ]
 }
 
