@@ -853,6 +853,26 @@ pub(crate) async fn idempotency_keys_replay_the_first_answer(app: Router, db: fw
         .await;
         assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
     }
+    // A server error keeps nothing: the write rolled back with its answer, and
+    // the same request with the key runs again.
+    for _ in 0..2 {
+        let failed = send(
+            &app,
+            "PATCH",
+            &uri,
+            &[("idempotency-key", "patch-2")],
+            Some(json!({"note": "fault"})),
+        )
+        .await;
+        failed.assert_problem(StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed.header("idempotent-replayed"), "");
+    }
+    let row = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(
+        row.body["note"],
+        json!("once"),
+        "the faulty write rolled back"
+    );
     // Safe methods ignore the header.
     let read = send(&app, "GET", &uri, &[("idempotency-key", "delete-1")], None).await;
     assert_eq!(read.status, StatusCode::OK);

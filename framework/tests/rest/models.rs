@@ -134,6 +134,19 @@ impl Hooks<Security> for SecurityHooks {
         Ok(())
     }
 
+    /// Fails after the row was written, as a server fault would: the write
+    /// rolls back.
+    async fn after_update(
+        _request: &RequestContext,
+        _tx: &mut Tx,
+        row: &Security,
+    ) -> Result<(), ApiError> {
+        if row.note.as_deref() == Some("fault") {
+            return Err(ApiError::internal("a fault the tests inject"));
+        }
+        Ok(())
+    }
+
     async fn before_delete(
         _request: &RequestContext,
         _tx: &mut Tx,
