@@ -69,8 +69,8 @@ pub struct Config {
     /// `FW_LOG_FORMAT=json` for JSON lines instead of human-readable logs.
     pub json_logs: bool,
     /// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`: how long an `Idempotency-Key` keeps its
-    /// answer after first use (see [`idempotency`](crate::idempotency));
-    /// default 86400, a day.
+    /// answer after first use (see [`idempotency`](crate::idempotency)), in
+    /// whole seconds from 1 to a year; default 86400, a day.
     pub idempotency_key_ttl: std::time::Duration,
 }
 
@@ -92,16 +92,8 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8000)),
         };
-        let idempotency_key_ttl = match var("FW_IDEMPOTENCY_KEY_TTL_SECONDS") {
-            Some(seconds) => match seconds.parse::<u64>() {
-                Ok(seconds) if seconds > 0 => std::time::Duration::from_secs(seconds),
-                _ => anyhow::bail!(
-                    "FW_IDEMPOTENCY_KEY_TTL_SECONDS=`{seconds}` is not a whole number of \
-                     seconds above 0; set it to, say, `86400` for a day"
-                ),
-            },
-            None => Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
-        };
+        let idempotency_key_ttl =
+            idempotency_key_ttl(var("FW_IDEMPOTENCY_KEY_TTL_SECONDS").as_deref())?;
         Ok(Config {
             database_url,
             idempotency_key_ttl,
@@ -111,6 +103,21 @@ impl Config {
                 .unwrap_or_else(|| "info".to_owned()),
             json_logs: var("FW_LOG_FORMAT").is_some_and(|format| format == "json"),
         })
+    }
+}
+
+/// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`: whole seconds, from one to a year.
+fn idempotency_key_ttl(seconds: Option<&str>) -> anyhow::Result<std::time::Duration> {
+    const YEAR: u64 = 365 * 24 * 60 * 60;
+    let Some(seconds) = seconds else {
+        return Ok(Config::DEFAULT_IDEMPOTENCY_KEY_TTL);
+    };
+    match seconds.parse::<u64>() {
+        Ok(parsed) if (1..=YEAR).contains(&parsed) => Ok(std::time::Duration::from_secs(parsed)),
+        _ => anyhow::bail!(
+            "FW_IDEMPOTENCY_KEY_TTL_SECONDS=`{seconds}` is not a whole number of seconds \
+             from 1 to {YEAR} (a year); set it to, say, `86400` for a day"
+        ),
     }
 }
 
@@ -725,6 +732,27 @@ fn init_logging(config: &Config) {
 
 #[cfg(test)]
 mod tests {
+    /// A bad `FW_IDEMPOTENCY_KEY_TTL_SECONDS` stops the app, naming the variable.
+    #[test]
+    fn the_idempotency_key_ttl_is_whole_seconds_up_to_a_year() {
+        use std::time::Duration;
+        assert_eq!(
+            super::idempotency_key_ttl(None).expect("the default"),
+            Duration::from_secs(86_400)
+        );
+        assert_eq!(
+            super::idempotency_key_ttl(Some("60")).expect("a minute"),
+            Duration::from_secs(60)
+        );
+        for bad in ["0", "-1", "1.5", "1h", "31536001", "99999999999999999999"] {
+            let error = super::idempotency_key_ttl(Some(bad)).expect_err(bad);
+            assert!(
+                error.to_string().contains("FW_IDEMPOTENCY_KEY_TTL_SECONDS"),
+                "{error}"
+            );
+        }
+    }
+
     /// `app!()` compiles the crate's migrations in, so that a deployed
     /// executable can apply them (this crate has none).
     #[test]

@@ -143,24 +143,17 @@ pub fn tables() -> [&'static ModelSchema; 1] {
     [&KEYS]
 }
 
-/// A statement written with `$n` placeholders, in `dialect`'s spelling.
-fn statement(
-    dialect: Dialect,
-    sqlite: &'static LazyLock<String>,
-    postgres: &'static str,
-) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => sqlite,
-        Dialect::Postgres => postgres,
-    }
-}
-
+/// Defines `fn $name(dialect) -> &'static str`: the statement `$sql`, written
+/// with PostgreSQL's `$n` placeholders, in `dialect`'s spelling (`?n` on SQLite).
 macro_rules! statement {
     ($name:ident, $sql:expr) => {
         fn $name(dialect: Dialect) -> &'static str {
             const POSTGRES: &str = $sql;
             static SQLITE: LazyLock<String> = LazyLock::new(|| POSTGRES.replace('$', "?"));
-            statement(dialect, &SQLITE, POSTGRES)
+            match dialect {
+                Dialect::Sqlite => &SQLITE,
+                Dialect::Postgres => POSTGRES,
+            }
         }
     };
 }
@@ -280,6 +273,10 @@ pub(crate) async fn start(
     fingerprint: &str,
 ) -> Result<Start, ApiError> {
     let now = crate::write::now();
+    let expires_at = chrono::TimeDelta::from_std(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .ok_or_else(|| ApiError::internal("the idempotency key lifetime is out of range"))?;
     let mut tx = db.begin().await?;
     let dialect = tx.dialect();
     let mut args = Arguments::new(dialect);
@@ -316,7 +313,7 @@ pub(crate) async fn start(
             args.add(fingerprint)?;
             args.add(token.as_str())?;
             args.add(now)?;
-            args.add(now + ttl)?;
+            args.add(expires_at)?;
             let inserted = Conn::Tx(&mut tx)
                 .fetch_optional(insert_sql(dialect).into(), args, Access::Write, |row| {
                     row.get::<i64>(0)
