@@ -878,6 +878,43 @@ pub(crate) async fn idempotency_keys_replay_the_first_answer(app: Router, db: fw
     assert_eq!(read.status, StatusCode::OK);
 }
 
+/// Many clients sending one create with one key at once make one row: each
+/// gets the answer (first or replayed) or a 409 while the first runs.
+pub(crate) async fn concurrent_retries_with_one_key_write_once(app: Router, db: fw::Db) {
+    let retries: Vec<_> = (0..12)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                send(
+                    &app,
+                    "POST",
+                    "/securities",
+                    &[("idempotency-key", "one-create")],
+                    Some(json!({"symbol": "ACME", "issuer": "Acme"})),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for retry in retries {
+        let reply = retry.await.expect("a client");
+        match reply.status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => assert!(
+                reply.body["detail"]
+                    .as_str()
+                    .is_some_and(|detail| detail.contains("Idempotency-Key")),
+                "a 409 for the running key, not the unique symbol: {}",
+                reply.body
+            ),
+            status => panic!("{status}: {}", reply.body),
+        }
+    }
+    assert!(created >= 1);
+    assert_eq!(Security::query().count(&db).await.expect("count"), 1);
+}
+
 /// A key is 1 to 255 visible ASCII characters; anything else is a 400 and
 /// nothing is written.
 pub(crate) async fn idempotency_keys_are_bounded(app: Router, db: fw::Db) {
@@ -1518,6 +1555,7 @@ macro_rules! rest_suite {
     preconditions_are_parsed_never_ignored,
     idempotency_keys_replay_the_first_answer,
     idempotency_keys_are_bounded,
+    concurrent_retries_with_one_key_write_once,
     idempotency_keys_in_flight_conflict,
     delete_answers_204_404_and_409,
     invalid_fields_are_422_with_pointers,
