@@ -124,7 +124,8 @@ impl Api {
     /// (400 when malformed, 412 when it names another version). The row is read
     /// outside any transaction, so an action that writes it should write with
     /// [`Model::patch_if_version`](crate::Model::patch_if_version) at the row's
-    /// version: a writer that got in between is then a 412, not overwritten.
+    /// version: a writer that got in between is then a 412 (`?` turns its
+    /// [`Error::StaleVersion`](crate::Error::StaleVersion) into one), not overwritten.
     pub fn action<R, F, Fut>(mut self, name: &'static str, summary: &'static str, action: F) -> Api
     where
         R: Resource,

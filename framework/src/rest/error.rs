@@ -215,6 +215,15 @@ impl ApiError {
         }
     }
 
+    /// The 412 of a conditional write whose row moved on from version `expected`.
+    fn stale_version(expected: i64) -> ApiError {
+        ApiError::PreconditionFailed {
+            detail: format!(
+                "the resource changed since version {expected}; fetch it again and retry"
+            ),
+        }
+    }
+
     /// Maps a database error from a write on `model` to its HTTP meaning, naming
     /// fields by their API names (`api_name` maps a model field name to it).
     pub(crate) fn from_db(
@@ -267,11 +276,7 @@ impl ApiError {
                     },
                 }
             }
-            Error::StaleVersion { expected, .. } => ApiError::PreconditionFailed {
-                detail: format!(
-                    "the resource changed since version {expected}; fetch it again and retry"
-                ),
-            },
+            Error::StaleVersion { expected, .. } => ApiError::stale_version(expected),
             Error::CheckViolation { constraint } => {
                 let field = model
                     .fields
@@ -315,6 +320,9 @@ impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         match error {
             Error::NotFound { .. } => ApiError::NotFound,
+            // A custom action's `patch_if_version` whose row moved on is the
+            // client's precondition failing, not the server's.
+            Error::StaleVersion { expected, .. } => ApiError::stale_version(expected),
             error => ApiError::internal(error),
         }
     }
@@ -372,5 +380,22 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A custom action's conditional write that finds its row moved on answers
+    /// 412 through `?`, as the resource handlers do.
+    #[test]
+    fn a_stale_version_is_a_failed_precondition() {
+        let error = ApiError::from(Error::StaleVersion {
+            model: "Dividend",
+            expected: 3,
+        });
+        assert_eq!(error.status(), StatusCode::PRECONDITION_FAILED);
+        assert!(error.to_string().contains("version 3"), "{error}");
     }
 }

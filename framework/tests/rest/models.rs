@@ -222,7 +222,9 @@ pub(crate) async fn cancel(
         status: Some(DividendStatus::Cancelled),
         ..Default::default()
     };
-    Ok(Dividend::patch(request.db(), dividend.id, patch).await?)
+    // At the version `If-Match` was checked against: a writer that got in
+    // between makes this a 412 rather than being overwritten.
+    Ok(Dividend::patch_if_version(request.db(), dividend.id, dividend.version, patch).await?)
 }
 
 /// A note visible only to its owner (the `X-Owner` header).
