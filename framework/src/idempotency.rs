@@ -57,10 +57,10 @@ pub const MAX_KEY_LENGTH: usize = 255;
 pub const ABANDONED_AFTER: Duration = Duration::from_secs(60);
 
 /// The request header.
-pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 /// The response header that marks a stored answer sent again.
-pub(crate) const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// The headers stored with an answer, in the table's column order.
 const STORED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];

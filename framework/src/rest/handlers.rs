@@ -122,7 +122,7 @@ where
                 }
                 let id = id.map(|Path(id)| id);
                 match idempotency::key(&request.method, &request.headers) {
-                    Ok(None) => into_response(handler(request, id, body).await),
+                    Ok(None) => respond(handler(request, id, body).await),
                     Ok(Some(key)) => {
                         let key = key.to_owned();
                         run_once(request, actor, key, body, |request, body| {
@@ -140,7 +140,8 @@ where
     }
 }
 
-fn into_response(result: Result<Response, ApiError>) -> Response {
+/// A handler's result as the response it stands for.
+fn respond(result: Result<Response, ApiError>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -178,7 +179,7 @@ where
     match started {
         Ok(Start::Run(claim)) => {
             request.idempotency = Some(claim.clone());
-            let response = into_response(handler(request, Body::from(body)).await);
+            let response = respond(handler(request, Body::from(body)).await);
             claim.finish(&db, response).await
         }
         Ok(Start::Replay(response)) => response,
