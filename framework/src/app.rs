@@ -74,9 +74,17 @@ pub struct Config {
     /// `FW_REQUEST_TIMEOUT`, `FW_MAX_CONNECTIONS`, `FW_DRAIN_TIMEOUT`,
     /// `FW_MAX_URI_LENGTH`, `FW_MAX_HEADERS`, `FW_MAX_HEADER_BYTES`.
     pub http: HttpLimits,
+    /// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`: how long an `Idempotency-Key` keeps its
+    /// answer after first use (see [`idempotency`](crate::idempotency)), in
+    /// whole seconds from 1 to a year; default 86400, a day.
+    pub idempotency_key_ttl: std::time::Duration,
 }
 
 impl Config {
+    /// [`Config::idempotency_key_ttl`]'s default: a day, as Stripe keeps keys.
+    pub const DEFAULT_IDEMPOTENCY_KEY_TTL: std::time::Duration =
+        std::time::Duration::from_secs(24 * 60 * 60);
+
     fn from_env(default_database_url: &str) -> anyhow::Result<Config> {
         let database_url =
             env_var("DATABASE_URL").unwrap_or_else(|| default_database_url.to_owned());
@@ -113,8 +121,11 @@ impl Config {
                 MAX_HEADER_BYTES,
             )?,
         };
+        let idempotency_key_ttl =
+            idempotency_key_ttl(env_var("FW_IDEMPOTENCY_KEY_TTL_SECONDS").as_deref())?;
         Ok(Config {
             database_url,
+            idempotency_key_ttl,
             listen,
             log_filter: env_var("FW_LOG")
                 .or_else(|| env_var("RUST_LOG"))
@@ -177,6 +188,21 @@ fn count_var(name: &str, default: usize, max: usize) -> anyhow::Result<usize> {
                 "{name}=`{value}` is not a whole number from 1 to {max}, like `{default}`"
             )
         })
+}
+
+/// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`: whole seconds, from one to a year.
+fn idempotency_key_ttl(seconds: Option<&str>) -> anyhow::Result<std::time::Duration> {
+    const YEAR: u64 = 365 * 24 * 60 * 60;
+    let Some(seconds) = seconds else {
+        return Ok(Config::DEFAULT_IDEMPOTENCY_KEY_TTL);
+    };
+    match seconds.parse::<u64>() {
+        Ok(parsed) if (1..=YEAR).contains(&parsed) => Ok(std::time::Duration::from_secs(parsed)),
+        _ => anyhow::bail!(
+            "FW_IDEMPOTENCY_KEY_TTL_SECONDS=`{seconds}` is not a whole number of seconds \
+             from 1 to {YEAR} (a year); set it to, say, `86400` for a day"
+        ),
+    }
 }
 
 /// An application's own commands (Django's management commands): a clap
@@ -381,8 +407,13 @@ impl App {
     }
 
     /// The application's REST API: resources, actions and documented handlers,
-    /// served beside [`App::routes`] with `/openapi.json` and `/docs`.
+    /// served beside [`App::routes`] with `/openapi.json` and `/docs`. An API
+    /// with operations that write brings the table of their `Idempotency-Key`s
+    /// (see [`idempotency`](crate::idempotency)) into the app's migrations.
     pub fn api(mut self, api: Api) -> App {
+        if api.writes() {
+            self.add_idempotency_table();
+        }
         // Whichever of `api` and `change_log_api` comes first, both are served.
         self.api = Some(if self.change_log_api {
             crate::changes::document(api, &self.change_log_tables)
@@ -398,8 +429,22 @@ impl App {
             .api
             .take()
             .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
-        self.api = Some(api.resource::<R>());
+        let api = api.resource::<R>();
+        if api.writes() {
+            self.add_idempotency_table();
+        }
+        self.api = Some(api);
         self
+    }
+
+    /// Adds the table of `Idempotency-Key`s, which every write operation of
+    /// the API accepts, to the app's schema.
+    fn add_idempotency_table(&mut self) {
+        for table in crate::idempotency::tables() {
+            if !self.models.iter().any(|model| model.table == table.table) {
+                self.models.push(table);
+            }
+        }
     }
 
     /// Serves the change log of the models that record changes:
@@ -795,6 +840,27 @@ fn init_logging(config: &Config) {
 
 #[cfg(test)]
 mod tests {
+    /// A bad `FW_IDEMPOTENCY_KEY_TTL_SECONDS` stops the app, naming the variable.
+    #[test]
+    fn the_idempotency_key_ttl_is_whole_seconds_up_to_a_year() {
+        use std::time::Duration;
+        assert_eq!(
+            super::idempotency_key_ttl(None).expect("the default"),
+            Duration::from_secs(86_400)
+        );
+        assert_eq!(
+            super::idempotency_key_ttl(Some("60")).expect("a minute"),
+            Duration::from_secs(60)
+        );
+        for bad in ["0", "-1", "1.5", "1h", "31536001", "99999999999999999999"] {
+            let error = super::idempotency_key_ttl(Some(bad)).expect_err(bad);
+            assert!(
+                error.to_string().contains("FW_IDEMPOTENCY_KEY_TTL_SECONDS"),
+                "{error}"
+            );
+        }
+    }
+
     /// `app!()` compiles the crate's migrations in, so that a deployed
     /// executable can apply them (this crate has none).
     #[test]

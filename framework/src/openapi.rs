@@ -74,19 +74,25 @@ fn problem_schema() -> Json {
 const ERRORS: &[(u16, &str)] = &[
     (
         400,
-        "The request body or query string is malformed, or names an unknown parameter.",
+        "The request body, query string or a header (`If-Match`, `If-None-Match`, \
+         `Idempotency-Key`) is malformed, or the query names an unknown parameter.",
     ),
     (404, "No such resource."),
     (405, "The path does not support this method."),
     (406, "The `Accept` header excludes JSON."),
     (
         409,
-        "A unique value is taken, or other rows still reference this one.",
+        "A unique value is taken, other rows still reference this one, or a request with \
+         the same `Idempotency-Key` is still running.",
     ),
     (412, "`If-Match` does not name the current version."),
     (413, "The request body is too large."),
     (415, "The request body is not JSON."),
-    (422, "Some fields are invalid; `errors` points at each."),
+    (
+        422,
+        "Some fields are invalid (`errors` points at each), or the `Idempotency-Key` was \
+         used with a different request.",
+    ),
 ];
 
 /// The refusals `serve` may answer any request with before it reaches an
@@ -384,6 +390,63 @@ fn search_text_schema() -> Json {
     json!({"type": "string", "maxLength": MAX_SEARCH_LENGTH, "pattern": WITHOUT_NUL})
 }
 
+/// `*` or a list of entity tags (RFC 9110's `If-Match` and `If-None-Match`):
+/// empty elements and whitespace around the commas allowed; quoted visible
+/// ASCII except `"`.
+pub(crate) const ENTITY_TAGS_PATTERN: &str =
+    r#"^[ \t]*(\*|((W/)?"[!#-~]*")?([ \t]*,[ \t]*((W/)?"[!#-~]*")?)*)[ \t]*$"#;
+
+/// The `If-Match` header of a write, as the handlers read it.
+fn if_match_parameter() -> Json {
+    json!({
+        "name": "If-Match",
+        "in": "header",
+        "required": false,
+        "description": "Write only if the row is still at a version listed: `*` (any \
+            version) or a comma-separated list of entity tags as the row's `ETag` gives \
+            them (`\"3\"`), RFC 9110. The comparison is strong, so a weak tag (`W/\"3\"`) \
+            never matches, and an empty list matches nothing: either answers 412, as does \
+            a version that is no longer current. A value that is not `*` or such a list is \
+            a 400. Without it, the write applies to the current version.",
+        "schema": {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
+    })
+}
+
+/// The `If-None-Match` header of a read.
+fn if_none_match_parameter() -> Json {
+    json!({
+        "name": "If-None-Match",
+        "in": "header",
+        "required": false,
+        "description": "Answer 304 without a body if the row is still at a version \
+            listed: `*` (any version) or a comma-separated list of entity tags \
+            (`\"3\"`, `W/\"3\"`; the comparison is weak), RFC 9110. A value that is not \
+            `*` or such a list is a 400.",
+        "schema": {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
+    })
+}
+
+/// The `Idempotency-Key` header of every write (see [`crate::idempotency`]).
+fn idempotency_key_parameter() -> Json {
+    use crate::idempotency::{ABANDONED_AFTER, MAX_KEY_LENGTH};
+    json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": format!("A key you make up for this request (a UUID, say) so that \
+            sending it again cannot make the write twice. The first request with a key runs \
+            and its answer is kept; the same request (method, path, body) with the same key \
+            gets that answer again, marked `Idempotent-Replayed: true`, without writing. \
+            The same key with a different request is a 422, and a 409 while the first \
+            request with it is still running (a key whose request never finished is taken \
+            over after {} seconds). Server errors (5xx) are not kept, so retrying after one \
+            runs the request again. Keys are kept for a day by default (the server's \
+            `FW_IDEMPOTENCY_KEY_TTL_SECONDS`) and belong to the caller.",
+            ABANDONED_AFTER.as_secs()),
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~]+$"},
+    })
+}
+
 fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
     let mut parameters = vec![
         json!({"name": "cursor", "in": "query", "required": false, "description": "Opaque cursor from a page's `next` or `previous` link.", "schema": {"type": "string", "minLength": 1, "pattern": CURSOR_PATTERN}}),
@@ -550,6 +613,7 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
                 .into_iter()
                 .chain(error_refs(&[400, 406, 409, 413, 415, 422])),
         );
+        op["parameters"] = json!([idempotency_key_parameter()]);
         op["requestBody"] = body(&format!("{name}Create"));
         collection.insert("post".into(), op);
     }
@@ -558,7 +622,7 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
     }
     let mut item = serde_json::Map::new();
     let id = id_parameter(spec);
-    let if_match = json!({"name": "If-Match", "in": "header", "required": false, "description": "Write only if the row is still at this version (its `ETag`).", "schema": {"type": "string"}});
+    let if_match = if_match_parameter();
     if spec.has(Action::Retrieve) {
         let mut op = operation(
             name,
@@ -572,9 +636,9 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
                 ),
             ]
             .into_iter()
-            .chain(error_refs(&[404, 406])),
+            .chain(error_refs(&[400, 404, 406])),
         );
-        op["parameters"] = json!([id, {"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}]);
+        op["parameters"] = json!([id, if_none_match_parameter()]);
         item.insert("get".into(), op);
     }
     for (action, method, verb, schema) in [
@@ -598,7 +662,7 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
                 .into_iter()
                 .chain(error_refs(&[400, 404, 406, 409, 412, 413, 415, 422])),
             );
-            op["parameters"] = json!([id, if_match]);
+            op["parameters"] = json!([id, if_match, idempotency_key_parameter()]);
             op["requestBody"] = body(&format!("{name}{schema}"));
             item.insert(method.into(), op);
         }
@@ -610,9 +674,9 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
             format!("Delete a {model}"),
             [("204".to_owned(), json!({"description": "Deleted."}))]
                 .into_iter()
-                .chain(error_refs(&[404, 406, 409, 412])),
+                .chain(error_refs(&[400, 404, 406, 409, 412, 413, 422])),
         );
-        op["parameters"] = json!([id, if_match]);
+        op["parameters"] = json!([id, if_match, idempotency_key_parameter()]);
         item.insert("delete".into(), op);
     }
     if !item.is_empty() {
@@ -657,9 +721,13 @@ pub(crate) fn add_action(document: &mut Json, spec: &ResourceSpec, action: &str,
             item_response(spec.name, "The row after the action.", true),
         )]
         .into_iter()
-        .chain(error_refs(&[404, 406, 409, 412, 422])),
+        .chain(error_refs(&[400, 404, 406, 409, 412, 413, 422])),
     );
-    op["parameters"] = json!([id_parameter(spec)]);
+    op["parameters"] = json!([
+        id_parameter(spec),
+        if_match_parameter(),
+        idempotency_key_parameter()
+    ]);
     document["paths"][format!("{}/{action}", spec.item_path())] = json!({"post": op});
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::changes::lock_clause;
 use crate::db::{Access, Arguments, Conn, Dialect, placeholder, quote_ident};
 use crate::error::Result;
 use crate::field::Field;
@@ -582,6 +583,7 @@ pub struct Query<M> {
     order: Vec<Order<M>>,
     limit: Option<u64>,
     cursor: Option<Cursor>,
+    for_update: bool,
 }
 
 impl<M> fmt::Debug for Query<M> {
@@ -591,6 +593,7 @@ impl<M> fmt::Debug for Query<M> {
             .field("order", &self.order)
             .field("limit", &self.limit)
             .field("cursor", &self.cursor)
+            .field("for_update", &self.for_update)
             .finish()
     }
 }
@@ -602,6 +605,7 @@ impl<M> Clone for Query<M> {
             order: self.order.clone(),
             limit: self.limit,
             cursor: self.cursor.clone(),
+            for_update: self.for_update,
         }
     }
 }
@@ -620,6 +624,7 @@ impl<M: Model> Query<M> {
             order: Vec::new(),
             limit: None,
             cursor: None,
+            for_update: false,
         }
     }
 
@@ -639,6 +644,17 @@ impl<M: Model> Query<M> {
     /// Returns at most `limit` rows.
     pub fn limit(mut self, limit: u64) -> Self {
         self.limit = Some(limit);
+        self
+    }
+
+    /// Locks the matching rows until the transaction ends, Django's
+    /// `select_for_update()`: another transaction that locks or writes them
+    /// waits, so a row read, checked and then written stays as it was read.
+    /// `SELECT ... FOR UPDATE` on PostgreSQL; on SQLite a transaction already
+    /// holds the database's write lock (see [`Db::begin`](crate::Db::begin)).
+    /// Run it on a [`Tx`](crate::Tx): outside one the lock ends with the statement.
+    pub fn for_update(mut self) -> Self {
+        self.for_update = true;
         self
     }
 
@@ -713,9 +729,15 @@ impl<M: Model> Query<M> {
         if let Some(limit) = self.limit {
             sql.push(&format!(" LIMIT {limit}"));
         }
+        let access = if self.for_update {
+            sql.push(lock_clause(dialect));
+            Access::Write
+        } else {
+            Access::Read
+        };
         let (text, args) = sql.finish();
         let mut rows = conn
-            .fetch_all(text.into(), args, Access::Read, M::decode)
+            .fetch_all(text.into(), args, access, M::decode)
             .await
             .map_err(classify::<M>)?;
         if backwards {

@@ -132,6 +132,7 @@ impl TestDb {
                 log_filter: "warn".to_owned(),
                 json_logs: false,
                 http: crate::HttpLimits::default(),
+                idempotency_key_ttl: Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
             }),
         }
     }

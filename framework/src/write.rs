@@ -299,6 +299,22 @@ pub(crate) async fn find_by_key_value<M: Model>(conn: Conn<'_>, key: &Value) -> 
     find_with_args(conn, args).await
 }
 
+/// [`find_by_key_value`], locked until `tx` ends (see
+/// [`Query::for_update`](crate::Query::for_update)): the row a write is about
+/// to check and change.
+pub(crate) async fn find_by_key_value_for_update<M: Model>(
+    tx: &mut Tx,
+    key: &Value,
+) -> Result<Option<M>> {
+    let dialect = tx.dialect();
+    let mut args = Arguments::new(dialect);
+    args.add_value(key)?;
+    let sql = format!("{}{}", M::sql(dialect).get, changes::lock_clause(dialect));
+    Conn::Tx(tx)
+        .fetch_optional(sql.into(), args, Access::Write, M::decode)
+        .await
+}
+
 async fn find_with_args<M: Model>(conn: Conn<'_>, args: Arguments) -> Result<Option<M>> {
     let sql = M::sql(conn.dialect());
     conn.fetch_optional(sql.get.into(), args, Access::Read, M::decode)

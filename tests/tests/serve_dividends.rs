@@ -4,6 +4,8 @@
 //! and real sockets can show: stalled clients are cut off and keep no one else
 //! waiting, the connection cap holds, shutdown finishes within its drain
 //! timeout, and requests over the size limits are answered with problems.
+//! And a write retried with its `Idempotency-Key` across a killed server is
+//! made once.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -649,4 +651,69 @@ fn abusive_list_parameters_are_refused_by_a_real_server() {
     let (status, logs) = server.terminate();
     assert!(status.success(), "exit status {status}; logs:\n{logs}");
     assert!(!logs.contains("ERROR"), "{logs}");
+}
+
+/// One HTTP/1.1 request with `headers` and `body`; the response's head and body.
+fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(String, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    )?;
+    for (name, value) in headers {
+        write!(stream, "{name}: {value}\r\n")?;
+    }
+    write!(stream, "Content-Length: {}\r\n\r\n{body}", body.len())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((head.to_owned(), body.to_owned()))
+}
+
+/// A client that got no answer retries with its `Idempotency-Key`: the key and
+/// the answer live in the database, so after the server is killed (SIGKILL) and
+/// started again the retry gets the first answer, and the write happened once.
+#[test]
+fn a_retried_write_is_made_once_across_a_killed_server() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let create = |port| {
+        send(
+            port,
+            "POST",
+            "/securities",
+            &[
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", "7c0f3a52-retry"),
+            ],
+            r#"{"symbol": "RETRY", "cusip": "RETRY0001", "name": "Retry Corp"}"#,
+        )
+        .expect("an HTTP response")
+    };
+    let mut server = Server::start(dir.path());
+    let (head, first) = create(server.port);
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}\n{first}");
+    server.child.kill().expect("kill the example");
+    server.child.wait().expect("wait for the example");
+
+    let server = Server::start(dir.path());
+    let (head, again) = create(server.port);
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}\n{again}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("idempotent-replayed: true"),
+        "{head}"
+    );
+    assert_eq!(again, first);
+    let (status, listed) = get(server.port, "/securities?symbol=RETRY").expect("a list");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(listed.matches("\"RETRY\"").count(), 1, "{listed}");
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "exit status {status}; logs:\n{logs}");
 }

@@ -119,6 +119,13 @@ impl Api {
     /// Registers a custom action on one row of `R`: `POST {path}/{id}/{name}`
     /// runs `action` with the row (scoped like every other read of `R`) and
     /// answers with the row it returns.
+    ///
+    /// A request's `If-Match` is checked against the row before `action` runs
+    /// (400 when malformed, 412 when it names another version). The row is read
+    /// outside any transaction, so an action that writes it should write with
+    /// [`Model::patch_if_version`](crate::Model::patch_if_version) at the row's
+    /// version: a writer that got in between is then a 412 (`?` turns its
+    /// [`Error::StaleVersion`](crate::Error::StaleVersion) into one), not overwritten.
     pub fn action<R, F, Fut>(mut self, name: &'static str, summary: &'static str, action: F) -> Api
     where
         R: Resource,
@@ -178,6 +185,19 @@ impl Api {
             operations: Arc::new(operations),
         });
         self
+    }
+
+    /// Whether any registered operation writes: a resource that creates,
+    /// updates or deletes, or a custom action. Those accept an `Idempotency-Key`.
+    pub(crate) fn writes(&self) -> bool {
+        self.documentation
+            .registrations
+            .iter()
+            .any(|registration| match registration {
+                Documented::Resource(spec) => spec.writes(),
+                Documented::Action { .. } => true,
+                Documented::Path { .. } => false,
+            })
     }
 
     /// The OpenAPI 3.1 document of everything registered.

@@ -88,6 +88,9 @@ pub enum ApiError {
         /// Every invalid field, with a JSON pointer into the request.
         errors: Vec<FieldError>,
     },
+    /// 422: the request's `Idempotency-Key` was first used with a different
+    /// request (method, path or body), whose answer it keeps.
+    IdempotencyKeyReused,
     /// 429: too many requests; retry after the given number of seconds.
     TooManyRequests {
         /// Seconds until the caller may retry.
@@ -178,7 +181,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooManyHeaders { .. } | ApiError::HeadersTooLarge { .. } => {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
@@ -233,6 +238,11 @@ impl ApiError {
                 errors.len(),
                 if errors.len() == 1 { "" } else { "s" }
             ),
+            ApiError::IdempotencyKeyReused => {
+                "this `Idempotency-Key` was used with a different request (method, path or \
+                 body); send a new key with a new request"
+                    .to_owned()
+            }
             ApiError::TooManyRequests { retry_after } => {
                 format!("too many requests; retry after {retry_after} seconds")
             }
@@ -246,6 +256,15 @@ impl ApiError {
             ApiError::Internal { .. } => {
                 "the server failed to handle the request; it has been logged".to_owned()
             }
+        }
+    }
+
+    /// The 412 of a conditional write whose row moved on from version `expected`.
+    fn stale_version(expected: i64) -> ApiError {
+        ApiError::PreconditionFailed {
+            detail: format!(
+                "the resource changed since version {expected}; fetch it again and retry"
+            ),
         }
     }
 
@@ -301,11 +320,7 @@ impl ApiError {
                     },
                 }
             }
-            Error::StaleVersion { expected, .. } => ApiError::PreconditionFailed {
-                detail: format!(
-                    "the resource changed since version {expected}; fetch it again and retry"
-                ),
-            },
+            Error::StaleVersion { expected, .. } => ApiError::stale_version(expected),
             Error::CheckViolation { constraint } => {
                 let field = model
                     .fields
@@ -349,6 +364,9 @@ impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         match error {
             Error::NotFound { .. } => ApiError::NotFound,
+            // A custom action's `patch_if_version` whose row moved on is the
+            // client's precondition failing, not the server's.
+            Error::StaleVersion { expected, .. } => ApiError::stale_version(expected),
             error => ApiError::internal(error),
         }
     }
@@ -406,5 +424,22 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A custom action's conditional write that finds its row moved on answers
+    /// 412 through `?`, as the resource handlers do.
+    #[test]
+    fn a_stale_version_is_a_failed_precondition() {
+        let error = ApiError::from(Error::StaleVersion {
+            model: "Dividend",
+            expected: 3,
+        });
+        assert_eq!(error.status(), StatusCode::PRECONDITION_FAILED);
+        assert!(error.to_string().contains("version 3"), "{error}");
     }
 }

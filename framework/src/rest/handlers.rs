@@ -16,12 +16,15 @@ use serde_json::json;
 
 use super::Hooks;
 use super::error::ApiError;
-use super::input::{Input, parse_text, read_object};
+use super::input::{BODY_LIMIT, Input, parse_text, read_object};
 use super::params::{encode_cursor, page_link, parse_list};
+use super::preconditions::{self, Comparison, Condition};
 use super::{Action, RequestContext, Resource};
 use crate::app::AppContext;
-use crate::db::Conn;
+use crate::changes::Actor;
+use crate::db::{Conn, Tx};
 use crate::field::Field;
+use crate::idempotency::{self, Start};
 use crate::model::Model;
 use crate::query::{Filter, Lookup, Query};
 use crate::value::Value;
@@ -115,6 +118,7 @@ where
         let handler = handler.clone();
         async move {
             let (parts, body) = request.into_parts();
+            let actor = parts.extensions.get::<Actor>().map(|actor| actor.0.clone());
             let request = RequestContext::from_parts(app, parts);
             if !accepts_json(&request.headers) {
                 return ApiError::NotAcceptable.into_response();
@@ -123,8 +127,15 @@ where
                 Ok(id) => id,
                 Err(error) => return error.into_response(),
             };
-            match handler(request, id, body).await {
-                Ok(response) => response,
+            match idempotency::key(&request.method, &request.headers) {
+                Ok(None) => respond(handler(request, id, body).await),
+                Ok(Some(key)) => {
+                    let key = key.to_owned();
+                    run_once(request, actor, key, body, |request, body| {
+                        handler(request, id, body)
+                    })
+                    .await
+                }
                 Err(error) => error.into_response(),
             }
         }
@@ -133,6 +144,68 @@ where
         Some(router) => router.on(method, handler),
         None => on(method, handler),
     }
+}
+
+/// A handler's result as the response it stands for.
+fn respond(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Runs a write that sent `Idempotency-Key: key` at most once: the first
+/// request with the key runs `handler` and its answer is stored; the same
+/// request again gets that answer (see [`idempotency`]).
+async fn run_once<Fut>(
+    mut request: RequestContext,
+    actor: Option<String>,
+    key: String,
+    body: Body,
+    handler: impl FnOnce(RequestContext, Body) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<Response, ApiError>>,
+{
+    // The body is part of what the key stands for, so it is read first.
+    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return ApiError::PayloadTooLarge { limit: BODY_LIMIT }.into_response();
+    };
+    let target = request
+        .uri
+        .path_and_query()
+        .map_or_else(|| request.uri.path(), |target| target.as_str());
+    let fingerprint = idempotency::fingerprint(&request.method, target, &body);
+    let db = request.db().clone();
+    let started = idempotency::start(
+        &db,
+        request.app.config.idempotency_key_ttl,
+        actor.as_deref().unwrap_or_default(),
+        &key,
+        &fingerprint,
+    )
+    .await;
+    match started {
+        Ok(Start::Run(claim)) => {
+            request.idempotency = Some(claim.clone());
+            let response = respond(handler(request, Body::from(body)).await);
+            claim.finish(&db, response).await
+        }
+        Ok(Start::Replay(response)) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Commits a write's transaction, storing `response` in it as the answer to
+/// the request's `Idempotency-Key` when it sent one.
+async fn commit(
+    request: &RequestContext,
+    mut tx: Tx,
+    response: Response,
+) -> Result<Response, ApiError> {
+    let response = match &request.idempotency {
+        Some(claim) => claim.store_in(&mut tx, response).await?,
+        None => response,
+    };
+    tx.commit().await.map_err(ApiError::from)?;
+    Ok(response)
 }
 
 fn method_not_allowed(
@@ -315,34 +388,50 @@ async fn fetch<'c, R: Resource>(
     row.map_err(ApiError::from)?.ok_or(ApiError::NotFound)
 }
 
+/// [`fetch`], locking the row until `tx` ends: a write reads the row it checks
+/// (`If-Match`, hooks) and changes in one step, so another writer cannot get
+/// in between and an unconditional write never fails on a version it did not ask for.
+async fn fetch_for_update<R: Resource>(
+    request: &RequestContext,
+    tx: &mut Tx,
+    key: Value,
+) -> Result<R::Model, ApiError> {
+    let row = match R::scope(request)? {
+        None => write::find_by_key_value_for_update::<R::Model>(tx, &key).await,
+        Some(scope) => {
+            let key = Filter::lookup(R::Model::SCHEMA.primary_key(), Lookup::Exact, vec![key])
+                .ok_or(ApiError::NotFound)?;
+            R::Model::query()
+                .filter(scope)
+                .filter(key)
+                .for_update()
+                .first(tx)
+                .await
+        }
+    };
+    row.map_err(ApiError::from)?.ok_or(ApiError::NotFound)
+}
+
 fn db_error<R: Resource>(error: crate::Error) -> ApiError {
     ApiError::from_db(error, R::SPEC.model, |name| R::SPEC.api_name(name))
 }
 
-/// Entity tags in an `If-None-Match` / `If-Match` header; `None` for `*`.
-fn entity_tags(value: &str) -> Option<Vec<&str>> {
-    if value.trim() == "*" {
-        return None;
-    }
-    Some(value.split(',').map(str::trim).collect())
-}
-
 /// Refuses a write whose `If-Match` does not name `current`'s version (412).
-fn check_if_match<M: Model>(request: &RequestContext, current: &M) -> Result<(), ApiError> {
-    let Some(if_match) = request.header(header::IF_MATCH) else {
+/// A row without a version matches only `*`.
+fn check_if_match<M: Model>(if_match: Option<&Condition<'_>>, current: &M) -> Result<(), ApiError> {
+    let Some(if_match) = if_match else {
         return Ok(());
     };
-    let Some(tags) = entity_tags(if_match) else {
-        return Ok(());
+    let matched = match current.version() {
+        Some(version) => if_match.matches(version, Comparison::Strong),
+        None => *if_match == Condition::Any,
     };
-    let current_tag = current.version().map(|version| format!("\"{version}\""));
-    // If-Match compares strongly: a weak tag never matches.
-    if current_tag.is_some_and(|current| tags.contains(&current.as_str())) {
+    if matched {
         return Ok(());
     }
     Err(ApiError::PreconditionFailed {
         detail: format!(
-            "`If-Match: {if_match}` does not match the current version{}; fetch it again and retry",
+            "`If-Match` does not name the current version{}; fetch it again and retry",
             current
                 .version()
                 .map(|version| format!(" (\"{version}\")"))
@@ -417,18 +506,12 @@ async fn retrieve<R: Resource>(
     id: Option<String>,
     _body: Body,
 ) -> Result<Response, ApiError> {
+    let if_none_match = preconditions::if_none_match(&request.headers)?;
     let row = fetch::<R>(&request, request.db(), path_key::<R::Model>(id)?).await?;
-    if let (Some(if_none_match), Some(version)) =
-        (request.header(header::IF_NONE_MATCH), row.version())
+    if let (Some(if_none_match), Some(version)) = (if_none_match, row.version())
+        && if_none_match.matches(version, Comparison::Weak)
     {
-        let current = format!("\"{version}\"");
-        let matched = entity_tags(if_none_match).is_none_or(|tags| {
-            tags.iter()
-                .any(|tag| tag.trim_start_matches("W/") == current)
-        });
-        if matched {
-            return Ok(not_modified(row_response::<R>(StatusCode::OK, &row)));
-        }
+        return Ok(not_modified(row_response::<R>(StatusCode::OK, &row)));
     }
     Ok(row_response::<R>(StatusCode::OK, &row))
 }
@@ -464,7 +547,6 @@ async fn create<R: Resource>(
         .await
         .map_err(db_error::<R>)?;
     R::Hooks::after_create(&request, &mut tx, &row).await?;
-    tx.commit().await.map_err(ApiError::from)?;
     let mut response = row_response::<R>(StatusCode::CREATED, &row);
     let key = row.key().to_value().to_json();
     let key = key.as_str().map_or_else(|| key.to_string(), str::to_owned);
@@ -472,7 +554,7 @@ async fn create<R: Resource>(
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    commit(&request, tx, response).await
 }
 
 async fn update<R: Resource>(
@@ -482,6 +564,7 @@ async fn update<R: Resource>(
     partial: bool,
 ) -> Result<Response, ApiError> {
     let key = path_key::<R::Model>(id)?;
+    let if_match = preconditions::if_match(&request.headers)?;
     let object = read_object(&request.headers, body).await?;
     let mut input = Input::new(object, R::SPEC);
     let patch = R::update_input(&mut input, partial);
@@ -489,8 +572,8 @@ async fn update<R: Resource>(
         return Err(input.into_error());
     };
     let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-    let current = fetch::<R>(&request, &mut tx, key).await?;
-    check_if_match(&request, &current)?;
+    let current = fetch_for_update::<R>(&request, &mut tx, key).await?;
+    check_if_match(if_match.as_ref(), &current)?;
     R::Hooks::before_update(&request, &mut tx, &current, &mut patch).await?;
     let key = current.key().clone();
     let row = match current.version() {
@@ -499,8 +582,7 @@ async fn update<R: Resource>(
     }
     .map_err(db_error::<R>)?;
     R::Hooks::after_update(&request, &mut tx, &row).await?;
-    tx.commit().await.map_err(ApiError::from)?;
-    Ok(row_response::<R>(StatusCode::OK, &row))
+    commit(&request, tx, row_response::<R>(StatusCode::OK, &row)).await
 }
 
 async fn destroy<R: Resource>(
@@ -509,16 +591,16 @@ async fn destroy<R: Resource>(
     _body: Body,
 ) -> Result<Response, ApiError> {
     let key = path_key::<R::Model>(id)?;
+    let if_match = preconditions::if_match(&request.headers)?;
     let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-    let current = fetch::<R>(&request, &mut tx, key).await?;
-    check_if_match(&request, &current)?;
+    let current = fetch_for_update::<R>(&request, &mut tx, key).await?;
+    check_if_match(if_match.as_ref(), &current)?;
     R::Hooks::before_delete(&request, &mut tx, &current).await?;
     R::Model::delete(&mut tx, current.key().clone())
         .await
         .map_err(db_error::<R>)?;
     R::Hooks::after_delete(&request, &mut tx, &current).await?;
-    tx.commit().await.map_err(ApiError::from)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    commit(&request, tx, StatusCode::NO_CONTENT.into_response()).await
 }
 
 /// A custom action on one row: `POST {path}/{id}/{name}` runs `action` with the
@@ -538,8 +620,9 @@ where
             let action = action.clone();
             async move {
                 let key = path_key::<R::Model>(id)?;
+                let if_match = preconditions::if_match(&request.headers)?;
                 let current = fetch::<R>(&request, request.db(), key).await?;
-                check_if_match(&request, &current)?;
+                check_if_match(if_match.as_ref(), &current)?;
                 let row = action(request, current).await?;
                 Ok(row_response::<R>(StatusCode::OK, &row))
             }

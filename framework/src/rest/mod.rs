@@ -11,6 +11,7 @@ mod error;
 mod handlers;
 mod input;
 mod params;
+mod preconditions;
 
 use std::future::Future;
 
@@ -129,6 +130,19 @@ impl ResourceSpec {
         format!("{}/history", self.item_path())
     }
 
+    /// Whether the resource offers an action that writes (create, update,
+    /// partial update or destroy).
+    pub fn writes(&self) -> bool {
+        [
+            Action::Create,
+            Action::Update,
+            Action::PartialUpdate,
+            Action::Destroy,
+        ]
+        .into_iter()
+        .any(|action| self.has(action))
+    }
+
     /// Whether the resource offers `action`.
     pub fn has(&self, action: Action) -> bool {
         self.actions.contains(&action)
@@ -162,6 +176,9 @@ pub struct RequestContext {
     pub uri: Uri,
     /// The request headers.
     pub headers: HeaderMap,
+    /// The `Idempotency-Key` this request holds, whose answer the write's
+    /// transaction stores.
+    pub(crate) idempotency: Option<crate::idempotency::Claim>,
 }
 
 impl RequestContext {
@@ -188,6 +205,7 @@ impl RequestContext {
             method: parts.method,
             uri,
             headers: parts.headers,
+            idempotency: None,
         }
     }
 }
@@ -205,6 +223,7 @@ impl FromRequestParts<AppContext> for RequestContext {
             method: parts.method.clone(),
             uri,
             headers: parts.headers.clone(),
+            idempotency: None,
         })
     }
 }

@@ -31,6 +31,7 @@ fn context(db: &Db) -> AppContext {
             log_filter: "warn".to_owned(),
             json_logs: false,
             http: fw::HttpLimits::default(),
+            idempotency_key_ttl: fw::Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
         }),
     }
 }

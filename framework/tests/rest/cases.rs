@@ -684,6 +684,431 @@ pub(crate) async fn if_match_refuses_stale_writes(app: Router, _db: fw::Db) {
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 }
 
+/// `request` with one header given as raw bytes (not necessarily text).
+async fn send_with_header(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    header: (&str, &[u8]),
+    body: Option<Json>,
+) -> Reply {
+    let value = axum::http::HeaderValue::from_bytes(header.1).expect("a header value");
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header.0, value);
+    let body = match body {
+        Some(body) => {
+            request = request.header("content-type", "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app
+        .clone()
+        .oneshot(request.body(body).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Json::Null),
+    }
+}
+
+/// A precondition is read as RFC 9110 writes it, and one that cannot be read
+/// is a 400, never a write made as if it were absent (a non-ASCII `If-Match`
+/// used to be ignored: `DELETE` answered 204).
+pub(crate) async fn preconditions_are_parsed_never_ignored(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let uri = format!("/securities/{}", security["id"]);
+    let patch = || Some(json!({"note": "x"}));
+    for malformed in [
+        &b"caf\xc3\xa9"[..],
+        b"\xff",
+        b"1",
+        b"\"1\" \"1\"",
+        b"*, \"1\"",
+    ] {
+        send_with_header(&app, "DELETE", &uri, ("if-match", malformed), None)
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST);
+        send_with_header(&app, "PATCH", &uri, ("if-match", malformed), patch())
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST);
+        send_with_header(&app, "GET", &uri, ("if-none-match", malformed), None)
+            .await
+            .assert_problem(StatusCode::BAD_REQUEST);
+        send_with_header(
+            &app,
+            "POST",
+            "/dividends/999/cancel",
+            ("if-match", malformed),
+            None,
+        )
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    }
+    // Well-formed tags that name no version, an empty list among them, fail
+    // the precondition.
+    for unmatched in [&b"\"caf\xc3\xa9\""[..], b"", b"W/\"1\"", b"\"2\", \"3\""] {
+        send_with_header(&app, "DELETE", &uri, ("if-match", unmatched), None)
+            .await
+            .assert_problem(StatusCode::PRECONDITION_FAILED);
+    }
+    let row = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(row.status, StatusCode::OK, "nothing was deleted");
+    assert_eq!(row.header("etag"), "\"1\"");
+    // A list naming the current version, or `*`, lets the write through.
+    let listed = send(
+        &app,
+        "PATCH",
+        &uri,
+        &[("if-match", "\"7\", \"1\"")],
+        patch(),
+    )
+    .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let any = send(&app, "PATCH", &uri, &[("if-match", "*")], patch()).await;
+    assert_eq!(any.status, StatusCode::OK, "{}", any.body);
+    // If-None-Match compares weakly, over the whole list.
+    let not_modified = send(
+        &app,
+        "GET",
+        &uri,
+        &[("if-none-match", "\"1\", W/\"3\"")],
+        None,
+    )
+    .await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    let modified = send(
+        &app,
+        "GET",
+        &uri,
+        &[("if-none-match", "\"1\", \"2\"")],
+        None,
+    )
+    .await;
+    assert_eq!(modified.status, StatusCode::OK);
+    // A custom action checks If-Match too.
+    let dividend = create_dividend(&app, &security, "2026-01-10", "0.10", None).await;
+    let cancel = format!("/dividends/{}/cancel", dividend["id"]);
+    send(&app, "POST", &cancel, &[("if-match", "\"2\"")], None)
+        .await
+        .assert_problem(StatusCode::PRECONDITION_FAILED);
+    let cancelled = send(&app, "POST", &cancel, &[("if-match", "\"1\"")], None).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+}
+
+/// A write sent again with its `Idempotency-Key` is answered from the first
+/// time, not made twice: creates, updates, deletes and custom actions alike,
+/// client errors included.
+pub(crate) async fn idempotency_keys_replay_the_first_answer(app: Router, db: fw::Db) {
+    let create = |key: &'static str, symbol: &'static str| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                "POST",
+                "/securities",
+                &[("idempotency-key", key)],
+                Some(json!({"symbol": symbol, "issuer": "Acme"})),
+            )
+            .await
+        }
+    };
+    let first = create("create-1", "ACME").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.header("idempotent-replayed"), "");
+    let again = create("create-1", "ACME").await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("idempotent-replayed"), "true");
+    for name in ["location", "etag", "content-type"] {
+        assert_eq!(again.header(name), first.header(name), "{name}");
+    }
+    assert_eq!(Security::query().count(&db).await.expect("count"), 1);
+    // The key belongs to its first request: another body, or another path, is a 422.
+    create("create-1", "OTHER")
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    send(
+        &app,
+        "POST",
+        "/notes",
+        &[("idempotency-key", "create-1"), ("x-owner", "ada")],
+        Some(json!({"owner": "ada", "text": "x"})),
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    // A client error is kept as the answer too (Stripe's rule): the same
+    // request is not run again.
+    let taken = create("create-2", "ACME").await;
+    taken.assert_problem(StatusCode::CONFLICT);
+    let taken_again = create("create-2", "ACME").await;
+    taken_again.assert_problem(StatusCode::CONFLICT);
+    assert_eq!(taken_again.header("idempotent-replayed"), "true");
+    assert_eq!(taken_again.body, taken.body);
+
+    let uri = format!("/securities/{}", first.body["id"]);
+    for _ in 0..2 {
+        let patched = send(
+            &app,
+            "PATCH",
+            &uri,
+            &[("idempotency-key", "patch-1")],
+            Some(json!({"note": "once"})),
+        )
+        .await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+        assert_eq!(patched.body["version"], json!(2), "patched once");
+    }
+    let row = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(row.header("etag"), "\"2\"");
+
+    let dividend = create_dividend(&app, &first.body, "2026-01-10", "0.10", None).await;
+    let cancel = format!("/dividends/{}/cancel", dividend["id"]);
+    for _ in 0..2 {
+        let cancelled = send(
+            &app,
+            "POST",
+            &cancel,
+            &[("idempotency-key", "cancel-1")],
+            None,
+        )
+        .await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+        assert_eq!(cancelled.body["status"], json!("cancelled"));
+    }
+    let dividend_uri = format!("/dividends/{}", dividend["id"]);
+    for _ in 0..2 {
+        let deleted = send(
+            &app,
+            "DELETE",
+            &dividend_uri,
+            &[("idempotency-key", "delete-1")],
+            None,
+        )
+        .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    }
+    // A server error keeps nothing: the write rolled back with its answer, and
+    // the same request with the key runs again.
+    for _ in 0..2 {
+        let failed = send(
+            &app,
+            "PATCH",
+            &uri,
+            &[("idempotency-key", "patch-2")],
+            Some(json!({"note": "fault"})),
+        )
+        .await;
+        failed.assert_problem(StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed.header("idempotent-replayed"), "");
+    }
+    let row = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(
+        row.body["note"],
+        json!("once"),
+        "the faulty write rolled back"
+    );
+    // Safe methods ignore the header.
+    let read = send(&app, "GET", &uri, &[("idempotency-key", "delete-1")], None).await;
+    assert_eq!(read.status, StatusCode::OK);
+}
+
+/// Many clients sending one create with one key at once make one row: each
+/// gets the answer (first or replayed) or a 409 while the first runs.
+pub(crate) async fn concurrent_retries_with_one_key_write_once(app: Router, db: fw::Db) {
+    let retries: Vec<_> = (0..12)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                send(
+                    &app,
+                    "POST",
+                    "/securities",
+                    &[("idempotency-key", "one-create")],
+                    Some(json!({"symbol": "ACME", "issuer": "Acme"})),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for retry in retries {
+        let reply = retry.await.expect("a client");
+        match reply.status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => assert!(
+                reply.body["detail"]
+                    .as_str()
+                    .is_some_and(|detail| detail.contains("Idempotency-Key")),
+                "a 409 for the running key, not the unique symbol: {}",
+                reply.body
+            ),
+            status => panic!("{status}: {}", reply.body),
+        }
+    }
+    assert!(created >= 1);
+    assert_eq!(Security::query().count(&db).await.expect("count"), 1);
+}
+
+/// A key is 1 to 255 visible ASCII characters; anything else is a 400 and
+/// nothing is written.
+pub(crate) async fn idempotency_keys_are_bounded(app: Router, db: fw::Db) {
+    let longest = "k".repeat(255);
+    let too_long = "k".repeat(256);
+    for key in [&b""[..], too_long.as_bytes(), b"with space", b"caf\xc3\xa9"] {
+        send_with_header(
+            &app,
+            "POST",
+            "/securities",
+            ("idempotency-key", key),
+            Some(json!({"symbol": "ACME", "issuer": "Acme"})),
+        )
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(Security::query().count(&db).await.expect("count"), 0);
+    let created = send(
+        &app,
+        "POST",
+        "/securities",
+        &[("idempotency-key", &longest)],
+        Some(json!({"symbol": "ACME", "issuer": "Acme"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+}
+
+/// While a request with a key runs (here: one another server holds), the key
+/// answers 409; a key whose server stopped mid-request is taken over after a
+/// while; and an expired key is new again.
+pub(crate) async fn idempotency_keys_in_flight_conflict(app: Router, db: fw::Db) {
+    let request = |key: &'static str| {
+        let app = app.clone();
+        async move {
+            send(
+                &app,
+                "POST",
+                "/securities",
+                &[("idempotency-key", key)],
+                Some(json!({"symbol": "ACME", "issuer": "Acme"})),
+            )
+            .await
+        }
+    };
+    let first = request("running").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    // As another server would leave it mid-request: claimed, no answer yet.
+    let claimed_now = "UPDATE fw_idempotency_keys SET status = NULL, claim = 'elsewhere', \
+                       claimed_at = CURRENT_TIMESTAMP";
+    db.execute_raw(claimed_now).await.expect("claim");
+    let running = request("running").await;
+    running.assert_problem(StatusCode::CONFLICT);
+    assert!(
+        running.body["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("Idempotency-Key")),
+        "{}",
+        running.body
+    );
+    // Abandoned long ago: the next request takes the key over and runs (and
+    // meets the row the first one made).
+    db.execute_raw("UPDATE fw_idempotency_keys SET claimed_at = '2000-01-01T00:00:00Z'")
+        .await
+        .expect("abandon");
+    let taken_over = request("running").await;
+    taken_over.assert_problem(StatusCode::CONFLICT);
+    assert_eq!(taken_over.header("idempotent-replayed"), "");
+    let kept = request("running").await;
+    assert_eq!(kept.header("idempotent-replayed"), "true");
+    // Expired: the key is new again.
+    db.execute_raw("UPDATE fw_idempotency_keys SET expires_at = '2000-01-01T00:00:00Z'")
+        .await
+        .expect("expire");
+    let fresh = request("running").await;
+    fresh.assert_problem(StatusCode::CONFLICT);
+    assert_eq!(fresh.header("idempotent-replayed"), "");
+}
+
+/// Writes without `If-Match` never fail on a version they did not ask for:
+/// many clients patching one row at once all succeed, and the version counts
+/// every write (the row is locked while a write reads and changes it; before,
+/// PostgreSQL answered 412 to most of them). Through an unscoped resource and a
+/// scoped one, whose rows are read through a query.
+pub(crate) async fn unconditional_writes_succeed_under_contention(app: Router, _db: fw::Db) {
+    const CLIENTS: usize = 16;
+    const WRITES_EACH: usize = 8;
+    let security = create_security(&app, "ACME").await;
+    let note = send(
+        &app,
+        "POST",
+        "/notes",
+        &[("x-owner", "ada")],
+        Some(json!({"owner": "ada", "text": "first"})),
+    )
+    .await;
+    assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+    for uri in [
+        format!("/securities/{}", security["id"]),
+        format!("/notes/{}", note.body["id"]),
+    ] {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let (app, uri) = (app.clone(), uri.clone());
+                tokio::spawn(async move {
+                    let mut statuses = Vec::new();
+                    for write in 0..WRITES_EACH {
+                        let body = if uri.starts_with("/notes") {
+                            json!({"text": format!("{client}.{write}")})
+                        } else {
+                            json!({"note": format!("{client}.{write}")})
+                        };
+                        let reply =
+                            send(&app, "PATCH", &uri, &[("x-owner", "ada")], Some(body)).await;
+                        statuses.push((reply.status, reply.body));
+                    }
+                    statuses
+                })
+            })
+            .collect();
+        for client in clients {
+            for (status, body) in client.await.expect("a client") {
+                assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+            }
+        }
+        let row = send(&app, "GET", &uri, &[("x-owner", "ada")], None).await;
+        assert_eq!(
+            row.body["version"],
+            json!(1 + CLIENTS * WRITES_EACH),
+            "{uri}: every write counted"
+        );
+    }
+    // Concurrent deletes of one row: one deletes it, the others find it gone.
+    let uri = format!("/securities/{}", security["id"]);
+    let deletes: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (app, uri) = (app.clone(), uri.clone());
+            tokio::spawn(async move { send(&app, "DELETE", &uri, &[], None).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for delete in deletes {
+        statuses.push(delete.await.expect("a client"));
+    }
+    statuses.sort();
+    let mut expected = vec![StatusCode::NOT_FOUND; CLIENTS - 1];
+    expected.insert(0, StatusCode::NO_CONTENT);
+    assert_eq!(statuses, expected);
+}
+
 pub(crate) async fn delete_answers_204_404_and_409(app: Router, db: fw::Db) {
     let security = create_security(&app, "ACME").await;
     let uri = format!("/securities/{}", security["id"]);
@@ -1561,6 +1986,12 @@ macro_rules! rest_suite {
     the_nul_character_is_refused_not_a_500,
     put_and_patch_update,
     if_match_refuses_stale_writes,
+    unconditional_writes_succeed_under_contention,
+    preconditions_are_parsed_never_ignored,
+    idempotency_keys_replay_the_first_answer,
+    idempotency_keys_are_bounded,
+    concurrent_retries_with_one_key_write_once,
+    idempotency_keys_in_flight_conflict,
     delete_answers_204_404_and_409,
     invalid_fields_are_422_with_pointers,
     create_takes_model_defaults_for_absent_fields,

@@ -64,12 +64,14 @@ pub(crate) struct Audit {
     pub(crate) entry: String,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 4] {
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 5] {
+    let [idempotency_keys] = fw::idempotency::tables();
     [
         Security::SCHEMA,
         Dividend::SCHEMA,
         Note::SCHEMA,
         Audit::SCHEMA,
+        idempotency_keys,
     ]
 }
 
@@ -129,6 +131,19 @@ impl Hooks<Security> for SecurityHooks {
             },
         )
         .await?;
+        Ok(())
+    }
+
+    /// Fails after the row was written, as a server fault would: the write
+    /// rolls back.
+    async fn after_update(
+        _request: &RequestContext,
+        _tx: &mut Tx,
+        row: &Security,
+    ) -> Result<(), ApiError> {
+        if row.note.as_deref() == Some("fault") {
+            return Err(ApiError::internal("a fault the tests inject"));
+        }
         Ok(())
     }
 
@@ -207,7 +222,9 @@ pub(crate) async fn cancel(
         status: Some(DividendStatus::Cancelled),
         ..Default::default()
     };
-    Ok(Dividend::patch(request.db(), dividend.id, patch).await?)
+    // At the version `If-Match` was checked against: a writer that got in
+    // between makes this a 412 rather than being overwritten.
+    Ok(Dividend::patch_if_version(request.db(), dividend.id, dividend.version, patch).await?)
 }
 
 /// A note visible only to its owner (the `X-Owner` header).
