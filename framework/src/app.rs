@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
 
-use crate::db::Db;
+use crate::db::{ConnectOptions, Db};
 use crate::migrate::{
     self, DataMigrations, EmbeddedMigrations, MakeOptions, MigrateOptions, Migrations,
 };
@@ -68,6 +69,10 @@ pub struct Config {
     pub log_filter: String,
     /// `FW_LOG_FORMAT=json` for JSON lines instead of human-readable logs.
     pub json_logs: bool,
+    /// `FW_DATABASE_WAIT_TIMEOUT`: seconds an operation waits for a database
+    /// connection or SQLite's write lock before a 503 (see
+    /// [`ConnectOptions::wait_timeout`]); default 5.
+    pub database_wait_timeout: Duration,
 }
 
 impl Config {
@@ -82,8 +87,19 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8000)),
         };
+        let database_wait_timeout = match var("FW_DATABASE_WAIT_TIMEOUT") {
+            Some(seconds) => match seconds.parse::<u64>() {
+                Ok(seconds) if seconds > 0 => Duration::from_secs(seconds),
+                _ => anyhow::bail!(
+                    "FW_DATABASE_WAIT_TIMEOUT=`{seconds}` is not a whole number of seconds \
+                     above zero, like `5`"
+                ),
+            },
+            None => ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+        };
         Ok(Config {
             database_url,
+            database_wait_timeout,
             listen,
             log_filter: var("FW_LOG")
                 .or_else(|| var("RUST_LOG"))
@@ -601,13 +617,16 @@ impl App {
     }
 
     async fn connect(&self, config: &Arc<Config>) -> anyhow::Result<AppContext> {
-        let db = Db::connect(&config.database_url).await.map_err(|error| {
-            anyhow::anyhow!(
-                "cannot open the database at {}: {error}; set DATABASE_URL to a reachable \
+        let options = ConnectOptions::default().wait_timeout(config.database_wait_timeout);
+        let db = Db::connect_with(&config.database_url, options)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot open the database at {}: {error}; set DATABASE_URL to a reachable \
                  `sqlite://` or `postgres://` URL",
-                crate::db::redact_url(&config.database_url)
-            )
-        })?;
+                    crate::db::redact_url(&config.database_url)
+                )
+            })?;
         Ok(AppContext {
             db: self.attach(&db),
             config: config.clone(),

@@ -131,6 +131,7 @@ impl TestDb {
                 listen: ([127, 0, 0, 1], 0).into(),
                 log_filter: "warn".to_owned(),
                 json_logs: false,
+                database_wait_timeout: crate::db::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
             }),
         }
     }

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, Unavailable};
 use crate::schema::ModelSchema;
 
 /// The media type of every error body.
@@ -80,6 +80,14 @@ pub enum ApiError {
     TooManyRequests {
         /// Seconds until the caller may retry.
         retry_after: u64,
+    },
+    /// 503: the database is busy past its wait bound, unreachable or full (see
+    /// [`Error::Unavailable`]); retry after the given number of seconds.
+    ServiceUnavailable {
+        /// Seconds until the caller may retry, for the `Retry-After` header.
+        retry_after: u64,
+        /// What is unavailable, in terms the caller can act on.
+        detail: String,
     },
     /// 500: a failure on our side. The cause is logged, never sent.
     Internal {
@@ -155,6 +163,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,7 +173,8 @@ impl ApiError {
             ApiError::BadRequest { detail }
             | ApiError::Forbidden { detail }
             | ApiError::Conflict { detail, .. }
-            | ApiError::PreconditionFailed { detail } => detail.clone(),
+            | ApiError::PreconditionFailed { detail }
+            | ApiError::ServiceUnavailable { detail, .. } => detail.clone(),
             ApiError::Unauthenticated { .. } => {
                 "authenticate and send the credentials with the request".to_owned()
             }
@@ -281,7 +291,26 @@ impl ApiError {
                     .map_or(column, |field| api_name(field.name));
                 ApiError::invalid(format!("/{name}"), "required", "this field may not be null")
             }
-            error => ApiError::internal(error),
+            error => ApiError::from(error),
+        }
+    }
+
+    /// The 503 for a database that cannot serve now: the cause is logged (a
+    /// deployer needs to know the database is down or full), the client is told
+    /// when to retry.
+    fn unavailable(cause: Unavailable, source: &Error) -> ApiError {
+        let request_id = crate::changes::current_request_id();
+        tracing::warn!(error = %source, request_id, "database unavailable");
+        let retry_after = cause.retry_after_secs();
+        let what = match cause {
+            Unavailable::TimedOut => "no database connection became free in time",
+            Unavailable::Busy => "the database is busy",
+            Unavailable::Unreachable => "the database cannot be reached",
+            Unavailable::Full => "the database has no space left",
+        };
+        ApiError::ServiceUnavailable {
+            retry_after,
+            detail: format!("{what}; retry after {retry_after} seconds"),
         }
     }
 }
@@ -305,6 +334,7 @@ impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         match error {
             Error::NotFound { .. } => ApiError::NotFound,
+            Error::Unavailable { cause, .. } => ApiError::unavailable(cause, &error),
             error => ApiError::internal(error),
         }
     }
@@ -356,7 +386,8 @@ impl IntoResponse for ApiError {
                     headers.insert(header::ALLOW, value);
                 }
             }
-            ApiError::TooManyRequests { retry_after } => {
+            ApiError::TooManyRequests { retry_after }
+            | ApiError::ServiceUnavailable { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}

@@ -30,6 +30,7 @@ fn context(db: &Db) -> AppContext {
             listen: ([127, 0, 0, 1], 0).into(),
             log_filter: "warn".to_owned(),
             json_logs: false,
+            database_wait_timeout: fw::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
         }),
     }
 }
