@@ -412,6 +412,7 @@ fn list_operation() -> Json {
                 }}},
             },
             "400": bad_request(),
+            "503": crate::openapi::unavailable_response(),
         },
     }})
 }
