@@ -160,7 +160,8 @@ impl Db {
     ///
     /// # Errors
     ///
-    /// [`Error::Database`] when no connection can be had.
+    /// [`Error::Unavailable`] when no connection (on SQLite, not the write lock)
+    /// can be had within [`ConnectOptions::wait_timeout`].
     pub async fn begin(&self) -> Result<Tx> {
         let inner = match &self.shared.pools {
             Pools::Sqlite(pools) => TxInner::Sqlite(pools.begin().await?),
@@ -277,7 +278,9 @@ impl Tx {
     ///
     /// # Errors
     ///
-    /// [`Error::Database`] when the commit fails; nothing was written then.
+    /// [`Error::Database`] or [`Error::Unavailable`] when the commit fails;
+    /// nothing was written then, unless the connection was lost during the
+    /// `COMMIT` itself, which leaves the outcome unknown.
     pub async fn commit(mut self) -> Result<()> {
         crate::changes::write_pending(&mut self).await?;
         match self.inner {
