@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
 
-use crate::db::Db;
+use crate::db::{ConnectOptions, Db};
 use crate::migrate::{
     self, DataMigrations, EmbeddedMigrations, MakeOptions, MigrateOptions, Migrations,
 };
@@ -78,6 +78,10 @@ pub struct Config {
     /// answer after first use (see [`idempotency`](crate::idempotency)), in
     /// whole seconds from 1 to a year; default 86400, a day.
     pub idempotency_key_ttl: std::time::Duration,
+    /// `FW_DATABASE_WAIT_TIMEOUT`: seconds an operation waits for a database
+    /// connection or SQLite's write lock before a 503 (see
+    /// [`ConnectOptions::wait_timeout`]); default 5.
+    pub database_wait_timeout: Duration,
 }
 
 impl Config {
@@ -123,8 +127,13 @@ impl Config {
         };
         let idempotency_key_ttl =
             idempotency_key_ttl(env_var("FW_IDEMPOTENCY_KEY_TTL_SECONDS").as_deref())?;
+        let database_wait_timeout = seconds_var(
+            "FW_DATABASE_WAIT_TIMEOUT",
+            ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+        )?;
         Ok(Config {
             database_url,
+            database_wait_timeout,
             idempotency_key_ttl,
             listen,
             log_filter: env_var("FW_LOG")
@@ -760,13 +769,16 @@ impl App {
     }
 
     async fn connect(&self, config: &Arc<Config>) -> anyhow::Result<AppContext> {
-        let db = Db::connect(&config.database_url).await.map_err(|error| {
-            anyhow::anyhow!(
-                "cannot open the database at {}: {error}; set DATABASE_URL to a reachable \
+        let options = ConnectOptions::default().wait_timeout(config.database_wait_timeout);
+        let db = Db::connect_with(&config.database_url, options)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot open the database at {}: {error}; set DATABASE_URL to a reachable \
                  `sqlite://` or `postgres://` URL",
-                crate::db::redact_url(&config.database_url)
-            )
-        })?;
+                    crate::db::redact_url(&config.database_url)
+                )
+            })?;
         Ok(AppContext {
             db: self.attach(&db),
             config: config.clone(),

@@ -67,10 +67,105 @@ pub enum Error {
         /// Why decoding failed.
         reason: String,
     },
+    /// The database cannot serve the operation now, through no fault of the caller:
+    /// it is busy past the wait bound, unreachable, or out of space. The same
+    /// operation may succeed later. A statement that failed so had no effect, but a
+    /// connection lost during a commit leaves the commit's outcome unknown.
+    #[error("the database is unavailable ({cause}): {source}")]
+    Unavailable {
+        /// Why, which also says when a retry is likely to succeed.
+        cause: Unavailable,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }
+
+/// Why the database is [unavailable](Error::Unavailable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// No connection, or on SQLite not the write lock, could be had within the wait
+    /// bound ([`ConnectOptions::wait_timeout`](crate::ConnectOptions::wait_timeout)):
+    /// other work holds them (an import in another process, say), or the server
+    /// refuses connections.
+    TimedOut,
+    /// The database has more work than it accepts (PostgreSQL's connection limit).
+    Busy,
+    /// The database could not be reached, or the connection to it was lost.
+    Unreachable,
+    /// The database has no space left for the write.
+    Full,
+}
+
+impl Unavailable {
+    /// How long a client should wait before retrying, in seconds: a busy database
+    /// frees up within moments, one that is down or full needs someone to act.
+    pub const fn retry_after_secs(self) -> u64 {
+        match self {
+            Unavailable::Busy | Unavailable::TimedOut => 1,
+            Unavailable::Unreachable => 5,
+            Unavailable::Full => 30,
+        }
+    }
+
+    /// Classifies a driver error that means the database cannot serve now, or
+    /// `None` for any other error.
+    fn of(error: &sqlx::Error) -> Option<Unavailable> {
+        match error {
+            sqlx::Error::PoolTimedOut => Some(Unavailable::TimedOut),
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Some(Unavailable::Unreachable),
+            sqlx::Error::Database(error) => {
+                if error
+                    .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                    .is_some()
+                {
+                    // The primary result code is the low byte of the extended one.
+                    let code = error.code().and_then(|code| code.parse::<i32>().ok())?;
+                    match code & 0xff {
+                        SQLITE_BUSY | SQLITE_LOCKED => Some(Unavailable::TimedOut),
+                        SQLITE_FULL => Some(Unavailable::Full),
+                        _ => None,
+                    }
+                } else {
+                    let code = error.code()?;
+                    match code.as_ref() {
+                        "53100" => Some(Unavailable::Full),
+                        "53300" => Some(Unavailable::Busy),
+                        // Connection exceptions, and the server shutting down,
+                        // crashed or still starting.
+                        code if code.starts_with("08") => Some(Unavailable::Unreachable),
+                        "57P01" | "57P02" | "57P03" => Some(Unavailable::Unreachable),
+                        _ => None,
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unavailable::TimedOut => "timed out waiting",
+            Unavailable::Busy => "busy",
+            Unavailable::Unreachable => "unreachable",
+            Unavailable::Full => "out of space",
+        })
+    }
+}
+
+/// SQLite's primary result codes that mean "not now" (see sqlite.org/rescode.html).
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
+const SQLITE_FULL: i32 = 13;
 
 /// The relation named by a [`Error::ForeignKeyViolation`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +193,13 @@ impl fmt::Display for ForeignKeyRelation {
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
-        Error::Database(error)
+        match Unavailable::of(&error) {
+            Some(cause) => Error::Unavailable {
+                cause,
+                source: error,
+            },
+            None => Error::Database(error),
+        }
     }
 }
 

@@ -29,8 +29,8 @@ mod value;
 mod write;
 
 pub use app::{App, AppContext, Commands, Config};
-pub use db::{Conn, Db, Dialect, Row, Tx};
-pub use error::{Error, ForeignKeyRelation, Result};
+pub use db::{Conn, ConnectOptions, Db, Dialect, Row, Tx};
+pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json, Ref};
 pub use model::Model;
 pub use query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};

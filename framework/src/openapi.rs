@@ -148,6 +148,19 @@ fn standard_responses() -> Json {
             }),
         );
     }
+    responses.insert(
+        "503".to_owned(),
+        json!({
+            "description": "The database is busy past the server's wait bound, unreachable, or \
+                            full. Retry after the `Retry-After` seconds; a write answered so was \
+                            not made, unless the connection was lost while it committed.",
+            "headers": {"Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            }},
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }),
+    );
     Json::Object(responses)
 }
 
@@ -174,6 +187,12 @@ pub(crate) fn add_server_refusals(document: &mut Json) {
             }
         }
     }
+}
+
+/// The answer of an operation when the database cannot serve it (see
+/// [`ApiError::ServiceUnavailable`](crate::ApiError::ServiceUnavailable)).
+pub(crate) fn unavailable_response() -> Json {
+    json!({"$ref": "#/components/responses/503"})
 }
 
 fn error_refs(statuses: &[u16]) -> impl Iterator<Item = (String, Json)> + '_ {
@@ -545,6 +564,8 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
     parameters
 }
 
+/// A resource's operation; every one reads or writes the database, so each may
+/// answer 503.
 fn operation(
     tag: &str,
     id: String,
@@ -555,7 +576,10 @@ fn operation(
         "tags": [tag],
         "operationId": id,
         "summary": summary,
-        "responses": responses.into_iter().collect::<serde_json::Map<String, Json>>(),
+        "responses": responses
+            .into_iter()
+            .chain([("503".to_owned(), unavailable_response())])
+            .collect::<serde_json::Map<String, Json>>(),
     })
 }
 

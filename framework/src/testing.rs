@@ -133,6 +133,7 @@ impl TestDb {
                 json_logs: false,
                 http: crate::HttpLimits::default(),
                 idempotency_key_ttl: Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
+                database_wait_timeout: crate::db::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
             }),
         }
     }

@@ -51,7 +51,7 @@ pub(crate) async fn insert<M: Model>(conn: Conn<'_>, new: M::New) -> Result<M> {
     }
     in_transaction!(conn, |tx| {
         let row = insert_row::<M>(Conn::Tx(&mut *tx), new).await?;
-        changes::record_insert(tx, &row)?;
+        changes::record_insert(tx, &row).await?;
         Ok(row)
     })
 }
@@ -126,11 +126,11 @@ async fn upsert_logged<M: Model>(tx: &mut Tx, new: M::New, on: ConflictTarget<M>
             .await;
         match (written, old) {
             (Ok(Some(row)), Some(old)) => {
-                changes::record_update(tx, &old, &row)?;
+                changes::record_update(tx, &old, &row).await?;
                 return Ok(row);
             }
             (Ok(Some(row)), None) => {
-                changes::record_insert(tx, &row)?;
+                changes::record_insert(tx, &row).await?;
                 return Ok(row);
             }
             // Nothing differed: no write, no record.
@@ -328,7 +328,7 @@ pub(crate) async fn update<M: Model>(conn: Conn<'_>, row: &M) -> Result<M> {
     in_transaction!(conn, |tx| {
         let old = find_locked::<M>(tx, row.key().clone()).await?;
         let updated = update_row(Conn::Tx(&mut *tx), row).await?;
-        changes::record_update(tx, &old, &updated)?;
+        changes::record_update(tx, &old, &updated).await?;
         Ok(updated)
     })
 }
@@ -367,7 +367,7 @@ pub(crate) async fn patch<M: Model>(
     in_transaction!(conn, |tx| {
         let old = find_locked::<M>(tx, key.clone()).await?;
         let patched = patch_row(Conn::Tx(&mut *tx), key, expected_version, values).await?;
-        changes::record_update(tx, &old, &patched)?;
+        changes::record_update(tx, &old, &patched).await?;
         Ok(patched)
     })
 }
@@ -459,7 +459,7 @@ pub(crate) async fn delete<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<()> 
         }
         delete_row::<M>(Conn::Tx(&mut *tx), key).await?;
         if M::CHANGELOG {
-            changes::record_delete(tx, &old)?;
+            changes::record_delete(tx, &old).await?;
         }
         Ok(())
     })

@@ -21,7 +21,7 @@ impl fw::Commands for Command {
         match self {
             Command::ImportDividends { file } => {
                 let options = ImportOptions {
-                    progress: Progress::Bar,
+                    progress: Progress::Stderr,
                     ..ImportOptions::default()
                 };
                 let summary = import_file(&app.db, &file, options).await?;

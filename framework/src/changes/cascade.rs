@@ -162,7 +162,7 @@ fn walk_referrers<'t, M: Model>(
                 Some(OnDelete::Cascade) => {
                     walk(tx, cascades, M::TABLE, key, visited).await?;
                     if M::CHANGELOG {
-                        record_delete(tx, &row)?;
+                        record_delete(tx, &row).await?;
                     }
                 }
                 Some(OnDelete::SetNull) => {
@@ -173,7 +173,7 @@ fn walk_referrers<'t, M: Model>(
                         vec![(field, Value::Null)],
                     )
                     .await?;
-                    record_update(tx, &row, &cleared)?;
+                    record_update(tx, &row, &cleared).await?;
                 }
                 Some(OnDelete::Restrict) | None => {}
             }

@@ -415,6 +415,7 @@ fn list_operation(tables: &[&'static str]) -> Json {
                 }}},
             },
             "400": bad_request(),
+            "503": crate::openapi::unavailable_response(),
         },
     }})
 }

@@ -71,11 +71,13 @@
 //! it.
 //!
 //! fw therefore numbers changes at commit. During the transaction, change records
-//! are kept with the [`Tx`](crate::Tx); [`Tx::commit`](crate::Tx::commit) first
-//! advances a single-row counter by the number of records
+//! are kept with the [`Tx`](crate::Tx): up to a thousand in memory, and beyond
+//! that in a temporary table of the transaction's own, so memory does not grow
+//! with the transaction (an import of a million rows holds what one of a
+//! thousand does). [`Tx::commit`](crate::Tx::commit) first advances a single-row counter by the number of records
 //! (`INSERT INTO fw_change_counter ... ON CONFLICT DO UPDATE SET last = last + n
-//! RETURNING last`), inserts the records with the numbers it was given, and then
-//! commits. The counter row stays locked until the commit completes, so whoever
+//! RETURNING last`), inserts the records with the numbers it was given (copying
+//! the staged ones in one statement), and then commits. The counter row stays locked until the commit completes, so whoever
 //! draws the next numbers waits until this transaction is visible: numbers are
 //! handed out in commit order, a snapshot that sees a number sees every number
 //! below it, and a rolled-back transaction returns its numbers (the sequence has
@@ -84,7 +86,9 @@
 //! commit before it can reach its own commit. The lock is held only for those two
 //! statements and the commit, never while application code runs, and it is always
 //! the last lock a transaction takes, so it cannot deadlock. SQLite has a single
-//! writer, so the same scheme is trivially ordered there.
+//! writer, so the same scheme is trivially ordered there: a transaction holds the
+//! write lock from its start, so a large one numbers and inserts its records as it
+//! goes, invisible to readers until it commits.
 //!
 //! The price is that commits of change-logging transactions are serialized; that is
 //! the cost of a gap-free stream without a separate log service.

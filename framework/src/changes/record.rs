@@ -16,10 +16,23 @@ use crate::model::Model;
 use crate::schema::{FieldSchema, Generated};
 use crate::value::Value;
 
-/// Change records of a transaction, not yet numbered; written by
-/// [`write_pending`] when it commits, dropped with it when it rolls back.
+/// Change records of a transaction not yet in the log. At most
+/// [`HELD_RECORDS`] are held in memory; beyond that they are written to the
+/// database as the transaction goes (see [`write_held`]), so a transaction of a
+/// million writes holds no more than one of a thousand. Whatever is written
+/// goes with the transaction: committed with it, rolled back with it.
 #[derive(Debug, Default)]
-pub(crate) struct Pending(Vec<PendingChange>);
+pub(crate) struct Pending {
+    held: Vec<PendingChange>,
+    /// PostgreSQL: how many records are in the staging table, numbered from 1 in
+    /// the order they were made.
+    staged: i64,
+}
+
+/// How many change records a transaction holds in memory before writing them:
+/// small enough that memory does not grow with the transaction, large enough
+/// that a typical transaction never writes early.
+const HELD_RECORDS: usize = 1000;
 
 #[derive(Debug)]
 struct PendingChange {
@@ -35,7 +48,7 @@ struct PendingChange {
 
 /// Records of a write are built from the rows themselves, so what is logged is
 /// exactly what the database stored.
-pub(crate) fn record_insert<M: Model>(tx: &mut Tx, row: &M) -> Result<()> {
+pub(crate) async fn record_insert<M: Model>(tx: &mut Tx, row: &M) -> Result<()> {
     let values = row.values();
     let fields: Vec<FieldRecord<'_>> = M::SCHEMA
         .fields
@@ -44,11 +57,11 @@ pub(crate) fn record_insert<M: Model>(tx: &mut Tx, row: &M) -> Result<()> {
         .filter(|(field, _)| is_logged(field))
         .map(|(field, value)| FieldRecord::new(field, None, Some(value)))
         .collect();
-    push::<M>(tx, row, Operation::Insert, &fields)
+    push::<M>(tx, row, Operation::Insert, &fields).await
 }
 
 /// Only fields whose value differs are recorded.
-pub(crate) fn record_update<M: Model>(tx: &mut Tx, old: &M, new: &M) -> Result<()> {
+pub(crate) async fn record_update<M: Model>(tx: &mut Tx, old: &M, new: &M) -> Result<()> {
     let (old_values, new_values) = (old.values(), new.values());
     let fields: Vec<FieldRecord<'_>> = M::SCHEMA
         .fields
@@ -57,10 +70,10 @@ pub(crate) fn record_update<M: Model>(tx: &mut Tx, old: &M, new: &M) -> Result<(
         .filter(|(field, (old, new))| is_logged(field) && old != new)
         .map(|(field, (old, new))| FieldRecord::new(field, Some(old), Some(new)))
         .collect();
-    push::<M>(tx, new, Operation::Update, &fields)
+    push::<M>(tx, new, Operation::Update, &fields).await
 }
 
-pub(crate) fn record_delete<M: Model>(tx: &mut Tx, old: &M) -> Result<()> {
+pub(crate) async fn record_delete<M: Model>(tx: &mut Tx, old: &M) -> Result<()> {
     let values = old.values();
     let fields: Vec<FieldRecord<'_>> = M::SCHEMA
         .fields
@@ -69,7 +82,7 @@ pub(crate) fn record_delete<M: Model>(tx: &mut Tx, old: &M) -> Result<()> {
         .filter(|(field, _)| is_logged(field))
         .map(|(field, value)| FieldRecord::new(field, Some(value), None))
         .collect();
-    push::<M>(tx, old, Operation::Delete, &fields)
+    push::<M>(tx, old, Operation::Delete, &fields).await
 }
 
 /// The version has a column of its own in the log.
@@ -108,7 +121,7 @@ impl<'a> FieldRecord<'a> {
     }
 }
 
-fn push<M: Model>(
+async fn push<M: Model>(
     tx: &mut Tx,
     row: &M,
     operation: Operation,
@@ -117,7 +130,7 @@ fn push<M: Model>(
     let fields = serde_json::value::to_raw_value(fields)
         .map_err(|error| Error::Database(sqlx::Error::Encode(error.into())))?;
     let (actor, request_id) = current_context();
-    tx.changes.0.push(PendingChange {
+    tx.changes.held.push(PendingChange {
         model: M::SCHEMA.table,
         key: key_text(&row.key().to_value()),
         operation,
@@ -127,6 +140,9 @@ fn push<M: Model>(
         actor,
         request_id,
     });
+    if tx.changes.held.len() >= HELD_RECORDS {
+        write_held(tx).await?;
+    }
     Ok(())
 }
 
@@ -142,19 +158,85 @@ pub(crate) fn key_text(key: &Value) -> String {
 /// databases' parameter limits).
 const BATCH: usize = 100;
 
+/// Writes the records held in memory before the transaction ends, so that they
+/// stop taking memory, without breaking the order promised in the module docs.
+///
+/// On SQLite the transaction has held the database's only write lock since it
+/// began (`BEGIN IMMEDIATE`), so no other transaction can draw numbers before it
+/// commits: its records are numbered and inserted into the log now. On
+/// PostgreSQL numbers are drawn only at commit, so the records go to a staging
+/// table private to the transaction (`ON COMMIT DROP`), numbered in the order
+/// they were made, and [`write_pending`] moves them into the log.
+async fn write_held(tx: &mut Tx) -> Result<()> {
+    match tx.dialect() {
+        Dialect::Sqlite => write_numbered(tx).await,
+        Dialect::Postgres => stage(tx).await,
+    }
+}
+
+/// Numbers the held records and inserts them into the log.
+async fn write_numbered(tx: &mut Tx) -> Result<()> {
+    let held = std::mem::take(&mut tx.changes.held);
+    if held.is_empty() {
+        return Ok(());
+    }
+    let last = advance_counter(tx, held.len() as i64).await?;
+    insert_records(tx, CHANGES_TABLE, last - held.len() as i64, held).await
+}
+
+/// Moves the held records into the transaction's staging table.
+async fn stage(tx: &mut Tx) -> Result<()> {
+    let held = std::mem::take(&mut tx.changes.held);
+    if tx.changes.staged == 0 {
+        // A temporary table with the log's columns (its `seq` holds the order),
+        // seen only by this session and dropped by the commit or the rollback.
+        Conn::Tx(tx)
+            .execute_raw(&format!(
+                "CREATE TEMPORARY TABLE {} (LIKE {}) ON COMMIT DROP",
+                quote_ident(STAGING_TABLE),
+                quote_ident(CHANGES_TABLE)
+            ))
+            .await?;
+    }
+    let staged = tx.changes.staged;
+    tx.changes.staged += held.len() as i64;
+    insert_records(tx, STAGING_TABLE, staged, held).await
+}
+
+/// The staging table of a PostgreSQL transaction that wrote records early.
+const STAGING_TABLE: &str = "fw_changes_staged";
+
 /// Numbers the transaction's change records and inserts them; called by
 /// [`Tx::commit`] right before `COMMIT`. See the module docs for why the numbers
 /// are drawn here and not earlier.
 pub(crate) async fn write_pending(tx: &mut Tx) -> Result<()> {
-    let pending = std::mem::take(&mut tx.changes.0);
-    if pending.is_empty() {
-        return Ok(());
+    let staged = tx.changes.staged;
+    if staged == 0 {
+        return write_numbered(tx).await;
     }
+    let held = std::mem::take(&mut tx.changes.held);
+    let count = staged + held.len() as i64;
+    let first = advance_counter(tx, count).await? - count;
+    let mut args = Arguments::new(tx.dialect());
+    args.add(first)?;
+    let columns = CHANGES_COLUMNS.join(", ");
+    let copy = format!(
+        "INSERT INTO {changes} ({columns}) SELECT \"seq\" + {first}, {rest} FROM {staging}",
+        changes = quote_ident(CHANGES_TABLE),
+        first = placeholder(Dialect::Postgres, 1),
+        rest = CHANGES_COLUMNS[1..].join(", "),
+        staging = quote_ident(STAGING_TABLE),
+    );
+    Conn::Tx(tx).execute(copy.into(), args).await?;
+    insert_records(tx, CHANGES_TABLE, first + staged, held).await
+}
+
+/// Advances the change counter by `count` and returns the last number drawn.
+async fn advance_counter(tx: &mut Tx, count: i64) -> Result<i64> {
     let dialect = tx.dialect();
-    let count = pending.len() as i64;
     let mut args = Arguments::new(dialect);
     args.add(count)?;
-    let last = Conn::Tx(tx)
+    Conn::Tx(tx)
         .fetch_optional(counter_sql(dialect).into(), args, Access::Write, |row| {
             row.get::<i64>(0)
         })
@@ -163,14 +245,24 @@ pub(crate) async fn write_pending(tx: &mut Tx) -> Result<()> {
             Error::Database(sqlx::Error::Protocol(
                 "fw bug: the change counter returned no row".to_owned(),
             ))
-        })?;
-    let mut seq = last - count;
-    let mut changes = pending.into_iter().peekable();
-    while changes.peek().is_some() {
+        })
+}
+
+/// Inserts `records` into `table`, numbered from `after + 1` in order.
+async fn insert_records(
+    tx: &mut Tx,
+    table: &str,
+    after: i64,
+    records: Vec<PendingChange>,
+) -> Result<()> {
+    let dialect = tx.dialect();
+    let mut seq = after;
+    let mut records = records.into_iter().peekable();
+    while records.peek().is_some() {
         let mut args = Arguments::new(dialect);
         let mut rows = 0;
         // The records move into the arguments: they are written once, here.
-        for change in changes.by_ref().take(BATCH) {
+        for change in records.by_ref().take(BATCH) {
             seq += 1;
             rows += 1;
             args.add(seq)?;
@@ -184,19 +276,32 @@ pub(crate) async fn write_pending(tx: &mut Tx) -> Result<()> {
             args.add(change.request_id)?;
         }
         let sql = match rows {
-            1 => single_insert_sql(dialect).into(),
-            rows => insert_sql(dialect, rows).into(),
+            1 if table == CHANGES_TABLE => single_insert_sql(dialect).into(),
+            rows => insert_sql(dialect, table, rows).into(),
         };
         Conn::Tx(tx).execute(sql, args).await?;
     }
     Ok(())
 }
 
+/// The log's columns, in the order of the `INSERT`s' parameters.
+const CHANGES_COLUMNS: [&str; COLUMNS] = [
+    "\"seq\"",
+    "\"model\"",
+    "\"row_key\"",
+    "\"operation\"",
+    "\"version\"",
+    "\"fields\"",
+    "\"changed_at\"",
+    "\"actor\"",
+    "\"request_id\"",
+];
+
 /// Parameters of one change record in the `INSERT`.
 const COLUMNS: usize = 9;
 
-/// The `INSERT` of `rows` change records.
-fn insert_sql(dialect: Dialect, rows: usize) -> String {
+/// The `INSERT` of `rows` change records into `table`.
+fn insert_sql(dialect: Dialect, table: &str, rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|row| {
             let placeholders: Vec<String> = (1..=COLUMNS)
@@ -206,9 +311,9 @@ fn insert_sql(dialect: Dialect, rows: usize) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO {} (\"seq\", \"model\", \"row_key\", \"operation\", \"version\", \
-         \"fields\", \"changed_at\", \"actor\", \"request_id\") VALUES {}",
-        quote_ident(CHANGES_TABLE),
+        "INSERT INTO {} ({}) VALUES {}",
+        quote_ident(table),
+        CHANGES_COLUMNS.join(", "),
         values.join(", ")
     )
 }
@@ -216,8 +321,10 @@ fn insert_sql(dialect: Dialect, rows: usize) -> String {
 /// The `INSERT` of one change record, what most commits write: rendered once
 /// per dialect.
 fn single_insert_sql(dialect: Dialect) -> &'static str {
-    static SQLITE: LazyLock<String> = LazyLock::new(|| insert_sql(Dialect::Sqlite, 1));
-    static POSTGRES: LazyLock<String> = LazyLock::new(|| insert_sql(Dialect::Postgres, 1));
+    static SQLITE: LazyLock<String> =
+        LazyLock::new(|| insert_sql(Dialect::Sqlite, CHANGES_TABLE, 1));
+    static POSTGRES: LazyLock<String> =
+        LazyLock::new(|| insert_sql(Dialect::Postgres, CHANGES_TABLE, 1));
     match dialect {
         Dialect::Sqlite => &SQLITE,
         Dialect::Postgres => &POSTGRES,
@@ -253,5 +360,61 @@ pub(crate) fn lock_clause(dialect: Dialect) -> &'static str {
         // The single writer already excludes everyone else.
         Dialect::Sqlite => "",
         Dialect::Postgres => " FOR UPDATE",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HELD_RECORDS;
+    use crate::Model as _;
+    use crate::testing::TestDb;
+
+    #[derive(Clone, PartialEq)]
+    #[crate::model(changelog)]
+    struct Lot {
+        id: i64,
+        label: String,
+    }
+
+    /// A transaction's memory does not grow with its writes: past
+    /// [`HELD_RECORDS`] the records go to the database, and all of them are
+    /// in the log after the commit.
+    async fn a_large_transaction_holds_one_batch_of_records(test_db: TestDb) {
+        let db = test_db.db();
+        let [changes, counter] = super::super::tables();
+        crate::testing::create_tables(db, &[Lot::SCHEMA, changes, counter])
+            .await
+            .unwrap();
+        let writes = HELD_RECORDS * 2 + HELD_RECORDS / 2;
+        let mut tx = db.begin().await.unwrap();
+        for index in 0..writes {
+            let new = NewLot {
+                label: format!("lot {index}"),
+            };
+            Lot::insert(&mut tx, new).await.unwrap();
+            assert!(tx.changes.held.len() < HELD_RECORDS);
+        }
+        tx.commit().await.unwrap();
+        let log = crate::changes::after(0)
+            .limit(1000)
+            .fetch(db)
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 1000);
+        let last = crate::changes::after(writes as i64 - 1)
+            .fetch(db)
+            .await
+            .unwrap();
+        assert_eq!(last.len(), 1, "{last:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_transaction_holds_one_batch_of_records_sqlite() {
+        a_large_transaction_holds_one_batch_of_records(TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_transaction_holds_one_batch_of_records_postgres() {
+        a_large_transaction_holds_one_batch_of_records(TestDb::postgres().await).await;
     }
 }

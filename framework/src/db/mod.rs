@@ -9,6 +9,7 @@ mod sqlite;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::changes::Cascades;
 use crate::error::{Error, Result};
@@ -41,6 +42,15 @@ impl Dialect {
 /// SQLite allows one writer at a time, so queueing writers in the pool (instead of
 /// letting them race for the file lock) means callers never see "database is
 /// locked" under load.
+///
+/// Every wait is bounded by [`ConnectOptions::wait_timeout`]: for a connection
+/// from the pool, and on SQLite for the file's write lock when another process (an
+/// import, say) holds it. Past it, and when the database is unreachable or full,
+/// an operation fails promptly with [`Error::Unavailable`], which the REST layer
+/// answers with 503 and `Retry-After`. A writer connection that a failure left
+/// inside a transaction (SQLite rolls back by itself on a full disk) is closed
+/// when it returns to the pool and a fresh one is opened, so one failure never
+/// poisons later writes.
 ///
 /// ```no_run
 /// # async fn example() -> fw::Result<()> {
@@ -77,17 +87,37 @@ impl fmt::Debug for Db {
 
 impl Db {
     /// Opens a pool for `url`: `sqlite://path/to/file.db` (created with its parent
-    /// directory if missing), `sqlite::memory:`, or `postgres://user@host/db`.
+    /// directory if missing), `sqlite::memory:`, or `postgres://user@host/db`, with
+    /// the default [`ConnectOptions`].
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidUrl`] for an unknown scheme, and [`Error::Database`] when the
-    /// database cannot be reached.
+    /// [`Error::InvalidUrl`] for an unknown scheme, and [`Error::Unavailable`] or
+    /// [`Error::Database`] when the database cannot be reached.
     pub async fn connect(url: &str) -> Result<Db> {
+        Db::connect_with(url, ConnectOptions::default()).await
+    }
+
+    /// Opens a pool for `url` (see [`Db::connect`]) with `options`.
+    ///
+    /// ```no_run
+    /// # async fn example() -> fw::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// let options = fw::ConnectOptions::default().wait_timeout(Duration::from_secs(2));
+    /// let db = fw::Db::connect_with("postgres://app@db.internal/app", options).await?;
+    /// # let _ = db;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Db::connect`].
+    pub async fn connect_with(url: &str, options: ConnectOptions) -> Result<Db> {
         let pools = if url.starts_with("sqlite:") {
-            Pools::Sqlite(sqlite::Pools::connect(url).await?)
+            Pools::Sqlite(sqlite::Pools::connect(url, &options).await?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Pools::Postgres(postgres::connect(url).await?)
+            Pools::Postgres(postgres::connect(url, &options).await?)
         } else {
             return Err(Error::InvalidUrl {
                 url: redact_url(url),
@@ -130,7 +160,8 @@ impl Db {
     ///
     /// # Errors
     ///
-    /// [`Error::Database`] when no connection can be had.
+    /// [`Error::Unavailable`] when no connection (on SQLite, not the write lock)
+    /// can be had within [`ConnectOptions::wait_timeout`].
     pub async fn begin(&self) -> Result<Tx> {
         let inner = match &self.shared.pools {
             Pools::Sqlite(pools) => TxInner::Sqlite(pools.begin().await?),
@@ -176,6 +207,37 @@ impl Db {
     }
 }
 
+/// How a [`Db`] waits for the database.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    wait_timeout: Duration,
+}
+
+impl ConnectOptions {
+    /// How long an operation waits for the database before failing with
+    /// [`Error::Unavailable`]: for a pooled connection (all in use, or the server
+    /// unreachable) and, on SQLite, for the write lock another process holds. A
+    /// SQLite write may wait twice, queueing for the writer connection and then for
+    /// the lock. Default [`ConnectOptions::DEFAULT_WAIT_TIMEOUT`], well under a
+    /// request's timeout, so a client gets a prompt 503 rather than a hung request.
+    pub fn wait_timeout(mut self, wait_timeout: Duration) -> ConnectOptions {
+        self.wait_timeout = wait_timeout;
+        self
+    }
+
+    /// The default of [`ConnectOptions::wait_timeout`]: 5 seconds, ample for a
+    /// queue of ordinary writes (each holds SQLite's lock for milliseconds).
+    pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            wait_timeout: ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+        }
+    }
+}
+
 /// A database transaction; it rolls back when dropped without [`Tx::commit`].
 pub struct Tx {
     inner: TxInner,
@@ -216,7 +278,9 @@ impl Tx {
     ///
     /// # Errors
     ///
-    /// [`Error::Database`] when the commit fails; nothing was written then.
+    /// [`Error::Database`] or [`Error::Unavailable`] when the commit fails;
+    /// nothing was written then, unless the connection was lost during the
+    /// `COMMIT` itself, which leaves the outcome unknown.
     pub async fn commit(mut self) -> Result<()> {
         crate::changes::write_pending(&mut self).await?;
         match self.inner {

@@ -1,28 +1,25 @@
 //! The PostgreSQL backend.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Arguments as _, Postgres, Row as _};
 
-use super::Sql;
+use super::{ConnectOptions, Sql};
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 use crate::value::Value;
 
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
-
-pub(super) async fn connect(url: &str) -> Result<PgPool> {
-    let options = PgConnectOptions::from_str(url).map_err(|error| Error::InvalidUrl {
+pub(super) async fn connect(url: &str, options: &ConnectOptions) -> Result<PgPool> {
+    let connect_options = PgConnectOptions::from_str(url).map_err(|error| Error::InvalidUrl {
         url: super::redact_url(url),
         reason: error.to_string(),
     })?;
     let pool = PgPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
+        .acquire_timeout(options.wait_timeout)
+        .connect_with(connect_options)
         .await?;
     Ok(pool)
 }

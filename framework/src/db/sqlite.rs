@@ -1,27 +1,18 @@
 //! The SQLite backend: a read-only pool plus one writer connection, in WAL mode.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use rust_decimal::Decimal;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Arguments as _, Row as _, Sqlite};
+use sqlx::{Arguments as _, Connection as _, Row as _, Sqlite};
 
-use super::{Access, Sql};
+use super::{Access, ConnectOptions, Sql};
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 use crate::value::Value;
-
-/// How long a statement waits for a lock held by another process (the CLI importing
-/// while the server runs, say) before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long a caller waits for the writer connection; writers queue here instead of
-/// failing on the file lock.
-const WRITER_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub(super) struct Pools {
@@ -33,7 +24,10 @@ pub(super) struct Pools {
 }
 
 impl Pools {
-    pub(super) async fn connect(url: &str) -> Result<Pools> {
+    pub(super) async fn connect(url: &str, connect: &ConnectOptions) -> Result<Pools> {
+        // Writers queue for the writer connection, then wait for the file's lock
+        // while another process (the CLI importing while the server runs, say)
+        // holds it; both waits end in `Error::Unavailable`.
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|error| Error::InvalidUrl {
                 url: url.to_owned(),
@@ -42,7 +36,7 @@ impl Pools {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
+            .busy_timeout(connect.wait_timeout)
             .foreign_keys(true);
         if let Some(parent) = std::path::Path::new(options.get_filename()).parent()
             && !parent.as_os_str().is_empty()
@@ -55,19 +49,31 @@ impl Pools {
         // An in-memory database exists per connection, so it gets a single
         // connection that both reads and writes.
         let in_memory = options.get_filename().as_os_str() == ":memory:";
-        let writer = SqlitePoolOptions::new()
+        let mut writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(WRITER_ACQUIRE_TIMEOUT)
+            .acquire_timeout(connect.wait_timeout)
             .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
-            .await?;
+            .max_lifetime(None);
+        if !in_memory {
+            writer = writer.before_acquire(|connection, _| {
+                // A failed statement can end the transaction inside SQLite (a full
+                // disk rolls it back) while the driver still counts it as open, and
+                // it would then refuse every later `BEGIN`. Such a connection is
+                // closed and the writer opens a fresh one. The pool pinged the
+                // connection on release, after the rollback a dropped transaction
+                // queues, so the count is settled here. (An in-memory database
+                // lives in its connection, so it is kept.)
+                Box::pin(async move { Ok(!connection.is_in_transaction()) })
+            });
+        }
+        let writer = writer.connect_with(options.clone()).await?;
         let reader = if in_memory {
             writer.clone()
         } else {
             let readers = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
             SqlitePoolOptions::new()
                 .max_connections(readers as u32)
+                .acquire_timeout(connect.wait_timeout)
                 .connect_with(options.read_only(true))
                 .await?
         };

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, Unavailable};
 use crate::schema::ModelSchema;
 
 /// The media type of every error body.
@@ -107,6 +107,14 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// 503: the database is busy past its wait bound, unreachable or full (see
+    /// [`Error::Unavailable`]); retry after the given number of seconds.
+    ServiceUnavailable {
+        /// Seconds until the caller may retry, for the `Retry-After` header.
+        retry_after: u64,
+        /// What is unavailable, in terms the caller can act on.
+        detail: String,
+    },
     /// 500: a failure on our side. The cause is logged, never sent.
     Internal {
         /// The cause, for the log.
@@ -188,6 +196,7 @@ impl ApiError {
             ApiError::TooManyHeaders { .. } | ApiError::HeadersTooLarge { .. } => {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
+            ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -197,7 +206,8 @@ impl ApiError {
             ApiError::BadRequest { detail }
             | ApiError::Forbidden { detail }
             | ApiError::Conflict { detail, .. }
-            | ApiError::PreconditionFailed { detail } => detail.clone(),
+            | ApiError::PreconditionFailed { detail }
+            | ApiError::ServiceUnavailable { detail, .. } => detail.clone(),
             ApiError::Unauthenticated { .. } => {
                 "authenticate and send the credentials with the request".to_owned()
             }
@@ -340,7 +350,26 @@ impl ApiError {
                     .map_or(column, |field| api_name(field.name));
                 ApiError::invalid(format!("/{name}"), "required", "this field may not be null")
             }
-            error => ApiError::internal(error),
+            error => ApiError::from(error),
+        }
+    }
+
+    /// The 503 for a database that cannot serve now: the cause is logged (a
+    /// deployer needs to know the database is down or full), the client is told
+    /// when to retry.
+    fn unavailable(cause: Unavailable, source: &Error) -> ApiError {
+        let request_id = crate::changes::current_request_id();
+        tracing::warn!(error = %source, request_id, "database unavailable");
+        let retry_after = cause.retry_after_secs();
+        let what = match cause {
+            Unavailable::TimedOut => "no database connection became free in time",
+            Unavailable::Busy => "the database is busy",
+            Unavailable::Unreachable => "the database cannot be reached",
+            Unavailable::Full => "the database has no space left",
+        };
+        ApiError::ServiceUnavailable {
+            retry_after,
+            detail: format!("{what}; retry after {retry_after} seconds"),
         }
     }
 }
@@ -367,6 +396,7 @@ impl From<Error> for ApiError {
             // A custom action's `patch_if_version` whose row moved on is the
             // client's precondition failing, not the server's.
             Error::StaleVersion { expected, .. } => ApiError::stale_version(expected),
+            Error::Unavailable { cause, .. } => ApiError::unavailable(cause, &error),
             error => ApiError::internal(error),
         }
     }
@@ -418,7 +448,8 @@ impl IntoResponse for ApiError {
                     headers.insert(header::ALLOW, value);
                 }
             }
-            ApiError::TooManyRequests { retry_after } => {
+            ApiError::TooManyRequests { retry_after }
+            | ApiError::ServiceUnavailable { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}

@@ -203,6 +203,83 @@ pub(crate) async fn a_transaction_commits_its_records_together(db: &Db) {
     );
 }
 
+/// More records than a transaction holds in memory (a thousand) keep every
+/// promise: invisible before the commit, numbered densely in the order they
+/// were made and in commit order with the transactions around them, and all
+/// gone with a rollback.
+pub(crate) async fn a_large_transaction_keeps_every_guarantee(db: &Db) {
+    const ROWS: usize = 2_500;
+    let rows = |prefix: &str| -> Vec<NewSecurity> {
+        (0..ROWS)
+            .map(|index| new_security(&format!("{prefix}{index}")))
+            .collect()
+    };
+
+    let mut rolled_back = db.begin().await.unwrap();
+    Security::insert_many(&mut rolled_back, rows("R"))
+        .await
+        .unwrap();
+    rolled_back.rollback().await.unwrap();
+
+    let mut tx = db.begin().await.unwrap();
+    let inserted = Security::insert_many(&mut tx, rows("L")).await.unwrap();
+    Security::patch(
+        &mut tx,
+        inserted[0].id,
+        SecurityPatch {
+            name: Some("First of many".to_owned()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        all_changes(db).await.is_empty(),
+        "nothing is visible before the commit"
+    );
+    // On PostgreSQL another writer commits while the large transaction is
+    // open, and so takes the first number. (SQLite's one writer waits.)
+    let small = if db.dialect() == fw::Dialect::Postgres {
+        Some(Security::insert(db, new_security("SMALL")).await.unwrap())
+    } else {
+        None
+    };
+    tx.commit().await.unwrap();
+
+    let mut log: Vec<Change> = Vec::new();
+    loop {
+        let after = log.last().map_or(0, |change| change.seq);
+        let page = changes::after(after).limit(1000).fetch(db).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        log.extend(page);
+    }
+    let seqs: Vec<i64> = log.iter().map(|change| change.seq).collect();
+    let expected = ROWS + 1 + usize::from(small.is_some());
+    assert_eq!(
+        seqs,
+        (1..=expected as i64).collect::<Vec<_>>(),
+        "dense, and the rollback returned its numbers"
+    );
+    let large = match &small {
+        Some(small) => {
+            assert_eq!(log[0].key, small.id.to_string(), "in commit order");
+            &log[1..]
+        }
+        None => &log[..],
+    };
+    let keys: Vec<String> = large.iter().map(|change| change.key.clone()).collect();
+    let mut made: Vec<String> = inserted.iter().map(|row| row.id.to_string()).collect();
+    made.push(inserted[0].id.to_string());
+    assert_eq!(keys, made, "in the order the writes were made");
+    assert_eq!(large[ROWS].operation, Operation::Update);
+    assert_eq!(
+        field(&large[ROWS], "name").new,
+        Some(json!("First of many"))
+    );
+}
+
 pub(crate) async fn sensitive_fields_are_recorded_without_values(db: &Db) {
     let account = Account::insert(
         db,
@@ -638,6 +715,7 @@ macro_rules! change_log_suite {
             cases::every_kind_of_write_is_recorded,
             cases::rollback_leaves_nothing,
             cases::a_transaction_commits_its_records_together,
+            cases::a_large_transaction_keeps_every_guarantee,
             cases::sensitive_fields_are_recorded_without_values,
             cases::history_lists_one_rows_changes,
             cases::pages_follow_the_cursor_and_filter_by_model,

@@ -32,6 +32,7 @@ fn context(db: &Db) -> AppContext {
             json_logs: false,
             http: fw::HttpLimits::default(),
             idempotency_key_ttl: fw::Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
+            database_wait_timeout: fw::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
         }),
     }
 }

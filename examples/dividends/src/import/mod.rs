@@ -3,8 +3,11 @@
 //! [`import_file`] reads the file twice. The first pass checks every line and
 //! keeps only the problems it finds (capped), so a bad file is rejected whole,
 //! with every bad line, before anything is written. The second pass writes the
-//! records in batches inside one transaction. Memory holds one batch, plus 8 bytes
-//! per record to find duplicate announcement ids, whatever the file's length.
+//! records in batches inside one transaction, which on SQLite holds the write
+//! lock only for this second pass. Memory holds one batch, plus 8 bytes per
+//! record to find duplicate announcement ids, whatever the file's length (the
+//! change records of the writes go to the database as the transaction goes,
+//! see `fw::changes`).
 //!
 //! ```no_run
 //! # async fn example(db: fw::Db) -> Result<(), example_dividends::import::ImportError> {
@@ -16,16 +19,17 @@
 //! ```
 
 mod parse;
+mod progress;
 mod validate;
 mod write;
 
 use std::fmt;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use fw::Db;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use progress::{Display, Phase, Unit};
 
 /// How many problems a rejected file reports; the rest are counted.
 pub const MAX_REPORTED_PROBLEMS: usize = 1000;
@@ -33,23 +37,22 @@ pub const MAX_REPORTED_PROBLEMS: usize = 1000;
 /// How many records are written per batch by default.
 pub const DEFAULT_BATCH_SIZE: usize = 1000;
 
-/// Files at least this large get a progress bar.
-const PROGRESS_BAR_MIN_BYTES: u64 = 1 << 20;
-
-/// Whether to draw a progress bar.
+/// Whether to show progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Progress {
-    /// Draw nothing (tests, the app's startup).
+    /// Show nothing (tests, the app's startup).
     #[default]
     Hidden,
-    /// Draw a bar on stderr for large files, when stderr is a terminal.
-    Bar,
+    /// Show the progress of large files (1 MiB and more) on stderr, phase by
+    /// phase (checking, importing, committing): a bar when stderr is a
+    /// terminal, else a line at each phase and every 10 seconds.
+    Stderr,
 }
 
 /// How to import.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// Whether to draw a progress bar.
+    /// Whether to show progress.
     pub progress: Progress,
     /// How many records to hold and write at a time.
     pub batch_size: usize,
@@ -112,11 +115,7 @@ pub enum ImportError {
         path: PathBuf,
     },
     /// The database failed.
-    #[error(
-        "writing {} to the database failed, so nothing was imported (is the database \
-         migrated? run `migrate`)",
-        .path.display()
-    )]
+    #[error("{}", database_message(.path, .source))]
     Database {
         /// The file.
         path: PathBuf,
@@ -132,6 +131,28 @@ impl ImportError {
             ImportError::Rejected { problems, .. } => problems,
             _ => &[],
         }
+    }
+}
+
+fn database_message(path: &Path, source: &fw::Error) -> String {
+    let path = path.display();
+    match source {
+        fw::Error::Unavailable {
+            cause: fw::Unavailable::TimedOut,
+            ..
+        } => format!(
+            "{path} was not imported: another writer held the database longer than \
+             FW_DATABASE_WAIT_TIMEOUT allows (a running server's writes are short; \
+             another import?); nothing was written, import it again"
+        ),
+        fw::Error::Unavailable { cause, .. } => format!(
+            "{path} was not imported: the database is {cause}; nothing was written, \
+             import it again once it is back"
+        ),
+        _ => format!(
+            "writing {path} to the database failed, so nothing was imported (is the \
+             database migrated? run `migrate`)"
+        ),
     }
 }
 
@@ -222,27 +243,19 @@ pub async fn import_file(
             source,
         })?
         .len();
-    let show_bar = options.progress == Progress::Bar
-        && file_bytes >= PROGRESS_BAR_MIN_BYTES
-        && std::io::stderr().is_terminal();
+    let display = Display::choose(options.progress, file_bytes);
 
-    let checking = progress_bar(
-        show_bar,
-        file_bytes,
-        "checking",
-        "{binary_bytes}/{binary_total_bytes}",
-    );
     let valid = {
+        let checking = Phase::start(display, "checking", file_bytes, Unit::Bytes);
         let owned_path = path.to_owned();
-        let checking = checking.clone();
-        tokio::task::spawn_blocking(move || validate::validate(&owned_path, &checking))
+        let counter = checking.bar().clone();
+        tokio::task::spawn_blocking(move || validate::validate(&owned_path, &counter))
             .await
             .map_err(|error| ImportError::Read {
                 path: path.to_owned(),
                 source: std::io::Error::other(error),
             })??
     };
-    checking.finish_and_clear();
 
     let mut summary = ImportSummary {
         business_date: valid.header.business_date,
@@ -262,34 +275,23 @@ pub async fn import_file(
         path: path.to_owned(),
         source,
     };
-    let importing = progress_bar(
-        show_bar,
-        valid.detail_count,
-        "importing",
-        "{human_pos}/{human_len} records",
-    );
+    // The file is checked whole before the transaction takes the write lock (on
+    // SQLite, the database's only one), so the lock is held for the writes alone.
     let mut tx = db.begin().await.map_err(database_error)?;
-    write::write_file(
-        &mut tx,
-        path,
-        &valid,
-        options.batch_size,
-        &importing,
-        &mut summary,
-    )
-    .await?;
-    tx.commit().await.map_err(database_error)?;
-    importing.finish_and_clear();
-    Ok(summary)
-}
-
-fn progress_bar(show: bool, length: u64, step: &str, counts: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
+    {
+        let importing = Phase::start(display, "importing", valid.detail_count, Unit::Records);
+        write::write_file(
+            &mut tx,
+            path,
+            &valid,
+            options.batch_size,
+            importing.bar(),
+            &mut summary,
+        )
+        .await?;
     }
-    let template = format!("{step:>9} [{{bar:40}}] {{percent:>3}}% {counts} eta {{eta}}");
-    let style = ProgressStyle::with_template(&template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::stderr()).with_style(style)
+    let committing = progress::committing(display, summary.records);
+    tx.commit().await.map_err(database_error)?;
+    committing.finish_and_clear();
+    Ok(summary)
 }

@@ -519,6 +519,31 @@ pub(crate) async fn the_command_prints_a_summary_or_every_bad_line(test_db: &Tes
     );
 }
 
+/// Without a terminal, a large import prints a line for each phase, the
+/// commit included, so a log shows where a long import is.
+pub(crate) async fn the_command_reports_each_phase_without_a_terminal(test_db: &TestDb) {
+    let file = large_file(10_000);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_example-dividends"))
+        .arg("import-dividends")
+        .arg(file.path())
+        .env("DATABASE_URL", test_db.url())
+        .env("FW_LOG", "warn")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run the example binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    // A phase that lasts more than 10 seconds adds a line of its own.
+    let mut phases: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.split([':', ' ']).next())
+        .collect();
+    phases.dedup();
+    assert_eq!(phases, ["checking", "importing", "committing"], "{stderr}");
+    assert!(stderr.contains("importing: 10,000 records\n"), "{stderr}");
+    assert!(stderr.contains("committing 10,000 records..."), "{stderr}");
+}
+
 /// Defines one `#[tokio::test]` per case, each on a fresh database from
 /// `$database` migrated with the example's own migrations; the large-file case
 /// writes `$large_file_records` records.
@@ -548,6 +573,7 @@ macro_rules! import_suite {
     a_large_file_is_written_one_batch_at_a_time, $large_file_records;
     the_command_exits_non_zero_on_a_rejected_file;
     the_command_prints_a_summary_or_every_bad_line;
+    the_command_reports_each_phase_without_a_terminal;
         );
     };
     (@cases $($case:ident $(, $arg:expr)?);* $(;)?) => {$(
