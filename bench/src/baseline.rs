@@ -1101,8 +1101,8 @@ async fn create_dividend(
     Ok(response)
 }
 
-/// A duplicate announcement id is a conflict (409) and an unknown security an
-/// invalid field (422), as in the example; anything else is the server's fault.
+/// A duplicate announcement id and an unknown security are conflicts (409), as
+/// in the example; anything else is the server's fault.
 fn refused(error: sqlx::Error) -> Problem {
     if let sqlx::Error::Database(database_error) = &error {
         match database_error.kind() {
@@ -1118,11 +1118,15 @@ fn refused(error: sqlx::Error) -> Problem {
                 };
             }
             sqlx::error::ErrorKind::ForeignKeyViolation => {
-                return Problem::invalid(vec![json!({
-                    "pointer": "/security",
-                    "code": "does_not_exist",
-                    "detail": "the referenced row does not exist",
-                })]);
+                return Problem {
+                    status: StatusCode::CONFLICT,
+                    detail: "the row `security` refers to does not exist".to_owned(),
+                    errors: vec![json!({
+                        "pointer": "/security",
+                        "code": "does_not_exist",
+                        "detail": "the referenced row does not exist",
+                    })],
+                };
             }
             _ => {}
         }

@@ -82,8 +82,8 @@ const ERRORS: &[(u16, &str)] = &[
     (406, "The `Accept` header excludes JSON."),
     (
         409,
-        "A unique value is taken, other rows still reference this one, or a request with \
-         the same `Idempotency-Key` is still running.",
+        "A unique value is taken, a referenced row does not exist, other rows still \
+         reference this one, or a request with the same `Idempotency-Key` is still running.",
     ),
     (412, "`If-Match` does not name the current version."),
     (413, "The request body is too large."),

@@ -316,11 +316,20 @@ impl ApiError {
                     .flatten()
                     .and_then(|column| model.fields.iter().find(|field| field.column == column));
                 match dangling {
-                    Some(field) => ApiError::invalid(
-                        format!("/{}", api_name(field.name)),
-                        "does_not_exist",
-                        "the referenced row does not exist",
-                    ),
+                    // Well-formed, but at odds with the rows there are now (as a
+                    // taken unique value is): a 409, which the same request may
+                    // pass once the referenced row exists.
+                    Some(field) => ApiError::Conflict {
+                        detail: format!(
+                            "the row `{}` refers to does not exist",
+                            api_name(field.name)
+                        ),
+                        errors: vec![FieldError::new(
+                            format!("/{}", api_name(field.name)),
+                            "does_not_exist",
+                            "the referenced row does not exist",
+                        )],
+                    },
                     None => ApiError::Conflict {
                         detail: format!(
                             "other rows still reference this one (`{}`); delete or change them first",

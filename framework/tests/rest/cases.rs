@@ -1224,7 +1224,7 @@ pub(crate) async fn conflicts_and_dangling_references(app: Router, _db: fw::Db) 
     let dangling = send(&app, "POST", "/dividends", &[], Some(json!({
         "security": 999, "ex_date": "2026-02-03", "pay_date": "2026-02-03", "rate": "0.5", "status": "announced",
     }))).await;
-    dangling.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    dangling.assert_problem(StatusCode::CONFLICT);
     assert_eq!(
         dangling.pointers(),
         [("/security".to_owned(), "does_not_exist".to_owned())]

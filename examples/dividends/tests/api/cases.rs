@@ -394,7 +394,7 @@ pub(crate) async fn a_bad_dividend_is_refused_and_not_written(fixture: Fixture) 
     let (status, _, problem) = fixture
         .post("/dividends", &announcement("B00000005", 999_999), None)
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(problem["errors"][0]["pointer"], "/security");
     assert_eq!(problem["errors"][0]["code"], "does_not_exist");
 
