@@ -1,8 +1,6 @@
-//! The README's daily workflow under load: `import-dividends` runs while the
-//! server serves the same SQLite database. The import holds the write lock for
-//! its writes; the server's writers wait at most `FW_DATABASE_WAIT_TIMEOUT`
-//! and then answer 503 with `Retry-After`, never a 500 ("database is locked"),
-//! and write again once the import has committed.
+//! The dividends example as deployed, when the database makes it wait: the
+//! README's daily workflow under load (`import-dividends` while the server
+//! serves the same SQLite database), and the setting that bounds the wait.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -96,6 +94,10 @@ impl Drop for Running {
     }
 }
 
+/// The import holds the write lock for its writes; the server's writers wait
+/// at most `FW_DATABASE_WAIT_TIMEOUT` and then answer 503 with `Retry-After`,
+/// never a 500 ("database is locked"), and write again once the import has
+/// committed.
 #[test]
 fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -188,4 +190,25 @@ fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
     .expect("an answer");
     assert!(head.starts_with("HTTP/1.1 201"), "{head}");
     drop(server);
+}
+
+#[test]
+fn a_bad_wait_timeout_stops_the_app_naming_the_variable() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let output = Command::new(example_binary())
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/dividends.db", dir.path().display()),
+        )
+        .env("FW_DATABASE_WAIT_TIMEOUT", "5s")
+        .current_dir(dir.path())
+        .output()
+        .expect("run the example");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("FW_DATABASE_WAIT_TIMEOUT=`5s` is not a whole number of seconds"),
+        "{stderr}"
+    );
 }
