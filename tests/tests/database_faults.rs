@@ -1,6 +1,7 @@
-//! The dividends example as deployed, when the database makes it wait: the
-//! README's daily workflow under load (`import-dividends` while the server
-//! serves the same SQLite database), and the setting that bounds the wait.
+//! The dividends example as deployed, when the database makes it wait or goes
+//! away: the README's daily workflow under load (`import-dividends` while the
+//! server serves the same SQLite database), a PostgreSQL outage, and the
+//! setting that bounds the wait.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -45,11 +46,16 @@ fn free_port() -> u16 {
 
 /// The status line and headers of a `POST` of `body` to `path`.
 fn post(port: u16, path: &str, body: &str) -> std::io::Result<String> {
+    request(port, "POST", path, body)
+}
+
+/// The status line and headers of a request.
+fn request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
@@ -85,6 +91,15 @@ fn large_file(dir: &Path, records: usize) -> PathBuf {
     path
 }
 
+/// Waits until the server at `port` accepts connections.
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 struct Running(Child);
 
 impl Drop for Running {
@@ -116,11 +131,7 @@ fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
             .spawn()
             .expect("start the server"),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(port);
 
     let file = large_file(dir.path(), 20_000);
     let mut import = Running(
@@ -211,4 +222,138 @@ fn a_bad_wait_timeout_stops_the_app_naming_the_variable() {
         stderr.contains("FW_DATABASE_WAIT_TIMEOUT=`5s` is not a whole number of seconds"),
         "{stderr}"
     );
+}
+
+/// A TCP relay between the server and PostgreSQL, to take the database away
+/// and bring it back while the server runs.
+struct Relay {
+    address: std::net::SocketAddr,
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl Relay {
+    fn start(address: std::net::SocketAddr, upstream: std::net::SocketAddr) -> Relay {
+        let listener = TcpListener::bind(address).expect("bind the relay");
+        let address = listener.local_addr().expect("address");
+        let relay = Relay {
+            address,
+            stopped: Default::default(),
+            connections: Default::default(),
+        };
+        let (stopped, connections) = (relay.stopped.clone(), relay.connections.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let (Ok(client), Ok(server)) = (client, TcpStream::connect(upstream)) else {
+                    continue;
+                };
+                let mut open = connections.lock().expect("connections");
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (
+                        server.try_clone().expect("clone"),
+                        client.try_clone().expect("clone"),
+                    ),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                open.extend([client, server]);
+            }
+        });
+        relay
+    }
+
+    /// Stops accepting and cuts every relayed connection, as a database that
+    /// crashed would.
+    fn stop(self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accepting thread, which then sees `stopped` and ends.
+        let _ = TcpStream::connect(self.address);
+        for connection in self.connections.lock().expect("connections").drain(..) {
+            let _ = connection.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// The database going away while the server runs answers requests with a
+/// prompt 503 and `Retry-After`, not a hang and a 500, and the server serves
+/// again by itself once the database is back.
+#[test]
+fn a_database_outage_is_a_prompt_503_and_the_server_recovers() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let test_db = runtime.block_on(fw::testing::TestDb::postgres());
+    let url = test_db.url();
+    let host_port = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("host:port in the test URL")
+        .to_owned();
+    let upstream = std::net::ToSocketAddrs::to_socket_addrs(&host_port)
+        .expect("resolve")
+        .next()
+        .expect("an address");
+    let relay = Relay::start(([127, 0, 0, 1], 0).into(), upstream);
+    let address = relay.address;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let port = free_port();
+    let server = Running(
+        Command::new(example_binary())
+            .env(
+                "DATABASE_URL",
+                url.replacen(&host_port, &address.to_string(), 1),
+            )
+            .env("FW_LISTEN", format!("127.0.0.1:{port}"))
+            .env("FW_LOG", "warn")
+            .env("FW_DATABASE_WAIT_TIMEOUT", "1")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server"),
+    );
+    wait_for(port);
+    let head = request(port, "GET", "/securities", "").expect("an answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    relay.stop();
+    for (method, body) in [
+        ("GET", ""),
+        (
+            "POST",
+            r#"{"symbol": "DOWN", "cusip": "DOWN00000", "name": "Outage"}"#,
+        ),
+    ] {
+        let started = Instant::now();
+        let head = request(port, method, "/securities", body).expect("an answer");
+        assert!(head.starts_with("HTTP/1.1 503"), "{method}: {head}");
+        let head = head.to_lowercase();
+        assert!(head.contains("\r\nretry-after: "), "{head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{method} was answered after {:?}, not promptly",
+            started.elapsed()
+        );
+    }
+
+    let relay = Relay::start(address, upstream);
+    let head = request(port, "GET", "/securities", "").expect("an answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    relay.stop();
+    drop(server);
+    drop(test_db);
 }
