@@ -378,7 +378,10 @@ impl ApiError {
         };
         ApiError::ServiceUnavailable {
             retry_after,
-            detail: format!("{what}; retry after {retry_after} seconds"),
+            detail: format!(
+                "{what}; retry after {retry_after} second{}",
+                if retry_after == 1 { "" } else { "s" }
+            ),
         }
     }
 }

@@ -1,0 +1,359 @@
+//! The dividends example as deployed, when the database makes it wait or goes
+//! away: the README's daily workflow under load (`import-dividends` while the
+//! server serves the same SQLite database), a PostgreSQL outage, and the
+//! setting that bounds the wait.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// The example's binary (built here if missing).
+fn example_binary() -> PathBuf {
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "example-dividends",
+            "--bin",
+            "example-dividends",
+        ])
+        .current_dir(workspace_root())
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building the example failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("debug").join("example-dividends")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// The status line and headers of a `POST` of `body` to `path`.
+fn post(port: u16, path: &str, body: &str) -> std::io::Result<String> {
+    request(port, "POST", path, body)
+}
+
+/// The status line and headers of a request.
+fn request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response
+        .split_once("\r\n\r\n")
+        .map_or(response.as_str(), |(head, _)| head)
+        .to_owned())
+}
+
+/// A valid daily file of `records` new announcements, over the securities of
+/// the sample file (whose CUSIPs carry valid check digits).
+fn large_file(dir: &Path, records: usize) -> PathBuf {
+    let sample = std::fs::read_to_string(
+        workspace_root().join("examples/dividends/samples/2026-03-16-normal.txt"),
+    )
+    .expect("the sample file");
+    let details: Vec<&str> = sample
+        .lines()
+        .filter(|line| line.starts_with("DTL|"))
+        .collect();
+    let path = dir.join("large.txt");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    writeln!(out, "HDR|DIVANN|1|20260317|NBCLEAR|000413").expect("write");
+    for index in 0..records {
+        let detail = details[index % details.len()];
+        let rest = detail.splitn(3, '|').nth(2).expect("a detail record");
+        writeln!(out, "DTL|LOAD{index:012}|{rest}").expect("write");
+    }
+    writeln!(out, "TRL|{records}").expect("write");
+    out.flush().expect("flush");
+    path
+}
+
+/// Waits until the server at `port` accepts connections.
+fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The import holds the write lock for its writes; the server's writers wait
+/// at most `FW_DATABASE_WAIT_TIMEOUT` and then answer 503 with `Retry-After`,
+/// never a 500 ("database is locked"), and write again once the import has
+/// committed.
+#[test]
+fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let binary = example_binary();
+    let database_url = format!("sqlite://{}/dividends.db", dir.path().display());
+    let port = free_port();
+    let server = Running(
+        Command::new(&binary)
+            .env("DATABASE_URL", &database_url)
+            .env("FW_LISTEN", format!("127.0.0.1:{port}"))
+            .env("FW_LOG", "warn")
+            .env("FW_DATABASE_WAIT_TIMEOUT", "1")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server"),
+    );
+    wait_for(port);
+
+    let file = large_file(dir.path(), 20_000);
+    let mut import = Running(
+        Command::new(&binary)
+            .arg("import-dividends")
+            .arg(&file)
+            .env("DATABASE_URL", &database_url)
+            .env("FW_LOG", "warn")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the import"),
+    );
+    let mut answers = Vec::new();
+    let import_status = loop {
+        if let Some(status) = import.0.try_wait().expect("wait for the import") {
+            break status;
+        }
+        let symbol = format!("W{}", answers.len());
+        let started = Instant::now();
+        let head = post(
+            port,
+            "/securities",
+            &format!(r#"{{"symbol": "{symbol}", "cusip": "{symbol:0>9}", "name": "Writer"}}"#),
+        )
+        .expect("an answer");
+        let status = head.lines().next().unwrap_or_default().to_owned();
+        assert!(
+            status.starts_with("HTTP/1.1 201") || status.starts_with("HTTP/1.1 503"),
+            "a write during the import got {head}"
+        );
+        if status.starts_with("HTTP/1.1 503") {
+            let head = head.to_lowercase();
+            assert!(head.contains("\r\nretry-after: "), "{head}");
+            assert!(
+                head.contains("content-type: application/problem+json"),
+                "{head}"
+            );
+        }
+        // Queueing for the writer, then for the file's lock: twice the bound at
+        // most, with room for a loaded machine.
+        assert!(started.elapsed() < Duration::from_secs(10), "{head}");
+        answers.push(status);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut import_errors = String::new();
+    if let Some(mut stderr) = import.0.stderr.take() {
+        stderr.read_to_string(&mut import_errors).ok();
+    }
+    assert!(
+        import_status.success(),
+        "the import failed: {import_errors}"
+    );
+    assert!(
+        answers
+            .iter()
+            .any(|status| status.starts_with("HTTP/1.1 503")),
+        "the import held the lock for longer than the bound, so some writes waited it out: {answers:?}"
+    );
+
+    let head = post(
+        port,
+        "/securities",
+        r#"{"symbol": "AFTER", "cusip": "AFTER0000", "name": "Writer"}"#,
+    )
+    .expect("an answer");
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    drop(server);
+}
+
+#[test]
+fn a_bad_wait_timeout_stops_the_app_naming_the_variable() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let output = Command::new(example_binary())
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/dividends.db", dir.path().display()),
+        )
+        .env("FW_DATABASE_WAIT_TIMEOUT", "5s")
+        .current_dir(dir.path())
+        .output()
+        .expect("run the example");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("FW_DATABASE_WAIT_TIMEOUT=`5s` is not a whole number of seconds"),
+        "{stderr}"
+    );
+}
+
+/// A TCP relay between the server and PostgreSQL, to take the database away
+/// and bring it back while the server runs.
+struct Relay {
+    address: std::net::SocketAddr,
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl Relay {
+    fn start(address: std::net::SocketAddr, upstream: std::net::SocketAddr) -> Relay {
+        let listener = TcpListener::bind(address).expect("bind the relay");
+        let address = listener.local_addr().expect("address");
+        let relay = Relay {
+            address,
+            stopped: Default::default(),
+            connections: Default::default(),
+        };
+        let (stopped, connections) = (relay.stopped.clone(), relay.connections.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let (Ok(client), Ok(server)) = (client, TcpStream::connect(upstream)) else {
+                    continue;
+                };
+                let mut open = connections.lock().expect("connections");
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (
+                        server.try_clone().expect("clone"),
+                        client.try_clone().expect("clone"),
+                    ),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                open.extend([client, server]);
+            }
+        });
+        relay
+    }
+
+    /// Stops accepting and cuts every relayed connection, as a database that
+    /// crashed would.
+    fn stop(self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accepting thread, which then sees `stopped` and ends.
+        let _ = TcpStream::connect(self.address);
+        for connection in self.connections.lock().expect("connections").drain(..) {
+            let _ = connection.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// The database going away while the server runs answers requests with a
+/// prompt 503 and `Retry-After`, not a hang and a 500, and the server serves
+/// again by itself once the database is back.
+#[test]
+fn a_database_outage_is_a_prompt_503_and_the_server_recovers() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let test_db = runtime.block_on(fw::testing::TestDb::postgres());
+    let url = test_db.url();
+    let host_port = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("host:port in the test URL")
+        .to_owned();
+    let upstream = std::net::ToSocketAddrs::to_socket_addrs(&host_port)
+        .expect("resolve")
+        .next()
+        .expect("an address");
+    let relay = Relay::start(([127, 0, 0, 1], 0).into(), upstream);
+    let address = relay.address;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let port = free_port();
+    let server = Running(
+        Command::new(example_binary())
+            .env(
+                "DATABASE_URL",
+                url.replacen(&host_port, &address.to_string(), 1),
+            )
+            .env("FW_LISTEN", format!("127.0.0.1:{port}"))
+            .env("FW_LOG", "warn")
+            .env("FW_DATABASE_WAIT_TIMEOUT", "1")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server"),
+    );
+    wait_for(port);
+    let head = request(port, "GET", "/securities", "").expect("an answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    relay.stop();
+    for (method, body) in [
+        ("GET", ""),
+        (
+            "POST",
+            r#"{"symbol": "DOWN", "cusip": "DOWN00000", "name": "Outage"}"#,
+        ),
+    ] {
+        let started = Instant::now();
+        let head = request(port, method, "/securities", body).expect("an answer");
+        assert!(head.starts_with("HTTP/1.1 503"), "{method}: {head}");
+        let head = head.to_lowercase();
+        assert!(head.contains("\r\nretry-after: "), "{head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{head}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{method} was answered after {:?}, not promptly",
+            started.elapsed()
+        );
+    }
+
+    let relay = Relay::start(address, upstream);
+    let head = request(port, "GET", "/securities", "").expect("an answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    relay.stop();
+    drop(server);
+    drop(test_db);
+}
