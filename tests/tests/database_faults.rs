@@ -9,40 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
-        .to_path_buf()
-}
+use support::{example_binary, free_port, workspace_root};
 
-/// The example's binary (built here if missing).
-fn example_binary() -> PathBuf {
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "example-dividends",
-            "--bin",
-            "example-dividends",
-        ])
-        .current_dir(workspace_root())
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "building the example failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    target.join("debug").join("example-dividends")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
-}
+mod support;
 
 /// The status line and headers of a `POST` of `body` to `path`.
 fn post(port: u16, path: &str, body: &str) -> std::io::Result<String> {
@@ -201,27 +170,6 @@ fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
     .expect("an answer");
     assert!(head.starts_with("HTTP/1.1 201"), "{head}");
     drop(server);
-}
-
-#[test]
-fn a_bad_wait_timeout_stops_the_app_naming_the_variable() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let output = Command::new(example_binary())
-        .arg("migrate")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/dividends.db", dir.path().display()),
-        )
-        .env("FW_DATABASE_WAIT_TIMEOUT", "5s")
-        .current_dir(dir.path())
-        .output()
-        .expect("run the example");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("FW_DATABASE_WAIT_TIMEOUT=`5s` is not a whole number of seconds"),
-        "{stderr}"
-    );
 }
 
 /// A TCP relay between the server and PostgreSQL, to take the database away
