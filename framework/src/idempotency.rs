@@ -67,31 +67,6 @@ const STORED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION,
 
 const TABLE: &str = "fw_idempotency_keys";
 
-const fn column(name: &'static str, sql_type: SqlType, nullable: bool) -> FieldSchema {
-    FieldSchema {
-        name,
-        column: name,
-        renamed_from: None,
-        sql_type,
-        nullable,
-        primary_key: false,
-        generated: Generated::No,
-        unique: false,
-        index: false,
-        default: None,
-        max_length: None,
-        min_length: None,
-        min_value: None,
-        max_value: None,
-        pattern: None,
-        max_digits: None,
-        decimal_places: None,
-        choices: &[],
-        foreign_key: None,
-        sensitive: false,
-    }
-}
-
 static KEYS: ModelSchema = ModelSchema {
     name: "FwIdempotencyKey",
     table: TABLE,
@@ -100,26 +75,26 @@ static KEYS: ModelSchema = ModelSchema {
         FieldSchema {
             primary_key: true,
             generated: Generated::AutoIncrement,
-            ..column("id", SqlType::BigInt, false)
+            ..FieldSchema::plain("id", SqlType::BigInt, false)
         },
         // The caller's actor; empty for callers without one.
-        column("actor", SqlType::Text, false),
+        FieldSchema::plain("actor", SqlType::Text, false),
         FieldSchema {
             max_length: Some(MAX_KEY_LENGTH as u32),
-            ..column("idempotency_key", SqlType::Text, false)
+            ..FieldSchema::plain("idempotency_key", SqlType::Text, false)
         },
         // SHA-256 of the method, path and body, in hex.
-        column("fingerprint", SqlType::Text, false),
+        FieldSchema::plain("fingerprint", SqlType::Text, false),
         // The running request's token; NULL once its answer is stored.
-        column("claim", SqlType::Text, true),
-        column("claimed_at", SqlType::Timestamp, false),
-        column("expires_at", SqlType::Timestamp, false),
+        FieldSchema::plain("claim", SqlType::Text, true),
+        FieldSchema::plain("claimed_at", SqlType::Timestamp, false),
+        FieldSchema::plain("expires_at", SqlType::Timestamp, false),
         // The stored answer; NULL while the request runs.
-        column("status", SqlType::BigInt, true),
-        column("content_type", SqlType::Text, true),
-        column("location", SqlType::Text, true),
-        column("etag", SqlType::Text, true),
-        column("body", SqlType::Text, true),
+        FieldSchema::plain("status", SqlType::BigInt, true),
+        FieldSchema::plain("content_type", SqlType::Text, true),
+        FieldSchema::plain("location", SqlType::Text, true),
+        FieldSchema::plain("etag", SqlType::Text, true),
+        FieldSchema::plain("body", SqlType::Text, true),
     ],
     indexes: &[
         IndexSchema {

@@ -177,6 +177,38 @@ pub struct FieldSchema {
 }
 
 impl FieldSchema {
+    /// A column named `name` of `sql_type`, with no key, default or constraint:
+    /// what the framework's own tables build their fields from, adding the rest
+    /// with struct update syntax.
+    pub(crate) const fn plain(
+        name: &'static str,
+        sql_type: SqlType,
+        nullable: bool,
+    ) -> FieldSchema {
+        FieldSchema {
+            name,
+            column: name,
+            renamed_from: None,
+            sql_type,
+            nullable,
+            primary_key: false,
+            generated: Generated::No,
+            unique: false,
+            index: false,
+            default: None,
+            max_length: None,
+            min_length: None,
+            min_value: None,
+            max_value: None,
+            pattern: None,
+            max_digits: None,
+            decimal_places: None,
+            choices: &[],
+            foreign_key: None,
+            sensitive: false,
+        }
+    }
+
     /// Whether the application supplies this field on insert.
     pub const fn is_insertable(&self) -> bool {
         matches!(self.generated, Generated::No)

@@ -1,42 +1,17 @@
 //! The change log's two tables, described as static schemas so that migrations
 //! create them like any model's table.
 
-use crate::schema::{FieldSchema, Generated, IndexSchema, ModelSchema, SqlType};
+use crate::schema::{FieldSchema, IndexSchema, ModelSchema, SqlType};
 
 /// The change records, one row per written model row, numbered by `seq`.
 pub(crate) const CHANGES_TABLE: &str = "fw_changes";
 /// One row holding the last `seq` handed out; see the module docs of `changes`.
 pub(crate) const COUNTER_TABLE: &str = "fw_change_counter";
 
-const fn column(name: &'static str, sql_type: SqlType, nullable: bool) -> FieldSchema {
-    FieldSchema {
-        name,
-        column: name,
-        renamed_from: None,
-        sql_type,
-        nullable,
-        primary_key: false,
-        generated: Generated::No,
-        unique: false,
-        index: false,
-        default: None,
-        max_length: None,
-        min_length: None,
-        min_value: None,
-        max_value: None,
-        pattern: None,
-        max_digits: None,
-        decimal_places: None,
-        choices: &[],
-        foreign_key: None,
-        sensitive: false,
-    }
-}
-
 const fn primary_key(name: &'static str, sql_type: SqlType) -> FieldSchema {
     FieldSchema {
         primary_key: true,
-        ..column(name, sql_type, false)
+        ..FieldSchema::plain(name, sql_type, false)
     }
 }
 
@@ -49,17 +24,17 @@ pub(crate) static CHANGES: ModelSchema = ModelSchema {
         // dense and in commit order.
         primary_key("seq", SqlType::BigInt),
         // The model's table name.
-        column("model", SqlType::Text, false),
+        FieldSchema::plain("model", SqlType::Text, false),
         // The primary key in text form.
-        column("row_key", SqlType::Text, false),
+        FieldSchema::plain("row_key", SqlType::Text, false),
         // `insert`, `update` or `delete`.
-        column("operation", SqlType::Text, false),
-        column("version", SqlType::BigInt, true),
+        FieldSchema::plain("operation", SqlType::Text, false),
+        FieldSchema::plain("version", SqlType::BigInt, true),
         // `[{"field": .., "old": .., "new": ..}]`, in schema order.
-        column("fields", SqlType::Json, false),
-        column("changed_at", SqlType::Timestamp, false),
-        column("actor", SqlType::Text, true),
-        column("request_id", SqlType::Text, true),
+        FieldSchema::plain("fields", SqlType::Json, false),
+        FieldSchema::plain("changed_at", SqlType::Timestamp, false),
+        FieldSchema::plain("actor", SqlType::Text, true),
+        FieldSchema::plain("request_id", SqlType::Text, true),
     ],
     indexes: &[
         IndexSchema {
@@ -81,7 +56,7 @@ pub(crate) static COUNTER: ModelSchema = ModelSchema {
     renamed_from: None,
     fields: &[
         primary_key("id", SqlType::Int),
-        column("last", SqlType::BigInt, false),
+        FieldSchema::plain("last", SqlType::BigInt, false),
     ],
     indexes: &[],
 };

@@ -530,30 +530,13 @@ mod tests {
     use regex::Regex;
 
     use super::*;
-    use crate::schema::Generated;
 
     fn decimal(min: Option<&'static str>, digits: Option<u32>, places: Option<u32>) -> FieldSchema {
         FieldSchema {
-            name: "rate",
-            column: "rate",
-            renamed_from: None,
-            sql_type: SqlType::Decimal,
-            nullable: false,
-            primary_key: false,
-            generated: Generated::No,
-            unique: false,
-            index: false,
-            default: None,
-            max_length: None,
-            min_length: None,
             min_value: min,
-            max_value: None,
-            pattern: None,
             max_digits: digits,
             decimal_places: places,
-            choices: &[],
-            foreign_key: None,
-            sensitive: false,
+            ..FieldSchema::plain("rate", SqlType::Decimal, false)
         }
     }
 

@@ -64,6 +64,15 @@ pub(crate) async fn send(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
+    dispatch(app, request, body).await
+}
+
+/// Sends `request` with `body` (as JSON, when there is one) through `app`.
+async fn dispatch(
+    app: &Router,
+    mut request: axum::http::request::Builder,
+    body: Option<Json>,
+) -> Reply {
     let body = match body {
         Some(body) => {
             request = request.header("content-type", "application/json");
@@ -684,7 +693,7 @@ pub(crate) async fn if_match_refuses_stale_writes(app: Router, _db: fw::Db) {
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 }
 
-/// `request` with one header given as raw bytes (not necessarily text).
+/// `send` with one header given as raw bytes (not necessarily text).
 async fn send_with_header(
     app: &Router,
     method: &str,
@@ -693,32 +702,11 @@ async fn send_with_header(
     body: Option<Json>,
 ) -> Reply {
     let value = axum::http::HeaderValue::from_bytes(header.1).expect("a header value");
-    let mut request = Request::builder()
+    let request = Request::builder()
         .method(method)
         .uri(uri)
         .header(header.0, value);
-    let body = match body {
-        Some(body) => {
-            request = request.header("content-type", "application/json");
-            Body::from(body.to_string())
-        }
-        None => Body::empty(),
-    };
-    let response = app
-        .clone()
-        .oneshot(request.body(body).expect("request"))
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_slice(&bytes).unwrap_or(Json::Null),
-    }
+    dispatch(app, request, body).await
 }
 
 /// A precondition is read as RFC 9110 writes it, and one that cannot be read
