@@ -1,12 +1,20 @@
 """schemathesis hooks for .ci/schemathesis (loaded through SCHEMATHESIS_HOOKS).
 
-A list's `cursor` is an opaque token the server issues in a page's `next` and
-`previous` links: no schema can say which strings are tokens, so a generated
-one is a well-formed but unknown token, which the server rightly refuses (400).
-Requests meant to be valid go without it; invalid ones keep it, as it may be
-what makes them invalid. The framework's own tests cover cursors, valid, forged
-and malformed.
+Two parameters carry meaning no schema can state, so requests meant to be
+valid get values a real client would send; invalid ones keep what was
+generated, as it may be what makes them invalid. The framework's own tests
+cover both parameters, valid, forged and malformed.
+
+- A list's `cursor` is an opaque token the server issues in a page's `next`
+  and `previous` links: a generated one is a well-formed but unknown token,
+  which the server rightly refuses (400). Valid requests go without it.
+- An `Idempotency-Key` names one request: the same key sent again with a
+  different request is rightly refused (422). Generated keys repeat across
+  requests (`0`, `A`), so each valid request gets a fresh key, as a client
+  makes one per request.
 """
+
+import uuid
 
 import schemathesis
 from schemathesis import GenerationMode
@@ -16,5 +24,9 @@ from schemathesis import GenerationMode
 def before_call(context, case, **kwargs):
     meta = case.meta
     positive = meta is None or meta.generation.mode == GenerationMode.POSITIVE
-    if positive and case.query:
+    if not positive:
+        return
+    if case.query:
         case.query.pop("cursor", None)
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = str(uuid.uuid4())
