@@ -305,3 +305,78 @@ fn a_database_outage_is_a_prompt_503_and_the_server_recovers() {
     drop(server);
     drop(test_db);
 }
+
+/// A full disk is a 503 with `Retry-After`, never a 500, and once space is
+/// freed the same server writes again, without a restart (the SQLite writer
+/// left inside its failed transaction is replaced). The database lives on a
+/// 4 MiB tmpfs mounted in a user and mount namespace of the server's own
+/// (`unshare`, `nsenter`), so no privilege on the machine is needed.
+#[test]
+fn a_full_disk_is_a_503_and_the_server_writes_again_once_space_is_freed() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).expect("create the mount point");
+    let port = free_port();
+    let server = Running(
+        Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+            .arg(r#"mount -t tmpfs -o size=4m tmpfs "$0" && exec "$1" serve --migrate"#)
+            .arg(&disk)
+            .arg(example_binary())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/dividends.db", disk.display()),
+            )
+            .env("FW_LISTEN", format!("127.0.0.1:{port}"))
+            .env("FW_LOG", "off")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server in namespaces of its own (util-linux's `unshare`)"),
+    );
+    wait_for(port);
+    let in_server_namespace = |script: &str| {
+        Command::new("nsenter")
+            .args(["--target", &server.0.id().to_string()])
+            .args(["--user", "--mount", "--preserve-credentials", "sh", "-c"])
+            .arg(script)
+            .arg(&disk)
+            .status()
+            .expect("run a command beside the server (util-linux's `nsenter`)")
+    };
+    let create = |n: usize| {
+        post(
+            port,
+            "/securities",
+            &format!(
+                r#"{{"symbol": "F{n}", "cusip": "{n:0>9}", "name": "{}"}}"#,
+                "n".repeat(100)
+            ),
+        )
+        .expect("an answer")
+    };
+
+    // Fills the disk (`head` fails when it is full, as it should).
+    in_server_namespace(r#"head -c 16777216 /dev/zero > "$0/filler""#);
+    let mut refused = None;
+    for n in 0..200 {
+        let head = create(n);
+        if head.starts_with("HTTP/1.1 503") {
+            refused = Some(head);
+            break;
+        }
+        assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    }
+    let refused = refused.expect("a write on a full disk is refused");
+    assert!(
+        refused.to_ascii_lowercase().contains("retry-after: "),
+        "{refused}"
+    );
+    assert!(refused.contains("application/problem+json"), "{refused}");
+
+    let freed = in_server_namespace(r#"rm "$0/filler""#);
+    assert!(freed.success(), "free the space");
+    let head = create(1000);
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+}
