@@ -233,6 +233,21 @@ impl Relay {
     }
 }
 
+/// The `host:port` of a PostgreSQL URL, and the address it resolves to.
+fn postgres_address(url: &str) -> (String, std::net::SocketAddr) {
+    let host_port = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("host:port in the test URL")
+        .to_owned();
+    let address = std::net::ToSocketAddrs::to_socket_addrs(&host_port)
+        .expect("resolve")
+        .next()
+        .expect("an address");
+    (host_port, address)
+}
+
 /// The database going away while the server runs answers requests with a
 /// prompt 503 and `Retry-After`, not a hang and a 500, and the server serves
 /// again by itself once the database is back.
@@ -241,16 +256,7 @@ fn a_database_outage_is_a_prompt_503_and_the_server_recovers() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let test_db = runtime.block_on(fw::testing::TestDb::postgres());
     let url = test_db.url();
-    let host_port = url
-        .split('@')
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .expect("host:port in the test URL")
-        .to_owned();
-    let upstream = std::net::ToSocketAddrs::to_socket_addrs(&host_port)
-        .expect("resolve")
-        .next()
-        .expect("an address");
+    let (host_port, upstream) = postgres_address(&url);
     let relay = Relay::start(([127, 0, 0, 1], 0).into(), upstream);
     let address = relay.address;
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -379,4 +385,107 @@ fn a_full_disk_is_a_503_and_the_server_writes_again_once_space_is_freed() {
     assert!(freed.success(), "free the space");
     let head = create(1000);
     assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+}
+
+/// `changes tail --follow` as a process, through a database outage: it keeps
+/// retrying, and once the database is back it prints the changes made
+/// meanwhile and goes on, none missed and none twice.
+#[test]
+fn a_follow_tail_rides_out_a_database_outage() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let test_db = runtime.block_on(fw::testing::TestDb::postgres());
+    let url = test_db.url();
+    let (host_port, upstream) = postgres_address(&url);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let port = free_port();
+    // The server reaches the database directly; only the tail goes through
+    // the relay that is cut.
+    let _server = Running(
+        Command::new(example_binary())
+            .env("DATABASE_URL", &url)
+            .env("FW_LISTEN", format!("127.0.0.1:{port}"))
+            .env("FW_LOG", "warn")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server"),
+    );
+    wait_for(port);
+    let create = |symbol: &str| {
+        let head = post(
+            port,
+            "/securities",
+            &format!(r#"{{"symbol": "{symbol}", "cusip": "{symbol:0>9}", "name": "Tail"}}"#),
+        )
+        .expect("an answer");
+        assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    };
+    create("TAIL1");
+
+    let relay = Relay::start(([127, 0, 0, 1], 0).into(), upstream);
+    let address = relay.address;
+    let mut tail = Running(
+        Command::new(example_binary())
+            .args(["changes", "tail", "--follow"])
+            .env(
+                "DATABASE_URL",
+                url.replacen(&host_port, &address.to_string(), 1),
+            )
+            .env("FW_LOG", "warn")
+            .env("FW_DATABASE_WAIT_TIMEOUT", "1")
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the tail"),
+    );
+    let (lines, printed) = std::sync::mpsc::channel();
+    let stdout = tail.0.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut read_until = |symbol: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !seen.iter().any(|line: &String| line.contains(symbol)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = printed
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("the tail printed no change of {symbol}"));
+            seen.push(line);
+        }
+    };
+    read_until("TAIL1");
+
+    relay.stop();
+    create("TAIL2");
+    create("TAIL3");
+    // Long enough for the tail to fail a read or two and back off.
+    std::thread::sleep(Duration::from_secs(2));
+    let relay = Relay::start(address, upstream);
+    read_until("TAIL3");
+    create("TAIL4");
+    read_until("TAIL4");
+
+    let seqs: Vec<i64> = seen
+        .iter()
+        .map(|line| {
+            line.strip_prefix("{\"seq\":")
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|seq| seq.parse().ok())
+                .unwrap_or_else(|| panic!("a change as a JSON line: {line}"))
+        })
+        .collect();
+    let dense: Vec<i64> = (1..=seqs.len() as i64).collect();
+    assert_eq!(seqs, dense, "every change once, in order");
+    assert!(seen.iter().any(|line| line.contains("TAIL2")));
+    relay.stop();
+    drop(tail);
+    drop(test_db);
 }
