@@ -71,6 +71,9 @@ fn problem_schema() -> Json {
     })
 }
 
+// The 413 description states the body limit.
+const _: () = assert!(crate::rest::BODY_LIMIT == 1_048_576);
+
 const ERRORS: &[(u16, &str)] = &[
     (
         400,
@@ -86,7 +89,7 @@ const ERRORS: &[(u16, &str)] = &[
          reference this one, or a request with the same `Idempotency-Key` is still running.",
     ),
     (412, "`If-Match` does not name the current version."),
-    (413, "The request body is too large."),
+    (413, "The request body is larger than 1 MiB (1048576 bytes)."),
     (415, "The request body is not JSON."),
     (
         422,
