@@ -89,7 +89,10 @@ const ERRORS: &[(u16, &str)] = &[
          reference this one, or a request with the same `Idempotency-Key` is still running.",
     ),
     (412, "`If-Match` does not name the current version."),
-    (413, "The request body is larger than 1 MiB (1048576 bytes)."),
+    (
+        413,
+        "The request body is larger than 1 MiB (1048576 bytes).",
+    ),
     (415, "The request body is not JSON."),
     (
         422,
