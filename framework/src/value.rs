@@ -78,6 +78,16 @@ impl serde::Serialize for Value {
 /// wrong; PostgreSQL refuses years before 4713 BC).
 pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
+/// Parses an integer as JSON writes one (`-5`, `12`): Rust's parser also takes
+/// a leading `+`, which the document's `integer` does not allow. The one integer
+/// parser of query strings and path ids.
+pub(crate) fn parse_integer<T: std::str::FromStr>(text: &str) -> Option<T> {
+    if text.starts_with('+') {
+        return None;
+    }
+    text.parse().ok()
+}
+
 /// Parses an RFC 3339 full-date (`2026-03-15`: four-digit year, two-digit
 /// month and day) with a year in [`YEARS`]; the one date parser of request
 /// bodies, query strings and cursors.

@@ -118,9 +118,7 @@ fn parse_params(
             }
             _ => {
                 params.limit = Some(
-                    value
-                        .parse()
-                        .ok()
+                    crate::value::parse_integer(&value)
                         .filter(|limit| (1..=MAX_LIMIT).contains(limit))
                         .ok_or_else(|| {
                             ApiError::bad_request(format!(
@@ -135,12 +133,14 @@ fn parse_params(
 }
 
 fn parse_sequence(name: &str, value: &str) -> Result<i64, ApiError> {
-    value.parse().ok().filter(|seq| *seq >= 0).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "`{name}` must be a sequence number (the `seq` of the last change seen, 0 \
+    crate::value::parse_integer(value)
+        .filter(|seq| *seq >= 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`{name}` must be a sequence number (the `seq` of the last change seen, 0 \
                  for the start of the log), not `{value}`"
-        ))
-    })
+            ))
+        })
 }
 
 fn one_of(names: &[&str]) -> String {

@@ -478,13 +478,8 @@ pub(crate) fn matches_pattern(pattern: &'static str, text: &str) -> bool {
 pub(crate) fn parse_text(field: &FieldSchema, text: &str) -> Result<Value, String> {
     let fail = || format!("expected {}", describe(field.sql_type));
     Ok(match field.sql_type {
-        // Rust's integer parser takes a leading `+`, which a JSON integer
-        // never has.
-        SqlType::SmallInt | SqlType::Int | SqlType::BigInt if text.starts_with('+') => {
-            return Err(fail());
-        }
         SqlType::SmallInt | SqlType::Int | SqlType::BigInt => {
-            Value::Int(text.parse().map_err(|_| fail())?)
+            Value::Int(crate::value::parse_integer(text).ok_or_else(fail)?)
         }
         SqlType::Bool => match text {
             "true" | "1" => Value::Bool(true),

@@ -72,12 +72,8 @@ pub(crate) fn parse_list<M: Model>(
                 continue;
             }
             "page_size" => {
-                page_size = match raw.parse::<u32>() {
-                    Ok(size)
-                        if (1..=spec.max_page_size).contains(&size) && !raw.starts_with('+') =>
-                    {
-                        size
-                    }
+                page_size = match crate::value::parse_integer::<u32>(&raw) {
+                    Some(size) if (1..=spec.max_page_size).contains(&size) => size,
                     _ => {
                         return Err(ApiError::bad_request(format!(
                             "`page_size` must be an integer from 1 to {}",

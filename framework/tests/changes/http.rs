@@ -174,6 +174,9 @@ pub(crate) async fn bad_change_log_parameters_are_400_naming_them(db: &Db) {
     for (uri, named) in [
         ("/changes?after=-1", "`after`"),
         ("/changes?after=ten", "`after`"),
+        // The document's `integer` has no `+`; Rust's parser would take one.
+        ("/changes?after=%2B5", "`after`"),
+        ("/changes?page_size=%2B5", "`page_size=+5`"),
         ("/changes?page_size=0", "`page_size=0`"),
         ("/changes?page_size=501", "`page_size=501`"),
         ("/changes?page_size=many", "`page_size=many`"),
