@@ -449,7 +449,7 @@ impl App {
     /// Adds the table of `Idempotency-Key`s, which every write operation of
     /// the API accepts, to the app's schema.
     fn add_idempotency_table(&mut self) {
-        for table in crate::idempotency::tables() {
+        for table in crate::rest::idempotency::tables() {
             if !self.models.iter().any(|model| model.table == table.table) {
                 self.models.push(table);
             }

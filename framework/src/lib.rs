@@ -15,7 +15,7 @@ pub mod changes;
 mod db;
 mod error;
 mod field;
-pub mod idempotency;
+pub use rest::idempotency;
 pub mod migrate;
 mod model;
 pub mod openapi;

@@ -451,9 +451,9 @@ fn if_none_match_parameter() -> Json {
     })
 }
 
-/// The `Idempotency-Key` header of every write (see [`crate::idempotency`]).
+/// The `Idempotency-Key` header of every write (see [`crate::rest::idempotency`]).
 fn idempotency_key_parameter() -> Json {
-    use crate::idempotency::{ABANDONED_AFTER, MAX_KEY_LENGTH};
+    use crate::rest::idempotency::{ABANDONED_AFTER, MAX_KEY_LENGTH};
     json!({
         "name": "Idempotency-Key",
         "in": "header",

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::Hooks;
 use super::error::ApiError;
+use super::idempotency::{self, Start};
 use super::input::{BODY_LIMIT, Input, parse_text, read_object};
 use super::params::{encode_cursor, page_link, parse_list};
 use super::preconditions::{self, Comparison, Condition};
@@ -24,7 +25,6 @@ use crate::app::AppContext;
 use crate::changes::Actor;
 use crate::db::{Conn, Tx};
 use crate::field::Field;
-use crate::idempotency::{self, Start};
 use crate::model::Model;
 use crate::query::{Filter, Lookup, Query};
 use crate::value::Value;
@@ -375,15 +375,7 @@ async fn fetch<'c, R: Resource>(
 ) -> Result<R::Model, ApiError> {
     let row = match R::scope(request)? {
         None => write::find_by_key_value::<R::Model>(conn.into(), &key).await,
-        Some(scope) => {
-            let key = Filter::lookup(R::Model::SCHEMA.primary_key(), Lookup::Exact, vec![key])
-                .ok_or(ApiError::NotFound)?;
-            R::Model::query()
-                .filter(scope)
-                .filter(key)
-                .first(conn)
-                .await
-        }
+        Some(scope) => scoped_by_key::<R>(scope, key)?.first(conn).await,
     };
     row.map_err(ApiError::from)?.ok_or(ApiError::NotFound)
 }
@@ -398,18 +390,19 @@ async fn fetch_for_update<R: Resource>(
 ) -> Result<R::Model, ApiError> {
     let row = match R::scope(request)? {
         None => write::find_by_key_value_for_update::<R::Model>(tx, &key).await,
-        Some(scope) => {
-            let key = Filter::lookup(R::Model::SCHEMA.primary_key(), Lookup::Exact, vec![key])
-                .ok_or(ApiError::NotFound)?;
-            R::Model::query()
-                .filter(scope)
-                .filter(key)
-                .for_update()
-                .first(tx)
-                .await
-        }
+        Some(scope) => scoped_by_key::<R>(scope, key)?.for_update().first(tx).await,
     };
     row.map_err(ApiError::from)?.ok_or(ApiError::NotFound)
+}
+
+/// The query for the row with primary key `key` within a resource's `scope`.
+fn scoped_by_key<R: Resource>(
+    scope: Filter<R::Model>,
+    key: Value,
+) -> Result<Query<R::Model>, ApiError> {
+    let key = Filter::lookup(R::Model::SCHEMA.primary_key(), Lookup::Exact, vec![key])
+        .ok_or(ApiError::NotFound)?;
+    Ok(R::Model::query().filter(scope).filter(key))
 }
 
 fn db_error<R: Resource>(error: crate::Error) -> ApiError {

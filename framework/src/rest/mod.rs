@@ -9,6 +9,7 @@
 mod api;
 mod error;
 mod handlers;
+pub mod idempotency;
 mod input;
 mod params;
 mod preconditions;
@@ -178,7 +179,7 @@ pub struct RequestContext {
     pub headers: HeaderMap,
     /// The `Idempotency-Key` this request holds, whose answer the write's
     /// transaction stores.
-    pub(crate) idempotency: Option<crate::idempotency::Claim>,
+    pub(crate) idempotency: Option<idempotency::Claim>,
 }
 
 impl RequestContext {

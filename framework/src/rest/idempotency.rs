@@ -43,9 +43,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::ApiError;
 use crate::db::{Access, Arguments, Conn, Db, Dialect, Tx};
 use crate::error::Result;
-use crate::rest::ApiError;
 use crate::schema::{FieldSchema, Generated, IndexSchema, ModelSchema, SqlType};
 
 /// The longest `Idempotency-Key` accepted, in bytes.
