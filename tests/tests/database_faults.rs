@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{example_binary, free_port, workspace_root};
+use support::{example_binary, free_port, wait_for, workspace_root};
 
 mod support;
 
@@ -58,15 +58,6 @@ fn large_file(dir: &Path, records: usize) -> PathBuf {
     writeln!(out, "TRL|{records}").expect("write");
     out.flush().expect("flush");
     path
-}
-
-/// Waits until the server at `port` accepts connections.
-fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 struct Running(Child);

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{example_binary, free_port};
+use support::{example_binary, free_port, wait_for};
 
 mod support;
 
@@ -162,14 +162,7 @@ impl Server {
             .spawn()
             .expect("start the example");
         let server = Server { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the example did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for(port);
         server
     }
 

@@ -1,8 +1,10 @@
-//! What the end-to-end tests share: the example's executable and a free port.
+//! What the end-to-end tests share: the example's executable, a free port,
+//! and waiting for a server to listen.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// The workspace's directory.
 pub(crate) fn workspace_root() -> PathBuf {
@@ -40,4 +42,16 @@ pub(crate) fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .expect("a free port")
+}
+
+/// Waits until a server listens on `port` (at most a minute).
+pub(crate) fn wait_for(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
