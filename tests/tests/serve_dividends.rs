@@ -558,13 +558,28 @@ fn abusive_list_parameters_are_refused_by_a_real_server() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let server = Server::start(dir.path());
     let refused = |path: &str, named: &str| {
-        let (status, body) = get(server.port, path).expect("an HTTP response");
+        let beyond_url_limit = path.len() > 8 * 1024;
+        let (status, body) = match get(server.port, path) {
+            Ok(reply) => reply,
+            // Far past the URL limit the HTTP parser answers and closes before
+            // the whole request is in, so a client still sending it may see
+            // the connection broken rather than read the answer.
+            Err(error)
+                if beyond_url_limit
+                    && matches!(
+                        error.kind(),
+                        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                    ) =>
+            {
+                return;
+            }
+            Err(error) => panic!("an HTTP response: {error}"),
+        };
         let status_code = status.split(' ').nth(1).unwrap_or_default();
         // The URL limit in front of the list parameters answers first for
         // long ones (414; far past it, the HTTP parser's 431 or 414).
         assert!(
-            status_code == "400"
-                || (["414", "431"].contains(&status_code) && path.len() > 8 * 1024),
+            status_code == "400" || (["414", "431"].contains(&status_code) && beyond_url_limit),
             "{status}: {body}"
         );
         if status_code == "400" {
