@@ -21,12 +21,13 @@ mod model;
 pub mod openapi;
 mod query;
 mod rest;
-pub mod schema;
 mod serve;
 mod sql;
 pub mod testing;
 mod value;
 mod write;
+
+pub use fw_core::schema;
 
 pub use app::{App, AppContext, Commands, Config};
 pub use db::{Conn, ConnectOptions, Db, Dialect, Row, Tx};

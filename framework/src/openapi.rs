@@ -339,7 +339,7 @@ fn input_schema(spec: &ResourceSpec, action: Action) -> Json {
         let mut schema = with_doc(field_schema(field.field), field.doc);
         let default = field.field.default.filter(|_| action == Action::Create);
         if let Some(default) = default {
-            schema["default"] = default.to_json();
+            schema["default"] = crate::rest::default_json(default);
         }
         if action != Action::PartialUpdate && !field.field.nullable && default.is_none() {
             required.push(json!(field.name));

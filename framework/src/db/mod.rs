@@ -15,25 +15,8 @@ use crate::changes::Cascades;
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 
-/// The SQL dialect of a database. fw generates SQL for each at compile time and
-/// picks one at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    /// SQLite 3 (bundled), the zero-set-up default.
-    Sqlite,
-    /// PostgreSQL 13 or newer.
-    Postgres,
-}
-
-impl Dialect {
-    /// The dialect's lowercase name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Postgres => "postgres",
-        }
-    }
-}
+pub use fw_core::Dialect;
+pub(crate) use fw_core::{placeholder, quote_ident};
 
 /// A pool of connections to one database.
 ///
@@ -716,19 +699,6 @@ impl Row<'_> {
             RowInner::Postgres(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
         }
     }
-}
-
-/// Renders the `index`-th (1-based) bind placeholder for `dialect`.
-pub(crate) fn placeholder(dialect: Dialect, index: usize) -> String {
-    match dialect {
-        Dialect::Sqlite => format!("?{index}"),
-        Dialect::Postgres => format!("${index}"),
-    }
-}
-
-/// Quotes an identifier (table, column, index) for either dialect.
-pub(crate) fn quote_ident(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 /// Removes the password from a database URL so it can be logged.

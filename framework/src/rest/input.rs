@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::ResourceSpec;
 use super::error::{ApiError, FieldError};
 use crate::field::Field;
-use crate::schema::{FieldSchema, SqlType};
+use crate::schema::{DefaultValue, FieldSchema, SqlType};
 use crate::value::{DECIMAL_DIGITS, DecimalText, Value, parse_date, parse_timestamp};
 
 /// The largest request body accepted, in bytes.
@@ -108,7 +108,7 @@ impl Input {
     ) -> Option<T> {
         match field.default {
             Some(default) if !self.object.contains_key(name) => {
-                self.decode(name, field, default.to_json())
+                self.decode(name, field, default_json(default))
             }
             _ => self.required(name, field),
         }
@@ -212,6 +212,16 @@ impl Input {
 
 /// The value of a decimal, date or timestamp body field given as a string,
 /// read exactly (`None` for other fields and other JSON).
+/// A declared default as JSON, the way an API body would carry it (decimals and
+/// dates as their text).
+pub(crate) fn default_json(default: DefaultValue) -> Json {
+    match default {
+        DefaultValue::Int(value) => value.into(),
+        DefaultValue::Bool(value) => value.into(),
+        DefaultValue::Text(value) => value.into(),
+    }
+}
+
 fn exact_text(
     field: &FieldSchema,
     json: &Json,

@@ -31,7 +31,7 @@ pub(crate) use error::PROBLEM_JSON;
 pub use error::{ApiError, FieldError};
 pub(crate) use handlers::unsupported_method;
 pub use input::Input;
-pub(crate) use input::{BODY_LIMIT, decimal_pattern};
+pub(crate) use input::{BODY_LIMIT, decimal_pattern, default_json};
 pub(crate) use params::{MAX_IN_VALUES, MAX_SEARCH_LENGTH};
 
 /// The operations a resource can offer, DRF's names.

@@ -8,10 +8,9 @@
 
 /// The portable column type of a field, rendered per dialect when SQL is generated.
 ///
-/// Each Rust type that can be stored implements [`Field`](crate::Field) and names its
-/// column type through [`Field::SQL_TYPE`](crate::Field::SQL_TYPE).
+/// Each Rust type that can be stored implements `fw::Field` and names its
+/// column type through `fw::Field::SQL_TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum SqlType {
     /// 16-bit signed integer (`i16`).
     SmallInt,
@@ -119,18 +118,6 @@ pub enum DefaultValue {
     Text(&'static str),
 }
 
-impl DefaultValue {
-    /// The value as JSON, the way an API body would carry it (decimals and
-    /// dates as their text).
-    pub(crate) fn to_json(self) -> serde_json::Value {
-        match self {
-            DefaultValue::Int(value) => value.into(),
-            DefaultValue::Bool(value) => value.into(),
-            DefaultValue::Text(value) => value.into(),
-        }
-    }
-}
-
 /// One field of a model: a column plus the constraints declared on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldSchema {
@@ -180,11 +167,8 @@ impl FieldSchema {
     /// A column named `name` of `sql_type`, with no key, default or constraint:
     /// what the framework's own tables build their fields from, adding the rest
     /// with struct update syntax.
-    pub(crate) const fn plain(
-        name: &'static str,
-        sql_type: SqlType,
-        nullable: bool,
-    ) -> FieldSchema {
+    #[doc(hidden)]
+    pub const fn plain(name: &'static str, sql_type: SqlType, nullable: bool) -> FieldSchema {
         FieldSchema {
             name,
             column: name,
@@ -232,7 +216,7 @@ pub struct IndexSchema {
 }
 
 /// The whole static description of a model, emitted by `#[model]` as
-/// [`Model::SCHEMA`](crate::Model::SCHEMA).
+/// `fw::Model::SCHEMA`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelSchema {
     /// Rust type name of the model.
