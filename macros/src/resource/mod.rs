@@ -1,9 +1,11 @@
-//! `#[resource]`: parse (`attr`, `ast`) -> check -> generate (`expand`).
+//! `#[resource]`: parse (`attr`, `ast`) -> check -> generate (`expand`, or on
+//! errors `stub`).
 
 mod ast;
 mod attr;
 mod check;
 mod expand;
+mod stub;
 
 use proc_macro2::TokenStream;
 
@@ -25,8 +27,9 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> Expansion {
     match cx.check() {
         Ok(()) => Ok(expand::expand(&resource)),
         Err(errors) => Err(Failure {
-            fallback: resource.stripped_item(),
+            fallback: stub::stub(&resource),
             errors,
         }),
     }
 }
+
