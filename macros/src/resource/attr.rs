@@ -121,7 +121,7 @@ pub(crate) struct ResourceArgs {
 impl ResourceArgs {
     pub(crate) fn parse(cx: &Ctxt, args: TokenStream) -> ResourceArgs {
         let mut parsed = ResourceArgs::default();
-        options::parse_arguments(cx, args, |option| parsed.read(cx, option));
+        options::parse_arguments(cx, args, &[], |option| parsed.read(cx, option));
         parsed
     }
 
@@ -317,14 +317,13 @@ fn lookup(cx: &Ctxt, ident: Ident) -> Option<LookupArg> {
 /// `#[field(rename = "apiName")]` on a resource field.
 pub(crate) fn field_rename(cx: &Ctxt, attrs: &[syn::Attribute]) -> Option<(String, Span)> {
     let mut rename = None;
-    for attr in attrs.iter().filter(|attr| attr.path().is_ident("field")) {
-        options::parse_attribute(cx, attr, |option| match option.name.to_string().as_str() {
-            "rename" => rename = option.string(cx, "rename = \"exDate\""),
-            other => cx.error_spanned_by(
-                &option.name,
-                unknown("resource `#[field]` option", other, ["rename"]),
-            ),
-        });
-    }
+    let attrs = attrs.iter().filter(|attr| attr.path().is_ident("field"));
+    options::parse_attributes(cx, attrs, |option| match option.name.to_string().as_str() {
+        "rename" => rename = option.string(cx, "rename = \"exDate\""),
+        other => cx.error_spanned_by(
+            &option.name,
+            unknown("resource `#[field]` option", other, ["rename"]),
+        ),
+    });
     rename
 }
