@@ -9,6 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, UnOp};
 
 use crate::ctxt::Ctxt;
+use crate::names::{backticked, closest};
 
 /// One option as written.
 pub(crate) struct RawOption {
@@ -130,6 +131,13 @@ impl RawOption {
         }
     }
 
+    /// Reports this option, which is none of the `known` options of `attribute`.
+    pub(crate) fn unknown(&self, cx: &Ctxt, attribute: &str, known: &[&str]) {
+        let what = format!("{attribute} option");
+        let message = unknown(&what, &self.name.to_string(), known.iter().copied());
+        cx.error_spanned_by(&self.name, message);
+    }
+
     /// Accepts a bare flag; anything else is reported.
     pub(crate) fn flag(&self, cx: &Ctxt) -> bool {
         match &self.value {
@@ -219,6 +227,27 @@ impl RawOption {
             }
         }
     }
+}
+
+/// The error for `name`, a `what` that is none of `known`, suggesting the
+/// closest: "unknown `#[field]` option `max_len`, expected one of
+/// `max_length`, ...; did you mean `max_length`?".
+pub(crate) fn unknown<'a>(
+    what: &str,
+    name: &str,
+    known: impl IntoIterator<Item = &'a str> + Clone,
+) -> String {
+    let expected = match known.clone().into_iter().count() {
+        1 => "expected",
+        _ => "expected one of",
+    };
+    let hint = closest(name, known.clone())
+        .map(|close| format!("; did you mean `{close}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown {what} `{name}`, {expected} {}{hint}",
+        backticked(known)
+    )
 }
 
 /// The literal an expression consists of, if it is one.

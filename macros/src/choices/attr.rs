@@ -3,7 +3,6 @@
 use proc_macro2::Span;
 
 use crate::ctxt::Ctxt;
-use crate::names::{backticked, closest};
 use crate::options;
 
 const VARIANT_OPTIONS: &[&str] = &["rename"];
@@ -20,16 +19,7 @@ pub(crate) fn parse_variant_args(cx: &Ctxt, attrs: &[syn::Attribute]) -> Variant
     let attrs = attrs.iter().filter(|attr| attr.path().is_ident("choice"));
     options::parse_attributes(cx, attrs, |option| match option.name.to_string().as_str() {
         "rename" => parsed.rename = option.string(cx, "rename = \"stored_text\""),
-        name => {
-            let mut message = format!(
-                "unknown `#[choice]` option `{name}`, expected {}",
-                backticked(VARIANT_OPTIONS.iter().copied())
-            );
-            if let Some(suggestion) = closest(name, VARIANT_OPTIONS.iter().copied()) {
-                message.push_str(&format!("; did you mean `{suggestion}`?"));
-            }
-            cx.error_spanned_by(&option.name, message);
-        }
+        _ => option.unknown(cx, "`#[choice]`", VARIANT_OPTIONS),
     });
     parsed
 }

@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Ident, Lit};
 
 use crate::ctxt::Ctxt;
-use crate::names::{backticked, closest};
+use crate::names::backticked;
 use crate::options::{self, RawOption};
 
 /// A parsed option value with the spans errors point at.
@@ -152,7 +152,7 @@ pub(crate) fn parse_model_args(cx: &Ctxt, args: TokenStream) -> ModelArgs {
                     });
                 }
             }
-            _ => unknown(cx, "model", &option, MODEL_OPTIONS),
+            _ => option.unknown(cx, "`#[model]`", MODEL_OPTIONS),
         }
     });
     parsed
@@ -237,7 +237,7 @@ fn parse_field_option(cx: &Ctxt, parsed: &mut FieldArgs, option: &RawOption) {
             let value = option.string(cx, "renamed_from = \"old_name\"");
             set(option, &mut parsed.renamed_from, value);
         }
-        _ => unknown(cx, "field", option, FIELD_OPTIONS),
+        _ => option.unknown(cx, "`#[field]`", FIELD_OPTIONS),
     }
 }
 
@@ -250,18 +250,6 @@ fn set<T>(option: &RawOption, slot: &mut Option<Opt<T>>, value: Option<(T, Span)
             value_span,
         });
     }
-}
-
-fn unknown(cx: &Ctxt, attribute: &str, option: &RawOption, known: &[&str]) {
-    let name = option.name.to_string();
-    let mut message = format!(
-        "unknown `#[{attribute}]` option `{name}`, expected one of {}",
-        backticked(known.iter().copied())
-    );
-    if let Some(suggestion) = closest(&name, known.iter().copied()) {
-        message.push_str(&format!("; did you mean `{suggestion}`?"));
-    }
-    cx.error_spanned_by(&option.name, message);
 }
 
 fn default_literal(cx: &Ctxt, option: &RawOption) -> Option<(DefaultLiteral, Span)> {
