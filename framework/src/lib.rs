@@ -87,6 +87,38 @@ pub mod __private {
     /// the field when it is not.
     pub const fn assert_field<T: crate::Field>() {}
 
+    /// A resource field's type `Self` for a model `M` whose field is a `T`: the one
+    /// place a resource field's type is compared with the model's, so a mismatch
+    /// is one error, on the resource field, naming both types.
+    #[diagnostic::on_unimplemented(
+        message = "this resource field is `{Self}`, but model `{M}` stores it as `{T}`",
+        label = "a resource field has its model field's type: write `{T}`"
+    )]
+    pub trait ResourceFieldType<M, T>: Sized {
+        /// The resource field's value from the model field's.
+        fn from_model_field(value: &T) -> Self;
+    }
+
+    impl<M, T: Clone> ResourceFieldType<M, T> for T {
+        fn from_model_field(value: &T) -> T {
+            value.clone()
+        }
+    }
+
+    /// `shown_as` on a model's column, for a resource's `from_model`. A method
+    /// rather than a function so that the column's types are known before the
+    /// resource field's type is compared with them: a function would let rustc
+    /// guess the model's type from the resource's and report a mismatch of
+    /// references instead.
+    pub trait ShownColumn<M, T> {
+        /// The resource field of type `R` showing this column's `value`.
+        fn shown_as<R: ResourceFieldType<M, T>>(&self, value: &T) -> R {
+            R::from_model_field(value)
+        }
+    }
+
+    impl<M, T> ShownColumn<M, T> for crate::Column<M, T> {}
+
     /// The foreign key of a `Ref<M>` field.
     pub const fn foreign_key_to<M: crate::Model>(
         on_delete: crate::schema::OnDelete,

@@ -49,12 +49,15 @@ impl Ctxt {
 }
 
 /// The outcome of a macro: its expansion, or the errors plus what to emit beside
-/// them so one mistake does not cascade into many (the struct itself, for example).
+/// them so one mistake does not cascade into many.
 pub(crate) type Expansion = Result<TokenStream, Failure>;
 
 /// A failed expansion.
 pub(crate) struct Failure {
-    /// Emitted beside the errors: the user's item with helper attributes stripped.
+    /// Emitted beside the errors: the user's item with helper attributes stripped
+    /// and, when it has the right shape, each macro's `stub` (the items and impls
+    /// other code names, with bodies never run), so that the rest of the crate
+    /// type-checks and the errors are all there is to read.
     pub(crate) fallback: TokenStream,
     pub(crate) errors: Vec<syn::Error>,
 }

@@ -42,7 +42,8 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
 }
 
 /// The one place errors become `compile_error!`s, emitted beside the fallback
-/// (the user's item) so a mistake is reported once, not as a cascade.
+/// (the user's item and stub impls) so a mistake is reported once, not as a
+/// cascade through every use of what the macro would have generated.
 fn finish(expansion: ctxt::Expansion) -> TokenStream {
     match expansion {
         Ok(tokens) => tokens.into(),

@@ -9,6 +9,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, UnOp};
 
 use crate::ctxt::Ctxt;
+use crate::names::{backticked, closest};
 
 /// One option as written.
 pub(crate) struct RawOption {
@@ -26,24 +27,74 @@ pub(crate) enum RawValue {
     List { tokens: TokenStream, span: Span },
 }
 
-/// Calls `each` with every option in `#[attr(...)]`. Syntax errors are recorded in
-/// `cx` and end the reading of this attribute.
-pub(crate) fn parse_attribute(cx: &Ctxt, attr: &syn::Attribute, each: impl FnMut(RawOption)) {
-    if let Err(error) = attr.parse_args_with(parser(each)) {
+/// Calls `each` with every option of `attrs` (the attributes of one item with the
+/// same name, read as one list: `#[field(unique)] #[field(max_length = 12)]`). An
+/// option given twice is reported on its second occurrence and not handed over.
+/// Syntax errors are recorded in `cx` and end the reading of that attribute.
+pub(crate) fn parse_attributes<'a>(
+    cx: &Ctxt,
+    attrs: impl IntoIterator<Item = &'a syn::Attribute>,
+    each: impl FnMut(RawOption),
+) {
+    let mut once = Once::new(cx, &[], each);
+    for attr in attrs {
+        if let Err(error) = attr.parse_args_with(parser(&mut once)) {
+            cx.syn_error(error);
+        }
+    }
+}
+
+/// Calls `each` with every option in an attribute macro's arguments. Only the
+/// options named in `repeatable` may be given more than once; another repeated
+/// option is reported on its second occurrence and not handed over.
+pub(crate) fn parse_arguments(
+    cx: &Ctxt,
+    args: TokenStream,
+    repeatable: &[&str],
+    each: impl FnMut(RawOption),
+) {
+    let mut once = Once::new(cx, repeatable, each);
+    if let Err(error) = parser(&mut once).parse2(args) {
         cx.syn_error(error);
     }
 }
 
-/// Calls `each` with every option in an attribute macro's arguments.
-pub(crate) fn parse_arguments(cx: &Ctxt, args: TokenStream, each: impl FnMut(RawOption)) {
-    if let Err(error) = parser(each).parse2(args) {
-        cx.syn_error(error);
+/// Hands over each option once: the one place a repeated option is refused, so
+/// that no macro lets a second `model = ...` silently win over the first.
+struct Once<'a, F> {
+    cx: &'a Ctxt,
+    repeatable: &'a [&'a str],
+    seen: Vec<Ident>,
+    each: F,
+}
+
+impl<'a, F: FnMut(RawOption)> Once<'a, F> {
+    fn new(cx: &'a Ctxt, repeatable: &'a [&'a str], each: F) -> Self {
+        Once {
+            cx,
+            repeatable,
+            seen: Vec::new(),
+            each,
+        }
+    }
+
+    fn hand_over(&mut self, option: RawOption) {
+        let name = &option.name;
+        if self.seen.contains(name) {
+            self.cx
+                .error_spanned_by(name, format!("`{name}` is given twice: remove one of them"));
+            return;
+        }
+        if !self.repeatable.iter().any(|repeatable| name == repeatable) {
+            self.seen.push(name.clone());
+        }
+        (self.each)(option);
     }
 }
 
-fn parser(mut each: impl FnMut(RawOption)) -> impl Parser<Output = ()> {
+fn parser<F: FnMut(RawOption)>(once: &mut Once<'_, F>) -> impl Parser<Output = ()> {
     syn::meta::parser(move |meta| {
-        each(read(&meta)?);
+        once.hand_over(read(&meta)?);
         Ok(())
     })
 }
@@ -78,6 +129,13 @@ impl RawOption {
             RawValue::Value(expr) => expr.span(),
             RawValue::List { span, .. } => *span,
         }
+    }
+
+    /// Reports this option, which is none of the `known` options of `attribute`.
+    pub(crate) fn unknown(&self, cx: &Ctxt, attribute: &str, known: &[&str]) {
+        let what = format!("{attribute} option");
+        let message = unknown(&what, &self.name.to_string(), known.iter().copied());
+        cx.error_spanned_by(&self.name, message);
     }
 
     /// Accepts a bare flag; anything else is reported.
@@ -169,6 +227,27 @@ impl RawOption {
             }
         }
     }
+}
+
+/// The error for `name`, a `what` that is none of `known`, suggesting the
+/// closest: "unknown `#[field]` option `max_len`, expected one of
+/// `max_length`, ...; did you mean `max_length`?".
+pub(crate) fn unknown<'a>(
+    what: &str,
+    name: &str,
+    known: impl IntoIterator<Item = &'a str> + Clone,
+) -> String {
+    let expected = match known.clone().into_iter().count() {
+        1 => "expected",
+        _ => "expected one of",
+    };
+    let hint = closest(name, known.clone())
+        .map(|close| format!("; did you mean `{close}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown {what} `{name}`, {expected} {}{hint}",
+        backticked(known)
+    )
 }
 
 /// The literal an expression consists of, if it is one.

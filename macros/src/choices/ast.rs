@@ -9,6 +9,8 @@ use crate::names::snake_case;
 
 pub(crate) struct ChoiceEnum {
     pub(crate) ident: Ident,
+    /// Whether the enum has type parameters or a where clause (an error).
+    pub(crate) generic: bool,
     pub(crate) variants: Vec<Choice>,
 }
 
@@ -47,7 +49,8 @@ impl ChoiceEnum {
                 return None;
             }
         };
-        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+        let generic = !item.generics.params.is_empty() || item.generics.where_clause.is_some();
+        if generic {
             cx.error_spanned_by(
                 &item.generics,
                 "`Choices` cannot be derived for a generic enum: its values are a fixed list \
@@ -90,6 +93,7 @@ impl ChoiceEnum {
             .collect();
         Some(ChoiceEnum {
             ident: item.ident,
+            generic,
             variants,
         })
     }

@@ -3,7 +3,6 @@
 use proc_macro2::Span;
 
 use crate::ctxt::Ctxt;
-use crate::names::{backticked, closest};
 use crate::options;
 
 const VARIANT_OPTIONS: &[&str] = &["rename"];
@@ -17,30 +16,10 @@ pub(crate) struct VariantArgs {
 
 pub(crate) fn parse_variant_args(cx: &Ctxt, attrs: &[syn::Attribute]) -> VariantArgs {
     let mut parsed = VariantArgs::default();
-    for attr in attrs.iter().filter(|attr| attr.path().is_ident("choice")) {
-        options::parse_attribute(cx, attr, |option| match option.name.to_string().as_str() {
-            "rename" => {
-                let value = option.string(cx, "rename = \"stored_text\"");
-                if parsed.rename.is_some() {
-                    cx.error_spanned_by(
-                        &option.name,
-                        "duplicate `#[choice]` option `rename`: remove one of them",
-                    );
-                } else {
-                    parsed.rename = value;
-                }
-            }
-            name => {
-                let mut message = format!(
-                    "unknown `#[choice]` option `{name}`, expected {}",
-                    backticked(VARIANT_OPTIONS.iter().copied())
-                );
-                if let Some(suggestion) = closest(name, VARIANT_OPTIONS.iter().copied()) {
-                    message.push_str(&format!("; did you mean `{suggestion}`?"));
-                }
-                cx.error_spanned_by(&option.name, message);
-            }
-        });
-    }
+    let attrs = attrs.iter().filter(|attr| attr.path().is_ident("choice"));
+    options::parse_attributes(cx, attrs, |option| match option.name.to_string().as_str() {
+        "rename" => parsed.rename = option.string(cx, "rename = \"stored_text\""),
+        _ => option.unknown(cx, "`#[choice]`", VARIANT_OPTIONS),
+    });
     parsed
 }

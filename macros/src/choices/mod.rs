@@ -1,9 +1,11 @@
-//! `#[derive(Choices)]`: parse (`attr`, `ast`) -> check -> generate (`expand`).
+//! `#[derive(Choices)]`: parse (`attr`, `ast`) -> check -> generate (`expand`, or
+//! on errors `stub`).
 
 mod ast;
 mod attr;
 mod check;
 mod expand;
+mod stub;
 
 use proc_macro2::TokenStream;
 
@@ -18,9 +20,9 @@ pub(crate) fn expand(input: TokenStream) -> Expansion {
     }
     match (cx.check(), choices) {
         (Ok(()), Some(choices)) => Ok(expand::expand(&choices)),
-        (result, _) => Err(Failure {
-            // A derive never re-emits its item.
-            fallback: TokenStream::new(),
+        (result, choices) => Err(Failure {
+            // A derive never re-emits its item, only the stub impls.
+            fallback: choices.as_ref().map(stub::stub).unwrap_or_default(),
             errors: result.err().unwrap_or_default(),
         }),
     }

@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Ident, Lit};
 
 use crate::ctxt::Ctxt;
-use crate::names::{backticked, closest};
+use crate::names::backticked;
 use crate::options::{self, RawOption};
 
 /// A parsed option value with the spans errors point at.
@@ -127,20 +127,20 @@ pub(crate) fn parse_model_args(cx: &Ctxt, args: TokenStream) -> ModelArgs {
     if args.is_empty() {
         return parsed;
     }
-    options::parse_arguments(cx, args, |option| {
+    options::parse_arguments(cx, args, &["unique", "index"], |option| {
         let name = option.name.to_string();
         match name.as_str() {
             "table" => {
                 let value = option.string(cx, "table = \"securities\"");
-                set(cx, "model", &option, &mut parsed.table, value);
+                set(&option, &mut parsed.table, value);
             }
             "renamed_from" => {
                 let value = option.string(cx, "renamed_from = \"old_table\"");
-                set(cx, "model", &option, &mut parsed.renamed_from, value);
+                set(&option, &mut parsed.renamed_from, value);
             }
             "changelog" => {
                 let value = option.flag(cx).then_some(((), option.name.span()));
-                set(cx, "model", &option, &mut parsed.changelog, value);
+                set(&option, &mut parsed.changelog, value);
             }
             "unique" | "index" => {
                 let example = format!("{name}(field_a, field_b)");
@@ -152,7 +152,7 @@ pub(crate) fn parse_model_args(cx: &Ctxt, args: TokenStream) -> ModelArgs {
                     });
                 }
             }
-            _ => unknown(cx, "model", &option, MODEL_OPTIONS),
+            _ => option.unknown(cx, "`#[model]`", MODEL_OPTIONS),
         }
     });
     parsed
@@ -162,11 +162,10 @@ pub(crate) fn parse_model_args(cx: &Ctxt, args: TokenStream) -> ModelArgs {
 /// over several attributes).
 pub(crate) fn parse_field_args(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldArgs {
     let mut parsed = FieldArgs::default();
-    for attr in attrs.iter().filter(|attr| is_field_attr(attr)) {
-        options::parse_attribute(cx, attr, |option| {
-            parse_field_option(cx, &mut parsed, &option)
-        });
-    }
+    let attrs = attrs.iter().filter(|attr| is_field_attr(attr));
+    options::parse_attributes(cx, attrs, |option| {
+        parse_field_option(cx, &mut parsed, &option)
+    });
     parsed
 }
 
@@ -178,7 +177,7 @@ pub(crate) fn is_field_attr(attr: &syn::Attribute) -> bool {
 fn parse_field_option(cx: &Ctxt, parsed: &mut FieldArgs, option: &RawOption) {
     let flag = |slot: &mut Option<Flag>| {
         let value = option.flag(cx).then_some(((), option.name.span()));
-        set(cx, "field", option, slot, value);
+        set(option, slot, value);
     };
     match option.name.to_string().as_str() {
         "primary_key" => flag(&mut parsed.primary_key),
@@ -190,31 +189,31 @@ fn parse_field_option(cx: &Ctxt, parsed: &mut FieldArgs, option: &RawOption) {
         "sensitive" => flag(&mut parsed.sensitive),
         "default" => {
             let value = default_literal(cx, option);
-            set(cx, "field", option, &mut parsed.default, value);
+            set(option, &mut parsed.default, value);
         }
         "max_length" => {
             let value = option.count(cx, "max_length = 100");
-            set(cx, "field", option, &mut parsed.max_length, value);
+            set(option, &mut parsed.max_length, value);
         }
         "min_length" => {
             let value = option.count(cx, "min_length = 1");
-            set(cx, "field", option, &mut parsed.min_length, value);
+            set(option, &mut parsed.min_length, value);
         }
         "max_digits" => {
             let value = option.count(cx, "max_digits = 12");
-            set(cx, "field", option, &mut parsed.max_digits, value);
+            set(option, &mut parsed.max_digits, value);
         }
         "decimal_places" => {
             let value = option.count(cx, "decimal_places = 2");
-            set(cx, "field", option, &mut parsed.decimal_places, value);
+            set(option, &mut parsed.decimal_places, value);
         }
         "min" => {
             let value = bound(cx, option, "min = 0` or `min = \"0.01\"");
-            set(cx, "field", option, &mut parsed.min, value);
+            set(option, &mut parsed.min, value);
         }
         "max" => {
             let value = bound(cx, option, "max = 100` or `max = \"99.99\"");
-            set(cx, "field", option, &mut parsed.max, value);
+            set(option, &mut parsed.max, value);
         }
         "pattern" => {
             let value = option.string(cx, "pattern = \"^[A-Z]+$\"");
@@ -224,42 +223,26 @@ fn parse_field_option(cx: &Ctxt, parsed: &mut FieldArgs, option: &RawOption) {
                 }
                 !pattern.is_empty()
             });
-            set(cx, "field", option, &mut parsed.pattern, value);
+            set(option, &mut parsed.pattern, value);
         }
         "on_delete" => {
             let value = on_delete(cx, option);
-            set(cx, "field", option, &mut parsed.on_delete, value);
+            set(option, &mut parsed.on_delete, value);
         }
         "column" => {
             let value = option.string(cx, "column = \"name_col\"");
-            set(cx, "field", option, &mut parsed.column, value);
+            set(option, &mut parsed.column, value);
         }
         "renamed_from" => {
             let value = option.string(cx, "renamed_from = \"old_name\"");
-            set(cx, "field", option, &mut parsed.renamed_from, value);
+            set(option, &mut parsed.renamed_from, value);
         }
-        _ => unknown(cx, "field", option, FIELD_OPTIONS),
+        _ => option.unknown(cx, "`#[field]`", FIELD_OPTIONS),
     }
 }
 
-/// Stores `value` in `slot`, reporting a second occurrence of the option.
-fn set<T>(
-    cx: &Ctxt,
-    attribute: &str,
-    option: &RawOption,
-    slot: &mut Option<Opt<T>>,
-    value: Option<(T, Span)>,
-) {
-    if slot.is_some() {
-        cx.error_spanned_by(
-            &option.name,
-            format!(
-                "duplicate `#[{attribute}]` option `{}`: remove one of them",
-                option.name
-            ),
-        );
-        return;
-    }
+/// Stores `value` in `slot` (`options` hands each option over once).
+fn set<T>(option: &RawOption, slot: &mut Option<Opt<T>>, value: Option<(T, Span)>) {
     if let Some((value, value_span)) = value {
         *slot = Some(Opt {
             value,
@@ -267,18 +250,6 @@ fn set<T>(
             value_span,
         });
     }
-}
-
-fn unknown(cx: &Ctxt, attribute: &str, option: &RawOption, known: &[&str]) {
-    let name = option.name.to_string();
-    let mut message = format!(
-        "unknown `#[{attribute}]` option `{name}`, expected one of {}",
-        backticked(known.iter().copied())
-    );
-    if let Some(suggestion) = closest(&name, known.iter().copied()) {
-        message.push_str(&format!("; did you mean `{suggestion}`?"));
-    }
-    cx.error_spanned_by(&option.name, message);
 }
 
 fn default_literal(cx: &Ctxt, option: &RawOption) -> Option<(DefaultLiteral, Span)> {
@@ -428,10 +399,7 @@ mod tests {
                 .starts_with("unknown `#[field]` option `max_len`, expected one of `primary_key`")
         );
         assert!(errors[0].ends_with("did you mean `max_length`?"));
-        assert_eq!(
-            errors[1],
-            "duplicate `#[field]` option `unique`: remove one of them"
-        );
+        assert_eq!(errors[1], "`unique` is given twice: remove one of them");
         assert_eq!(
             errors[2],
             "`max_length` expects a non-negative integer literal, e.g. `max_length = 100`"

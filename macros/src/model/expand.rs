@@ -36,11 +36,11 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
     }
 }
 
-fn new_ident(model: &Model) -> Ident {
+pub(super) fn new_ident(model: &Model) -> Ident {
     format_ident!("New{}", model.ident)
 }
 
-fn patch_ident(model: &Model) -> Ident {
+pub(super) fn patch_ident(model: &Model) -> Ident {
     format_ident!("{}Patch", model.ident)
 }
 
@@ -64,7 +64,7 @@ fn field_trait(field: &Field) -> TokenStream {
     quote_spanned!(field.ty_span()=> <#ty as ::fw::Field>)
 }
 
-fn new_struct(model: &Model) -> TokenStream {
+pub(super) fn new_struct(model: &Model) -> TokenStream {
     let vis = &model.vis;
     let name = new_ident(model);
     let doc = format!(
@@ -90,7 +90,7 @@ fn new_struct(model: &Model) -> TokenStream {
     }
 }
 
-fn patch_struct(model: &Model) -> TokenStream {
+pub(super) fn patch_struct(model: &Model) -> TokenStream {
     let vis = &model.vis;
     let name = patch_ident(model);
     let doc = format!(
@@ -119,7 +119,7 @@ fn patch_struct(model: &Model) -> TokenStream {
 
 /// `Debug` for the model, `New<Model>` and `<Model>Patch`, printing sensitive
 /// fields as `<redacted>`.
-fn debug_impls(model: &Model) -> TokenStream {
+pub(super) fn debug_impls(model: &Model) -> TokenStream {
     let any_sensitive = model.fields.iter().any(Field::is_sensitive);
     let redacted = any_sensitive.then(|| {
         quote! {
@@ -298,7 +298,7 @@ fn parameter(name: &str, used: bool) -> Ident {
 /// model, where a static is compiled once and referred to by address.
 /// `FIELDS` is a static of its own so that the column constants, which point
 /// into it, stay the same address when a field's options change.
-fn schema_statics(model: &Model) -> TokenStream {
+pub(super) fn schema_statics(model: &Model) -> TokenStream {
     let name = model.ident.to_string();
     let table = &model.table;
     let renamed_from = text(
@@ -528,7 +528,7 @@ fn model_impl(model: &Model) -> TokenStream {
 }
 
 /// `Model::SYMBOL`: a typed [`fw::Column`] per field.
-fn column_consts(model: &Model) -> TokenStream {
+pub(super) fn column_consts(model: &Model) -> TokenStream {
     let ident = &model.ident;
     let consts = model.fields.iter().enumerate().map(|(index, field)| {
         let vis = &field.vis;

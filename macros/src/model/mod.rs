@@ -1,10 +1,12 @@
-//! `#[model]`: parse (`attr`, `ast`) -> check -> render SQL (`sql`) -> generate (`expand`).
+//! `#[model]`: parse (`attr`, `ast`) -> check -> render SQL (`sql`) -> generate
+//! (`expand`, or on errors `stub`).
 
 mod ast;
 mod attr;
 mod check;
 mod expand;
 mod sql;
+mod stub;
 
 use proc_macro2::TokenStream;
 
@@ -21,7 +23,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> Expansion {
     match cx.check() {
         Ok(()) => Ok(expand::expand(&model)),
         Err(errors) => Err(Failure {
-            fallback: model.stripped_item(),
+            fallback: stub::stub(&model),
             errors,
         }),
     }
@@ -135,6 +137,11 @@ mod tests {
         assert_eq!(messages.len(), 4, "{messages:#?}");
         let fallback = failure.fallback.to_string();
         assert!(fallback.starts_with("pub struct Security"), "{fallback}");
-        assert!(!fallback.contains("field"), "{fallback}");
+        assert!(!fallback.contains("# [field"), "{fallback}");
+        assert!(
+            fallback.contains("impl :: fw :: Model for Security"),
+            "{fallback}"
+        );
+        assert!(fallback.contains("pub struct NewSecurity"), "{fallback}");
     }
 }

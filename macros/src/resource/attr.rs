@@ -7,7 +7,6 @@ use syn::parse::Parser;
 use syn::{Ident, Path, Token};
 
 use crate::ctxt::Ctxt;
-use crate::names::{backticked, closest};
 use crate::options::{self, RawOption, RawValue};
 
 /// The actions `actions(...)` accepts, with the runtime's variant names.
@@ -121,7 +120,7 @@ pub(crate) struct ResourceArgs {
 impl ResourceArgs {
     pub(crate) fn parse(cx: &Ctxt, args: TokenStream) -> ResourceArgs {
         let mut parsed = ResourceArgs::default();
-        options::parse_arguments(cx, args, |option| parsed.read(cx, option));
+        options::parse_arguments(cx, args, &[], |option| parsed.read(cx, option));
         parsed
     }
 
@@ -171,7 +170,7 @@ impl ResourceArgs {
                         Some((_, variant)) => self.actions.push((ident, variant)),
                         None => cx.error_spanned_by(
                             &ident,
-                            unknown(
+                            options::unknown(
                                 "action",
                                 &ident.to_string(),
                                 ACTIONS.iter().map(|(name, _)| *name),
@@ -181,26 +180,9 @@ impl ResourceArgs {
                 }
             }
             "filter" => self.filters = filters(cx, &option),
-            other => cx.error_spanned_by(
-                &option.name,
-                unknown("`#[resource]` option", other, OPTIONS),
-            ),
+            _ => option.unknown(cx, "`#[resource]`", &OPTIONS),
         }
     }
-}
-
-fn unknown<'a>(
-    what: &str,
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str> + Clone,
-) -> String {
-    let hint = closest(name, candidates.clone())
-        .map(|close| format!("; did you mean `{close}`?"))
-        .unwrap_or_default();
-    format!(
-        "unknown {what} `{name}`, expected one of {}{hint}",
-        backticked(candidates)
-    )
 }
 
 fn path_value(cx: &Ctxt, option: &RawOption, example: &str) -> Option<Path> {
@@ -303,7 +285,7 @@ fn lookup(cx: &Ctxt, ident: Ident) -> Option<LookupArg> {
         None => {
             cx.error_spanned_by(
                 &ident,
-                unknown(
+                options::unknown(
                     "lookup",
                     &ident.to_string(),
                     LOOKUPS.iter().map(|(name, ..)| *name),
@@ -317,14 +299,10 @@ fn lookup(cx: &Ctxt, ident: Ident) -> Option<LookupArg> {
 /// `#[field(rename = "apiName")]` on a resource field.
 pub(crate) fn field_rename(cx: &Ctxt, attrs: &[syn::Attribute]) -> Option<(String, Span)> {
     let mut rename = None;
-    for attr in attrs.iter().filter(|attr| attr.path().is_ident("field")) {
-        options::parse_attribute(cx, attr, |option| match option.name.to_string().as_str() {
-            "rename" => rename = option.string(cx, "rename = \"exDate\""),
-            other => cx.error_spanned_by(
-                &option.name,
-                unknown("resource `#[field]` option", other, ["rename"]),
-            ),
-        });
-    }
+    let attrs = attrs.iter().filter(|attr| attr.path().is_ident("field"));
+    options::parse_attributes(cx, attrs, |option| match option.name.to_string().as_str() {
+        "rename" => rename = option.string(cx, "rename = \"exDate\""),
+        _ => option.unknown(cx, "resource `#[field]`", &["rename"]),
+    });
     rename
 }

@@ -5,19 +5,35 @@
 
 use syn::Ident;
 
-use super::ast::Resource;
+use super::ast::{Field, Resource};
 use crate::ctxt::Ctxt;
 use crate::names::{backticked, closest};
 
 pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
-    let args = &resource.args;
-    if args.model.is_none() {
+    check_model(cx, resource);
+    check_path(cx, resource);
+    check_actions(cx, resource);
+    check_field_lists(cx, resource);
+    check_filters(cx, resource);
+    check_access(cx, resource);
+    check_default_ordering(cx, resource);
+    check_page_sizes(cx, resource);
+    check_list_options_need_list(cx, resource);
+    check_json_names(cx, resource);
+}
+
+fn check_model(cx: &Ctxt, resource: &Resource) {
+    if resource.args.model.is_none() {
         cx.error_spanned_by(
             &resource.ident,
             "`#[resource]` needs the model it shows: `#[resource(model = Dividend, ...)]`",
         );
     }
-    match &args.path {
+}
+
+/// A path is given, and is a plain collection path the router can extend.
+fn check_path(cx: &Ctxt, resource: &Resource) {
+    match &resource.args.path {
         None => cx.error_spanned_by(
             &resource.ident,
             "`#[resource]` needs a path: `#[resource(path = \"/dividends\", ...)]`",
@@ -29,30 +45,51 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
         }
         Some(_) => {}
     }
-    if args.actions.is_empty() {
+}
+
+/// At least one action, each named once.
+fn check_actions(cx: &Ctxt, resource: &Resource) {
+    let actions = &resource.args.actions;
+    if actions.is_empty() {
         cx.error_spanned_by(
             &resource.ident,
             "`#[resource]` needs at least one action: `actions(list, retrieve, create, update, partial_update, destroy)`",
         );
     }
-    let lists: [(&str, Vec<&Ident>); 5] = [
-        ("read_only", args.read_only.iter().collect()),
-        ("write_only", args.write_only.iter().collect()),
-        ("create_only", args.create_only.iter().collect()),
-        ("search", args.search.iter().collect()),
-        ("ordering", args.ordering.iter().collect()),
-    ];
-    for (option, names) in &lists {
-        let mut seen: Vec<&Ident> = Vec::new();
-        for name in names {
-            check_is_field(cx, resource, option, name);
-            if seen.contains(name) {
-                cx.error_spanned_by(name, format!("`{name}` appears twice in `{option}`"));
-            }
-            seen.push(name);
+    for (index, (action, _)) in actions.iter().enumerate() {
+        if actions[..index]
+            .iter()
+            .any(|(earlier, _)| earlier == action)
+        {
+            cx.error_spanned_by(action, format!("`{action}` appears twice in `actions`"));
         }
     }
-    check_filters(cx, resource);
+}
+
+/// Every name in a field list is a field of the struct, named once.
+fn check_field_lists(cx: &Ctxt, resource: &Resource) {
+    let args = &resource.args;
+    let lists: [(&str, &[Ident]); 5] = [
+        ("read_only", &args.read_only),
+        ("write_only", &args.write_only),
+        ("create_only", &args.create_only),
+        ("search", &args.search),
+        ("ordering", &args.ordering),
+    ];
+    for (option, names) in lists {
+        for (index, name) in names.iter().enumerate() {
+            check_is_field(cx, resource, option, name);
+            if names[..index].contains(name) {
+                cx.error_spanned_by(name, format!("`{name}` appears twice in `{option}`"));
+            }
+        }
+    }
+}
+
+/// `read_only`, `write_only` and `create_only` do not contradict each other,
+/// and a field nobody reads is neither ordered nor filtered on.
+fn check_access(cx: &Ctxt, resource: &Resource) {
+    let args = &resource.args;
     for field in &args.write_only {
         if args.read_only.contains(field) {
             cx.error_spanned_by(field, format!("`{field}` cannot be both `read_only` and `write_only`: a field nobody can read or write is pointless"));
@@ -82,30 +119,48 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
             );
         }
     }
-    if let Some((ordering, span)) = &args.default_ordering {
-        for term in ordering.split(',').map(str::trim) {
-            let name = term.strip_prefix('-').unwrap_or(term);
-            let orderable = args.ordering.iter().any(|field| {
-                resource
-                    .field(field)
-                    .is_some_and(|field| field.api_name() == name)
-            });
-            if !orderable {
-                cx.error_at(
-                    *span,
-                    format!(
-                        "`default_ordering` names `{name}`, which is not in `ordering(...)`; add it there or use one of {}",
-                        backticked(args.ordering.iter().map(|field| field.to_string()).collect::<Vec<_>>().iter().map(String::as_str))
-                    ),
-                );
-            }
+}
+
+/// `default_ordering` orders lists, by fields in `ordering(...)`.
+fn check_default_ordering(cx: &Ctxt, resource: &Resource) {
+    let args = &resource.args;
+    let Some((ordering, span)) = &args.default_ordering else {
+        return;
+    };
+    // Terms are query-parameter values, so they use the names in JSON.
+    let orderable: Vec<String> = args
+        .ordering
+        .iter()
+        .filter_map(|field| resource.field(field))
+        .map(Field::api_name)
+        .collect();
+    for term in ordering.split(',').map(str::trim) {
+        let name = term.strip_prefix('-').unwrap_or(term);
+        if !orderable.iter().any(|orderable| orderable == name) {
+            let alternatives = if orderable.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " or use one of {}",
+                    backticked(orderable.iter().map(String::as_str))
+                )
+            };
+            cx.error_at(
+                *span,
+                format!(
+                    "`default_ordering` names `{name}`, which is not in `ordering(...)`; add it there{alternatives}"
+                ),
+            );
         }
     }
-    if let Some((_, span)) = &args.default_ordering
-        && !resource.has_action("list")
-    {
+    if !resource.has_action("list") {
         cx.error_at(*span, "`default_ordering` needs the `list` action");
     }
+}
+
+/// Page sizes are at least 1, and the default is within the maximum.
+fn check_page_sizes(cx: &Ctxt, resource: &Resource) {
+    let args = &resource.args;
     if let (Some((page_size, span)), Some((max, _))) = (args.page_size, args.max_page_size)
         && page_size > max
     {
@@ -119,6 +174,11 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
             cx.error_at(span, "page sizes must be at least 1");
         }
     }
+}
+
+/// Filters, search and ordering are parameters of list requests.
+fn check_list_options_need_list(cx: &Ctxt, resource: &Resource) {
+    let args = &resource.args;
     let list_only = [
         ("filter", !args.filters.is_empty()),
         ("search", !args.search.is_empty()),
@@ -132,6 +192,10 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
             );
         }
     }
+}
+
+/// No two fields share a name in JSON.
+fn check_json_names(cx: &Ctxt, resource: &Resource) {
     let mut names: Vec<String> = Vec::new();
     for field in &resource.fields {
         let name = field.api_name();

@@ -1,4 +1,7 @@
 //! Code generation for `#[resource]`: reads the checked IR, never validates.
+//! One function per artifact: the compile-time assertions, the representation
+//! (its serialization and `from_model`), the request-body readers, the
+//! `ResourceSpec` static and the `Resource` impl that ties them together.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -6,12 +9,50 @@ use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
 use super::ast::{Field, Resource};
-use super::attr::LookupKind;
+use super::attr::{FilterArg, LookupKind};
 use crate::names::screaming_snake_case;
 
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const DEFAULT_MAX_PAGE_SIZE: u32 = 500;
 
+pub(crate) fn expand(resource: &Resource) -> TokenStream {
+    let item = resource.stripped_item();
+    let Some(model) = &resource.args.model else {
+        return item;
+    };
+    let assertions = [
+        history_assertion(resource, model),
+        related_filter_assertions(resource),
+        lookup_assertions(resource),
+        search_assertions(resource),
+    ];
+    let represent = represent_fn(resource);
+    let serialize = serialize_impl(resource);
+    let spec = spec_static(resource, model, &SpecLists::of(resource, model));
+    let resource_impl = resource_impl(resource, model);
+    quote! {
+        #item
+
+        const _: () = {
+            // For `from_model`, which shows each model column with `shown_as`.
+            use ::fw::__private::ShownColumn as _;
+
+            // The model's insert and patch types, reached through `Model` so the
+            // user need not import them (a struct literal cannot name a
+            // qualified path, but it can name an alias of one).
+            type __FwNew = <#model as ::fw::Model>::New;
+            type __FwPatch = <#model as ::fw::Model>::Patch;
+
+            #(#assertions)*
+            #represent
+            #serialize
+            #spec
+            #resource_impl
+        };
+    }
+}
+
+/// `<Model>::FIELD`, the model's column for the resource field `field`.
 fn column(model: &Path, field: &Ident) -> TokenStream {
     let constant = Ident::new(&screaming_snake_case(&field.to_string()), field.span());
     quote_spanned!(field.span()=> <#model>::#constant)
@@ -54,178 +95,420 @@ fn respanned(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
         .collect()
 }
 
-pub(crate) fn expand(resource: &Resource) -> TokenStream {
-    let args = &resource.args;
-    let Some(model) = &args.model else {
-        return resource.stripped_item();
+/// `history` reads the change log, which only `#[fw::model(changelog)]` keeps.
+fn history_assertion(resource: &Resource, model: &Path) -> TokenStream {
+    let Some(span) = resource.action_span("history") else {
+        return TokenStream::new();
     };
-    let ident = &resource.ident;
-    let item = resource.stripped_item();
+    quote_spanned! {span=>
+        const _: () = ::fw::__private::assert_records_changes::<#model>();
+    }
+}
 
-    let lookup_checks = args.filters.iter().flat_map(|filter| {
-        let ty = resource.field(&filter.field).map(|field| field.ty.clone());
-        filter.lookups.iter().filter_map(move |lookup| {
-            let ty = ty.as_ref()?;
-            let check = match lookup.kind {
-                LookupKind::Any => return None,
-                LookupKind::Ordered => "ordered",
-                LookupKind::Text => "text",
-                LookupKind::Nullable => "nullable",
-            };
-            // A related filter's field type is only known from the referenced
-            // model's column, so the check takes the column.
-            Some(match &filter.related {
-                None => {
-                    let check = Ident::new(check, lookup.ident.span());
-                    quote_spanned! {lookup.ident.span()=>
-                        const _: () = ::fw::__private::lookups::#check::<#ty>();
-                    }
-                }
-                Some(related) => {
-                    let check = Ident::new(&format!("{check}_column"), lookup.ident.span());
-                    let column = related_column(ty, &filter.field, &related.target);
-                    quote_spanned! {lookup.ident.span()=>
-                        const _: () = ::fw::__private::lookups::#check(&#column);
-                    }
-                }
+/// A related filter's reference is a `Ref` (else an error on the reference) to
+/// a model with the named field (else an error on the field's name).
+fn related_filter_assertions(resource: &Resource) -> TokenStream {
+    resource
+        .args
+        .filters
+        .iter()
+        .filter_map(|filter| {
+            let related = filter.related.as_ref()?;
+            let ty = &resource.field(&filter.field)?.ty;
+            let column = related_column(ty, &filter.field, &related.target);
+            Some(quote! {
+                const _: () = {
+                    let _ = #column;
+                };
             })
         })
-    });
-    // A related filter's reference is a `Ref` (else an error on the reference)
-    // to a model with the named field (else an error on the field's name).
-    let related_checks = args.filters.iter().filter_map(|filter| {
-        let related = filter.related.as_ref()?;
-        let ty = &resource.field(&filter.field)?.ty;
-        let column = related_column(ty, &filter.field, &related.target);
-        Some(quote! {
-            const _: () = {
-                let _ = #column;
-            };
-        })
-    });
-    // `history` reads the change log, which only `#[fw::model(changelog)]` keeps.
-    let history_check = resource.action_span("history").map(|span| {
-        quote_spanned! {span=>
-            const _: () = ::fw::__private::assert_records_changes::<#model>();
-        }
-    });
-    let search_checks = args.search.iter().filter_map(|name| {
-        let ty = &resource.field(name)?.ty;
-        Some(quote_spanned! {name.span()=>
-            const _: () = ::fw::__private::lookups::text::<#ty>();
-        })
-    });
+        .collect()
+}
 
-    let shown: Vec<&Field> = resource
+/// Each lookup suits its field's type: ranges need an order, text lookups text,
+/// `isnull` an `Option`; reported on the lookup.
+fn lookup_assertions(resource: &Resource) -> TokenStream {
+    resource
+        .args
+        .filters
+        .iter()
+        .flat_map(|filter| {
+            let ty = resource.field(&filter.field).map(|field| &field.ty);
+            filter.lookups.iter().filter_map(move |lookup| {
+                let requirement = match lookup.kind {
+                    LookupKind::Any => return None,
+                    LookupKind::Ordered => "ordered",
+                    LookupKind::Text => "text",
+                    LookupKind::Nullable => "nullable",
+                };
+                Some(lookup_assertion(filter, ty?, requirement, &lookup.ident))
+            })
+        })
+        .collect()
+}
+
+fn lookup_assertion(
+    filter: &FilterArg,
+    ty: &syn::Type,
+    requirement: &str,
+    lookup: &Ident,
+) -> TokenStream {
+    match &filter.related {
+        None => {
+            let assert = Ident::new(requirement, lookup.span());
+            quote_spanned! {lookup.span()=>
+                const _: () = ::fw::__private::lookups::#assert::<#ty>();
+            }
+        }
+        // A related filter's field type is only known from the referenced
+        // model's column, so the assertion takes the column.
+        Some(related) => {
+            let assert = Ident::new(&format!("{requirement}_column"), lookup.span());
+            let column = related_column(ty, &filter.field, &related.target);
+            quote_spanned! {lookup.span()=>
+                const _: () = ::fw::__private::lookups::#assert(&#column);
+            }
+        }
+    }
+}
+
+/// `search` fields are text; reported on the name in `search(...)`.
+fn search_assertions(resource: &Resource) -> TokenStream {
+    resource
+        .args
+        .search
+        .iter()
+        .filter_map(|name| {
+            let ty = &resource.field(name)?.ty;
+            Some(quote_spanned! {name.span()=>
+                const _: () = ::fw::__private::lookups::text::<#ty>();
+            })
+        })
+        .collect()
+}
+
+/// The fields the representation shows: all but `write_only` ones.
+fn shown(resource: &Resource) -> impl Iterator<Item = &Field> {
+    resource
         .fields
         .iter()
         .filter(|field| !resource.is_write_only(field))
-        .collect();
-    let shown_count = shown.len();
-    let serialize_fields = shown.iter().map(|field| {
+}
+
+/// `__fw_represent`, the representation's one serialization, from borrowed
+/// fields: the struct serializes its own, and handlers the model row's, with
+/// no copy.
+fn represent_fn(resource: &Resource) -> TokenStream {
+    let struct_name = resource.ident.to_string();
+    let shown_count = shown(resource).count();
+    // Generic rather than the declared types, so a field whose type differs
+    // from the model's is reported once, by `from_model`, and not again here.
+    let params = shown(resource).map(|field| {
+        let ident = &field.ident;
+        quote!(#ident: &impl ::fw::Field)
+    });
+    let serialize_fields = shown(resource).map(|field| {
         let name = field.api_name();
         let ident = &field.ident;
         quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, &::fw::__private::Represented(#ident))?;)
     });
-    // Generic rather than the declared types, so a field whose type differs from
-    // the model's is reported once, by the type check, and not again here.
-    let shown_params = shown.iter().map(|field| {
-        let ident = &field.ident;
-        quote!(#ident: &impl ::fw::Field)
-    });
-    let shown_idents: Vec<&Ident> = shown.iter().map(|field| &field.ident).collect();
-    let struct_name = ident.to_string();
-    // The one place a field's type is compared with the model's: a mismatch is
-    // reported once, on the field, naming both types.
-    let from_model = resource.fields.iter().map(|field| {
-        let ident = &field.ident;
-        let ty = &field.ty;
-        let value = quote_spanned!(ident.span()=> &row.#ident);
-        let value_ty = quote_spanned!(ty.span()=> &#ty);
-        quote! {
-            #ident: {
-                let value: #value_ty = #value;
-                ::core::clone::Clone::clone(value)
-            }
+    quote! {
+        #[allow(clippy::too_many_arguments)]
+        fn __fw_represent<__S: ::fw::__private::serde::Serializer>(
+            serializer: __S,
+            #(#params),*
+        ) -> ::core::result::Result<__S::Ok, __S::Error> {
+            let mut state = ::fw::__private::serde::Serializer::serialize_struct(serializer, #struct_name, #shown_count)?;
+            #(#serialize_fields)*
+            ::fw::__private::serde::ser::SerializeStruct::end(state)
         }
-    });
+    }
+}
 
-    let spec_fields = resource.fields.iter().map(|field| {
+fn serialize_impl(resource: &Resource) -> TokenStream {
+    let ident = &resource.ident;
+    let shown = shown(resource).map(|field| &field.ident);
+    quote! {
+        #[automatically_derived]
+        impl ::fw::__private::serde::Serialize for #ident {
+            fn serialize<__S: ::fw::__private::serde::Serializer>(
+                &self,
+                serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                __fw_represent(serializer, #(&self.#shown),*)
+            }
+        }
+    }
+}
+
+/// The body of `from_model`: each field from the row's, through the model's
+/// column, which is the one place a field's type is compared with the model's,
+/// so a mismatch is reported once, on the field's type, naming both types.
+fn from_model_body(resource: &Resource, model: &Path) -> TokenStream {
+    let ident = &resource.ident;
+    let fields = resource.fields.iter().map(|field| {
+        let name = &field.ident;
+        let ty = &field.ty;
+        let column = column(model, name);
+        let value = quote_spanned!(name.span()=> &row.#name);
+        let shown_as = quote_spanned!(ty.span()=> shown_as::<#ty>);
+        quote!(#name: #column.#shown_as(#value))
+    });
+    quote!(#ident { #(#fields),* })
+}
+
+/// The fields a request body may set: all but `read_only` ones.
+fn writable(resource: &Resource) -> impl Iterator<Item = &Field> {
+    resource
+        .fields
+        .iter()
+        .filter(|field| !resource.is_read_only(field))
+}
+
+/// The body of `create_input`: the model's `New` from a create body. Each value
+/// is read as the model field's type, which `from_model` compares with the
+/// resource's, so a mismatch is not reported again here.
+fn create_input_body(resource: &Resource, model: &Path) -> TokenStream {
+    if !resource.has_action("create") {
+        return quote!(let _ = input; ::core::option::Option::None);
+    }
+    let reads = writable(resource).map(|field| {
+        let ident = &field.ident;
         let name = field.api_name();
-        let column = column(model, &field.ident);
-        let read_only = resource.is_read_only(field);
-        let write_only = resource.is_write_only(field);
-        let doc = &field.doc;
+        let column = column(model, ident);
+        quote!(let #ident = input.or_default(#name, #column.schema());)
+    });
+    let assigns = writable(resource).map(|field| {
+        let ident = &field.ident;
+        quote_spanned!(ident.span()=> #ident: #ident?)
+    });
+    quote! {
+        #(#reads)*
+        ::core::option::Option::Some(__FwNew { #(#assigns),* })
+    }
+}
+
+/// The body of `update_input`: the model's `Patch` from an update body (every
+/// updatable field required) or a partial update's (every field optional).
+fn update_input_body(resource: &Resource, model: &Path) -> TokenStream {
+    if !resource.has_action("update") && !resource.has_action("partial_update") {
+        return quote!(let _ = (input, partial); ::core::option::Option::None);
+    }
+    let updatable: Vec<&Field> = writable(resource)
+        .filter(|field| !resource.is_create_only(field))
+        .collect();
+    let reads = updatable.iter().map(|field| {
+        let ident = &field.ident;
+        let name = field.api_name();
+        let column = column(model, ident);
         quote! {
-            ::fw::ResourceField {
-                name: #name,
-                field: #column.schema(),
-                read_only: #read_only,
-                write_only: #write_only,
-                doc: #doc,
-            }
+            let #ident = if partial {
+                input.optional(#name, #column.schema())
+            } else {
+                input.required(#name, #column.schema())
+            };
         }
     });
-    let api_name = |ident: &Ident| {
-        resource
-            .field(ident)
-            .map_or_else(|| ident.to_string(), Field::api_name)
+    let assigns = updatable.iter().map(|field| {
+        let ident = &field.ident;
+        quote_spanned!(ident.span()=> #ident)
+    });
+    quote! {
+        #(#reads)*
+        ::core::option::Option::Some(__FwPatch { #(#assigns,)* ..::core::default::Default::default() })
+    }
+}
+
+pub(super) fn hooks(resource: &Resource) -> TokenStream {
+    match &resource.args.hooks {
+        Some(hooks) => quote!(#hooks),
+        None => quote!(()),
+    }
+}
+
+/// `Resource::scope`, when `scope = ...` names the function restricting rows.
+fn scope_fn(resource: &Resource, model: &Path) -> TokenStream {
+    let Some(scope) = &resource.args.scope else {
+        return TokenStream::new();
     };
-    let filters = args.filters.iter().map(|filter| {
-        let lookups = filter.lookups.iter().map(|lookup| {
-            let variant = Ident::new(lookup.variant, lookup.ident.span());
-            quote!(::fw::Lookup::#variant)
-        });
-        let reference = column(model, &filter.field);
-        let ty = resource.field(&filter.field).map(|field| &field.ty);
-        let (name, field, through) = match (&filter.related, ty) {
-            (Some(related), Some(ty)) => {
-                let target = related_column(ty, &filter.field, &related.target);
-                let model = related_model(ty, &filter.field);
-                (
-                    related.name.to_string(),
-                    target,
-                    quote! {
-                        ::core::option::Option::Some(::fw::Through {
-                            reference: #reference.schema(),
-                            target: <#model as ::fw::Model>::SCHEMA,
-                        })
-                    },
-                )
-            }
-            _ => (
-                api_name(&filter.field),
-                reference,
-                quote!(::core::option::Option::None),
-            ),
-        };
-        quote! {
-            ::fw::FilterSpec {
-                name: #name,
-                field: #field.schema(),
-                through: #through,
-                lookups: &[#(#lookups),*],
-            }
+    quote! {
+        fn scope(
+            request: &::fw::RequestContext,
+        ) -> ::core::result::Result<::core::option::Option<::fw::Filter<#model>>, ::fw::ApiError> {
+            #scope(request).map(::core::option::Option::Some)
         }
+    }
+}
+
+fn resource_impl(resource: &Resource, model: &Path) -> TokenStream {
+    let ident = &resource.ident;
+    let hooks = hooks(resource);
+    let from_model = from_model_body(resource, model);
+    let shown = shown(resource).map(|field| &field.ident);
+    let create_input = create_input_body(resource, model);
+    let update_input = update_input_body(resource, model);
+    let scope = scope_fn(resource, model);
+    quote! {
+        #[automatically_derived]
+        impl ::fw::Resource for #ident {
+            type Model = #model;
+            type Hooks = #hooks;
+            const SPEC: &'static ::fw::ResourceSpec = &__FW_SPEC;
+
+            fn from_model(row: &#model) -> Self {
+                #from_model
+            }
+
+            fn serialize_row<__S: ::fw::__private::serde::Serializer>(
+                row: &#model,
+                serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                __fw_represent(serializer, #(&row.#shown),*)
+            }
+
+            fn create_input(
+                input: &mut ::fw::__private::Input,
+            ) -> ::core::option::Option<__FwNew> {
+                #create_input
+            }
+
+            // The patch may cover every field the model lets change.
+            #[allow(clippy::needless_update)]
+            fn update_input(
+                input: &mut ::fw::__private::Input,
+                partial: bool,
+            ) -> ::core::option::Option<__FwPatch> {
+                #update_input
+            }
+
+            #scope
+        }
+    }
+}
+
+/// The lists of a `ResourceSpec`, each an array's elements: empty in a stub,
+/// where they would repeat the errors it stands beside.
+#[derive(Default)]
+pub(super) struct SpecLists {
+    actions: TokenStream,
+    fields: TokenStream,
+    filters: TokenStream,
+    search: TokenStream,
+    ordering: TokenStream,
+    default_ordering: TokenStream,
+}
+
+impl SpecLists {
+    fn of(resource: &Resource, model: &Path) -> SpecLists {
+        let args = &resource.args;
+        let actions = args.actions.iter().map(|(ident, variant)| {
+            let variant = Ident::new(variant, ident.span());
+            quote!(::fw::Action::#variant)
+        });
+        let fields = resource
+            .fields
+            .iter()
+            .map(|field| field_spec(resource, model, field));
+        let filters = args
+            .filters
+            .iter()
+            .map(|filter| filter_spec(resource, model, filter));
+        let search = args.search.iter().map(|name| {
+            let column = column(model, name);
+            quote!(#column.schema())
+        });
+        let ordering = args.ordering.iter().map(|name| {
+            let api = api_name(resource, name);
+            let column = column(model, name);
+            quote!((#api, #column.schema()))
+        });
+        let default_ordering = args.default_ordering.iter().flat_map(|(text, _)| {
+            text.split(',')
+                .map(|term| term.trim().to_owned())
+                .collect::<Vec<_>>()
+        });
+        SpecLists {
+            actions: quote!(#(#actions),*),
+            fields: quote!(#(#fields),*),
+            filters: quote!(#(#filters),*),
+            search: quote!(#(#search),*),
+            ordering: quote!(#(#ordering),*),
+            default_ordering: quote!(#(#default_ordering),*),
+        }
+    }
+}
+
+/// The name in JSON of the struct field `ident`.
+fn api_name(resource: &Resource, ident: &Ident) -> String {
+    resource
+        .field(ident)
+        .map_or_else(|| ident.to_string(), Field::api_name)
+}
+
+fn field_spec(resource: &Resource, model: &Path, field: &Field) -> TokenStream {
+    let name = field.api_name();
+    let column = column(model, &field.ident);
+    let read_only = resource.is_read_only(field);
+    let write_only = resource.is_write_only(field);
+    let doc = &field.doc;
+    quote! {
+        ::fw::ResourceField {
+            name: #name,
+            field: #column.schema(),
+            read_only: #read_only,
+            write_only: #write_only,
+            doc: #doc,
+        }
+    }
+}
+
+fn filter_spec(resource: &Resource, model: &Path, filter: &FilterArg) -> TokenStream {
+    let lookups = filter.lookups.iter().map(|lookup| {
+        let variant = Ident::new(lookup.variant, lookup.ident.span());
+        quote!(::fw::Lookup::#variant)
     });
-    let search = args.search.iter().map(|name| {
-        let column = column(model, name);
-        quote!(#column.schema())
-    });
-    let ordering = args.ordering.iter().map(|name| {
-        let api = api_name(name);
-        let column = column(model, name);
-        quote!((#api, #column.schema()))
-    });
-    let default_ordering: Vec<String> = args
-        .default_ordering
+    let reference = column(model, &filter.field);
+    let ty = resource.field(&filter.field).map(|field| &field.ty);
+    let (name, field, through) = match (&filter.related, ty) {
+        (Some(related), Some(ty)) => {
+            let target = related_column(ty, &filter.field, &related.target);
+            let model = related_model(ty, &filter.field);
+            (
+                related.name.to_string(),
+                target,
+                quote! {
+                    ::core::option::Option::Some(::fw::Through {
+                        reference: #reference.schema(),
+                        target: <#model as ::fw::Model>::SCHEMA,
+                    })
+                },
+            )
+        }
+        _ => (
+            api_name(resource, &filter.field),
+            reference,
+            quote!(::core::option::Option::None),
+        ),
+    };
+    quote! {
+        ::fw::FilterSpec {
+            name: #name,
+            field: #field.schema(),
+            through: #through,
+            lookups: &[#(#lookups),*],
+        }
+    }
+}
+
+/// `__FW_SPEC`: a static, not the constant's value, so that editing the
+/// resource's options or docs recompiles this data alone rather than every
+/// handler instantiated for the resource.
+pub(super) fn spec_static(resource: &Resource, model: &Path, lists: &SpecLists) -> TokenStream {
+    let args = &resource.args;
+    let name = args
+        .name
         .as_ref()
-        .map(|(text, _)| text.split(',').map(|term| term.trim().to_owned()).collect())
-        .unwrap_or_default();
-    let actions = args.actions.iter().map(|(ident, variant)| {
-        let variant = Ident::new(variant, ident.span());
-        quote!(::fw::Action::#variant)
-    });
+        .map_or_else(|| resource.ident.to_string(), |(name, _)| name.clone());
     let path = args
         .path
         .as_ref()
@@ -235,168 +518,29 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
     let max_page_size = args
         .max_page_size
         .map_or(DEFAULT_MAX_PAGE_SIZE.max(page_size), |(size, _)| size);
-    let name = args
-        .name
-        .as_ref()
-        .map_or_else(|| struct_name.clone(), |(name, _)| name.clone());
     let doc = &resource.doc;
-
-    let writable: Vec<&Field> = resource
-        .fields
-        .iter()
-        .filter(|field| !resource.is_read_only(field))
-        .collect();
-    let create_input = if resource.has_action("create") {
-        let reads = writable.iter().map(|field| {
-            let ident = &field.ident;
-            let ty = &field.ty;
-            let name = field.api_name();
-            let column = column(model, ident);
-            quote!(let #ident = input.or_default::<#ty>(#name, #column.schema());)
-        });
-        let assigns = writable.iter().map(|field| {
-            let ident = &field.ident;
-            quote_spanned!(ident.span()=> #ident: #ident?)
-        });
-        quote! {
-            #(#reads)*
-            ::core::option::Option::Some(__FwNew { #(#assigns),* })
-        }
-    } else {
-        quote!(let _ = input; ::core::option::Option::None)
-    };
-    let updatable: Vec<&&Field> = writable
-        .iter()
-        .filter(|field| !resource.is_create_only(field))
-        .collect();
-    let update_input = if resource.has_action("update") || resource.has_action("partial_update") {
-        let reads = updatable.iter().map(|field| {
-            let ident = &field.ident;
-            let ty = &field.ty;
-            let name = field.api_name();
-            let column = column(model, ident);
-            quote! {
-                let #ident = if partial {
-                    input.optional::<#ty>(#name, #column.schema())
-                } else {
-                    input.required::<#ty>(#name, #column.schema())
-                };
-            }
-        });
-        let assigns = updatable.iter().map(|field| {
-            let ident = &field.ident;
-            quote_spanned!(ident.span()=> #ident)
-        });
-        quote! {
-            #(#reads)*
-            ::core::option::Option::Some(__FwPatch { #(#assigns,)* ..::core::default::Default::default() })
-        }
-    } else {
-        quote!(let _ = (input, partial); ::core::option::Option::None)
-    };
-    let hooks = match &args.hooks {
-        Some(hooks) => quote!(#hooks),
-        None => quote!(()),
-    };
-    let scope = args.scope.as_ref().map(|scope| {
-        quote! {
-            fn scope(
-                request: &::fw::RequestContext,
-            ) -> ::core::result::Result<::core::option::Option<::fw::Filter<#model>>, ::fw::ApiError> {
-                #scope(request).map(::core::option::Option::Some)
-            }
-        }
-    });
-
+    let SpecLists {
+        actions,
+        fields,
+        filters,
+        search,
+        ordering,
+        default_ordering,
+    } = lists;
     quote! {
-        #item
-
-        const _: () = {
-            // The model's insert and patch types, reached through `Model` so the
-            // user need not import them (a struct literal cannot name a
-            // qualified path, but it can name an alias of one).
-            type __FwNew = <#model as ::fw::Model>::New;
-            type __FwPatch = <#model as ::fw::Model>::Patch;
-
-            #history_check
-            #(#related_checks)*
-            #(#lookup_checks)*
-            #(#search_checks)*
-
-            // The representation's one serialization, from borrowed fields: the
-            // struct serializes its own, and handlers the model row's, with no copy.
-            #[allow(clippy::too_many_arguments)]
-            fn __fw_represent<__S: ::fw::__private::serde::Serializer>(
-                serializer: __S,
-                #(#shown_params),*
-            ) -> ::core::result::Result<__S::Ok, __S::Error> {
-                let mut state = ::fw::__private::serde::Serializer::serialize_struct(serializer, #struct_name, #shown_count)?;
-                #(#serialize_fields)*
-                ::fw::__private::serde::ser::SerializeStruct::end(state)
-            }
-
-            #[automatically_derived]
-            impl ::fw::__private::serde::Serialize for #ident {
-                fn serialize<__S: ::fw::__private::serde::Serializer>(
-                    &self,
-                    serializer: __S,
-                ) -> ::core::result::Result<__S::Ok, __S::Error> {
-                    __fw_represent(serializer, #(&self.#shown_idents),*)
-                }
-            }
-
-            // A static, not the constant's value, so that editing the resource's
-            // options or docs recompiles this data alone rather than every
-            // handler instantiated for the resource.
-            static __FW_SPEC: ::fw::ResourceSpec = ::fw::ResourceSpec {
-                name: #name,
-                model: <#model as ::fw::Model>::SCHEMA,
-                path: #path,
-                actions: &[#(#actions),*],
-                fields: &[#(#spec_fields),*],
-                filters: &[#(#filters),*],
-                search: &[#(#search),*],
-                ordering: &[#(#ordering),*],
-                default_ordering: &[#(#default_ordering),*],
-                page_size: #page_size,
-                max_page_size: #max_page_size,
-                doc: #doc,
-            };
-
-            #[automatically_derived]
-            impl ::fw::Resource for #ident {
-                type Model = #model;
-                type Hooks = #hooks;
-                const SPEC: &'static ::fw::ResourceSpec = &__FW_SPEC;
-
-                fn from_model(row: &#model) -> Self {
-                    #ident { #(#from_model),* }
-                }
-
-                fn serialize_row<__S: ::fw::__private::serde::Serializer>(
-                    row: &#model,
-                    serializer: __S,
-                ) -> ::core::result::Result<__S::Ok, __S::Error> {
-                    __fw_represent(serializer, #(&row.#shown_idents),*)
-                }
-
-                fn create_input(
-                    input: &mut ::fw::__private::Input,
-                ) -> ::core::option::Option<__FwNew> {
-                    #create_input
-                }
-
-                // The patch may cover every field the model lets change.
-                #[allow(clippy::needless_update)]
-                fn update_input(
-                    input: &mut ::fw::__private::Input,
-                    partial: bool,
-                ) -> ::core::option::Option<__FwPatch> {
-                    #update_input
-                }
-
-                #scope
-            }
+        static __FW_SPEC: ::fw::ResourceSpec = ::fw::ResourceSpec {
+            name: #name,
+            model: <#model as ::fw::Model>::SCHEMA,
+            path: #path,
+            actions: &[#actions],
+            fields: &[#fields],
+            filters: &[#filters],
+            search: &[#search],
+            ordering: &[#ordering],
+            default_ordering: &[#default_ordering],
+            page_size: #page_size,
+            max_page_size: #max_page_size,
+            doc: #doc,
         };
     }
 }

@@ -1,20 +1,31 @@
-#[derive(Clone)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, fw::Choices)]
+pub enum Listing {
+    Primary,
+    Secondary,
+}
+
 #[fw::model]
 pub struct Security {
     pub id: i64,
     #[field(max_length = 12)]
     pub symbol: String,
-    pub listed: bool,
+    pub listing: Listing,
     #[field(version)]
     pub version: i64,
 }
 
-#[fw::resource(model = Security, path = "/securities", actions(list, remove))]
+#[fw::resource(
+    model = Security,
+    path = "/securities",
+    actions(list, retrieve, remove),
+    read_only(id, version),
+    filter(symbol, listing)
+)]
 pub struct SecurityResource {
     pub id: i64,
     pub symbol: String,
-    pub listed: bool,
+    pub listing: Listing,
     pub version: i64,
 }
 
-fn main() {}
+include!("../../security_in_use.rs");
