@@ -12,6 +12,7 @@ use axum::routing::{MethodRouter, get};
 use serde_json::Value as Json;
 
 use super::handlers::{action_router, not_found, resource_router, unsupported_method};
+use super::routes::{self, Route};
 use super::{ApiError, RequestContext, Resource, ResourceSpec};
 use crate::app::AppContext;
 use crate::openapi;
@@ -64,8 +65,21 @@ enum Documented {
 #[derive(Clone)]
 struct Registered {
     spec: &'static ResourceSpec,
-    routes: Vec<String>,
-    paths: Vec<String>,
+    routes: Vec<Route>,
+}
+
+impl Registered {
+    /// Its paths, each once, in the order they were mounted.
+    fn paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = Vec::new();
+        for route in &self.routes {
+            let path = route.target.path(self.spec);
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+        paths
+    }
 }
 
 impl std::fmt::Debug for Api {
@@ -99,20 +113,12 @@ impl Api {
 
     /// Registers resource `R`: its routes and its OpenAPI operations and schemas.
     pub fn resource<R: Resource>(mut self) -> Api {
-        let (router, routes) = resource_router::<R>();
-        self.router = self.router.merge(router);
+        self.router = self.router.merge(resource_router::<R>());
         self.documentation
             .registrations
             .push(Documented::Resource(R::SPEC));
-        self.resources.push(Registered {
-            spec: R::SPEC,
-            routes,
-            paths: vec![
-                R::SPEC.path.to_owned(),
-                R::SPEC.item_path(),
-                R::SPEC.history_path(),
-            ],
-        });
+        let routes = routes::resource_routes(R::SPEC).map(|(_, route)| route.clone());
+        self.registered(R::SPEC).routes.extend(routes);
         self
     }
 
@@ -132,30 +138,36 @@ impl Api {
         F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<R::Model, ApiError>> + Send + 'static,
     {
-        let (router, route) = action_router::<R, F, Fut>(name, action);
-        self.router = self.router.merge(router);
+        let route = routes::custom_action(name);
+        self.router = self
+            .router
+            .merge(action_router::<R, F, Fut>(&route, action));
         self.documentation.registrations.push(Documented::Action {
             spec: R::SPEC,
             name,
             summary,
         });
-        let path = format!("{}/{name}", R::SPEC.item_path());
-        match self
-            .resources
-            .iter_mut()
-            .find(|registered| registered.spec.name == R::SPEC.name)
-        {
-            Some(registered) => {
-                registered.routes.push(route);
-                registered.paths.push(path);
-            }
-            None => self.resources.push(Registered {
-                spec: R::SPEC,
-                routes: vec![route],
-                paths: vec![path],
-            }),
-        }
+        self.registered(R::SPEC).routes.push(route);
         self
+    }
+
+    /// The registration of resource `spec`, made on its first route.
+    fn registered(&mut self, spec: &'static ResourceSpec) -> &mut Registered {
+        let index = match self
+            .resources
+            .iter()
+            .position(|registered| registered.spec.name == spec.name)
+        {
+            Some(index) => index,
+            None => {
+                self.resources.push(Registered {
+                    spec,
+                    routes: Vec::new(),
+                });
+                self.resources.len() - 1
+            }
+        };
+        &mut self.resources[index]
     }
 
     /// Mounts a plain axum handler beside the resources, sharing the database
@@ -228,13 +240,14 @@ impl Api {
         let mut snapshots = Vec::new();
         let mut owned = Vec::new();
         for registered in &self.resources {
-            let mut fragment = openapi::fragment(&document, &registered.paths);
-            fragment["routes"] = Json::from(registered.routes.clone());
+            let paths = registered.paths();
+            let mut fragment = openapi::fragment(&document, &paths);
+            fragment["routes"] = Json::from(routes::listing(registered.spec, &registered.routes));
             snapshots.push((
                 format!("api_{}", snake_case(registered.spec.name)),
                 fragment,
             ));
-            owned.extend(registered.paths.iter().cloned());
+            owned.extend(paths);
         }
         let handler_paths: Vec<String> = document["paths"]
             .as_object()
