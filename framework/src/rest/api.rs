@@ -212,17 +212,27 @@ impl Api {
             })
     }
 
-    /// The OpenAPI 3.1 document of everything registered.
-    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
-        serde_json::from_value(self.openapi_json()).unwrap_or_else(|_| {
-            utoipa::openapi::OpenApi::new(
-                utoipa::openapi::Info::new(
-                    self.documentation.title.clone(),
-                    self.documentation.version.clone(),
-                ),
-                utoipa::openapi::Paths::new(),
-            )
-        })
+    /// The OpenAPI 3.1 document of everything registered, as utoipa's typed
+    /// model, to merge with other utoipa documents or inspect by type.
+    ///
+    /// The model is read from [`openapi_json`](Api::openapi_json), the document
+    /// `/openapi.json` serves; JSON Schema keywords utoipa does not model (the
+    /// `ordering` parameter's `not`, say) are not in it, so publish that one.
+    ///
+    /// # Errors
+    ///
+    /// When utoipa cannot read the document: a plain handler's path item
+    /// that is not a valid OpenAPI path item (see [`Api::route`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), serde_json::Error> {
+    /// let document = fw::Api::new("Notes", "1.0.0").openapi()?;
+    /// assert_eq!(document.info.title, "Notes");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn openapi(&self) -> Result<utoipa::openapi::OpenApi, serde_json::Error> {
+        serde_json::from_value(self.openapi_json())
     }
 
     /// The OpenAPI document as JSON, exactly as `/openapi.json` serves it.
