@@ -732,6 +732,50 @@ fn add_operation(document: &mut Json, spec: &ResourceSpec, route: &Route, operat
     document["paths"][route.target.path(spec)][method] = operation;
 }
 
+/// The pattern of a decimal as fw writes it in a response: exact, as a string.
+const DECIMAL_TEXT: &str = r"^-?[0-9]+(\.[0-9]+)?$";
+
+/// The JSON Schema of a [`Decimal`](rust_decimal::Decimal) in a response, which
+/// fw writes as an exact string (`"12.50"`): for a plain handler's typed
+/// documentation (see [`Api::route_documented`](crate::Api::route_documented)),
+/// as `#[schema(schema_with = fw::openapi::decimal_schema)]` on the field. A
+/// builder, so it can be given a description or be nullable.
+///
+/// ```
+/// let schema = serde_json::to_value(fw::openapi::decimal_schema().build()).unwrap();
+/// assert_eq!(schema["type"], "string");
+/// assert_eq!(schema["format"], "decimal");
+/// ```
+pub fn decimal_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("decimal".to_owned())))
+        .pattern(Some(DECIMAL_TEXT))
+}
+
+/// The JSON Schema of a [`Choices`](crate::Choices) enum: a string, one of its
+/// stored texts, as fw serializes it. For a plain handler's typed
+/// documentation, as `#[schema(schema_with = fw::openapi::choices_schema::<Status>)]`
+/// on the field.
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, fw::Choices)]
+/// enum Status {
+///     Open,
+///     Closed,
+/// }
+///
+/// let schema = serde_json::to_value(fw::openapi::choices_schema::<Status>().build()).unwrap();
+/// assert_eq!(schema["enum"], serde_json::json!(["open", "closed"]));
+/// ```
+pub fn choices_schema<C: crate::Choices>() -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(C::VALUES.iter().copied()))
+}
+
 /// Adds a plain handler's path item.
 pub(crate) fn add_path(document: &mut Json, path: &str, item: Json) {
     document["paths"][path] = item;

@@ -173,7 +173,8 @@ impl Api {
     /// Mounts a plain axum handler beside the resources, sharing the database
     /// through [`AppContext`] state, and documents it with `operations`: a
     /// function returning the OpenAPI path item (`{"get": {...}}`) for `path`,
-    /// called when the document is built.
+    /// called when the document is built. [`Api::route_documented`] builds it
+    /// from the types the handler answers with instead.
     pub fn route(
         self,
         path: &'static str,
@@ -183,6 +184,63 @@ impl Api {
         let mut api = self.document_path(path, operations);
         api.router = api.router.route(path, handler);
         api
+    }
+
+    /// Mounts a plain axum handler beside the resources, as [`Api::route`]
+    /// does, documented with utoipa's typed path item: `operations` builds it
+    /// when the document is built, with schemas from types that derive
+    /// [`utoipa::ToSchema`], so their fields, docs and enums are the
+    /// document's and cannot drift from what the handler returns. The
+    /// framework's error responses are referred to by status
+    /// (`Ref::from_response_name("404")`); decimals, which fw writes as exact
+    /// strings, are documented with [`decimal_schema`](crate::openapi::decimal_schema).
+    ///
+    /// The application depends on the `utoipa` version fw uses (6), with its
+    /// `chrono` and `uuid` features for fields of those types.
+    ///
+    /// ```
+    /// use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    /// use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    /// use utoipa::PartialSchema as _;
+    ///
+    /// /// Whether the service is up.
+    /// #[derive(serde::Serialize, utoipa::ToSchema)]
+    /// struct Health {
+    ///     /// Always `ok` when it answers.
+    ///     status: String,
+    /// }
+    ///
+    /// let api = fw::Api::new("Health", "1.0.0").route_documented(
+    ///     "/health",
+    ///     axum::routing::get(|| async { axum::Json(Health { status: "ok".into() }) }),
+    ///     || {
+    ///         let ok = ResponseBuilder::new().description("Up.").content(
+    ///             "application/json",
+    ///             ContentBuilder::new().schema(Some(Health::schema())).build(),
+    ///         );
+    ///         let operation = OperationBuilder::new()
+    ///             .operation_id(Some("health"))
+    ///             .response("200", ok)
+    ///             .response("400", Ref::from_response_name("400"));
+    ///         PathItem::new(HttpMethod::Get, operation)
+    ///     },
+    /// );
+    /// let document = api.openapi_json();
+    /// let schema = &document["paths"]["/health"]["get"]["responses"]["200"]["content"]
+    ///     ["application/json"]["schema"];
+    /// assert_eq!(schema["description"], "Whether the service is up.");
+    /// assert_eq!(schema["required"], serde_json::json!(["status"]));
+    /// ```
+    pub fn route_documented(
+        self,
+        path: &'static str,
+        handler: MethodRouter<AppContext>,
+        operations: impl Fn() -> utoipa::openapi::PathItem + Send + Sync + 'static,
+    ) -> Api {
+        self.route(path, handler, move || {
+            // utoipa's model is plain data with text keys, which always serializes.
+            serde_json::to_value(operations()).expect("a utoipa path item serializes to JSON")
+        })
     }
 
     /// Documents `path` without mounting anything: for routes the application's
