@@ -36,12 +36,11 @@ use crate::write;
 pub(crate) fn resource_router<R: Resource>() -> Router<AppContext> {
     let spec = R::SPEC;
     let mut router = Router::new();
-    let routes = routes::resource_routes(spec).map(|(action, route)| (*action, route));
-    for (target, routes) in routes::by_target(routes) {
+    for (target, routes) in routes::resource_routes_by_target(spec) {
         let mut methods = None;
         let mut allow = Vec::new();
         for (action, route) in routes {
-            methods = Some(mount::<R>(methods, action, route));
+            methods = Some(mount::<R>(methods, *action, route));
             allow.extend(route.methods());
         }
         if let Some(methods) = methods {

@@ -33,8 +33,9 @@ impl Target {
     }
 }
 
-/// What a handler does before it answers, in the order it does it. Each step
-/// may refuse the request, with the statuses of [`Step::refusals`].
+/// What a handler does before it answers. Each step may refuse the request,
+/// with the statuses of [`Step::refusals`], and the headers and query
+/// parameters a step reads are its operation's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Step {
     /// Reads the row the `{id}` segment names among those the caller may see:
@@ -87,7 +88,8 @@ pub(crate) struct Route {
     pub(crate) target: Target,
     /// The status of its answer when it succeeds.
     pub(crate) success: StatusCode,
-    /// What its handler does before answering, in order.
+    /// What its handler does before answering, in the order its operation
+    /// lists the parameters they read.
     pub(crate) steps: &'static [Step],
 }
 
@@ -225,19 +227,17 @@ pub(crate) fn custom_action(name: &'static str) -> Route {
     }
 }
 
-/// `routes` grouped by path, in first-seen order: each path with its routes,
-/// which one axum method router serves.
-pub(crate) fn by_target<'r, T>(
-    routes: impl IntoIterator<Item = (T, &'r Route)>,
-) -> Vec<(Target, Vec<(T, &'r Route)>)> {
-    let mut grouped: Vec<(Target, Vec<(T, &'r Route)>)> = Vec::new();
-    for (tag, route) in routes {
-        match grouped
-            .iter_mut()
-            .find(|(target, _)| *target == route.target)
-        {
-            Some((_, routes)) => routes.push((tag, route)),
-            None => grouped.push((route.target, vec![(tag, route)])),
+/// The routes of the actions `spec` offers grouped by path, in table order:
+/// each path with the routes one axum method router serves.
+pub(crate) fn resource_routes_by_target(
+    spec: &ResourceSpec,
+) -> Vec<(Target, Vec<&'static (Action, Route)>)> {
+    let mut grouped: Vec<(Target, Vec<&'static (Action, Route)>)> = Vec::new();
+    for entry in resource_routes(spec) {
+        let target = entry.1.target;
+        match grouped.iter_mut().find(|(known, _)| *known == target) {
+            Some((_, routes)) => routes.push(entry),
+            None => grouped.push((target, vec![entry])),
         }
     }
     grouped
@@ -265,8 +265,8 @@ pub(crate) fn listing<'r>(
 mod tests {
     use super::*;
 
-    /// Every action has exactly one route, and no two routes share a method
-    /// and a path.
+    /// Every action has exactly one route, on a method the router can filter
+    /// on, and no two routes share a method and a path.
     #[test]
     fn the_table_has_one_route_per_action_and_per_method_and_path() {
         for action in [
@@ -285,6 +285,13 @@ mod tests {
                     .count(),
                 1,
                 "{action:?}"
+            );
+        }
+        for (_, route) in &ROUTES {
+            assert!(
+                axum::routing::MethodFilter::try_from(route.method.clone()).is_ok(),
+                "the router filters on {}",
+                route.method
             );
         }
         for (index, (_, route)) in ROUTES.iter().enumerate() {
@@ -322,5 +329,27 @@ mod tests {
             custom_action("cancel").refusals(),
             [400, 404, 406, 409, 412, 413, 422, 503]
         );
+    }
+
+    /// Every refusal a route may answer is one of the document's shared
+    /// responses, which its operation refers to.
+    #[test]
+    fn every_refusal_is_a_shared_response() {
+        let document = crate::openapi::empty_document("test", "0.1.0");
+        let routes = ROUTES
+            .iter()
+            .map(|(_, route)| route.clone())
+            .chain([custom_action("cancel")]);
+        for route in routes {
+            for status in route.refusals() {
+                assert!(
+                    document["components"]["responses"][status.to_string()]["description"]
+                        .is_string(),
+                    "{} {:?}: {status}",
+                    route.method,
+                    route.target
+                );
+            }
+        }
     }
 }
