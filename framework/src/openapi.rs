@@ -19,6 +19,7 @@ pub use diff::{Change, Severity, diff};
 use serde_json::{Value as Json, json};
 
 use crate::query::Lookup;
+use crate::rest::routes::{self, Route, Step, Target};
 use crate::rest::{Action, MAX_IN_VALUES, MAX_SEARCH_LENGTH, PROBLEM_JSON, ResourceSpec};
 use crate::schema::{FieldSchema, SqlType};
 
@@ -570,155 +571,121 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
     parameters
 }
 
-/// A resource's operation; every one reads or writes the database, so each may
-/// answer 503.
+/// The operation of `route` on resource `spec`: its success response, a 304
+/// where a matching `If-None-Match` answers one, its refusals, and the
+/// parameters its steps read.
 fn operation(
-    tag: &str,
+    spec: &ResourceSpec,
+    route: &Route,
     id: String,
     summary: String,
-    responses: impl IntoIterator<Item = (String, Json)>,
+    success: Json,
 ) -> Json {
+    let mut responses = serde_json::Map::new();
+    responses.insert(route.success.as_str().to_owned(), success);
+    if route.answers_not_modified() {
+        responses.insert(
+            "304".to_owned(),
+            json!({"description": "Not modified since the `If-None-Match` version."}),
+        );
+    }
+    responses.extend(error_refs(&route.refusals()));
+    let mut parameters = Vec::new();
+    if route.target != Target::Collection {
+        parameters.push(id_parameter(spec));
+    }
+    for step in route.steps {
+        match step {
+            Step::ListQuery => parameters.extend(list_parameters(spec)),
+            Step::IfNoneMatch => parameters.push(if_none_match_parameter()),
+            Step::IfMatch => parameters.push(if_match_parameter()),
+            Step::IdempotencyKey => parameters.push(idempotency_key_parameter()),
+            Step::FindRow | Step::JsonBody | Step::Write => {}
+        }
+    }
     json!({
-        "tags": [tag],
+        "tags": [spec.name],
         "operationId": id,
         "summary": summary,
-        "responses": responses
-            .into_iter()
-            .chain([("503".to_owned(), unavailable_response())])
-            .collect::<serde_json::Map<String, Json>>(),
+        "parameters": parameters,
+        "responses": responses,
     })
 }
 
-/// Adds every operation and schema of a resource.
+/// The name of the request body schema of `action` after the resource's
+/// name: `Create`, `Update` or `Patch`; `None` for actions that read no body.
+fn input_schema_suffix(action: Action) -> Option<&'static str> {
+    match action {
+        Action::Create => Some("Create"),
+        Action::Update => Some("Update"),
+        Action::PartialUpdate => Some("Patch"),
+        _ => None,
+    }
+}
+
+/// Adds every operation and schema of a resource, one operation per route of
+/// the actions it offers.
 pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
     let name = spec.name;
     let model = spec.model.name;
     let schemas = &mut document["components"]["schemas"];
     schemas[name] = representation_schema(spec);
-    if spec.has(Action::List) {
-        schemas[format!("{name}Page")] = json!({
-            "type": "object",
-            "required": ["next", "previous", "results"],
-            "properties": {
-                "next": {"type": ["string", "null"], "description": "The next page's address, or null on the last page."},
-                "previous": {"type": ["string", "null"], "description": "The previous page's address, or null on the first page."},
-                "results": {"type": "array", "items": schema_ref(name)},
-            },
-        });
-    }
-    if spec.has(Action::Create) {
-        schemas[format!("{name}Create")] = input_schema(spec, Action::Create);
-    }
-    if spec.has(Action::Update) {
-        schemas[format!("{name}Update")] = input_schema(spec, Action::Update);
-    }
-    if spec.has(Action::PartialUpdate) {
-        schemas[format!("{name}Patch")] = input_schema(spec, Action::PartialUpdate);
-    }
-    let mut collection = serde_json::Map::new();
-    if spec.has(Action::List) {
-        let mut op = operation(
-            name,
-            format!("list{model}"),
-            format!("List {model} rows, a page at a time"),
-            [(
-                "200".to_owned(),
-                item_response(&format!("{name}Page"), "A page of rows.", false),
-            )]
-            .into_iter()
-            .chain(error_refs(&[400, 406])),
-        );
-        op["parameters"] = Json::Array(list_parameters(spec));
-        collection.insert("get".into(), op);
-    }
-    if spec.has(Action::Create) {
-        let mut created = item_response(name, "Created.", true);
-        created["headers"]["Location"] =
-            json!({"description": "The new row's address.", "schema": {"type": "string"}});
-        let mut op = operation(
-            name,
-            format!("create{model}"),
-            format!("Create a {model}"),
-            [("201".to_owned(), created)]
-                .into_iter()
-                .chain(error_refs(&[400, 406, 409, 413, 415, 422])),
-        );
-        op["parameters"] = json!([idempotency_key_parameter()]);
-        op["requestBody"] = body(&format!("{name}Create"));
-        collection.insert("post".into(), op);
-    }
-    if !collection.is_empty() {
-        document["paths"][spec.path] = Json::Object(collection);
-    }
-    let mut item = serde_json::Map::new();
-    let id = id_parameter(spec);
-    let if_match = if_match_parameter();
-    if spec.has(Action::Retrieve) {
-        let mut op = operation(
-            name,
-            format!("retrieve{model}"),
-            format!("Get one {model}"),
-            [
-                ("200".to_owned(), item_response(name, "The row.", true)),
-                (
-                    "304".to_owned(),
-                    json!({"description": "Not modified since the `If-None-Match` version."}),
-                ),
-            ]
-            .into_iter()
-            .chain(error_refs(&[400, 404, 406])),
-        );
-        op["parameters"] = json!([id, if_none_match_parameter()]);
-        item.insert("get".into(), op);
-    }
-    for (action, method, verb, schema) in [
-        (Action::Update, "put", "Replace", "Update"),
-        (
-            Action::PartialUpdate,
-            "patch",
-            "Change some fields of",
-            "Patch",
-        ),
-    ] {
-        if spec.has(action) {
-            let mut op = operation(
-                name,
-                format!("{method}{model}"),
-                format!("{verb} a {model}"),
-                [(
-                    "200".to_owned(),
-                    item_response(name, "The updated row.", true),
-                )]
-                .into_iter()
-                .chain(error_refs(&[400, 404, 406, 409, 412, 413, 415, 422])),
-            );
-            op["parameters"] = json!([id, if_match, idempotency_key_parameter()]);
-            op["requestBody"] = body(&format!("{name}{schema}"));
-            item.insert(method.into(), op);
+    for (action, _) in routes::resource_routes(spec) {
+        if *action == Action::List {
+            schemas[format!("{name}Page")] = json!({
+                "type": "object",
+                "required": ["next", "previous", "results"],
+                "properties": {
+                    "next": {"type": ["string", "null"], "description": "The next page's address, or null on the last page."},
+                    "previous": {"type": ["string", "null"], "description": "The previous page's address, or null on the first page."},
+                    "results": {"type": "array", "items": schema_ref(name)},
+                },
+            });
+        }
+        if let Some(suffix) = input_schema_suffix(*action) {
+            schemas[format!("{name}{suffix}")] = input_schema(spec, *action);
         }
     }
-    if spec.has(Action::Destroy) {
-        let mut op = operation(
-            name,
-            format!("destroy{model}"),
-            format!("Delete a {model}"),
-            [("204".to_owned(), json!({"description": "Deleted."}))]
-                .into_iter()
-                .chain(error_refs(&[400, 404, 406, 409, 412, 413, 422])),
-        );
-        op["parameters"] = json!([id, if_match, idempotency_key_parameter()]);
-        item.insert("delete".into(), op);
-    }
-    if !item.is_empty() {
-        document["paths"][spec.item_path()] = Json::Object(item);
-    }
-    if spec.has(Action::History) {
-        let mut op = operation(
-            name,
-            format!("history{model}"),
-            format!("The changes of a {model}, oldest first"),
-            [(
-                "200".to_owned(),
+    for (action, route) in routes::resource_routes(spec) {
+        let (id, summary, success) = match action {
+            Action::List => (
+                format!("list{model}"),
+                format!("List {model} rows, a page at a time"),
+                item_response(&format!("{name}Page"), "A page of rows.", false),
+            ),
+            Action::Create => {
+                let mut created = item_response(name, "Created.", true);
+                created["headers"]["Location"] =
+                    json!({"description": "The new row's address.", "schema": {"type": "string"}});
+                (
+                    format!("create{model}"),
+                    format!("Create a {model}"),
+                    created,
+                )
+            }
+            Action::Retrieve => (
+                format!("retrieve{model}"),
+                format!("Get one {model}"),
+                item_response(name, "The row.", true),
+            ),
+            Action::Update => (
+                format!("put{model}"),
+                format!("Replace a {model}"),
+                item_response(name, "The updated row.", true),
+            ),
+            Action::PartialUpdate => (
+                format!("patch{model}"),
+                format!("Change some fields of a {model}"),
+                item_response(name, "The updated row.", true),
+            ),
+            Action::Destroy => (
+                format!("destroy{model}"),
+                format!("Delete a {model}"),
+                json!({"description": "Deleted."}),
+            ),
+            Action::History => (
+                format!("history{model}"),
+                format!("The changes of a {model}, oldest first"),
                 json!({
                     "description": "Every recorded write of the row, from the change log.",
                     "content": {"application/json": {"schema": {
@@ -731,34 +698,82 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
                         }},
                     }}},
                 }),
-            )]
-            .into_iter()
-            .chain(error_refs(&[404, 406])),
-        );
-        op["parameters"] = json!([id]);
-        document["paths"][spec.history_path()] = json!({"get": op});
+            ),
+        };
+        let mut op = operation(spec, route, id, summary, success);
+        if let Some(suffix) = input_schema_suffix(*action) {
+            op["requestBody"] = body(&format!("{name}{suffix}"));
+        }
+        add_operation(document, spec, route, op);
     }
 }
 
 /// Adds a custom action's operation.
-pub(crate) fn add_action(document: &mut Json, spec: &ResourceSpec, action: &str, summary: &str) {
-    let mut op = operation(
-        spec.name,
+pub(crate) fn add_action(
+    document: &mut Json,
+    spec: &ResourceSpec,
+    action: &'static str,
+    summary: &str,
+) {
+    let route = routes::custom_action(action);
+    let op = operation(
+        spec,
+        &route,
         format!("{action}{}", spec.model.name),
         summary.to_owned(),
-        [(
-            "200".to_owned(),
-            item_response(spec.name, "The row after the action.", true),
-        )]
-        .into_iter()
-        .chain(error_refs(&[400, 404, 406, 409, 412, 413, 422])),
+        item_response(spec.name, "The row after the action.", true),
     );
-    op["parameters"] = json!([
-        id_parameter(spec),
-        if_match_parameter(),
-        idempotency_key_parameter()
-    ]);
-    document["paths"][format!("{}/{action}", spec.item_path())] = json!({"post": op});
+    add_operation(document, spec, &route, op);
+}
+
+/// Puts `operation` at `route`'s path and method.
+fn add_operation(document: &mut Json, spec: &ResourceSpec, route: &Route, operation: Json) {
+    let method = route.method.as_str().to_ascii_lowercase();
+    document["paths"][route.target.path(spec)][method] = operation;
+}
+
+/// The pattern of a decimal as fw writes it in a response: exact, as a string.
+const DECIMAL_TEXT: &str = r"^-?[0-9]+(\.[0-9]+)?$";
+
+/// The JSON Schema of a [`Decimal`](rust_decimal::Decimal) in a response, which
+/// fw writes as an exact string (`"12.50"`): for a plain handler's typed
+/// documentation (see [`Api::route_documented`](crate::Api::route_documented)),
+/// as `#[schema(schema_with = fw::openapi::decimal_schema)]` on the field. A
+/// builder, so it can be given a description or be nullable.
+///
+/// ```
+/// let schema = serde_json::to_value(fw::openapi::decimal_schema().build()).unwrap();
+/// assert_eq!(schema["type"], "string");
+/// assert_eq!(schema["format"], "decimal");
+/// ```
+pub fn decimal_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("decimal".to_owned())))
+        .pattern(Some(DECIMAL_TEXT))
+}
+
+/// The JSON Schema of a [`Choices`](crate::Choices) enum: a string, one of its
+/// stored texts, as fw serializes it. For a plain handler's typed
+/// documentation, as `#[schema(schema_with = fw::openapi::choices_schema::<Status>)]`
+/// on the field.
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, fw::Choices)]
+/// enum Status {
+///     Open,
+///     Closed,
+/// }
+///
+/// let schema = serde_json::to_value(fw::openapi::choices_schema::<Status>().build()).unwrap();
+/// assert_eq!(schema["enum"], serde_json::json!(["open", "closed"]));
+/// ```
+pub fn choices_schema<C: crate::Choices>() -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(C::VALUES.iter().copied()))
 }
 
 /// Adds a plain handler's path item.

@@ -133,7 +133,7 @@ pub fn api() -> fw::Api {
     fw::Api::new("Dividends", env!("CARGO_PKG_VERSION"))
         .resource::<SecurityResource>()
         .resource::<DividendResource>()
-        .route(
+        .route_documented(
             crate::upcoming::PATH,
             crate::upcoming::route(),
             crate::upcoming::operations,

@@ -1,6 +1,7 @@
 //! `GET /accounts/{id}/upcoming-dividends`: what an account will be paid, per
 //! dividend, from the positions it holds. A plain axum handler mounted beside the
-//! resources and documented in the same OpenAPI document.
+//! resources and documented in the same OpenAPI document, its schemas derived
+//! from the types it answers with.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +11,12 @@ use chrono::{NaiveDate, Utc};
 use fw::{ApiError, AppContext, Model};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::json;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+use utoipa::{PartialSchema as _, ToSchema};
 use uuid::Uuid;
 
 use crate::models::{Account, DividendStatus};
@@ -19,7 +25,9 @@ use crate::models::{Account, DividendStatus};
 pub const PATH: &str = "/accounts/{id}/upcoming-dividends";
 
 /// One dividend the account will be paid.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+// Serialization ignores it; `ToSchema` reads it: the object has no other fields.
+#[serde(deny_unknown_fields)]
 pub struct Payment {
     /// The dividend announcement.
     pub dividend: i64,
@@ -30,28 +38,54 @@ pub struct Payment {
     /// When it is paid.
     pub pay_date: NaiveDate,
     /// Cash per share.
+    #[schema(schema_with = fw::openapi::decimal_schema)]
     pub rate: Decimal,
     /// Shares held.
+    #[schema(schema_with = fw::openapi::decimal_schema)]
     pub quantity: Decimal,
     /// `quantity × rate`, exact.
+    #[schema(schema_with = fw::openapi::decimal_schema)]
     pub amount: Decimal,
     /// ISO 4217 currency code.
+    #[schema(min_length = 3, max_length = 3)]
     pub currency: String,
-    /// `announced` or `changed`; cancelled dividends are not paid.
-    pub status: DividendStatus,
+    /// Where the dividend stands.
+    #[schema(schema_with = fw::openapi::choices_schema::<PaymentStatus>)]
+    pub status: PaymentStatus,
+}
+
+/// Where a dividend that will be paid stands: [`DividendStatus`] without
+/// `cancelled`, as a cancelled dividend is not paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, fw::Choices)]
+pub enum PaymentStatus {
+    /// Announced and unchanged since.
+    Announced,
+    /// Corrected by the clearing firm after it was first announced.
+    Changed,
 }
 
 /// The account's upcoming payments and their totals per currency.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+// Serialization ignores it; `ToSchema` reads it: the object has no other fields.
+#[serde(deny_unknown_fields)]
 pub struct UpcomingDividends {
     /// The account.
     pub account: Uuid,
     /// Payments on or after this date are listed.
     pub from: NaiveDate,
     /// The payments, by pay date.
+    #[schema(inline)]
     pub payments: Vec<Payment>,
     /// The sum of `amount` per currency.
+    #[schema(schema_with = totals_schema)]
     pub totals: BTreeMap<String, Decimal>,
+}
+
+/// `totals`: a decimal per currency code.
+fn totals_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(fw::openapi::decimal_schema()))
 }
 
 /// Serves [`PATH`].
@@ -60,9 +94,10 @@ pub fn route() -> axum::routing::MethodRouter<AppContext> {
 }
 
 /// An account's (`$1`) payments from a date (`$2`) on, leaving out dividends in
-/// status `$3` (cancelled): one join, which the model query API cannot express.
-/// Amounts are multiplied in Rust: decimals are text on SQLite, where arithmetic
-/// on them in SQL would not be exact.
+/// status `$3` (cancelled), so every status read is a [`PaymentStatus`]: one
+/// join, which the model query API cannot express. Amounts are multiplied in
+/// Rust: decimals are text on SQLite, where arithmetic on them in SQL would not
+/// be exact.
 const PAYMENTS: &str = "SELECT d.id, s.symbol, d.ex_date, d.pay_date, d.rate, p.quantity, \
      d.currency, d.status \
      FROM position p \
@@ -140,56 +175,46 @@ fn parse_params(params: &HashMap<String, String>) -> Result<NaiveDate, ApiError>
     }
 }
 
-/// The OpenAPI path item of [`PATH`].
-pub fn operations() -> serde_json::Value {
-    let decimal =
-        json!({"type": "string", "format": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"});
-    let date = json!({"type": "string", "format": "date"});
-    let payment = json!({
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["dividend", "symbol", "ex_date", "pay_date", "rate", "quantity", "amount", "currency", "status"],
-        "properties": {
-            "dividend": {"type": "integer", "format": "int64", "description": "The dividend announcement."},
-            "symbol": {"type": "string", "description": "The paying security's ticker symbol."},
-            "ex_date": date,
-            "pay_date": date,
-            "rate": decimal,
-            "quantity": decimal,
-            "amount": decimal,
-            "currency": {"type": "string", "minLength": 3, "maxLength": 3},
-            "status": {"type": "string", "enum": ["announced", "changed"]},
-        },
-    });
-    json!({
-        "get": {
-            "operationId": "account_upcoming_dividends",
-            "summary": "An account's upcoming dividend payments",
-            "description": "Every dividend paid on or after `from` on a security the account holds, with the amount (shares held × rate, exact) and totals per currency. Cancelled dividends are left out.",
-            "tags": ["Accounts"],
-            "parameters": [
-                {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
-                {"name": "from", "in": "query", "required": false, "description": "First pay date to include; default today (UTC).", "schema": date},
-            ],
-            "responses": {
-                "200": {
-                    "description": "The account's upcoming payments.",
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["account", "from", "payments", "totals"],
-                        "properties": {
-                            "account": {"type": "string", "format": "uuid"},
-                            "from": date,
-                            "payments": {"type": "array", "items": payment},
-                            "totals": {"type": "object", "additionalProperties": decimal},
-                        },
-                    }}},
-                },
-                "400": {"$ref": "#/components/responses/400"},
-                "404": {"$ref": "#/components/responses/404"},
-                "406": {"$ref": "#/components/responses/406"},
-            },
-        }
-    })
+/// The OpenAPI path item of [`PATH`]: the answer's schema is
+/// [`UpcomingDividends`]'s, fields, docs and enums included.
+pub fn operations() -> PathItem {
+    let string = |format: KnownFormat| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    let id = ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(string(KnownFormat::Uuid)));
+    let from = ParameterBuilder::new()
+        .name("from")
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some("First pay date to include; default today (UTC)."))
+        .schema(Some(string(KnownFormat::Date)));
+    let ok = ResponseBuilder::new()
+        .description("The account's upcoming payments.")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(UpcomingDividends::schema()))
+                .build(),
+        );
+    let operation = OperationBuilder::new()
+        .operation_id(Some("account_upcoming_dividends"))
+        .summary(Some("An account's upcoming dividend payments"))
+        .description(Some(
+            "Every dividend paid on or after `from` on a security the account holds, with \
+             the amount (shares held × rate, exact) and totals per currency. Cancelled \
+             dividends are left out.",
+        ))
+        .tag("Accounts")
+        .parameter(id)
+        .parameter(from)
+        .response("200", ok)
+        .response("400", Ref::from_response_name("400"))
+        .response("404", Ref::from_response_name("404"));
+    PathItem::new(HttpMethod::Get, operation)
 }

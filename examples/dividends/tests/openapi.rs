@@ -13,3 +13,28 @@ fn openapi_json_is_committed() {
 fn api_snapshots() {
     fw::assert_api_snapshots!(example_dividends::app());
 }
+
+/// utoipa's typed model reads the served document: every path and operation
+/// is in it, with the same responses.
+#[test]
+fn utoipa_reads_the_document() {
+    let api = example_dividends::api::api();
+    let document = api.openapi().unwrap_or_else(|error| panic!("{error}"));
+    let served = api.openapi_json();
+    let served_paths = served["paths"].as_object().expect("paths");
+    assert_eq!(document.paths.paths.len(), served_paths.len());
+    for (path, item) in served_paths {
+        let typed = serde_json::to_value(&document.paths.paths[path]).expect("a path item");
+        for (method, operation) in item.as_object().expect("a path item") {
+            assert_eq!(
+                typed[method]["responses"]
+                    .as_object()
+                    .map(|responses| responses.keys().collect::<Vec<_>>()),
+                operation["responses"]
+                    .as_object()
+                    .map(|responses| responses.keys().collect::<Vec<_>>()),
+                "{method} {path}"
+            );
+        }
+    }
+}

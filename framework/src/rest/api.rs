@@ -12,6 +12,7 @@ use axum::routing::{MethodRouter, get};
 use serde_json::Value as Json;
 
 use super::handlers::{action_router, not_found, resource_router, unsupported_method};
+use super::routes::{self, Route};
 use super::{ApiError, RequestContext, Resource, ResourceSpec};
 use crate::app::AppContext;
 use crate::openapi;
@@ -64,8 +65,21 @@ enum Documented {
 #[derive(Clone)]
 struct Registered {
     spec: &'static ResourceSpec,
-    routes: Vec<String>,
-    paths: Vec<String>,
+    routes: Vec<Route>,
+}
+
+impl Registered {
+    /// Its paths, each once, in the order they were mounted.
+    fn paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = Vec::new();
+        for route in &self.routes {
+            let path = route.target.path(self.spec);
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+        paths
+    }
 }
 
 impl std::fmt::Debug for Api {
@@ -99,20 +113,12 @@ impl Api {
 
     /// Registers resource `R`: its routes and its OpenAPI operations and schemas.
     pub fn resource<R: Resource>(mut self) -> Api {
-        let (router, routes) = resource_router::<R>();
-        self.router = self.router.merge(router);
+        self.router = self.router.merge(resource_router::<R>());
         self.documentation
             .registrations
             .push(Documented::Resource(R::SPEC));
-        self.resources.push(Registered {
-            spec: R::SPEC,
-            routes,
-            paths: vec![
-                R::SPEC.path.to_owned(),
-                R::SPEC.item_path(),
-                R::SPEC.history_path(),
-            ],
-        });
+        let routes = routes::resource_routes(R::SPEC).map(|(_, route)| route.clone());
+        self.registered(R::SPEC).routes.extend(routes);
         self
     }
 
@@ -132,36 +138,43 @@ impl Api {
         F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<R::Model, ApiError>> + Send + 'static,
     {
-        let (router, route) = action_router::<R, F, Fut>(name, action);
-        self.router = self.router.merge(router);
+        let route = routes::custom_action(name);
+        self.router = self
+            .router
+            .merge(action_router::<R, F, Fut>(&route, action));
         self.documentation.registrations.push(Documented::Action {
             spec: R::SPEC,
             name,
             summary,
         });
-        let path = format!("{}/{name}", R::SPEC.item_path());
-        match self
-            .resources
-            .iter_mut()
-            .find(|registered| registered.spec.name == R::SPEC.name)
-        {
-            Some(registered) => {
-                registered.routes.push(route);
-                registered.paths.push(path);
-            }
-            None => self.resources.push(Registered {
-                spec: R::SPEC,
-                routes: vec![route],
-                paths: vec![path],
-            }),
-        }
+        self.registered(R::SPEC).routes.push(route);
         self
+    }
+
+    /// The registration of resource `spec`, made on its first route.
+    fn registered(&mut self, spec: &'static ResourceSpec) -> &mut Registered {
+        let index = match self
+            .resources
+            .iter()
+            .position(|registered| registered.spec.name == spec.name)
+        {
+            Some(index) => index,
+            None => {
+                self.resources.push(Registered {
+                    spec,
+                    routes: Vec::new(),
+                });
+                self.resources.len() - 1
+            }
+        };
+        &mut self.resources[index]
     }
 
     /// Mounts a plain axum handler beside the resources, sharing the database
     /// through [`AppContext`] state, and documents it with `operations`: a
     /// function returning the OpenAPI path item (`{"get": {...}}`) for `path`,
-    /// called when the document is built.
+    /// called when the document is built. [`Api::route_documented`] builds it
+    /// from the types the handler answers with instead.
     pub fn route(
         self,
         path: &'static str,
@@ -171,6 +184,63 @@ impl Api {
         let mut api = self.document_path(path, operations);
         api.router = api.router.route(path, handler);
         api
+    }
+
+    /// Mounts a plain axum handler beside the resources, as [`Api::route`]
+    /// does, documented with utoipa's typed path item: `operations` builds it
+    /// when the document is built, with schemas from types that derive
+    /// [`utoipa::ToSchema`], so their fields, docs and enums are the
+    /// document's and cannot drift from what the handler returns. The
+    /// framework's error responses are referred to by status
+    /// (`Ref::from_response_name("404")`); decimals, which fw writes as exact
+    /// strings, are documented with [`decimal_schema`](crate::openapi::decimal_schema).
+    ///
+    /// The application depends on the `utoipa` version fw uses (6), with its
+    /// `chrono` and `uuid` features for fields of those types.
+    ///
+    /// ```
+    /// use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    /// use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    /// use utoipa::PartialSchema as _;
+    ///
+    /// /// Whether the service is up.
+    /// #[derive(serde::Serialize, utoipa::ToSchema)]
+    /// struct Health {
+    ///     /// Always `ok` when it answers.
+    ///     status: String,
+    /// }
+    ///
+    /// let api = fw::Api::new("Health", "1.0.0").route_documented(
+    ///     "/health",
+    ///     axum::routing::get(|| async { axum::Json(Health { status: "ok".into() }) }),
+    ///     || {
+    ///         let ok = ResponseBuilder::new().description("Up.").content(
+    ///             "application/json",
+    ///             ContentBuilder::new().schema(Some(Health::schema())).build(),
+    ///         );
+    ///         let operation = OperationBuilder::new()
+    ///             .operation_id(Some("health"))
+    ///             .response("200", ok)
+    ///             .response("400", Ref::from_response_name("400"));
+    ///         PathItem::new(HttpMethod::Get, operation)
+    ///     },
+    /// );
+    /// let document = api.openapi_json();
+    /// let schema = &document["paths"]["/health"]["get"]["responses"]["200"]["content"]
+    ///     ["application/json"]["schema"];
+    /// assert_eq!(schema["description"], "Whether the service is up.");
+    /// assert_eq!(schema["required"], serde_json::json!(["status"]));
+    /// ```
+    pub fn route_documented(
+        self,
+        path: &'static str,
+        handler: MethodRouter<AppContext>,
+        operations: impl Fn() -> utoipa::openapi::PathItem + Send + Sync + 'static,
+    ) -> Api {
+        self.route(path, handler, move || {
+            // utoipa's model is plain data with text keys, which always serializes.
+            serde_json::to_value(operations()).expect("a utoipa path item serializes to JSON")
+        })
     }
 
     /// Documents `path` without mounting anything: for routes the application's
@@ -200,17 +270,27 @@ impl Api {
             })
     }
 
-    /// The OpenAPI 3.1 document of everything registered.
-    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
-        serde_json::from_value(self.openapi_json()).unwrap_or_else(|_| {
-            utoipa::openapi::OpenApi::new(
-                utoipa::openapi::Info::new(
-                    self.documentation.title.clone(),
-                    self.documentation.version.clone(),
-                ),
-                utoipa::openapi::Paths::new(),
-            )
-        })
+    /// The OpenAPI 3.1 document of everything registered, as utoipa's typed
+    /// model, to merge with other utoipa documents or inspect by type.
+    ///
+    /// The model is read from [`openapi_json`](Api::openapi_json), the document
+    /// `/openapi.json` serves; JSON Schema keywords utoipa does not model (the
+    /// `ordering` parameter's `not`, say) are not in it, so publish that one.
+    ///
+    /// # Errors
+    ///
+    /// When utoipa cannot read the document: a plain handler's path item
+    /// that is not a valid OpenAPI path item (see [`Api::route`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), serde_json::Error> {
+    /// let document = fw::Api::new("Notes", "1.0.0").openapi()?;
+    /// assert_eq!(document.info.title, "Notes");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn openapi(&self) -> Result<utoipa::openapi::OpenApi, serde_json::Error> {
+        serde_json::from_value(self.openapi_json())
     }
 
     /// The OpenAPI document as JSON, exactly as `/openapi.json` serves it.
@@ -228,13 +308,14 @@ impl Api {
         let mut snapshots = Vec::new();
         let mut owned = Vec::new();
         for registered in &self.resources {
-            let mut fragment = openapi::fragment(&document, &registered.paths);
-            fragment["routes"] = Json::from(registered.routes.clone());
+            let paths = registered.paths();
+            let mut fragment = openapi::fragment(&document, &paths);
+            fragment["routes"] = Json::from(routes::listing(registered.spec, &registered.routes));
             snapshots.push((
                 format!("api_{}", snake_case(registered.spec.name)),
                 fragment,
             ));
-            owned.extend(registered.paths.iter().cloned());
+            owned.extend(paths);
         }
         let handler_paths: Vec<String> = document["paths"]
             .as_object()

@@ -20,6 +20,7 @@ use super::idempotency::{self, Start};
 use super::input::{BODY_LIMIT, Input, parse_text, read_object};
 use super::params::{encode_cursor, page_link, parse_list};
 use super::preconditions::{self, Comparison, Condition};
+use super::routes::{self, Route};
 use super::{Action, RequestContext, Resource};
 use crate::app::AppContext;
 use crate::changes::Actor;
@@ -30,75 +31,54 @@ use crate::query::{Filter, Lookup, Query};
 use crate::value::Value;
 use crate::write;
 
-/// The routes of resource `R`: its collection and item paths, with a 405 naming
-/// the allowed methods for any other method; and each route as `METHOD path`,
-/// listed from the same registrations for the resource's snapshot.
-pub(crate) fn resource_router<R: Resource>() -> (Router<AppContext>, Vec<String>) {
+/// The router of resource `R`: each route of the table for the actions it
+/// offers, with a 405 naming the allowed methods for any other method on its paths.
+pub(crate) fn resource_router<R: Resource>() -> Router<AppContext> {
     let spec = R::SPEC;
     let mut router = Router::new();
-    let mut collection: Option<MethodRouter<AppContext>> = None;
-    let mut collection_methods = Vec::new();
-    if spec.has(Action::List) {
-        collection = Some(add(collection, MethodFilter::GET, list::<R>));
-        collection_methods.extend([Method::GET, Method::HEAD]);
+    for (target, routes) in routes::resource_routes_by_target(spec) {
+        let mut methods = None;
+        let mut allow = Vec::new();
+        for (action, route) in routes {
+            methods = Some(mount::<R>(methods, *action, route));
+            allow.extend(route.methods());
+        }
+        if let Some(methods) = methods {
+            router = router.route(
+                &target.path(spec),
+                methods.fallback(method_not_allowed(allow)),
+            );
+        }
     }
-    if spec.has(Action::Create) {
-        collection = Some(add(collection, MethodFilter::POST, create::<R>));
-        collection_methods.push(Method::POST);
-    }
-    let mut routes = route_list(spec.path, &collection_methods);
-    if let Some(collection) = collection {
-        router = router.route(
-            spec.path,
-            collection.fallback(method_not_allowed(collection_methods)),
-        );
-    }
-    let mut item: Option<MethodRouter<AppContext>> = None;
-    let mut item_methods = Vec::new();
-    if spec.has(Action::Retrieve) {
-        item = Some(add(item, MethodFilter::GET, retrieve::<R>));
-        item_methods.extend([Method::GET, Method::HEAD]);
-    }
-    if spec.has(Action::Update) {
-        item = Some(add(item, MethodFilter::PUT, |request, id, body| {
-            update::<R>(request, id, body, false)
-        }));
-        item_methods.push(Method::PUT);
-    }
-    if spec.has(Action::PartialUpdate) {
-        item = Some(add(item, MethodFilter::PATCH, |request, id, body| {
-            update::<R>(request, id, body, true)
-        }));
-        item_methods.push(Method::PATCH);
-    }
-    if spec.has(Action::Destroy) {
-        item = Some(add(item, MethodFilter::DELETE, destroy::<R>));
-        item_methods.push(Method::DELETE);
-    }
-    routes.extend(route_list(&spec.item_path(), &item_methods));
-    if let Some(item) = item {
-        router = router.route(
-            &spec.item_path(),
-            item.fallback(method_not_allowed(item_methods)),
-        );
-    }
-    if spec.has(Action::History) {
-        let path = spec.history_path();
-        let methods = vec![Method::GET, Method::HEAD];
-        routes.extend(route_list(&path, &methods));
-        router = router.route(
-            &path,
-            add(None, MethodFilter::GET, history::<R>).fallback(method_not_allowed(methods)),
-        );
-    }
-    (router, routes)
+    router
 }
 
-fn route_list(path: &str, methods: &[Method]) -> Vec<String> {
-    methods
-        .iter()
-        .map(|method| format!("{method} {path}"))
-        .collect()
+/// Adds the handler of `action`, served at `route`, to `router`.
+fn mount<R: Resource>(
+    router: Option<MethodRouter<AppContext>>,
+    action: Action,
+    route: &Route,
+) -> MethodRouter<AppContext> {
+    let method = method_filter(route);
+    match action {
+        Action::List => add(router, method, list::<R>),
+        Action::Retrieve => add(router, method, retrieve::<R>),
+        Action::Create => add(router, method, create::<R>),
+        Action::Update => add(router, method, |request, id, body| {
+            update::<R>(request, id, body, false)
+        }),
+        Action::PartialUpdate => add(router, method, |request, id, body| {
+            update::<R>(request, id, body, true)
+        }),
+        Action::Destroy => add(router, method, destroy::<R>),
+        Action::History => add(router, method, history::<R>),
+    }
+}
+
+/// The filter of `route`'s method (a `GET` filter answers `HEAD` too). The
+/// table holds only methods axum filters on.
+fn method_filter(route: &Route) -> MethodFilter {
+    MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET)
 }
 
 /// Adds a handler taking `(request, id, body)` for `method`: every resource
@@ -596,19 +576,17 @@ async fn destroy<R: Resource>(
     commit(&request, tx, StatusCode::NO_CONTENT.into_response()).await
 }
 
-/// A custom action on one row: `POST {path}/{id}/{name}` runs `action` with the
-/// row the caller may see, and answers with the row it returns. Also its route
-/// as `METHOD path`.
-pub(crate) fn action_router<R, F, Fut>(name: &str, action: F) -> (Router<AppContext>, String)
+/// A custom action on one row, served at `route` ([`routes::custom_action`]):
+/// runs `action` with the row the caller may see, and answers with the row it returns.
+pub(crate) fn action_router<R, F, Fut>(route: &Route, action: F) -> Router<AppContext>
 where
     R: Resource,
     F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<R::Model, ApiError>> + Send + 'static,
 {
-    let path = format!("{}/{name}", R::SPEC.item_path());
-    let method = add(
+    let methods = add(
         None,
-        MethodFilter::POST,
+        method_filter(route),
         move |request: RequestContext, id: Option<String>, _body: Body| {
             let action = action.clone();
             async move {
@@ -621,10 +599,8 @@ where
             }
         },
     );
-    let route = format!("POST {path}");
-    let router = Router::new().route(
-        &path,
-        method.fallback(method_not_allowed(vec![Method::POST])),
-    );
-    (router, route)
+    Router::new().route(
+        &route.target.path(R::SPEC),
+        methods.fallback(method_not_allowed(route.methods())),
+    )
 }

@@ -13,6 +13,7 @@ pub mod idempotency;
 mod input;
 mod params;
 mod preconditions;
+pub(crate) mod routes;
 
 use std::future::Future;
 

@@ -2,7 +2,7 @@
 //! days and the demo account; `api_sqlite.rs` and `api_postgres.rs` run each case.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use example_dividends::models::Account;
 use example_dividends::sample_data::DEMO_ACCOUNT_NUMBER;
 use fw::Model;
@@ -10,7 +10,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 pub(crate) struct Fixture {
-    _test_db: fw::testing::TestDb,
+    test_db: fw::testing::TestDb,
     router: axum::Router,
     pub(crate) account: Account,
 }
@@ -37,7 +37,7 @@ impl Fixture {
             .expect("the demo account");
         let router = example_dividends::app().router(test_db.context());
         Fixture {
-            _test_db: test_db,
+            test_db,
             router,
             account,
         }
@@ -411,6 +411,271 @@ pub(crate) async fn a_bad_dividend_is_refused_and_not_written(fixture: Fixture) 
 }
 
 /// Defines one test per case on a fresh database from `$database`.
+/// One request of [`every_route_answers_only_what_its_operation_lists`].
+struct Probe {
+    /// What it provokes, for failure messages.
+    what: &'static str,
+    /// Appended to the path.
+    query: &'static str,
+    headers: Vec<(&'static str, String)>,
+    /// The body and its `Content-Type`.
+    body: Option<(&'static str, Vec<u8>)>,
+    /// Whether it names a row that does not exist.
+    missing_row: bool,
+    /// Whether its `Idempotency-Key` was first sent with another request.
+    reusing_key: bool,
+}
+
+impl Probe {
+    fn new(what: &'static str) -> Probe {
+        Probe {
+            what,
+            query: "",
+            headers: Vec::new(),
+            body: None,
+            missing_row: false,
+            reusing_key: false,
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Probe {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn json(mut self, body: &Value) -> Probe {
+        self.body = Some(("application/json", body.to_string().into_bytes()));
+        self
+    }
+
+    fn body(mut self, content_type: &'static str, body: impl Into<Vec<u8>>) -> Probe {
+        self.body = Some((content_type, body.into()));
+        self
+    }
+}
+
+/// A valid body for a write of a security (`n` keeps its unique values apart).
+fn security_body(n: usize) -> Value {
+    serde_json::json!({"symbol": format!("P{n}"), "cusip": format!("{n:09}"), "name": "Probe Corp"})
+}
+
+/// What a request to `METHOD path` sends when it should succeed: securities'
+/// writes need a valid body, everything else none.
+fn valid_body(method: &Method, path: &str, n: usize) -> Option<Value> {
+    match (method.as_str(), path) {
+        ("POST", "/securities") => Some(security_body(n)),
+        ("PUT", "/securities/{id}") => Some(security_body(n + 500_000)),
+        ("PATCH", "/securities/{id}") => Some(serde_json::json!({"name": "Renamed Corp"})),
+        _ => None,
+    }
+}
+
+/// The probes of `METHOD path`: the plain request, then one per refusal a
+/// step of a route may answer (a probe a route does not read is answered as
+/// the plain request would be).
+fn probes(method: &Method, path: &str, n: usize) -> Vec<Probe> {
+    let valid = |probe: Probe| match valid_body(method, path, n) {
+        Some(body) => probe.json(&body),
+        None => probe,
+    };
+    let mut probes = vec![
+        valid(Probe::new("plain")),
+        valid(Probe::new("an Accept without JSON")).header("accept", "text/html"),
+        valid(Probe::new("an If-Match naming another version")).header("if-match", "\"0\""),
+    ];
+    if path.contains("{id}") {
+        probes.push(Probe {
+            missing_row: true,
+            ..valid(Probe::new("a row that does not exist"))
+        });
+    }
+    if method.is_safe() {
+        probes.extend([
+            Probe {
+                query: "?no_such_parameter=1",
+                ..Probe::new("an unknown query parameter")
+            },
+            Probe::new("a malformed If-None-Match").header("if-none-match", "not-a-tag"),
+            Probe::new("a matching If-None-Match").header("if-none-match", "*"),
+        ]);
+    } else {
+        probes.extend([
+            valid(Probe::new("a malformed If-Match")).header("if-match", "not-a-tag"),
+            valid(Probe::new("a malformed Idempotency-Key")).header("idempotency-key", "a key"),
+            Probe::new("a body that is not JSON").body("application/json", "not json"),
+            Probe::new("a body sent as text").body("text/plain", "text"),
+            Probe::new("an empty JSON object").json(&serde_json::json!({})),
+            Probe::new("a body over the limit")
+                .header("idempotency-key", format!("large-{n}"))
+                .body("application/json", vec![b' '; (1 << 20) + 1]),
+            Probe {
+                reusing_key: true,
+                ..Probe::new("an Idempotency-Key used with another request")
+                    .header("idempotency-key", format!("reused-{n}"))
+                    .json(&serde_json::json!({"another": "request"}))
+            },
+        ]);
+    }
+    probes
+}
+
+/// The route table drives the router and the document alike: walked against
+/// a real router for a resource with every action (securities, plus a custom
+/// action), each method on each path answers only what its operation lists,
+/// and a 405 naming the documented methods where the document has no
+/// operation; and every refusal listed is answered to some probe, but those
+/// no request can provoke here (a conflict, an unavailable database, and
+/// `serve`'s own refusals).
+pub(crate) async fn every_route_answers_only_what_its_operation_lists(fixture: Fixture) {
+    use example_dividends::api::SecurityResource;
+    let api = example_dividends::api::api().action::<SecurityResource, _, _>(
+        "touch",
+        "Answer with the security unchanged",
+        |_, row| async move { Ok(row) },
+    );
+    let document = api.openapi_json();
+    let router = api.into_router(fixture.test_db.context());
+    let send = |method: Method, uri: String, probe: &Probe| {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in &probe.headers {
+            request = request.header(*name, value);
+        }
+        let body = match &probe.body {
+            Some((content_type, body)) => {
+                request = request.header("content-type", *content_type);
+                Body::from(body.clone())
+            }
+            None => Body::empty(),
+        };
+        let request = request.body(body).expect("request");
+        let router = router.clone();
+        async move { router.oneshot(request).await.expect("response") }
+    };
+    let methods = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
+    let mut n = 0;
+    let paths = document["paths"].as_object().expect("paths");
+    let mut walked = 0;
+    for (path, item) in paths
+        .iter()
+        .filter(|(path, _)| path.starts_with("/securities"))
+    {
+        let documented: Vec<&Method> = methods
+            .iter()
+            .filter(|method| item.get(operation_key(method)).is_some())
+            .collect();
+        for method in &methods {
+            let Some(operation) = item.get(operation_key(method)) else {
+                n += 1;
+                let uri = path.replace("{id}", &create_security(&send, n).await.to_string());
+                let response = send(method.clone(), uri, &Probe::new("plain")).await;
+                assert_eq!(
+                    response.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+                let allow = response.headers()["allow"]
+                    .to_str()
+                    .expect("ascii")
+                    .to_owned();
+                let mut allowed: Vec<&str> = allow.split(',').map(str::trim).collect();
+                allowed.sort_unstable();
+                let mut expected: Vec<&str> =
+                    documented.iter().map(|method| method.as_str()).collect();
+                expected.sort_unstable();
+                assert_eq!(allowed, expected, "Allow of {path}");
+                continue;
+            };
+            walked += 1;
+            let listed: Vec<u16> = operation["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+                .map(|status| status.parse().expect("a status"))
+                .collect();
+            let mut answered = Vec::new();
+            let set = n;
+            let valid = |probe: Probe| match valid_body(method, path, set) {
+                Some(body) => probe.json(&body),
+                None => probe,
+            };
+            for probe in probes(method, path, set) {
+                n += 1;
+                let id = if !path.contains("{id}") {
+                    0
+                } else if probe.missing_row {
+                    999_999_999
+                } else {
+                    create_security(&send, n).await
+                };
+                let uri = format!("{}{}", path.replace("{id}", &id.to_string()), probe.query);
+                if probe.reusing_key {
+                    let mut first = valid(Probe::new("the key's first request"));
+                    first.headers.clone_from(&probe.headers);
+                    send(method.clone(), uri.clone(), &first).await;
+                }
+                let status = send(method.clone(), uri, &probe).await.status().as_u16();
+                assert!(
+                    listed.contains(&status),
+                    "{method} {path} with {} answered {status}, which its operation does not list ({listed:?})",
+                    probe.what
+                );
+                answered.push(status);
+            }
+            let unprovoked: Vec<u16> = listed
+                .iter()
+                .copied()
+                .filter(|status| !answered.contains(status))
+                .filter(|status| ![408, 409, 414, 431, 503].contains(status))
+                .collect();
+            assert!(
+                unprovoked.is_empty(),
+                "{method} {path} lists {unprovoked:?}, which no probe provoked"
+            );
+        }
+    }
+    // GET, HEAD and POST on the collection; GET, HEAD, PUT, PATCH and DELETE on
+    // an item; GET and HEAD on its history; POST on the custom action.
+    assert_eq!(walked, 11, "every route of the table was walked");
+}
+
+/// A new security, as `POST /securities` makes it through `send`: its id.
+async fn create_security<F, Fut>(send: &F, n: usize) -> i64
+where
+    F: Fn(Method, String, &Probe) -> Fut,
+    Fut: std::future::Future<Output = axum::response::Response>,
+{
+    let response = send(
+        Method::POST,
+        "/securities".to_owned(),
+        &Probe::new("a new security").json(&security_body(n)),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED, "a new security");
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let row: Value = serde_json::from_slice(&body).expect("JSON");
+    row["id"].as_i64().expect("an id")
+}
+
+/// The key of `method`'s operation in a path item (`HEAD` is `GET`'s).
+fn operation_key(method: &Method) -> &'static str {
+    match *method {
+        Method::HEAD | Method::GET => "get",
+        Method::POST => "post",
+        Method::PUT => "put",
+        Method::PATCH => "patch",
+        _ => "delete",
+    }
+}
+
 macro_rules! api_suite {
     ($database:path) => {
         cases::api_suite!(@cases $database;
@@ -422,6 +687,7 @@ macro_rules! api_suite {
             dividends_filter_by_the_securitys_symbol,
             a_dividend_is_created_by_hand_and_logged,
             a_bad_dividend_is_refused_and_not_written,
+            every_route_answers_only_what_its_operation_lists,
         );
     };
     (@cases $database:path; $($case:ident),* $(,)?) => {$(
