@@ -75,7 +75,7 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// This row's version, for models with a `#[field(version)]` field.
     fn version(&self) -> Option<i64>;
 
-    /// Decodes a row selected with [`ModelSql::columns`].
+    /// Decodes a row selected with [`ModelSql::select`].
     #[doc(hidden)]
     fn decode(row: &Row<'_>) -> Result<Self>;
 
@@ -244,28 +244,23 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 }
 
-/// The SQL of a model's fixed operations for one dialect, generated at compile
-/// time by `#[model]`.
+/// The SQL of a model's fixed operations for one dialect, rendered at compile time
+/// by `#[model]` with `fw_core::statement::Table::statements`, whose documentation
+/// gives each statement's shape and parameters.
 ///
 /// Placeholders are `?N` on SQLite and `$N` on PostgreSQL; identifiers are quoted.
+/// Statements that depend on a call (a patch, an upsert) are rendered at run time
+/// by the same functions; none is ever taken apart.
 #[derive(Debug)]
 #[doc(hidden)]
 pub struct ModelSql {
-    /// Every column in schema order: `"id", "symbol", ...`.
-    pub columns: &'static str,
-    /// `SELECT <columns> FROM "table"`.
+    /// `SELECT <every column> FROM "table"`.
     pub select: &'static str,
     /// `<select> WHERE "pk" = ?1`.
     pub get: &'static str,
-    /// The insert column list: every column except auto-increment keys, in schema
-    /// order: `"symbol", "name", ...`.
-    pub insert_columns: &'static str,
-    /// `INSERT INTO "table" (<insert_columns>) VALUES (?1, ...) RETURNING <columns>`.
+    /// The insert: one parameter per column but database-assigned keys.
     pub insert: &'static str,
-    /// `UPDATE "table" SET "a" = ?1, ..., "updated_at" = ?k, "version" = "version" + 1
-    /// WHERE "pk" = ?m [AND "version" = ?m+1] RETURNING <columns>`: every updatable
-    /// column, then the `auto_now` column, then the key, then (for versioned models)
-    /// the expected version.
+    /// The update of every supplied column (see `Model::bind_update`).
     pub update: &'static str,
     /// `DELETE FROM "table" WHERE "pk" = ?1`.
     pub delete: &'static str,

@@ -954,14 +954,6 @@ impl SqlBuilder {
         Ok(())
     }
 
-    /// Binds `value` as the new content of `field` (for `SET`).
-    pub(crate) fn push_assigned(&mut self, field: &FieldSchema, value: &Value) -> Result<()> {
-        self.args.add_typed(value, field.sql_type)?;
-        self.text
-            .push_str(&placeholder(self.dialect, self.args.len()));
-        Ok(())
-    }
-
     pub(crate) fn push_bound(&mut self, value: &Value) -> Result<()> {
         self.args.add_value(value)?;
         self.text

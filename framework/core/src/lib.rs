@@ -5,7 +5,9 @@
 //! `fw-macros` runs these at compile time and `fw` re-exports them; applications
 //! use them through `fw` (`fw::schema`, `fw::Dialect`), never directly.
 
+pub mod names;
 pub mod schema;
 mod sql;
+pub mod statement;
 
 pub use sql::{Dialect, placeholder, quote_ident};
