@@ -135,6 +135,20 @@ impl Lookup {
             .find(|lookup| lookup.name() == name)
     }
 
+    /// The query parameter that filters with this lookup on the filter named
+    /// `filter`: `ex_date__gte`.
+    pub fn parameter(self, filter: &str) -> String {
+        format!("{filter}{}{}", list::LOOKUP_SEPARATOR, self.name())
+    }
+
+    /// A query parameter's filter name and lookup name: `("ex_date", "gte")` for
+    /// `ex_date__gte`, `("ex_date", "exact")` for a bare `ex_date`.
+    pub fn split_parameter(parameter: &str) -> (&str, &str) {
+        parameter
+            .split_once(list::LOOKUP_SEPARATOR)
+            .unwrap_or((parameter, Lookup::Exact.name()))
+    }
+
     /// What the filtered field must be for this lookup to apply.
     pub const fn requirement(self) -> LookupRequirement {
         match self {
@@ -193,9 +207,19 @@ mod tests {
         for &lookup in Lookup::ALL {
             assert_eq!(Lookup::from_name(lookup.name()), Some(lookup));
         }
-        assert_eq!(Action::from_name("partial_update"), Some(Action::PartialUpdate));
+        assert_eq!(
+            Action::from_name("partial_update"),
+            Some(Action::PartialUpdate)
+        );
         assert_eq!(Lookup::from_name("icontains"), Some(Lookup::IContains));
         assert_eq!(Lookup::from_name("iexact"), None);
+    }
+
+    #[test]
+    fn lookup_parameters_join_and_split() {
+        assert_eq!(Lookup::Gte.parameter("ex_date"), "ex_date__gte");
+        assert_eq!(Lookup::split_parameter("ex_date__gte"), ("ex_date", "gte"));
+        assert_eq!(Lookup::split_parameter("ex_date"), ("ex_date", "exact"));
     }
 
     #[test]

@@ -5,12 +5,11 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
-use super::ast::{Field, Resource};
-use super::attr::LookupKind;
-use crate::names::screaming_snake_case;
+use fw_core::api::{Action, LookupRequirement, list};
 
-const DEFAULT_PAGE_SIZE: u32 = 50;
-const DEFAULT_MAX_PAGE_SIZE: u32 = 500;
+use super::ast::{Field, Resource};
+use crate::core_tokens::CoreTokens;
+use crate::names::screaming_snake_case;
 
 fn column(model: &Path, field: &Ident) -> TokenStream {
     let constant = Ident::new(&screaming_snake_case(&field.to_string()), field.span());
@@ -66,11 +65,11 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         let ty = resource.field(&filter.field).map(|field| field.ty.clone());
         filter.lookups.iter().filter_map(move |lookup| {
             let ty = ty.as_ref()?;
-            let check = match lookup.kind {
-                LookupKind::Any => return None,
-                LookupKind::Ordered => "ordered",
-                LookupKind::Text => "text",
-                LookupKind::Nullable => "nullable",
+            let check = match lookup.lookup.requirement() {
+                LookupRequirement::Any => return None,
+                LookupRequirement::Ordered => "ordered",
+                LookupRequirement::Text => "text",
+                LookupRequirement::Nullable => "nullable",
             };
             // A related filter's field type is only known from the referenced
             // model's column, so the check takes the column.
@@ -104,7 +103,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         })
     });
     // `history` reads the change log, which only `#[fw::model(changelog)]` keeps.
-    let history_check = resource.action_span("history").map(|span| {
+    let history_check = resource.action_span(Action::History).map(|span| {
         quote_spanned! {span=>
             const _: () = ::fw::__private::assert_records_changes::<#model>();
         }
@@ -172,10 +171,10 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
             .map_or_else(|| ident.to_string(), Field::api_name)
     };
     let filters = args.filters.iter().map(|filter| {
-        let lookups = filter.lookups.iter().map(|lookup| {
-            let variant = Ident::new(lookup.variant, lookup.ident.span());
-            quote!(::fw::Lookup::#variant)
-        });
+        let lookups = filter
+            .lookups
+            .iter()
+            .map(|lookup| lookup.lookup.core_tokens());
         let reference = column(model, &filter.field);
         let ty = resource.field(&filter.field).map(|field| &field.ty);
         let (name, field, through) = match (&filter.related, ty) {
@@ -222,19 +221,18 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         .as_ref()
         .map(|(text, _)| text.split(',').map(|term| term.trim().to_owned()).collect())
         .unwrap_or_default();
-    let actions = args.actions.iter().map(|(ident, variant)| {
-        let variant = Ident::new(variant, ident.span());
-        quote!(::fw::Action::#variant)
-    });
+    let actions = args.actions.iter().map(|(_, action)| action.core_tokens());
     let path = args
         .path
         .as_ref()
         .map(|(path, _)| path.clone())
         .unwrap_or_default();
-    let page_size = args.page_size.map_or(DEFAULT_PAGE_SIZE, |(size, _)| size);
+    let page_size = args
+        .page_size
+        .map_or(list::DEFAULT_PAGE_SIZE, |(size, _)| size);
     let max_page_size = args
         .max_page_size
-        .map_or(DEFAULT_MAX_PAGE_SIZE.max(page_size), |(size, _)| size);
+        .map_or(list::DEFAULT_MAX_PAGE_SIZE.max(page_size), |(size, _)| size);
     let name = args
         .name
         .as_ref()
@@ -246,7 +244,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         .iter()
         .filter(|field| !resource.is_read_only(field))
         .collect();
-    let create_input = if resource.has_action("create") {
+    let create_input = if resource.has_action(Action::Create) {
         let reads = writable.iter().map(|field| {
             let ident = &field.ident;
             let ty = &field.ty;
@@ -269,7 +267,9 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         .iter()
         .filter(|field| !resource.is_create_only(field))
         .collect();
-    let update_input = if resource.has_action("update") || resource.has_action("partial_update") {
+    let update_input = if resource.has_action(Action::Update)
+        || resource.has_action(Action::PartialUpdate)
+    {
         let reads = updatable.iter().map(|field| {
             let ident = &field.ident;
             let ty = &field.ty;
