@@ -452,19 +452,11 @@ fn model_impl(model: &Model) -> TokenStream {
         impl ::fw::Model for #ident {
             const TABLE: &'static str = #table;
             const SCHEMA: &'static ::fw::schema::ModelSchema = &__FW_SCHEMA;
-            const PRIMARY_KEY_COLUMN: &'static str = #key_column;
             #changelog
 
             type Key = #key_ty;
             type New = #new_ident;
             type Patch = #patch_ident;
-
-            fn sql(dialect: ::fw::Dialect) -> &'static ::fw::__private::ModelSql {
-                match dialect {
-                    ::fw::Dialect::Sqlite => &__FW_SQLITE_SQL,
-                    ::fw::Dialect::Postgres => &__FW_POSTGRES_SQL,
-                }
-            }
 
             fn key(&self) -> &Self::Key {
                 &self.#key_ident
@@ -472,6 +464,18 @@ fn model_impl(model: &Model) -> TokenStream {
 
             fn version(&self) -> ::core::option::Option<i64> {
                 #version
+            }
+        }
+
+        #[automatically_derived]
+        impl ::fw::__private::ModelCodegen for #ident {
+            const PRIMARY_KEY_COLUMN: &'static str = #key_column;
+
+            fn sql(dialect: ::fw::Dialect) -> &'static ::fw::__private::ModelSql {
+                match dialect {
+                    ::fw::Dialect::Sqlite => &__FW_SQLITE_SQL,
+                    ::fw::Dialect::Postgres => &__FW_POSTGRES_SQL,
+                }
             }
 
             fn decode(row: &::fw::__private::Row<'_>) -> ::fw::Result<Self> {
@@ -481,7 +485,7 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn bind_new(
-                #new_param: &Self::New,
+                #new_param: &#new_ident,
                 #new_args_param: &mut ::fw::__private::Arguments,
                 #new_now_param: ::fw::__private::DateTime<::fw::__private::Utc>,
             ) -> ::fw::Result<()> {
@@ -502,7 +506,7 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn patch_values(
-                #patch_param: &Self::Patch,
+                #patch_param: &#patch_ident,
             ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
                 #patch_values
             }
@@ -512,7 +516,7 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn new_values(
-                #new_param: &Self::New,
+                #new_param: &#new_ident,
             ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
                 ::std::vec::Vec::from([#(#new_values),*])
             }
