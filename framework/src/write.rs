@@ -583,11 +583,10 @@ pub(crate) fn classify<M: Model>(error: Error) -> Error {
             fields: unique_fields::<M>(constraint.as_deref(), sqlite_detail),
         },
         ErrorKind::ForeignKeyViolation => {
-            let column = constraint.as_deref().and_then(|name| {
-                name.strip_prefix(&format!("{table}_"))
-                    .and_then(|rest| rest.strip_suffix("_fkey"))
-                    .map(str::to_owned)
-            });
+            let column = constraint
+                .as_deref()
+                .and_then(|name| schema::foreign_key_constraint_column(&table, name))
+                .map(str::to_owned);
             let references = if table == M::SCHEMA.table {
                 column.as_deref().and_then(|column| {
                     M::SCHEMA
@@ -653,7 +652,7 @@ fn unique_fields<M: Model>(
     let Some(constraint) = constraint else {
         return Vec::new();
     };
-    if constraint == format!("{}_pkey", schema.table) {
+    if constraint == schema::primary_key_constraint_name(schema.table) {
         return vec![schema.primary_key().name];
     }
     for field in schema.fields {

@@ -329,9 +329,23 @@ pub fn unique_constraint_name(table: &str, columns: &[&str]) -> String {
     format!("{table}_{}_key", columns.join("_"))
 }
 
+/// The name of the primary-key constraint of `table` (PostgreSQL's own default).
+pub fn primary_key_constraint_name(table: &str) -> String {
+    format!("{table}_pkey")
+}
+
 /// The name of the foreign-key constraint on `column` of `table`.
 pub fn foreign_key_constraint_name(table: &str, column: &str) -> String {
     format!("{table}_{column}_fkey")
+}
+
+/// The column of `table` whose foreign-key constraint is named `constraint`
+/// ([`foreign_key_constraint_name`] read backwards), if the name is one.
+pub fn foreign_key_constraint_column<'a>(table: &str, constraint: &'a str) -> Option<&'a str> {
+    constraint
+        .strip_prefix(table)?
+        .strip_prefix('_')?
+        .strip_suffix("_fkey")
 }
 
 /// The name of the CHECK constraint on `column` of `table`.
@@ -342,4 +356,36 @@ pub fn check_constraint_name(table: &str, column: &str) -> String {
 /// The name of the (non-unique) index over `columns` of `table`.
 pub fn index_name(table: &str, columns: &[&str]) -> String {
     format!("{table}_{}_idx", columns.join("_"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_names_are_read_back() {
+        let name = foreign_key_constraint_name("dividend", "security_id");
+        assert_eq!(name, "dividend_security_id_fkey");
+        assert_eq!(
+            foreign_key_constraint_column("dividend", &name),
+            Some("security_id")
+        );
+        assert_eq!(
+            foreign_key_constraint_column("dividend", "dividend_security_id_key"),
+            None
+        );
+        assert_eq!(
+            foreign_key_constraint_column("dividend", "dividends_x_fkey"),
+            None
+        );
+        assert_eq!(primary_key_constraint_name("dividend"), "dividend_pkey");
+        assert_eq!(
+            unique_constraint_name("dividend", &["security_id", "ex_date"]),
+            "dividend_security_id_ex_date_key"
+        );
+        assert_eq!(
+            index_name("dividend", &["pay_date"]),
+            "dividend_pay_date_idx"
+        );
+    }
 }
