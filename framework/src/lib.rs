@@ -62,7 +62,7 @@ pub mod docs {
 pub mod __private {
     pub use crate::db::{Arguments, Row};
     pub use crate::field::{Represented, decode_choice, foreign_key_of};
-    pub use crate::model::ModelSql;
+    pub use crate::model::{ModelCodegen, ModelSql};
     pub use crate::rest::Input;
     pub use crate::rest::lookups;
     pub use chrono::{DateTime, Utc};

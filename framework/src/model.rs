@@ -43,15 +43,13 @@ use crate::write;
     label = "expected a struct with `#[fw::model]`",
     note = "add `#[fw::model]` to the struct declaration"
 )]
-pub trait Model: Sized + Send + Sync + Unpin + 'static {
+pub trait Model: ModelCodegen + Send + Sync + Unpin + 'static {
     /// The table name (also [`ModelSchema::table`]). A constant of its own so that
     /// foreign keys can name it without evaluating `SCHEMA`, which would be a
     /// cycle for models that reference themselves or each other.
     const TABLE: &'static str;
     /// The static description of the table.
     const SCHEMA: &'static ModelSchema;
-    /// The primary-key column, for foreign keys that reference this model.
-    const PRIMARY_KEY_COLUMN: &'static str;
     /// Whether writes append to the change log (`#[fw::model(changelog)]`); see
     /// [`changes`](crate::changes).
     const CHANGELOG: bool = false;
@@ -65,38 +63,11 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     /// meaning "leave unchanged".
     type Patch: Send + Sync + Default;
 
-    /// The generated SQL for fixed operations, for `dialect`.
-    #[doc(hidden)]
-    fn sql(dialect: Dialect) -> &'static ModelSql;
-
     /// This row's primary key.
     fn key(&self) -> &Self::Key;
 
     /// This row's version, for models with a `#[field(version)]` field.
     fn version(&self) -> Option<i64>;
-
-    /// Decodes a row selected with [`ModelSql::columns`].
-    #[doc(hidden)]
-    fn decode(row: &Row<'_>) -> Result<Self>;
-
-    /// Binds the parameters of [`ModelSql::insert`], generated values included.
-    #[doc(hidden)]
-    fn bind_new(new: &Self::New, args: &mut Arguments, now: DateTime<Utc>) -> Result<()>;
-
-    /// Binds the parameters of [`ModelSql::update`].
-    #[doc(hidden)]
-    fn bind_update(&self, args: &mut Arguments, now: DateTime<Utc>) -> Result<()>;
-
-    /// The fields a patch sets, with their new values.
-    #[doc(hidden)]
-    fn patch_values(patch: &Self::Patch) -> Vec<(&'static FieldSchema, Value)>;
-
-    /// Every field's value, in schema order.
-    fn values(&self) -> Vec<Value>;
-
-    /// The supplied fields of an insert, with their values.
-    #[doc(hidden)]
-    fn new_values(new: &Self::New) -> Vec<(&'static FieldSchema, Value)>;
 
     /// Inserts a row and returns it as stored (with its key, timestamps and version).
     ///
@@ -244,28 +215,64 @@ pub trait Model: Sized + Send + Sync + Unpin + 'static {
     }
 }
 
-/// The SQL of a model's fixed operations for one dialect, generated at compile
-/// time by `#[model]`.
+/// What `#[model]` generates for the runtime's use: the statements, and how rows
+/// are decoded and values bound. A supertrait of [`Model`] so that `Model`'s
+/// documentation is the query API alone; applications never call these.
+///
+/// The methods that take a model's `New` or `Patch` name them through [`Model`],
+/// which every implementor also implements.
+#[doc(hidden)]
+pub trait ModelCodegen: Sized {
+    /// The primary-key column, for foreign keys that reference this model.
+    const PRIMARY_KEY_COLUMN: &'static str;
+
+    /// The generated SQL for fixed operations, for `dialect`.
+    fn sql(dialect: Dialect) -> &'static ModelSql;
+
+    /// Decodes a row selected with [`ModelSql::select`].
+    fn decode(row: &Row<'_>) -> Result<Self>;
+
+    /// Binds the parameters of [`ModelSql::insert`], generated values included.
+    fn bind_new(new: &<Self as Model>::New, args: &mut Arguments, now: DateTime<Utc>) -> Result<()>
+    where
+        Self: Model;
+
+    /// Binds the parameters of [`ModelSql::update`]: every updatable field, the
+    /// time once per `auto_now` field, the key, and for a versioned model the
+    /// version this copy was read at.
+    fn bind_update(&self, args: &mut Arguments, now: DateTime<Utc>) -> Result<()>;
+
+    /// The fields a patch sets, with their new values.
+    fn patch_values(patch: &<Self as Model>::Patch) -> Vec<(&'static FieldSchema, Value)>
+    where
+        Self: Model;
+
+    /// Every field's value, in schema order.
+    fn values(&self) -> Vec<Value>;
+
+    /// The supplied fields of an insert, with their values.
+    fn new_values(new: &<Self as Model>::New) -> Vec<(&'static FieldSchema, Value)>
+    where
+        Self: Model;
+}
+
+/// The SQL of a model's fixed operations for one dialect, rendered at compile time
+/// by `#[model]` with `fw_core::statement::Table::statements`, whose documentation
+/// gives each statement's shape and parameters.
 ///
 /// Placeholders are `?N` on SQLite and `$N` on PostgreSQL; identifiers are quoted.
+/// Statements that depend on a call (a patch, an upsert) are rendered at run time
+/// by the same functions; none is ever taken apart.
 #[derive(Debug)]
 #[doc(hidden)]
 pub struct ModelSql {
-    /// Every column in schema order: `"id", "symbol", ...`.
-    pub columns: &'static str,
-    /// `SELECT <columns> FROM "table"`.
+    /// `SELECT <every column> FROM "table"`.
     pub select: &'static str,
     /// `<select> WHERE "pk" = ?1`.
     pub get: &'static str,
-    /// The insert column list: every column except auto-increment keys, in schema
-    /// order: `"symbol", "name", ...`.
-    pub insert_columns: &'static str,
-    /// `INSERT INTO "table" (<insert_columns>) VALUES (?1, ...) RETURNING <columns>`.
+    /// The insert: one parameter per column but database-assigned keys.
     pub insert: &'static str,
-    /// `UPDATE "table" SET "a" = ?1, ..., "updated_at" = ?k, "version" = "version" + 1
-    /// WHERE "pk" = ?m [AND "version" = ?m+1] RETURNING <columns>`: every updatable
-    /// column, then the `auto_now` column, then the key, then (for versioned models)
-    /// the expected version.
+    /// The update of every supplied column (see [`ModelCodegen::bind_update`]).
     pub update: &'static str,
     /// `DELETE FROM "table" WHERE "pk" = ?1`.
     pub delete: &'static str,

@@ -20,8 +20,9 @@ use serde_json::{Value as Json, json};
 
 use crate::query::Lookup;
 use crate::rest::routes::{self, Route, Step, Target};
-use crate::rest::{Action, MAX_IN_VALUES, MAX_SEARCH_LENGTH, PROBLEM_JSON, ResourceSpec};
+use crate::rest::{Action, PROBLEM_JSON, ResourceSpec};
 use crate::schema::{FieldSchema, SqlType};
+use fw_core::api::list::{self, MAX_IN_VALUES, MAX_SEARCH_LENGTH};
 
 /// Text without U+0000, which the server refuses in every string (PostgreSQL
 /// cannot store it).
@@ -399,7 +400,7 @@ fn ordering_parameter(spec: &ResourceSpec) -> Json {
             ]})
         })
         .collect();
-    json!({"name": "ordering", "in": "query", "required": false, "style": "form", "explode": false,
+    json!({"name": list::ORDERING, "in": "query", "required": false, "style": "form", "explode": false,
     "description": format!("Comma-separated fields, `-` for descending, each field at most once: {}. Default `{}`.", names.join(", "), spec.default_ordering.join(",")),
     "schema": {
         "type": "array",
@@ -475,8 +476,8 @@ fn idempotency_key_parameter() -> Json {
 
 fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
     let mut parameters = vec![
-        json!({"name": "cursor", "in": "query", "required": false, "description": "Opaque cursor from a page's `next` or `previous` link.", "schema": {"type": "string", "minLength": 1, "pattern": CURSOR_PATTERN}}),
-        json!({"name": "page_size", "in": "query", "required": false, "description": format!("Rows per page (default {}).", spec.page_size), "schema": {"type": "integer", "minimum": 1, "maximum": spec.max_page_size}}),
+        json!({"name": list::CURSOR, "in": "query", "required": false, "description": "Opaque cursor from a page's `next` or `previous` link.", "schema": {"type": "string", "minLength": 1, "pattern": CURSOR_PATTERN}}),
+        json!({"name": list::PAGE_SIZE, "in": "query", "required": false, "description": format!("Rows per page (default {}).", spec.page_size), "schema": {"type": "integer", "minimum": list::MIN_PAGE_SIZE, "maximum": spec.max_page_size}}),
     ];
     if !spec.ordering.is_empty() {
         parameters.push(ordering_parameter(spec));
@@ -487,7 +488,7 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
             .iter()
             .map(|field| format!("`{}`", spec.api_name(field.name)))
             .collect();
-        parameters.push(json!({"name": "search", "in": "query", "required": false,
+        parameters.push(json!({"name": list::SEARCH, "in": "query", "required": false,
             "description": format!("Case-insensitive text search in {} (at most {MAX_SEARCH_LENGTH} characters).", names.join(", ")),
             "schema": search_text_schema()}));
     }
@@ -540,7 +541,7 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
                         item["allOf"] = json!([{"pattern": LIST_ITEM_TEXT}]);
                     }
                     json!({
-                        "name": format!("{}__in", filter.name),
+                        "name": lookup.parameter(filter.name),
                         "description": format!("{subject} is one of the comma-separated values (at most {MAX_IN_VALUES})."),
                         "style": "form",
                         "explode": false,
@@ -548,17 +549,17 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
                     })
                 }
                 Lookup::IsNull => json!({
-                    "name": format!("{}__isnull", filter.name),
+                    "name": lookup.parameter(filter.name),
                     "description": format!("{subject} is (`true`) or is not (`false`) null."),
                     "schema": {"type": "boolean"},
                 }),
                 Lookup::Contains | Lookup::IContains | Lookup::StartsWith => json!({
-                    "name": format!("{}__{}", filter.name, lookup.name()),
+                    "name": lookup.parameter(filter.name),
                     "description": format!("{subject} text lookup `{}` (at most {MAX_SEARCH_LENGTH} characters).", lookup.name()),
                     "schema": search_text_schema(),
                 }),
                 _ => json!({
-                    "name": format!("{}__{}", filter.name, lookup.name()),
+                    "name": lookup.parameter(filter.name),
                     "description": format!("{subject} compared with `{}`.", lookup.name()),
                     "schema": value_schema.clone(),
                 }),

@@ -12,6 +12,8 @@ use crate::schema::{FieldSchema, ModelSchema, SqlType};
 use crate::value::Value;
 use crate::write::classify;
 
+pub use fw_core::api::Lookup;
+
 /// A typed handle on one field of model `M` whose Rust type is `T`, emitted by
 /// `#[model]` as an associated constant (`Security::SYMBOL`).
 ///
@@ -285,76 +287,6 @@ impl<M> Filter<M> {
         Filter::new(Condition::Any(
             filters.into_iter().map(|filter| filter.condition).collect(),
         ))
-    }
-}
-
-/// A comparison chosen at run time, by name (`ex_date__gte=...` in a query string).
-///
-/// The typed API ([`Column`]) is the way to filter in code; this is for filters
-/// whose field and lookup arrive as text, after they were checked against what a
-/// resource declares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Lookup {
-    /// `field = value`.
-    Exact,
-    /// `field IN (values...)`.
-    In,
-    /// `field > value`.
-    Gt,
-    /// `field >= value`.
-    Gte,
-    /// `field < value`.
-    Lt,
-    /// `field <= value`.
-    Lte,
-    /// `field IS NULL` (value `true`) or `IS NOT NULL` (value `false`).
-    IsNull,
-    /// The text contains the value (case-sensitive).
-    Contains,
-    /// The text contains the value, ignoring ASCII case.
-    IContains,
-    /// The text starts with the value (case-sensitive).
-    StartsWith,
-}
-
-impl Lookup {
-    /// Every lookup, in the order documentation lists them.
-    pub const ALL: &'static [Lookup] = &[
-        Lookup::Exact,
-        Lookup::In,
-        Lookup::Gt,
-        Lookup::Gte,
-        Lookup::Lt,
-        Lookup::Lte,
-        Lookup::IsNull,
-        Lookup::Contains,
-        Lookup::IContains,
-        Lookup::StartsWith,
-    ];
-
-    /// The name used in query strings (DRF's): `exact`, `gte`, `icontains`, ...
-    pub const fn name(self) -> &'static str {
-        match self {
-            Lookup::Exact => "exact",
-            Lookup::In => "in",
-            Lookup::Gt => "gt",
-            Lookup::Gte => "gte",
-            Lookup::Lt => "lt",
-            Lookup::Lte => "lte",
-            Lookup::IsNull => "isnull",
-            Lookup::Contains => "contains",
-            Lookup::IContains => "icontains",
-            Lookup::StartsWith => "startswith",
-        }
-    }
-
-    /// The lookup called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Lookup> {
-        Lookup::ALL
-            .iter()
-            .copied()
-            .find(|lookup| lookup.name() == name)
     }
 }
 
@@ -951,14 +883,6 @@ impl SqlBuilder {
                 ));
             }
         }
-        Ok(())
-    }
-
-    /// Binds `value` as the new content of `field` (for `SET`).
-    pub(crate) fn push_assigned(&mut self, field: &FieldSchema, value: &Value) -> Result<()> {
-        self.args.add_typed(value, field.sql_type)?;
-        self.text
-            .push_str(&placeholder(self.dialect, self.args.len()));
         Ok(())
     }
 

@@ -10,8 +10,9 @@ use crate::error::{Error, ForeignKeyRelation, Result};
 use crate::field::Field;
 use crate::model::Model;
 use crate::query::{ConflictTarget, SqlBuilder};
-use crate::schema::{self, FieldSchema, Generated};
+use crate::schema::{self, FieldSchema, OnUpdate};
 use crate::value::Value;
+use fw_core::statement::{Column, OnConflict, Table};
 
 /// The current time at the precision both databases store (microseconds), so a
 /// row reads back exactly as it was written.
@@ -116,8 +117,14 @@ async fn upsert_logged<M: Model>(tx: &mut Tx, new: M::New, on: ConflictTarget<M>
         let existing =
             find_by_values_optional::<M>(Conn::Tx(&mut *tx), on.fields(), &values, true).await?;
         let (sql, old) = match existing {
-            Some(old) => (render_upsert::<M>(dialect, on.fields()), Some(old)),
-            None => (render_insert_or_nothing::<M>(dialect, on.fields()), None),
+            Some(old) => (
+                render_upsert::<M>(dialect, on.fields(), OnConflict::UpdateChanged),
+                Some(old),
+            ),
+            None => (
+                render_upsert::<M>(dialect, on.fields(), OnConflict::DoNothing),
+                None,
+            ),
         };
         let mut args = Arguments::new(dialect);
         M::bind_new(&new, &mut args, now())?;
@@ -143,24 +150,9 @@ async fn upsert_logged<M: Model>(tx: &mut Tx, new: M::New, on: ConflictTarget<M>
     }
 }
 
-/// `INSERT ... ON CONFLICT (key) DO NOTHING RETURNING ...`.
-fn render_insert_or_nothing<M: Model>(dialect: Dialect, target: &[&'static FieldSchema]) -> String {
-    let sql = M::sql(dialect);
-    let insert = sql.insert.split(" RETURNING ").next().unwrap_or(sql.insert);
-    let target_columns: Vec<String> = target
-        .iter()
-        .map(|field| quote_ident(field.column))
-        .collect();
-    format!(
-        "{insert} ON CONFLICT ({}) DO NOTHING RETURNING {}",
-        target_columns.join(", "),
-        sql.columns
-    )
-}
-
 async fn upsert_row<M: Model>(mut conn: Conn<'_>, new: M::New, on: ConflictTarget<M>) -> Result<M> {
     let dialect = conn.dialect();
-    let sql = render_upsert::<M>(dialect, on.fields());
+    let sql = render_upsert::<M>(dialect, on.fields(), OnConflict::UpdateChanged);
     let mut args = Arguments::new(dialect);
     M::bind_new(&new, &mut args, now())?;
     let written = conn
@@ -177,50 +169,27 @@ async fn upsert_row<M: Model>(mut conn: Conn<'_>, new: M::New, on: ConflictTarge
     }
 }
 
-/// `INSERT ... ON CONFLICT (key) DO UPDATE SET ... WHERE <some field differs>`, so
-/// upserting an unchanged row writes nothing and keeps its version.
-fn render_upsert<M: Model>(dialect: Dialect, target: &[&'static FieldSchema]) -> String {
-    let sql = M::sql(dialect);
-    let table = quote_ident(M::SCHEMA.table);
-    let mut assignments = Vec::new();
-    let mut differences = Vec::new();
-    for field in M::SCHEMA.fields {
-        let is_target = target.iter().any(|key| key.name == field.name);
-        if is_target || field.primary_key {
-            continue;
-        }
-        let column = quote_ident(field.column);
-        match field.generated {
-            Generated::No => {
-                assignments.push(format!("{column} = excluded.{column}"));
-                differences.push(format!(
-                    "{table}.{column} IS DISTINCT FROM excluded.{column}"
-                ));
-            }
-            Generated::UpdatedAt => assignments.push(format!("{column} = excluded.{column}")),
-            Generated::Version => assignments.push(format!("{column} = {table}.{column} + 1")),
-            Generated::AutoIncrement | Generated::AutoUuid | Generated::CreatedAt => {}
-        }
-    }
-    let target_columns: Vec<String> = target
+/// The upsert of `M` on the unique `target`, resolving a conflict as `on_conflict` says.
+fn render_upsert<M: Model>(
+    dialect: Dialect,
+    target: &[&'static FieldSchema],
+    on_conflict: OnConflict,
+) -> String {
+    let target: Vec<&str> = target.iter().map(|field| field.column).collect();
+    with_table::<M, _>(|table| table.upsert(dialect, &target, on_conflict))
+}
+
+/// Runs `render` with `M`'s table as the statement renderer reads it.
+fn with_table<M: Model, T>(render: impl FnOnce(&Table<'_>) -> T) -> T {
+    let columns: Vec<Column<'static>> = M::SCHEMA
+        .fields
         .iter()
-        .map(|field| quote_ident(field.column))
+        .map(FieldSchema::statement_column)
         .collect();
-    let insert = sql.insert.split(" RETURNING ").next().unwrap_or(sql.insert);
-    if differences.is_empty() {
-        return format!(
-            "{insert} ON CONFLICT ({}) DO NOTHING RETURNING {}",
-            target_columns.join(", "),
-            sql.columns
-        );
-    }
-    format!(
-        "{insert} ON CONFLICT ({}) DO UPDATE SET {} WHERE {} RETURNING {}",
-        target_columns.join(", "),
-        assignments.join(", "),
-        differences.join(" OR "),
-        sql.columns
-    )
+    render(&Table {
+        name: M::SCHEMA.table,
+        columns: &columns,
+    })
 }
 
 async fn find_by_values<M: Model>(
@@ -378,22 +347,7 @@ pub(crate) async fn patch_row<M: Model>(
     expected_version: Option<i64>,
     values: Vec<(&'static FieldSchema, Value)>,
 ) -> Result<M> {
-    let dialect = conn.dialect();
-    let mut sql = SqlBuilder::new(dialect);
-    sql.push("UPDATE ");
-    sql.push(&quote_ident(M::SCHEMA.table));
-    sql.push(" SET ");
-    let mut assignments = 0;
-    for (field, value) in &values {
-        if assignments > 0 {
-            sql.push(", ");
-        }
-        sql.push_column(field);
-        sql.push(" = ");
-        sql.push_assigned(field, value)?;
-        assignments += 1;
-    }
-    if assignments == 0 {
+    if values.is_empty() {
         // Nothing to change: report the row as it is, so an empty PATCH neither
         // bumps the version nor fails.
         let current = get::<M>(conn, key).await?;
@@ -405,35 +359,24 @@ pub(crate) async fn patch_row<M: Model>(
             _ => Ok(current),
         };
     }
+    let dialect = conn.dialect();
+    let supplied: Vec<&str> = values.iter().map(|(field, _)| field.column).collect();
+    let text =
+        with_table::<M, _>(|table| table.update(dialect, &supplied, expected_version.is_some()));
+    let mut args = Arguments::new(dialect);
+    for (field, value) in &values {
+        args.add_typed(value, field.sql_type)?;
+    }
+    let now = Value::Timestamp(now());
     for field in M::SCHEMA.fields {
-        match field.generated {
-            Generated::UpdatedAt => {
-                sql.push(", ");
-                sql.push_column(field);
-                sql.push(" = ");
-                sql.push_bound(&Value::Timestamp(now()))?;
-            }
-            Generated::Version => {
-                let column = quote_ident(field.column);
-                sql.push(&format!(", {column} = {column} + 1"));
-            }
-            _ => {}
+        if field.generated.on_update() == OnUpdate::Now {
+            args.add_value(&now)?;
         }
     }
-    sql.push(" WHERE ");
-    let key_field = M::SCHEMA.primary_key();
-    sql.push_column(key_field);
-    sql.push(" = ");
-    sql.push_bound(&key.to_value())?;
-    if let (Some(expected), Some(version)) = (expected_version, M::SCHEMA.version_field()) {
-        sql.push(" AND ");
-        sql.push_column(version);
-        sql.push(" = ");
-        sql.push_bound(&Value::Int(expected))?;
+    args.add_value(&key.to_value())?;
+    if let (Some(expected), Some(_)) = (expected_version, M::SCHEMA.version_field()) {
+        args.add_value(&Value::Int(expected))?;
     }
-    sql.push(" RETURNING ");
-    sql.push(M::sql(dialect).columns);
-    let (text, args) = sql.finish();
     let patched = conn
         .reborrow()
         .fetch_optional(text.into(), args, Access::Write, M::decode)
@@ -640,11 +583,10 @@ pub(crate) fn classify<M: Model>(error: Error) -> Error {
             fields: unique_fields::<M>(constraint.as_deref(), sqlite_detail),
         },
         ErrorKind::ForeignKeyViolation => {
-            let column = constraint.as_deref().and_then(|name| {
-                name.strip_prefix(&format!("{table}_"))
-                    .and_then(|rest| rest.strip_suffix("_fkey"))
-                    .map(str::to_owned)
-            });
+            let column = constraint
+                .as_deref()
+                .and_then(|name| schema::foreign_key_constraint_column(&table, name))
+                .map(str::to_owned);
             let references = if table == M::SCHEMA.table {
                 column.as_deref().and_then(|column| {
                     M::SCHEMA
@@ -710,7 +652,7 @@ fn unique_fields<M: Model>(
     let Some(constraint) = constraint else {
         return Vec::new();
     };
-    if constraint == format!("{}_pkey", schema.table) {
+    if constraint == schema::primary_key_constraint_name(schema.table) {
         return vec![schema.primary_key().name];
     }
     for field in schema.fields {

@@ -6,6 +6,7 @@
 use proc_macro::TokenStream;
 
 mod choices;
+mod core_tokens;
 mod ctxt;
 mod embed;
 mod model;

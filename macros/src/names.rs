@@ -1,47 +1,12 @@
-//! Names: case conversions that derive table, column and constant names, identifier
-//! rules, and the "did you mean" suggestion for misspelled names.
+//! Names: the constant names of fields, and the "did you mean" suggestion for
+//! misspelled names. Table names and identifier rules are `fw_core::names`, which
+//! the runtime shares.
 
-/// `DividendStatus` -> `dividend_status`, `HTTPServer` -> `http_server`.
-pub(crate) fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (index, &ch) in chars.iter().enumerate() {
-        if ch.is_uppercase() {
-            let previous = index.checked_sub(1).map(|i| chars[i]);
-            let next = chars.get(index + 1).copied();
-            let starts_word = match previous {
-                None | Some('_') => false,
-                Some(previous) => {
-                    previous.is_lowercase()
-                        || previous.is_ascii_digit()
-                        || (previous.is_uppercase() && next.is_some_and(char::is_lowercase))
-                }
-            };
-            if starts_word {
-                out.push('_');
-            }
-            out.extend(ch.to_lowercase());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
+use fw_core::names::snake_case;
 
 /// `ex_date` -> `EX_DATE`, `exDate` -> `EX_DATE`.
 pub(crate) fn screaming_snake_case(name: &str) -> String {
     snake_case(name).to_uppercase()
-}
-
-/// Whether `name` is a plain SQL identifier: an ASCII letter or `_`, then ASCII
-/// letters, digits or `_`. fw names tables and columns only this way so they never
-/// need escaping and read the same on every database.
-pub(crate) fn is_sql_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
 /// The candidate closest to a misspelled `name`, if one is close enough to be
@@ -94,29 +59,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn snake_case_splits_words() {
-        assert_eq!(snake_case("Security"), "security");
-        assert_eq!(snake_case("DividendStatus"), "dividend_status");
-        assert_eq!(snake_case("HTTPServer"), "http_server");
-        assert_eq!(snake_case("Account2Fa"), "account2_fa");
-        assert_eq!(snake_case("ex_date"), "ex_date");
-        assert_eq!(snake_case("PaidOut"), "paid_out");
-    }
-
-    #[test]
     fn screaming_snake_case_of_field_names() {
         assert_eq!(screaming_snake_case("ex_date"), "EX_DATE");
         assert_eq!(screaming_snake_case("id"), "ID");
-    }
-
-    #[test]
-    fn sql_identifiers() {
-        assert!(is_sql_identifier("old_table"));
-        assert!(is_sql_identifier("_x1"));
-        assert!(!is_sql_identifier(""));
-        assert!(!is_sql_identifier("1x"));
-        assert!(!is_sql_identifier("old name"));
-        assert!(!is_sql_identifier("a\"b"));
     }
 
     #[test]

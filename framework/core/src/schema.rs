@@ -69,6 +69,16 @@ pub enum OnDelete {
 }
 
 impl OnDelete {
+    /// Every action, the default first.
+    pub const ALL: [OnDelete; 3] = [OnDelete::Restrict, OnDelete::Cascade, OnDelete::SetNull];
+
+    /// The action spelled `name` ([`OnDelete::name`]), if any.
+    pub fn from_name(name: &str) -> Option<OnDelete> {
+        OnDelete::ALL
+            .into_iter()
+            .find(|action| action.name() == name)
+    }
+
     /// The spelling used in `#[field(on_delete = "...")]` and migration files.
     pub const fn name(self) -> &'static str {
         match self {
@@ -105,6 +115,65 @@ pub enum Generated {
     UpdatedAt,
     /// Row version: 1 on insert, incremented by every update (`#[field(version)]`).
     Version,
+}
+
+impl Generated {
+    /// Where an inserted row's value of this column comes from.
+    pub const fn on_insert(self) -> OnInsert {
+        match self {
+            Generated::No => OnInsert::Supplied,
+            Generated::AutoIncrement => OnInsert::Database,
+            Generated::AutoUuid => OnInsert::NewUuid,
+            Generated::CreatedAt | Generated::UpdatedAt => OnInsert::Now,
+            Generated::Version => OnInsert::FirstVersion,
+        }
+    }
+
+    /// What an update writes to this column (a primary key is never updated,
+    /// whatever this says).
+    pub const fn on_update(self) -> OnUpdate {
+        match self {
+            Generated::No => OnUpdate::Supplied,
+            Generated::AutoIncrement | Generated::AutoUuid | Generated::CreatedAt => {
+                OnUpdate::Unchanged
+            }
+            Generated::UpdatedAt => OnUpdate::Now,
+            Generated::Version => OnUpdate::Increment,
+        }
+    }
+}
+
+/// Where an inserted row's value of a column comes from ([`Generated::on_insert`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInsert {
+    /// The application's value (`New<Model>`'s field).
+    Supplied,
+    /// The database assigns it; the insert leaves the column out.
+    Database,
+    /// A new time-ordered (version 7) UUID made by fw.
+    NewUuid,
+    /// The time of the write.
+    Now,
+    /// The first row version, 1.
+    FirstVersion,
+}
+
+impl OnInsert {
+    /// The first version of every row.
+    pub const FIRST_VERSION: i64 = 1;
+}
+
+/// What an update writes to a column ([`Generated::on_update`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUpdate {
+    /// The application's value.
+    Supplied,
+    /// Nothing: the column keeps the value it was inserted with.
+    Unchanged,
+    /// The time of the write.
+    Now,
+    /// The stored value plus one (the row version).
+    Increment,
 }
 
 /// A column default, as written in `#[field(default = ...)]`.
@@ -195,12 +264,12 @@ impl FieldSchema {
 
     /// Whether the application supplies this field on insert.
     pub const fn is_insertable(&self) -> bool {
-        matches!(self.generated, Generated::No)
+        matches!(self.generated.on_insert(), OnInsert::Supplied)
     }
 
     /// Whether the application may change this field on update.
     pub const fn is_updatable(&self) -> bool {
-        matches!(self.generated, Generated::No) && !self.primary_key
+        self.statement_column().is_supplied_on_update()
     }
 }
 
@@ -260,9 +329,23 @@ pub fn unique_constraint_name(table: &str, columns: &[&str]) -> String {
     format!("{table}_{}_key", columns.join("_"))
 }
 
+/// The name of the primary-key constraint of `table` (PostgreSQL's own default).
+pub fn primary_key_constraint_name(table: &str) -> String {
+    format!("{table}_pkey")
+}
+
 /// The name of the foreign-key constraint on `column` of `table`.
 pub fn foreign_key_constraint_name(table: &str, column: &str) -> String {
     format!("{table}_{column}_fkey")
+}
+
+/// The column of `table` whose foreign-key constraint is named `constraint`
+/// ([`foreign_key_constraint_name`] read backwards), if the name is one.
+pub fn foreign_key_constraint_column<'a>(table: &str, constraint: &'a str) -> Option<&'a str> {
+    constraint
+        .strip_prefix(table)?
+        .strip_prefix('_')?
+        .strip_suffix("_fkey")
 }
 
 /// The name of the CHECK constraint on `column` of `table`.
@@ -273,4 +356,36 @@ pub fn check_constraint_name(table: &str, column: &str) -> String {
 /// The name of the (non-unique) index over `columns` of `table`.
 pub fn index_name(table: &str, columns: &[&str]) -> String {
     format!("{table}_{}_idx", columns.join("_"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_names_are_read_back() {
+        let name = foreign_key_constraint_name("dividend", "security_id");
+        assert_eq!(name, "dividend_security_id_fkey");
+        assert_eq!(
+            foreign_key_constraint_column("dividend", &name),
+            Some("security_id")
+        );
+        assert_eq!(
+            foreign_key_constraint_column("dividend", "dividend_security_id_key"),
+            None
+        );
+        assert_eq!(
+            foreign_key_constraint_column("dividend", "dividends_x_fkey"),
+            None
+        );
+        assert_eq!(primary_key_constraint_name("dividend"), "dividend_pkey");
+        assert_eq!(
+            unique_constraint_name("dividend", &["security_id", "ex_date"]),
+            "dividend_security_id_ex_date_key"
+        );
+        assert_eq!(
+            index_name("dividend", &["pay_date"]),
+            "dividend_pay_date_idx"
+        );
+    }
 }

@@ -9,7 +9,10 @@ use rust_decimal::Decimal;
 use super::operation::Operation;
 use super::state::{Column, Index, Literal, SchemaState, Table};
 use crate::db::{Dialect, quote_ident};
-use crate::schema::{OnDelete, SqlType, check_constraint_name, foreign_key_constraint_name};
+use crate::schema::{
+    OnDelete, SqlType, check_constraint_name, foreign_key_constraint_name,
+    primary_key_constraint_name,
+};
 
 /// One thing `migrate` does for an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -551,8 +554,8 @@ fn rename_table(before: &Table, after: &Table, dialect: Dialect) -> Vec<String> 
         Dialect::Postgres => {
             statements.push(rename_constraint(
                 to,
-                &format!("{from}_pkey"),
-                &format!("{to}_pkey"),
+                &primary_key_constraint_name(from),
+                &primary_key_constraint_name(to),
             ));
             for column in &after.columns {
                 if column.references.is_some() {

@@ -633,8 +633,6 @@ mod on_delete_name {
 
     use crate::schema::OnDelete;
 
-    const ALL: [OnDelete; 3] = [OnDelete::Restrict, OnDelete::Cascade, OnDelete::SetNull];
-
     pub(crate) fn serialize<S: Serializer>(
         value: &Option<OnDelete>,
         serializer: S,
@@ -649,13 +647,10 @@ mod on_delete_name {
         deserializer: D,
     ) -> Result<Option<OnDelete>, D::Error> {
         let name = String::deserialize(deserializer)?;
-        ALL.into_iter()
-            .find(|action| action.name() == name)
-            .map(Some)
-            .ok_or_else(|| {
-                D::Error::custom(format!(
-                    "unknown `on_delete` action `{name}`, expected restrict, cascade or set_null"
-                ))
-            })
+        OnDelete::from_name(&name).map(Some).ok_or_else(|| {
+            D::Error::custom(format!(
+                "unknown `on_delete` action `{name}`, expected restrict, cascade or set_null"
+            ))
+        })
     }
 }

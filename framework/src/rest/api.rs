@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
+use fw_core::names::snake_case;
 use serde_json::Value as Json;
 
 use super::handlers::{action_router, not_found, resource_router, unsupported_method};
@@ -394,20 +395,4 @@ impl Documentation {
 fn docs_page(title: &str) -> Response {
     let title = title.replace('<', "&lt;");
     Html(include_str!("docs.html").replace("{{title}}", &title)).into_response()
-}
-
-/// `SecurityResource` -> `security_resource`.
-fn snake_case(name: &str) -> String {
-    let mut snake = String::new();
-    for (index, character) in name.chars().enumerate() {
-        if character.is_uppercase() {
-            if index > 0 {
-                snake.push('_');
-            }
-            snake.extend(character.to_lowercase());
-        } else {
-            snake.push(character);
-        }
-    }
-    snake
 }

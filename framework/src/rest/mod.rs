@@ -30,31 +30,10 @@ use crate::schema::{FieldSchema, ModelSchema};
 pub use api::Api;
 pub(crate) use error::PROBLEM_JSON;
 pub use error::{ApiError, FieldError};
+pub use fw_core::api::Action;
 pub(crate) use handlers::unsupported_method;
 pub use input::Input;
 pub(crate) use input::{BODY_LIMIT, decimal_pattern, default_json};
-pub(crate) use params::{MAX_IN_VALUES, MAX_SEARCH_LENGTH};
-
-/// The operations a resource can offer, DRF's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Action {
-    /// `GET /things`: a page of rows.
-    List,
-    /// `GET /things/{id}`: one row.
-    Retrieve,
-    /// `POST /things`: a new row (201 with `Location`).
-    Create,
-    /// `PUT /things/{id}`: every writable field.
-    Update,
-    /// `PATCH /things/{id}`: the fields sent.
-    PartialUpdate,
-    /// `DELETE /things/{id}` (204).
-    Destroy,
-    /// `GET /things/{id}/history`: the row's changes, oldest first (models with
-    /// `#[fw::model(changelog)]`).
-    History,
-}
 
 /// One field of a resource's representation.
 #[derive(Debug, Clone, Copy)]

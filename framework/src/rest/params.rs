@@ -4,6 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fw_core::api::list::{self, MAX_IN_VALUES, MAX_SEARCH_LENGTH};
 use serde_json::{Value as Json, json};
 
 use super::ResourceSpec;
@@ -13,16 +14,6 @@ use crate::model::Model;
 use crate::query::{Cursor, Filter, Lookup, Order, Query};
 use crate::schema::FieldSchema;
 use crate::value::Value;
-
-/// The most values an `__in` filter takes. Each value is a bound parameter, so
-/// the cap bounds a statement's size and its time; a client with more values
-/// asks in several requests.
-pub(crate) const MAX_IN_VALUES: usize = 100;
-
-/// The longest text, in characters, of `search` and of the text lookups
-/// (`contains`, `icontains`, `startswith`): far more than any search a person
-/// types, and far below SQLite's limit on a `LIKE` pattern (50,000 bytes).
-pub(crate) const MAX_SEARCH_LENGTH: usize = 200;
 
 /// The parameters of one list request, checked against the resource.
 pub(crate) struct ListParams<M> {
@@ -60,31 +51,35 @@ pub(crate) fn parse_list<M: Model>(
         // Each parameter once, so a statement has at most one condition per
         // declared parameter, however long the query string.
         if kept.iter().any(|(seen, _)| *seen == name)
-            || (name == "cursor" && cursor_token.is_some())
+            || (name == list::CURSOR && cursor_token.is_some())
         {
             return Err(ApiError::bad_request(format!(
                 "query parameter `{name}` is given more than once; give it once"
             )));
         }
         match name.as_str() {
-            "cursor" => {
+            list::CURSOR => {
                 cursor_token = Some(raw);
                 continue;
             }
-            "page_size" => {
+            list::PAGE_SIZE => {
                 page_size = match crate::value::parse_integer::<u32>(&raw) {
-                    Some(size) if (1..=spec.max_page_size).contains(&size) => size,
+                    Some(size) if (list::MIN_PAGE_SIZE..=spec.max_page_size).contains(&size) => {
+                        size
+                    }
                     _ => {
                         return Err(ApiError::bad_request(format!(
-                            "`page_size` must be an integer from 1 to {}",
+                            "`{}` must be an integer from {} to {}",
+                            list::PAGE_SIZE,
+                            list::MIN_PAGE_SIZE,
                             spec.max_page_size
                         )));
                     }
                 }
             }
-            "ordering" => ordering = Some(raw.clone()),
-            "search" if !spec.search.is_empty() => {
-                check_search_length("search", &raw)?;
+            list::ORDERING => ordering = Some(raw.clone()),
+            list::SEARCH if !spec.search.is_empty() => {
+                check_search_length(list::SEARCH, &raw)?;
                 if !raw.is_empty() {
                     let any = spec.search.iter().filter_map(|field| {
                         Filter::lookup(field, Lookup::IContains, vec![Value::Text(raw.clone())])
@@ -129,7 +124,7 @@ fn filter_param<M: Model>(
     name: &str,
     raw: &str,
 ) -> Result<Filter<M>, ApiError> {
-    let (field_name, lookup_name) = name.split_once("__").unwrap_or((name, "exact"));
+    let (field_name, lookup_name) = Lookup::split_parameter(name);
     let Some(declared) = spec.filters.iter().find(|filter| filter.name == field_name) else {
         return Err(unknown_parameter(spec, name));
     };
@@ -141,7 +136,7 @@ fn filter_param<M: Model>(
             declared
                 .lookups
                 .iter()
-                .map(|lookup| format!("`{field_name}__{}`", lookup.name()))
+                .map(|lookup| format!("`{}`", lookup.parameter(field_name)))
                 .collect::<Vec<_>>()
                 .join(", ")
         )));
@@ -202,17 +197,17 @@ fn check_search_length(name: &str, text: &str) -> Result<(), ApiError> {
 
 fn unknown_parameter(spec: &ResourceSpec, name: &str) -> ApiError {
     let mut known = vec![
-        "cursor".to_owned(),
-        "page_size".to_owned(),
-        "ordering".to_owned(),
+        list::CURSOR.to_owned(),
+        list::PAGE_SIZE.to_owned(),
+        list::ORDERING.to_owned(),
     ];
     if !spec.search.is_empty() {
-        known.push("search".to_owned());
+        known.push(list::SEARCH.to_owned());
     }
     for filter in spec.filters {
         known.push(filter.name.to_owned());
         for lookup in filter.lookups {
-            known.push(format!("{}__{}", filter.name, lookup.name()));
+            known.push(lookup.parameter(filter.name));
         }
     }
     ApiError::bad_request(format!(
@@ -347,6 +342,6 @@ pub(crate) fn page_link(path: &str, kept: &[(String, String)], cursor: &str) -> 
     for (name, value) in kept {
         query.append_pair(name, value);
     }
-    query.append_pair("cursor", cursor);
+    query.append_pair(list::CURSOR, cursor);
     format!("{path}?{}", query.finish())
 }

@@ -5,7 +5,7 @@ use syn::{Data, DeriveInput, Fields, Ident};
 
 use super::attr;
 use crate::ctxt::Ctxt;
-use crate::names::snake_case;
+use fw_core::names::snake_case;
 
 pub(crate) struct ChoiceEnum {
     pub(crate) ident: Ident,

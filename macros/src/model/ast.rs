@@ -7,9 +7,11 @@ use syn::{
     Attribute, Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type, Visibility,
 };
 
-use super::attr::{self, FieldArgs, IndexArgs, ModelArgs, OnDelete};
+use fw_core::names::snake_case;
+use fw_core::schema::{Generated, OnDelete, OnInsert, SqlType, index_name, unique_constraint_name};
+
+use super::attr::{self, FieldArgs, IndexArgs, ModelArgs};
 use crate::ctxt::Ctxt;
-use crate::names::snake_case;
 
 /// A `#[model]` struct.
 pub(crate) struct Model {
@@ -51,28 +53,21 @@ pub(crate) struct Field {
 /// are generated. Anything else is `Other` and left to the `Field` trait.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TypeKind {
-    Integer,
-    Bool,
-    Text,
-    Decimal,
-    Date,
-    Timestamp,
-    Uuid,
-    Json,
+    /// One of the types whose column type fw defines (`fw::Field::SQL_TYPE`).
+    Sql(SqlType),
     /// `Ref<Target>`.
     Ref(Box<Type>),
     Other,
 }
 
-/// How a column's value is produced: `fw::schema::Generated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Generated {
-    No,
-    AutoIncrement,
-    AutoUuid,
-    CreatedAt,
-    UpdatedAt,
-    Version,
+impl TypeKind {
+    pub(crate) fn is(&self, sql_type: SqlType) -> bool {
+        *self == TypeKind::Sql(sql_type)
+    }
+
+    pub(crate) fn is_integer(&self) -> bool {
+        matches!(self, TypeKind::Sql(sql_type) if sql_type.is_integer())
+    }
 }
 
 impl Model {
@@ -228,6 +223,17 @@ impl Model {
             .collect()
     }
 
+    /// The name of a `unique(...)`/`index(...)`, as the runtime names it (it maps
+    /// constraint violations back to fields by these names).
+    pub(crate) fn index_name(&self, index: &IndexArgs) -> String {
+        let columns = self.index_columns(index);
+        if index.unique {
+            unique_constraint_name(&self.table, &columns)
+        } else {
+            index_name(&self.table, &columns)
+        }
+    }
+
     /// The struct to emit: as written, minus our helper attributes.
     pub(crate) fn stripped_item(&self) -> TokenStream {
         quote::ToTokens::to_token_stream(&self.item)
@@ -265,7 +271,7 @@ impl Field {
     }
 
     pub(crate) fn is_insertable(&self) -> bool {
-        self.generated == Generated::No
+        self.generated.on_insert() == OnInsert::Supplied
     }
 
     pub(crate) fn on_delete(&self) -> OnDelete {
@@ -287,10 +293,11 @@ impl Field {
 
 fn generated(field: &Field, is_primary_key: bool) -> Generated {
     if is_primary_key && !field.nullable {
-        match field.kind {
-            TypeKind::Integer => return Generated::AutoIncrement,
-            TypeKind::Uuid => return Generated::AutoUuid,
-            _ => {}
+        if field.kind.is_integer() {
+            return Generated::AutoIncrement;
+        }
+        if field.kind.is(SqlType::Uuid) {
+            return Generated::AutoUuid;
         }
     }
     if field.args.auto_now_add.is_some() {
@@ -345,14 +352,16 @@ fn type_kind(ty: &Type) -> TypeKind {
         return TypeKind::Other;
     };
     match last.ident.to_string().as_str() {
-        "i16" | "i32" | "i64" => TypeKind::Integer,
-        "bool" => TypeKind::Bool,
-        "String" => TypeKind::Text,
-        "Decimal" => TypeKind::Decimal,
-        "NaiveDate" => TypeKind::Date,
-        "DateTime" => TypeKind::Timestamp,
-        "Uuid" => TypeKind::Uuid,
-        "Json" => TypeKind::Json,
+        "i16" => TypeKind::Sql(SqlType::SmallInt),
+        "i32" => TypeKind::Sql(SqlType::Int),
+        "i64" => TypeKind::Sql(SqlType::BigInt),
+        "bool" => TypeKind::Sql(SqlType::Bool),
+        "String" => TypeKind::Sql(SqlType::Text),
+        "Decimal" => TypeKind::Sql(SqlType::Decimal),
+        "NaiveDate" => TypeKind::Sql(SqlType::Date),
+        "DateTime" => TypeKind::Sql(SqlType::Timestamp),
+        "Uuid" => TypeKind::Sql(SqlType::Uuid),
+        "Json" => TypeKind::Sql(SqlType::Json),
         _ => TypeKind::Other,
     }
 }
@@ -383,18 +392,22 @@ mod tests {
 
     #[test]
     fn recognises_types_by_spelling() {
-        assert_eq!(kind(syn::parse_quote!(i64)), TypeKind::Integer);
+        assert_eq!(kind(syn::parse_quote!(i64)), TypeKind::Sql(SqlType::BigInt));
+        assert_eq!(
+            kind(syn::parse_quote!(i16)),
+            TypeKind::Sql(SqlType::SmallInt)
+        );
         assert_eq!(
             kind(syn::parse_quote!(Option<std::string::String>)),
-            TypeKind::Text
+            TypeKind::Sql(SqlType::Text)
         );
         assert_eq!(
             kind(syn::parse_quote!(rust_decimal::Decimal)),
-            TypeKind::Decimal
+            TypeKind::Sql(SqlType::Decimal)
         );
         assert_eq!(
             kind(syn::parse_quote!(chrono::DateTime<chrono::Utc>)),
-            TypeKind::Timestamp
+            TypeKind::Sql(SqlType::Timestamp)
         );
         assert_eq!(
             kind(syn::parse_quote!(fw::Ref<Security>)),

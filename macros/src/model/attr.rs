@@ -5,6 +5,8 @@
 use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Ident, Lit};
 
+use fw_core::schema::OnDelete;
+
 use crate::ctxt::Ctxt;
 use crate::names::backticked;
 use crate::options::{self, RawOption};
@@ -37,22 +39,6 @@ pub(crate) struct Bound {
     pub(crate) text: String,
     /// Whether it was written as an integer literal (not a decimal string).
     pub(crate) is_integer_literal: bool,
-}
-
-/// `#[field(on_delete = ...)]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OnDelete {
-    Restrict,
-    Cascade,
-    SetNull,
-}
-
-impl OnDelete {
-    const NAMES: [(&'static str, OnDelete); 3] = [
-        ("cascade", OnDelete::Cascade),
-        ("restrict", OnDelete::Restrict),
-        ("set_null", OnDelete::SetNull),
-    ];
 }
 
 /// `#[model(...)]`.
@@ -332,16 +318,13 @@ pub(crate) fn is_decimal(text: &str) -> bool {
 
 fn on_delete(cx: &Ctxt, option: &RawOption) -> Option<(OnDelete, Span)> {
     let (text, span) = option.string(cx, "on_delete = \"cascade\"")?;
-    let found = OnDelete::NAMES
-        .iter()
-        .find(|(name, _)| *name == text)
-        .map(|&(_, value)| (value, span));
+    let found = OnDelete::from_name(&text).map(|action| (action, span));
     if found.is_none() {
         cx.error_at(
             span,
             format!(
                 "unknown `on_delete` action {text:?}, expected one of {}",
-                backticked(OnDelete::NAMES.iter().map(|(name, _)| *name))
+                backticked(OnDelete::ALL.map(OnDelete::name))
             ),
         );
     }

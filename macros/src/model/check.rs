@@ -3,11 +3,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::ast::{Field, Generated, Model, TypeKind};
-use super::attr::{Bound, DefaultLiteral, OnDelete, Opt};
-use super::sql;
+use fw_core::names::is_sql_identifier;
+use fw_core::schema::{Generated, OnDelete, SqlType};
+
+use super::ast::{Field, Model, TypeKind};
+use super::attr::{Bound, DefaultLiteral, Opt};
 use crate::ctxt::Ctxt;
-use crate::names::{backticked, closest, is_sql_identifier};
+use crate::names::{backticked, closest};
 
 pub(crate) fn check(cx: &Ctxt, model: &Model) {
     check_derives(cx, model);
@@ -217,7 +219,7 @@ fn check_field(cx: &Ctxt, model: &Model, field: &Field) {
             field,
             name,
             "`chrono::DateTime<chrono::Utc>`",
-            |kind, nullable| *kind == TypeKind::Timestamp && !nullable,
+            |kind, nullable| kind.is(SqlType::Timestamp) && !nullable,
         );
     }
     if args.version.is_some() {
@@ -290,7 +292,7 @@ fn check_text_options(cx: &Ctxt, field: &Field) {
             field,
             option,
             "`String` and `Option<String>`",
-            |kind, _| *kind == TypeKind::Text,
+            |kind, _| kind.is(SqlType::Text),
         )
     {
         return;
@@ -319,7 +321,7 @@ fn check_number_options(cx: &Ctxt, field: &Field) {
         ("max_digits", args.max_digits.is_some()),
         ("decimal_places", args.decimal_places.is_some()),
     ];
-    let is_decimal = |kind: &TypeKind, _| *kind == TypeKind::Decimal;
+    let is_decimal = |kind: &TypeKind, _| kind.is(SqlType::Decimal);
     if let Some((option, _)) = decimal_options.iter().find(|(_, present)| *present)
         && require_kind(cx, field, option, "`Decimal`", is_decimal)
     {
@@ -350,11 +352,11 @@ fn check_number_options(cx: &Ctxt, field: &Field) {
         return;
     };
     if !require_kind(cx, field, first, "integer and `Decimal`", |kind, _| {
-        matches!(kind, TypeKind::Integer | TypeKind::Decimal)
+        kind.is_integer() || kind.is(SqlType::Decimal)
     }) {
         return;
     }
-    if field.kind == TypeKind::Integer {
+    if field.kind.is_integer() {
         for (name, bound) in &bounds {
             if !bound.value.is_integer_literal {
                 let fix = if bound.value.text.parse::<i128>().is_ok() {
@@ -387,17 +389,18 @@ fn check_default(cx: &Ctxt, field: &Field) {
     let Some(default) = &field.args.default else {
         return;
     };
+    let integer = field.kind.is_integer();
+    let boolean = field.kind.is(SqlType::Bool);
     let expected = match (&default.value, &field.kind) {
-        (DefaultLiteral::Int(_), TypeKind::Integer) | (DefaultLiteral::Bool(_), TypeKind::Bool) => {
-            return;
-        }
+        (DefaultLiteral::Int(_), _) if integer => return,
+        (DefaultLiteral::Bool(_), _) if boolean => return,
         (DefaultLiteral::Text(_), kind)
-            if !matches!(kind, TypeKind::Integer | TypeKind::Bool | TypeKind::Ref(_)) =>
+            if !integer && !boolean && !matches!(kind, TypeKind::Ref(_)) =>
         {
             return;
         }
-        (_, TypeKind::Integer) => "an integer literal",
-        (_, TypeKind::Bool) => "`true` or `false`",
+        _ if integer => "an integer literal",
+        _ if boolean => "`true` or `false`",
         (_, TypeKind::Ref(_)) => {
             cx.error_at(
                 default.name,
@@ -509,13 +512,7 @@ fn check_indexes(cx: &Ctxt, model: &Model) {
                 );
             }
         }
-        if complete
-            && !seen_names.insert(sql::index_name(
-                &model.table,
-                index.unique,
-                &model.index_columns(index),
-            ))
-        {
+        if complete && !seen_names.insert(model.index_name(index)) {
             cx.error_at(
                 index.keyword,
                 format!("this `{kind}(...)` is declared twice: remove one"),

@@ -5,9 +5,14 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use super::ast::{Field, Generated, Model, TypeKind};
-use super::attr::{DefaultLiteral, OnDelete, Opt};
-use super::sql::{self, Dialect};
+use fw_core::Dialect;
+use fw_core::schema::{OnInsert, OnUpdate};
+use fw_core::statement::Statements;
+
+use super::ast::{Field, Model, TypeKind};
+use super::attr::{DefaultLiteral, Opt};
+use super::sql;
+use crate::core_tokens::CoreTokens;
 use crate::names::screaming_snake_case;
 
 pub(crate) fn expand(model: &Model) -> TokenStream {
@@ -191,14 +196,7 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
     let renamed_from = text(args.renamed_from.as_ref().map(|opt| opt.value.as_str()));
     let field_trait = field_trait(field);
     let primary_key = field.is_primary_key_of(model);
-    let generated = match field.generated {
-        Generated::No => quote!(No),
-        Generated::AutoIncrement => quote!(AutoIncrement),
-        Generated::AutoUuid => quote!(AutoUuid),
-        Generated::CreatedAt => quote!(CreatedAt),
-        Generated::UpdatedAt => quote!(UpdatedAt),
-        Generated::Version => quote!(Version),
-    };
+    let generated = field.generated.core_tokens();
     let unique = args.unique.is_some();
     let index = args.index.is_some();
     let default = option(args.default.as_ref(), |opt| match &opt.value {
@@ -216,11 +214,7 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
     let pattern = text(args.pattern.as_ref().map(|opt| opt.value.as_str()));
     let max_digits = count(&args.max_digits);
     let decimal_places = count(&args.decimal_places);
-    let on_delete = match field.on_delete() {
-        OnDelete::Restrict => quote!(::fw::schema::OnDelete::Restrict),
-        OnDelete::Cascade => quote!(::fw::schema::OnDelete::Cascade),
-        OnDelete::SetNull => quote!(::fw::schema::OnDelete::SetNull),
-    };
+    let on_delete = field.on_delete().core_tokens();
     // Spelled out for `Ref<M>` so that a `Ref` to a non-model is reported on the
     // target type, once.
     let foreign_key = match &field.kind {
@@ -241,7 +235,7 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
             sql_type: #field_trait::SQL_TYPE,
             nullable: #field_trait::NULLABLE,
             primary_key: #primary_key,
-            generated: ::fw::schema::Generated::#generated,
+            generated: #generated,
             unique: #unique,
             index: #index,
             default: #default,
@@ -260,21 +254,17 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
 }
 
 fn model_sql(model: &Model, dialect: Dialect) -> TokenStream {
-    let sql::ModelSql {
-        columns,
+    let Statements {
         select,
         get,
-        insert_columns,
         insert,
         update,
         delete,
     } = sql::render(model, dialect);
     quote! {
         ::fw::__private::ModelSql {
-            columns: #columns,
             select: #select,
             get: #get,
-            insert_columns: #insert_columns,
             insert: #insert,
             update: #update,
             delete: #delete,
@@ -312,7 +302,7 @@ pub(super) fn schema_statics(model: &Model) -> TokenStream {
     let field_schemas = model.fields.iter().map(|field| field_schema(model, field));
     let indexes = model.args.indexes.iter().map(|index| {
         let columns = model.index_columns(index);
-        let name = sql::index_name(table, index.unique, &columns);
+        let name = model.index_name(index);
         let unique = index.unique;
         quote! {
             ::fw::schema::IndexSchema { name: #name, columns: &[#(#columns),*], unique: #unique }
@@ -363,21 +353,24 @@ fn model_impl(model: &Model) -> TokenStream {
         quote!(#ident: #field_trait::decode(row, #index)?,)
     });
 
-    // Every column but auto-increment keys, in schema order (`insert_columns`).
+    // The insert's parameters: every column but database-assigned keys, in schema order.
     let new_binds: Vec<TokenStream> = model
         .fields
         .iter()
         .filter_map(|field| {
             let ident = &field.ident;
-            let value = match field.generated {
-                Generated::AutoIncrement => return None,
-                Generated::No => {
+            let value = match field.generated.on_insert() {
+                OnInsert::Database => return None,
+                OnInsert::Supplied => {
                     let field_trait = field_trait(field);
                     return Some(quote!(#field_trait::bind(&new.#ident, args)?;));
                 }
-                Generated::AutoUuid => quote!(&::fw::__private::Uuid::now_v7()),
-                Generated::CreatedAt | Generated::UpdatedAt => quote!(&now),
-                Generated::Version => quote!(&1i64),
+                OnInsert::NewUuid => quote!(&::fw::__private::Uuid::now_v7()),
+                OnInsert::Now => quote!(&now),
+                OnInsert::FirstVersion => {
+                    let first = Literal::i64_suffixed(OnInsert::FIRST_VERSION);
+                    quote!(&#first)
+                }
             };
             Some(quote!(::fw::Field::bind(#value, args)?;))
         })
@@ -385,11 +378,11 @@ fn model_impl(model: &Model) -> TokenStream {
     let any_timestamp = model
         .fields
         .iter()
-        .any(|field| matches!(field.generated, Generated::CreatedAt | Generated::UpdatedAt));
+        .any(|field| field.generated.on_insert() == OnInsert::Now);
     let any_updated_at = model
         .fields
         .iter()
-        .any(|field| field.generated == Generated::UpdatedAt);
+        .any(|field| field.generated.on_update() == OnUpdate::Now);
     let new_param = parameter("new", insertable(model).next().is_some());
     let new_args_param = parameter("args", !new_binds.is_empty());
     let new_now_param = parameter("now", any_timestamp);
@@ -404,7 +397,7 @@ fn model_impl(model: &Model) -> TokenStream {
     let updated_at_binds = model
         .fields
         .iter()
-        .filter(|field| field.generated == Generated::UpdatedAt)
+        .filter(|field| field.generated.on_update() == OnUpdate::Now)
         .map(|_| quote!(::fw::Field::bind(&now, args)?;));
     let key_trait = field_trait(key);
     let expected_version = model.version().map(|version| {
@@ -459,19 +452,11 @@ fn model_impl(model: &Model) -> TokenStream {
         impl ::fw::Model for #ident {
             const TABLE: &'static str = #table;
             const SCHEMA: &'static ::fw::schema::ModelSchema = &__FW_SCHEMA;
-            const PRIMARY_KEY_COLUMN: &'static str = #key_column;
             #changelog
 
             type Key = #key_ty;
             type New = #new_ident;
             type Patch = #patch_ident;
-
-            fn sql(dialect: ::fw::Dialect) -> &'static ::fw::__private::ModelSql {
-                match dialect {
-                    ::fw::Dialect::Sqlite => &__FW_SQLITE_SQL,
-                    ::fw::Dialect::Postgres => &__FW_POSTGRES_SQL,
-                }
-            }
 
             fn key(&self) -> &Self::Key {
                 &self.#key_ident
@@ -479,6 +464,18 @@ fn model_impl(model: &Model) -> TokenStream {
 
             fn version(&self) -> ::core::option::Option<i64> {
                 #version
+            }
+        }
+
+        #[automatically_derived]
+        impl ::fw::__private::ModelCodegen for #ident {
+            const PRIMARY_KEY_COLUMN: &'static str = #key_column;
+
+            fn sql(dialect: ::fw::Dialect) -> &'static ::fw::__private::ModelSql {
+                match dialect {
+                    ::fw::Dialect::Sqlite => &__FW_SQLITE_SQL,
+                    ::fw::Dialect::Postgres => &__FW_POSTGRES_SQL,
+                }
             }
 
             fn decode(row: &::fw::__private::Row<'_>) -> ::fw::Result<Self> {
@@ -488,7 +485,7 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn bind_new(
-                #new_param: &Self::New,
+                #new_param: &#new_ident,
                 #new_args_param: &mut ::fw::__private::Arguments,
                 #new_now_param: ::fw::__private::DateTime<::fw::__private::Utc>,
             ) -> ::fw::Result<()> {
@@ -509,7 +506,7 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn patch_values(
-                #patch_param: &Self::Patch,
+                #patch_param: &#patch_ident,
             ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
                 #patch_values
             }
@@ -519,7 +516,7 @@ fn model_impl(model: &Model) -> TokenStream {
             }
 
             fn new_values(
-                #new_param: &Self::New,
+                #new_param: &#new_ident,
             ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
                 ::std::vec::Vec::from([#(#new_values),*])
             }

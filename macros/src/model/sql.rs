@@ -1,138 +1,28 @@
 //! The SQL of a model's fixed operations, rendered at compile time for each
-//! dialect, and the names of its indexes. The shapes are the contract documented
-//! on `fw::__private::ModelSql`; the runtime splices and splits these strings.
+//! dialect by `fw_core`'s statement renderer, which the runtime also renders its
+//! patches and upserts with.
 
-use super::ast::{Generated, Model};
+use fw_core::Dialect;
+use fw_core::statement::{Column, Statements, Table};
 
-/// The SQL dialects fw generates for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-/// The fields of `fw::__private::ModelSql`, rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ModelSql {
-    pub(crate) columns: String,
-    pub(crate) select: String,
-    pub(crate) get: String,
-    pub(crate) insert_columns: String,
-    pub(crate) insert: String,
-    pub(crate) update: String,
-    pub(crate) delete: String,
-}
-
-/// `"name"`, as `fw`'s runtime quotes identifiers.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The `index`-th (1-based) bind placeholder.
-fn placeholder(dialect: Dialect, index: usize) -> String {
-    match dialect {
-        Dialect::Sqlite => format!("?{index}"),
-        Dialect::Postgres => format!("${index}"),
-    }
-}
-
-/// The name of a `unique(...)`/`index(...)` over `columns` of `table`, exactly as
-/// `fw::schema::unique_constraint_name` and `fw::schema::index_name` spell it (the
-/// runtime maps constraint violations back to fields by these names).
-pub(crate) fn index_name(table: &str, unique: bool, columns: &[&str]) -> String {
-    let suffix = if unique { "key" } else { "idx" };
-    format!("{table}_{}_{suffix}", columns.join("_"))
-}
+use super::ast::Model;
 
 /// Renders every statement of `model` for `dialect`.
-pub(crate) fn render(model: &Model, dialect: Dialect) -> ModelSql {
-    let table = quote_ident(&model.table);
-    let list = |columns: Vec<String>| columns.join(", ");
-    let columns = list(
-        model
-            .fields
-            .iter()
-            .map(|field| quote_ident(&field.column))
-            .collect(),
-    );
-    let key = model
-        .primary_key()
-        .map_or_else(String::new, |key| quote_ident(&key.column));
-    let select = format!("SELECT {columns} FROM {table}");
-    let get = format!("{select} WHERE {key} = {}", placeholder(dialect, 1));
-
-    let inserted: Vec<String> = model
+pub(crate) fn render(model: &Model, dialect: Dialect) -> Statements {
+    let columns: Vec<Column<'_>> = model
         .fields
         .iter()
-        .filter(|field| field.generated != Generated::AutoIncrement)
-        .map(|field| quote_ident(&field.column))
+        .map(|field| Column {
+            name: &field.column,
+            generated: field.generated,
+            primary_key: field.is_primary_key_of(model),
+        })
         .collect();
-    let values: Vec<String> = (1..=inserted.len())
-        .map(|index| placeholder(dialect, index))
-        .collect();
-    let insert_columns = list(inserted);
-    let insert = if values.is_empty() {
-        // Only an auto-increment key: both databases accept `DEFAULT VALUES`.
-        format!("INSERT INTO {table} DEFAULT VALUES RETURNING {columns}")
-    } else {
-        format!(
-            "INSERT INTO {table} ({insert_columns}) VALUES ({}) RETURNING {columns}",
-            list(values)
-        )
-    };
-
-    let mut parameter = 0;
-    let mut next = || {
-        parameter += 1;
-        placeholder(dialect, parameter)
-    };
-    let mut assignments = Vec::new();
-    for field in &model.fields {
-        if field.is_insertable() && !field.is_primary_key_of(model) {
-            assignments.push(format!("{} = {}", quote_ident(&field.column), next()));
-        }
+    Table {
+        name: &model.table,
+        columns: &columns,
     }
-    for field in &model.fields {
-        if field.generated == Generated::UpdatedAt {
-            assignments.push(format!("{} = {}", quote_ident(&field.column), next()));
-        }
-    }
-    if let Some(version) = model.version() {
-        let column = quote_ident(&version.column);
-        assignments.push(format!("{column} = {column} + 1"));
-    }
-    if assignments.is_empty() {
-        // Nothing can change: a no-op assignment keeps the statement valid, so an
-        // update still checks that the row exists and returns it.
-        assignments.push(format!("{key} = {key}"));
-    }
-    let mut update = format!(
-        "UPDATE {table} SET {} WHERE {key} = {}",
-        list(assignments),
-        next()
-    );
-    if let Some(version) = model.version() {
-        update.push_str(&format!(
-            " AND {} = {}",
-            quote_ident(&version.column),
-            next()
-        ));
-    }
-    update.push_str(&format!(" RETURNING {columns}"));
-
-    let delete = format!(
-        "DELETE FROM {table} WHERE {key} = {}",
-        placeholder(dialect, 1)
-    );
-    ModelSql {
-        columns,
-        select,
-        get,
-        insert_columns,
-        insert,
-        update,
-        delete,
-    }
+    .statements(dialect)
 }
 
 #[cfg(test)]
@@ -164,7 +54,6 @@ mod tests {
         });
         let sqlite = render(&model, Dialect::Sqlite);
         let columns = r#""id", "security_id", "amount_col", "created_at", "updated_at", "version""#;
-        assert_eq!(sqlite.columns, columns);
         assert_eq!(
             sqlite.select,
             format!(r#"SELECT {columns} FROM "dividend""#)
@@ -172,10 +61,6 @@ mod tests {
         assert_eq!(
             sqlite.get,
             format!(r#"SELECT {columns} FROM "dividend" WHERE "id" = ?1"#)
-        );
-        assert_eq!(
-            sqlite.insert_columns,
-            r#""security_id", "amount_col", "created_at", "updated_at", "version""#
         );
         assert_eq!(
             sqlite.insert,
@@ -234,18 +119,6 @@ mod tests {
         assert_eq!(
             sql.update,
             r#"UPDATE "token" SET "id" = "id" WHERE "id" = ?1 RETURNING "id""#
-        );
-    }
-
-    #[test]
-    fn index_names_match_the_runtime() {
-        assert_eq!(
-            index_name("dividend", true, &["security", "ex_date"]),
-            "dividend_security_ex_date_key"
-        );
-        assert_eq!(
-            index_name("dividend", false, &["pay_date"]),
-            "dividend_pay_date_idx"
         );
     }
 }

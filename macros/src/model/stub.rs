@@ -52,16 +52,11 @@ pub(super) fn stub(model: &Model) -> TokenStream {
             impl ::fw::Model for #ident {
                 const TABLE: &'static str = #table;
                 const SCHEMA: &'static ::fw::schema::ModelSchema = &__FW_SCHEMA;
-                const PRIMARY_KEY_COLUMN: &'static str = #key_column;
                 const CHANGELOG: bool = #changelog;
 
                 type Key = #key_ty;
                 type New = #new_ident;
                 type Patch = #patch_ident;
-
-                fn sql(_: ::fw::Dialect) -> &'static ::fw::__private::ModelSql {
-                    ::core::unreachable!()
-                }
 
                 fn key(&self) -> &Self::Key {
                     ::core::unreachable!()
@@ -70,13 +65,22 @@ pub(super) fn stub(model: &Model) -> TokenStream {
                 fn version(&self) -> ::core::option::Option<i64> {
                     ::core::unreachable!()
                 }
+            }
+
+            #[automatically_derived]
+            impl ::fw::__private::ModelCodegen for #ident {
+                const PRIMARY_KEY_COLUMN: &'static str = #key_column;
+
+                fn sql(_: ::fw::Dialect) -> &'static ::fw::__private::ModelSql {
+                    ::core::unreachable!()
+                }
 
                 fn decode(_: &::fw::__private::Row<'_>) -> ::fw::Result<Self> {
                     ::core::unreachable!()
                 }
 
                 fn bind_new(
-                    _: &Self::New,
+                    _: &#new_ident,
                     _: &mut ::fw::__private::Arguments,
                     _: ::fw::__private::DateTime<::fw::__private::Utc>,
                 ) -> ::fw::Result<()> {
@@ -92,7 +96,7 @@ pub(super) fn stub(model: &Model) -> TokenStream {
                 }
 
                 fn patch_values(
-                    _: &Self::Patch,
+                    _: &#patch_ident,
                 ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
                     ::core::unreachable!()
                 }
@@ -102,7 +106,7 @@ pub(super) fn stub(model: &Model) -> TokenStream {
                 }
 
                 fn new_values(
-                    _: &Self::New,
+                    _: &#new_ident,
                 ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
                     ::core::unreachable!()
                 }

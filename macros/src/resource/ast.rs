@@ -1,5 +1,6 @@
 //! The resource IR: the struct's fields and the parsed options, with spans.
 
+use fw_core::api::Action;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{Attribute, Ident, Type, Visibility};
@@ -113,16 +114,16 @@ impl Resource {
         self.args.create_only.contains(&field.ident)
     }
 
-    pub(crate) fn has_action(&self, name: &str) -> bool {
-        self.action_span(name).is_some()
+    pub(crate) fn has_action(&self, action: Action) -> bool {
+        self.action_span(action).is_some()
     }
 
-    /// Where `actions(...)` names the action `name`, if it does.
-    pub(crate) fn action_span(&self, name: &str) -> Option<proc_macro2::Span> {
+    /// Where `actions(...)` names `action`, if it does.
+    pub(crate) fn action_span(&self, action: Action) -> Option<proc_macro2::Span> {
         self.args
             .actions
             .iter()
-            .find(|(ident, _)| ident == name)
+            .find(|(_, named)| *named == action)
             .map(|(ident, _)| ident.span())
     }
 

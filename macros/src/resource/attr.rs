@@ -6,42 +6,10 @@ use syn::ext::IdentExt as _;
 use syn::parse::Parser;
 use syn::{Ident, Path, Token};
 
+use fw_core::api::{Action, Lookup};
+
 use crate::ctxt::Ctxt;
 use crate::options::{self, RawOption, RawValue};
-
-/// The actions `actions(...)` accepts, with the runtime's variant names.
-pub(crate) const ACTIONS: [(&str, &str); 7] = [
-    ("list", "List"),
-    ("retrieve", "Retrieve"),
-    ("create", "Create"),
-    ("update", "Update"),
-    ("partial_update", "PartialUpdate"),
-    ("destroy", "Destroy"),
-    ("history", "History"),
-];
-
-/// What a lookup requires of the field's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LookupKind {
-    Any,
-    Ordered,
-    Text,
-    Nullable,
-}
-
-/// The lookups `filter(field(...))` accepts: name, runtime variant, requirement.
-pub(crate) const LOOKUPS: [(&str, &str, LookupKind); 10] = [
-    ("exact", "Exact", LookupKind::Any),
-    ("in", "In", LookupKind::Any),
-    ("gt", "Gt", LookupKind::Ordered),
-    ("gte", "Gte", LookupKind::Ordered),
-    ("lt", "Lt", LookupKind::Ordered),
-    ("lte", "Lte", LookupKind::Ordered),
-    ("isnull", "IsNull", LookupKind::Nullable),
-    ("contains", "Contains", LookupKind::Text),
-    ("icontains", "IContains", LookupKind::Text),
-    ("startswith", "StartsWith", LookupKind::Text),
-];
 
 const OPTIONS: [&str; 15] = [
     "model",
@@ -65,8 +33,7 @@ const OPTIONS: [&str; 15] = [
 #[derive(Debug, Clone)]
 pub(crate) struct LookupArg {
     pub(crate) ident: Ident,
-    pub(crate) variant: &'static str,
-    pub(crate) kind: LookupKind,
+    pub(crate) lookup: Lookup,
 }
 
 /// `field(lookup, ...)` or `name = reference.field(lookup, ...)` in `filter(...)`.
@@ -101,7 +68,7 @@ impl FilterArg {
 pub(crate) struct ResourceArgs {
     pub(crate) model: Option<Path>,
     pub(crate) path: Option<(String, Span)>,
-    pub(crate) actions: Vec<(Ident, &'static str)>,
+    pub(crate) actions: Vec<(Ident, Action)>,
     pub(crate) actions_span: Option<Span>,
     pub(crate) read_only: Vec<Ident>,
     pub(crate) write_only: Vec<Ident>,
@@ -166,14 +133,14 @@ impl ResourceArgs {
                 let example =
                     "actions(list, retrieve, create, update, partial_update, destroy, history)";
                 for ident in option.idents(cx, example).unwrap_or_default() {
-                    match ACTIONS.iter().find(|(name, _)| ident == name) {
-                        Some((_, variant)) => self.actions.push((ident, variant)),
+                    match Action::from_name(&ident.to_string()) {
+                        Some(action) => self.actions.push((ident, action)),
                         None => cx.error_spanned_by(
                             &ident,
                             options::unknown(
                                 "action",
                                 &ident.to_string(),
-                                ACTIONS.iter().map(|(name, _)| *name),
+                                Action::ALL.map(Action::name),
                             ),
                         ),
                     }
@@ -256,9 +223,8 @@ fn filters(cx: &Ctxt, option: &RawOption) -> Vec<FilterArg> {
                 .as_ref()
                 .map_or(field.span(), |related| related.target.span());
             vec![LookupArg {
-                ident: Ident::new("exact", span),
-                variant: "Exact",
-                kind: LookupKind::Any,
+                ident: Ident::new(Lookup::Exact.name(), span),
+                lookup: Lookup::Exact,
             }]
         };
         filters.push(FilterArg {
@@ -276,19 +242,15 @@ fn filters(cx: &Ctxt, option: &RawOption) -> Vec<FilterArg> {
 
 /// The lookup `ident` names, or `None` after reporting an unknown one.
 fn lookup(cx: &Ctxt, ident: Ident) -> Option<LookupArg> {
-    match LOOKUPS.iter().find(|(name, ..)| ident == name) {
-        Some((_, variant, kind)) => Some(LookupArg {
-            ident,
-            variant,
-            kind: *kind,
-        }),
+    match Lookup::from_name(&ident.to_string()) {
+        Some(lookup) => Some(LookupArg { ident, lookup }),
         None => {
             cx.error_spanned_by(
                 &ident,
                 options::unknown(
                     "lookup",
                     &ident.to_string(),
-                    LOOKUPS.iter().map(|(name, ..)| *name),
+                    Lookup::ALL.iter().map(|lookup| lookup.name()),
                 ),
             );
             None

@@ -3,6 +3,7 @@
 //! and has the same type is checked by rustc on the generated code, spanned to
 //! the user's tokens.
 
+use fw_core::api::{Action, list};
 use syn::Ident;
 
 use super::ast::{Field, Resource};
@@ -153,7 +154,7 @@ fn check_default_ordering(cx: &Ctxt, resource: &Resource) {
             );
         }
     }
-    if !resource.has_action("list") {
+    if !resource.has_action(Action::List) {
         cx.error_at(*span, "`default_ordering` needs the `list` action");
     }
 }
@@ -170,8 +171,11 @@ fn check_page_sizes(cx: &Ctxt, resource: &Resource) {
         );
     }
     for (size, span) in [args.page_size, args.max_page_size].into_iter().flatten() {
-        if size == 0 {
-            cx.error_at(span, "page sizes must be at least 1");
+        if size < list::MIN_PAGE_SIZE {
+            cx.error_at(
+                span,
+                format!("page sizes must be at least {}", list::MIN_PAGE_SIZE),
+            );
         }
     }
 }
@@ -185,7 +189,7 @@ fn check_list_options_need_list(cx: &Ctxt, resource: &Resource) {
         ("ordering", !args.ordering.is_empty()),
     ];
     for (option, used) in list_only {
-        if used && !resource.has_action("list") {
+        if used && !resource.has_action(Action::List) {
             cx.error_spanned_by(
                 &resource.ident,
                 format!("`{option}` needs the `list` action: add `list` to `actions(...)`"),
@@ -232,9 +236,6 @@ fn check_is_field(cx: &Ctxt, resource: &Resource, option: &str, name: &Ident) {
     );
 }
 
-/// The query parameters list requests take besides filters.
-const LIST_PARAMETERS: [&str; 4] = ["cursor", "page_size", "ordering", "search"];
-
 /// Each filter names a field of the struct (for a related filter, the reference
 /// it follows) and has a query parameter of its own. Whether the reference is a
 /// `Ref` and the referenced model has the field is checked by rustc on the
@@ -249,15 +250,15 @@ fn check_filters(cx: &Ctxt, resource: &Resource) {
                 .map_or_else(|| filter.field.to_string(), |field| field.api_name()),
             Some(related) => {
                 let name = related.name.to_string();
-                if LIST_PARAMETERS.contains(&name.as_str()) {
+                if list::PARAMETERS.contains(&name.as_str()) {
                     cx.error_spanned_by(
                         &related.name,
                         format!("`{name}` is a list parameter of its own; name the filter differently, e.g. `{}_{}`", filter.field, related.target),
                     );
-                } else if name.contains("__") {
+                } else if name.contains(list::LOOKUP_SEPARATOR) {
                     cx.error_spanned_by(
                         &related.name,
-                        format!("a filter's name cannot contain `__`, which separates the name from the lookup in a query parameter; name it e.g. `{}_{}`", filter.field, related.target),
+                        format!("a filter's name cannot contain `{}`, which separates the name from the lookup in a query parameter; name it e.g. `{}_{}`", list::LOOKUP_SEPARATOR, filter.field, related.target),
                     );
                 } else if resource.fields.iter().any(|field| field.api_name() == name) {
                     cx.error_spanned_by(

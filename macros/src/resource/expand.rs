@@ -8,12 +8,12 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
-use super::ast::{Field, Resource};
-use super::attr::{FilterArg, LookupKind};
-use crate::names::screaming_snake_case;
+use fw_core::api::{Action, LookupRequirement, list};
 
-const DEFAULT_PAGE_SIZE: u32 = 50;
-const DEFAULT_MAX_PAGE_SIZE: u32 = 500;
+use super::ast::{Field, Resource};
+use super::attr::FilterArg;
+use crate::core_tokens::CoreTokens;
+use crate::names::screaming_snake_case;
 
 pub(crate) fn expand(resource: &Resource) -> TokenStream {
     let item = resource.stripped_item();
@@ -97,7 +97,7 @@ fn respanned(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
 
 /// `history` reads the change log, which only `#[fw::model(changelog)]` keeps.
 fn history_assertion(resource: &Resource, model: &Path) -> TokenStream {
-    let Some(span) = resource.action_span("history") else {
+    let Some(span) = resource.action_span(Action::History) else {
         return TokenStream::new();
     };
     quote_spanned! {span=>
@@ -135,11 +135,11 @@ fn lookup_assertions(resource: &Resource) -> TokenStream {
         .flat_map(|filter| {
             let ty = resource.field(&filter.field).map(|field| &field.ty);
             filter.lookups.iter().filter_map(move |lookup| {
-                let requirement = match lookup.kind {
-                    LookupKind::Any => return None,
-                    LookupKind::Ordered => "ordered",
-                    LookupKind::Text => "text",
-                    LookupKind::Nullable => "nullable",
+                let requirement = match lookup.lookup.requirement() {
+                    LookupRequirement::Any => return None,
+                    LookupRequirement::Ordered => "ordered",
+                    LookupRequirement::Text => "text",
+                    LookupRequirement::Nullable => "nullable",
                 };
                 Some(lookup_assertion(filter, ty?, requirement, &lookup.ident))
             })
@@ -269,7 +269,7 @@ fn writable(resource: &Resource) -> impl Iterator<Item = &Field> {
 /// is read as the model field's type, which `from_model` compares with the
 /// resource's, so a mismatch is not reported again here.
 fn create_input_body(resource: &Resource, model: &Path) -> TokenStream {
-    if !resource.has_action("create") {
+    if !resource.has_action(Action::Create) {
         return quote!(let _ = input; ::core::option::Option::None);
     }
     let reads = writable(resource).map(|field| {
@@ -291,7 +291,7 @@ fn create_input_body(resource: &Resource, model: &Path) -> TokenStream {
 /// The body of `update_input`: the model's `Patch` from an update body (every
 /// updatable field required) or a partial update's (every field optional).
 fn update_input_body(resource: &Resource, model: &Path) -> TokenStream {
-    if !resource.has_action("update") && !resource.has_action("partial_update") {
+    if !resource.has_action(Action::Update) && !resource.has_action(Action::PartialUpdate) {
         return quote!(let _ = (input, partial); ::core::option::Option::None);
     }
     let updatable: Vec<&Field> = writable(resource)
@@ -401,10 +401,7 @@ pub(super) struct SpecLists {
 impl SpecLists {
     fn of(resource: &Resource, model: &Path) -> SpecLists {
         let args = &resource.args;
-        let actions = args.actions.iter().map(|(ident, variant)| {
-            let variant = Ident::new(variant, ident.span());
-            quote!(::fw::Action::#variant)
-        });
+        let actions = args.actions.iter().map(|(_, action)| action.core_tokens());
         let fields = resource
             .fields
             .iter()
@@ -463,10 +460,10 @@ fn field_spec(resource: &Resource, model: &Path, field: &Field) -> TokenStream {
 }
 
 fn filter_spec(resource: &Resource, model: &Path, filter: &FilterArg) -> TokenStream {
-    let lookups = filter.lookups.iter().map(|lookup| {
-        let variant = Ident::new(lookup.variant, lookup.ident.span());
-        quote!(::fw::Lookup::#variant)
-    });
+    let lookups = filter
+        .lookups
+        .iter()
+        .map(|lookup| lookup.lookup.core_tokens());
     let reference = column(model, &filter.field);
     let ty = resource.field(&filter.field).map(|field| &field.ty);
     let (name, field, through) = match (&filter.related, ty) {
@@ -514,10 +511,12 @@ pub(super) fn spec_static(resource: &Resource, model: &Path, lists: &SpecLists) 
         .as_ref()
         .map(|(path, _)| path.clone())
         .unwrap_or_default();
-    let page_size = args.page_size.map_or(DEFAULT_PAGE_SIZE, |(size, _)| size);
+    let page_size = args
+        .page_size
+        .map_or(list::DEFAULT_PAGE_SIZE, |(size, _)| size);
     let max_page_size = args
         .max_page_size
-        .map_or(DEFAULT_MAX_PAGE_SIZE.max(page_size), |(size, _)| size);
+        .map_or(list::DEFAULT_MAX_PAGE_SIZE.max(page_size), |(size, _)| size);
     let doc = &resource.doc;
     let SpecLists {
         actions,

@@ -3,6 +3,7 @@
 //! A model using every supported field type and option.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use fw::__private::ModelCodegen;
 use fw::{Json, Model, Ref};
 use rust_decimal::Decimal;
 use uuid::Uuid;

@@ -1,0 +1,65 @@
+//! The names fw derives and accepts: table names from type names, and which names
+//! may name a table or a column.
+
+/// `DividendStatus` -> `dividend_status`, `HTTPServer` -> `http_server`.
+pub fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (index, &ch) in chars.iter().enumerate() {
+        if ch.is_uppercase() {
+            let previous = index.checked_sub(1).map(|i| chars[i]);
+            let next = chars.get(index + 1).copied();
+            let starts_word = match previous {
+                None | Some('_') => false,
+                Some(previous) => {
+                    previous.is_lowercase()
+                        || previous.is_ascii_digit()
+                        || (previous.is_uppercase() && next.is_some_and(char::is_lowercase))
+                }
+            };
+            if starts_word {
+                out.push('_');
+            }
+            out.extend(ch.to_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Whether `name` is a plain SQL identifier: an ASCII letter or `_`, then ASCII
+/// letters, digits or `_`. fw names tables and columns only this way so they never
+/// need escaping and read the same on every database.
+pub fn is_sql_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_splits_words() {
+        assert_eq!(snake_case("Security"), "security");
+        assert_eq!(snake_case("DividendStatus"), "dividend_status");
+        assert_eq!(snake_case("HTTPServer"), "http_server");
+        assert_eq!(snake_case("Account2Fa"), "account2_fa");
+        assert_eq!(snake_case("ex_date"), "ex_date");
+        assert_eq!(snake_case("PaidOut"), "paid_out");
+    }
+
+    #[test]
+    fn sql_identifiers() {
+        assert!(is_sql_identifier("old_table"));
+        assert!(is_sql_identifier("_x1"));
+        assert!(!is_sql_identifier(""));
+        assert!(!is_sql_identifier("1x"));
+        assert!(!is_sql_identifier("old name"));
+        assert!(!is_sql_identifier("a\"b"));
+    }
+}
