@@ -66,6 +66,20 @@ pub trait Field: Sized + Send + Sync + 'static {
     fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error>;
 }
 
+/// A row decodes into fields: the database layer below knows rows, not fields.
+impl Row<'_> {
+    /// Decodes column `index` (0-based) as any field type: decimals, references,
+    /// choices and `Option<T>` for a column that may be NULL included.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the column is missing or its value does not fit `T`
+    /// (a NULL where `T` is not an `Option`, say).
+    pub fn get<T: Field>(&self, index: usize) -> Result<T> {
+        T::decode(self, index)
+    }
+}
+
 /// A field value serialized through [`Field::represent`], for generated
 /// resource code.
 #[doc(hidden)]

@@ -12,6 +12,7 @@ extern crate self as fw;
 
 mod app;
 pub mod changes;
+mod context;
 mod db;
 mod error;
 mod field;
@@ -28,7 +29,8 @@ pub mod testing;
 mod value;
 mod write;
 
-pub use app::{App, AppContext, Commands, Config};
+pub use app::{App, Commands};
+pub use context::{AppContext, Config, HttpLimits};
 pub use db::{Conn, ConnectOptions, Db, Dialect, Row, Tx};
 pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json, Ref};
@@ -38,7 +40,6 @@ pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
     ResourceSpec, Through,
 };
-pub use serve::HttpLimits;
 pub use sql::{SqlQuery, sql};
 pub use value::Value;
 

@@ -3,8 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::changes::lock_clause;
-use crate::db::{Access, Arguments, Conn, Dialect, placeholder, quote_ident};
+use crate::db::{Access, Arguments, Conn, Dialect, lock_clause, placeholder, quote_ident};
 use crate::error::Result;
 use crate::field::Field;
 use crate::model::Model;

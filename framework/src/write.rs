@@ -1,24 +1,16 @@
 //! The model operations behind [`Model`]'s provided methods, and the mapping of
 //! driver errors to typed constraint errors.
 
-use chrono::{DateTime, Utc};
 use sqlx::error::ErrorKind;
 
 use crate::changes;
-use crate::db::{Access, Arguments, Conn, Dialect, Tx, placeholder, quote_ident};
+use crate::db::{Access, Arguments, Conn, Dialect, Tx, lock_clause, now, placeholder, quote_ident};
 use crate::error::{Error, ForeignKeyRelation, Result};
 use crate::field::Field;
 use crate::model::Model;
 use crate::query::{ConflictTarget, SqlBuilder};
 use crate::schema::{self, FieldSchema, Generated};
 use crate::value::Value;
-
-/// The current time at the precision both databases store (microseconds), so a
-/// row reads back exactly as it was written.
-pub(crate) fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
 
 /// Runs `$body` with `$tx: &mut Tx`: inside the caller's transaction, or in one of
 /// its own that commits when `$body` succeeds. Writes of models that record
@@ -259,7 +251,7 @@ async fn find_by_values_optional<M: Model>(
         sql.push_value(field, &value)?;
     }
     if lock {
-        sql.push(changes::lock_clause(dialect));
+        sql.push(lock_clause(dialect));
     }
     let (text, args) = sql.finish();
     conn.fetch_optional(text.into(), args, Access::Write, M::decode)
@@ -271,7 +263,7 @@ async fn find_locked<M: Model>(tx: &mut Tx, key: M::Key) -> Result<M> {
     let dialect = tx.dialect();
     let mut args = Arguments::new(dialect);
     key.bind(&mut args)?;
-    let sql = format!("{}{}", M::sql(dialect).get, changes::lock_clause(dialect));
+    let sql = format!("{}{}", M::sql(dialect).get, lock_clause(dialect));
     Conn::Tx(tx)
         .fetch_optional(sql.into(), args, Access::Write, M::decode)
         .await?
@@ -309,7 +301,7 @@ pub(crate) async fn find_by_key_value_for_update<M: Model>(
     let dialect = tx.dialect();
     let mut args = Arguments::new(dialect);
     args.add_value(key)?;
-    let sql = format!("{}{}", M::sql(dialect).get, changes::lock_clause(dialect));
+    let sql = format!("{}{}", M::sql(dialect).get, lock_clause(dialect));
     Conn::Tx(tx)
         .fetch_optional(sql.into(), args, Access::Write, M::decode)
         .await
@@ -446,7 +438,7 @@ pub(crate) async fn patch_row<M: Model>(
 }
 
 pub(crate) async fn delete<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<()> {
-    let cascades = conn.cascades_reach(M::TABLE);
+    let cascades = conn.before_delete_reaches(M::TABLE);
     if !M::CHANGELOG && !cascades {
         return delete_row::<M>(conn, key).await;
     }
@@ -455,7 +447,7 @@ pub(crate) async fn delete<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<()> 
         // waits for this lock) between the walk and the delete.
         let old = find_locked::<M>(tx, key.clone()).await?;
         if cascades {
-            changes::before_delete(tx, M::TABLE, key.to_value()).await?;
+            tx.run_before_delete(M::TABLE, key.to_value()).await?;
         }
         delete_row::<M>(Conn::Tx(&mut *tx), key).await?;
         if M::CHANGELOG {

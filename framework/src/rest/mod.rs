@@ -20,7 +20,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri};
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::db::{Db, Tx};
 use crate::model::Model;
 use crate::query::{Filter, Lookup};
