@@ -21,6 +21,7 @@ pub mod migrate;
 mod model;
 pub mod openapi;
 mod query;
+mod reference;
 mod rest;
 pub mod schema;
 mod serve;
@@ -33,9 +34,10 @@ pub use app::{App, Commands};
 pub use context::{AppContext, Config, HttpLimits};
 pub use db::{Conn, ConnectOptions, Db, Dialect, Row, Tx};
 pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
-pub use field::{Choices, Field, Json, Ref};
+pub use field::{Choices, Field, Json};
 pub use model::Model;
 pub use query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
+pub use reference::Ref;
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
     ResourceSpec, Through,

@@ -4,12 +4,11 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::db::{Access, Arguments, Conn, Dialect, lock_clause, placeholder, quote_ident};
-use crate::error::Result;
+use crate::error::{Result, classify};
 use crate::field::Field;
 use crate::model::Model;
 use crate::schema::{FieldSchema, ModelSchema, SqlType};
 use crate::value::Value;
-use crate::write::classify;
 
 /// A typed handle on one field of model `M` whose Rust type is `T`, emitted by
 /// `#[model]` as an associated constant (`Security::SYMBOL`).
@@ -738,7 +737,7 @@ impl<M: Model> Query<M> {
         let mut rows = conn
             .fetch_all(text.into(), args, access, M::decode)
             .await
-            .map_err(classify::<M>)?;
+            .map_err(|error| classify(error, M::SCHEMA))?;
         if backwards {
             rows.reverse();
         }

@@ -31,6 +31,8 @@ const LAYERS: &[&[&str]] = &[
     &["migrate"],
     // What commands and handlers get.
     &["context"],
+    // How a Rust type is stored: binding, decoding, its JSON.
+    &["field"],
     // A change record and the log's tables.
     &["changes::tables"],
     &["changes"],
@@ -38,13 +40,13 @@ const LAYERS: &[&[&str]] = &[
     // history a model reads. `Model`'s provided query API calls into `query`,
     // `write` and `changes::read`, which take any `Model`: one layer.
     &[
-        "field",
         "model",
         "query",
         "write",
         "changes::record",
         "changes::read",
     ],
+    &["reference"],
     &["sql"],
     &["changes::cascade"],
     &["changes::tail"],

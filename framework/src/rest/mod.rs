@@ -358,9 +358,9 @@ pub mod lookups {
     use chrono::{DateTime, NaiveDate, Utc};
     use rust_decimal::Decimal;
 
-    use crate::field::Ref;
     use crate::model::Model;
     use crate::query::Column;
+    use crate::reference::Ref;
 
     /// Types with an order (`gt`, `gte`, `lt`, `lte`).
     #[diagnostic::on_unimplemented(
