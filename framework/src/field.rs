@@ -13,7 +13,7 @@ use crate::value::Value;
 /// A Rust type that can be stored in a model field.
 ///
 /// Implemented for `i16`, `i32`, `i64`, `bool`, `String`, [`Decimal`],
-/// [`NaiveDate`], [`DateTime<Utc>`], [`Uuid`], [`Json<T>`], [`Ref<M>`], enums with
+/// [`NaiveDate`], [`DateTime<Utc>`], [`Uuid`], [`Json<T>`], [`Ref<M>`](crate::Ref), enums with
 /// `#[derive(fw::Choices)]`, and `Option<T>` of any of these for nullable columns.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a model field",
@@ -29,7 +29,7 @@ pub trait Field: Sized + Send + Sync + 'static {
     const NULLABLE: bool = false;
     /// The allowed text values, for choice enums.
     const CHOICES: &'static [&'static str] = &[];
-    /// The referenced model's table and key column, for [`Ref<M>`].
+    /// The referenced model's table and key column, for [`Ref<M>`](crate::Ref).
     const REFERENCES: Option<(&'static str, &'static str)> = None;
 
     /// The type a filter compares this field with: `T` for both `T` and `Option<T>`.

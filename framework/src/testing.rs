@@ -259,7 +259,7 @@ pub fn run_test<F: Future>(future: F) -> F::Output {
 /// and on PostgreSQL. On PostgreSQL each test fails, never skips, when no
 /// server answers (see [`TestDb::postgres`]).
 ///
-/// - `database`: the [`Dialect`](crate::Dialect) to test on, as a path from
+/// - `database`: the [`Dialect`] to test on, as a path from
 ///   the crate root (`crate::DATABASE`) or a literal one (`fw::Dialect::Postgres`).
 /// - `run` (optional): a function beside the cases that sets up what the cases
 ///   take and runs one: `async fn with_tables(test_db: TestDb, case: impl

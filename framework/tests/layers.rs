@@ -427,10 +427,10 @@ fn expand(tree: &str, prefix: &[String], leaves: &mut Vec<(String, Vec<String>)>
         return;
     }
     path.extend(own);
-    if let Some(last) = path.last().cloned() {
-        if last != "*" {
-            leaves.push((alias.map_or(last, str::to_owned), path));
-        }
+    if let Some(last) = path.last().cloned()
+        && last != "*"
+    {
+        leaves.push((alias.map_or(last, str::to_owned), path));
     }
 }
 
