@@ -14,10 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The modules of `framework/src`, bottom first. A module is placed by the
-/// longest entry that is it or one of its parents: `rest` places every
-/// `rest::*` module not listed itself. Modules sharing an entry form one
-/// layer and may import each other.
+/// The modules of `framework/src`, bottom first, one layer a line. A module is
+/// placed by the longest entry that is it or one of its parents: `rest` places
+/// every `rest::*` module not listed itself. Modules on one layer may import
+/// each other.
 const LAYERS: &[&[&str]] = &[
     // Plain values: errors, the value type, the static schema.
     &["error", "value", "schema"],
