@@ -2,6 +2,12 @@
 
 use std::fmt;
 
+use sqlx::error::ErrorKind;
+
+use crate::schema::{
+    ModelSchema, foreign_key_constraint_column, primary_key_constraint_name, unique_constraint_name,
+};
+
 /// An error from a database operation.
 ///
 /// Constraint violations are classified the same way on SQLite and PostgreSQL, so
@@ -205,3 +211,121 @@ impl From<sqlx::Error> for Error {
 
 /// A `Result` whose error is [`fw::Error`](Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Turns a driver error into a typed constraint error for the table `schema`
+/// describes, the same on both databases: PostgreSQL names the constraint (fw
+/// names constraints after their table and columns), SQLite names the columns
+/// in its message.
+pub(crate) fn classify(error: Error, schema: &'static ModelSchema) -> Error {
+    let Error::Database(sqlx::Error::Database(database_error)) = &error else {
+        return error;
+    };
+    let message = database_error.message();
+    let constraint = database_error.constraint().map(str::to_owned);
+    let table = database_error.table().unwrap_or(schema.table).to_owned();
+    // SQLite: "UNIQUE constraint failed: security.symbol, security.cusip".
+    let sqlite_detail = message
+        .split_once(" constraint failed: ")
+        .map(|(_, detail)| detail);
+    // SQLite reports a refused `ON DELETE RESTRICT` as a trigger failure, not a
+    // foreign-key violation; its message is the same as for other foreign keys.
+    let kind = match database_error.kind() {
+        ErrorKind::Other if message == "FOREIGN KEY constraint failed" => {
+            ErrorKind::ForeignKeyViolation
+        }
+        kind => kind,
+    };
+    match kind {
+        ErrorKind::UniqueViolation => Error::UniqueViolation {
+            model: schema.name,
+            fields: unique_fields(schema, constraint.as_deref(), sqlite_detail),
+        },
+        ErrorKind::ForeignKeyViolation => {
+            let column = constraint
+                .as_deref()
+                .and_then(|name| foreign_key_constraint_column(&table, name))
+                .map(str::to_owned);
+            let references = if table == schema.table {
+                column.as_deref().and_then(|column| {
+                    schema
+                        .fields
+                        .iter()
+                        .find(|field| field.column == column)
+                        .and_then(|field| field.foreign_key)
+                        .map(|foreign_key| foreign_key.table.to_owned())
+                })
+            } else {
+                Some(schema.table.to_owned())
+            };
+            Error::ForeignKeyViolation {
+                relation: ForeignKeyRelation {
+                    table,
+                    column,
+                    references,
+                },
+            }
+        }
+        ErrorKind::CheckViolation => Error::CheckViolation {
+            constraint: constraint
+                .or_else(|| sqlite_detail.map(str::to_owned))
+                .unwrap_or_default(),
+        },
+        ErrorKind::NotNullViolation => Error::NotNullViolation {
+            column: sqlite_detail
+                .and_then(|detail| detail.rsplit('.').next())
+                .map(str::to_owned)
+                .or_else(|| postgres_column(database_error.as_ref()))
+                .unwrap_or_default(),
+        },
+        _ => error,
+    }
+}
+
+fn postgres_column(error: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    error
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|error| error.column())
+        .map(str::to_owned)
+}
+
+fn unique_fields(
+    schema: &'static ModelSchema,
+    constraint: Option<&str>,
+    sqlite_detail: Option<&str>,
+) -> Vec<&'static str> {
+    let field_of_column = |column: &str| {
+        schema
+            .fields
+            .iter()
+            .find(|field| field.column == column)
+            .map(|field| field.name)
+    };
+    if let Some(detail) = sqlite_detail {
+        return detail
+            .split(", ")
+            .filter_map(|qualified| qualified.rsplit('.').next())
+            .filter_map(field_of_column)
+            .collect();
+    }
+    let Some(constraint) = constraint else {
+        return Vec::new();
+    };
+    if constraint == primary_key_constraint_name(schema.table) {
+        return vec![schema.primary_key().name];
+    }
+    for field in schema.fields {
+        if field.unique && constraint == unique_constraint_name(schema.table, &[field.column]) {
+            return vec![field.name];
+        }
+    }
+    for index in schema.indexes {
+        if index.unique && index.name == constraint {
+            return index
+                .columns
+                .iter()
+                .filter_map(|c| field_of_column(c))
+                .collect();
+        }
+    }
+    Vec::new()
+}

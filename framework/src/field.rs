@@ -1,24 +1,19 @@
 //! [`Field`]: the Rust types a model field can have, and how each is stored.
 
-use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::marker::PhantomData;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::db::{Arguments, Row};
 use crate::error::{Error, Result};
-use crate::model::Model;
 use crate::schema::{ForeignKeySchema, OnDelete, SqlType};
 use crate::value::Value;
 
 /// A Rust type that can be stored in a model field.
 ///
 /// Implemented for `i16`, `i32`, `i64`, `bool`, `String`, [`Decimal`],
-/// [`NaiveDate`], [`DateTime<Utc>`], [`Uuid`], [`Json<T>`], [`Ref<M>`], enums with
+/// [`NaiveDate`], [`DateTime<Utc>`], [`Uuid`], [`Json<T>`], [`Ref<M>`](crate::Ref), enums with
 /// `#[derive(fw::Choices)]`, and `Option<T>` of any of these for nullable columns.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored in a model field",
@@ -34,7 +29,7 @@ pub trait Field: Sized + Send + Sync + 'static {
     const NULLABLE: bool = false;
     /// The allowed text values, for choice enums.
     const CHOICES: &'static [&'static str] = &[];
-    /// The referenced model's table and key column, for [`Ref<M>`].
+    /// The referenced model's table and key column, for [`Ref<M>`](crate::Ref).
     const REFERENCES: Option<(&'static str, &'static str)> = None;
 
     /// The type a filter compares this field with: `T` for both `T` and `Option<T>`.
@@ -64,6 +59,20 @@ pub trait Field: Sized + Send + Sync + 'static {
     ///
     /// Whatever the serializer returns.
     fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error>;
+}
+
+/// A row decodes into fields: the database layer below knows rows, not fields.
+impl Row<'_> {
+    /// Decodes column `index` (0-based) as any field type: decimals, references,
+    /// choices and `Option<T>` for a column that may be NULL included.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the column is missing or its value does not fit `T`
+    /// (a NULL where `T` is not an `Option`, say).
+    pub fn get<T: Field>(&self, index: usize) -> Result<T> {
+        T::decode(self, index)
+    }
 }
 
 /// A field value serialized through [`Field::represent`], for generated
@@ -235,136 +244,6 @@ where
 
     fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
-    }
-}
-
-/// A typed foreign key: the primary key of a row of model `M`.
-///
-/// A `Ref<Security>` cannot be given the id of a `Dividend`: the model is part of
-/// the type. It serializes as the bare key.
-///
-/// ```
-/// #[fw::model]
-/// pub struct Security {
-///     pub id: i64,
-/// }
-///
-/// #[fw::model]
-/// pub struct Dividend {
-///     pub id: i64,
-///     #[field(on_delete = "cascade")]
-///     pub security: fw::Ref<Security>,
-/// }
-///
-/// let security = fw::Ref::<Security>::new(7);
-/// assert_eq!(*security.key(), 7);
-/// ```
-pub struct Ref<M: Model> {
-    key: M::Key,
-    model: PhantomData<fn() -> M>,
-}
-
-impl<M: Model> Ref<M> {
-    /// A reference to the row of `M` with primary key `key`.
-    pub const fn new(key: M::Key) -> Self {
-        Ref {
-            key,
-            model: PhantomData,
-        }
-    }
-
-    /// The referenced row's primary key.
-    pub fn key(&self) -> &M::Key {
-        &self.key
-    }
-
-    /// Consumes the reference, returning the key.
-    pub fn into_key(self) -> M::Key {
-        self.key
-    }
-}
-
-impl<M: Model> From<&M> for Ref<M> {
-    fn from(row: &M) -> Self {
-        Ref::new(row.key().clone())
-    }
-}
-
-impl<M: Model> Clone for Ref<M> {
-    fn clone(&self) -> Self {
-        Ref::new(self.key.clone())
-    }
-}
-
-impl<M: Model> Copy for Ref<M> where M::Key: Copy {}
-
-impl<M: Model> PartialEq for Ref<M>
-where
-    M::Key: PartialEq,
-{
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl<M: Model> Eq for Ref<M> where M::Key: Eq {}
-
-impl<M: Model> Hash for Ref<M>
-where
-    M::Key: Hash,
-{
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key.hash(state);
-    }
-}
-
-impl<M: Model> fmt::Debug for Ref<M>
-where
-    M::Key: fmt::Debug,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Ref<{}>({:?})", M::SCHEMA.name, self.key)
-    }
-}
-
-impl<M: Model> Serialize for Ref<M>
-where
-    M::Key: Serialize,
-{
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.key.serialize(serializer)
-    }
-}
-
-impl<'de, M: Model> Deserialize<'de> for Ref<M>
-where
-    M::Key: Deserialize<'de>,
-{
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        M::Key::deserialize(deserializer).map(Ref::new)
-    }
-}
-
-impl<M: Model> Field for Ref<M> {
-    const SQL_TYPE: SqlType = <M::Key as Field>::SQL_TYPE;
-    const REFERENCES: Option<(&'static str, &'static str)> =
-        Some((M::TABLE, M::PRIMARY_KEY_COLUMN));
-    type Scalar = Ref<M>;
-
-    fn bind(&self, args: &mut Arguments) -> Result<()> {
-        self.key.bind(args)
-    }
-
-    fn decode(row: &Row<'_>, index: usize) -> Result<Self> {
-        M::Key::decode(row, index).map(Ref::new)
-    }
-
-    fn to_value(&self) -> Value {
-        self.key.to_value()
-    }
-
-    fn represent<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        self.key.represent(serializer)
     }
 }
 

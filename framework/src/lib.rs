@@ -12,6 +12,7 @@ extern crate self as fw;
 
 mod app;
 pub mod changes;
+mod context;
 mod db;
 mod error;
 mod field;
@@ -20,6 +21,7 @@ pub mod migrate;
 mod model;
 pub mod openapi;
 mod query;
+mod reference;
 mod rest;
 mod serve;
 mod sql;
@@ -29,17 +31,18 @@ mod write;
 
 pub use fw_core::schema;
 
-pub use app::{App, AppContext, Commands, Config};
+pub use app::{App, Commands};
+pub use context::{AppContext, Config, HttpLimits};
 pub use db::{Conn, ConnectOptions, Db, Dialect, Row, Tx};
 pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
-pub use field::{Choices, Field, Json, Ref};
+pub use field::{Choices, Field, Json};
 pub use model::Model;
 pub use query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
+pub use reference::Ref;
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
     ResourceSpec, Through,
 };
-pub use serve::HttpLimits;
 pub use sql::{SqlQuery, sql};
 pub use value::Value;
 

@@ -695,7 +695,7 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
                         "required": ["results"],
                         "properties": {"results": {
                             "type": "array",
-                            "items": crate::changes::http::change_schema(),
+                            "items": crate::changes::change_schema(),
                         }},
                     }}},
                 }),

@@ -3,14 +3,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::changes::lock_clause;
-use crate::db::{Access, Arguments, Conn, Dialect, placeholder, quote_ident};
-use crate::error::Result;
+use crate::db::{Access, Arguments, Conn, Dialect, lock_clause, placeholder, quote_ident};
+use crate::error::{Result, classify};
 use crate::field::Field;
 use crate::model::Model;
 use crate::schema::{FieldSchema, ModelSchema, SqlType};
 use crate::value::Value;
-use crate::write::classify;
 
 pub use fw_core::api::Lookup;
 
@@ -671,7 +669,7 @@ impl<M: Model> Query<M> {
         let mut rows = conn
             .fetch_all(text.into(), args, access, M::decode)
             .await
-            .map_err(classify::<M>)?;
+            .map_err(|error| classify(error, M::SCHEMA))?;
         if backwards {
             rows.reverse();
         }

@@ -6,7 +6,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -20,76 +19,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
 
+use crate::context::HttpLimits;
 use crate::rest::ApiError;
-
-/// The bounds `serve` puts on every connection and request, read from the
-/// `FW_*` variables in [`Config`](crate::Config); the defaults suit an API
-/// server behind a load balancer.
-///
-/// ```
-/// let limits = fw::HttpLimits::default();
-/// assert_eq!(limits.max_connections, 512);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HttpLimits {
-    /// `FW_HEADER_READ_TIMEOUT`: how long a client has to send a request's
-    /// head (request line and headers), and how long an idle keep-alive
-    /// connection waits for its next request; then the connection is closed.
-    /// Default 10 s.
-    pub header_read_timeout: Duration,
-    /// `FW_REQUEST_TIMEOUT`: how long a request may take from its head to the
-    /// start of its response, body upload and handler included; then it is
-    /// answered 408 and the connection closed. A response's body is not
-    /// bounded, so live streams (`/changes/stream`) stay open. Default 30 s.
-    pub request_timeout: Duration,
-    /// `FW_MAX_CONNECTIONS`: the most connections served at once. At the cap
-    /// the server accepts no more until one closes; new clients wait in the
-    /// system's listen queue. Default 512.
-    pub max_connections: usize,
-    /// `FW_DRAIN_TIMEOUT`: on SIGTERM or SIGINT the server stops accepting and
-    /// lets requests in flight finish for this long, then closes the
-    /// connections still open. Default 25 s.
-    pub drain_timeout: Duration,
-    /// `FW_MAX_URI_LENGTH`: the longest request target (path and query), in
-    /// bytes; longer is a 414. Default 8192, at most 65534.
-    pub max_uri_length: usize,
-    /// `FW_MAX_HEADERS`: the most header fields a request may have; more is a
-    /// 431. Default 100.
-    pub max_headers: usize,
-    /// `FW_MAX_HEADER_BYTES`: the most bytes a request's header fields may
-    /// take, names and values summed; more is a 431. Default 16384.
-    pub max_header_bytes: usize,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        HttpLimits {
-            // Ample for a client on a slow network; a stalled one holds its
-            // connection no longer.
-            header_read_timeout: Duration::from_secs(10),
-            // Load balancers commonly give up on a backend after 30-60 s.
-            request_timeout: Duration::from_secs(30),
-            // Half the usual soft limit of 1024 open files per process, so
-            // that the database's connections and files still open at the cap;
-            // raise the two together.
-            max_connections: 512,
-            // Kubernetes sends SIGKILL 30 s after SIGTERM by default: draining
-            // for 25 s leaves time to close the database cleanly.
-            drain_timeout: Duration::from_secs(25),
-            // As Apache's and nginx's request-line limits.
-            max_uri_length: 8192,
-            // As Apache's `LimitRequestFields` and hyper's own default.
-            max_headers: 100,
-            // As Node.js: room for cookies and bearer tokens.
-            max_header_bytes: 16 * 1024,
-        }
-    }
-}
-
-/// The longest request target hyper reads at all; past it, hyper answers 414
-/// with no body.
-pub(crate) const HYPER_MAX_URI_LENGTH: usize = 65534;
 
 /// The read buffer's size limit when fw's limits do not call for more: hyper's
 /// own default, which bounds the buffer a request body is read through too.

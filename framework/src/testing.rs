@@ -1,11 +1,13 @@
 //! Test support: a fresh, private database per test, on SQLite or PostgreSQL;
-//! and, with the `testing` feature, a snapshot of each resource of the API.
+//! [`database_suite!`] to run a list of cases on each; and, with the `testing`
+//! feature, a snapshot of each resource of the API.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::db::Db;
+use crate::db::{Db, Dialect};
 use crate::{AppContext, Config};
 
 /// The server tests use when `FW_TEST_POSTGRES_URL` is not set.
@@ -97,6 +99,18 @@ impl TestDb {
         TestDb {
             db,
             cleanup: Cleanup::PostgresDatabase { admin_url, name },
+        }
+    }
+
+    /// A fresh database of `dialect`: [`TestDb::sqlite`] or [`TestDb::postgres`].
+    ///
+    /// # Panics
+    ///
+    /// As those do.
+    pub async fn new(dialect: Dialect) -> TestDb {
+        match dialect {
+            Dialect::Sqlite => TestDb::sqlite().await,
+            Dialect::Postgres => TestDb::postgres().await,
         }
     }
 
@@ -217,6 +231,101 @@ pub async fn create_tables(
         .await
         .map_err(crate::migrate::MigrateError::from)?;
     Ok(())
+}
+
+/// Runs a test's `future` to completion on a runtime of its own with two
+/// worker threads, as `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]`
+/// does: for the tests [`database_suite!`] defines.
+///
+/// # Panics
+///
+/// When the runtime cannot start, and when `future` panics.
+#[doc(hidden)]
+pub fn run_test<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the test")
+        .block_on(future)
+}
+
+/// Defines one `#[test]` per case, each on a fresh database of its own, in a
+/// module `tests` beside the cases.
+///
+/// A suite's cases are written once (`tests/db/cases.rs`, say) and included
+/// by one test target per database (`tests/db_sqlite.rs`, `tests/db_postgres.rs`),
+/// each of which says which database it is, so that every case runs on SQLite
+/// and on PostgreSQL. On PostgreSQL each test fails, never skips, when no
+/// server answers (see [`TestDb::postgres`]).
+///
+/// - `database`: the [`Dialect`] to test on, as a path from
+///   the crate root (`crate::DATABASE`) or a literal one (`fw::Dialect::Postgres`).
+/// - `run` (optional): a function beside the cases that sets up what the cases
+///   take and runs one: `async fn with_tables(test_db: TestDb, case: impl
+///   AsyncFnOnce(&Db))`. Without it, each case takes the [`TestDb`].
+/// - `cases`: the cases, `async fn`s beside the invocation (or imported there).
+///
+/// ```
+/// // tests/db/cases.rs, included by tests/db_sqlite.rs, which declares
+/// // `const DATABASE: fw::Dialect = fw::Dialect::Sqlite;`, and by tests/db_postgres.rs.
+/// use fw::Db;
+/// use fw::testing::TestDb;
+/// # const DATABASE: fw::Dialect = fw::Dialect::Sqlite;
+/// # fn main() {}
+///
+/// async fn with_tables(test_db: TestDb, case: impl AsyncFnOnce(&Db)) {
+///     test_db.db().execute_raw("CREATE TABLE note (body TEXT)").await.unwrap();
+///     case(test_db.db()).await;
+/// }
+///
+/// async fn notes_start_empty(db: &Db) {
+///     let count = fw::sql("SELECT COUNT(*) FROM note")
+///         .fetch_one(db, |row| row.get::<i64>(0))
+///         .await
+///         .unwrap();
+///     assert_eq!(count, 0);
+/// }
+///
+/// fw::testing::database_suite! {
+///     database: crate::DATABASE,
+///     run: with_tables,
+///     cases: [notes_start_empty],
+/// }
+/// ```
+#[doc(inline)]
+pub use crate::__fw_database_suite as database_suite;
+
+/// [`database_suite!`], exported at the crate root as `macro_rules!` macros are.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __fw_database_suite {
+    (
+        database: $database:expr,
+        $(run: $run:ident,)?
+        cases: [$($case:ident),* $(,)?] $(,)?
+    ) => {
+        $crate::__fw_database_suite!(@tests ($database) [$($run)?] $($case)*);
+    };
+    (@tests $database:tt $run:tt $($case:ident)*) => {
+        mod tests {
+            $(
+                #[test]
+                fn $case() {
+                    $crate::testing::run_test(async {
+                        let test_db = $crate::testing::TestDb::new $database.await;
+                        $crate::__fw_database_suite!(@run $run test_db, super::$case);
+                    });
+                }
+            )*
+        }
+    };
+    (@run [] $test_db:ident, $case:path) => {
+        $case($test_db).await
+    };
+    (@run [$run:ident] $test_db:ident, $case:path) => {
+        super::$run($test_db, $case).await
+    };
 }
 
 /// Each piece of `app`'s API, named for a snapshot: see [`Api::snapshots`](crate::Api::snapshots).

@@ -1,25 +1,16 @@
-//! The model operations behind [`Model`]'s provided methods, and the mapping of
-//! driver errors to typed constraint errors.
-
-use chrono::{DateTime, Utc};
-use sqlx::error::ErrorKind;
+//! The model operations behind [`Model`]'s provided methods, and what a refused
+//! write names where SQLite does not say (the dangling reference, the row a
+//! delete is refused for).
 
 use crate::changes;
-use crate::db::{Access, Arguments, Conn, Dialect, Tx, placeholder, quote_ident};
-use crate::error::{Error, ForeignKeyRelation, Result};
+use crate::db::{Access, Arguments, Conn, Dialect, Tx, lock_clause, now, placeholder, quote_ident};
+use crate::error::{Error, ForeignKeyRelation, Result, classify};
 use crate::field::Field;
 use crate::model::Model;
 use crate::query::{ConflictTarget, SqlBuilder};
-use crate::schema::{self, FieldSchema, OnUpdate};
+use crate::schema::{FieldSchema, OnUpdate};
 use crate::value::Value;
 use fw_core::statement::{Column, OnConflict, Table};
-
-/// The current time at the precision both databases store (microseconds), so a
-/// row reads back exactly as it was written.
-pub(crate) fn now() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
-}
 
 /// Runs `$body` with `$tx: &mut Tx`: inside the caller's transaction, or in one of
 /// its own that commits when `$body` succeeds. Writes of models that record
@@ -228,7 +219,7 @@ async fn find_by_values_optional<M: Model>(
         sql.push_value(field, &value)?;
     }
     if lock {
-        sql.push(changes::lock_clause(dialect));
+        sql.push(lock_clause(dialect));
     }
     let (text, args) = sql.finish();
     conn.fetch_optional(text.into(), args, Access::Write, M::decode)
@@ -240,7 +231,7 @@ async fn find_locked<M: Model>(tx: &mut Tx, key: M::Key) -> Result<M> {
     let dialect = tx.dialect();
     let mut args = Arguments::new(dialect);
     key.bind(&mut args)?;
-    let sql = format!("{}{}", M::sql(dialect).get, changes::lock_clause(dialect));
+    let sql = format!("{}{}", M::sql(dialect).get, lock_clause(dialect));
     Conn::Tx(tx)
         .fetch_optional(sql.into(), args, Access::Write, M::decode)
         .await?
@@ -278,7 +269,7 @@ pub(crate) async fn find_by_key_value_for_update<M: Model>(
     let dialect = tx.dialect();
     let mut args = Arguments::new(dialect);
     args.add_value(key)?;
-    let sql = format!("{}{}", M::sql(dialect).get, changes::lock_clause(dialect));
+    let sql = format!("{}{}", M::sql(dialect).get, lock_clause(dialect));
     Conn::Tx(tx)
         .fetch_optional(sql.into(), args, Access::Write, M::decode)
         .await
@@ -389,7 +380,7 @@ pub(crate) async fn patch_row<M: Model>(
 }
 
 pub(crate) async fn delete<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<()> {
-    let cascades = conn.cascades_reach(M::TABLE);
+    let cascades = conn.before_delete_reaches(M::TABLE);
     if !M::CHANGELOG && !cascades {
         return delete_row::<M>(conn, key).await;
     }
@@ -398,7 +389,7 @@ pub(crate) async fn delete<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<()> 
         // waits for this lock) between the walk and the delete.
         let old = find_locked::<M>(tx, key.clone()).await?;
         if cascades {
-            changes::before_delete(tx, M::TABLE, key.to_value()).await?;
+            tx.run_before_delete(M::TABLE, key.to_value()).await?;
         }
         delete_row::<M>(Conn::Tx(&mut *tx), key).await?;
         if M::CHANGELOG {
@@ -422,7 +413,7 @@ async fn delete_row<M: Model>(mut conn: Conn<'_>, key: M::Key) -> Result<()> {
         }),
         Ok(_) => Ok(()),
         Err(error) => {
-            let error = classify::<M>(error);
+            let error = classify(error, M::SCHEMA);
             match error {
                 Error::ForeignKeyViolation { relation } if relation.column.is_none() => {
                     let relation = sqlite_referencing_relation::<M>(conn, &key.to_value())
@@ -460,7 +451,7 @@ async fn explain<M: Model>(
     error: Error,
     values: &[(&'static FieldSchema, Value)],
 ) -> Error {
-    match classify::<M>(error) {
+    match classify(error, M::SCHEMA) {
         Error::ForeignKeyViolation { relation } if relation.column.is_none() => {
             let relation = sqlite_dangling_reference(conn, M::SCHEMA.table, values)
                 .await
@@ -553,123 +544,4 @@ async fn sqlite_referencing_relation<M: Model>(
         }
     }
     None
-}
-
-/// Turns a driver error into a typed constraint error for model `M`, the same on
-/// both databases: PostgreSQL names the constraint (fw names constraints after
-/// their table and columns), SQLite names the columns in its message.
-pub(crate) fn classify<M: Model>(error: Error) -> Error {
-    let Error::Database(sqlx::Error::Database(database_error)) = &error else {
-        return error;
-    };
-    let message = database_error.message();
-    let constraint = database_error.constraint().map(str::to_owned);
-    let table = database_error.table().unwrap_or(M::SCHEMA.table).to_owned();
-    // SQLite: "UNIQUE constraint failed: security.symbol, security.cusip".
-    let sqlite_detail = message
-        .split_once(" constraint failed: ")
-        .map(|(_, detail)| detail);
-    // SQLite reports a refused `ON DELETE RESTRICT` as a trigger failure, not a
-    // foreign-key violation; its message is the same as for other foreign keys.
-    let kind = match database_error.kind() {
-        ErrorKind::Other if message == "FOREIGN KEY constraint failed" => {
-            ErrorKind::ForeignKeyViolation
-        }
-        kind => kind,
-    };
-    match kind {
-        ErrorKind::UniqueViolation => Error::UniqueViolation {
-            model: M::SCHEMA.name,
-            fields: unique_fields::<M>(constraint.as_deref(), sqlite_detail),
-        },
-        ErrorKind::ForeignKeyViolation => {
-            let column = constraint
-                .as_deref()
-                .and_then(|name| schema::foreign_key_constraint_column(&table, name))
-                .map(str::to_owned);
-            let references = if table == M::SCHEMA.table {
-                column.as_deref().and_then(|column| {
-                    M::SCHEMA
-                        .fields
-                        .iter()
-                        .find(|field| field.column == column)
-                        .and_then(|field| field.foreign_key)
-                        .map(|foreign_key| foreign_key.table.to_owned())
-                })
-            } else {
-                Some(M::SCHEMA.table.to_owned())
-            };
-            Error::ForeignKeyViolation {
-                relation: ForeignKeyRelation {
-                    table,
-                    column,
-                    references,
-                },
-            }
-        }
-        ErrorKind::CheckViolation => Error::CheckViolation {
-            constraint: constraint
-                .or_else(|| sqlite_detail.map(str::to_owned))
-                .unwrap_or_default(),
-        },
-        ErrorKind::NotNullViolation => Error::NotNullViolation {
-            column: sqlite_detail
-                .and_then(|detail| detail.rsplit('.').next())
-                .map(str::to_owned)
-                .or_else(|| postgres_column(database_error.as_ref()))
-                .unwrap_or_default(),
-        },
-        _ => error,
-    }
-}
-
-fn postgres_column(error: &dyn sqlx::error::DatabaseError) -> Option<String> {
-    error
-        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-        .and_then(|error| error.column())
-        .map(str::to_owned)
-}
-
-fn unique_fields<M: Model>(
-    constraint: Option<&str>,
-    sqlite_detail: Option<&str>,
-) -> Vec<&'static str> {
-    let schema = M::SCHEMA;
-    let field_of_column = |column: &str| {
-        schema
-            .fields
-            .iter()
-            .find(|field| field.column == column)
-            .map(|field| field.name)
-    };
-    if let Some(detail) = sqlite_detail {
-        return detail
-            .split(", ")
-            .filter_map(|qualified| qualified.rsplit('.').next())
-            .filter_map(field_of_column)
-            .collect();
-    }
-    let Some(constraint) = constraint else {
-        return Vec::new();
-    };
-    if constraint == schema::primary_key_constraint_name(schema.table) {
-        return vec![schema.primary_key().name];
-    }
-    for field in schema.fields {
-        if field.unique
-            && constraint == schema::unique_constraint_name(schema.table, &[field.column])
-        {
-            return vec![field.name];
-        }
-    }
-    for index in schema.indexes {
-        if index.unique && index.name == constraint {
-            return index
-                .columns
-                .iter()
-                .filter_map(|c| field_of_column(c))
-                .collect();
-        }
-    }
-    Vec::new()
 }

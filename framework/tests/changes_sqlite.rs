@@ -7,4 +7,5 @@ mod http;
 #[path = "changes/models.rs"]
 mod models;
 
-cases::change_log_suite!(fw::testing::TestDb::sqlite);
+/// The database every case in `changes/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;

@@ -5,4 +5,5 @@ mod cases;
 #[path = "db/models.rs"]
 mod models;
 
-cases::backend_suite!(fw::testing::TestDb::postgres);
+/// The database every case in `db/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Postgres;

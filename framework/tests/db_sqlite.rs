@@ -5,7 +5,8 @@ mod cases;
 #[path = "db/models.rs"]
 mod models;
 
-cases::backend_suite!(fw::testing::TestDb::sqlite);
+/// The database every case in `db/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;
 
 /// SQLite is compiled without double-quoted string literals (the workspace's
 /// `.cargo/config.toml`): a quoted name that is no column, as a model whose

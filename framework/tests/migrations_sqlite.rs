@@ -6,4 +6,5 @@ mod models;
 #[path = "migrations/cases.rs"]
 mod cases;
 
-cases::database_cases!(fw::testing::TestDb::sqlite);
+/// The database every case in `migrations/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;

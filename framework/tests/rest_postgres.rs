@@ -5,7 +5,8 @@ mod cases;
 #[path = "rest/models.rs"]
 mod models;
 
-cases::rest_suite!(fw::testing::TestDb::postgres);
+/// The database every case in `rest/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Postgres;
 
 /// A TCP relay between the app and PostgreSQL, to take the database away and
 /// bring it back while the app runs.

@@ -5,7 +5,8 @@ mod cases;
 #[path = "rest/models.rs"]
 mod models;
 
-cases::rest_suite!(fw::testing::TestDb::sqlite);
+/// The database every case in `rest/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;
 
 /// The OpenAPI document is a reviewed artifact: a change to a model or a
 /// resource shows up as a snapshot diff. (It does not depend on the database.)

@@ -3,4 +3,5 @@
 #[path = "api/cases.rs"]
 mod cases;
 
-cases::api_suite!(fw::testing::TestDb::sqlite);
+/// The database every case in `api/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;

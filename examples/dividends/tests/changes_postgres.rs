@@ -4,4 +4,5 @@
 #[path = "changes/cases.rs"]
 mod cases;
 
-cases::change_log_suite!(fw::testing::TestDb::postgres);
+/// The database every case in `changes/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Postgres;

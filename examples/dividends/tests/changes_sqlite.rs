@@ -3,4 +3,5 @@
 #[path = "changes/cases.rs"]
 mod cases;
 
-cases::change_log_suite!(fw::testing::TestDb::sqlite);
+/// The database every case in `changes/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;

@@ -3,4 +3,5 @@
 #[path = "import/cases.rs"]
 mod cases;
 
-cases::import_suite!(fw::testing::TestDb::postgres, large_file_records = 20_000);
+/// The database every case in `import/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Postgres;

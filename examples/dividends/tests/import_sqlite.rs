@@ -3,4 +3,5 @@
 #[path = "import/cases.rs"]
 mod cases;
 
-cases::import_suite!(fw::testing::TestDb::sqlite, large_file_records = 50_000);
+/// The database every case in `import/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;

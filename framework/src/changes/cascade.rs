@@ -18,8 +18,8 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::changes::{key_text, lock_clause, record_delete, record_update};
-use crate::db::{Access, Conn, Tx};
+use crate::changes::{key_text, record_delete, record_update};
+use crate::db::{Access, BeforeDelete, Conn, Tx, lock_clause};
 use crate::error::Result;
 use crate::field::Field;
 use crate::model::Model;
@@ -106,10 +106,21 @@ impl Cascades {
         }
         Cascades { referrers }
     }
+}
 
+/// Before the row of `table` keyed `key` is deleted: writes and records what its
+/// deletion does to the rows referencing it.
+impl BeforeDelete for Cascades {
     /// Whether deleting a row of `table` writes rows the change log must see.
-    pub(crate) fn reach(&self, table: &str) -> bool {
+    fn reaches(&self, table: &str) -> bool {
         self.referrers.contains_key(table)
+    }
+
+    fn run<'t>(&'t self, tx: &'t mut Tx, table: &'static str, key: Value) -> Walk<'t> {
+        Box::pin(async move {
+            let mut visited = Visited::from([(table, key_text(&key))]);
+            walk(tx, self, table, key, &mut visited).await
+        })
     }
 }
 
@@ -119,14 +130,6 @@ impl std::fmt::Debug for Cascades {
         tables.sort();
         f.debug_struct("Cascades").field("tables", &tables).finish()
     }
-}
-
-/// Before the row of `table` keyed `key` is deleted in `tx`: writes and records
-/// what its deletion does to the rows referencing it.
-pub(crate) async fn before_delete(tx: &mut Tx, table: &'static str, key: Value) -> Result<()> {
-    let cascades = tx.cascades();
-    let mut visited = Visited::from([(table, key_text(&key))]);
-    walk(tx, &cascades, table, key, &mut visited).await
 }
 
 fn walk<'t>(

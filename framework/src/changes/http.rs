@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use tokio::task::futures::TaskLocalFuture;
 use tower::Service;
 
-use super::{Actor, Change};
-use crate::app::AppContext;
+use super::{Actor, Change, change_schema};
+use crate::context::AppContext;
 use crate::rest::{Api, ApiError, RequestContext};
 
 /// Changes per page of `GET /changes` when `page_size` is absent (the
@@ -325,40 +325,6 @@ where
         }
         Poll::Ready(Ok(response))
     }
-}
-
-/// The JSON Schema of one [`Change`](super::Change), shared with resources'
-/// `history` operations.
-pub(crate) fn change_schema() -> Json {
-    json!({
-        "type": "object",
-        "description": "One recorded write of one row.",
-        "required": ["seq", "model", "key", "operation", "version", "fields", "at", "actor", "request_id"],
-        "properties": {
-            "seq": {"type": "integer", "format": "int64", "description": "Position in the log: dense, from 1, in commit order."},
-            "model": {"type": "string", "description": "The model's table name."},
-            "key": {"type": "string", "description": "The row's primary key, as text."},
-            "operation": {"type": "string", "enum": ["insert", "update", "delete"]},
-            "version": {"type": ["integer", "null"], "format": "int64", "description": "The row's version after the write (for a delete, the version deleted)."},
-            "fields": {
-                "type": "array",
-                "description": "The fields that changed (every field for inserts and deletes).",
-                "items": {
-                    "type": "object",
-                    "required": ["field"],
-                    "properties": {
-                        "field": {"type": "string"},
-                        "old": {"description": "The value before the write; absent for inserts and sensitive fields."},
-                        "new": {"description": "The value after the write; absent for deletes and sensitive fields."},
-                        "sensitive": {"type": "boolean", "description": "The field is sensitive: it changed, and its values are not in the log."},
-                    },
-                },
-            },
-            "at": {"type": "string", "format": "date-time"},
-            "actor": {"type": ["string", "null"], "description": "Who made the write."},
-            "request_id": {"type": ["string", "null"], "description": "The request or command run that made it."},
-        },
-    })
 }
 
 fn parameter(name: &str, location: &str, description: &str, schema: Json) -> Json {

@@ -111,7 +111,7 @@
 //! `Db` the app was not attached to, are not recorded.
 
 mod cascade;
-pub(crate) mod http;
+mod http;
 mod read;
 mod record;
 mod tables;
@@ -123,14 +123,14 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub(crate) use cascade::{Cascades, CascadingModel, before_delete};
+pub(crate) use cascade::{Cascades, CascadingModel};
 pub(crate) use http::{ChangeLogState, RecordActor, document, routes};
 pub(crate) use read::history;
 pub use read::{ChangesAfter, after};
-pub(crate) use record::{
-    Pending, key_text, lock_clause, record_delete, record_insert, record_update, write_pending,
-};
+pub(crate) use record::{key_text, record_delete, record_insert, record_update};
 pub(crate) use tail::{ChangesCommand, run as run_command};
+
+use serde_json::{Value as Json, json};
 
 use crate::schema::ModelSchema;
 
@@ -216,6 +216,40 @@ pub struct FieldChange {
     /// The field is sensitive: it changed, and its values are not in the log.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sensitive: bool,
+}
+
+/// The JSON Schema of one [`Change`], for the change log's own operations and
+/// resources' `history` operations.
+pub(crate) fn change_schema() -> Json {
+    json!({
+        "type": "object",
+        "description": "One recorded write of one row.",
+        "required": ["seq", "model", "key", "operation", "version", "fields", "at", "actor", "request_id"],
+        "properties": {
+            "seq": {"type": "integer", "format": "int64", "description": "Position in the log: dense, from 1, in commit order."},
+            "model": {"type": "string", "description": "The model's table name."},
+            "key": {"type": "string", "description": "The row's primary key, as text."},
+            "operation": {"type": "string", "enum": ["insert", "update", "delete"]},
+            "version": {"type": ["integer", "null"], "format": "int64", "description": "The row's version after the write (for a delete, the version deleted)."},
+            "fields": {
+                "type": "array",
+                "description": "The fields that changed (every field for inserts and deletes).",
+                "items": {
+                    "type": "object",
+                    "required": ["field"],
+                    "properties": {
+                        "field": {"type": "string"},
+                        "old": {"description": "The value before the write; absent for inserts and sensitive fields."},
+                        "new": {"description": "The value after the write; absent for deletes and sensitive fields."},
+                        "sensitive": {"type": "boolean", "description": "The field is sensitive: it changed, and its values are not in the log."},
+                    },
+                },
+            },
+            "at": {"type": "string", "format": "date-time"},
+            "actor": {"type": ["string", "null"], "description": "Who made the write."},
+            "request_id": {"type": ["string", "null"], "description": "The request or command run that made it."},
+        },
+    })
 }
 
 /// A JSON `null` that is present is a value (the field was NULL), not an absence.

@@ -1,5 +1,7 @@
 //! Building change records during a transaction and numbering them at commit.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -9,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::tables::{CHANGES_TABLE, COUNTER_TABLE};
 use super::{Operation, current_context};
-use crate::db::{Access, Arguments, Conn, Dialect, Tx, placeholder, quote_ident};
+use crate::db::{Access, Arguments, BeforeCommit, Conn, Dialect, Tx, placeholder, quote_ident};
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::model::Model;
@@ -130,18 +132,20 @@ async fn push<M: Model>(
     let fields = serde_json::value::to_raw_value(fields)
         .map_err(|error| Error::Database(sqlx::Error::Encode(error.into())))?;
     let (actor, request_id) = current_context();
-    tx.changes.held.push(PendingChange {
+    let pending = tx.before_commit::<Pending>();
+    pending.held.push(PendingChange {
         model: M::SCHEMA.table,
         key: key_text(&row.key().to_value()),
         operation,
         version: row.version(),
         fields,
-        at: crate::write::now(),
+        at: crate::db::now(),
         actor,
         request_id,
     });
-    if tx.changes.held.len() >= HELD_RECORDS {
-        write_held(tx).await?;
+    if pending.held.len() >= HELD_RECORDS {
+        let held = std::mem::take(&mut pending.held);
+        write_held(tx, held).await?;
     }
     Ok(())
 }
@@ -167,16 +171,15 @@ const BATCH: usize = 100;
 /// PostgreSQL numbers are drawn only at commit, so the records go to a staging
 /// table private to the transaction (`ON COMMIT DROP`), numbered in the order
 /// they were made, and [`write_pending`] moves them into the log.
-async fn write_held(tx: &mut Tx) -> Result<()> {
+async fn write_held(tx: &mut Tx, held: Vec<PendingChange>) -> Result<()> {
     match tx.dialect() {
-        Dialect::Sqlite => write_numbered(tx).await,
-        Dialect::Postgres => stage(tx).await,
+        Dialect::Sqlite => write_numbered(tx, held).await,
+        Dialect::Postgres => stage(tx, held).await,
     }
 }
 
 /// Numbers the held records and inserts them into the log.
-async fn write_numbered(tx: &mut Tx) -> Result<()> {
-    let held = std::mem::take(&mut tx.changes.held);
+async fn write_numbered(tx: &mut Tx, held: Vec<PendingChange>) -> Result<()> {
     if held.is_empty() {
         return Ok(());
     }
@@ -185,9 +188,11 @@ async fn write_numbered(tx: &mut Tx) -> Result<()> {
 }
 
 /// Moves the held records into the transaction's staging table.
-async fn stage(tx: &mut Tx) -> Result<()> {
-    let held = std::mem::take(&mut tx.changes.held);
-    if tx.changes.staged == 0 {
+async fn stage(tx: &mut Tx, held: Vec<PendingChange>) -> Result<()> {
+    let pending = tx.before_commit::<Pending>();
+    let staged = pending.staged;
+    pending.staged += held.len() as i64;
+    if staged == 0 {
         // A temporary table with the log's columns (its `seq` holds the order),
         // seen only by this session and dropped by the commit or the rollback.
         Conn::Tx(tx)
@@ -198,23 +203,26 @@ async fn stage(tx: &mut Tx) -> Result<()> {
             ))
             .await?;
     }
-    let staged = tx.changes.staged;
-    tx.changes.staged += held.len() as i64;
     insert_records(tx, STAGING_TABLE, staged, held).await
 }
 
 /// The staging table of a PostgreSQL transaction that wrote records early.
 const STAGING_TABLE: &str = "fw_changes_staged";
 
-/// Numbers the transaction's change records and inserts them; called by
-/// [`Tx::commit`] right before `COMMIT`. See the module docs for why the numbers
-/// are drawn here and not earlier.
-pub(crate) async fn write_pending(tx: &mut Tx) -> Result<()> {
-    let staged = tx.changes.staged;
-    if staged == 0 {
-        return write_numbered(tx).await;
+/// The records are numbered and inserted right before `COMMIT`. See the module
+/// docs for why the numbers are drawn then and not earlier.
+impl BeforeCommit for Pending {
+    fn run(self: Box<Self>, tx: &mut Tx) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
+        Box::pin(write_pending(tx, *self))
     }
-    let held = std::mem::take(&mut tx.changes.held);
+}
+
+/// Numbers the transaction's change records and inserts them.
+async fn write_pending(tx: &mut Tx, pending: Pending) -> Result<()> {
+    let Pending { held, staged } = pending;
+    if staged == 0 {
+        return write_numbered(tx, held).await;
+    }
     let count = staged + held.len() as i64;
     let first = advance_counter(tx, count).await? - count;
     let mut args = Arguments::new(tx.dialect());
@@ -353,16 +361,6 @@ fn counter_sql(dialect: Dialect) -> &'static str {
     }
 }
 
-/// What ends the `SELECT` of a row about to be changed, so the old values recorded
-/// are the ones the write replaces.
-pub(crate) fn lock_clause(dialect: Dialect) -> &'static str {
-    match dialect {
-        // The single writer already excludes everyone else.
-        Dialect::Sqlite => "",
-        Dialect::Postgres => " FOR UPDATE",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::HELD_RECORDS;
@@ -392,7 +390,7 @@ mod tests {
                 label: format!("lot {index}"),
             };
             Lot::insert(&mut tx, new).await.unwrap();
-            assert!(tx.changes.held.len() < HELD_RECORDS);
+            assert!(tx.before_commit::<super::Pending>().held.len() < HELD_RECORDS);
         }
         tx.commit().await.unwrap();
         let log = crate::changes::after(0)

@@ -7,13 +7,18 @@
 mod postgres;
 mod sqlite;
 
+use std::any::Any;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::changes::Cascades;
+use chrono::{DateTime, Utc};
+
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
+use crate::value::Value;
 
 pub use fw_core::Dialect;
 pub(crate) use fw_core::{placeholder, quote_ident};
@@ -49,9 +54,9 @@ pub struct Db {
 
 struct Shared {
     pools: Pools,
-    /// The app's `on_delete` foreign keys whose writes the change log records
-    /// (see [`App::attach`](crate::App::attach)); none for a bare connection.
-    cascades: Arc<Cascades>,
+    /// What deleting a row writes besides the row, for the layers above to
+    /// see (see [`App::attach`](crate::App::attach)); none for a bare connection.
+    before_delete: Option<Arc<dyn BeforeDelete>>,
 }
 
 #[derive(Clone)]
@@ -112,17 +117,17 @@ impl Db {
         Ok(Db {
             shared: Arc::new(Shared {
                 pools,
-                cascades: Arc::default(),
+                before_delete: None,
             }),
         })
     }
 
-    /// This handle, with the app's `on_delete` foreign keys to follow.
-    pub(crate) fn with_cascades(&self, cascades: Arc<Cascades>) -> Db {
+    /// This handle, with `work` to run before every delete it reaches.
+    pub(crate) fn with_before_delete(&self, work: Arc<dyn BeforeDelete>) -> Db {
         Db {
             shared: Arc::new(Shared {
                 pools: self.shared.pools.clone(),
-                cascades,
+                before_delete: Some(work),
             }),
         }
     }
@@ -152,8 +157,8 @@ impl Db {
         };
         Ok(Tx {
             inner,
-            changes: Default::default(),
-            cascades: self.shared.cascades.clone(),
+            before_commit: Vec::new(),
+            before_delete: self.shared.before_delete.clone(),
         })
     }
 
@@ -221,13 +226,39 @@ impl Default for ConnectOptions {
     }
 }
 
+/// Work that a layer above the database does in a transaction right before
+/// its `COMMIT`, so that what it writes commits with the transaction or not at
+/// all: the change log numbers and inserts the records of the transaction's
+/// writes. It is registered with [`Tx::before_commit`] and gathers its state as
+/// the transaction goes.
+pub(crate) trait BeforeCommit: Any + Send + Sync {
+    /// Runs in `tx` just before it commits; an error aborts the commit.
+    fn run(self: Box<Self>, tx: &mut Tx) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>>;
+}
+
+/// What deleting a row writes besides the row, that a layer above the database
+/// must see: the change log records what the database's `on_delete` actions are
+/// about to do to the rows that reference it. Given to a [`Db`] with
+/// [`Db::with_before_delete`].
+pub(crate) trait BeforeDelete: Send + Sync {
+    /// Whether deleting a row of `table` has anything to do.
+    fn reaches(&self, table: &str) -> bool;
+
+    /// Runs in `tx` before the row of `table` keyed `key` is deleted.
+    fn run<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        table: &'static str,
+        key: Value,
+    ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 't>>;
+}
+
 /// A database transaction; it rolls back when dropped without [`Tx::commit`].
 pub struct Tx {
     inner: TxInner,
-    /// Change records of this transaction's writes, numbered and inserted by
-    /// [`Tx::commit`].
-    pub(crate) changes: crate::changes::Pending,
-    cascades: Arc<Cascades>,
+    /// At most one of each type, in the order they were registered.
+    before_commit: Vec<Box<dyn BeforeCommit>>,
+    before_delete: Option<Arc<dyn BeforeDelete>>,
 }
 
 enum TxInner {
@@ -244,8 +275,32 @@ impl fmt::Debug for Tx {
 }
 
 impl Tx {
-    pub(crate) fn cascades(&self) -> Arc<Cascades> {
-        self.cascades.clone()
+    /// This transaction's `W`, registered (as `W::default()`) on first use, to
+    /// run right before the commit.
+    pub(crate) fn before_commit<W: BeforeCommit + Default>(&mut self) -> &mut W {
+        let registered = self
+            .before_commit
+            .iter()
+            .position(|work| (&**work as &dyn Any).is::<W>());
+        let index = registered.unwrap_or_else(|| {
+            self.before_commit.push(Box::new(W::default()));
+            self.before_commit.len() - 1
+        });
+        (&mut *self.before_commit[index] as &mut dyn Any)
+            .downcast_mut::<W>()
+            .expect("the work at `index` is a `W`: found or pushed above")
+    }
+
+    /// Runs the work registered to run before a row of `table` is deleted.
+    pub(crate) async fn run_before_delete(
+        &mut self,
+        table: &'static str,
+        key: Value,
+    ) -> Result<()> {
+        match self.before_delete.clone() {
+            Some(work) => work.run(self, table, key).await,
+            None => Ok(()),
+        }
     }
 
     /// The dialect of the database this transaction runs on.
@@ -257,7 +312,8 @@ impl Tx {
     }
 
     /// Commits the transaction, with the change records of its writes (see
-    /// [`changes`](crate::changes)).
+    /// [`changes`](crate::changes)): the work registered to run before the
+    /// commit runs first, in order.
     ///
     /// # Errors
     ///
@@ -265,7 +321,9 @@ impl Tx {
     /// nothing was written then, unless the connection was lost during the
     /// `COMMIT` itself, which leaves the outcome unknown.
     pub async fn commit(mut self) -> Result<()> {
-        crate::changes::write_pending(&mut self).await?;
+        for work in std::mem::take(&mut self.before_commit) {
+            work.run(&mut self).await?;
+        }
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
@@ -334,13 +392,14 @@ impl Conn<'_> {
         }
     }
 
-    /// Whether deleting a row of `table` writes referencing rows that the
-    /// change log records.
-    pub(crate) fn cascades_reach(&self, table: &str) -> bool {
-        match self {
-            Conn::Db(db) => db.shared.cascades.reach(table),
-            Conn::Tx(tx) => tx.cascades.reach(table),
-        }
+    /// Whether deleting a row of `table` has work to do before it (see
+    /// [`BeforeDelete`]).
+    pub(crate) fn before_delete_reaches(&self, table: &str) -> bool {
+        let work = match self {
+            Conn::Db(db) => &db.shared.before_delete,
+            Conn::Tx(tx) => &tx.before_delete,
+        };
+        work.as_ref().is_some_and(|work| work.reaches(table))
     }
 
     /// A shorter-lived handle to the same connection, so one `Conn` can run several
@@ -652,17 +711,6 @@ impl<'r> From<&'r sqlx::postgres::PgRow> for Row<'r> {
 }
 
 impl Row<'_> {
-    /// Decodes column `index` (0-based) as any field type: decimals, references,
-    /// choices and `Option<T>` for a column that may be NULL included.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Decode`] when the column is missing or its value does not fit `T`
-    /// (a NULL where `T` is not an `Option`, say).
-    pub fn get<T: crate::Field>(&self, index: usize) -> Result<T> {
-        T::decode(self, index)
-    }
-
     /// Decodes column `index` with a type both drivers decode natively; the
     /// [`Field`](crate::Field) implementations of such types are built on it.
     pub(crate) fn get_native<T>(&self, index: usize) -> Result<T>
@@ -698,6 +746,23 @@ impl Row<'_> {
             RowInner::Sqlite(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
             RowInner::Postgres(row) => row.try_get_raw(index).is_ok_and(|value| value.is_null()),
         }
+    }
+}
+
+/// The current time at the precision both databases store (microseconds), so a
+/// row reads back exactly as it was written.
+pub(crate) fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// What ends the `SELECT` of a row about to be changed, so that the row cannot
+/// change before the write: `FOR UPDATE` on PostgreSQL.
+pub(crate) fn lock_clause(dialect: Dialect) -> &'static str {
+    match dialect {
+        // The single writer already excludes everyone else.
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE",
     }
 }
 

@@ -6,8 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::column::{Column, Index};
 use super::operation::Operation;
-use super::state::{Column, Index, SchemaState, Table};
+use super::state::{SchemaState, Table};
 use crate::schema::ModelSchema;
 
 /// The operations, in a deterministic order that applies cleanly:

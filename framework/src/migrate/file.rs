@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::column::{Column, Index, Literal};
 use super::lint::Finding;
 use super::operation::Operation;
-use super::state::{Column, Index, Literal, SchemaState};
+use super::state::SchemaState;
 use super::{EmbeddedMigrations, MigrateError};
 
 /// One parsed migration file.

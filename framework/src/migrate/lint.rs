@@ -10,8 +10,9 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
+use super::column::Column;
 use super::operation::Operation;
-use super::state::{Column, SchemaState};
+use super::state::SchemaState;
 use crate::schema::SqlType;
 
 /// One deploy-safety problem of a migration.

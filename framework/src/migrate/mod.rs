@@ -55,6 +55,7 @@
 //! `acknowledge = ["drop_column:security.cusip"]` lists every finding.
 
 mod autodetect;
+mod column;
 mod file;
 mod lint;
 mod operation;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Column, Index};
+use super::column::{Column, Index};
 
 /// One `[[operations]]` entry of a migration file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

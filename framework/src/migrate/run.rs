@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::column::Index;
 use super::file::MigrationFile;
 use super::operation::Operation;
 use super::sql::{self, Step};
-use super::state::Index;
 use super::{
     DataMigrations, MigrateError, MigrateOptions, MigrateOutcome, Migrations, PlannedMigration,
     lint, replay,

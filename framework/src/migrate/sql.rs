@@ -6,8 +6,9 @@
 
 use rust_decimal::Decimal;
 
+use super::column::{Column, Index, Literal};
 use super::operation::Operation;
-use super::state::{Column, Index, Literal, SchemaState, Table};
+use super::state::{SchemaState, Table};
 use crate::db::{Dialect, quote_ident};
 use crate::schema::{
     OnDelete, SqlType, check_constraint_name, foreign_key_constraint_name,

@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use super::handlers::{action_router, not_found, resource_router, unsupported_method};
 use super::routes::{self, Route};
 use super::{ApiError, RequestContext, Resource, ResourceSpec};
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::openapi;
 
 /// An application's HTTP API: resources, custom actions and plain handlers, each

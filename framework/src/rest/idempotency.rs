@@ -247,7 +247,7 @@ pub(crate) async fn start(
     key: &str,
     fingerprint: &str,
 ) -> Result<Start, ApiError> {
-    let now = crate::write::now();
+    let now = crate::db::now();
     let expires_at = chrono::TimeDelta::from_std(ttl)
         .ok()
         .and_then(|ttl| now.checked_add_signed(ttl))
@@ -262,11 +262,7 @@ pub(crate) async fn start(
     let mut args = Arguments::new(dialect);
     args.add(actor)?;
     args.add(key)?;
-    let select = format!(
-        "{}{}",
-        select_sql(dialect),
-        crate::changes::lock_clause(dialect)
-    );
+    let select = format!("{}{}", select_sql(dialect), crate::db::lock_clause(dialect));
     let stored = Conn::Tx(&mut tx)
         .fetch_optional(select.into(), args, Access::Write, |row| {
             Ok(StoredKey {

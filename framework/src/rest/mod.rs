@@ -21,7 +21,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri};
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::db::{Db, Tx};
 use crate::model::Model;
 use crate::query::{Filter, Lookup};
@@ -338,9 +338,9 @@ pub mod lookups {
     use chrono::{DateTime, NaiveDate, Utc};
     use rust_decimal::Decimal;
 
-    use crate::field::Ref;
     use crate::model::Model;
     use crate::query::Column;
+    use crate::reference::Ref;
 
     /// Types with an order (`gt`, `gte`, `lt`, `lte`).
     #[diagnostic::on_unimplemented(

@@ -12,6 +12,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::models::*;
+use crate::http::{
+    bad_change_log_parameters_are_400_naming_them, changes_are_served_in_pages_with_next_links,
+    requests_record_their_actor_and_request_id, the_change_log_api_is_in_the_openapi_document,
+    the_live_tail_streams_new_changes_and_resumes,
+};
 
 fn new_security(symbol: &str) -> NewSecurity {
     NewSecurity {
@@ -701,43 +706,35 @@ pub(crate) async fn a_refused_delete_records_none_of_its_cascades(db: &Db) {
     assert_eq!(Quote::get(db, quote.id).await.unwrap(), quote);
 }
 
-macro_rules! change_log_suite {
-    ($database:path) => {
-        async fn database() -> fw::testing::TestDb {
-            let test_db = $database().await;
-            fw::testing::create_tables(test_db.db(), &models::all())
-                .await
-                .expect("create the test tables");
-            test_db
-        }
-
-        cases::change_log_suite!(@cases
-            cases::every_kind_of_write_is_recorded,
-            cases::rollback_leaves_nothing,
-            cases::a_transaction_commits_its_records_together,
-            cases::a_large_transaction_keeps_every_guarantee,
-            cases::sensitive_fields_are_recorded_without_values,
-            cases::history_lists_one_rows_changes,
-            cases::pages_follow_the_cursor_and_filter_by_model,
-            cases::models_without_changelog_record_nothing,
-            cases::deletes_record_what_their_foreign_keys_do,
-            cases::a_refused_delete_records_none_of_its_cascades,
-            cases::actor_and_request_id_are_recorded,
-            cases::a_polling_reader_sees_every_change_exactly_once,
-            cases::pages_and_follow_stream_the_log,
-            http::changes_are_served_in_pages_with_next_links,
-            http::bad_change_log_parameters_are_400_naming_them,
-            http::the_live_tail_streams_new_changes_and_resumes,
-            http::requests_record_their_actor_and_request_id,
-            http::the_change_log_api_is_in_the_openapi_document,
-        );
-    };
-    (@cases $($module:ident :: $case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            let test_db = database().await;
-            $module::$case(test_db.db()).await;
-        }
-    )*};
+/// Runs `case` on a fresh database with the test models' tables.
+async fn with_tables(test_db: fw::testing::TestDb, case: impl AsyncFnOnce(&Db)) {
+    fw::testing::create_tables(test_db.db(), &all())
+        .await
+        .expect("create the test tables");
+    case(test_db.db()).await;
 }
-pub(crate) use change_log_suite;
+
+fw::testing::database_suite! {
+    database: crate::DATABASE,
+    run: with_tables,
+    cases: [
+        every_kind_of_write_is_recorded,
+        rollback_leaves_nothing,
+        a_transaction_commits_its_records_together,
+        a_large_transaction_keeps_every_guarantee,
+        sensitive_fields_are_recorded_without_values,
+        history_lists_one_rows_changes,
+        pages_follow_the_cursor_and_filter_by_model,
+        models_without_changelog_record_nothing,
+        deletes_record_what_their_foreign_keys_do,
+        a_refused_delete_records_none_of_its_cascades,
+        actor_and_request_id_are_recorded,
+        a_polling_reader_sees_every_change_exactly_once,
+        pages_and_follow_stream_the_log,
+        changes_are_served_in_pages_with_next_links,
+        bad_change_log_parameters_are_400_naming_them,
+        the_live_tail_streams_new_changes_and_resumes,
+        requests_record_their_actor_and_request_id,
+        the_change_log_api_is_in_the_openapi_document,
+    ],
+}

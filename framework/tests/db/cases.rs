@@ -1121,54 +1121,44 @@ async fn security_in(tx: &mut fw::Tx, symbol: &str, cusip: &str) -> Security {
         .expect("insert security")
 }
 
-/// Defines one `#[tokio::test]` per case, each on a fresh database from
-/// `$database` with the test models' tables.
-macro_rules! backend_suite {
-    ($database:path) => {
-        async fn database() -> fw::testing::TestDb {
-            let test_db = $database().await;
-            fw::testing::create_tables(test_db.db(), &models::all())
-                .await
-                .expect("create the test tables");
-            test_db
-        }
-
-        cases::backend_suite!(@cases
-    insert_returns_the_stored_row,
-    get_of_a_missing_key_is_not_found,
-    update_bumps_the_version_and_refuses_a_stale_copy,
-    patch_changes_only_the_given_fields,
-    patch_can_set_a_nullable_field_to_null,
-    delete_removes_the_row,
-    unique_violations_name_their_fields,
-    foreign_key_violations_name_the_relation,
-    deletes_cascade_and_set_null,
-    check_constraints_are_typed_errors,
-    every_field_type_round_trips,
-    sensitive_fields_never_appear_in_debug_output,
-    typed_filters_match_like_sql,
-    in_lists_match_every_field_type,
-    ordering_and_limit,
-    keyset_pages_walk_forward_and_back,
-    keyset_pages_over_a_nullable_field,
-    upsert_inserts_updates_and_leaves_unchanged_rows_alone,
-    insert_many_is_all_or_nothing,
-    transactions_commit_or_roll_back,
-    concurrent_writers_never_fail,
-    sql_binds_and_decodes_every_field_type,
-    sql_placeholders_bind_by_number,
-    sql_joins_two_models,
-    sql_fetch_optional_and_one,
-    sql_errors_are_errors_not_panics,
-    sql_reads_inside_a_transaction,
-        );
-    };
-    (@cases $($case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            let test_db = database().await;
-            cases::$case(test_db.db()).await;
-        }
-    )*};
+/// Runs `case` on a fresh database with the test models' tables.
+async fn with_tables(test_db: fw::testing::TestDb, case: impl AsyncFnOnce(&Db)) {
+    fw::testing::create_tables(test_db.db(), &super::models::all())
+        .await
+        .expect("create the test tables");
+    case(test_db.db()).await;
 }
-pub(crate) use backend_suite;
+
+fw::testing::database_suite! {
+    database: crate::DATABASE,
+    run: with_tables,
+    cases: [
+        insert_returns_the_stored_row,
+        get_of_a_missing_key_is_not_found,
+        update_bumps_the_version_and_refuses_a_stale_copy,
+        patch_changes_only_the_given_fields,
+        patch_can_set_a_nullable_field_to_null,
+        delete_removes_the_row,
+        unique_violations_name_their_fields,
+        foreign_key_violations_name_the_relation,
+        deletes_cascade_and_set_null,
+        check_constraints_are_typed_errors,
+        every_field_type_round_trips,
+        sensitive_fields_never_appear_in_debug_output,
+        typed_filters_match_like_sql,
+        in_lists_match_every_field_type,
+        ordering_and_limit,
+        keyset_pages_walk_forward_and_back,
+        keyset_pages_over_a_nullable_field,
+        upsert_inserts_updates_and_leaves_unchanged_rows_alone,
+        insert_many_is_all_or_nothing,
+        transactions_commit_or_roll_back,
+        concurrent_writers_never_fail,
+        sql_binds_and_decodes_every_field_type,
+        sql_placeholders_bind_by_number,
+        sql_joins_two_models,
+        sql_fetch_optional_and_one,
+        sql_errors_are_errors_not_panics,
+        sql_reads_inside_a_transaction,
+    ],
+}

@@ -1,6 +1,5 @@
-//! Migration cases that run on a real database, instantiated for SQLite and
-//! PostgreSQL by `database_cases!` in `migrations_sqlite.rs` and
-//! `migrations_postgres.rs`.
+//! Migration cases that run on a real database, on SQLite in
+//! `migrations_sqlite.rs` and on PostgreSQL in `migrations_postgres.rs`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -15,31 +14,22 @@ use fw::{Db, Dialect};
 
 use crate::models::*;
 
-/// Instantiates every case as a `#[tokio::test]` on the databases `$new_db` makes.
-macro_rules! database_cases {
-    ($new_db:path) => {
-        $crate::cases::database_cases!(@cases $new_db,
-            chain_of_migrations_matches_models,
-            sqlite_rebuild_keeps_rows_and_foreign_keys,
-            edited_or_missing_applied_file_is_refused,
-            plan_prints_sql_without_running_it,
-            unacknowledged_findings_are_refused,
-            data_migrations_run_in_the_migration_transaction,
-            failed_migration_is_rolled_back,
-            not_null_with_default_fills_existing_nulls,
-            concurrent_index_file_is_applied,
-            drops_and_tightenings_apply,
-            pending_lists_what_the_database_lacks,
-        );
-    };
-    (@cases $new_db:path, $($case:ident,)*) => {$(
-        #[tokio::test]
-        async fn $case() {
-            crate::cases::$case($new_db().await).await;
-        }
-    )*};
+fw::testing::database_suite! {
+    database: crate::DATABASE,
+    cases: [
+        chain_of_migrations_matches_models,
+        sqlite_rebuild_keeps_rows_and_foreign_keys,
+        edited_or_missing_applied_file_is_refused,
+        plan_prints_sql_without_running_it,
+        unacknowledged_findings_are_refused,
+        data_migrations_run_in_the_migration_transaction,
+        failed_migration_is_rolled_back,
+        not_null_with_default_fills_existing_nulls,
+        concurrent_index_file_is_applied,
+        drops_and_tightenings_apply,
+        pending_lists_what_the_database_lacks,
+    ],
 }
-pub(crate) use database_cases;
 
 // ---------------------------------------------------------------------------
 // Helpers

@@ -188,3 +188,12 @@ pub(crate) async fn an_index_of_the_same_name_and_another_definition_is_left_alo
     );
     pool.close().await;
 }
+
+fw::testing::database_suite! {
+    database: fw::Dialect::Postgres,
+    cases: [
+        a_finished_index_an_interrupted_run_left_is_kept,
+        an_unfinished_index_an_interrupted_run_left_is_rebuilt,
+        an_index_of_the_same_name_and_another_definition_is_left_alone,
+    ],
+}

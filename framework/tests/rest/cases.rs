@@ -1949,59 +1949,50 @@ pub(crate) async fn the_document_says_what_the_server_refuses(app: Router, _db: 
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
-/// Defines one `#[tokio::test]` per case, each with a fresh database from
-/// `$database`, the test models' tables, and the API over it.
-macro_rules! rest_suite {
-    ($database:path) => {
-        async fn app() -> (fw::testing::TestDb, axum::Router) {
-            let test_db = $database().await;
-            fw::testing::create_tables(test_db.db(), &models::all())
-                .await
-                .expect("create the test tables");
-            let router = models::api().into_router(test_db.context());
-            (test_db, router)
-        }
-
-        cases::rest_suite!(@cases
-    create_answers_201_with_location_and_etag,
-    retrieve_sends_etag_and_honours_if_none_match,
-    not_modified_carries_the_length_of_the_200,
-    a_path_id_that_is_not_utf8_is_a_404_problem,
-    list_pages_forward_and_back,
-    every_lookup_filters,
-    related_filters_follow_the_reference,
-    bad_query_parameters_are_400_naming_them,
-    the_nul_character_is_refused_not_a_500,
-    put_and_patch_update,
-    if_match_refuses_stale_writes,
-    unconditional_writes_succeed_under_contention,
-    preconditions_are_parsed_never_ignored,
-    idempotency_keys_replay_the_first_answer,
-    idempotency_keys_are_bounded,
-    concurrent_retries_with_one_key_write_once,
-    idempotency_keys_in_flight_conflict,
-    delete_answers_204_404_and_409,
-    invalid_fields_are_422_with_pointers,
-    create_takes_model_defaults_for_absent_fields,
-    conflicts_and_dangling_references,
-    malformed_requests_are_4xx_problems,
-    scope_restricts_every_query,
-    hooks_run_in_the_write_transaction,
-    custom_actions_and_plain_handlers,
-    openapi_and_docs_are_served,
-    pages_are_stable_under_concurrent_inserts,
-    ordering_names_declared_fields_once,
-    in_lists_and_search_text_are_capped,
-    dates_and_decimals_are_parsed_exactly,
-    the_document_says_what_the_server_refuses,
-        );
-    };
-    (@cases $($case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            let (test_db, router) = app().await;
-            cases::$case(router, test_db.db().clone()).await;
-        }
-    )*};
+/// Runs `case` on a fresh database with the test models' tables, and the API
+/// over it.
+async fn with_api(test_db: fw::testing::TestDb, case: impl AsyncFnOnce(Router, fw::Db)) {
+    fw::testing::create_tables(test_db.db(), &super::models::all())
+        .await
+        .expect("create the test tables");
+    let router = super::models::api().into_router(test_db.context());
+    case(router, test_db.db().clone()).await;
 }
-pub(crate) use rest_suite;
+
+fw::testing::database_suite! {
+    database: crate::DATABASE,
+    run: with_api,
+    cases: [
+        create_answers_201_with_location_and_etag,
+        retrieve_sends_etag_and_honours_if_none_match,
+        not_modified_carries_the_length_of_the_200,
+        a_path_id_that_is_not_utf8_is_a_404_problem,
+        list_pages_forward_and_back,
+        every_lookup_filters,
+        related_filters_follow_the_reference,
+        bad_query_parameters_are_400_naming_them,
+        the_nul_character_is_refused_not_a_500,
+        put_and_patch_update,
+        if_match_refuses_stale_writes,
+        unconditional_writes_succeed_under_contention,
+        preconditions_are_parsed_never_ignored,
+        idempotency_keys_replay_the_first_answer,
+        idempotency_keys_are_bounded,
+        concurrent_retries_with_one_key_write_once,
+        idempotency_keys_in_flight_conflict,
+        delete_answers_204_404_and_409,
+        invalid_fields_are_422_with_pointers,
+        create_takes_model_defaults_for_absent_fields,
+        conflicts_and_dangling_references,
+        malformed_requests_are_4xx_problems,
+        scope_restricts_every_query,
+        hooks_run_in_the_write_transaction,
+        custom_actions_and_plain_handlers,
+        openapi_and_docs_are_served,
+        pages_are_stable_under_concurrent_inserts,
+        ordering_names_declared_fields_once,
+        in_lists_and_search_text_are_capped,
+        dates_and_decimals_are_parsed_exactly,
+        the_document_says_what_the_server_refuses,
+    ],
+}

@@ -410,7 +410,6 @@ pub(crate) async fn a_bad_dividend_is_refused_and_not_written(fixture: Fixture) 
     assert_eq!(ids, ["B00000004"], "refused dividends are not written");
 }
 
-/// Defines one test per case on a fresh database from `$database`.
 /// One request of [`every_route_answers_only_what_its_operation_lists`].
 struct Probe {
     /// What it provokes, for failure messages.
@@ -676,25 +675,23 @@ fn operation_key(method: &Method) -> &'static str {
     }
 }
 
-macro_rules! api_suite {
-    ($database:path) => {
-        cases::api_suite!(@cases $database;
-            upcoming_payments_are_exact_and_skip_cancellations,
-            unknown_accounts_are_404_problems,
-            bad_parameters_are_400_problems_naming_them,
-            the_spec_documents_the_custom_endpoint,
-            a_dividends_history_shows_the_import_and_the_correction,
-            dividends_filter_by_the_securitys_symbol,
-            a_dividend_is_created_by_hand_and_logged,
-            a_bad_dividend_is_refused_and_not_written,
-            every_route_answers_only_what_its_operation_lists,
-        );
-    };
-    (@cases $database:path; $($case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            cases::$case(cases::Fixture::new($database().await).await).await;
-        }
-    )*};
+/// Runs `case` on the [`Fixture`] over a fresh database.
+async fn with_fixture(test_db: fw::testing::TestDb, case: impl AsyncFnOnce(Fixture)) {
+    case(Fixture::new(test_db).await).await;
 }
-pub(crate) use api_suite;
+
+fw::testing::database_suite! {
+    database: crate::DATABASE,
+    run: with_fixture,
+    cases: [
+        upcoming_payments_are_exact_and_skip_cancellations,
+        unknown_accounts_are_404_problems,
+        bad_parameters_are_400_problems_naming_them,
+        the_spec_documents_the_custom_endpoint,
+        a_dividends_history_shows_the_import_and_the_correction,
+        dividends_filter_by_the_securitys_symbol,
+        a_dividend_is_created_by_hand_and_logged,
+        a_bad_dividend_is_refused_and_not_written,
+        every_route_answers_only_what_its_operation_lists,
+    ],
+}

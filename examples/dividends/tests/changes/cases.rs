@@ -380,20 +380,18 @@ pub(crate) async fn the_server_stops_on_sigterm_with_a_live_tail_open(test_db: T
     assert!(status.success(), "a stopped server exits cleanly: {status}");
 }
 
-macro_rules! change_log_suite {
-    ($database:path) => {
-        cases::change_log_suite!(@cases $database;
-            an_import_shows_up_in_the_log_as_what_changed,
-            the_tail_command_prints_the_log_as_json_lines,
-            the_server_stops_on_sigterm_with_a_live_tail_open,
-            deleting_a_security_records_the_dividends_removed_with_it,
-        );
-    };
-    (@cases $database:path; $($case:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            cases::$case(cases::migrated($database().await).await).await;
-        }
-    )*};
+/// Runs `case` on a fresh database migrated with the example's migrations.
+async fn on_migrated(test_db: TestDb, case: impl AsyncFnOnce(TestDb)) {
+    case(migrated(test_db).await).await;
 }
-pub(crate) use change_log_suite;
+
+fw::testing::database_suite! {
+    database: crate::DATABASE,
+    run: on_migrated,
+    cases: [
+        an_import_shows_up_in_the_log_as_what_changed,
+        the_tail_command_prints_the_log_as_json_lines,
+        the_server_stops_on_sigterm_with_a_live_tail_open,
+        deleting_a_security_records_the_dividends_removed_with_it,
+    ],
+}

@@ -387,8 +387,18 @@ fn large_file(records: usize) -> tempfile::NamedTempFile {
     file
 }
 
-pub(crate) async fn a_large_file_is_written_one_batch_at_a_time(test_db: &TestDb, records: usize) {
+/// How many records the large-file case writes: many batches on either
+/// database, fewer on PostgreSQL, where every batch is a round trip to a server.
+fn large_file_records(dialect: fw::Dialect) -> usize {
+    match dialect {
+        fw::Dialect::Sqlite => 50_000,
+        fw::Dialect::Postgres => 20_000,
+    }
+}
+
+pub(crate) async fn a_large_file_is_written_one_batch_at_a_time(test_db: &TestDb) {
     let db = test_db.db();
+    let records = large_file_records(db.dialect());
     let file = large_file(records);
     let batch_size = 500;
     let started = std::time::Instant::now();
@@ -544,44 +554,33 @@ pub(crate) async fn the_command_reports_each_phase_without_a_terminal(test_db: &
     assert!(stderr.contains("committing 10,000 records..."), "{stderr}");
 }
 
-/// Defines one `#[tokio::test]` per case, each on a fresh database from
-/// `$database` migrated with the example's own migrations; the large-file case
-/// writes `$large_file_records` records.
-macro_rules! import_suite {
-    ($database:path, large_file_records = $large_file_records:expr) => {
-        async fn database() -> fw::testing::TestDb {
-            let test_db = $database().await;
-            let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-            fw::migrate::migrate(
-                test_db.db(),
-                &migrations,
-                &fw::migrate::DataMigrations::new(),
-                fw::migrate::MigrateOptions::default(),
-            )
-            .await
-            .expect("apply the example's migrations");
-            test_db
-        }
-
-        cases::import_suite!(@cases
-    a_normal_day_stores_every_announcement;
-    importing_a_file_twice_changes_nothing;
-    corrections_update_and_cancellations_are_marked;
-    broken_files_are_rejected_whole_with_every_bad_line;
-    a_conflict_found_while_writing_rolls_back_the_whole_file;
-    reported_problems_are_capped;
-    a_large_file_is_written_one_batch_at_a_time, $large_file_records;
-    the_command_exits_non_zero_on_a_rejected_file;
-    the_command_prints_a_summary_or_every_bad_line;
-    the_command_reports_each_phase_without_a_terminal;
-        );
-    };
-    (@cases $($case:ident $(, $arg:expr)?);* $(;)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $case() {
-            let test_db = database().await;
-            cases::$case(&test_db $(, $arg)?).await;
-        }
-    )*};
+/// Runs `case` on a fresh database migrated with the example's own migrations.
+async fn on_migrated(test_db: TestDb, case: impl AsyncFnOnce(&TestDb)) {
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    fw::migrate::migrate(
+        test_db.db(),
+        &migrations,
+        &fw::migrate::DataMigrations::new(),
+        fw::migrate::MigrateOptions::default(),
+    )
+    .await
+    .expect("apply the example's migrations");
+    case(&test_db).await;
 }
-pub(crate) use import_suite;
+
+fw::testing::database_suite! {
+    database: crate::DATABASE,
+    run: on_migrated,
+    cases: [
+        a_normal_day_stores_every_announcement,
+        importing_a_file_twice_changes_nothing,
+        corrections_update_and_cancellations_are_marked,
+        broken_files_are_rejected_whole_with_every_bad_line,
+        a_conflict_found_while_writing_rolls_back_the_whole_file,
+        reported_problems_are_capped,
+        a_large_file_is_written_one_batch_at_a_time,
+        the_command_exits_non_zero_on_a_rejected_file,
+        the_command_prints_a_summary_or_every_bad_line,
+        the_command_reports_each_phase_without_a_terminal,
+    ],
+}

@@ -1,0 +1,268 @@
+//! [`AppContext`]: what commands and handlers get, the database and the
+//! [`Config`] the application started with, read from the environment.
+//!
+//! It sits below the HTTP layer and the command runner, which both hand it on.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::db::{ConnectOptions, Db};
+
+/// What commands and handlers get: the database and the configuration.
+#[derive(Debug, Clone)]
+pub struct AppContext {
+    /// The application's database pool.
+    pub db: Db,
+    /// The configuration the application started with.
+    pub config: Arc<Config>,
+}
+
+/// Configuration, read from the environment and a `.env` file in the working
+/// directory (real environment variables win).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`; default a SQLite file under the crate's `data/` directory.
+    pub database_url: String,
+    /// `FW_LISTEN`: the address `serve` listens on; default `127.0.0.1:8000`.
+    pub listen: SocketAddr,
+    /// `FW_LOG` (or `RUST_LOG`): a tracing filter; default `info`.
+    pub log_filter: String,
+    /// `FW_LOG_FORMAT=json` for JSON lines instead of human-readable logs.
+    pub json_logs: bool,
+    /// The bounds `serve` puts on connections and requests: `FW_HEADER_READ_TIMEOUT`,
+    /// `FW_REQUEST_TIMEOUT`, `FW_MAX_CONNECTIONS`, `FW_DRAIN_TIMEOUT`,
+    /// `FW_MAX_URI_LENGTH`, `FW_MAX_HEADERS`, `FW_MAX_HEADER_BYTES`.
+    pub http: HttpLimits,
+    /// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`: how long an `Idempotency-Key` keeps its
+    /// answer after first use (see [`idempotency`](crate::idempotency)), in
+    /// whole seconds from 1 to a year; default 86400, a day.
+    pub idempotency_key_ttl: std::time::Duration,
+    /// `FW_DATABASE_WAIT_TIMEOUT`: seconds an operation waits for a database
+    /// connection or SQLite's write lock before a 503 (see
+    /// [`ConnectOptions::wait_timeout`]); default 5.
+    pub database_wait_timeout: Duration,
+}
+
+impl Config {
+    /// [`Config::idempotency_key_ttl`]'s default: a day, as Stripe keeps keys.
+    pub const DEFAULT_IDEMPOTENCY_KEY_TTL: std::time::Duration =
+        std::time::Duration::from_secs(24 * 60 * 60);
+
+    pub(crate) fn from_env(default_database_url: &str) -> anyhow::Result<Config> {
+        let database_url =
+            env_var("DATABASE_URL").unwrap_or_else(|| default_database_url.to_owned());
+        let listen = match env_var("FW_LISTEN") {
+            Some(listen) => listen.parse().map_err(|error| {
+                anyhow::anyhow!(
+                    "FW_LISTEN=`{listen}` is not an address like `127.0.0.1:8000`: {error}"
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8000)),
+        };
+        let defaults = HttpLimits::default();
+        let http = HttpLimits {
+            header_read_timeout: seconds_var(
+                "FW_HEADER_READ_TIMEOUT",
+                defaults.header_read_timeout,
+            )?,
+            request_timeout: seconds_var("FW_REQUEST_TIMEOUT", defaults.request_timeout)?,
+            max_connections: count_var(
+                "FW_MAX_CONNECTIONS",
+                defaults.max_connections,
+                MAX_CONNECTIONS,
+            )?,
+            drain_timeout: seconds_var("FW_DRAIN_TIMEOUT", defaults.drain_timeout)?,
+            max_uri_length: count_var(
+                "FW_MAX_URI_LENGTH",
+                defaults.max_uri_length,
+                HYPER_MAX_URI_LENGTH,
+            )?,
+            max_headers: count_var("FW_MAX_HEADERS", defaults.max_headers, MAX_HEADERS)?,
+            max_header_bytes: count_var(
+                "FW_MAX_HEADER_BYTES",
+                defaults.max_header_bytes,
+                MAX_HEADER_BYTES,
+            )?,
+        };
+        let idempotency_key_ttl =
+            idempotency_key_ttl(env_var("FW_IDEMPOTENCY_KEY_TTL_SECONDS").as_deref())?;
+        let database_wait_timeout = seconds_var(
+            "FW_DATABASE_WAIT_TIMEOUT",
+            ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+        )?;
+        Ok(Config {
+            database_url,
+            database_wait_timeout,
+            idempotency_key_ttl,
+            listen,
+            log_filter: env_var("FW_LOG")
+                .or_else(|| env_var("RUST_LOG"))
+                .unwrap_or_else(|| "info".to_owned()),
+            json_logs: env_var("FW_LOG_FORMAT").is_some_and(|format| format == "json"),
+            http,
+        })
+    }
+}
+
+/// The largest `FW_MAX_CONNECTIONS`: more than a process can have files open
+/// under the usual hard limits.
+const MAX_CONNECTIONS: usize = 1 << 20;
+
+/// The largest `FW_MAX_HEADERS`: more than any real client sends, and small
+/// enough that the HTTP parser's table of a request's headers, sized from it,
+/// stays small.
+const MAX_HEADERS: usize = 1000;
+
+/// The largest `FW_MAX_HEADER_BYTES`: more than any real client sends, and
+/// small enough that the read buffer, sized from it, stays small.
+const MAX_HEADER_BYTES: usize = 1024 * 1024;
+
+/// The variable `name`, if set and not empty.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// A duration variable, in seconds (`30`, `0.5`), more than zero.
+fn seconds_var(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    let Some(value) = env_var(name) else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| *seconds > 0.0)
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{name}=`{value}` is not a number of seconds more than 0, like `{}`",
+                default.as_secs_f64()
+            )
+        })
+}
+
+/// A count variable: a whole number from 1 to `max`.
+fn count_var(name: &str, default: usize, max: usize) -> anyhow::Result<usize> {
+    let Some(value) = env_var(name) else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|count| (1..=max).contains(count))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{name}=`{value}` is not a whole number from 1 to {max}, like `{default}`"
+            )
+        })
+}
+
+/// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`: whole seconds, from one to a year.
+fn idempotency_key_ttl(seconds: Option<&str>) -> anyhow::Result<std::time::Duration> {
+    const YEAR: u64 = 365 * 24 * 60 * 60;
+    let Some(seconds) = seconds else {
+        return Ok(Config::DEFAULT_IDEMPOTENCY_KEY_TTL);
+    };
+    match seconds.parse::<u64>() {
+        Ok(parsed) if (1..=YEAR).contains(&parsed) => Ok(std::time::Duration::from_secs(parsed)),
+        _ => anyhow::bail!(
+            "FW_IDEMPOTENCY_KEY_TTL_SECONDS=`{seconds}` is not a whole number of seconds \
+             from 1 to {YEAR} (a year); set it to, say, `86400` for a day"
+        ),
+    }
+}
+
+/// The bounds `serve` puts on every connection and request, read from the
+/// `FW_*` variables in [`Config`](crate::Config); the defaults suit an API
+/// server behind a load balancer.
+///
+/// ```
+/// let limits = fw::HttpLimits::default();
+/// assert_eq!(limits.max_connections, 512);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpLimits {
+    /// `FW_HEADER_READ_TIMEOUT`: how long a client has to send a request's
+    /// head (request line and headers), and how long an idle keep-alive
+    /// connection waits for its next request; then the connection is closed.
+    /// Default 10 s.
+    pub header_read_timeout: Duration,
+    /// `FW_REQUEST_TIMEOUT`: how long a request may take from its head to the
+    /// start of its response, body upload and handler included; then it is
+    /// answered 408 and the connection closed. A response's body is not
+    /// bounded, so live streams (`/changes/stream`) stay open. Default 30 s.
+    pub request_timeout: Duration,
+    /// `FW_MAX_CONNECTIONS`: the most connections served at once. At the cap
+    /// the server accepts no more until one closes; new clients wait in the
+    /// system's listen queue. Default 512.
+    pub max_connections: usize,
+    /// `FW_DRAIN_TIMEOUT`: on SIGTERM or SIGINT the server stops accepting and
+    /// lets requests in flight finish for this long, then closes the
+    /// connections still open. Default 25 s.
+    pub drain_timeout: Duration,
+    /// `FW_MAX_URI_LENGTH`: the longest request target (path and query), in
+    /// bytes; longer is a 414. Default 8192, at most 65534.
+    pub max_uri_length: usize,
+    /// `FW_MAX_HEADERS`: the most header fields a request may have; more is a
+    /// 431. Default 100.
+    pub max_headers: usize,
+    /// `FW_MAX_HEADER_BYTES`: the most bytes a request's header fields may
+    /// take, names and values summed; more is a 431. Default 16384.
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            // Ample for a client on a slow network; a stalled one holds its
+            // connection no longer.
+            header_read_timeout: Duration::from_secs(10),
+            // Load balancers commonly give up on a backend after 30-60 s.
+            request_timeout: Duration::from_secs(30),
+            // Half the usual soft limit of 1024 open files per process, so
+            // that the database's connections and files still open at the cap;
+            // raise the two together.
+            max_connections: 512,
+            // Kubernetes sends SIGKILL 30 s after SIGTERM by default: draining
+            // for 25 s leaves time to close the database cleanly.
+            drain_timeout: Duration::from_secs(25),
+            // As Apache's and nginx's request-line limits.
+            max_uri_length: 8192,
+            // As Apache's `LimitRequestFields` and hyper's own default.
+            max_headers: 100,
+            // As Node.js: room for cookies and bearer tokens.
+            max_header_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// The longest request target hyper reads at all; past it, hyper answers 414
+/// with no body.
+pub(crate) const HYPER_MAX_URI_LENGTH: usize = 65534;
+
+#[cfg(test)]
+mod tests {
+    /// A bad `FW_IDEMPOTENCY_KEY_TTL_SECONDS` stops the app, naming the variable.
+    #[test]
+    fn the_idempotency_key_ttl_is_whole_seconds_up_to_a_year() {
+        use std::time::Duration;
+        assert_eq!(
+            super::idempotency_key_ttl(None).expect("the default"),
+            Duration::from_secs(86_400)
+        );
+        assert_eq!(
+            super::idempotency_key_ttl(Some("60")).expect("a minute"),
+            Duration::from_secs(60)
+        );
+        for bad in ["0", "-1", "1.5", "1h", "31536001", "99999999999999999999"] {
+            let error = super::idempotency_key_ttl(Some(bad)).expect_err(bad);
+            assert!(
+                error.to_string().contains("FW_IDEMPOTENCY_KEY_TTL_SECONDS"),
+                "{error}"
+            );
+        }
+    }
+}
