@@ -20,14 +20,12 @@ pub use rest::idempotency;
 pub mod migrate;
 mod model;
 pub mod openapi;
-mod query;
 mod reference;
 mod rest;
 mod serve;
 mod sql;
 pub mod testing;
 mod value;
-mod write;
 
 pub use fw_core::schema;
 
@@ -37,7 +35,7 @@ pub use db::{Conn, ConnectOptions, Db, Dialect, Row, Tx};
 pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json};
 pub use model::Model;
-pub use query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
+pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
 pub use reference::Ref;
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,

@@ -18,7 +18,7 @@ pub use diff::{Change, Severity, diff};
 
 use serde_json::{Value as Json, json};
 
-use crate::query::Lookup;
+use crate::model::query::Lookup;
 use crate::rest::routes::{self, Route, Step, Target};
 use crate::rest::{Action, PROBLEM_JSON, ResourceSpec};
 use crate::schema::{FieldSchema, SqlType};

@@ -37,16 +37,10 @@ const LAYERS: &[&[&str]] = &[
     // A change record and the log's tables.
     &["changes::tables"],
     &["changes"],
-    // Typed queries and writes, with the change records writes make and the
-    // history a model reads. `Model`'s provided query API calls into `query`,
-    // `write` and `changes::read`, which take any `Model`: one layer.
-    &[
-        "model",
-        "query",
-        "write",
-        "changes::record",
-        "changes::read",
-    ],
+    // Typed queries and writes (`model::query`, `model::write`: `Model`'s
+    // provided query API is their face), with the change records writes make
+    // and the history a model reads.
+    &["model", "changes::record", "changes::read"],
     &["reference"],
     &["sql"],
     &["changes::cascade"],

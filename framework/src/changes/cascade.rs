@@ -23,10 +23,10 @@ use crate::db::{Access, BeforeDelete, Conn, Tx, lock_clause};
 use crate::error::Result;
 use crate::field::Field;
 use crate::model::Model;
-use crate::query::SqlBuilder;
+use crate::model::query::SqlBuilder;
+use crate::model::write::patch_row;
 use crate::schema::{FieldSchema, ModelSchema, OnDelete};
 use crate::value::Value;
-use crate::write::patch_row;
 
 /// Rows already written by the delete being walked, by table and key: a
 /// reference cycle (a row referencing itself, say) is walked once.

@@ -27,9 +27,9 @@ use crate::context::AppContext;
 use crate::db::{Conn, Tx};
 use crate::field::Field;
 use crate::model::Model;
-use crate::query::{Filter, Lookup, Query};
+use crate::model::query::{Filter, Lookup, Query};
+use crate::model::write;
 use crate::value::Value;
-use crate::write;
 
 /// The router of resource `R`: each route of the table for the actions it
 /// offers, with a 405 naming the allowed methods for any other method on its paths.

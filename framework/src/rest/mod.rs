@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use crate::context::AppContext;
 use crate::db::{Db, Tx};
 use crate::model::Model;
-use crate::query::{Filter, Lookup};
+use crate::model::query::{Filter, Lookup};
 use crate::schema::{FieldSchema, ModelSchema};
 
 pub use api::Api;
@@ -339,7 +339,7 @@ pub mod lookups {
     use rust_decimal::Decimal;
 
     use crate::model::Model;
-    use crate::query::Column;
+    use crate::model::query::Column;
     use crate::reference::Ref;
 
     /// Types with an order (`gt`, `gte`, `lt`, `lte`).

@@ -11,7 +11,7 @@ use super::ResourceSpec;
 use super::error::ApiError;
 use super::input::{from_json, matches_pattern, parse_text};
 use crate::model::Model;
-use crate::query::{Cursor, Filter, Lookup, Order, Query};
+use crate::model::query::{Cursor, Filter, Lookup, Order, Query};
 use crate::schema::FieldSchema;
 use crate::value::Value;
 

@@ -3,10 +3,10 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use super::Model;
 use crate::db::{Access, Arguments, Conn, Dialect, lock_clause, placeholder, quote_ident};
 use crate::error::{Result, classify};
 use crate::field::Field;
-use crate::model::Model;
 use crate::schema::{FieldSchema, ModelSchema, SqlType};
 use crate::value::Value;
 

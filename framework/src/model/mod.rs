@@ -1,4 +1,12 @@
 //! [`Model`]: the trait `#[fw::model]` implements, with the typed query API.
+//!
+//! The API's two halves are this module's children, generic over any `Model`:
+//! [`query`] renders and runs filtered reads, [`write`] inserts, updates and
+//! deletes. The trait's provided methods are their face, so nothing else in fw
+//! needs to know which half does what.
+
+pub(crate) mod query;
+pub(crate) mod write;
 
 use std::future::Future;
 
@@ -7,10 +15,9 @@ use chrono::{DateTime, Utc};
 use crate::db::{Arguments, Conn, Dialect, Row};
 use crate::error::Result;
 use crate::field::Field;
-use crate::query::{ConflictTarget, Query};
 use crate::schema::{FieldSchema, ModelSchema};
 use crate::value::Value;
-use crate::write;
+use query::{ConflictTarget, Query};
 
 /// A database table declared as a Rust struct with `#[fw::model]`.
 ///

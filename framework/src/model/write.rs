@@ -2,12 +2,12 @@
 //! write names where SQLite does not say (the dangling reference, the row a
 //! delete is refused for).
 
+use super::Model;
+use super::query::{ConflictTarget, SqlBuilder};
 use crate::changes;
 use crate::db::{Access, Arguments, Conn, Dialect, Tx, lock_clause, now, placeholder, quote_ident};
 use crate::error::{Error, ForeignKeyRelation, Result, classify};
 use crate::field::Field;
-use crate::model::Model;
-use crate::query::{ConflictTarget, SqlBuilder};
 use crate::schema::{FieldSchema, OnUpdate};
 use crate::value::Value;
 use fw_core::statement::{Column, OnConflict, Table};
