@@ -5,6 +5,7 @@
 //! `fw-macros` runs these at compile time and `fw` re-exports them; applications
 //! use them through `fw` (`fw::schema`, `fw::Dialect`), never directly.
 
+pub mod constraint;
 pub mod schema;
 mod sql;
 

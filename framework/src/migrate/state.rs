@@ -6,14 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::operation::Operation;
 use crate::schema::{
-    self, DefaultValue, Generated, ModelSchema, OnDelete, SqlType, index_name,
+    self, Constraint, DefaultValue, Generated, ModelSchema, OnDelete, SqlType, index_name,
     unique_constraint_name,
 };
+use fw_core::constraint::{OwnedConstraint, Setting};
 
 /// The database schema a set of models (or a migration history) describes: every
 /// table with its columns, primary key, indexes, unique constraints, foreign keys
@@ -43,40 +43,122 @@ pub(crate) struct Table {
 
 /// One column, in the portable terms a migration file uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ColumnFile", into = "ColumnFile")]
 pub(crate) struct Column {
     pub(crate) name: String,
-    #[serde(rename = "type", with = "sql_type_name")]
     pub(crate) sql_type: SqlType,
-    #[serde(default)]
     pub(crate) nullable: bool,
-    #[serde(default)]
     pub(crate) primary_key: bool,
-    #[serde(default)]
     pub(crate) generated: Option<GeneratedKind>,
-    #[serde(default)]
     pub(crate) default: Option<Literal>,
-    #[serde(default)]
-    pub(crate) max_length: Option<u32>,
-    #[serde(default)]
-    pub(crate) min_length: Option<u32>,
-    #[serde(default)]
-    pub(crate) min_value: Option<String>,
-    #[serde(default)]
-    pub(crate) max_value: Option<String>,
-    #[serde(default)]
-    pub(crate) pattern: Option<String>,
-    #[serde(default)]
-    pub(crate) max_digits: Option<u32>,
-    #[serde(default)]
-    pub(crate) decimal_places: Option<u32>,
-    #[serde(default)]
-    pub(crate) choices: Vec<String>,
+    /// In the order of [`Constraint`]'s variants, so equal sets compare equal.
+    pub(crate) constraints: Vec<OwnedConstraint>,
     /// `table.column` of the referenced primary key.
-    #[serde(default)]
     pub(crate) references: Option<String>,
-    #[serde(default, with = "on_delete_name")]
     pub(crate) on_delete: Option<OnDelete>,
+}
+
+/// A [`Column`] as a file writes it: each constraint is a key of its own
+/// (`max_length = 12`), read and written by [`Constraint`].
+#[derive(Serialize, Deserialize)]
+struct ColumnFile {
+    name: String,
+    #[serde(rename = "type", with = "sql_type_name")]
+    sql_type: SqlType,
+    #[serde(default)]
+    nullable: bool,
+    #[serde(default)]
+    primary_key: bool,
+    #[serde(default)]
+    generated: Option<GeneratedKind>,
+    #[serde(default)]
+    default: Option<Literal>,
+    #[serde(default)]
+    references: Option<String>,
+    #[serde(default, with = "on_delete_name")]
+    on_delete: Option<OnDelete>,
+    /// Every other key: the constraints (serde cannot deny unknown keys beside
+    /// a flattened map, so [`Column::try_from`] does).
+    #[serde(flatten)]
+    constraints: BTreeMap<String, SettingValue>,
+}
+
+/// A constraint's value in a file, as TOML gives it.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum SettingValue {
+    Count(u32),
+    Text(String),
+    List(Vec<String>),
+}
+
+impl TryFrom<ColumnFile> for Column {
+    type Error = String;
+
+    fn try_from(file: ColumnFile) -> Result<Column, String> {
+        let name = &file.name;
+        let mut constraints = Vec::with_capacity(file.constraints.len());
+        for (key, value) in file.constraints {
+            let setting = match value {
+                SettingValue::Count(count) => Setting::Count(count),
+                SettingValue::Text(text) => Setting::Text(text),
+                SettingValue::List(values) => Setting::List(values),
+            };
+            match OwnedConstraint::from_setting(&key, setting) {
+                Ok(Some(constraint)) => constraints.push(constraint),
+                Ok(None) => {
+                    return Err(format!(
+                        "column `{name}`: unknown key `{key}`, expected a column setting \
+                         (`type`, `nullable`, `default`, `references`, ...) or a constraint \
+                         (`max_length`, `min_value`, `pattern`, ...)"
+                    ));
+                }
+                Err(error) => return Err(format!("column `{name}`: {error}")),
+            }
+        }
+        constraints.sort();
+        Ok(Column {
+            name: file.name,
+            sql_type: file.sql_type,
+            nullable: file.nullable,
+            primary_key: file.primary_key,
+            generated: file.generated,
+            default: file.default,
+            constraints,
+            references: file.references,
+            on_delete: file.on_delete,
+        })
+    }
+}
+
+impl From<Column> for ColumnFile {
+    fn from(column: Column) -> ColumnFile {
+        let constraints = column
+            .constraints
+            .iter()
+            .map(|constraint| {
+                let value = match constraint.setting() {
+                    Setting::Count(count) => SettingValue::Count(count),
+                    Setting::Text(text) => SettingValue::Text(text.to_owned()),
+                    Setting::List(values) => {
+                        SettingValue::List(values.into_iter().map(str::to_owned).collect())
+                    }
+                };
+                (constraint.key().to_owned(), value)
+            })
+            .collect();
+        ColumnFile {
+            name: column.name,
+            sql_type: column.sql_type,
+            nullable: column.nullable,
+            primary_key: column.primary_key,
+            generated: column.generated,
+            default: column.default,
+            references: column.references,
+            on_delete: column.on_delete,
+            constraints,
+        }
+    }
 }
 
 /// How the database fills a column. Only kinds that change the DDL are recorded:
@@ -132,18 +214,6 @@ impl Column {
     /// broken SQL.
     fn validate(&self) -> Result<(), String> {
         let name = &self.name;
-        for (key, value) in [
-            ("min_value", &self.min_value),
-            ("max_value", &self.max_value),
-        ] {
-            if let Some(value) = value
-                && value.parse::<Decimal>().is_err()
-            {
-                return Err(format!(
-                    "column `{name}`: `{key} = \"{value}\"` is not a number; write it as \"10\" or \"0.5\""
-                ));
-            }
-        }
         match (&self.references, self.foreign_key(), self.on_delete) {
             (Some(references), None, _) => {
                 return Err(format!(
@@ -557,7 +627,6 @@ fn table_of_model(model: &ModelSchema) -> Table {
 }
 
 fn column_of_field(field: &schema::FieldSchema) -> Column {
-    let owned = |text: Option<&str>| text.map(str::to_owned);
     Column {
         name: field.column.to_owned(),
         sql_type: field.sql_type,
@@ -572,14 +641,11 @@ fn column_of_field(field: &schema::FieldSchema) -> Column {
             DefaultValue::Bool(value) => Literal::Bool(value),
             DefaultValue::Text(value) => Literal::Text(value.to_owned()),
         }),
-        max_length: field.max_length,
-        min_length: field.min_length,
-        min_value: owned(field.min_value),
-        max_value: owned(field.max_value),
-        pattern: owned(field.pattern),
-        max_digits: field.max_digits,
-        decimal_places: field.decimal_places,
-        choices: field.choices.iter().map(|&c| c.to_owned()).collect(),
+        constraints: field
+            .constraints
+            .iter()
+            .map(Constraint::to_owned_constraint)
+            .collect(),
         references: field
             .foreign_key
             .map(|foreign_key| format!("{}.{}", foreign_key.table, foreign_key.column)),

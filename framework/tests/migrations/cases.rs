@@ -9,7 +9,7 @@ use fw::migrate::{
     BoxFuture, DataMigrations, MakeOptions, MakeOutcome, MigrateError, MigrateOptions,
     MigrateOutcome, makemigrations, migrate, pending,
 };
-use fw::schema::{ModelSchema, SqlType};
+use fw::schema::{Constraints, ModelSchema, SqlType};
 use fw::testing::TestDb;
 use fw::{Db, Dialect};
 
@@ -203,13 +203,16 @@ fn expected_type(field: &fw::schema::FieldSchema, dialect: Dialect) -> String {
             _ => "TEXT",
         }
         .to_owned(),
-        Dialect::Postgres => match (field.sql_type, field.max_digits) {
+        Dialect::Postgres => match (field.sql_type, field.constraints.max_digits()) {
             (SqlType::SmallInt, ..) => "smallint".to_owned(),
             (SqlType::Int, ..) => "integer".to_owned(),
             (SqlType::BigInt, ..) => "bigint".to_owned(),
             (SqlType::Bool, ..) => "boolean".to_owned(),
             (SqlType::Decimal, Some(digits)) => {
-                format!("numeric({digits},{})", field.decimal_places.unwrap_or(0))
+                format!(
+                    "numeric({digits},{})",
+                    field.constraints.decimal_places().unwrap_or(0)
+                )
             }
             (SqlType::Decimal, ..) => "numeric".to_owned(),
             (SqlType::Date, ..) => "date".to_owned(),
@@ -264,12 +267,11 @@ async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
             if field.foreign_key.is_some() {
                 constraints.insert(fw::schema::foreign_key_constraint_name(table, field.column));
             }
-            let checked = !field.choices.is_empty()
-                || field.min_length.is_some()
-                || field.min_value.is_some()
-                || field.max_value.is_some()
-                || field.max_length.is_some()
-                || (dialect == Dialect::Postgres && field.pattern.is_some());
+            let checked = field.constraints.iter().any(|constraint| {
+                constraint.is_check()
+                    && (dialect == Dialect::Postgres
+                        || !matches!(constraint, fw::schema::Constraint::Pattern(_)))
+            });
             if checked {
                 constraints.insert(fw::schema::check_constraint_name(table, field.column));
             }
@@ -421,14 +423,16 @@ pub(crate) async fn sqlite_rebuild_keeps_rows_and_foreign_keys(test_db: TestDb) 
         auto_id(),
         fw::schema::FieldSchema {
             unique: true,
-            max_length: Some(20),
-            min_length: Some(1),
-            pattern: Some("[A-Z.]+"),
+            constraints: &[
+                fw::schema::Constraint::MaxLength(20),
+                fw::schema::Constraint::MinLength(1),
+                fw::schema::Constraint::Pattern("[A-Z.]+"),
+            ],
             ..field("symbol", SqlType::Text)
         },
         field("name", SqlType::Text),
         fw::schema::FieldSchema {
-            choices: &["stock", "etf"],
+            constraints: &[fw::schema::Constraint::Choices(&["stock", "etf"])],
             default: Some(fw::schema::DefaultValue::Text("stock")),
             ..field("kind", SqlType::Text)
         },

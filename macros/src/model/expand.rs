@@ -6,7 +6,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::ast::{Field, Generated, Model, TypeKind};
-use super::attr::{DefaultLiteral, OnDelete, Opt};
+use fw_core::constraint::Setting;
+
+use super::attr::{DefaultLiteral, OnDelete};
 use super::sql::{self, Dialect};
 use crate::names::screaming_snake_case;
 
@@ -173,13 +175,6 @@ fn option<T: ?Sized>(value: Option<&T>, quote_value: impl Fn(&T) -> TokenStream)
     }
 }
 
-fn count(value: &Option<Opt<u32>>) -> TokenStream {
-    option(value.as_ref(), |opt| {
-        let value = Literal::u32_suffixed(opt.value);
-        quote!(#value)
-    })
-}
-
 fn text(value: Option<&str>) -> TokenStream {
     option(value, |text| quote!(#text))
 }
@@ -209,13 +204,7 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
         DefaultLiteral::Bool(value) => quote!(::fw::schema::DefaultValue::Bool(#value)),
         DefaultLiteral::Text(value) => quote!(::fw::schema::DefaultValue::Text(#value)),
     });
-    let max_length = count(&args.max_length);
-    let min_length = count(&args.min_length);
-    let min_value = text(args.min.as_ref().map(|opt| opt.value.text.as_str()));
-    let max_value = text(args.max.as_ref().map(|opt| opt.value.text.as_str()));
-    let pattern = text(args.pattern.as_ref().map(|opt| opt.value.as_str()));
-    let max_digits = count(&args.max_digits);
-    let decimal_places = count(&args.decimal_places);
+    let constraints = constraints(field, &field_trait);
     let on_delete = match field.on_delete() {
         OnDelete::Restrict => quote!(::fw::schema::OnDelete::Restrict),
         OnDelete::Cascade => quote!(::fw::schema::OnDelete::Cascade),
@@ -245,16 +234,43 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
             unique: #unique,
             index: #index,
             default: #default,
-            max_length: #max_length,
-            min_length: #min_length,
-            min_value: #min_value,
-            max_value: #max_value,
-            pattern: #pattern,
-            max_digits: #max_digits,
-            decimal_places: #decimal_places,
-            choices: #field_trait::CHOICES,
+            constraints: #constraints,
             foreign_key: #foreign_key,
             sensitive: #sensitive,
+        }
+    }
+}
+
+/// The field's constraint list: the declared ones, then the choices of its type
+/// when it is a `#[derive(Choices)]` enum, which only the type knows: a
+/// constant `if` on the type's `CHOICES` picks one of two lists.
+fn constraints(field: &Field, field_trait: &TokenStream) -> TokenStream {
+    let declared: Vec<TokenStream> = field
+        .args
+        .constraints()
+        .iter()
+        .map(|constraint| {
+            let variant = format_ident!("{}", constraint.variant_name());
+            let setting = match constraint.setting() {
+                Setting::Count(count) => {
+                    let count = Literal::u32_suffixed(count);
+                    quote!(#count)
+                }
+                Setting::Text(text) => quote!(#text),
+                Setting::List(values) => quote!(&[#(#values),*]),
+            };
+            quote!(::fw::schema::Constraint::#variant(#setting))
+        })
+        .collect();
+    // Only a type the macro does not recognise can be a `Choices` enum.
+    if field.kind != TypeKind::Other {
+        return quote!(&[#(#declared),*]);
+    }
+    quote! {
+        if #field_trait::CHOICES.is_empty() {
+            &[#(#declared),*]
+        } else {
+            &[#(#declared,)* ::fw::schema::Constraint::Choices(#field_trait::CHOICES)]
         }
     }
 }
