@@ -218,7 +218,7 @@ const RULES: &[(&str, &[(Severity, &str)])] = &[
             ),
             (
                 Compatible,
-                "POST /securities, request body `price`: x-minimum loosened: `0` → none",
+                "POST /securities, request body `price`: x-minimum `0` → none, held by another bound",
             ),
         ],
     ),

@@ -532,13 +532,38 @@ impl Differ<'_> {
                 "enum" => self.enumeration(&at, direction, from, to),
                 bound if bound_direction(bound).is_some() => {
                     let larger_is_tighter = bound_direction(bound) == Some(true);
+                    let tighter = |to: Decimal, from: Decimal| match larger_is_tighter {
+                        true => to > from,
+                        false => to < from,
+                    };
                     let tightened = match (number(from), number(to)) {
-                        (Some(from), Some(to)) if larger_is_tighter => to > from,
-                        (Some(from), Some(to)) => to < from,
+                        (Some(from), Some(to)) => tighter(to, from),
                         (None, Some(_)) => true,
                         _ => false,
                     };
-                    self.bound(&at, key, from, to, tightened, narrowing, widening);
+                    // `minimum: 0` replaced by `exclusiveMinimum: 0` loosens
+                    // nothing: another bound on the same side still holds it.
+                    let still_held = !tightened
+                        && number(from).is_some_and(|from| {
+                            new_map.iter().any(|(other, value)| {
+                                other != key
+                                    && bound_direction(other) == Some(larger_is_tighter)
+                                    && number(Some(value))
+                                        .is_some_and(|value| value == from || tighter(value, from))
+                            })
+                        });
+                    if still_held {
+                        self.compatible(
+                            &at,
+                            format!(
+                                "{key} {} → {}, held by another bound",
+                                shown(from),
+                                shown(to)
+                            ),
+                        );
+                    } else {
+                        self.bound(&at, key, from, to, tightened, narrowing, widening);
+                    }
                 }
                 "pattern" => {
                     // Documents written before fw anchored field patterns
