@@ -228,13 +228,6 @@ impl<Text: AsRef<str>, List: AsRef<[Text]>> Constraint<Text, List> {
             Constraint::MaxDigits(_) | Constraint::DecimalPlaces(_) => 7,
         }
     }
-
-    /// The constraint of the same kind in `constraints`, if there is one.
-    pub fn same_kind_in<'a>(&self, constraints: &'a [Self]) -> Option<&'a Self> {
-        constraints
-            .iter()
-            .find(|other| std::mem::discriminant(*other) == std::mem::discriminant(self))
-    }
 }
 
 impl OwnedConstraint {

@@ -1,6 +1,8 @@
 //! The vocabulary `fw`'s macros and its runtime share, so that neither keeps a copy
-//! of the other's facts: the static schema types `#[model]` emits, the SQL dialects,
-//! and the rules that name and quote what fw puts in a database.
+//! of the other's facts: the static schema types `#[model]` emits, the field
+//! constraints (each kind with its validation, JSON Schema, SQL CHECK and
+//! tightening rule), the SQL dialects, and the rules that name and quote what fw
+//! puts in a database.
 //!
 //! `fw-macros` runs these at compile time and `fw` re-exports them; applications
 //! use them through `fw` (`fw::schema`, `fw::Dialect`), never directly.

@@ -15,7 +15,7 @@ use crate::schema::{FieldSchema, SqlType};
 /// A value being validated, in the form its constraints read.
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {
-    /// Text, with its length in characters.
+    /// Text.
     Text(&'a str),
     /// An integer or a decimal.
     Number(Decimal),
@@ -159,6 +159,13 @@ impl<Text: AsRef<str> + PartialEq, List: AsRef<[Text]>> Constraint<Text, List> {
                 .any(|value| !new.as_ref().contains(value)),
             _ => true,
         }
+    }
+
+    /// The constraint of the same kind in `constraints`, if there is one.
+    fn same_kind_in<'a>(&self, constraints: &'a [Self]) -> Option<&'a Self> {
+        constraints
+            .iter()
+            .find(|other| std::mem::discriminant(*other) == std::mem::discriminant(self))
     }
 }
 
