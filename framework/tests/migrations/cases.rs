@@ -857,6 +857,7 @@ pub(crate) async fn drops_and_tightenings_apply(test_db: TestDb) {
         1
     );
     assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'second', 'n', 'z', 7)").await, "choices");
+    assert!(fails(db, "INSERT INTO item (code, label, note, rank, quantity, owner_id) VALUES ('c2', 'second', 'n', 'a', 0, 7)").await, "exclusive minimum");
     assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'first', 'n', 'a', 7)").await, "unique label");
     assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'second', 'n', 'a', 8)").await, "reference");
     execute(

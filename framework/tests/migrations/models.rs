@@ -353,6 +353,11 @@ pub(crate) const BEFORE_FIELDS: &[FieldSchema] = &[
         ..field("note", SqlType::Text)
     },
     field("rank", SqlType::Text),
+    FieldSchema {
+        default: Some(DefaultValue::Int(1)),
+        constraints: &[Constraint::Minimum("0")],
+        ..field("quantity", SqlType::Int)
+    },
     field("owner_id", SqlType::BigInt),
     field("obsolete", SqlType::Bool),
 ];
@@ -370,6 +375,11 @@ pub(crate) const AFTER_FIELDS: &[FieldSchema] = &[
     FieldSchema {
         constraints: &[Constraint::Choices(&["a", "b"])],
         ..field("rank", SqlType::Text)
+    },
+    FieldSchema {
+        default: Some(DefaultValue::Int(1)),
+        constraints: &[Constraint::ExclusiveMinimum("0")],
+        ..field("quantity", SqlType::Int)
     },
     reference("owner_id", SqlType::BigInt, "owner", OnDelete::Cascade),
 ];
@@ -392,6 +402,7 @@ pub(crate) const ACKNOWLEDGE_ITEMS: &[&str] = &[
     "not_null:item.label",
     "narrow_column:item.note",
     "add_check:item.rank",
+    "add_check:item.quantity",
     "add_foreign_key:item.owner_id",
     "drop_column:item.obsolete",
     "add_unique:item_label_key",
