@@ -814,8 +814,8 @@ impl NewDividend {
             );
         }
         let rate = self.rate.normalize();
-        if rate.is_sign_negative() {
-            error("/rate", "min_value", "must be at least 0");
+        if rate.is_sign_negative() || rate.is_zero() {
+            error("/rate", "exclusive_min_value", "must be more than 0");
         }
         if rate.scale() > 8 {
             error(

@@ -21,7 +21,7 @@ use serde_json::{Value as Json, json};
 use crate::model::query::Lookup;
 use crate::rest::routes::{self, Route, Step, Target};
 use crate::rest::{Action, PROBLEM_JSON, ResourceSpec};
-use crate::schema::{FieldSchema, SqlType};
+use crate::schema::{Constraints, FieldSchema, SqlType};
 use fw_core::api::list::{self, MAX_IN_VALUES, MAX_SEARCH_LENGTH};
 
 /// Text without U+0000, which the server refuses in every string (PostgreSQL
@@ -239,67 +239,42 @@ pub(crate) fn field_schema(field: &FieldSchema) -> Json {
     if let Some(format) = format {
         schema.insert("format".into(), json!(format));
     }
-    if let Some(max) = field.max_length {
-        schema.insert("maxLength".into(), json!(max));
-    }
-    if let Some(min) = field.min_length {
-        schema.insert("minLength".into(), json!(min));
+    let mut decimal_notes = Vec::new();
+    for constraint in field.constraints {
+        schema.extend(
+            constraint
+                .keywords(field)
+                .into_iter()
+                .map(|(keyword, value)| (keyword.to_owned(), value)),
+        );
+        if field.sql_type == SqlType::Decimal {
+            decimal_notes.extend(constraint.decimal_note());
+        }
     }
     match field.sql_type {
         SqlType::Decimal => {
             schema.insert("pattern".into(), json!(crate::rest::decimal_pattern(field)));
-            let mut notes = Vec::new();
-            if let Some(min) = field.min_value {
-                notes.push(format!("at least {min}"));
-                schema.insert("x-minimum".into(), json!(min));
-            }
-            if let Some(max) = field.max_value {
-                notes.push(format!("at most {max}"));
-                schema.insert("x-maximum".into(), json!(max));
-            }
-            if let Some(digits) = field.max_digits {
-                schema.insert("x-max-digits".into(), json!(digits));
-            }
-            if let Some(places) = field.decimal_places {
-                notes.push(format!("at most {places} decimal places"));
-                schema.insert("x-decimal-places".into(), json!(places));
-            }
-            if !notes.is_empty() {
+            if !decimal_notes.is_empty() {
                 schema.insert(
                     "description".into(),
-                    json!(format!("A decimal as a string: {}.", notes.join(", "))),
+                    json!(format!(
+                        "A decimal as a string: {}.",
+                        decimal_notes.join(", ")
+                    )),
                 );
             }
         }
-        _ => {
-            if let Some(min) = field.min_value.and_then(|min| min.parse::<i64>().ok()) {
-                schema.insert("minimum".into(), json!(min));
+        SqlType::Text => match field.constraints.pattern() {
+            // Both hold: the field's own pattern, and no NUL.
+            Some(_) => {
+                schema.insert("allOf".into(), json!([{"pattern": WITHOUT_NUL}]));
             }
-            if let Some(max) = field.max_value.and_then(|max| max.parse::<i64>().ok()) {
-                schema.insert("maximum".into(), json!(max));
+            None if field.constraints.choices().is_empty() => {
+                schema.insert("pattern".into(), json!(WITHOUT_NUL));
             }
-            match field.pattern {
-                // Both hold: the field's own pattern, and no NUL.
-                Some(pattern) if field.sql_type == SqlType::Text => {
-                    schema.insert("pattern".into(), json!(pattern));
-                    schema.insert("allOf".into(), json!([{"pattern": WITHOUT_NUL}]));
-                }
-                Some(pattern) => {
-                    schema.insert("pattern".into(), json!(pattern));
-                }
-                None if field.sql_type == SqlType::Text && field.choices.is_empty() => {
-                    schema.insert("pattern".into(), json!(WITHOUT_NUL));
-                }
-                None => {}
-            }
-        }
-    }
-    if !field.choices.is_empty() {
-        let mut values: Vec<Json> = field.choices.iter().map(|choice| json!(choice)).collect();
-        if field.nullable {
-            values.push(Json::Null);
-        }
-        schema.insert("enum".into(), Json::Array(values));
+            None => {}
+        },
+        _ => {}
     }
     Json::Object(schema)
 }

@@ -149,14 +149,16 @@ fn a_disappeared_and_a_new_column_are_a_drop_and_an_add() {
         auto_id(),
         FieldSchema {
             unique: true,
-            max_length: Some(12),
-            min_length: Some(1),
-            pattern: Some("[A-Z.]+"),
+            constraints: &[
+                fw::schema::Constraint::MaxLength(12),
+                fw::schema::Constraint::MinLength(1),
+                fw::schema::Constraint::Pattern("[A-Z.]+"),
+            ],
             ..field("symbol", SqlType::Text)
         },
         field("title", SqlType::Text),
         FieldSchema {
-            choices: &["stock", "etf"],
+            constraints: &[fw::schema::Constraint::Choices(&["stock", "etf"])],
             default: Some(DefaultValue::Text("stock")),
             ..field("kind", SqlType::Text)
         },

@@ -210,6 +210,26 @@ const RULES: &[(&str, &[(Severity, &str)])] = &[
         )],
     ),
     (
+        "exclusive_minimum_replaces_minimum",
+        &[
+            (
+                Breaking,
+                "POST /securities, request body `price`: x-exclusive-minimum tightened: none → `0`",
+            ),
+            (
+                Compatible,
+                "POST /securities, request body `price`: x-minimum `0` → none, held by another bound",
+            ),
+        ],
+    ),
+    (
+        "pattern_anchored_as_served",
+        &[(
+            Compatible,
+            "POST /securities, request body `symbol`: pattern `^[A-Z]+$` → `^(?:^[A-Z]+$)$`",
+        )],
+    ),
+    (
         "new_pattern",
         &[(
             Breaking,

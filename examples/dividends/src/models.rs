@@ -89,8 +89,9 @@ pub struct Dividend {
     pub record_date: NaiveDate,
     /// When it is paid.
     pub pay_date: NaiveDate,
-    /// Cash paid per share.
-    #[field(max_digits = 18, decimal_places = 8, min = "0")]
+    /// Cash paid per share: more than zero (a zero-rate announcement pays
+    /// nothing and is a mistake in the clearing firm's file).
+    #[field(max_digits = 18, decimal_places = 8, exclusive_min = "0")]
     pub rate: Decimal,
     /// ISO 4217 currency code.
     #[field(min_length = 3, max_length = 3, default = "USD")]

@@ -6,6 +6,8 @@
 //! and OpenAPI from them. They are plain `const` data: nothing is discovered at run
 //! time.
 
+pub use crate::constraint::{Constraint, Constraints};
+
 /// The portable column type of a field, rendered per dialect when SQL is generated.
 ///
 /// Each Rust type that can be stored implements `fw::Field` and names its
@@ -20,7 +22,7 @@ pub enum SqlType {
     BigInt,
     /// Boolean (`bool`).
     Bool,
-    /// Text (`String`), optionally limited by the field's `max_length`.
+    /// Text (`String`).
     Text,
     /// Exact decimal (`rust_decimal::Decimal`) with the field's precision and scale.
     Decimal,
@@ -210,22 +212,9 @@ pub struct FieldSchema {
     pub index: bool,
     /// Column default.
     pub default: Option<DefaultValue>,
-    /// Maximum length in characters, for text.
-    pub max_length: Option<u32>,
-    /// Minimum length in characters, for text.
-    pub min_length: Option<u32>,
-    /// Inclusive lower bound, for numbers (text form, so decimals stay exact).
-    pub min_value: Option<&'static str>,
-    /// Inclusive upper bound, for numbers (text form, so decimals stay exact).
-    pub max_value: Option<&'static str>,
-    /// Regular expression the whole value must match, for text.
-    pub pattern: Option<&'static str>,
-    /// Total number of digits, for decimals.
-    pub max_digits: Option<u32>,
-    /// Digits after the decimal point, for decimals.
-    pub decimal_places: Option<u32>,
-    /// The allowed values, for fields whose type is a `#[derive(Choices)]` enum.
-    pub choices: &'static [&'static str],
+    /// What the field's values must be (lengths, bounds, digits, a pattern, the
+    /// choices of its type), in the order of [`Constraint`]'s variants.
+    pub constraints: &'static [Constraint],
     /// The referenced model, for `Ref<M>` fields.
     pub foreign_key: Option<ForeignKeySchema>,
     /// Personal data or a secret: never shown in `Debug`, logs or error messages.
@@ -249,14 +238,7 @@ impl FieldSchema {
             unique: false,
             index: false,
             default: None,
-            max_length: None,
-            min_length: None,
-            min_value: None,
-            max_value: None,
-            pattern: None,
-            max_digits: None,
-            decimal_places: None,
-            choices: &[],
+            constraints: &[],
             foreign_key: None,
             sensitive: false,
         }

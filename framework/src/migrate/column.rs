@@ -2,47 +2,132 @@
 //! [`Operation`](super::operation::Operation)s carry and a
 //! [`SchemaState`](super::SchemaState)'s tables hold.
 
-use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+use fw_core::constraint::{OwnedConstraint, Setting};
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{OnDelete, SqlType};
 
 /// One column, in the portable terms a migration file uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ColumnFile", into = "ColumnFile")]
 pub(crate) struct Column {
     pub(crate) name: String,
-    #[serde(rename = "type", with = "sql_type_name")]
     pub(crate) sql_type: SqlType,
-    #[serde(default)]
     pub(crate) nullable: bool,
-    #[serde(default)]
     pub(crate) primary_key: bool,
-    #[serde(default)]
     pub(crate) generated: Option<GeneratedKind>,
-    #[serde(default)]
     pub(crate) default: Option<Literal>,
-    #[serde(default)]
-    pub(crate) max_length: Option<u32>,
-    #[serde(default)]
-    pub(crate) min_length: Option<u32>,
-    #[serde(default)]
-    pub(crate) min_value: Option<String>,
-    #[serde(default)]
-    pub(crate) max_value: Option<String>,
-    #[serde(default)]
-    pub(crate) pattern: Option<String>,
-    #[serde(default)]
-    pub(crate) max_digits: Option<u32>,
-    #[serde(default)]
-    pub(crate) decimal_places: Option<u32>,
-    #[serde(default)]
-    pub(crate) choices: Vec<String>,
+    /// In the order of [`Constraint`](crate::schema::Constraint)'s variants, so equal sets compare equal.
+    pub(crate) constraints: Vec<OwnedConstraint>,
     /// `table.column` of the referenced primary key.
-    #[serde(default)]
     pub(crate) references: Option<String>,
-    #[serde(default, with = "on_delete_name")]
     pub(crate) on_delete: Option<OnDelete>,
+}
+
+/// A [`Column`] as a file writes it: each constraint is a key of its own
+/// (`max_length = 12`), read and written by
+/// [`Constraint`](crate::schema::Constraint).
+#[derive(Serialize, Deserialize)]
+struct ColumnFile {
+    name: String,
+    #[serde(rename = "type", with = "sql_type_name")]
+    sql_type: SqlType,
+    #[serde(default)]
+    nullable: bool,
+    #[serde(default)]
+    primary_key: bool,
+    #[serde(default)]
+    generated: Option<GeneratedKind>,
+    #[serde(default)]
+    default: Option<Literal>,
+    #[serde(default)]
+    references: Option<String>,
+    #[serde(default, with = "on_delete_name")]
+    on_delete: Option<OnDelete>,
+    /// Every other key: the constraints (serde cannot deny unknown keys beside
+    /// a flattened map, so [`Column::try_from`] does).
+    #[serde(flatten)]
+    constraints: BTreeMap<String, SettingValue>,
+}
+
+/// A constraint's value in a file, as TOML gives it.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum SettingValue {
+    Count(u32),
+    Text(String),
+    List(Vec<String>),
+}
+
+impl TryFrom<ColumnFile> for Column {
+    type Error = String;
+
+    fn try_from(file: ColumnFile) -> Result<Column, String> {
+        let name = &file.name;
+        let mut constraints = Vec::with_capacity(file.constraints.len());
+        for (key, value) in file.constraints {
+            let setting = match value {
+                SettingValue::Count(count) => Setting::Count(count),
+                SettingValue::Text(text) => Setting::Text(text),
+                SettingValue::List(values) => Setting::List(values),
+            };
+            match OwnedConstraint::from_setting(&key, setting) {
+                Ok(Some(constraint)) => constraints.push(constraint),
+                Ok(None) => {
+                    return Err(format!(
+                        "column `{name}`: unknown key `{key}`, expected a column setting \
+                         (`type`, `nullable`, `default`, `references`, ...) or a constraint \
+                         (`max_length`, `min_value`, `pattern`, ...)"
+                    ));
+                }
+                Err(error) => return Err(format!("column `{name}`: {error}")),
+            }
+        }
+        constraints.sort();
+        Ok(Column {
+            name: file.name,
+            sql_type: file.sql_type,
+            nullable: file.nullable,
+            primary_key: file.primary_key,
+            generated: file.generated,
+            default: file.default,
+            constraints,
+            references: file.references,
+            on_delete: file.on_delete,
+        })
+    }
+}
+
+impl From<Column> for ColumnFile {
+    fn from(column: Column) -> ColumnFile {
+        let constraints = column
+            .constraints
+            .iter()
+            .map(|constraint| {
+                let value = match constraint.setting() {
+                    Setting::Count(count) => SettingValue::Count(count),
+                    Setting::Text(text) => SettingValue::Text(text.to_owned()),
+                    Setting::List(values) => {
+                        SettingValue::List(values.into_iter().map(str::to_owned).collect())
+                    }
+                };
+                (constraint.key().to_owned(), value)
+            })
+            .collect();
+        ColumnFile {
+            name: column.name,
+            sql_type: column.sql_type,
+            nullable: column.nullable,
+            primary_key: column.primary_key,
+            generated: column.generated,
+            default: column.default,
+            references: column.references,
+            on_delete: column.on_delete,
+            constraints,
+        }
+    }
 }
 
 /// How the database fills a column. Only kinds that change the DDL are recorded:
@@ -98,18 +183,6 @@ impl Column {
     /// broken SQL.
     pub(super) fn validate(&self) -> Result<(), String> {
         let name = &self.name;
-        for (key, value) in [
-            ("min_value", &self.min_value),
-            ("max_value", &self.max_value),
-        ] {
-            if let Some(value) = value
-                && value.parse::<Decimal>().is_err()
-            {
-                return Err(format!(
-                    "column `{name}`: `{key} = \"{value}\"` is not a number; write it as \"10\" or \"0.5\""
-                ));
-            }
-        }
         match (&self.references, self.foreign_key(), self.on_delete) {
             (Some(references), None, _) => {
                 return Err(format!(

@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use fw_core::constraint::Setting;
+
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -355,33 +357,18 @@ fn inline_column(column: &Column) -> String {
             },
         );
     }
-    for (key, value) in [
-        ("max_length", column.max_length),
-        ("min_length", column.min_length),
-    ] {
-        if let Some(value) = value {
-            push(key, value.to_string());
-        }
-    }
-    for (key, value) in [
-        ("min_value", &column.min_value),
-        ("max_value", &column.max_value),
-        ("pattern", &column.pattern),
-    ] {
-        if let Some(value) = value {
-            push(key, string(value));
-        }
-    }
-    for (key, value) in [
-        ("max_digits", column.max_digits),
-        ("decimal_places", column.decimal_places),
-    ] {
-        if let Some(value) = value {
-            push(key, value.to_string());
-        }
-    }
-    if !column.choices.is_empty() {
-        push("choices", string_list(&column.choices));
+    for constraint in &column.constraints {
+        push(
+            constraint.key(),
+            match constraint.setting() {
+                Setting::Count(count) => count.to_string(),
+                Setting::Text(text) => string(text),
+                Setting::List(values) => {
+                    let items: Vec<String> = values.into_iter().map(string).collect();
+                    format!("[{}]", items.join(", "))
+                }
+            },
+        );
     }
     if let Some(references) = &column.references {
         push("references", string(references));

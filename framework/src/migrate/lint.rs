@@ -8,12 +8,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use rust_decimal::Decimal;
-
 use super::column::Column;
 use super::operation::Operation;
 use super::state::SchemaState;
-use crate::schema::SqlType;
+use crate::schema::{Constraint, Constraints, SqlType};
 
 /// One deploy-safety problem of a migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,8 +214,8 @@ fn lint_alter_column(
         );
     }
     if new.sql_type == old.sql_type
-        && let Some(max) = new.max_length
-        && old.max_length.is_none_or(|old_max| max < old_max)
+        && let Some(max) = new.constraints.max_length()
+        && Constraint::MaxLength(max).tightens(&old.constraints)
     {
         report(
             format!("narrow_column:{target}"),
@@ -272,7 +270,12 @@ fn lint_alter_column(
 }
 
 fn describe_type(column: &Column) -> String {
-    match (column.sql_type, column.max_digits, column.decimal_places) {
+    let constraints = &column.constraints[..];
+    match (
+        column.sql_type,
+        constraints.max_digits(),
+        constraints.decimal_places(),
+    ) {
         (SqlType::Decimal, Some(digits), places) => {
             format!("decimal({digits},{})", places.unwrap_or(0))
         }
@@ -296,8 +299,9 @@ fn type_change(old: &Column, new: &Column) -> Option<&'static str> {
         });
     }
     if old.sql_type == SqlType::Decimal {
-        let scale_changed = old.decimal_places != new.decimal_places;
-        let digits_narrowed = match (old.max_digits, new.max_digits) {
+        let (old, new) = (&old.constraints[..], &new.constraints[..]);
+        let scale_changed = old.decimal_places() != new.decimal_places();
+        let digits_narrowed = match (old.max_digits(), new.max_digits()) {
             (_, None) => false,
             (None, Some(_)) => true,
             (Some(old), Some(new)) => new < old,
@@ -322,18 +326,12 @@ fn integer_width(sql_type: SqlType) -> u8 {
     }
 }
 
-/// Whether `new` rejects a value `old` accepted (max length is its own rule).
+/// Whether `new`'s CHECK rejects a value `old`'s accepted (a maximum length is
+/// its own rule, with its own recipe).
 fn checks_tightened(old: &Column, new: &Column) -> bool {
-    let number = |value: &Option<String>| value.as_deref().and_then(|v| v.parse::<Decimal>().ok());
-    let choices = !new.choices.is_empty()
-        && (old.choices.is_empty() || old.choices.iter().any(|c| !new.choices.contains(c)));
-    let min_length = new
-        .min_length
-        .is_some_and(|min| old.min_length.is_none_or(|old| min > old));
-    let min_value = number(&new.min_value)
-        .is_some_and(|min| number(&old.min_value).is_none_or(|old| min > old));
-    let max_value = number(&new.max_value)
-        .is_some_and(|max| number(&old.max_value).is_none_or(|old| max < old));
-    let pattern = new.pattern.is_some() && new.pattern != old.pattern;
-    choices || min_length || min_value || max_value || pattern
+    new.constraints.iter().any(|constraint| {
+        constraint.is_check()
+            && !matches!(constraint, Constraint::MaxLength(_))
+            && constraint.tightens(&old.constraints)
+    })
 }

@@ -4,6 +4,7 @@
 //! `field.rs`): on SQLite decimals, dates, timestamps and JSON are text, UUIDs are
 //! blobs and booleans are integers.
 
+use fw_core::constraint::OwnedConstraint;
 use rust_decimal::Decimal;
 
 use super::column::{Column, Index, Literal};
@@ -11,7 +12,7 @@ use super::operation::Operation;
 use super::state::{SchemaState, Table};
 use crate::db::{Dialect, quote_ident};
 use crate::schema::{
-    OnDelete, SqlType, check_constraint_name, foreign_key_constraint_name,
+    Constraints, OnDelete, SqlType, check_constraint_name, foreign_key_constraint_name,
     primary_key_constraint_name,
 };
 
@@ -177,7 +178,10 @@ pub(crate) fn column_type(column: &Column, dialect: Dialect) -> String {
             // Lengths are CHECK constraints rather than VARCHAR(n), so a value that
             // is too long is the same typed error on both databases.
             SqlType::Text => "TEXT".to_owned(),
-            SqlType::Decimal => match (column.max_digits, column.decimal_places) {
+            SqlType::Decimal => match (
+                column.constraints.max_digits(),
+                column.constraints.decimal_places(),
+            ) {
                 (Some(digits), places) => format!("NUMERIC({digits},{})", places.unwrap_or(0)),
                 (None, _) => "NUMERIC".to_owned(),
             },
@@ -222,41 +226,12 @@ fn default_literal(column: &Column, dialect: Dialect) -> Option<String> {
 /// The condition of the column's CHECK constraint: all of its checks AND-ed, or
 /// `None` when it has none in `dialect`.
 pub(crate) fn check_condition(column: &Column, dialect: Dialect) -> Option<String> {
-    let name = quote_ident(&column.name);
-    let length = match dialect {
-        Dialect::Sqlite => "length",
-        Dialect::Postgres => "char_length",
-    };
-    let mut conditions = Vec::new();
-    if !column.choices.is_empty() {
-        let values: Vec<String> = column.choices.iter().map(|c| quote_literal(c)).collect();
-        conditions.push(format!("{name} IN ({})", values.join(", ")));
-    }
-    if let Some(min) = column.min_length {
-        conditions.push(format!("{length}({name}) >= {min}"));
-    }
-    if let Some(max) = column.max_length {
-        conditions.push(format!("{length}({name}) <= {max}"));
-    }
-    // SQLite stores decimals as text, which compares as text: compare numbers.
-    let value = if dialect == Dialect::Sqlite && column.sql_type == SqlType::Decimal {
-        format!("CAST({name} AS REAL)")
-    } else {
-        name.clone()
-    };
-    if let Some(min) = &column.min_value {
-        conditions.push(format!("{value} >= {min}"));
-    }
-    if let Some(max) = &column.max_value {
-        conditions.push(format!("{value} <= {max}"));
-    }
-    // SQLite has no regular expressions; the REST layer still validates the pattern.
-    if let (Some(pattern), Dialect::Postgres) = (&column.pattern, dialect) {
-        conditions.push(format!(
-            "{name} ~ {}",
-            quote_literal(&format!("^(?:{pattern})$"))
-        ));
-    }
+    let mut constraints: Vec<&OwnedConstraint> = column.constraints.iter().collect();
+    constraints.sort_by_key(|constraint| constraint.check_order());
+    let conditions: Vec<String> = constraints
+        .into_iter()
+        .filter_map(|constraint| constraint.sql_check(&column.name, column.sql_type, dialect))
+        .collect();
     (!conditions.is_empty()).then(|| conditions.join(" AND "))
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::column::{Column, GeneratedKind, Index, Literal};
 use super::operation::Operation;
 use crate::schema::{
-    self, DefaultValue, Generated, ModelSchema, index_name, unique_constraint_name,
+    self, Constraint, DefaultValue, Generated, ModelSchema, index_name, unique_constraint_name,
 };
 
 /// The database schema a set of models (or a migration history) describes: every
@@ -423,7 +423,6 @@ fn table_of_model(model: &ModelSchema) -> Table {
 }
 
 fn column_of_field(field: &schema::FieldSchema) -> Column {
-    let owned = |text: Option<&str>| text.map(str::to_owned);
     Column {
         name: field.column.to_owned(),
         sql_type: field.sql_type,
@@ -438,14 +437,11 @@ fn column_of_field(field: &schema::FieldSchema) -> Column {
             DefaultValue::Bool(value) => Literal::Bool(value),
             DefaultValue::Text(value) => Literal::Text(value.to_owned()),
         }),
-        max_length: field.max_length,
-        min_length: field.min_length,
-        min_value: owned(field.min_value),
-        max_value: owned(field.max_value),
-        pattern: owned(field.pattern),
-        max_digits: field.max_digits,
-        decimal_places: field.decimal_places,
-        choices: field.choices.iter().map(|&c| c.to_owned()).collect(),
+        constraints: field
+            .constraints
+            .iter()
+            .map(Constraint::to_owned_constraint)
+            .collect(),
         references: field
             .foreign_key
             .map(|foreign_key| format!("{}.{}", foreign_key.table, foreign_key.column)),

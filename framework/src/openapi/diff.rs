@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
+use fw_core::constraint::{anchored, bound_keyword};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value as Json};
 
@@ -529,25 +530,51 @@ impl Differ<'_> {
                     );
                 }
                 "enum" => self.enumeration(&at, direction, from, to),
-                "maxLength" | "maxItems" | "maximum" | "exclusiveMaximum" | "x-maximum"
-                | "x-max-digits" | "x-decimal-places" => {
+                bound if bound_direction(bound).is_some() => {
+                    let larger_is_tighter = bound_direction(bound) == Some(true);
+                    let tighter = |to: Decimal, from: Decimal| match larger_is_tighter {
+                        true => to > from,
+                        false => to < from,
+                    };
                     let tightened = match (number(from), number(to)) {
-                        (Some(from), Some(to)) => to < from,
+                        (Some(from), Some(to)) => tighter(to, from),
                         (None, Some(_)) => true,
                         _ => false,
                     };
-                    self.bound(&at, key, from, to, tightened, narrowing, widening);
-                }
-                "minLength" | "minItems" | "minimum" | "exclusiveMinimum" | "x-minimum" => {
-                    let tightened = match (number(from), number(to)) {
-                        (Some(from), Some(to)) => to > from,
-                        (None, Some(_)) => true,
-                        _ => false,
-                    };
-                    self.bound(&at, key, from, to, tightened, narrowing, widening);
+                    // `minimum: 0` replaced by `exclusiveMinimum: 0` loosens
+                    // nothing: another bound on the same side still holds it.
+                    let still_held = !tightened
+                        && number(from).is_some_and(|from| {
+                            new_map.iter().any(|(other, value)| {
+                                other != key
+                                    && bound_direction(other) == Some(larger_is_tighter)
+                                    && number(Some(value))
+                                        .is_some_and(|value| value == from || tighter(value, from))
+                            })
+                        });
+                    if still_held {
+                        self.compatible(
+                            &at,
+                            format!(
+                                "{key} {} → {}, held by another bound",
+                                shown(from),
+                                shown(to)
+                            ),
+                        );
+                    } else {
+                        self.bound(&at, key, from, to, tightened, narrowing, widening);
+                    }
                 }
                 "pattern" => {
+                    // Documents written before fw anchored field patterns
+                    // showed the bare pattern, which the server always matched
+                    // against the whole value: anchoring it changes no answer.
+                    let anchored_as_served = matches!(
+                        (from, to),
+                        (Some(Json::String(from)), Some(Json::String(to))) if *to == anchored(from)
+                    );
                     let severity = match (from, to) {
+                        _ if anchored_as_served => Severity::Compatible,
                         (Some(_), None) => widening,
                         (None, Some(_)) => narrowing,
                         _ => Severity::Breaking,
@@ -845,6 +872,17 @@ fn methods(item: &Json) -> String {
         .map(|method| method.to_uppercase())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Whether a larger value of numeric bound `keyword` is tighter: the
+/// constraints' keywords, as [`bound_keyword`] gives them, and the bounds of
+/// lists.
+fn bound_direction(keyword: &str) -> Option<bool> {
+    match keyword {
+        "minItems" => Some(true),
+        "maxItems" => Some(false),
+        keyword => bound_keyword(keyword),
+    }
 }
 
 fn shown(value: Option<&Json>) -> String {

@@ -46,7 +46,7 @@ use sha2::{Digest, Sha256};
 use super::ApiError;
 use crate::db::{Access, Arguments, Conn, Db, Dialect, Tx};
 use crate::error::Result;
-use crate::schema::{FieldSchema, Generated, IndexSchema, ModelSchema, SqlType};
+use crate::schema::{Constraint, FieldSchema, Generated, IndexSchema, ModelSchema, SqlType};
 
 /// The longest `Idempotency-Key` accepted, in bytes.
 pub const MAX_KEY_LENGTH: usize = 255;
@@ -80,7 +80,7 @@ static KEYS: ModelSchema = ModelSchema {
         // The caller's actor; empty for callers without one.
         FieldSchema::plain("actor", SqlType::Text, false),
         FieldSchema {
-            max_length: Some(MAX_KEY_LENGTH as u32),
+            constraints: &[Constraint::MaxLength(MAX_KEY_LENGTH as u32)],
             ..FieldSchema::plain("idempotency_key", SqlType::Text, false)
         },
         // SHA-256 of the method, path and body, in hex.

@@ -1,13 +1,11 @@
 //! Request bodies: reading JSON, then checking each field against its model
 //! field's constraints, collecting every error with a JSON pointer.
 
-use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{LazyLock, RwLock};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
-use regex::Regex;
+use fw_core::constraint::Subject;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
@@ -16,7 +14,7 @@ use uuid::Uuid;
 use super::ResourceSpec;
 use super::error::{ApiError, FieldError};
 use crate::field::Field;
-use crate::schema::{DefaultValue, FieldSchema, SqlType};
+use crate::schema::{Constraint, Constraints, DefaultValue, FieldSchema, SqlType};
 use crate::value::{DECIMAL_DIGITS, DecimalText, Value, parse_date, parse_timestamp};
 
 /// The largest request body accepted, in bytes.
@@ -250,11 +248,12 @@ fn escape_pointer(name: &str) -> String {
 }
 
 fn type_error(pointer: String, field: &FieldSchema) -> FieldError {
-    if !field.choices.is_empty() {
+    let choices = field.constraints.choices();
+    if !choices.is_empty() {
         return FieldError::new(
             pointer,
             "invalid_choice",
-            format!("expected one of {}", backticked(field.choices)),
+            format!("expected one of {}", backticked(choices)),
         );
     }
     FieldError::new(
@@ -302,100 +301,48 @@ pub(crate) fn validate(
     name: &str,
     errors: &mut Vec<FieldError>,
 ) {
-    let mut fail =
-        |code: &str, detail: String| errors.push(FieldError::new(pointer(name), code, detail));
-    match value {
+    let subject = match value {
         Value::Text(text) => {
             if text.contains('\0') {
-                fail("null_character", NUL_CHARACTER.to_owned());
+                errors.push(FieldError::new(
+                    pointer(name),
+                    "null_character",
+                    NUL_CHARACTER,
+                ));
             }
-            let length = text.chars().count();
-            if let Some(max) = field.max_length
-                && length > max as usize
-            {
-                fail("max_length", format!("at most {max} characters"));
-            }
-            if let Some(min) = field.min_length
-                && length < min as usize
-            {
-                fail("min_length", format!("at least {min} characters"));
-            }
-            if let Some(pattern) = field.pattern
-                && !matches_pattern(pattern, text)
-            {
-                fail("pattern", format!("must match `{pattern}`"));
-            }
-            if !field.choices.is_empty() && !field.choices.contains(&text.as_str()) {
-                fail(
-                    "invalid_choice",
-                    format!("expected one of {}", backticked(field.choices)),
-                );
-            }
+            Subject::Text(text)
         }
-        Value::Int(number) => check_range(field, Decimal::from(*number), &mut fail),
-        Value::Decimal(number) => {
-            check_range(field, *number, &mut fail);
-            let normalized = number.normalize();
-            let scale = normalized.scale();
-            if let Some(places) = field.decimal_places
-                && scale > places
-            {
-                fail(
-                    "decimal_places",
-                    format!("at most {places} digits after the decimal point"),
-                );
-            }
-            if let Some(digits) = field.max_digits {
-                let places = field.decimal_places.unwrap_or(0);
-                let integer_digits = normalized
-                    .trunc()
-                    .abs()
-                    .to_string()
-                    .trim_start_matches('0')
-                    .len() as u32;
-                if integer_digits > digits.saturating_sub(places) {
-                    fail(
-                        "max_digits",
-                        format!(
-                            "at most {} digits before the decimal point",
-                            digits.saturating_sub(places)
-                        ),
-                    );
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn check_range(field: &FieldSchema, number: Decimal, fail: &mut impl FnMut(&str, String)) {
-    if let Some(min) = field.min_value.and_then(|min| Decimal::from_str(min).ok())
-        && number < min
-    {
-        fail("min_value", format!("must be at least {min}"));
-    }
-    if let Some(max) = field.max_value.and_then(|max| Decimal::from_str(max).ok())
-        && number > max
-    {
-        fail("max_value", format!("must be at most {max}"));
-    }
+        Value::Int(number) => Subject::Number(Decimal::from(*number)),
+        Value::Decimal(number) => Subject::Number(*number),
+        _ => return,
+    };
+    errors.extend(
+        field
+            .constraints
+            .iter()
+            .filter_map(|constraint| constraint.violation(field, subject))
+            .map(|violation| FieldError::new(pointer(name), violation.code, violation.detail)),
+    );
 }
 
 /// The most digits a decimal field takes before and after the point: its
 /// declared `max_digits` and `decimal_places`, else what rust_decimal holds.
 fn decimal_limits(field: &FieldSchema) -> (u32, u32) {
-    let places = field.decimal_places.unwrap_or(DECIMAL_DIGITS);
-    let integer_digits = field.max_digits.map_or(DECIMAL_DIGITS, |digits| {
-        digits.saturating_sub(field.decimal_places.unwrap_or(0))
+    let constraints = field.constraints;
+    let places = constraints.decimal_places().unwrap_or(DECIMAL_DIGITS);
+    let integer_digits = constraints.max_digits().map_or(DECIMAL_DIGITS, |digits| {
+        digits.saturating_sub(constraints.decimal_places().unwrap_or(0))
     });
     (integer_digits, places)
 }
 
-/// Whether a decimal field takes a minus sign: not when its minimum is zero or
-/// more (so `-0` is refused where the document's pattern has no sign).
+/// Whether a decimal field takes a minus sign: not when its lower bound is zero
+/// or more (so `-0` is refused where the document's pattern has no sign).
 fn decimal_signed(field: &FieldSchema) -> bool {
     field
-        .min_value
+        .constraints
+        .lower_bound()
+        .and_then(Constraint::bound)
         .and_then(|min| Decimal::from_str(min).ok())
         .is_none_or(|min| min.is_sign_negative() && !min.is_zero())
 }
@@ -435,11 +382,14 @@ pub(crate) fn parse_decimal(
     })?;
     let (integer_digits, places) = decimal_limits(field);
     let mut errors = Vec::new();
-    if written.negative && !decimal_signed(field) {
-        let min = field.min_value.unwrap_or("0");
+    if written.negative
+        && !decimal_signed(field)
+        && let Some(bound) = field.constraints.lower_bound()
+    {
+        let bound_in_words = bound.decimal_note().unwrap_or_default();
         errors.push((
-            "min_value",
-            format!("must be at least {min}, without a sign"),
+            bound.code(),
+            format!("must be {bound_in_words}, without a sign"),
         ));
     }
     if written.places > places {
@@ -464,26 +414,6 @@ pub(crate) fn parse_decimal(
     }
 }
 
-/// Whether the whole of `text` matches `pattern`. Patterns are compiled once.
-pub(crate) fn matches_pattern(pattern: &'static str, text: &str) -> bool {
-    static COMPILED: LazyLock<RwLock<HashMap<&'static str, Option<Regex>>>> =
-        LazyLock::new(Default::default);
-    let cached = COMPILED.read().ok().and_then(|cache| {
-        cache
-            .get(pattern)
-            .map(|compiled| compiled.as_ref().is_none_or(|regex| regex.is_match(text)))
-    });
-    if let Some(matched) = cached {
-        return matched;
-    }
-    let compiled = Regex::new(&format!("^(?:{pattern})$")).ok();
-    let matched = compiled.as_ref().is_none_or(|regex| regex.is_match(text));
-    if let Ok(mut cache) = COMPILED.write() {
-        cache.insert(pattern, compiled);
-    }
-    matched
-}
-
 /// Parses query-string text as a value of `field`'s type.
 pub(crate) fn parse_text(field: &FieldSchema, text: &str) -> Result<Value, String> {
     let fail = || format!("expected {}", describe(field.sql_type));
@@ -500,8 +430,13 @@ pub(crate) fn parse_text(field: &FieldSchema, text: &str) -> Result<Value, Strin
             if text.contains('\0') {
                 return Err(NUL_CHARACTER.to_owned());
             }
-            if !field.choices.is_empty() && !field.choices.contains(&text) {
-                return Err(format!("expected one of {}", backticked(field.choices)));
+            if let Some(violation) = field
+                .constraints
+                .iter()
+                .filter(|constraint| matches!(constraint, Constraint::Choices(_)))
+                .find_map(|constraint| constraint.violation(field, Subject::Text(text)))
+            {
+                return Err(violation.detail);
             }
             Value::Text(text.to_owned())
         }
@@ -537,10 +472,13 @@ mod tests {
     use super::*;
 
     fn decimal(min: Option<&'static str>, digits: Option<u32>, places: Option<u32>) -> FieldSchema {
+        let constraints = [
+            min.map(Constraint::Minimum),
+            digits.map(Constraint::MaxDigits),
+            places.map(Constraint::DecimalPlaces),
+        ];
         FieldSchema {
-            min_value: min,
-            max_digits: digits,
-            decimal_places: places,
+            constraints: constraints.into_iter().flatten().collect::<Vec<_>>().leak(),
             ..FieldSchema::plain("rate", SqlType::Decimal, false)
         }
     }

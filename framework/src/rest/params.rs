@@ -5,14 +5,15 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fw_core::api::list::{self, MAX_IN_VALUES, MAX_SEARCH_LENGTH};
+use fw_core::constraint::Subject;
 use serde_json::{Value as Json, json};
 
 use super::ResourceSpec;
 use super::error::ApiError;
-use super::input::{from_json, matches_pattern, parse_text};
+use super::input::{from_json, parse_text};
 use crate::model::Model;
 use crate::model::query::{Cursor, Filter, Lookup, Order, Query};
-use crate::schema::FieldSchema;
+use crate::schema::{Constraint, FieldSchema};
 use crate::value::Value;
 
 /// The parameters of one list request, checked against the resource.
@@ -149,11 +150,14 @@ fn filter_param<M: Model>(
     // empty page.
     let parse_value = |text: &str| {
         let value = parse_text(field, text)?;
-        match field.pattern {
-            Some(pattern) if !matches_pattern(pattern, text) => {
-                Err(format!("must match `{pattern}`"))
-            }
-            _ => Ok(value),
+        let broken_pattern = field
+            .constraints
+            .iter()
+            .filter(|constraint| matches!(constraint, Constraint::Pattern(_)))
+            .find_map(|constraint| constraint.violation(field, Subject::Text(text)));
+        match broken_pattern {
+            Some(violation) => Err(violation.detail),
+            None => Ok(value),
         }
     };
     let values = match lookup {

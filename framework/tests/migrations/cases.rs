@@ -8,7 +8,7 @@ use fw::migrate::{
     BoxFuture, DataMigrations, MakeOptions, MakeOutcome, MigrateError, MigrateOptions,
     MigrateOutcome, makemigrations, migrate, pending,
 };
-use fw::schema::{ModelSchema, SqlType};
+use fw::schema::{Constraints, ModelSchema, SqlType};
 use fw::testing::TestDb;
 use fw::{Db, Dialect};
 
@@ -193,13 +193,16 @@ fn expected_type(field: &fw::schema::FieldSchema, dialect: Dialect) -> String {
             _ => "TEXT",
         }
         .to_owned(),
-        Dialect::Postgres => match (field.sql_type, field.max_digits) {
+        Dialect::Postgres => match (field.sql_type, field.constraints.max_digits()) {
             (SqlType::SmallInt, ..) => "smallint".to_owned(),
             (SqlType::Int, ..) => "integer".to_owned(),
             (SqlType::BigInt, ..) => "bigint".to_owned(),
             (SqlType::Bool, ..) => "boolean".to_owned(),
             (SqlType::Decimal, Some(digits)) => {
-                format!("numeric({digits},{})", field.decimal_places.unwrap_or(0))
+                format!(
+                    "numeric({digits},{})",
+                    field.constraints.decimal_places().unwrap_or(0)
+                )
             }
             (SqlType::Decimal, ..) => "numeric".to_owned(),
             (SqlType::Date, ..) => "date".to_owned(),
@@ -254,12 +257,11 @@ async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
             if field.foreign_key.is_some() {
                 constraints.insert(fw::schema::foreign_key_constraint_name(table, field.column));
             }
-            let checked = !field.choices.is_empty()
-                || field.min_length.is_some()
-                || field.min_value.is_some()
-                || field.max_value.is_some()
-                || field.max_length.is_some()
-                || (dialect == Dialect::Postgres && field.pattern.is_some());
+            let checked = field.constraints.iter().any(|constraint| {
+                constraint.is_check()
+                    && (dialect == Dialect::Postgres
+                        || !matches!(constraint, fw::schema::Constraint::Pattern(_)))
+            });
             if checked {
                 constraints.insert(fw::schema::check_constraint_name(table, field.column));
             }
@@ -411,14 +413,16 @@ pub(crate) async fn sqlite_rebuild_keeps_rows_and_foreign_keys(test_db: TestDb) 
         auto_id(),
         fw::schema::FieldSchema {
             unique: true,
-            max_length: Some(20),
-            min_length: Some(1),
-            pattern: Some("[A-Z.]+"),
+            constraints: &[
+                fw::schema::Constraint::MaxLength(20),
+                fw::schema::Constraint::MinLength(1),
+                fw::schema::Constraint::Pattern("[A-Z.]+"),
+            ],
             ..field("symbol", SqlType::Text)
         },
         field("name", SqlType::Text),
         fw::schema::FieldSchema {
-            choices: &["stock", "etf"],
+            constraints: &[fw::schema::Constraint::Choices(&["stock", "etf"])],
             default: Some(fw::schema::DefaultValue::Text("stock")),
             ..field("kind", SqlType::Text)
         },
@@ -843,6 +847,7 @@ pub(crate) async fn drops_and_tightenings_apply(test_db: TestDb) {
         1
     );
     assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'second', 'n', 'z', 7)").await, "choices");
+    assert!(fails(db, "INSERT INTO item (code, label, note, rank, quantity, owner_id) VALUES ('c2', 'second', 'n', 'a', 0, 7)").await, "exclusive minimum");
     assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'first', 'n', 'a', 7)").await, "unique label");
     assert!(fails(db, "INSERT INTO item (code, label, note, rank, owner_id) VALUES ('c2', 'second', 'n', 'a', 8)").await, "reference");
     execute(

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use fw::schema::{
-    DefaultValue, FieldSchema, ForeignKeySchema, Generated, IndexSchema, ModelSchema, OnDelete,
-    SqlType,
+    Constraint, DefaultValue, FieldSchema, ForeignKeySchema, Generated, IndexSchema, ModelSchema,
+    OnDelete, SqlType,
 };
 
 /// A plain, required, application-supplied field.
@@ -20,14 +20,7 @@ pub(crate) const fn field(name: &'static str, sql_type: SqlType) -> FieldSchema 
         unique: false,
         index: false,
         default: None,
-        max_length: None,
-        min_length: None,
-        min_value: None,
-        max_value: None,
-        pattern: None,
-        max_digits: None,
-        decimal_places: None,
-        choices: &[],
+        constraints: &[],
         foreign_key: None,
         sensitive: false,
     }
@@ -78,14 +71,16 @@ pub(crate) const SECURITY_FIELDS_V1: &[FieldSchema] = &[
     auto_id(),
     FieldSchema {
         unique: true,
-        max_length: Some(12),
-        min_length: Some(1),
-        pattern: Some("[A-Z.]+"),
+        constraints: &[
+            Constraint::MaxLength(12),
+            Constraint::MinLength(1),
+            Constraint::Pattern("[A-Z.]+"),
+        ],
         ..field("symbol", SqlType::Text)
     },
     field("name", SqlType::Text),
     FieldSchema {
-        choices: &["stock", "etf"],
+        constraints: &[Constraint::Choices(&["stock", "etf"])],
         default: Some(DefaultValue::Text("stock")),
         ..field("kind", SqlType::Text)
     },
@@ -105,9 +100,11 @@ pub(crate) const DIVIDEND_FIELDS_V1: &[FieldSchema] = &[
         OnDelete::Cascade,
     ),
     FieldSchema {
-        max_digits: Some(12),
-        decimal_places: Some(4),
-        min_value: Some("0"),
+        constraints: &[
+            Constraint::Minimum("0"),
+            Constraint::MaxDigits(12),
+            Constraint::DecimalPlaces(4),
+        ],
         ..field("amount", SqlType::Decimal)
     },
     FieldSchema {
@@ -129,7 +126,7 @@ pub(crate) const ACCOUNT_FIELDS_V1: &[FieldSchema] = &[
     },
     FieldSchema {
         sensitive: true,
-        max_length: Some(200),
+        constraints: &[Constraint::MaxLength(200)],
         ..field("holder", SqlType::Text)
     },
     FieldSchema {
@@ -153,7 +150,7 @@ pub(crate) const POSITION_FIELDS_V1: &[FieldSchema] = &[
         OnDelete::Restrict,
     ),
     FieldSchema {
-        min_value: Some("0"),
+        constraints: &[Constraint::Minimum("0")],
         ..field("quantity", SqlType::Int)
     },
 ];
@@ -176,9 +173,11 @@ pub(crate) const SECURITY_FIELDS_V2: &[FieldSchema] = &[
     auto_id(),
     FieldSchema {
         unique: true,
-        max_length: Some(16),
-        min_length: Some(1),
-        pattern: Some("[A-Z.]+"),
+        constraints: &[
+            Constraint::MaxLength(16),
+            Constraint::MinLength(1),
+            Constraint::Pattern("[A-Z.]+"),
+        ],
         ..field("symbol", SqlType::Text)
     },
     FieldSchema {
@@ -186,7 +185,7 @@ pub(crate) const SECURITY_FIELDS_V2: &[FieldSchema] = &[
         ..field("title", SqlType::Text)
     },
     FieldSchema {
-        choices: &["stock", "etf"],
+        constraints: &[Constraint::Choices(&["stock", "etf"])],
         default: Some(DefaultValue::Text("stock")),
         ..field("kind", SqlType::Text)
     },
@@ -197,7 +196,7 @@ pub(crate) const SECURITY_FIELDS_V2: &[FieldSchema] = &[
     FieldSchema {
         nullable: true,
         index: true,
-        max_length: Some(12),
+        constraints: &[Constraint::MaxLength(12)],
         ..field("isin", SqlType::Text)
     },
 ];
@@ -212,10 +211,12 @@ pub(crate) const DIVIDEND_FIELDS_V2: &[FieldSchema] = &[
         OnDelete::Cascade,
     ),
     FieldSchema {
-        max_digits: Some(12),
-        decimal_places: Some(4),
-        min_value: Some("0"),
-        max_value: Some("1000000"),
+        constraints: &[
+            Constraint::Minimum("0"),
+            Constraint::Maximum("1000000"),
+            Constraint::MaxDigits(12),
+            Constraint::DecimalPlaces(4),
+        ],
         ..field("amount", SqlType::Decimal)
     },
     FieldSchema {
@@ -239,7 +240,7 @@ pub(crate) const POSITION_FIELDS_V2: &[FieldSchema] = &[
         OnDelete::Restrict,
     ),
     FieldSchema {
-        min_value: Some("0"),
+        constraints: &[Constraint::Minimum("0")],
         ..field("quantity", SqlType::BigInt)
     },
 ];
@@ -296,7 +297,7 @@ pub(crate) const POSITION_FIELDS_V3: &[FieldSchema] = &[
         OnDelete::Restrict,
     ),
     FieldSchema {
-        min_value: Some("0"),
+        constraints: &[Constraint::Minimum("0")],
         ..field("quantity", SqlType::BigInt)
     },
 ];
@@ -348,10 +349,15 @@ pub(crate) const BEFORE_FIELDS: &[FieldSchema] = &[
         ..field("label", SqlType::Text)
     },
     FieldSchema {
-        max_length: Some(100),
+        constraints: &[Constraint::MaxLength(100)],
         ..field("note", SqlType::Text)
     },
     field("rank", SqlType::Text),
+    FieldSchema {
+        default: Some(DefaultValue::Int(1)),
+        constraints: &[Constraint::Minimum("0")],
+        ..field("quantity", SqlType::Int)
+    },
     field("owner_id", SqlType::BigInt),
     field("obsolete", SqlType::Bool),
 ];
@@ -363,12 +369,17 @@ pub(crate) const AFTER_FIELDS: &[FieldSchema] = &[
         ..field("label", SqlType::Text)
     },
     FieldSchema {
-        max_length: Some(50),
+        constraints: &[Constraint::MaxLength(50)],
         ..field("note", SqlType::Text)
     },
     FieldSchema {
-        choices: &["a", "b"],
+        constraints: &[Constraint::Choices(&["a", "b"])],
         ..field("rank", SqlType::Text)
+    },
+    FieldSchema {
+        default: Some(DefaultValue::Int(1)),
+        constraints: &[Constraint::ExclusiveMinimum("0")],
+        ..field("quantity", SqlType::Int)
     },
     reference("owner_id", SqlType::BigInt, "owner", OnDelete::Cascade),
 ];
@@ -391,6 +402,7 @@ pub(crate) const ACKNOWLEDGE_ITEMS: &[&str] = &[
     "not_null:item.label",
     "narrow_column:item.note",
     "add_check:item.rank",
+    "add_check:item.quantity",
     "add_foreign_key:item.owner_id",
     "drop_column:item.obsolete",
     "add_unique:item_label_key",

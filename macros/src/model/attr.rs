@@ -2,6 +2,7 @@
 //! spanned values. Only the syntax of each option is checked here; rules that
 //! involve the field's type or other fields live in `check.rs`.
 
+use fw_core::constraint::{Constraint, OwnedConstraint};
 use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Ident, Lit};
 
@@ -71,6 +72,7 @@ pub(crate) struct FieldArgs {
     pub(crate) max_length: Option<Opt<u32>>,
     pub(crate) min_length: Option<Opt<u32>>,
     pub(crate) min: Option<Opt<Bound>>,
+    pub(crate) exclusive_min: Option<Opt<Bound>>,
     pub(crate) max: Option<Opt<Bound>>,
     pub(crate) pattern: Option<Opt<String>>,
     pub(crate) max_digits: Option<Opt<u32>>,
@@ -94,6 +96,7 @@ pub(crate) const FIELD_OPTIONS: &[&str] = &[
     "max_length",
     "min_length",
     "min",
+    "exclusive_min",
     "max",
     "pattern",
     "max_digits",
@@ -197,17 +200,22 @@ fn parse_field_option(cx: &Ctxt, parsed: &mut FieldArgs, option: &RawOption) {
             let value = bound(cx, option, "min = 0` or `min = \"0.01\"");
             set(option, &mut parsed.min, value);
         }
+        "exclusive_min" => {
+            let value = bound(cx, option, "exclusive_min = 0` or `exclusive_min = \"0.5\"");
+            set(option, &mut parsed.exclusive_min, value);
+        }
         "max" => {
             let value = bound(cx, option, "max = 100` or `max = \"99.99\"");
             set(option, &mut parsed.max, value);
         }
         "pattern" => {
-            let value = option.string(cx, "pattern = \"^[A-Z]+$\"");
-            let value = value.filter(|(pattern, span)| {
-                if pattern.is_empty() {
-                    cx.error_at(*span, "`pattern` must not be empty: give a regular expression, e.g. `pattern = \"^[A-Z]+$\"`");
+            let value = option.string(cx, "pattern = \"[A-Z]+\"");
+            let value = value.filter(|(pattern, span)| match pattern_error(pattern) {
+                Some(error) => {
+                    cx.error_at(*span, error);
+                    false
                 }
-                !pattern.is_empty()
+                None => true,
             });
             set(option, &mut parsed.pattern, value);
         }
@@ -225,6 +233,84 @@ fn parse_field_option(cx: &Ctxt, parsed: &mut FieldArgs, option: &RawOption) {
         }
         _ => option.unknown(cx, "`#[field]`", FIELD_OPTIONS),
     }
+}
+
+impl FieldArgs {
+    /// The declared constraints, in the order of [`Constraint`]'s variants
+    /// (the choices of a `Choices` type are the type's, not an option's).
+    pub(crate) fn constraints(&self) -> Vec<OwnedConstraint> {
+        let count = |opt: &Option<Opt<u32>>, constraint: fn(u32) -> OwnedConstraint| {
+            opt.as_ref().map(|opt| constraint(opt.value))
+        };
+        let bound = |opt: &Option<Opt<Bound>>, constraint: fn(String) -> OwnedConstraint| {
+            opt.as_ref().map(|opt| constraint(opt.value.text.clone()))
+        };
+        let mut constraints: Vec<OwnedConstraint> = [
+            count(&self.max_length, Constraint::MaxLength),
+            count(&self.min_length, Constraint::MinLength),
+            bound(&self.min, Constraint::Minimum),
+            bound(&self.exclusive_min, Constraint::ExclusiveMinimum),
+            bound(&self.max, Constraint::Maximum),
+            self.pattern
+                .as_ref()
+                .map(|opt| Constraint::Pattern(opt.value.clone())),
+            count(&self.max_digits, Constraint::MaxDigits),
+            count(&self.decimal_places, Constraint::DecimalPlaces),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        constraints.sort();
+        constraints
+    }
+
+    /// The numeric bounds as written (option name, bound), and for each whether
+    /// it is a lower bound and whether the bound itself is excluded.
+    pub(crate) fn bounds(&self) -> Vec<(&'static str, &Opt<Bound>, BoundSide)> {
+        [
+            ("min", &self.min, BoundSide::Lower { exclusive: false }),
+            (
+                "exclusive_min",
+                &self.exclusive_min,
+                BoundSide::Lower { exclusive: true },
+            ),
+            ("max", &self.max, BoundSide::Upper),
+        ]
+        .into_iter()
+        .filter_map(|(name, bound, side)| bound.as_ref().map(|bound| (name, bound, side)))
+        .collect()
+    }
+}
+
+/// Which side of a field's range a bound is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BoundSide {
+    Lower { exclusive: bool },
+    Upper,
+}
+
+/// Why `pattern` cannot be a field's pattern: empty, or not a regular
+/// expression the runtime's `regex` crate compiles (parsed here with the same
+/// parser, so a pattern that compiles here compiles there).
+fn pattern_error(pattern: &str) -> Option<String> {
+    if pattern.is_empty() {
+        return Some(
+            "`pattern` must not be empty: give a regular expression, e.g. `pattern = \"[A-Z]+\"`"
+                .to_owned(),
+        );
+    }
+    let error = regex_syntax::Parser::new().parse(pattern).err()?;
+    // The parser's message is several lines drawing the pattern; its kind alone
+    // reads as a sentence.
+    let reason = match &error {
+        regex_syntax::Error::Parse(error) => error.kind().to_string(),
+        regex_syntax::Error::Translate(error) => error.kind().to_string(),
+        other => other.to_string(),
+    };
+    Some(format!(
+        "`pattern` is not a valid regular expression: {reason}; it matches the whole value \
+         (`^(?:...)$` is added), e.g. `pattern = \"[A-Z]+\"`"
+    ))
 }
 
 /// Stores `value` in `slot` (`options` hands each option over once).
@@ -352,17 +438,30 @@ mod tests {
     fn parses_every_field_option() {
         let (args, errors) = field_args(quote! {
             primary_key, unique, index, default = -3, max_length = 12, min_length = 9,
-            min = "0.5", max = 100, pattern = "^[A-Z]+$", max_digits = 12, decimal_places = 6,
+            min = "0.5", exclusive_min = 0, max = 100, pattern = "[A-Z]+", max_digits = 12,
+            decimal_places = 6,
             on_delete = "set_null", column = "c", renamed_from = "old", auto_now_add, auto_now,
             version, sensitive
         });
         assert_eq!(errors, Vec::<String>::new());
         assert!(args.primary_key.is_some() && args.unique.is_some() && args.index.is_some());
         assert_eq!(
-            args.default.map(|opt| opt.value),
-            Some(DefaultLiteral::Int(-3))
+            args.default.as_ref().map(|opt| &opt.value),
+            Some(&DefaultLiteral::Int(-3))
         );
-        assert_eq!(args.max_length.map(|opt| opt.value), Some(12));
+        assert_eq!(
+            args.constraints(),
+            [
+                Constraint::MaxLength(12),
+                Constraint::MinLength(9),
+                Constraint::Minimum("0.5".to_owned()),
+                Constraint::ExclusiveMinimum("0".to_owned()),
+                Constraint::Maximum("100".to_owned()),
+                Constraint::Pattern("[A-Z]+".to_owned()),
+                Constraint::MaxDigits(12),
+                Constraint::DecimalPlaces(6),
+            ]
+        );
         assert_eq!(args.min.map(|opt| opt.value.text), Some("0.5".to_owned()));
         assert_eq!(args.max.map(|opt| opt.value.text), Some("100".to_owned()));
         assert_eq!(args.on_delete.map(|opt| opt.value), Some(OnDelete::SetNull));

@@ -7,7 +7,7 @@ use fw_core::names::is_sql_identifier;
 use fw_core::schema::{Generated, OnDelete, SqlType};
 
 use super::ast::{Field, Model, TypeKind};
-use super::attr::{Bound, DefaultLiteral, Opt};
+use super::attr::{Bound, BoundSide, DefaultLiteral, Opt};
 use crate::ctxt::Ctxt;
 use crate::names::{backticked, closest};
 
@@ -344,11 +344,8 @@ fn check_number_options(cx: &Ctxt, field: &Field) {
         }
     }
 
-    let bounds: Vec<(&str, &Opt<Bound>)> = [("min", &args.min), ("max", &args.max)]
-        .into_iter()
-        .filter_map(|(name, bound)| bound.as_ref().map(|bound| (name, bound)))
-        .collect();
-    let Some((first, _)) = bounds.first() else {
+    let bounds = args.bounds();
+    let Some((first, ..)) = bounds.first() else {
         return;
     };
     if !require_kind(cx, field, first, "integer and `Decimal`", |kind, _| {
@@ -357,7 +354,7 @@ fn check_number_options(cx: &Ctxt, field: &Field) {
         return;
     }
     if field.kind.is_integer() {
-        for (name, bound) in &bounds {
+        for (name, bound, _) in &bounds {
             if !bound.value.is_integer_literal {
                 let fix = if bound.value.text.parse::<i128>().is_ok() {
                     format!("write `{name} = {}` without quotes", bound.value.text)
@@ -371,17 +368,41 @@ fn check_number_options(cx: &Ctxt, field: &Field) {
             }
         }
     }
-    if let (Some(min), Some(max)) = (&args.min, &args.max)
-        && let (Ok(low), Ok(high)) = (min.value.text.parse::<f64>(), max.value.text.parse::<f64>())
-        && low > high
-    {
+    let lower: Vec<(&str, &Opt<Bound>, bool)> = bounds
+        .iter()
+        .filter_map(|&(name, bound, side)| match side {
+            BoundSide::Lower { exclusive } => Some((name, bound, exclusive)),
+            BoundSide::Upper => None,
+        })
+        .collect();
+    if let [(first, ..), (second, bound, _), ..] = lower[..] {
         cx.error_at(
-            min.value_span,
-            format!(
-                "`min` ({}) is greater than `max` ({}): no value could be stored",
-                min.value.text, max.value.text
-            ),
+            bound.name,
+            format!("`{first}` and `{second}` both bound the field from below: keep one"),
         );
+    }
+    let upper = bounds.iter().find(|(.., side)| *side == BoundSide::Upper);
+    for &(low_name, low, exclusive) in &lower {
+        if let Some((high_name, high, _)) = upper
+            && let (Ok(low_value), Ok(high_value)) = (
+                low.value.text.parse::<f64>(),
+                high.value.text.parse::<f64>(),
+            )
+            && (low_value > high_value || (exclusive && low_value == high_value))
+        {
+            let relation = if low_value > high_value {
+                "is greater than"
+            } else {
+                "equals"
+            };
+            cx.error_at(
+                low.value_span,
+                format!(
+                    "`{low_name}` ({}) {relation} `{high_name}` ({}): no value could be stored",
+                    low.value.text, high.value.text
+                ),
+            );
+        }
     }
 }
 

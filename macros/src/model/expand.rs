@@ -6,11 +6,12 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use fw_core::Dialect;
+use fw_core::constraint::Setting;
 use fw_core::schema::{OnInsert, OnUpdate};
 use fw_core::statement::Statements;
 
 use super::ast::{Field, Model, TypeKind};
-use super::attr::{DefaultLiteral, Opt};
+use super::attr::DefaultLiteral;
 use super::sql;
 use crate::core_tokens::CoreTokens;
 use crate::names::screaming_snake_case;
@@ -178,13 +179,6 @@ fn option<T: ?Sized>(value: Option<&T>, quote_value: impl Fn(&T) -> TokenStream)
     }
 }
 
-fn count(value: &Option<Opt<u32>>) -> TokenStream {
-    option(value.as_ref(), |opt| {
-        let value = Literal::u32_suffixed(opt.value);
-        quote!(#value)
-    })
-}
-
 fn text(value: Option<&str>) -> TokenStream {
     option(value, |text| quote!(#text))
 }
@@ -207,13 +201,7 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
         DefaultLiteral::Bool(value) => quote!(::fw::schema::DefaultValue::Bool(#value)),
         DefaultLiteral::Text(value) => quote!(::fw::schema::DefaultValue::Text(#value)),
     });
-    let max_length = count(&args.max_length);
-    let min_length = count(&args.min_length);
-    let min_value = text(args.min.as_ref().map(|opt| opt.value.text.as_str()));
-    let max_value = text(args.max.as_ref().map(|opt| opt.value.text.as_str()));
-    let pattern = text(args.pattern.as_ref().map(|opt| opt.value.as_str()));
-    let max_digits = count(&args.max_digits);
-    let decimal_places = count(&args.decimal_places);
+    let constraints = constraints(field, &field_trait);
     let on_delete = field.on_delete().core_tokens();
     // Spelled out for `Ref<M>` so that a `Ref` to a non-model is reported on the
     // target type, once.
@@ -239,16 +227,43 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
             unique: #unique,
             index: #index,
             default: #default,
-            max_length: #max_length,
-            min_length: #min_length,
-            min_value: #min_value,
-            max_value: #max_value,
-            pattern: #pattern,
-            max_digits: #max_digits,
-            decimal_places: #decimal_places,
-            choices: #field_trait::CHOICES,
+            constraints: #constraints,
             foreign_key: #foreign_key,
             sensitive: #sensitive,
+        }
+    }
+}
+
+/// The field's constraint list: the declared ones, then the choices of its type
+/// when it is a `#[derive(Choices)]` enum, which only the type knows: a
+/// constant `if` on the type's `CHOICES` picks one of two lists.
+fn constraints(field: &Field, field_trait: &TokenStream) -> TokenStream {
+    let declared: Vec<TokenStream> = field
+        .args
+        .constraints()
+        .iter()
+        .map(|constraint| {
+            let variant = format_ident!("{}", constraint.variant_name());
+            let setting = match constraint.setting() {
+                Setting::Count(count) => {
+                    let count = Literal::u32_suffixed(count);
+                    quote!(#count)
+                }
+                Setting::Text(text) => quote!(#text),
+                Setting::List(values) => quote!(&[#(#values),*]),
+            };
+            quote!(::fw::schema::Constraint::#variant(#setting))
+        })
+        .collect();
+    // Only a type the macro does not recognise can be a `Choices` enum.
+    if field.kind != TypeKind::Other {
+        return quote!(&[#(#declared),*]);
+    }
+    quote! {
+        if #field_trait::CHOICES.is_empty() {
+            &[#(#declared),*]
+        } else {
+            &[#(#declared,)* ::fw::schema::Constraint::Choices(#field_trait::CHOICES)]
         }
     }
 }

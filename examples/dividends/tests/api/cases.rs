@@ -3,9 +3,11 @@
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use example_dividends::models::Account;
+use chrono::NaiveDate;
+use example_dividends::models::{Account, Dividend, DividendKind, DividendStatus, NewDividend};
 use example_dividends::sample_data::DEMO_ACCOUNT_NUMBER;
 use fw::Model;
+use rust_decimal::Decimal;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -410,6 +412,61 @@ pub(crate) async fn a_bad_dividend_is_refused_and_not_written(fixture: Fixture) 
     assert_eq!(ids, ["B00000004"], "refused dividends are not written");
 }
 
+/// A rate of zero pays nothing: the API refuses it with the constraint's code
+/// (as it refuses a negative one, which the document's pattern already rules
+/// out), and so does the database's CHECK when a write skips the API.
+pub(crate) async fn a_zero_rate_is_refused_by_the_api_and_the_database(fixture: Fixture) {
+    let security = fixture.security_id("KO").await;
+    for (rate, detail) in [
+        ("0", "must be more than 0"),
+        ("0.00000000", "must be more than 0"),
+        ("-0.25", "must be more than 0, without a sign"),
+    ] {
+        let mut zero = announcement("B00000006", security);
+        zero["rate"] = rate.into();
+        let (status, _, problem) = fixture.post("/dividends", &zero, None).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{rate}: {problem}"
+        );
+        assert_eq!(problem["errors"][0]["pointer"], "/rate", "{problem}");
+        assert_eq!(
+            problem["errors"][0]["code"], "exclusive_min_value",
+            "{problem}"
+        );
+        assert_eq!(problem["errors"][0]["detail"], detail, "{problem}");
+    }
+    let mut smallest = announcement("B00000007", security);
+    smallest["rate"] = "0.00000001".into();
+    let (status, _, created) = fixture.post("/dividends", &smallest, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+
+    let zero_rate = NewDividend {
+        announcement_id: "B00000008".to_owned(),
+        security: fw::Ref::new(security),
+        declaration_date: date("2026-01-02"),
+        ex_date: date("2026-01-20"),
+        record_date: date("2026-01-21"),
+        pay_date: date("2026-02-01"),
+        rate: Decimal::ZERO,
+        currency: "USD".to_owned(),
+        kind: DividendKind::Regular,
+        status: DividendStatus::Announced,
+    };
+    let error = Dividend::insert(fixture.test_db.db(), zero_rate)
+        .await
+        .expect_err("the database refuses a zero rate");
+    assert!(
+        matches!(&error, fw::Error::CheckViolation { constraint } if constraint == "dividend_rate_check"),
+        "{error:?}"
+    );
+}
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().expect("a date")
+}
+
 /// One request of [`every_route_answers_only_what_its_operation_lists`].
 struct Probe {
     /// What it provokes, for failure messages.
@@ -693,5 +750,6 @@ fw::testing::database_suite! {
         a_dividend_is_created_by_hand_and_logged,
         a_bad_dividend_is_refused_and_not_written,
         every_route_answers_only_what_its_operation_lists,
+        a_zero_rate_is_refused_by_the_api_and_the_database,
     ],
 }

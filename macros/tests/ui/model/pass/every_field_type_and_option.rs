@@ -39,6 +39,7 @@ pub struct Security {
     #[field(default = 0, min = -5, max = 100)]
     pub n: i32,
     /// A small number.
+    #[field(exclusive_min = 0)]
     pub small: i16,
     /// Flag.
     #[field(default = true)]
@@ -123,9 +124,19 @@ fn main() {
         predecessor.foreign_key,
         Some(fw::schema::ForeignKeySchema { table: "securities", column: "id", on_delete: fw::schema::OnDelete::SetNull })
     );
-    assert_eq!(schema.field("status").unwrap().choices, ["announced", "paid"]);
-    assert_eq!(schema.field("rate").unwrap().min_value, Some("0"));
-    assert_eq!(schema.field("n").unwrap().min_value, Some("-5"));
+    use fw::schema::{Constraint, Constraints};
+    assert_eq!(schema.field("status").unwrap().constraints.choices(), ["announced", "paid"]);
+    assert_eq!(schema.field("previous_status").unwrap().constraints.choices(), ["announced", "paid"]);
+    assert_eq!(
+        schema.field("rate").unwrap().constraints,
+        [Constraint::Minimum("0"), Constraint::Maximum("1000.5"), Constraint::MaxDigits(12), Constraint::DecimalPlaces(6)]
+    );
+    assert_eq!(schema.field("n").unwrap().constraints, [Constraint::Minimum("-5"), Constraint::Maximum("100")]);
+    assert_eq!(schema.field("small").unwrap().constraints, [Constraint::ExclusiveMinimum("0")]);
+    assert_eq!(
+        schema.field("cusip").unwrap().constraints,
+        [Constraint::MaxLength(9), Constraint::MinLength(9), Constraint::Pattern("^[0-9A-Z]{9}$")]
+    );
     assert_eq!(schema.version_field().map(|field| field.name), Some("version"));
     assert_eq!(Dividend::SCHEMA.primary_key().generated, fw::schema::Generated::AutoUuid);
     assert_eq!(Currency::SCHEMA.primary_key().generated, fw::schema::Generated::No);
@@ -140,7 +151,7 @@ fn main() {
         .order_by(Security::LISTED_ON.desc())
         .limit(10);
     let _ = Dividend::query().filter(Dividend::SECURITY.eq(Ref::new(7)));
-    assert_eq!(Security::CUSIP.schema().max_length, Some(9));
+    assert_eq!(Security::CUSIP.schema().constraints.max_length(), Some(9));
 
     // New and Patch.
     let new = NewSecurity {
