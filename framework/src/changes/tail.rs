@@ -184,15 +184,18 @@ mod tests {
         }
     }
 
+    /// Commits the changes `seqs` in one statement, so a tail polling meanwhile
+    /// sees all of them or none, and writes them as one page.
     async fn record_changes(db: &Db, seqs: std::ops::RangeInclusive<i64>) {
-        for seq in seqs {
-            db.execute_raw(&format!(
-                "INSERT INTO fw_changes (seq, model, row_key, operation, fields, changed_at) \
-                 VALUES ({seq}, 'note', '{seq}', 'insert', '[]', '2026-12-06T09:00:00Z')"
-            ))
-            .await
-            .unwrap();
-        }
+        let rows: Vec<String> = seqs
+            .map(|seq| format!("({seq}, 'note', '{seq}', 'insert', '[]', '2026-12-06T09:00:00Z')"))
+            .collect();
+        db.execute_raw(&format!(
+            "INSERT INTO fw_changes (seq, model, row_key, operation, fields, changed_at) VALUES {}",
+            rows.join(", ")
+        ))
+        .await
+        .unwrap();
     }
 
     /// The `seq` of each change in the next page written, waiting for it.
