@@ -45,8 +45,8 @@ pub enum Constraint<Text = &'static str, List = &'static [&'static str]> {
     /// At most this number (`max`), in text so decimals stay exact.
     Maximum(Text),
     /// A regular expression the whole value matches (`pattern`). It is anchored
-    /// as `^(?:pattern)$` everywhere: by the server, in the document and in the
-    /// PostgreSQL CHECK.
+    /// the same way everywhere ([`anchored`]): by the server, in the document
+    /// and in the PostgreSQL CHECK.
     Pattern(Text),
     /// At most this many digits in all, for decimals (`max_digits`).
     MaxDigits(u32),
@@ -71,9 +71,33 @@ pub enum Setting<Text> {
     List(Vec<Text>),
 }
 
-/// The pattern as every layer applies it: matching the whole value.
+/// The pattern as every layer applies it: matching the whole value. A pattern
+/// that already anchors the whole value (`^[A-Z]+$`) is kept as written, so the
+/// document shows what the author wrote; any other (`[A-Z]+`, `^a|b$`) is
+/// wrapped as `^(?:pattern)$`.
 pub fn anchored(pattern: &str) -> String {
-    format!("^(?:{pattern})$")
+    if anchors_whole_value(pattern) {
+        pattern.to_owned()
+    } else {
+        format!("^(?:{pattern})$")
+    }
+}
+
+/// Whether `pattern` is `^…$` as a whole: a sequence that starts at the start
+/// of the text and ends at its end. Read by the parser, not the spelling, so
+/// `^a|b$` (either end, not both) and `^a\$` (a literal dollar) are not.
+fn anchors_whole_value(pattern: &str) -> bool {
+    use regex_syntax::hir::{HirKind, Look};
+    let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
+        return false;
+    };
+    let HirKind::Concat(parts) = hir.kind() else {
+        return false;
+    };
+    let is = |part: Option<&regex_syntax::hir::Hir>, look: Look| {
+        part.is_some_and(|part| matches!(part.kind(), HirKind::Look(found) if *found == look))
+    };
+    is(parts.first(), Look::Start) && is(parts.last(), Look::End)
 }
 
 impl<Text: AsRef<str>, List: AsRef<[Text]>> Constraint<Text, List> {
@@ -681,6 +705,18 @@ pub use runtime::{Subject, Violation};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_anchored_as_a_whole_are_kept_as_written() {
+        assert_eq!(anchored("^[A-Z]{1,12}$"), "^[A-Z]{1,12}$");
+        assert_eq!(anchored("^(a|b)$"), "^(a|b)$");
+        assert_eq!(anchored("[A-Z]+"), "^(?:[A-Z]+)$");
+        // Either end, not both: the alternation is not anchored as a whole.
+        assert_eq!(anchored("^a|b$"), "^(?:^a|b$)$");
+        // A literal dollar is no anchor.
+        assert_eq!(anchored("^a\\$"), "^(?:^a\\$)$");
+        assert_eq!(anchored("^a"), "^(?:^a)$");
+    }
 
     #[test]
     fn settings_read_back_as_the_constraints_that_wrote_them() {

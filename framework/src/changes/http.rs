@@ -17,6 +17,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{Stream, StreamExt as _, stream};
+use fw_core::api::list;
 use serde_json::{Value as Json, json};
 use tokio::sync::watch;
 use tokio::task::futures::TaskLocalFuture;
@@ -119,10 +120,12 @@ fn parse_params(
             _ => {
                 params.limit = Some(
                     crate::value::parse_integer(&value)
-                        .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+                        .filter(|limit| (list::MIN_PAGE_SIZE..=MAX_LIMIT).contains(limit))
                         .ok_or_else(|| {
                             ApiError::bad_request(format!(
-                                "`page_size={value}` is not a whole number from 1 to {MAX_LIMIT}"
+                                "`{}={value}` is not a whole number from {} to {MAX_LIMIT}",
+                                list::PAGE_SIZE,
+                                list::MIN_PAGE_SIZE
                             ))
                         })?,
                 );
@@ -159,7 +162,7 @@ async fn list(request: RequestContext, state: ChangeLogState) -> Result<Response
     let params = parse_params(
         request.uri.query(),
         &state,
-        &["after", "model", "page_size"],
+        &["after", "model", list::PAGE_SIZE],
     )?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     let mut query = super::after(params.after).limit(limit + 1);
@@ -177,7 +180,7 @@ async fn list(request: RequestContext, state: ChangeLogState) -> Result<Response
                 query.append_pair("model", model);
             }
             if let Some(limit) = params.limit {
-                query.append_pair("page_size", &limit.to_string());
+                query.append_pair(list::PAGE_SIZE, &limit.to_string());
             }
             Json::String(format!("{}?{}", request.uri.path(), query.finish()))
         }
@@ -362,10 +365,10 @@ fn list_operation(tables: &[&'static str]) -> Json {
             after_parameter(),
             model_parameter(tables),
             parameter(
-                "page_size",
+                list::PAGE_SIZE,
                 "query",
                 "Changes per page.",
-                json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+                json!({"type": "integer", "format": "int32", "minimum": list::MIN_PAGE_SIZE, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
             ),
         ],
         "responses": {

@@ -308,8 +308,8 @@ fn pattern_error(pattern: &str) -> Option<String> {
         other => other.to_string(),
     };
     Some(format!(
-        "`pattern` is not a valid regular expression: {reason}; it matches the whole value \
-         (`^(?:...)$` is added), e.g. `pattern = \"[A-Z]+\"`"
+        "`pattern` is not a valid regular expression: {reason}; write one the whole value \
+         must match, e.g. `pattern = \"[A-Z]+\"`"
     ))
 }
 
