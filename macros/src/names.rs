@@ -1,7 +1,8 @@
 //! Names: the constant names of fields, and the "did you mean" suggestion for
-//! misspelled names. Table names and identifier rules are `fw_core::names`, which
-//! the runtime shares.
+//! misspelled names. Table names, identifier rules and how messages list names
+//! are `fw_core::names`, which the runtime shares.
 
+pub(crate) use fw_core::names::backticked;
 use fw_core::names::snake_case;
 
 /// `ex_date` -> `EX_DATE`, `exDate` -> `EX_DATE`.
@@ -43,15 +44,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
-}
-
-/// `a`, `b`, `c`: a list of names for an error message.
-pub(crate) fn backticked<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    names
-        .into_iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

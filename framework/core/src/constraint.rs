@@ -408,6 +408,7 @@ mod runtime {
     use serde_json::{Value as Json, json};
 
     use super::{Constraint, Constraints, anchored};
+    use crate::names::backticked;
     use crate::schema::{FieldSchema, SqlType};
 
     /// A value being validated, in the form its constraints read.
@@ -443,7 +444,7 @@ mod runtime {
                     (!pattern_matches(pattern, text)).then(|| format!("must match `{pattern}`"))
                 }
                 (Constraint::Choices(values), Subject::Text(text)) => (!values.contains(&text))
-                    .then(|| format!("expected one of {}", backticked(values))),
+                    .then(|| format!("expected one of {}", backticked(values.iter().copied()))),
                 (Constraint::Minimum(min), Subject::Number(number)) => number_bound(min)
                     .filter(|min| number < *min)
                     .map(|min| format!("must be at least {min}")),
@@ -575,14 +576,6 @@ mod runtime {
 
     fn number_bound(text: &str) -> Option<Decimal> {
         Decimal::from_str(text).ok()
-    }
-
-    fn backticked(values: &[&str]) -> String {
-        values
-            .iter()
-            .map(|value| format!("`{value}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 
     /// Whether the whole of `text` matches `pattern`. Each pattern is compiled once

@@ -1,5 +1,5 @@
 //! The names fw derives and accepts: table names from type names, and which names
-//! may name a table or a column.
+//! may name a table or a column; and how error messages list them.
 
 /// `DividendStatus` -> `dividend_status`, `HTTPServer` -> `http_server`.
 pub fn snake_case(name: &str) -> String {
@@ -37,6 +37,15 @@ pub fn is_sql_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
         && chars.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+/// `a`, `b`, `c`: a list of names or values for an error message.
+pub fn backticked<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    names
+        .into_iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

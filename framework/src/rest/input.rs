@@ -6,6 +6,7 @@ use std::str::FromStr;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use fw_core::constraint::Subject;
+use fw_core::names::backticked;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
@@ -253,7 +254,7 @@ fn type_error(pointer: String, field: &FieldSchema) -> FieldError {
         return FieldError::new(
             pointer,
             "invalid_choice",
-            format!("expected one of {}", backticked(choices)),
+            format!("expected one of {}", backticked(choices.iter().copied())),
         );
     }
     FieldError::new(
@@ -261,14 +262,6 @@ fn type_error(pointer: String, field: &FieldSchema) -> FieldError {
         "invalid",
         format!("expected {}", describe(field.sql_type)),
     )
-}
-
-fn backticked(values: &[&str]) -> String {
-    values
-        .iter()
-        .map(|value| format!("`{value}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What a value of `sql_type` looks like, for error messages.
