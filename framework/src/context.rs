@@ -85,8 +85,7 @@ impl Config {
                 MAX_HEADER_BYTES,
             )?,
         };
-        let idempotency_key_ttl =
-            idempotency_key_ttl(env_var("FW_IDEMPOTENCY_KEY_TTL_SECONDS").as_deref())?;
+        let idempotency_key_ttl = idempotency_key_ttl(env_var("FW_IDEMPOTENCY_KEY_TTL_SECONDS"))?;
         let database_wait_timeout = seconds_var(
             "FW_DATABASE_WAIT_TIMEOUT",
             ConnectOptions::DEFAULT_WAIT_TIMEOUT,
@@ -144,34 +143,33 @@ fn seconds_var(name: &str, default: Duration) -> anyhow::Result<Duration> {
 
 /// A count variable: a whole number from 1 to `max`.
 fn count_var(name: &str, default: usize, max: usize) -> anyhow::Result<usize> {
-    let Some(value) = env_var(name) else {
+    whole_number(name, env_var(name), default as u64, max as u64).map(|count| count as usize)
+}
+
+/// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`, as `value` gives it: whole seconds, from one
+/// to a year.
+fn idempotency_key_ttl(value: Option<String>) -> anyhow::Result<Duration> {
+    const YEAR: u64 = 365 * 24 * 60 * 60;
+    let default = Config::DEFAULT_IDEMPOTENCY_KEY_TTL.as_secs();
+    whole_number("FW_IDEMPOTENCY_KEY_TTL_SECONDS", value, default, YEAR).map(Duration::from_secs)
+}
+
+/// The variable `name`'s `value`: a whole number from 1 to `max`, `default`
+/// when unset.
+fn whole_number(name: &str, value: Option<String>, default: u64, max: u64) -> anyhow::Result<u64> {
+    let Some(value) = value else {
         return Ok(default);
     };
     value
         .trim()
-        .parse::<usize>()
+        .parse::<u64>()
         .ok()
-        .filter(|count| (1..=max).contains(count))
+        .filter(|number| (1..=max).contains(number))
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "{name}=`{value}` is not a whole number from 1 to {max}, like `{default}`"
             )
         })
-}
-
-/// `FW_IDEMPOTENCY_KEY_TTL_SECONDS`: whole seconds, from one to a year.
-fn idempotency_key_ttl(seconds: Option<&str>) -> anyhow::Result<std::time::Duration> {
-    const YEAR: u64 = 365 * 24 * 60 * 60;
-    let Some(seconds) = seconds else {
-        return Ok(Config::DEFAULT_IDEMPOTENCY_KEY_TTL);
-    };
-    match seconds.parse::<u64>() {
-        Ok(parsed) if (1..=YEAR).contains(&parsed) => Ok(std::time::Duration::from_secs(parsed)),
-        _ => anyhow::bail!(
-            "FW_IDEMPOTENCY_KEY_TTL_SECONDS=`{seconds}` is not a whole number of seconds \
-             from 1 to {YEAR} (a year); set it to, say, `86400` for a day"
-        ),
-    }
 }
 
 /// The bounds `serve` puts on every connection and request, read from the
@@ -254,11 +252,11 @@ mod tests {
             Duration::from_secs(86_400)
         );
         assert_eq!(
-            super::idempotency_key_ttl(Some("60")).expect("a minute"),
+            super::idempotency_key_ttl(Some("60".to_owned())).expect("a minute"),
             Duration::from_secs(60)
         );
         for bad in ["0", "-1", "1.5", "1h", "31536001", "99999999999999999999"] {
-            let error = super::idempotency_key_ttl(Some(bad)).expect_err(bad);
+            let error = super::idempotency_key_ttl(Some(bad.to_owned())).expect_err(bad);
             assert!(
                 error.to_string().contains("FW_IDEMPOTENCY_KEY_TTL_SECONDS"),
                 "{error}"
