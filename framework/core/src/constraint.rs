@@ -83,6 +83,30 @@ pub fn anchored(pattern: &str) -> String {
     }
 }
 
+/// Why `pattern` cannot be a field's pattern: empty, or not a regular
+/// expression the runtime's `regex` crate compiles (parsed with the same
+/// parser, so a pattern `#[model]` accepts compiles at run time).
+pub fn pattern_error(pattern: &str) -> Option<String> {
+    if pattern.is_empty() {
+        return Some(
+            "`pattern` must not be empty: give a regular expression, e.g. `pattern = \"[A-Z]+\"`"
+                .to_owned(),
+        );
+    }
+    let error = regex_syntax::Parser::new().parse(pattern).err()?;
+    // The parser's message is several lines drawing the pattern; its kind alone
+    // reads as a sentence.
+    let reason = match &error {
+        regex_syntax::Error::Parse(error) => error.kind().to_string(),
+        regex_syntax::Error::Translate(error) => error.kind().to_string(),
+        other => other.to_string(),
+    };
+    Some(format!(
+        "`pattern` is not a valid regular expression: {reason}; write one the whole value \
+         must match, e.g. `pattern = \"[A-Z]+\"`"
+    ))
+}
+
 /// Whether `pattern` is `^…$` as a whole: a sequence that starts at the start
 /// of the text and ends at its end. Read by the parser, not the spelling, so
 /// `^a|b$` (either end, not both) and `^a\$` (a literal dollar) are not.

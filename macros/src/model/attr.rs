@@ -2,7 +2,7 @@
 //! spanned values. Only the syntax of each option is checked here; rules that
 //! involve the field's type or other fields live in `check.rs`.
 
-use fw_core::constraint::{Constraint, OwnedConstraint};
+use fw_core::constraint::{Constraint, OwnedConstraint, pattern_error};
 use proc_macro2::{Span, TokenStream};
 use syn::{Expr, Ident, Lit};
 
@@ -287,30 +287,6 @@ impl FieldArgs {
 pub(crate) enum BoundSide {
     Lower { exclusive: bool },
     Upper,
-}
-
-/// Why `pattern` cannot be a field's pattern: empty, or not a regular
-/// expression the runtime's `regex` crate compiles (parsed here with the same
-/// parser, so a pattern that compiles here compiles there).
-fn pattern_error(pattern: &str) -> Option<String> {
-    if pattern.is_empty() {
-        return Some(
-            "`pattern` must not be empty: give a regular expression, e.g. `pattern = \"[A-Z]+\"`"
-                .to_owned(),
-        );
-    }
-    let error = regex_syntax::Parser::new().parse(pattern).err()?;
-    // The parser's message is several lines drawing the pattern; its kind alone
-    // reads as a sentence.
-    let reason = match &error {
-        regex_syntax::Error::Parse(error) => error.kind().to_string(),
-        regex_syntax::Error::Translate(error) => error.kind().to_string(),
-        other => other.to_string(),
-    };
-    Some(format!(
-        "`pattern` is not a valid regular expression: {reason}; write one the whole value \
-         must match, e.g. `pattern = \"[A-Z]+\"`"
-    ))
 }
 
 /// Stores `value` in `slot` (`options` hands each option over once).
