@@ -11,6 +11,7 @@
 extern crate self as fw;
 
 mod app;
+pub mod auth;
 pub mod changes;
 mod context;
 mod db;
@@ -30,6 +31,7 @@ mod value;
 pub use fw_core::schema;
 
 pub use app::{App, Commands};
+pub use auth::{Access, Caller};
 pub use context::{AppContext, Config, HttpLimits};
 pub use db::{Conn, ConnectOptions, Db, Dialect, Row, Tx};
 pub use error::{Error, ForeignKeyRelation, Result, Unavailable};

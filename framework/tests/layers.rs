@@ -47,6 +47,9 @@ const LAYERS: &[&[&str]] = &[
     &["changes::tail"],
     // HTTP: resources, their errors and inputs, and their OpenAPI document.
     &["rest::error"],
+    // Who is calling and what they may do (its storage, endpoints and
+    // commands are listed with the layers they use).
+    &["auth"],
     &["rest::idempotency"],
     &["rest"],
     &["rest::input"],

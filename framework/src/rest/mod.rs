@@ -21,6 +21,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri};
 
+use crate::auth::Caller;
 use crate::context::AppContext;
 use crate::db::{Db, Tx};
 use crate::model::Model;
@@ -157,6 +158,8 @@ pub struct RequestContext {
     pub uri: Uri,
     /// The request headers.
     pub headers: HeaderMap,
+    /// Who is calling, as authentication found (see [`auth`](crate::auth)).
+    pub caller: Caller,
     /// The `Idempotency-Key` this request holds, whose answer the write's
     /// transaction stores.
     pub(crate) idempotency: Option<idempotency::Claim>,
@@ -181,11 +184,13 @@ impl RequestContext {
             .extensions
             .remove::<axum::extract::OriginalUri>()
             .map_or(parts.uri, |original| original.0);
+        let caller = parts.extensions.remove::<Caller>().unwrap_or_default();
         RequestContext {
             app,
             method: parts.method,
             uri,
             headers: parts.headers,
+            caller,
             idempotency: None,
         }
     }
@@ -204,6 +209,11 @@ impl FromRequestParts<AppContext> for RequestContext {
             method: parts.method.clone(),
             uri,
             headers: parts.headers.clone(),
+            caller: parts
+                .extensions
+                .get::<Caller>()
+                .cloned()
+                .unwrap_or_default(),
             idempotency: None,
         })
     }
