@@ -314,13 +314,20 @@ impl Differ<'_> {
         );
         match (&from.level, &to.level) {
             (from_level, to_level) if from_level == to_level => {}
-            (_, Level::Public) => self.compatible(label, format!("now public (was {})", from.level)),
-            (Level::Public, _) => self.breaking(label, format!("now requires {} (was public)", to.level)),
+            (_, Level::Public) => {
+                self.compatible(label, format!("now public (was {})", from.level))
+            }
+            (Level::Public, _) => {
+                self.breaking(label, format!("now requires {} (was public)", to.level))
+            }
             (Level::Permission(_), Level::Authenticated) => self.compatible(
                 label,
                 format!("now requires {} (was {})", to.level, from.level),
             ),
-            _ => self.breaking(label, format!("now requires {} (was {})", to.level, from.level)),
+            _ => self.breaking(
+                label,
+                format!("now requires {} (was {})", to.level, from.level),
+            ),
         }
         if from.level == Level::Public || to.level == Level::Public {
             return;

@@ -75,10 +75,7 @@ pub(crate) async fn send_as(
     headers: &[(&str, &str)],
     body: Option<Json>,
 ) -> Reply {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .extension(caller);
+    let mut request = Request::builder().method(method).uri(uri).extension(caller);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -1432,7 +1429,11 @@ pub(crate) async fn each_action_requires_its_permission(app: Router, _db: fw::Db
     for (method, uri, body) in [
         ("GET", "/securities", None),
         ("GET", item.as_str(), None),
-        ("POST", "/securities", Some(json!({"symbol": "NEW", "issuer": "New Corp"}))),
+        (
+            "POST",
+            "/securities",
+            Some(json!({"symbol": "NEW", "issuer": "New Corp"})),
+        ),
         ("PATCH", item.as_str(), Some(json!({"note": "x"}))),
         ("DELETE", item.as_str(), None),
     ] {
@@ -1446,7 +1447,15 @@ pub(crate) async fn each_action_requires_its_permission(app: Router, _db: fw::Db
     assert_eq!(ids(&listed), [security["id"].as_i64().expect("id")]);
     let retrieved = send_as(&app, viewer.clone(), "GET", &item, &[], None).await;
     assert_eq!(retrieved.status, StatusCode::OK, "{}", retrieved.body);
-    let refused = send_as(&app, viewer, "PATCH", &item, &[], Some(json!({"note": "x"}))).await;
+    let refused = send_as(
+        &app,
+        viewer,
+        "PATCH",
+        &item,
+        &[],
+        Some(json!({"note": "x"})),
+    )
+    .await;
     refused.assert_problem(StatusCode::FORBIDDEN);
     assert!(
         refused.body["detail"]
@@ -1457,7 +1466,15 @@ pub(crate) async fn each_action_requires_its_permission(app: Router, _db: fw::Db
         refused.body
     );
     let changer = fw::testing::user(3, &["change_security"]);
-    let changed = send_as(&app, changer, "PATCH", &item, &[], Some(json!({"note": "x"}))).await;
+    let changed = send_as(
+        &app,
+        changer,
+        "PATCH",
+        &item,
+        &[],
+        Some(json!({"note": "x"})),
+    )
+    .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
     // `destroy = "purge_dividends"` replaces the model's `delete_dividend`.
     let dividend = create_dividend(&app, &security, "2026-01-10", "0.10", None).await;
@@ -1478,12 +1495,26 @@ pub(crate) async fn idempotent_replays_are_checked_too(app: Router, _db: fw::Db)
     let body = || Some(json!({"symbol": "ACME", "issuer": "Acme Corp"}));
     let created = send(&app, "POST", "/securities", &key, body()).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    send_as(&app, fw::Caller::Anonymous, "POST", "/securities", &key, body())
-        .await
-        .assert_problem(StatusCode::UNAUTHORIZED);
-    send_as(&app, fw::testing::user(2, &[]), "POST", "/securities", &key, body())
-        .await
-        .assert_problem(StatusCode::FORBIDDEN);
+    send_as(
+        &app,
+        fw::Caller::Anonymous,
+        "POST",
+        "/securities",
+        &key,
+        body(),
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED);
+    send_as(
+        &app,
+        fw::testing::user(2, &[]),
+        "POST",
+        "/securities",
+        &key,
+        body(),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN);
 }
 
 /// Owner only: a scope on the caller's id makes every other user's rows a
@@ -1491,15 +1522,30 @@ pub(crate) async fn idempotent_replays_are_checked_too(app: Router, _db: fw::Db)
 /// exists.
 pub(crate) async fn rows_outside_the_scope_are_404(app: Router, _db: fw::Db) {
     let (ada, bob) = (fw::testing::user(1, &[]), fw::testing::user(2, &[]));
-    let draft = send_as(&app, ada.clone(), "POST", "/drafts", &[], Some(json!({"text": "mine", "owner": 2}))).await;
+    let draft = send_as(
+        &app,
+        ada.clone(),
+        "POST",
+        "/drafts",
+        &[],
+        Some(json!({"text": "mine", "owner": 2})),
+    )
+    .await;
     assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
     assert_eq!(draft.body["owner"], json!(1), "the owner is the caller");
     let uri = format!("/drafts/{}", draft.body["id"]);
     let own = send_as(&app, ada.clone(), "GET", &uri, &[], None).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
-    assert_eq!(ids(&send_as(&app, ada, "GET", "/drafts", &[], None).await).len(), 1);
+    assert_eq!(
+        ids(&send_as(&app, ada, "GET", "/drafts", &[], None).await).len(),
+        1
+    );
     assert!(ids(&send_as(&app, bob.clone(), "GET", "/drafts", &[], None).await).is_empty());
-    for (method, body) in [("GET", None), ("PATCH", Some(json!({"text": "theirs"}))), ("DELETE", None)] {
+    for (method, body) in [
+        ("GET", None),
+        ("PATCH", Some(json!({"text": "theirs"}))),
+        ("DELETE", None),
+    ] {
         send_as(&app, bob.clone(), method, &uri, &[], body)
             .await
             .assert_problem(StatusCode::NOT_FOUND);
@@ -1514,7 +1560,10 @@ pub(crate) async fn public_resources_need_no_credentials(app: Router, _db: fw::D
     let security = create_security(&app, "ACME").await;
     let listed = send_as(&app, fw::Caller::Anonymous, "GET", "/listings", &[], None).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
-    assert_eq!(listed.body["results"], json!([{"id": security["id"], "symbol": "ACME"}]));
+    assert_eq!(
+        listed.body["results"],
+        json!([{"id": security["id"], "symbol": "ACME"}])
+    );
     let uri = format!("/listings/{}", security["id"]);
     let retrieved = send_as(&app, fw::Caller::Anonymous, "GET", &uri, &[], None).await;
     assert_eq!(retrieved.status, StatusCode::OK, "{}", retrieved.body);
@@ -1529,10 +1578,25 @@ pub(crate) async fn custom_actions_and_plain_handlers_check_access(app: Router, 
     send_as(&app, fw::Caller::Anonymous, "POST", &uri, &[], None)
         .await
         .assert_problem(StatusCode::UNAUTHORIZED);
-    send_as(&app, fw::testing::user(1, &["change_dividend"]), "POST", &uri, &[], None)
-        .await
-        .assert_problem(StatusCode::FORBIDDEN);
-    let cancelled = send_as(&app, fw::testing::user(2, &["cancel_dividend"]), "POST", &uri, &[], None).await;
+    send_as(
+        &app,
+        fw::testing::user(1, &["change_dividend"]),
+        "POST",
+        &uri,
+        &[],
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN);
+    let cancelled = send_as(
+        &app,
+        fw::testing::user(2, &["cancel_dividend"]),
+        "POST",
+        &uri,
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     let health = send_as(&app, fw::Caller::Anonymous, "GET", "/health", &[], None).await;
     assert_eq!(health.status, StatusCode::OK, "{}", health.body);
@@ -1542,7 +1606,15 @@ pub(crate) async fn custom_actions_and_plain_handlers_check_access(app: Router, 
     send_as(&app, fw::testing::user(1, &[]), "GET", "/audit", &[], None)
         .await
         .assert_problem(StatusCode::FORBIDDEN);
-    let audit = send_as(&app, fw::testing::user(3, &["view_audit"]), "GET", "/audit", &[], None).await;
+    let audit = send_as(
+        &app,
+        fw::testing::user(3, &["view_audit"]),
+        "GET",
+        "/audit",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
 }
 
@@ -1550,7 +1622,15 @@ pub(crate) async fn custom_actions_and_plain_handlers_check_access(app: Router, 
 /// `security: []` and no 401; protected ones take either scheme, list the
 /// 401 and, with a permission, name it and list the 403.
 pub(crate) async fn the_document_states_each_operation_s_access(app: Router, _db: fw::Db) {
-    let spec = send_as(&app, fw::Caller::Anonymous, "GET", "/openapi.json", &[], None).await;
+    let spec = send_as(
+        &app,
+        fw::Caller::Anonymous,
+        "GET",
+        "/openapi.json",
+        &[],
+        None,
+    )
+    .await;
     let document = &spec.body;
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
@@ -1561,20 +1641,35 @@ pub(crate) async fn the_document_states_each_operation_s_access(app: Router, _db
     let create = operation("/securities", "post");
     assert_eq!(create["security"], both);
     assert_eq!(create["x-fw-permission"], "add_security");
-    assert!(create["description"].as_str().unwrap_or_default().contains("`add_security`"));
+    assert!(
+        create["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`add_security`")
+    );
     assert!(create["responses"]["401"].is_object() && create["responses"]["403"].is_object());
     let notes = operation("/notes", "get");
     assert_eq!(notes["security"], both);
     assert!(notes.get("x-fw-permission").is_none());
     assert!(notes["responses"]["401"].is_object() && notes["responses"].get("403").is_none());
-    for (path, method) in [("/listings", "get"), ("/listings/{id}", "get"), ("/health", "get")] {
+    for (path, method) in [
+        ("/listings", "get"),
+        ("/listings/{id}", "get"),
+        ("/health", "get"),
+    ] {
         let public = operation(path, method);
         assert_eq!(public["security"], json!([]), "{path}");
         assert!(public["responses"].get("401").is_none(), "{path}");
         assert!(public["responses"].get("403").is_none(), "{path}");
     }
-    assert_eq!(operation("/dividends/{id}", "delete")["x-fw-permission"], "purge_dividends");
-    assert_eq!(operation("/dividends/{id}/cancel", "post")["x-fw-permission"], "cancel_dividend");
+    assert_eq!(
+        operation("/dividends/{id}", "delete")["x-fw-permission"],
+        "purge_dividends"
+    );
+    assert_eq!(
+        operation("/dividends/{id}/cancel", "post")["x-fw-permission"],
+        "cancel_dividend"
+    );
     assert_eq!(operation("/audit", "get")["x-fw-permission"], "view_audit");
     assert!(document["components"]["responses"]["401"]["headers"]["WWW-Authenticate"].is_object());
 }

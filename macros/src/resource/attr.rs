@@ -345,7 +345,9 @@ fn permissions(cx: &Ctxt, option: &RawOption) -> PermissionsArg {
     };
     let parser = syn::meta::parser(|meta| {
         let Some(ident) = meta.path.get_ident().cloned() else {
-            return Err(meta.error("expected `model`, `public`, `authenticated` or `<action> = <access>`"));
+            return Err(
+                meta.error("expected `model`, `public`, `authenticated` or `<action> = <access>`")
+            );
         };
         let name = ident.to_string();
         if !meta.input.peek(Token![=]) {

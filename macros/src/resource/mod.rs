@@ -189,7 +189,9 @@ mod tests {
         );
         assert_eq!(
             found,
-            ["`permissions` gives no access to `create`: add a default (`model`, `authenticated` or `public`) or an entry for each, e.g. `permissions(create = add)`"]
+            [
+                "`permissions` gives no access to `create`: add a default (`model`, `authenticated` or `public`) or an entry for each, e.g. `permissions(create = add)`"
+            ]
         );
     }
 
