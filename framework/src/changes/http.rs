@@ -24,7 +24,7 @@ use tokio::task::futures::TaskLocalFuture;
 use tower::Service;
 
 use super::{Actor, Change, change_schema};
-use crate::auth::{Access, VIEW_CHANGES};
+use crate::auth::{Access, Caller, VIEW_CHANGES};
 use crate::context::AppContext;
 use crate::rest::{Api, ApiError, RequestContext};
 
@@ -249,7 +249,9 @@ fn events(
 
 /// The request scope [`App::router`](crate::App::router) wraps the whole router
 /// in: it runs each request with the actor that authentication put in its
-/// extensions (an [`Actor`]; none for anonymous requests) and its request id,
+/// extensions (an [`Actor`], else the [`Caller`]'s; none for anonymous
+/// requests, and none when authentication runs inside this scope) and its
+/// request id,
 /// so every change it makes records both. The id is `x-request-id` as sent,
 /// echoed on the response, or one made when the request first needs it (see
 /// [`changes`](super)), sent back the same way.
@@ -290,10 +292,12 @@ where
             None => (None, OnceCell::new()),
         };
         let context = super::WriteContext {
+            // An explicit `Actor` wins; else the authenticated caller's.
             actor: request
                 .extensions()
                 .get::<Actor>()
-                .map(|actor| actor.0.clone()),
+                .map(|actor| actor.0.clone())
+                .or_else(|| request.extensions().get::<Caller>().and_then(Caller::actor)),
             makes_request_id: sent.is_none(),
             request_id,
         };

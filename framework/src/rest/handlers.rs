@@ -22,7 +22,7 @@ use super::params::{encode_cursor, page_link, parse_list};
 use super::preconditions::{self, Comparison, Condition};
 use super::routes::{self, Route};
 use super::{Action, RequestContext, Resource};
-use crate::auth::Access;
+use crate::auth::{Access, Caller};
 use crate::changes::Actor;
 use crate::context::AppContext;
 use crate::db::{Conn, Tx};
@@ -106,7 +106,14 @@ where
         let handler = handler.clone();
         async move {
             let (parts, body) = request.into_parts();
-            let actor = parts.extensions.get::<Actor>().map(|actor| actor.0.clone());
+            // Whose `Idempotency-Key`s these are: the actor authentication
+            // recorded, else the caller's own, so that one user's key never
+            // replays another's answer.
+            let actor = parts
+                .extensions
+                .get::<Actor>()
+                .map(|actor| actor.0.clone())
+                .or_else(|| parts.extensions.get::<Caller>().and_then(Caller::actor));
             let request = RequestContext::from_parts(app, parts);
             // First, so that neither the database nor a stored idempotent
             // answer is reached by a caller the action does not admit.

@@ -337,6 +337,15 @@ async fn authenticate(mut request: Request, next: Next) -> axum::response::Respo
         let actor = Actor(format!("user:{user}"));
         request.extensions_mut().insert(actor);
     }
+    if let Some(user) = request
+        .headers()
+        .get("x-test-caller")
+        .and_then(|value| value.to_str().ok()?.parse().ok())
+    {
+        request
+            .extensions_mut()
+            .insert(fw::testing::user(user, &[]));
+    }
     next.run(request).await
 }
 
@@ -353,7 +362,7 @@ pub(crate) async fn requests_record_their_actor_and_request_id(db: &Db) {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["x-request-id"], "req-7f3a");
 
-    let response = send(&app, "POST", "/securities/BOLT", &[]).await;
+    let response = send_as(&app, fw::Caller::Anonymous, "POST", "/securities/BOLT", &[]).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let generated = response.headers()["x-request-id"]
         .to_str()
@@ -397,6 +406,12 @@ pub(crate) async fn requests_record_their_actor_and_request_id(db: &Db) {
     assert!(uuid::Uuid::parse_str(replaced).is_ok(), "`{replaced}`");
     let log = changes::after(2).fetch(db).await.unwrap();
     assert_eq!(log[0].request_id.as_deref(), Some(replaced));
+    // Without an explicit actor, the authenticated caller is the actor: its
+    // user and the token it came with.
+    let response = send(&app, "POST", "/securities/DUNE", &[("x-test-caller", "7")]).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let log = changes::after(3).fetch(db).await.unwrap();
+    assert_eq!(log[0].actor.as_deref(), Some("user:7/token:7"));
 }
 
 /// `/changes` and its tail need `view_changes`, which no model permission

@@ -1515,6 +1515,12 @@ pub(crate) async fn idempotent_replays_are_checked_too(app: Router, _db: fw::Db)
     )
     .await
     .assert_problem(StatusCode::FORBIDDEN);
+    // Another user's key is theirs alone: the same key and body runs again
+    // for them (and meets the taken symbol), never replays the first answer.
+    let other = fw::testing::user(3, &["add_security"]);
+    send_as(&app, other, "POST", "/securities", &key, body())
+        .await
+        .assert_problem(StatusCode::CONFLICT);
 }
 
 /// Owner only: a scope on the caller's id makes every other user's rows a
