@@ -86,6 +86,24 @@ pub mod __private {
         );
     }
 
+    /// Asserts at compile time that `M` is the model named `name`, which its
+    /// permissions (`view_<name>`, ...) are named from: a resource naming its
+    /// model through an alias would otherwise check permissions no role grants.
+    pub const fn assert_model_named<M: crate::Model>(name: &str) {
+        let (actual, written) = (M::SCHEMA.name.as_bytes(), name.as_bytes());
+        let mut same = actual.len() == written.len();
+        let mut index = 0;
+        while same && index < actual.len() {
+            same = actual[index] == written[index];
+            index += 1;
+        }
+        assert!(
+            same,
+            "the model's permissions are named from its name: write the model's own name in \
+             `model = ...`, not an alias"
+        );
+    }
+
     /// Asserts at compile time that a field's type is storable; rustc points at
     /// the field when it is not.
     pub const fn assert_field<T: crate::Field>() {}

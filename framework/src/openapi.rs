@@ -18,6 +18,7 @@ pub use diff::{Change, Severity, diff};
 
 use serde_json::{Value as Json, json};
 
+use crate::auth::Access;
 use crate::model::query::Lookup;
 use crate::rest::routes::{self, Route, Step, Target};
 use crate::rest::{Action, PROBLEM_JSON, ResourceSpec};
@@ -43,8 +44,80 @@ pub(crate) fn empty_document(title: &str, version: &str) -> Json {
         "components": {
             "schemas": {"Problem": problem_schema()},
             "responses": standard_responses(),
+            "securitySchemes": security_schemes(),
         },
     })
+}
+
+/// The security scheme of API tokens, sent as `Authorization: Bearer fw_...`.
+pub const BEARER_SCHEME: &str = "bearerAuth";
+
+/// The security scheme of browser sessions, the `fw_session` cookie.
+pub const SESSION_SCHEME: &str = "sessionCookie";
+
+/// The ways a request authenticates: an API token or a browser session, either
+/// one. An operation that needs credentials lists both as alternatives.
+fn security_schemes() -> Json {
+    json!({
+        BEARER_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "fw_...",
+            "description": "An API token, `Authorization: Bearer fw_...`: opaque, starting with \
+                            `fw_`, shown once when it is made (`createtoken`). It acts with its \
+                            user's permissions, narrowed to its scopes when it has some.",
+        },
+        SESSION_SCHEME: {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "fw_session",
+            "description": "A browser session, made by logging in. A request that writes with it \
+                            must also pass the CSRF check.",
+        },
+    })
+}
+
+/// Documents who may call `operation`: `security: []` when anyone may, else
+/// either security scheme, the 401 of a request without valid credentials
+/// and, when a permission is needed, that permission (`x-fw-permission`, and
+/// a sentence in the description) and the 403 of a user without it.
+pub(crate) fn document_access(operation: &mut Json, access: Access) {
+    let Some(operation) = operation.as_object_mut() else {
+        return;
+    };
+    let sentence = match access {
+        Access::Public => {
+            operation.insert("security".into(), json!([]));
+            return;
+        }
+        Access::Authenticated => "Requires an authenticated user.".to_owned(),
+        Access::Permission(permission) => {
+            operation.insert("x-fw-permission".into(), json!(permission));
+            format!("Requires the `{permission}` permission.")
+        }
+    };
+    operation.insert(
+        "security".into(),
+        json!([{BEARER_SCHEME: []}, {SESSION_SCHEME: []}]),
+    );
+    let description = match operation.get("description").and_then(Json::as_str) {
+        Some(existing) => format!("{existing} {sentence}"),
+        None => sentence,
+    };
+    operation.insert("description".into(), json!(description));
+    let statuses: &[u16] = match access {
+        Access::Permission(_) => &[401, 403],
+        Access::Public | Access::Authenticated => &[401],
+    };
+    if let Some(responses) = operation
+        .entry("responses")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+    {
+        for (status, reference) in error_refs(statuses) {
+            responses.entry(status).or_insert(reference);
+        }
+    }
 }
 
 fn problem_schema() -> Json {
@@ -81,6 +154,11 @@ const ERRORS: &[(u16, &str)] = &[
         400,
         "The request body, query string or a header (`If-Match`, `If-None-Match`, \
          `Idempotency-Key`) is malformed, or the query names an unknown parameter.",
+    ),
+    (
+        403,
+        "The user is authenticated but lacks the permission this operation needs \
+         (`x-fw-permission`).",
     ),
     (404, "No such resource."),
     (405, "The path does not support this method."),
@@ -157,6 +235,18 @@ fn standard_responses() -> Json {
         );
     }
     responses.insert(
+        "401".to_owned(),
+        json!({
+            "description": "The operation needs credentials and the request sent none, or \
+                            ones that are wrong, expired, revoked or of an inactive user.",
+            "headers": {"WWW-Authenticate": {
+                "description": "How to authenticate: `Bearer`.",
+                "schema": {"type": "string"},
+            }},
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }),
+    );
+    responses.insert(
         "503".to_owned(),
         json!({
             "description": "The database is busy past the server's wait bound, unreachable, or \
@@ -175,9 +265,6 @@ fn standard_responses() -> Json {
 /// Adds the server's refusals to every operation of `document`: `serve` may
 /// answer any request with them, whatever its path.
 pub(crate) fn add_server_refusals(document: &mut Json) {
-    const METHODS: [&str; 8] = [
-        "get", "put", "post", "delete", "options", "head", "patch", "trace",
-    ];
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
     };
@@ -553,6 +640,7 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
 fn operation(
     spec: &ResourceSpec,
     route: &Route,
+    access: Access,
     id: String,
     summary: String,
     success: Json,
@@ -579,13 +667,15 @@ fn operation(
             Step::FindRow | Step::JsonBody | Step::Write => {}
         }
     }
-    json!({
+    let mut operation = json!({
         "tags": [spec.name],
         "operationId": id,
         "summary": summary,
         "parameters": parameters,
         "responses": responses,
-    })
+    });
+    document_access(&mut operation, access);
+    operation
 }
 
 /// The name of the request body schema of `action` after the resource's
@@ -623,6 +713,9 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
         }
     }
     for (action, route) in routes::resource_routes(spec) {
+        let Some(access) = spec.access(*action) else {
+            continue;
+        };
         let (id, summary, success) = match action {
             Action::List => (
                 format!("list{model}"),
@@ -676,7 +769,7 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
                 }),
             ),
         };
-        let mut op = operation(spec, route, id, summary, success);
+        let mut op = operation(spec, route, access, id, summary, success);
         if let Some(suffix) = input_schema_suffix(*action) {
             op["requestBody"] = body(&format!("{name}{suffix}"));
         }
@@ -690,11 +783,13 @@ pub(crate) fn add_action(
     spec: &ResourceSpec,
     action: &'static str,
     summary: &str,
+    access: Access,
 ) {
     let route = routes::custom_action(action);
     let op = operation(
         spec,
         &route,
+        access,
         format!("{action}{}", spec.model.name),
         summary.to_owned(),
         item_response(spec.name, "The row after the action.", true),
@@ -752,8 +847,18 @@ pub fn choices_schema<C: crate::Choices>() -> utoipa::openapi::schema::ObjectBui
         .enum_values(Some(C::VALUES.iter().copied()))
 }
 
-/// Adds a plain handler's path item.
-pub(crate) fn add_path(document: &mut Json, path: &str, item: Json) {
+/// The methods a path item may hold an operation for.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Adds a plain handler's path item, each of its operations requiring `access`.
+pub(crate) fn add_path(document: &mut Json, path: &str, access: Access, mut item: Json) {
+    for method in METHODS {
+        if let Some(operation) = item.get_mut(method) {
+            document_access(operation, access);
+        }
+    }
     document["paths"][path] = item;
 }
 

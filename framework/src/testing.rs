@@ -1,14 +1,54 @@
 //! Test support: a fresh, private database per test, on SQLite or PostgreSQL;
-//! [`database_suite!`] to run a list of cases on each; and, with the `testing`
-//! feature, a snapshot of each resource of the API.
+//! [`database_suite!`] to run a list of cases on each; callers to send
+//! requests as ([`superuser`], [`user`]); and, with the `testing` feature, a
+//! snapshot of each resource of the API.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::auth::{Caller, Credential, Identity};
 use crate::db::{Db, Dialect};
 use crate::{AppContext, Config};
+
+/// A caller holding every permission, for tests of what an API does rather
+/// than of who may do it: insert it as a request extension, as
+/// authentication does for a signed-in request.
+///
+/// ```
+/// let request = axum::http::Request::builder()
+///     .uri("/dividends")
+///     .extension(fw::testing::superuser())
+///     .body(axum::body::Body::empty())
+///     .unwrap();
+/// assert!(request.extensions().get::<fw::Caller>().is_some());
+/// ```
+pub fn superuser() -> Caller {
+    caller(0, "superuser", true, &[])
+}
+
+/// A signed-in caller, user `user_id`, holding exactly `permissions` (through
+/// an API token): insert it as a request extension.
+///
+/// ```
+/// let caller = fw::testing::user(7, &["view_dividend"]);
+/// assert!(caller.require(fw::Access::Permission("view_dividend")).is_ok());
+/// assert!(caller.require(fw::Access::Permission("add_dividend")).is_err());
+/// ```
+pub fn user(user_id: i64, permissions: &[&str]) -> Caller {
+    caller(user_id, &format!("user{user_id}"), false, permissions)
+}
+
+fn caller(user_id: i64, username: &str, superuser: bool, permissions: &[&str]) -> Caller {
+    Caller::User(Arc::new(Identity {
+        user_id,
+        username: username.to_owned(),
+        superuser,
+        credential: Credential::Token { id: user_id },
+        permissions: permissions.iter().map(|name| (*name).to_owned()).collect(),
+    }))
+}
 
 /// The server tests use when `FW_TEST_POSTGRES_URL` is not set.
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

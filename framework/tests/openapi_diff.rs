@@ -1,6 +1,7 @@
 //! The breaking-change report on real before/after documents: each file in
 //! `openapi_diff/` is `base.json` (or, for the recursive schema,
-//! `base_with_tree.json`) with one kind of change, named after it, so
+//! `base_with_tree.json`, and for changes of a required permission
+//! `base_with_permissions.json`) with one kind of change, named after it, so
 //! `diff base.json <rule>.json` shows exactly what changed.
 
 use fw::openapi::{Change, Severity, diff, report};
@@ -18,10 +19,10 @@ fn fixture(name: &str) -> Json {
 }
 
 fn changes(rule: &str) -> Vec<Change> {
-    let base = if rule == "recursive_schema" {
-        "base_with_tree"
-    } else {
-        "base"
+    let base = match rule {
+        "recursive_schema" => "base_with_tree",
+        "required_permission_changed" | "requirement_loosened" => "base_with_permissions",
+        _ => "base",
     };
     diff(&fixture(base), &fixture(rule))
 }
@@ -41,6 +42,45 @@ const RULES: &[(&str, &[(Severity, &str)])] = &[
         &[
             (Compatible, "PATCH /securities/{id}: operation added"),
             (Compatible, "/dividends: path added (GET)"),
+        ],
+    ),
+    (
+        "operation_becomes_protected",
+        &[
+            (
+                Breaking,
+                "GET /securities: now requires the `view_security` permission (was public)",
+            ),
+            (
+                Breaking,
+                "POST /securities: now requires credentials (was public)",
+            ),
+        ],
+    ),
+    (
+        "required_permission_changed",
+        &[
+            (
+                Breaking,
+                "POST /securities: no longer accepts credentials by `sessionCookie`",
+            ),
+            (
+                Breaking,
+                "DELETE /securities/{id}: now requires the `purge_securities` permission (was the `delete_security` permission)",
+            ),
+        ],
+    ),
+    (
+        "requirement_loosened",
+        &[
+            (
+                Compatible,
+                "GET /securities: now requires credentials (was the `view_security` permission)",
+            ),
+            (
+                Compatible,
+                "GET /securities/{id}: now public (was the `view_security` permission)",
+            ),
         ],
     ),
     (

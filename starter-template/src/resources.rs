@@ -12,6 +12,7 @@ use crate::models::Note;
     name = "Note",
     path = "/notes",
     actions(list, retrieve, create, update, partial_update, destroy),
+    permissions(model),
     read_only(id, created_at, updated_at, version),
     filter(title(exact, icontains), created_at(gte, lt)),
     search(title, body),

@@ -24,8 +24,9 @@ impl TestApp {
         }
     }
 
-    /// Sends a request and returns the status, the `Location` header and the
-    /// body as JSON (`null` when empty).
+    /// Sends a request as a superuser (the caller authentication would hand
+    /// the API) and returns the status, the `Location` header and the body as
+    /// JSON (`null` when empty).
     async fn send(
         &self,
         method: &str,
@@ -35,6 +36,7 @@ impl TestApp {
         let request = Request::builder()
             .method(method)
             .uri(uri)
+            .extension(fw::testing::superuser())
             .header(header::CONTENT_TYPE, "application/json")
             .body(body.map_or_else(Body::empty, |body| Body::from(body.to_string())))
             .expect("a request");

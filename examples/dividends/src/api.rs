@@ -15,6 +15,7 @@ use crate::models::{
     model = crate::models::Security,
     path = "/securities",
     actions(list, retrieve, create, update, partial_update, destroy, history),
+    permissions(model),
     read_only(id, created_at, updated_at, version),
     filter(symbol(exact, in), cusip(exact), name(icontains)),
     search(symbol, name),
@@ -48,6 +49,7 @@ pub struct SecurityResource {
     model = crate::models::Dividend,
     path = "/dividends",
     actions(list, retrieve, create, history),
+    permissions(model),
     read_only(id, updated_at, version),
     filter(
         security(exact, in),
@@ -135,6 +137,7 @@ pub fn api() -> fw::Api {
         .resource::<DividendResource>()
         .route_documented(
             crate::upcoming::PATH,
+            crate::upcoming::ACCESS,
             crate::upcoming::route(),
             crate::upcoming::operations,
         )

@@ -24,6 +24,9 @@ use crate::models::{Account, DividendStatus};
 /// The route's path, shared by the router and the OpenAPI document.
 pub const PATH: &str = "/accounts/{id}/upcoming-dividends";
 
+/// Who may read an account's upcoming dividends: whoever may view accounts.
+pub const ACCESS: fw::Access = fw::Access::Permission("view_account");
+
 /// One dividend the account will be paid.
 #[derive(Debug, Serialize, ToSchema)]
 // Serialization ignores it; `ToSchema` reads it: the object has no other fields.

@@ -52,6 +52,15 @@ impl Action {
     pub fn from_name(name: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|action| action.name() == name)
     }
+
+    /// Whether the action writes rows (create, update, partial update,
+    /// destroy) rather than reads them.
+    pub const fn writes(self) -> bool {
+        match self {
+            Action::Create | Action::Update | Action::PartialUpdate | Action::Destroy => true,
+            Action::List | Action::Retrieve | Action::History => false,
+        }
+    }
 }
 
 /// A comparison chosen at run time, by name (`ex_date__gte=...` in a query string).

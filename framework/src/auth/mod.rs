@@ -84,6 +84,13 @@ impl Caller {
         }
     }
 
+    /// The change log's actor of this caller's writes ([`Identity::actor`]);
+    /// `None` for an anonymous caller. It also keeps one caller's
+    /// `Idempotency-Key`s apart from another's.
+    pub fn actor(&self) -> Option<String> {
+        self.identity().map(Identity::actor)
+    }
+
     /// The authenticated user, or a 401 for an anonymous caller.
     ///
     /// # Errors

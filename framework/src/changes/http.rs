@@ -24,6 +24,7 @@ use tokio::task::futures::TaskLocalFuture;
 use tower::Service;
 
 use super::{Actor, Change, change_schema};
+use crate::auth::{Access, Caller, VIEW_CHANGES};
 use crate::context::AppContext;
 use crate::rest::{Api, ApiError, RequestContext};
 
@@ -36,6 +37,10 @@ const MAX_LIMIT: u32 = 500;
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The longest `x-request-id` kept as sent; a longer one is replaced.
 const MAX_REQUEST_ID: usize = 200;
+
+/// Who may read the change log: every model's changes, so none of the
+/// models' own permissions, but one of its own.
+const READ_CHANGES: Access = Access::Permission(VIEW_CHANGES);
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -56,8 +61,12 @@ pub(crate) struct ChangeLogState {
 pub(crate) fn document(api: Api, tables: &[&'static str]) -> Api {
     let list_tables: Arc<[&'static str]> = tables.into();
     let stream_tables = list_tables.clone();
-    api.document_path("/changes", move || list_operation(&list_tables))
-        .document_path("/changes/stream", move || stream_operation(&stream_tables))
+    api.document_path("/changes", READ_CHANGES, move || {
+        list_operation(&list_tables)
+    })
+    .document_path("/changes/stream", READ_CHANGES, move || {
+        stream_operation(&stream_tables)
+    })
 }
 
 /// `GET /changes` and `GET /changes/stream`, with the state they need carried
@@ -159,6 +168,7 @@ fn one_of(names: &[&str]) -> String {
 /// oldest first; `next` is the address of the following page, `null` at the
 /// end of the log (poll again with the last `seq` seen).
 async fn list(request: RequestContext, state: ChangeLogState) -> Result<Response, ApiError> {
+    request.caller.require(READ_CHANGES)?;
     let params = parse_params(
         request.uri.query(),
         &state,
@@ -194,6 +204,7 @@ async fn list(request: RequestContext, state: ChangeLogState) -> Result<Response
 /// `seq`. A reconnecting client's `Last-Event-ID` wins over `after`, so an
 /// `EventSource` resumes where it stopped.
 async fn live_tail(request: RequestContext, state: ChangeLogState) -> Result<Response, ApiError> {
+    request.caller.require(READ_CHANGES)?;
     let params = parse_params(request.uri.query(), &state, &["after", "model"])?;
     let after = match request.header("last-event-id") {
         Some(last_event_id) => parse_sequence("Last-Event-ID", last_event_id.trim())?,
@@ -238,7 +249,9 @@ fn events(
 
 /// The request scope [`App::router`](crate::App::router) wraps the whole router
 /// in: it runs each request with the actor that authentication put in its
-/// extensions (an [`Actor`]; none for anonymous requests) and its request id,
+/// extensions (an [`Actor`], else the [`Caller`]'s; none for anonymous
+/// requests, and none when authentication runs inside this scope) and its
+/// request id,
 /// so every change it makes records both. The id is `x-request-id` as sent,
 /// echoed on the response, or one made when the request first needs it (see
 /// [`changes`](super)), sent back the same way.
@@ -279,10 +292,12 @@ where
             None => (None, OnceCell::new()),
         };
         let context = super::WriteContext {
+            // An explicit `Actor` wins; else the authenticated caller's.
             actor: request
                 .extensions()
                 .get::<Actor>()
-                .map(|actor| actor.0.clone()),
+                .map(|actor| actor.0.clone())
+                .or_else(|| request.extensions().get::<Caller>().and_then(Caller::actor)),
             makes_request_id: sent.is_none(),
             request_id,
         };

@@ -89,6 +89,67 @@ pub fn diff(old: &Json, new: &Json) -> Vec<Change> {
     differ.changes
 }
 
+/// The extension naming the permission an operation requires.
+const PERMISSION_KEY: &str = "x-fw-permission";
+
+/// Who may call an operation, as its `security` (or the document's) and
+/// `x-fw-permission` say.
+struct OperationAccess {
+    level: Level,
+    /// Each alternative `security` requirement, its schemes joined by ` + `.
+    schemes: BTreeSet<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Level {
+    /// No `security`, or an empty one (or one with an empty alternative).
+    Public,
+    /// Credentials, with no named permission.
+    Authenticated,
+    /// Credentials holding this permission.
+    Permission(String),
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Level::Public => f.write_str("public"),
+            Level::Authenticated => f.write_str("credentials"),
+            Level::Permission(permission) => write!(f, "the `{permission}` permission"),
+        }
+    }
+}
+
+impl OperationAccess {
+    fn of(doc: &Json, operation: &Json) -> OperationAccess {
+        let requirements = operation
+            .get("security")
+            .or_else(|| doc.get("security"))
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let schemes: BTreeSet<String> = requirements
+            .iter()
+            .map(|requirement| {
+                object(Some(requirement))
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            })
+            .collect();
+        let level = if schemes.is_empty() || schemes.contains("") {
+            Level::Public
+        } else {
+            match operation.get(PERMISSION_KEY).and_then(Json::as_str) {
+                Some(permission) => Level::Permission(permission.to_owned()),
+                None => Level::Authenticated,
+            }
+        };
+        OperationAccess { level, schemes }
+    }
+}
+
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -218,7 +279,7 @@ impl Differ<'_> {
                 continue;
             }
             match key.as_str() {
-                "parameters" | "requestBody" | "responses" => {}
+                "parameters" | "requestBody" | "responses" | "security" | PERMISSION_KEY => {}
                 "tags" | "operationId" => self.compatible(label, format!("`{key}` changed")),
                 "deprecated" => self.compatible(
                     label,
@@ -237,9 +298,49 @@ impl Differ<'_> {
                 ),
             }
         }
+        self.access(label, old, new);
         self.parameters(label, old_item, old, new_item, new);
         self.request_body(label, old.get("requestBody"), new.get("requestBody"));
         self.responses(label, old, new);
+    }
+
+    /// Who may call the operation: tightening (public to protected, or a
+    /// different permission) refuses requests that used to succeed; loosening
+    /// (to public, or from a permission to any authenticated user) does not.
+    fn access(&mut self, label: &str, old: &Json, new: &Json) {
+        let (from, to) = (
+            OperationAccess::of(self.old_doc, old),
+            OperationAccess::of(self.new_doc, new),
+        );
+        match (&from.level, &to.level) {
+            (from_level, to_level) if from_level == to_level => {}
+            (_, Level::Public) => {
+                self.compatible(label, format!("now public (was {})", from.level))
+            }
+            (Level::Public, _) => {
+                self.breaking(label, format!("now requires {} (was public)", to.level))
+            }
+            (Level::Permission(_), Level::Authenticated) => self.compatible(
+                label,
+                format!("now requires {} (was {})", to.level, from.level),
+            ),
+            _ => self.breaking(
+                label,
+                format!("now requires {} (was {})", to.level, from.level),
+            ),
+        }
+        if from.level == Level::Public || to.level == Level::Public {
+            return;
+        }
+        for scheme in from.schemes.difference(&to.schemes) {
+            self.breaking(
+                label,
+                format!("no longer accepts credentials by `{scheme}`"),
+            );
+        }
+        for scheme in to.schemes.difference(&from.schemes) {
+            self.compatible(label, format!("now also accepts credentials by `{scheme}`"));
+        }
     }
 
     fn parameters(

@@ -12,9 +12,11 @@ use axum::routing::{MethodRouter, get};
 use fw_core::names::snake_case;
 use serde_json::Value as Json;
 
+use super::access::RequireAccess;
 use super::handlers::{action_router, not_found, resource_router, unsupported_method};
 use super::routes::{self, Route};
 use super::{ApiError, RequestContext, Resource, ResourceSpec};
+use crate::auth::Access;
 use crate::context::AppContext;
 use crate::openapi;
 
@@ -29,7 +31,12 @@ use crate::openapi;
 /// ```ignore
 /// let api = fw::Api::new("Dividends", "1.0.0")
 ///     .resource::<DividendResource>()
-///     .action::<DividendResource, _, _>("cancel", cancel);
+///     .action::<DividendResource, _, _>(
+///         "cancel",
+///         "Cancel a dividend",
+///         fw::Access::Permission("cancel_dividend"),
+///         cancel,
+///     );
 /// ```
 #[derive(Clone)]
 pub struct Api {
@@ -55,9 +62,11 @@ enum Documented {
         spec: &'static ResourceSpec,
         name: &'static str,
         summary: &'static str,
+        access: Access,
     },
     Path {
         path: &'static str,
+        access: Access,
         operations: Arc<dyn Fn() -> Json + Send + Sync>,
     },
 }
@@ -125,7 +134,9 @@ impl Api {
 
     /// Registers a custom action on one row of `R`: `POST {path}/{id}/{name}`
     /// runs `action` with the row (scoped like every other read of `R`) and
-    /// answers with the row it returns.
+    /// answers with the row it returns. Only callers `access` admits reach it
+    /// (401 without credentials, 403 without the permission), checked before
+    /// the row is read; the OpenAPI operation states it.
     ///
     /// A request's `If-Match` is checked against the row before `action` runs
     /// (400 when malformed, 412 when it names another version). The row is read
@@ -133,7 +144,13 @@ impl Api {
     /// [`Model::patch_if_version`](crate::Model::patch_if_version) at the row's
     /// version: a writer that got in between is then a 412 (`?` turns its
     /// [`Error::StaleVersion`](crate::Error::StaleVersion) into one), not overwritten.
-    pub fn action<R, F, Fut>(mut self, name: &'static str, summary: &'static str, action: F) -> Api
+    pub fn action<R, F, Fut>(
+        mut self,
+        name: &'static str,
+        summary: &'static str,
+        access: Access,
+        action: F,
+    ) -> Api
     where
         R: Resource,
         F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
@@ -142,11 +159,12 @@ impl Api {
         let route = routes::custom_action(name);
         self.router = self
             .router
-            .merge(action_router::<R, F, Fut>(&route, action));
+            .merge(action_router::<R, F, Fut>(&route, access, action));
         self.documentation.registrations.push(Documented::Action {
             spec: R::SPEC,
             name,
             summary,
+            access,
         });
         self.registered(R::SPEC).routes.push(route);
         self
@@ -176,13 +194,25 @@ impl Api {
     /// function returning the OpenAPI path item (`{"get": {...}}`) for `path`,
     /// called when the document is built. [`Api::route_documented`] builds it
     /// from the types the handler answers with instead.
+    ///
+    /// Every method of `handler` requires `access`: a caller it does not admit
+    /// gets a 401 or 403 without the handler running, and each operation of
+    /// the path item is given the matching `security`, `x-fw-permission` and
+    /// 401/403 responses.
     pub fn route(
         self,
         path: &'static str,
+        access: Access,
         handler: MethodRouter<AppContext>,
         operations: impl Fn() -> Json + Send + Sync + 'static,
     ) -> Api {
-        let mut api = self.document_path(path, operations);
+        let mut api = self.document_path(path, access, operations);
+        let handler = match access {
+            Access::Public => handler,
+            Access::Authenticated | Access::Permission(_) => {
+                handler.route_layer(RequireAccess(access))
+            }
+        };
         api.router = api.router.route(path, handler);
         api
     }
@@ -213,6 +243,7 @@ impl Api {
     ///
     /// let api = fw::Api::new("Health", "1.0.0").route_documented(
     ///     "/health",
+    ///     fw::Access::Public,
     ///     axum::routing::get(|| async { axum::Json(Health { status: "ok".into() }) }),
     ///     || {
     ///         let ok = ResponseBuilder::new().description("Up.").content(
@@ -235,24 +266,27 @@ impl Api {
     pub fn route_documented(
         self,
         path: &'static str,
+        access: Access,
         handler: MethodRouter<AppContext>,
         operations: impl Fn() -> utoipa::openapi::PathItem + Send + Sync + 'static,
     ) -> Api {
-        self.route(path, handler, move || {
+        self.route(path, access, handler, move || {
             // utoipa's model is plain data with text keys, which always serializes.
             serde_json::to_value(operations()).expect("a utoipa path item serializes to JSON")
         })
     }
 
-    /// Documents `path` without mounting anything: for routes the application's
-    /// router adds itself.
+    /// Documents `path`, whose operations require `access`, without mounting
+    /// anything: for routes the application's router adds itself.
     pub(crate) fn document_path(
         mut self,
         path: &'static str,
+        access: Access,
         operations: impl Fn() -> Json + Send + Sync + 'static,
     ) -> Api {
         self.documentation.registrations.push(Documented::Path {
             path,
+            access,
             operations: Arc::new(operations),
         });
         self
@@ -379,9 +413,14 @@ impl Documentation {
                     spec,
                     name,
                     summary,
-                } => openapi::add_action(&mut document, spec, name, summary),
-                Documented::Path { path, operations } => {
-                    openapi::add_path(&mut document, path, operations());
+                    access,
+                } => openapi::add_action(&mut document, spec, name, summary, *access),
+                Documented::Path {
+                    path,
+                    access,
+                    operations,
+                } => {
+                    openapi::add_path(&mut document, path, *access, operations());
                 }
             }
         }

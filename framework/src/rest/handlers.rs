@@ -22,6 +22,7 @@ use super::params::{encode_cursor, page_link, parse_list};
 use super::preconditions::{self, Comparison, Condition};
 use super::routes::{self, Route};
 use super::{Action, RequestContext, Resource};
+use crate::auth::{Access, Caller};
 use crate::changes::Actor;
 use crate::context::AppContext;
 use crate::db::{Conn, Tx};
@@ -40,7 +41,11 @@ pub(crate) fn resource_router<R: Resource>() -> Router<AppContext> {
         let mut methods = None;
         let mut allow = Vec::new();
         for (action, route) in routes {
-            methods = Some(mount::<R>(methods, *action, route));
+            // `resource_routes` yields only the actions the spec gives an access.
+            let Some(access) = spec.access(*action) else {
+                continue;
+            };
+            methods = Some(mount::<R>(methods, *action, access, route));
             allow.extend(route.methods());
         }
         if let Some(methods) = methods {
@@ -57,21 +62,22 @@ pub(crate) fn resource_router<R: Resource>() -> Router<AppContext> {
 fn mount<R: Resource>(
     router: Option<MethodRouter<AppContext>>,
     action: Action,
+    access: Access,
     route: &Route,
 ) -> MethodRouter<AppContext> {
     let method = method_filter(route);
     match action {
-        Action::List => add(router, method, list::<R>),
-        Action::Retrieve => add(router, method, retrieve::<R>),
-        Action::Create => add(router, method, create::<R>),
-        Action::Update => add(router, method, |request, id, body| {
+        Action::List => add(router, method, access, list::<R>),
+        Action::Retrieve => add(router, method, access, retrieve::<R>),
+        Action::Create => add(router, method, access, create::<R>),
+        Action::Update => add(router, method, access, |request, id, body| {
             update::<R>(request, id, body, false)
         }),
-        Action::PartialUpdate => add(router, method, |request, id, body| {
+        Action::PartialUpdate => add(router, method, access, |request, id, body| {
             update::<R>(request, id, body, true)
         }),
-        Action::Destroy => add(router, method, destroy::<R>),
-        Action::History => add(router, method, history::<R>),
+        Action::Destroy => add(router, method, access, destroy::<R>),
+        Action::History => add(router, method, access, history::<R>),
     }
 }
 
@@ -81,11 +87,13 @@ fn method_filter(route: &Route) -> MethodFilter {
     MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET)
 }
 
-/// Adds a handler taking `(request, id, body)` for `method`: every resource
-/// handler has this one shape, so the wiring is in one place.
+/// Adds a handler taking `(request, id, body)` for `method`, to callers
+/// `access` admits: every resource handler has this one shape, so the wiring,
+/// and the permission check that comes before anything else, is in one place.
 fn add<F, Fut>(
     router: Option<MethodRouter<AppContext>>,
     method: MethodFilter,
+    access: Access,
     handler: F,
 ) -> MethodRouter<AppContext>
 where
@@ -98,8 +106,20 @@ where
         let handler = handler.clone();
         async move {
             let (parts, body) = request.into_parts();
-            let actor = parts.extensions.get::<Actor>().map(|actor| actor.0.clone());
+            // Whose `Idempotency-Key`s these are: the actor authentication
+            // recorded, else the caller's own, so that one user's key never
+            // replays another's answer.
+            let actor = parts
+                .extensions
+                .get::<Actor>()
+                .map(|actor| actor.0.clone())
+                .or_else(|| parts.extensions.get::<Caller>().and_then(Caller::actor));
             let request = RequestContext::from_parts(app, parts);
+            // First, so that neither the database nor a stored idempotent
+            // answer is reached by a caller the action does not admit.
+            if let Err(refused) = request.caller.require(access) {
+                return refused.into_response();
+            }
             if !accepts_json(&request.headers) {
                 return ApiError::NotAcceptable.into_response();
             }
@@ -578,7 +598,11 @@ async fn destroy<R: Resource>(
 
 /// A custom action on one row, served at `route` ([`routes::custom_action`]):
 /// runs `action` with the row the caller may see, and answers with the row it returns.
-pub(crate) fn action_router<R, F, Fut>(route: &Route, action: F) -> Router<AppContext>
+pub(crate) fn action_router<R, F, Fut>(
+    route: &Route,
+    access: Access,
+    action: F,
+) -> Router<AppContext>
 where
     R: Resource,
     F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
@@ -587,6 +611,7 @@ where
     let methods = add(
         None,
         method_filter(route),
+        access,
         move |request: RequestContext, id: Option<String>, _body: Body| {
             let action = action.clone();
             async move {

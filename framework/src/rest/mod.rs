@@ -6,6 +6,7 @@
 //! the handlers here are generic over [`Resource`], so every resource behaves the
 //! same way and the generated code stays small.
 
+mod access;
 mod api;
 mod error;
 mod handlers;
@@ -21,7 +22,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri};
 
-use crate::auth::Caller;
+use crate::auth::{Access, Caller};
 use crate::context::AppContext;
 use crate::db::{Db, Tx};
 use crate::model::Model;
@@ -88,6 +89,9 @@ pub struct ResourceSpec {
     pub path: &'static str,
     /// The offered actions.
     pub actions: &'static [Action],
+    /// Who may call each offered action (`#[resource(permissions(...))]`). An
+    /// action without an entry here is not served: nothing is public by omission.
+    pub access: &'static [(Action, Access)],
     /// The representation's fields, in declaration order.
     pub fields: &'static [ResourceField],
     /// Filterable fields.
@@ -115,19 +119,34 @@ impl ResourceSpec {
     /// Whether the resource offers an action that writes (create, update,
     /// partial update or destroy).
     pub fn writes(&self) -> bool {
-        [
-            Action::Create,
-            Action::Update,
-            Action::PartialUpdate,
-            Action::Destroy,
-        ]
-        .into_iter()
-        .any(|action| self.has(action))
+        self.actions
+            .iter()
+            .any(|action| action.writes() && self.has(*action))
     }
 
-    /// Whether the resource offers `action`.
+    /// Whether the resource offers `action`: it is one of its
+    /// [`actions`](ResourceSpec::actions) and has an [`access`](ResourceSpec::access).
     pub fn has(&self, action: Action) -> bool {
-        self.actions.contains(&action)
+        self.actions.contains(&action) && self.access(action).is_some()
+    }
+
+    /// Who may call `action`; `None` when the resource does not offer it.
+    ///
+    /// ```
+    /// # use fw::{Access, Action};
+    /// # fn example(spec: &fw::ResourceSpec) {
+    /// // `#[resource(permissions(model), ...)]` over model `Dividend`:
+    /// assert_eq!(
+    ///     spec.access(Action::Create),
+    ///     Some(Access::Permission("add_dividend"))
+    /// );
+    /// # }
+    /// ```
+    pub fn access(&self, action: Action) -> Option<Access> {
+        self.access
+            .iter()
+            .find(|(offered, _)| *offered == action)
+            .map(|(_, access)| *access)
     }
 
     /// The JSON name of model field `name` (itself when the resource does not show it).

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use super::models::*;
 use crate::http::{
     bad_change_log_parameters_are_400_naming_them, changes_are_served_in_pages_with_next_links,
-    requests_record_their_actor_and_request_id, the_change_log_api_is_in_the_openapi_document,
-    the_live_tail_streams_new_changes_and_resumes,
+    requests_record_their_actor_and_request_id, the_change_log_and_history_need_their_permissions,
+    the_change_log_api_is_in_the_openapi_document, the_live_tail_streams_new_changes_and_resumes,
 };
 
 fn new_security(symbol: &str) -> NewSecurity {
@@ -736,5 +736,6 @@ fw::testing::database_suite! {
         the_live_tail_streams_new_changes_and_resumes,
         requests_record_their_actor_and_request_id,
         the_change_log_api_is_in_the_openapi_document,
+        the_change_log_and_history_need_their_permissions,
     ],
 }

@@ -37,11 +37,12 @@ fn context(db: &Db) -> AppContext {
     }
 }
 
-/// The test models in an application that serves its change log, plus
-/// `POST /securities/{symbol}`, which inserts a security.
+/// The test models in an application that serves its change log and a
+/// security's history, plus `POST /securities/{symbol}`, which inserts a security.
 fn app(db: &Db) -> Router {
     super::models::app()
         .change_log_api()
+        .resource::<SecurityResource>()
         .routes(|app| {
             Router::new()
                 .route("/securities/{symbol}", post(insert_security))
@@ -76,13 +77,26 @@ async fn get(app: &Router, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, 
     (status, headers, body)
 }
 
+/// Sends a request as a user who may read the change log.
 async fn send(
     app: &Router,
     method: &str,
     uri: &str,
     headers: &[(&str, &str)],
 ) -> axum::response::Response {
-    let mut request = Request::builder().method(method).uri(uri);
+    let reader = fw::testing::user(9, &[fw::auth::VIEW_CHANGES]);
+    send_as(app, reader, method, uri, headers).await
+}
+
+/// Sends a request as `caller`, as authentication hands it over: an extension.
+async fn send_as(
+    app: &Router,
+    caller: fw::Caller,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> axum::response::Response {
+    let mut request = Request::builder().method(method).uri(uri).extension(caller);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -323,6 +337,15 @@ async fn authenticate(mut request: Request, next: Next) -> axum::response::Respo
         let actor = Actor(format!("user:{user}"));
         request.extensions_mut().insert(actor);
     }
+    if let Some(user) = request
+        .headers()
+        .get("x-test-caller")
+        .and_then(|value| value.to_str().ok()?.parse().ok())
+    {
+        request
+            .extensions_mut()
+            .insert(fw::testing::user(user, &[]));
+    }
     next.run(request).await
 }
 
@@ -339,7 +362,7 @@ pub(crate) async fn requests_record_their_actor_and_request_id(db: &Db) {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["x-request-id"], "req-7f3a");
 
-    let response = send(&app, "POST", "/securities/BOLT", &[]).await;
+    let response = send_as(&app, fw::Caller::Anonymous, "POST", "/securities/BOLT", &[]).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let generated = response.headers()["x-request-id"]
         .to_str()
@@ -383,6 +406,45 @@ pub(crate) async fn requests_record_their_actor_and_request_id(db: &Db) {
     assert!(uuid::Uuid::parse_str(replaced).is_ok(), "`{replaced}`");
     let log = changes::after(2).fetch(db).await.unwrap();
     assert_eq!(log[0].request_id.as_deref(), Some(replaced));
+    // Without an explicit actor, the authenticated caller is the actor: its
+    // user and the token it came with.
+    let response = send(&app, "POST", "/securities/DUNE", &[("x-test-caller", "7")]).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let log = changes::after(3).fetch(db).await.unwrap();
+    assert_eq!(log[0].actor.as_deref(), Some("user:7/token:7"));
+}
+
+/// `/changes` and its tail need `view_changes`, which no model permission
+/// grants; a row's history needs its model's `view_<model>`.
+pub(crate) async fn the_change_log_and_history_need_their_permissions(db: &Db) {
+    let app = app(db);
+    let security = Security::insert(db, new_security("ACME")).await.unwrap();
+    let history = format!("/listed/{}/history", security.id);
+    let viewer = fw::testing::user(1, &["view_security"]);
+    for uri in ["/changes", "/changes/stream"] {
+        let anonymous = send_as(&app, fw::Caller::Anonymous, "GET", uri, &[]).await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+        let refused = send_as(&app, viewer.clone(), "GET", uri, &[]).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{uri}");
+    }
+    let anonymous = send_as(&app, fw::Caller::Anonymous, "GET", &history, &[]).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let reader = fw::testing::user(2, &[fw::auth::VIEW_CHANGES]);
+    let refused = send_as(&app, reader, "GET", &history, &[]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let allowed = send_as(&app, viewer, "GET", &history, &[]).await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let (_, _, document) = get(&app, "/openapi.json", &[]).await;
+    for path in ["/changes", "/changes/stream"] {
+        let operation = &document["paths"][path]["get"];
+        assert_eq!(operation["x-fw-permission"], "view_changes", "{path}");
+        assert!(operation["responses"]["403"].is_object(), "{path}");
+    }
+    assert_eq!(
+        document["paths"]["/listed/{id}/history"]["get"]["x-fw-permission"],
+        "view_security"
+    );
 }
 
 pub(crate) async fn the_change_log_api_is_in_the_openapi_document(db: &Db) {

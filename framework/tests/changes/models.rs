@@ -93,6 +93,18 @@ pub(crate) fn all() -> Vec<&'static fw::schema::ModelSchema> {
     app().models().to_vec()
 }
 
+/// A security and its history, which needs the model's view permission.
+#[fw::resource(
+    model = Security,
+    path = "/listed",
+    actions(retrieve, history),
+    permissions(model)
+)]
+pub(crate) struct SecurityResource {
+    pub(crate) id: i64,
+    pub(crate) symbol: String,
+}
+
 /// Every model of the suites, registered as an application registers them.
 pub(crate) fn app() -> fw::App {
     fw::App::new("changes", env!("CARGO_MANIFEST_DIR"))

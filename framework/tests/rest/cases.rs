@@ -53,6 +53,8 @@ impl Reply {
     }
 }
 
+/// Sends a request as a superuser: most cases test what the API does, not
+/// who may do it (for that, [`send_as`]).
 pub(crate) async fn send(
     app: &Router,
     method: &str,
@@ -60,7 +62,20 @@ pub(crate) async fn send(
     headers: &[(&str, &str)],
     body: Option<Json>,
 ) -> Reply {
-    let mut request = Request::builder().method(method).uri(uri);
+    send_as(app, fw::testing::superuser(), method, uri, headers, body).await
+}
+
+/// Sends a request as `caller`, the way authentication hands it to the API:
+/// as a request extension.
+pub(crate) async fn send_as(
+    app: &Router,
+    caller: fw::Caller,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<Json>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(uri).extension(caller);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -705,6 +720,7 @@ async fn send_with_header(
     let request = Request::builder()
         .method(method)
         .uri(uri)
+        .extension(fw::testing::superuser())
         .header(header.0, value);
     dispatch(app, request, body).await
 }
@@ -1224,6 +1240,7 @@ pub(crate) async fn malformed_requests_are_4xx_problems(app: Router, _db: fw::Db
         Request::builder()
             .method("POST")
             .uri("/securities")
+            .extension(fw::testing::superuser())
             .header("content-type", content_type)
             .body(Body::from(body))
             .expect("request")
@@ -1397,6 +1414,270 @@ pub(crate) async fn custom_actions_and_plain_handlers(app: Router, _db: fw::Db) 
     let not_allowed = send(&app, "POST", "/health", &[], Some(json!({}))).await;
     not_allowed.assert_problem(StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(not_allowed.header("allow"), "GET,HEAD");
+}
+
+/// Every resource action checks the caller's access before anything else: no
+/// credentials is a 401 with `WWW-Authenticate`, a user without the permission
+/// a 403, with it (or as a superuser) the action runs.
+pub(crate) async fn each_action_requires_its_permission(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let item = format!("/securities/{}", security["id"]);
+    let viewer = fw::testing::user(1, &["view_security"]);
+    let anonymous = send_as(&app, fw::Caller::Anonymous, "GET", "/securities", &[], None).await;
+    anonymous.assert_problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.header("www-authenticate"), "Bearer");
+    for (method, uri, body) in [
+        ("GET", "/securities", None),
+        ("GET", item.as_str(), None),
+        (
+            "POST",
+            "/securities",
+            Some(json!({"symbol": "NEW", "issuer": "New Corp"})),
+        ),
+        ("PATCH", item.as_str(), Some(json!({"note": "x"}))),
+        ("DELETE", item.as_str(), None),
+    ] {
+        let reply = send_as(&app, fw::Caller::Anonymous, method, uri, &[], body.clone()).await;
+        reply.assert_problem(StatusCode::UNAUTHORIZED);
+        let nobody = fw::testing::user(2, &[]);
+        let reply = send_as(&app, nobody, method, uri, &[], body).await;
+        reply.assert_problem(StatusCode::FORBIDDEN);
+    }
+    let listed = send_as(&app, viewer.clone(), "GET", "/securities", &[], None).await;
+    assert_eq!(ids(&listed), [security["id"].as_i64().expect("id")]);
+    let retrieved = send_as(&app, viewer.clone(), "GET", &item, &[], None).await;
+    assert_eq!(retrieved.status, StatusCode::OK, "{}", retrieved.body);
+    let refused = send_as(
+        &app,
+        viewer,
+        "PATCH",
+        &item,
+        &[],
+        Some(json!({"note": "x"})),
+    )
+    .await;
+    refused.assert_problem(StatusCode::FORBIDDEN);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`change_security`"),
+        "{}",
+        refused.body
+    );
+    let changer = fw::testing::user(3, &["change_security"]);
+    let changed = send_as(
+        &app,
+        changer,
+        "PATCH",
+        &item,
+        &[],
+        Some(json!({"note": "x"})),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    // `destroy = "purge_dividends"` replaces the model's `delete_dividend`.
+    let dividend = create_dividend(&app, &security, "2026-01-10", "0.10", None).await;
+    let dividend = format!("/dividends/{}", dividend["id"]);
+    let deleter = fw::testing::user(4, &["delete_dividend"]);
+    send_as(&app, deleter, "DELETE", &dividend, &[], None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    let purger = fw::testing::user(5, &["purge_dividends"]);
+    let purged = send_as(&app, purger, "DELETE", &dividend, &[], None).await;
+    assert_eq!(purged.status, StatusCode::NO_CONTENT, "{}", purged.body);
+}
+
+/// An `Idempotency-Key` replays a stored answer only to a caller who may make
+/// the request: the access check comes first.
+pub(crate) async fn idempotent_replays_are_checked_too(app: Router, _db: fw::Db) {
+    let key = [("idempotency-key", "create-acme")];
+    let body = || Some(json!({"symbol": "ACME", "issuer": "Acme Corp"}));
+    let created = send(&app, "POST", "/securities", &key, body()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    send_as(
+        &app,
+        fw::Caller::Anonymous,
+        "POST",
+        "/securities",
+        &key,
+        body(),
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED);
+    send_as(
+        &app,
+        fw::testing::user(2, &[]),
+        "POST",
+        "/securities",
+        &key,
+        body(),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN);
+    // Another user's key is theirs alone: the same key and body runs again
+    // for them (and meets the taken symbol), never replays the first answer.
+    let other = fw::testing::user(3, &["add_security"]);
+    send_as(&app, other, "POST", "/securities", &key, body())
+        .await
+        .assert_problem(StatusCode::CONFLICT);
+}
+
+/// Owner only: a scope on the caller's id makes every other user's rows a
+/// 404, on reads and writes alike, never a 403 that would tell them the row
+/// exists.
+pub(crate) async fn rows_outside_the_scope_are_404(app: Router, _db: fw::Db) {
+    let (ada, bob) = (fw::testing::user(1, &[]), fw::testing::user(2, &[]));
+    let draft = send_as(
+        &app,
+        ada.clone(),
+        "POST",
+        "/drafts",
+        &[],
+        Some(json!({"text": "mine", "owner": 2})),
+    )
+    .await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    assert_eq!(draft.body["owner"], json!(1), "the owner is the caller");
+    let uri = format!("/drafts/{}", draft.body["id"]);
+    let own = send_as(&app, ada.clone(), "GET", &uri, &[], None).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_eq!(
+        ids(&send_as(&app, ada, "GET", "/drafts", &[], None).await).len(),
+        1
+    );
+    assert!(ids(&send_as(&app, bob.clone(), "GET", "/drafts", &[], None).await).is_empty());
+    for (method, body) in [
+        ("GET", None),
+        ("PATCH", Some(json!({"text": "theirs"}))),
+        ("DELETE", None),
+    ] {
+        send_as(&app, bob.clone(), method, &uri, &[], body)
+            .await
+            .assert_problem(StatusCode::NOT_FOUND);
+    }
+    send_as(&app, fw::Caller::Anonymous, "GET", &uri, &[], None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
+}
+
+/// `permissions(public)` reads need no credentials.
+pub(crate) async fn public_resources_need_no_credentials(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let listed = send_as(&app, fw::Caller::Anonymous, "GET", "/listings", &[], None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(
+        listed.body["results"],
+        json!([{"id": security["id"], "symbol": "ACME"}])
+    );
+    let uri = format!("/listings/{}", security["id"]);
+    let retrieved = send_as(&app, fw::Caller::Anonymous, "GET", &uri, &[], None).await;
+    assert_eq!(retrieved.status, StatusCode::OK, "{}", retrieved.body);
+}
+
+/// A custom action and a plain handler require the access they were
+/// registered with; a public plain handler does not.
+pub(crate) async fn custom_actions_and_plain_handlers_check_access(app: Router, _db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let dividend = create_dividend(&app, &security, "2026-01-10", "0.10", None).await;
+    let uri = format!("/dividends/{}/cancel", dividend["id"]);
+    send_as(&app, fw::Caller::Anonymous, "POST", &uri, &[], None)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
+    send_as(
+        &app,
+        fw::testing::user(1, &["change_dividend"]),
+        "POST",
+        &uri,
+        &[],
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN);
+    let cancelled = send_as(
+        &app,
+        fw::testing::user(2, &["cancel_dividend"]),
+        "POST",
+        &uri,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let health = send_as(&app, fw::Caller::Anonymous, "GET", "/health", &[], None).await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+    let anonymous = send_as(&app, fw::Caller::Anonymous, "GET", "/audit", &[], None).await;
+    anonymous.assert_problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.header("www-authenticate"), "Bearer");
+    send_as(&app, fw::testing::user(1, &[]), "GET", "/audit", &[], None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    let audit = send_as(
+        &app,
+        fw::testing::user(3, &["view_audit"]),
+        "GET",
+        "/audit",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.body);
+}
+
+/// The document says who may call each operation: public ones have
+/// `security: []` and no 401; protected ones take either scheme, list the
+/// 401 and, with a permission, name it and list the 403.
+pub(crate) async fn the_document_states_each_operation_s_access(app: Router, _db: fw::Db) {
+    let spec = send_as(
+        &app,
+        fw::Caller::Anonymous,
+        "GET",
+        "/openapi.json",
+        &[],
+        None,
+    )
+    .await;
+    let document = &spec.body;
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+    assert_eq!(schemes["sessionCookie"]["in"], "cookie");
+    assert_eq!(schemes["sessionCookie"]["name"], "fw_session");
+    let both = json!([{"bearerAuth": []}, {"sessionCookie": []}]);
+    let operation = |path: &str, method: &str| document["paths"][path][method].clone();
+    let create = operation("/securities", "post");
+    assert_eq!(create["security"], both);
+    assert_eq!(create["x-fw-permission"], "add_security");
+    assert!(
+        create["description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`add_security`")
+    );
+    assert!(create["responses"]["401"].is_object() && create["responses"]["403"].is_object());
+    let notes = operation("/notes", "get");
+    assert_eq!(notes["security"], both);
+    assert!(notes.get("x-fw-permission").is_none());
+    assert!(notes["responses"]["401"].is_object() && notes["responses"].get("403").is_none());
+    for (path, method) in [
+        ("/listings", "get"),
+        ("/listings/{id}", "get"),
+        ("/health", "get"),
+    ] {
+        let public = operation(path, method);
+        assert_eq!(public["security"], json!([]), "{path}");
+        assert!(public["responses"].get("401").is_none(), "{path}");
+        assert!(public["responses"].get("403").is_none(), "{path}");
+    }
+    assert_eq!(
+        operation("/dividends/{id}", "delete")["x-fw-permission"],
+        "purge_dividends"
+    );
+    assert_eq!(
+        operation("/dividends/{id}/cancel", "post")["x-fw-permission"],
+        "cancel_dividend"
+    );
+    assert_eq!(operation("/audit", "get")["x-fw-permission"], "view_audit");
+    assert!(document["components"]["responses"]["401"]["headers"]["WWW-Authenticate"].is_object());
 }
 
 pub(crate) async fn openapi_and_docs_are_served(app: Router, _db: fw::Db) {
@@ -1988,6 +2269,12 @@ fw::testing::database_suite! {
         scope_restricts_every_query,
         hooks_run_in_the_write_transaction,
         custom_actions_and_plain_handlers,
+        each_action_requires_its_permission,
+        idempotent_replays_are_checked_too,
+        rows_outside_the_scope_are_404,
+        public_resources_need_no_credentials,
+        custom_actions_and_plain_handlers_check_access,
+        the_document_states_each_operation_s_access,
         openapi_and_docs_are_served,
         pages_are_stable_under_concurrent_inserts,
         ordering_names_declared_fields_once,

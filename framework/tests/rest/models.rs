@@ -55,6 +55,21 @@ pub(crate) struct Note {
     pub(crate) version: i64,
 }
 
+/// A draft its author alone may see and change: the owner-only scope on the
+/// authenticated caller.
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Draft {
+    pub(crate) id: i64,
+    /// Set to the caller's user id on create, whatever the body says.
+    #[field(default = 0)]
+    pub(crate) owner: i64,
+    #[field(min_length = 1, max_length = 200)]
+    pub(crate) text: String,
+    #[field(version)]
+    pub(crate) version: i64,
+}
+
 /// What hooks did, written in the same transaction as the change.
 #[derive(Clone, PartialEq)]
 #[fw::model]
@@ -64,12 +79,13 @@ pub(crate) struct Audit {
     pub(crate) entry: String,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 5] {
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 6] {
     let [idempotency_keys] = fw::idempotency::tables();
     [
         Security::SCHEMA,
         Dividend::SCHEMA,
         Note::SCHEMA,
+        Draft::SCHEMA,
         Audit::SCHEMA,
         idempotency_keys,
     ]
@@ -80,6 +96,7 @@ pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 5] {
     model = Security,
     path = "/securities",
     actions(list, retrieve, create, update, partial_update, destroy),
+    permissions(model),
     read_only(id, version, created_at),
     filter(symbol(exact, in, startswith), name(contains, icontains), note(isnull)),
     search(symbol, name),
@@ -181,6 +198,7 @@ impl Hooks<Security> for SecurityHooks {
     model = Dividend,
     path = "/dividends",
     actions(list, retrieve, create, update, partial_update, destroy),
+    permissions(model, destroy = "purge_dividends"),
     read_only(id, version),
     filter(
         security(exact, in),
@@ -232,6 +250,7 @@ pub(crate) async fn cancel(
     model = Note,
     path = "/notes",
     actions(list, retrieve, create, partial_update, destroy),
+    permissions(authenticated),
     read_only(id, version),
     scope = own_notes
 )]
@@ -249,17 +268,82 @@ fn own_notes(request: &RequestContext) -> Result<Filter<Note>, ApiError> {
     Ok(Note::OWNER.eq(owner.to_owned()))
 }
 
-/// The API under test, with a plain handler beside the resources.
+/// A draft of the caller's own.
+#[fw::resource(
+    model = Draft,
+    path = "/drafts",
+    actions(list, retrieve, create, partial_update, destroy),
+    permissions(authenticated),
+    read_only(id, version),
+    create_only(owner),
+    scope = own_drafts,
+    hooks = DraftHooks
+)]
+pub(crate) struct DraftResource {
+    pub(crate) id: i64,
+    pub(crate) owner: i64,
+    pub(crate) text: String,
+    pub(crate) version: i64,
+}
+
+/// Owner only: every read and write of a draft is restricted to the caller's
+/// rows, so another user's draft is a 404, as if it did not exist.
+fn own_drafts(request: &RequestContext) -> Result<Filter<Draft>, ApiError> {
+    Ok(Draft::OWNER.eq(request.caller.user()?.user_id))
+}
+
+pub(crate) struct DraftHooks;
+
+impl Hooks<Draft> for DraftHooks {
+    /// A new draft is the caller's.
+    async fn before_create(
+        request: &RequestContext,
+        _tx: &mut Tx,
+        new: &mut NewDraft,
+    ) -> Result<(), ApiError> {
+        new.owner = request.caller.user()?.user_id;
+        Ok(())
+    }
+}
+
+/// The public face of the securities: anyone may read them.
+#[fw::resource(
+    model = Security,
+    path = "/listings",
+    actions(list, retrieve),
+    permissions(public),
+    read_only(id)
+)]
+pub(crate) struct ListingResource {
+    pub(crate) id: i64,
+    pub(crate) symbol: String,
+}
+
+/// The API under test, with plain handlers beside the resources.
 pub(crate) fn api() -> fw::Api {
     use axum::routing::get;
     fw::Api::new("Test API", "1.0.0")
         .resource::<SecurityResource>()
         .resource::<DividendResource>()
         .resource::<NoteResource>()
-        .action::<DividendResource, _, _>("cancel", "Cancel a dividend", cancel)
+        .resource::<DraftResource>()
+        .resource::<ListingResource>()
+        .action::<DividendResource, _, _>(
+            "cancel",
+            "Cancel a dividend",
+            fw::Access::Permission("cancel_dividend"),
+            cancel,
+        )
         .route(
             "/health",
+            fw::Access::Public,
             get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
             || serde_json::json!({"get": {"summary": "Health check", "responses": {"200": {"description": "Healthy."}}}}),
+        )
+        .route(
+            "/audit",
+            fw::Access::Permission("view_audit"),
+            get(|| async { axum::Json(serde_json::json!({"entries": []})) }),
+            || serde_json::json!({"get": {"summary": "The audit trail", "responses": {"200": {"description": "The entries."}}}}),
         )
 }

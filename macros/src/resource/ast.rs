@@ -1,11 +1,12 @@
 //! The resource IR: the struct's fields and the parsed options, with spans.
 
+use fw_core::access::ModelPermission;
 use fw_core::api::Action;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{Attribute, Ident, Type, Visibility};
 
-use super::attr::{self, ResourceArgs};
+use super::attr::{self, AccessArg, DefaultAccess, ResourceArgs};
 use crate::ctxt::Ctxt;
 
 pub(crate) struct Resource {
@@ -125,6 +126,25 @@ impl Resource {
             .iter()
             .find(|(_, named)| *named == action)
             .map(|(ident, _)| ident.span())
+    }
+
+    /// The access of `action`: its entry in `permissions(...)`, else what the
+    /// default gives it; `None` when neither does (`public` gives writes none).
+    pub(crate) fn access(&self, action: Action) -> Option<AccessArg> {
+        let permissions = self.args.permissions.as_ref()?;
+        if let Some(entry) = permissions
+            .entries
+            .iter()
+            .find(|entry| entry.action == action)
+        {
+            return Some(entry.access.clone());
+        }
+        match permissions.defaults.first()?.1 {
+            DefaultAccess::Model => Some(AccessArg::Model(ModelPermission::of_action(action))),
+            DefaultAccess::Public if !action.writes() => Some(AccessArg::Public),
+            DefaultAccess::Public => None,
+            DefaultAccess::Authenticated => Some(AccessArg::Authenticated),
+        }
     }
 
     /// The struct as the user wrote it, minus `#[field]` attributes.

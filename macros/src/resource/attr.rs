@@ -6,15 +6,18 @@ use syn::ext::IdentExt as _;
 use syn::parse::Parser;
 use syn::{Ident, Path, Token};
 
+use fw_core::access::{ModelPermission, is_name};
 use fw_core::api::{Action, Lookup};
 
 use crate::ctxt::Ctxt;
+use crate::names::{backticked, closest};
 use crate::options::{self, RawOption, RawValue};
 
-const OPTIONS: [&str; 15] = [
+const OPTIONS: [&str; 16] = [
     "model",
     "path",
     "actions",
+    "permissions",
     "read_only",
     "write_only",
     "create_only",
@@ -70,6 +73,7 @@ pub(crate) struct ResourceArgs {
     pub(crate) path: Option<(String, Span)>,
     pub(crate) actions: Vec<(Ident, Action)>,
     pub(crate) actions_span: Option<Span>,
+    pub(crate) permissions: Option<PermissionsArg>,
     pub(crate) read_only: Vec<Ident>,
     pub(crate) write_only: Vec<Ident>,
     pub(crate) create_only: Vec<Ident>,
@@ -147,6 +151,7 @@ impl ResourceArgs {
                 }
             }
             "filter" => self.filters = filters(cx, &option),
+            "permissions" => self.permissions = Some(permissions(cx, &option)),
             _ => option.unknown(cx, "`#[resource]`", &OPTIONS),
         }
     }
@@ -256,6 +261,182 @@ fn lookup(cx: &Ctxt, ident: Ident) -> Option<LookupArg> {
             None
         }
     }
+}
+
+/// The access every action not named in `permissions(...)` gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DefaultAccess {
+    /// `model`: the model permission the action needs (`view_<model>`, ...).
+    Model,
+    /// `public`: anyone, for reads only.
+    Public,
+    /// `authenticated`: any signed-in user.
+    Authenticated,
+}
+
+impl DefaultAccess {
+    const ALL: [DefaultAccess; 3] = [
+        DefaultAccess::Model,
+        DefaultAccess::Public,
+        DefaultAccess::Authenticated,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DefaultAccess::Model => "model",
+            DefaultAccess::Public => "public",
+            DefaultAccess::Authenticated => "authenticated",
+        }
+    }
+}
+
+/// The access of one action as written after `=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AccessArg {
+    /// `public`.
+    Public,
+    /// `authenticated`.
+    Authenticated,
+    /// `view`, `add`, `change` or `delete`: that permission of the model.
+    Model(ModelPermission),
+    /// `"purge_dividends"`: a permission the application declares.
+    Named(String),
+}
+
+/// `create = add` in `permissions(...)`.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessEntry {
+    pub(crate) ident: Ident,
+    pub(crate) action: Action,
+    pub(crate) access: AccessArg,
+}
+
+/// `permissions(model)`, `permissions(public, create = add)`, ...: who may
+/// call each action.
+#[derive(Debug)]
+pub(crate) struct PermissionsArg {
+    /// The `permissions` keyword, where errors about the whole list go.
+    pub(crate) keyword: Ident,
+    /// Every default keyword given (more than one is an error).
+    pub(crate) defaults: Vec<(Ident, DefaultAccess)>,
+    pub(crate) entries: Vec<AccessEntry>,
+}
+
+const PERMISSIONS_EXAMPLE: &str = "permissions(model)";
+
+/// The words an action's access may be, besides a permission name in quotes.
+const ACCESS_WORDS: [&str; 6] = ["public", "authenticated", "view", "add", "change", "delete"];
+
+/// `permissions(default, action = access, ...)`: a default keyword and/or
+/// per-action entries, each checked against the grammar here; whether they
+/// cover the offered actions is `check.rs`'s.
+fn permissions(cx: &Ctxt, option: &RawOption) -> PermissionsArg {
+    let mut parsed = PermissionsArg {
+        keyword: option.name.clone(),
+        defaults: Vec::new(),
+        entries: Vec::new(),
+    };
+    let RawValue::List { tokens, .. } = &option.value else {
+        cx.error_at(
+            option.value_span(),
+            format!("`permissions` expects a list, e.g. `{PERMISSIONS_EXAMPLE}` or `permissions(public, create = add)`"),
+        );
+        return parsed;
+    };
+    let parser = syn::meta::parser(|meta| {
+        let Some(ident) = meta.path.get_ident().cloned() else {
+            return Err(
+                meta.error("expected `model`, `public`, `authenticated` or `<action> = <access>`")
+            );
+        };
+        let name = ident.to_string();
+        if !meta.input.peek(Token![=]) {
+            match DefaultAccess::ALL.into_iter().find(|default| default.name() == name) {
+                Some(default) => parsed.defaults.push((ident, default)),
+                None => cx.error_spanned_by(
+                    &ident,
+                    format!(
+                        "unknown default access `{name}`, expected one of {}, or an action with its access, e.g. `create = add`{}",
+                        backticked(DefaultAccess::ALL.map(DefaultAccess::name)),
+                        did_you_mean(&name, DefaultAccess::ALL.map(DefaultAccess::name)),
+                    ),
+                ),
+            }
+            return Ok(());
+        }
+        let value: syn::Expr = meta.value()?.parse()?;
+        let Some(action) = Action::from_name(&name) else {
+            cx.error_spanned_by(
+                &ident,
+                options::unknown("action", &name, Action::ALL.map(Action::name)),
+            );
+            return Ok(());
+        };
+        if let Some(access) = access(cx, &value) {
+            parsed.entries.push(AccessEntry {
+                ident,
+                action,
+                access,
+            });
+        }
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(tokens.clone()) {
+        cx.syn_error(error);
+    }
+    parsed
+}
+
+/// The access `value` names: a word of [`ACCESS_WORDS`] or a permission name
+/// in quotes; `None` after reporting anything else.
+fn access(cx: &Ctxt, value: &syn::Expr) -> Option<AccessArg> {
+    if let Some(syn::Lit::Str(name)) = options::literal(value) {
+        let text = name.value();
+        if is_name(&text) {
+            return Some(AccessArg::Named(text));
+        }
+        cx.error_spanned_by(
+            name,
+            format!(
+                "`{text}` cannot name a permission: use lowercase letters, digits and underscores, starting with a letter, at most {} characters, e.g. `\"purge_dividends\"`",
+                fw_core::access::MAX_NAME_LENGTH
+            ),
+        );
+        return None;
+    }
+    let word = match value {
+        syn::Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
+        _ => None,
+    };
+    let access = word.as_deref().and_then(|word| match word {
+        "public" => Some(AccessArg::Public),
+        "authenticated" => Some(AccessArg::Authenticated),
+        _ => ModelPermission::from_name(word).map(AccessArg::Model),
+    });
+    if access.is_none() {
+        let (what, hint) = match &word {
+            Some(word) => (
+                format!("unknown access `{word}`, expected"),
+                did_you_mean(word, ACCESS_WORDS),
+            ),
+            None => ("expected an access:".to_owned(), String::new()),
+        };
+        cx.error_spanned_by(
+            value,
+            format!(
+                "{what} one of {}, or an application's permission in quotes, e.g. `\"purge_dividends\"`{hint}",
+                backticked(ACCESS_WORDS)
+            ),
+        );
+    }
+    access
+}
+
+/// "; did you mean `view`?" when `name` is close to one of `known`.
+fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    closest(name, known)
+        .map(|close| format!("; did you mean `{close}`?"))
+        .unwrap_or_default()
 }
 
 /// `#[field(rename = "apiName")]` on a resource field.

@@ -3,10 +3,13 @@
 //! and has the same type is checked by rustc on the generated code, spanned to
 //! the user's tokens.
 
+use fw_core::access::ModelPermission;
 use fw_core::api::{Action, list};
+use proc_macro2::Span;
 use syn::Ident;
 
 use super::ast::{Field, Resource};
+use super::attr::DefaultAccess;
 use crate::ctxt::Ctxt;
 use crate::names::{backticked, closest};
 
@@ -14,6 +17,7 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
     check_model(cx, resource);
     check_path(cx, resource);
     check_actions(cx, resource);
+    check_permissions(cx, resource);
     check_field_lists(cx, resource);
     check_filters(cx, resource);
     check_access(cx, resource);
@@ -64,6 +68,82 @@ fn check_actions(cx: &Ctxt, resource: &Resource) {
         {
             cx.error_spanned_by(action, format!("`{action}` appears twice in `actions`"));
         }
+    }
+}
+
+/// `permissions(...)` is given and gives every offered action an access: a
+/// resource is never public, nor writable by anyone, by omission.
+fn check_permissions(cx: &Ctxt, resource: &Resource) {
+    let Some(permissions) = &resource.args.permissions else {
+        cx.error_at(
+            Span::call_site(),
+            "`#[resource]` needs `permissions(...)`, saying who may call its actions: \
+             `permissions(model)` for the model's `view`, `add`, `change` and `delete` permissions, \
+             `permissions(authenticated)` for any signed-in user, or `permissions(public)` for \
+             reads anyone may make",
+        );
+        return;
+    };
+    for (ident, _) in permissions.defaults.iter().skip(1) {
+        cx.error_spanned_by(
+            ident,
+            format!(
+                "`permissions` has one default access, `{}` already; give other actions their own, e.g. `create = add`",
+                permissions.defaults[0].0
+            ),
+        );
+    }
+    for (index, entry) in permissions.entries.iter().enumerate() {
+        if permissions.entries[..index]
+            .iter()
+            .any(|earlier| earlier.action == entry.action)
+        {
+            cx.error_spanned_by(
+                &entry.ident,
+                format!("`{}` is given twice in `permissions`", entry.ident),
+            );
+        } else if !resource.has_action(entry.action) {
+            cx.error_spanned_by(
+                &entry.ident,
+                format!(
+                    "`permissions` gives `{0}` an access, but the resource does not offer `{0}`: add it to `actions(...)` or remove `{0} = ...`",
+                    entry.ident
+                ),
+            );
+        }
+    }
+    let uncovered: Vec<Action> = resource
+        .args
+        .actions
+        .iter()
+        .map(|(_, action)| *action)
+        .filter(|action| resource.access(*action).is_none())
+        .collect();
+    let Some(first) = uncovered.first() else {
+        return;
+    };
+    let example = format!(
+        "{} = {}",
+        first.name(),
+        ModelPermission::of_action(*first).name()
+    );
+    let uncovered: Vec<&str> = uncovered.iter().map(|action| action.name()).collect();
+    match permissions.defaults.first() {
+        Some((public, DefaultAccess::Public)) => cx.error_spanned_by(
+            public,
+            format!(
+                "`public` covers reads only, and {} write: give each its access, e.g. `permissions(public, {example})` (`{} = public` if anyone may)",
+                backticked(uncovered.iter().copied()),
+                uncovered[0]
+            ),
+        ),
+        _ => cx.error_spanned_by(
+            &permissions.keyword,
+            format!(
+                "`permissions` gives no access to {}: add a default (`model`, `authenticated` or `public`) or an entry for each, e.g. `permissions({example})`",
+                backticked(uncovered.iter().copied())
+            ),
+        ),
     }
 }
 

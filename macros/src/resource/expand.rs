@@ -11,7 +11,7 @@ use syn::{Ident, Path};
 use fw_core::api::{Action, LookupRequirement, list};
 
 use super::ast::{Field, Resource};
-use super::attr::FilterArg;
+use super::attr::{AccessArg, FilterArg};
 use crate::core_tokens::CoreTokens;
 use crate::names::screaming_snake_case;
 
@@ -22,6 +22,7 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
     };
     let assertions = [
         history_assertion(resource, model),
+        model_name_assertion(resource, model),
         related_filter_assertions(resource),
         lookup_assertions(resource),
         search_assertions(resource),
@@ -102,6 +103,52 @@ fn history_assertion(resource: &Resource, model: &Path) -> TokenStream {
     };
     quote_spanned! {span=>
         const _: () = ::fw::__private::assert_records_changes::<#model>();
+    }
+}
+
+/// The last segment of the `model = ...` path: the model's struct name, which
+/// its permissions are named from.
+fn model_name(model: &Path) -> String {
+    model
+        .segments
+        .last()
+        .map(|segment| segment.ident.to_string())
+        .unwrap_or_default()
+}
+
+/// The model permissions are named from the model's name as written in
+/// `model = ...`: an alias would name permissions no role grants, so the
+/// name must be the model's own.
+fn model_name_assertion(resource: &Resource, model: &Path) -> TokenStream {
+    let uses_model_permissions = resource
+        .args
+        .actions
+        .iter()
+        .any(|(_, action)| matches!(resource.access(*action), Some(AccessArg::Model(_))));
+    if !uses_model_permissions {
+        return TokenStream::new();
+    }
+    let name = model_name(model);
+    // On the name, which is what would be wrong.
+    let span = model
+        .segments
+        .last()
+        .map_or_else(|| model.span(), |segment| segment.ident.span());
+    quote_spanned! {span=>
+        const _: () = ::fw::__private::assert_model_named::<#model>(#name);
+    }
+}
+
+/// The `Access` of an action.
+fn access_tokens(access: &AccessArg, model: &Path) -> TokenStream {
+    match access {
+        AccessArg::Public => quote!(::fw::Access::Public),
+        AccessArg::Authenticated => quote!(::fw::Access::Authenticated),
+        AccessArg::Model(permission) => {
+            let name = permission.of_model(&model_name(model));
+            quote!(::fw::Access::Permission(#name))
+        }
+        AccessArg::Named(name) => quote!(::fw::Access::Permission(#name)),
     }
 }
 
@@ -391,6 +438,7 @@ fn resource_impl(resource: &Resource, model: &Path) -> TokenStream {
 #[derive(Default)]
 pub(super) struct SpecLists {
     actions: TokenStream,
+    access: TokenStream,
     fields: TokenStream,
     filters: TokenStream,
     search: TokenStream,
@@ -402,6 +450,11 @@ impl SpecLists {
     fn of(resource: &Resource, model: &Path) -> SpecLists {
         let args = &resource.args;
         let actions = args.actions.iter().map(|(_, action)| action.core_tokens());
+        let access = args.actions.iter().filter_map(|(_, action)| {
+            let access = access_tokens(&resource.access(*action)?, model);
+            let action = action.core_tokens();
+            Some(quote!((#action, #access)))
+        });
         let fields = resource
             .fields
             .iter()
@@ -426,6 +479,7 @@ impl SpecLists {
         });
         SpecLists {
             actions: quote!(#(#actions),*),
+            access: quote!(#(#access),*),
             fields: quote!(#(#fields),*),
             filters: quote!(#(#filters),*),
             search: quote!(#(#search),*),
@@ -520,6 +574,7 @@ pub(super) fn spec_static(resource: &Resource, model: &Path, lists: &SpecLists) 
     let doc = &resource.doc;
     let SpecLists {
         actions,
+        access,
         fields,
         filters,
         search,
@@ -532,6 +587,7 @@ pub(super) fn spec_static(resource: &Resource, model: &Path, lists: &SpecLists) 
             model: <#model as ::fw::Model>::SCHEMA,
             path: #path,
             actions: &[#actions],
+            access: &[#access],
             fields: &[#fields],
             filters: &[#filters],
             search: &[#search],

@@ -66,6 +66,7 @@ mod tests {
                     path = "/dividends",
                     name = "Distribution",
                     actions(list, retrieve, create, update, partial_update, destroy, history),
+                    permissions(model, list = public, destroy = "purge_dividends"),
                     read_only(id, version),
                     write_only(note),
                     create_only(security),
@@ -126,6 +127,7 @@ mod tests {
             "`#[resource]` needs the model it shows: `#[resource(model = Dividend, ...)]`",
             "`path` must start with `/`, not end with `/`, and have no parameters, e.g. `\"/dividends\"`",
             "`retrieve` appears twice in `actions`",
+            "`#[resource]` needs `permissions(...)`, saying who may call its actions: `permissions(model)` for the model's `view`, `add`, `change` and `delete` permissions, `permissions(authenticated)` for any signed-in user, or `permissions(public)` for reads anyone may make",
             "`id` appears twice in `read_only`",
             "`ordering` names `amont`, which is not a field of `DividendResource`; expected one of `id`, `amount`, `net`; did you mean `amount`?",
             "`id` cannot be both `read_only` and `write_only`: a field nobody can read or write is pointless",
@@ -140,12 +142,67 @@ mod tests {
     }
 
     #[test]
+    fn permissions_cover_every_action_and_nothing_else() {
+        let resource = quote! {
+            pub struct DividendResource {
+                pub id: i64,
+            }
+        };
+        let found = errors(
+            quote!(
+                model = Dividend,
+                path = "/dividends",
+                actions(list, retrieve, create, update, destroy),
+                permissions(
+                    public,
+                    model,
+                    list = veiw,
+                    lst = view,
+                    retrieve = public,
+                    retrieve = view,
+                    history = view,
+                    update = "Change Dividends",
+                    update = 3
+                )
+            ),
+            resource.clone(),
+        );
+        let expected = [
+            "unknown access `veiw`, expected one of `public`, `authenticated`, `view`, `add`, `change`, `delete`, or an application's permission in quotes, e.g. `\"purge_dividends\"`; did you mean `view`?",
+            "unknown action `lst`, expected one of `list`, `retrieve`, `create`, `update`, `partial_update`, `destroy`, `history`; did you mean `list`?",
+            "`Change Dividends` cannot name a permission: use lowercase letters, digits and underscores, starting with a letter, at most 64 characters, e.g. `\"purge_dividends\"`",
+            "expected an access: one of `public`, `authenticated`, `view`, `add`, `change`, `delete`, or an application's permission in quotes, e.g. `\"purge_dividends\"`",
+            "`permissions` has one default access, `public` already; give other actions their own, e.g. `create = add`",
+            "`retrieve` is given twice in `permissions`",
+            "`permissions` gives `history` an access, but the resource does not offer `history`: add it to `actions(...)` or remove `history = ...`",
+            "`public` covers reads only, and `create`, `update`, `destroy` write: give each its access, e.g. `permissions(public, create = add)` (`create = public` if anyone may)",
+        ];
+        assert_eq!(found, expected);
+        let found = errors(
+            quote!(
+                model = Dividend,
+                path = "/dividends",
+                actions(list, create),
+                permissions(list = public)
+            ),
+            resource,
+        );
+        assert_eq!(
+            found,
+            [
+                "`permissions` gives no access to `create`: add a default (`model`, `authenticated` or `public`) or an entry for each, e.g. `permissions(create = add)`"
+            ]
+        );
+    }
+
+    #[test]
     fn repeated_options_are_refused_on_their_second_occurrence() {
         let found = errors(
             quote!(
                 model = Dividend,
                 path = "/dividends",
                 actions(list),
+                permissions(model),
                 model = Other
             ),
             quote! {
@@ -168,7 +225,12 @@ mod tests {
     #[test]
     fn invalid_resource_keeps_the_struct_and_implements_resource() {
         let failure = expand(
-            quote!(model = Dividend, path = "/dividends", actions(list, remove)),
+            quote!(
+                model = Dividend,
+                path = "/dividends",
+                actions(list, remove),
+                permissions(model)
+            ),
             quote! {
                 pub struct DividendResource {
                     #[field(rename = "key")]

@@ -47,7 +47,10 @@ impl Fixture {
 
     /// `GET uri`: the status, the `Content-Type` and the body.
     pub(crate) async fn get(&self, uri: &str) -> (StatusCode, String, Value) {
-        let request = Request::get(uri).body(Body::empty()).expect("request");
+        let request = Request::get(uri)
+            .extension(fw::testing::superuser())
+            .body(Body::empty())
+            .expect("request");
         self.send(request, "content-type").await
     }
 
@@ -60,7 +63,9 @@ impl Fixture {
         body: &Value,
         actor: Option<&str>,
     ) -> (StatusCode, String, Value) {
-        let mut request = Request::post(uri).header("content-type", "application/json");
+        let mut request = Request::post(uri)
+            .extension(fw::testing::superuser())
+            .header("content-type", "application/json");
         if let Some(actor) = actor {
             request = request.extension(fw::changes::Actor(actor.to_owned()));
         }
@@ -480,6 +485,8 @@ struct Probe {
     missing_row: bool,
     /// Whether its `Idempotency-Key` was first sent with another request.
     reusing_key: bool,
+    /// Who sends it, as authentication would hand it over.
+    caller: fw::Caller,
 }
 
 impl Probe {
@@ -491,6 +498,7 @@ impl Probe {
             body: None,
             missing_row: false,
             reusing_key: false,
+            caller: fw::testing::superuser(),
         }
     }
 
@@ -536,6 +544,14 @@ fn probes(method: &Method, path: &str, n: usize) -> Vec<Probe> {
     };
     let mut probes = vec![
         valid(Probe::new("plain")),
+        Probe {
+            caller: fw::Caller::Anonymous,
+            ..valid(Probe::new("no credentials"))
+        },
+        Probe {
+            caller: fw::testing::user(1, &[]),
+            ..valid(Probe::new("a user without the permission"))
+        },
         valid(Probe::new("an Accept without JSON")).header("accept", "text/html"),
         valid(Probe::new("an If-Match naming another version")).header("if-match", "\"0\""),
     ];
@@ -587,12 +603,16 @@ pub(crate) async fn every_route_answers_only_what_its_operation_lists(fixture: F
     let api = example_dividends::api::api().action::<SecurityResource, _, _>(
         "touch",
         "Answer with the security unchanged",
+        fw::Access::Permission("touch_security"),
         |_, row| async move { Ok(row) },
     );
     let document = api.openapi_json();
     let router = api.into_router(fixture.test_db.context());
     let send = |method: Method, uri: String, probe: &Probe| {
-        let mut request = Request::builder().method(method).uri(uri);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .extension(probe.caller.clone());
         for (name, value) in &probe.headers {
             request = request.header(*name, value);
         }

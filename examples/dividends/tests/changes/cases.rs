@@ -166,7 +166,12 @@ pub(crate) async fn an_import_shows_up_in_the_log_as_what_changed(test_db: TestD
     let uri = format!("/changes?after={end_of_first_day}&model=dividend");
     let response = example_dividends::app()
         .router(test_db.context())
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::get(uri)
+                .extension(fw::testing::superuser())
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("response");
     assert_eq!(response.status(), StatusCode::OK);
@@ -209,6 +214,7 @@ pub(crate) async fn deleting_a_security_records_the_dividends_removed_with_it(te
         .router(test_db.context())
         .oneshot(
             Request::delete(format!("/securities/{paying}"))
+                .extension(fw::testing::superuser())
                 .body(Body::empty())
                 .expect("request"),
         )

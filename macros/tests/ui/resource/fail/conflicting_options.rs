@@ -9,7 +9,7 @@ pub struct Security {
     pub version: i64,
 }
 
-#[fw::resource(model = Security, path = "/securities", actions(retrieve), read_only(id), write_only(id), ordering(symbol), page_size = 100, max_page_size = 10)]
+#[fw::resource(model = Security, path = "/securities", actions(retrieve), read_only(id), write_only(id), ordering(symbol), page_size = 100, max_page_size = 10, permissions(model))]
 pub struct SecurityResource {
     pub id: i64,
     pub symbol: String,

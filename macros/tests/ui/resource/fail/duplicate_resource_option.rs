@@ -18,6 +18,7 @@ pub struct Security {
     model = Security,
     path = "/securities",
     actions(list, retrieve, create),
+    permissions(model),
     model = Security,
     read_only(id, version)
 )]

@@ -6,7 +6,7 @@ pub struct Security {
     pub symbol: String,
 }
 
-#[fw::resource(model = Security, path = "/securities", actions(retrieve, history))]
+#[fw::resource(model = Security, path = "/securities", actions(retrieve, history), permissions(model))]
 pub struct SecurityResource {
     pub id: i64,
     pub symbol: String,

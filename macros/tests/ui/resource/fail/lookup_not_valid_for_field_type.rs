@@ -9,7 +9,7 @@ pub struct Security {
     pub version: i64,
 }
 
-#[fw::resource(model = Security, path = "/securities", actions(list), filter(listed(gte), symbol(isnull)))]
+#[fw::resource(model = Security, path = "/securities", actions(list), filter(listed(gte), symbol(isnull)), permissions(model))]
 pub struct SecurityResource {
     pub id: i64,
     pub symbol: String,

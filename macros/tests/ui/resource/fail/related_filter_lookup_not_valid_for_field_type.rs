@@ -20,6 +20,7 @@ pub struct Dividend {
     model = Dividend,
     path = "/dividends",
     actions(list),
+    permissions(model),
     filter(symbol = security.symbol(exact, gte), listed = security.listed(icontains))
 )]
 pub struct DividendResource {

@@ -6,7 +6,7 @@ pub struct Security {
     pub symbol: String,
 }
 
-#[fw::resource(model = Security, path = "/securities", actions(list), filter(initial = symbol.symbol(exact)))]
+#[fw::resource(model = Security, path = "/securities", actions(list), filter(initial = symbol.symbol(exact)), permissions(model))]
 pub struct SecurityResource {
     pub id: i64,
     pub symbol: String,

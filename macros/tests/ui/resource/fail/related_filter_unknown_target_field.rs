@@ -15,7 +15,7 @@ pub struct Dividend {
     pub security: Ref<Security>,
 }
 
-#[fw::resource(model = Dividend, path = "/dividends", actions(list), filter(symbol = security.symbl(exact, in)))]
+#[fw::resource(model = Dividend, path = "/dividends", actions(list), filter(symbol = security.symbl(exact, in)), permissions(model))]
 pub struct DividendResource {
     pub id: i64,
     pub security: Ref<Security>,

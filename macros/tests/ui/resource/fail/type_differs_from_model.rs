@@ -18,6 +18,7 @@ pub struct Security {
     model = Security,
     path = "/securities",
     actions(list, retrieve, create, update, partial_update, destroy),
+    permissions(model),
     read_only(id, version),
     filter(symbol, listing)
 )]

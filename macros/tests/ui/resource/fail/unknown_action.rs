@@ -18,6 +18,7 @@ pub struct Security {
     model = Security,
     path = "/securities",
     actions(list, retrieve, remove),
+    permissions(model),
     read_only(id, version),
     filter(symbol, listing)
 )]

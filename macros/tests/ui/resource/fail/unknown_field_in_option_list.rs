@@ -9,7 +9,7 @@ pub struct Security {
     pub version: i64,
 }
 
-#[fw::resource(model = Security, path = "/securities", actions(list), read_only(id, versoin), ordering(symbl))]
+#[fw::resource(model = Security, path = "/securities", actions(list), read_only(id, versoin), ordering(symbl), permissions(model))]
 pub struct SecurityResource {
     pub id: i64,
     pub symbol: String,

@@ -24,6 +24,7 @@ pub struct Dividend {
     model = Dividend,
     path = "/dividends",
     actions(list),
+    permissions(model),
     filter(
         security(exact, in),
         symbol = security.symbol(exact, in, icontains, startswith),

@@ -1,0 +1,22 @@
+#[derive(Clone)]
+#[fw::model]
+pub struct Security {
+    pub id: i64,
+    #[field(max_length = 12)]
+    pub symbol: String,
+    #[field(version)]
+    pub version: i64,
+}
+
+#[fw::resource(
+    model = Security,
+    path = "/securities",
+    actions(list, retrieve, create),
+    permissions(list = veiw, retrieve = publik, create = add)
+)]
+pub struct SecurityResource {
+    pub id: i64,
+    pub symbol: String,
+}
+
+fn main() {}
