@@ -97,6 +97,12 @@ pub struct App {
     commands: Option<AppCommands>,
     change_log_tables: Vec<&'static str>,
     change_log_api: bool,
+    /// Whether [`App::auth`] turned identity on.
+    auth: bool,
+    /// The struct names of the models [`App::model`] registered, whose four
+    /// permissions exist.
+    permission_models: Vec<&'static str>,
+    declared: crate::auth::Declared,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -179,6 +185,9 @@ impl App {
             commands: None,
             change_log_tables: Vec::new(),
             change_log_api: false,
+            auth: false,
+            permission_models: Vec::new(),
+            declared: crate::auth::Declared::default(),
             shutdown: tokio::sync::watch::Sender::new(false),
         }
     }
@@ -199,10 +208,11 @@ impl App {
 
     /// Registers a model: its table is part of the schema `makemigrations` keeps
     /// in step. A model that records changes brings the change log's tables along.
+    /// Its four permissions (`view_<model>`, `add_`, `change_`, `delete_`)
+    /// exist from then on, for roles to grant.
     pub fn model<M: Model>(mut self) -> App {
-        self.models.push(M::SCHEMA);
-        self.cascading_models
-            .push(crate::changes::CascadingModel::of::<M>());
+        self.register::<M>();
+        self.permission_models.push(M::SCHEMA.name);
         if M::CHANGELOG {
             self.change_log_tables.push(M::TABLE);
             // The change log's `model=` lists the tables, this one now too.
@@ -219,6 +229,88 @@ impl App {
             }
         }
         self
+    }
+
+    /// Adds `M`'s table to the schema, once, and its foreign keys to the
+    /// deletes the change log follows.
+    fn register<M: Model>(&mut self) {
+        if !self.models.iter().any(|model| model.table == M::TABLE) {
+            self.models.push(M::SCHEMA);
+            self.cascading_models
+                .push(crate::changes::CascadingModel::of::<M>());
+        }
+    }
+
+    /// Turns on identity: users, roles, API tokens and browser sessions (see
+    /// [the guide](crate::docs::auth)). Their tables join the app's schema,
+    /// so `makemigrations` writes them into a migration; each request's
+    /// `Authorization: Bearer` token or session cookie is resolved to its
+    /// [`Caller`](crate::Caller), and the commands `createuser`,
+    /// `changepassword`, `createtoken`, `revoketoken` and `roles` appear.
+    ///
+    /// Without it no credentials are accepted, and every operation that is
+    /// not public answers 401.
+    pub fn auth(mut self) -> App {
+        use crate::auth::{ApiToken, Role, RolePermission, Session, User, UserRole};
+        self.auth = true;
+        self.register::<User>();
+        self.register::<Role>();
+        self.register::<RolePermission>();
+        self.register::<UserRole>();
+        self.register::<ApiToken>();
+        self.register::<Session>();
+        self
+    }
+
+    /// Declares a permission of the application's own, beside the four of
+    /// each model: `name` (lowercase, `import_dividends`) and what it allows,
+    /// for the `roles` command and the documentation.
+    ///
+    /// ```
+    /// let app = fw::App::new("brokerage", ".")
+    ///     .auth()
+    ///     .permission("import_dividends", "Import the clearing firm's daily file.")
+    ///     .role("operations", "Enters and corrects announcements.", &["import_dividends"]);
+    /// app.check_permissions().unwrap();
+    /// ```
+    pub fn permission(mut self, name: &'static str, description: &'static str) -> App {
+        self.declared.permissions.push((name, description));
+        self
+    }
+
+    /// Declares a role (Django's group): `name`, what it is for, and the
+    /// permissions it grants, each a model's (`view_dividend`), `view_changes`
+    /// or one declared with [`App::permission`]. `migrate` and
+    /// `serve --migrate` make the database's roles match the declarations;
+    /// `createuser --role` gives one to a user.
+    pub fn role(
+        mut self,
+        name: &'static str,
+        description: &'static str,
+        permissions: &[&'static str],
+    ) -> App {
+        self.declared.roles.push(crate::auth::RoleSpec {
+            name,
+            description,
+            permissions: permissions.to_vec(),
+        });
+        self
+    }
+
+    /// Checks the declared permissions and roles: `serve` and `check` run it
+    /// at start, and a test can too.
+    ///
+    /// # Errors
+    ///
+    /// One line per problem: a role granting a permission that does not
+    /// exist (naming the closest that does), a malformed or repeated name, or
+    /// roles declared without [`App::auth`].
+    pub fn check_permissions(&self) -> anyhow::Result<()> {
+        if !self.auth && !self.declared.roles.is_empty() {
+            anyhow::bail!("roles are declared but identity is off; add `.auth()` to the `App`");
+        }
+        self.declared
+            .check(&self.permission_models, self.change_log_api)
     }
 
     /// The migration files compiled into the executable
@@ -313,8 +405,9 @@ impl App {
     }
 
     /// Everything `serve` serves, as a router to test or to wrap in more layers:
-    /// the API (when there is one) and the routes, each request run with its
-    /// actor and request id (see [`changes`](crate::changes)).
+    /// the API (when there is one) and the routes, each request authenticated
+    /// (with [`App::auth`]) and run with its actor and request id (see
+    /// [`changes`](crate::changes)).
     pub fn router(&self, app: AppContext) -> axum::Router {
         let app = AppContext {
             db: self.attach(&app.db),
@@ -323,11 +416,18 @@ impl App {
         axum::Router::new().fallback_service(self.service(app))
     }
 
-    /// What [`App::router`] serves, with the request-scope layer wrapped once
-    /// around the whole router: `Router::layer` would wrap every route in it,
+    /// What [`App::router`] serves, with the request-scope and authentication
+    /// layers wrapped once around the whole router: `Router::layer` would wrap every route in it,
     /// at the cost of a boxed, cloned service per request. `app`'s database is
     /// attached already, by [`App::connect`] or [`App::router`].
-    fn service(&self, app: AppContext) -> crate::changes::RecordActor<axum::Router> {
+    fn service(
+        &self,
+        app: AppContext,
+    ) -> crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>> {
+        let authenticator = self.auth.then(|| crate::auth::Authenticator {
+            db: app.db.clone(),
+            sessions: crate::auth::SessionPolicy::of(&app.config),
+        });
         let mut router = match &self.routes {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
@@ -342,9 +442,12 @@ impl App {
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
-        crate::changes::RecordActor::new(
+        // Authentication runs inside the request's scope, so its 401s carry
+        // the request id and the identity it finds is the changes' actor.
+        crate::changes::RecordActor::new(crate::auth::Authenticate::new(
             router.method_not_allowed_fallback(crate::rest::unsupported_method),
-        )
+            authenticator,
+        ))
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -496,6 +599,7 @@ impl App {
         };
         match builtin {
             Builtin::Serve(args) => {
+                self.check_permissions()?;
                 let app = self.connect(&config).await?;
                 if args.migrate {
                     let outcome = migrate::migrate(
@@ -506,6 +610,9 @@ impl App {
                     )
                     .await?;
                     tracing::info!("{outcome}");
+                    if let Some(synced) = self.sync_roles(&app.db).await? {
+                        tracing::info!("{synced}");
+                    }
                 } else {
                     // Started on a database without the tables and columns it
                     // needs, the code would fail request by request, or on a
@@ -543,6 +650,11 @@ impl App {
                 )
                 .await?;
                 println!("{outcome}");
+                if !args.plan
+                    && let Some(synced) = self.sync_roles(&app.db).await?
+                {
+                    println!("{synced}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Builtin::Makemigrations(args) => {
@@ -558,6 +670,7 @@ impl App {
                 Ok(ExitCode::SUCCESS)
             }
             Builtin::Check => {
+                self.check_permissions()?;
                 let outcome = migrate::makemigrations(
                     self.migrations(),
                     &self.models,
@@ -599,6 +712,20 @@ impl App {
                 Ok(ExitCode::SUCCESS)
             }
         }
+    }
+
+    /// Makes the database's roles match the declared ones, after migrations
+    /// created their tables; says what changed. `None` without [`App::auth`].
+    async fn sync_roles(&self, db: &Db) -> anyhow::Result<Option<String>> {
+        if !self.auth {
+            return Ok(None);
+        }
+        self.check_permissions()?;
+        let outcome = crate::auth::sync_roles(db, &self.declared.roles).await?;
+        Ok(Some(match outcome.changed {
+            0 => "Roles are up to date.".to_owned(),
+            changed => format!("Roles synced: {changed} roles and grants changed."),
+        }))
     }
 
     async fn connect(&self, config: &Arc<Config>) -> anyhow::Result<AppContext> {

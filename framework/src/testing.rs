@@ -148,6 +148,8 @@ impl TestDb {
                 http: crate::HttpLimits::default(),
                 idempotency_key_ttl: Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
                 database_wait_timeout: crate::db::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+                session_idle_timeout: Config::DEFAULT_SESSION_IDLE_TIMEOUT,
+                session_max_age: Config::DEFAULT_SESSION_MAX_AGE,
             }),
         }
     }

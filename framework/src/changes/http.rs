@@ -237,9 +237,10 @@ fn events(
 }
 
 /// The request scope [`App::router`](crate::App::router) wraps the whole router
-/// in: it runs each request with the actor that authentication put in its
-/// extensions (an [`Actor`]; none for anonymous requests) and its request id,
-/// so every change it makes records both. The id is `x-request-id` as sent,
+/// in: it runs each request with its actor (an [`Actor`] in its extensions,
+/// or the one fw's authentication, inside the scope, names; none for
+/// anonymous requests) and its request id, so every change it makes records
+/// both. The id is `x-request-id` as sent,
 /// echoed on the response, or one made when the request first needs it (see
 /// [`changes`](super)), sent back the same way.
 ///
@@ -282,7 +283,8 @@ where
             actor: request
                 .extensions()
                 .get::<Actor>()
-                .map(|actor| actor.0.clone()),
+                .map(|actor| OnceCell::from(actor.0.clone()))
+                .unwrap_or_default(),
             makes_request_id: sent.is_none(),
             request_id,
         };
