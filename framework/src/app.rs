@@ -103,6 +103,9 @@ pub struct App {
     /// permissions exist.
     permission_models: Vec<&'static str>,
     declared: crate::auth::Declared,
+    /// Standard input for commands, instead of the process's: see
+    /// [`App::run_with_input`].
+    input: Option<Vec<u8>>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -188,6 +191,7 @@ impl App {
             auth: false,
             permission_models: Vec::new(),
             declared: crate::auth::Declared::default(),
+            input: None,
             shutdown: tokio::sync::watch::Sender::new(false),
         }
     }
@@ -526,6 +530,11 @@ impl App {
             .about(format!("{}: an fw application", self.name))
             .subcommand_required(false);
         let command = Builtin::augment_subcommands(command);
+        let command = if self.auth {
+            crate::auth::AuthCommand::augment_subcommands(command)
+        } else {
+            command
+        };
         match &self.commands {
             Some(commands) => (commands.augment)(command),
             None => command,
@@ -536,6 +545,26 @@ impl App {
     /// process's exit code. Errors are logged and printed, never panics.
     pub async fn run(self) -> ExitCode {
         self.run_with(std::env::args_os()).await
+    }
+
+    /// As [`App::run_with`], with `input` as standard input (not a terminal):
+    /// for tests of commands that read a password.
+    ///
+    /// ```no_run
+    /// # async fn example(app: fw::App) {
+    /// let code = app
+    ///     .run_with_input(["app", "createuser", "alice"], "correct horse battery\n")
+    ///     .await;
+    /// assert_eq!(code, std::process::ExitCode::SUCCESS);
+    /// # }
+    /// ```
+    pub async fn run_with_input<I, T>(mut self, args: I, input: impl Into<Vec<u8>>) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        self.input = Some(input.into());
+        self.run_with(args).await
     }
 
     /// As [`App::run`], with the given command line (the first item is the
@@ -579,6 +608,25 @@ impl App {
     async fn dispatch(&self, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
         let config = Arc::new(Config::from_env(&self.default_database_url)?);
         init_logging(&config);
+        if self.auth
+            && let Some(name) = matches.subcommand_name()
+            && crate::auth::AuthCommand::has_subcommand(name)
+        {
+            let command = crate::auth::AuthCommand::from_arg_matches(matches)?;
+            let app = self.connect(&config).await?;
+            let known = self
+                .declared
+                .known(&self.permission_models, self.change_log_api);
+            let mut given = self.input.as_deref();
+            let mut terminal = crate::auth::Terminal {
+                input: given
+                    .as_mut()
+                    .map(|input| input as &mut (dyn std::io::BufRead + Send)),
+                output: &mut std::io::stdout(),
+            };
+            crate::auth::run_command(command, &app, &known, &mut terminal).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         let is_builtin = matches
             .subcommand_name()
             .is_none_or(Builtin::has_subcommand);

@@ -188,7 +188,7 @@ mod tests {
         bad.permissions.push(("view_dividend", ""));
         bad.permissions.push(("import-dividends", ""));
         let error = bad.check(&["Dividend"], false).unwrap_err().to_string();
-        assert_eq!(error.lines().count(), 4, "{error}");
+        assert_eq!(error.lines().count(), 5, "{error}");
         assert!(error.contains("`App::role(\"Ops\", ..)`"), "{error}");
         assert!(error.contains("role `Ops` is declared twice"), "{error}");
         assert!(

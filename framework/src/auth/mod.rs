@@ -14,6 +14,7 @@
 //! [`App::auth`](crate::App::auth) turns it on: the guide is
 //! [`docs::auth`](crate::docs::auth).
 
+mod commands;
 mod declared;
 mod layer;
 mod models;
@@ -30,13 +31,17 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 pub use fw_core::access::{Access, ModelPermission, VIEW_CHANGES};
 
+pub(crate) use commands::{AuthCommand, Terminal, run as run_command};
 pub(crate) use declared::Declared;
 pub(crate) use layer::Authenticate;
 pub(crate) use models::{ApiToken, Role, RolePermission, Session, UserRole};
 pub use models::{NewUser, User, UserPatch};
 pub use secret::TOKEN_PATTERN;
 pub(crate) use session::SessionPolicy;
-pub(crate) use store::{Authenticator, RoleSpec, sync_roles};
+pub(crate) use store::{
+    Authenticator, NewToken, RoleSpec, create_session, create_token, sync_roles,
+    user_with_permissions,
+};
 
 use crate::rest::ApiError;
 

@@ -52,7 +52,10 @@ pub(crate) struct NewAccount {
 /// # Errors
 ///
 /// [`Error::UniqueViolation`] when the username is taken; a database error.
-pub(crate) async fn create_user(db: &Db, account: NewAccount) -> anyhow::Result<User> {
+pub(crate) async fn create_user<'c>(
+    conn: impl Into<Conn<'c>>,
+    account: NewAccount,
+) -> anyhow::Result<User> {
     anyhow::ensure!(
         is_username(&account.username),
         "`{}` is not a username: use 1 to {MAX_USERNAME_LENGTH} letters, digits and `@.+-_`",
@@ -63,7 +66,7 @@ pub(crate) async fn create_user(db: &Db, account: NewAccount) -> anyhow::Result<
         None => None,
     };
     let user = User::insert(
-        db,
+        conn.into(),
         NewUser {
             username: account.username,
             email: account.email,
@@ -125,6 +128,13 @@ pub(crate) async fn set_password(db: &Db, user_id: i64, password: Password) -> a
 /// # Errors
 ///
 /// A database error.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the login and logout endpoints of issue #16 are its callers"
+    )
+)]
 pub(crate) async fn check_password(
     db: &Db,
     username: &str,
@@ -297,6 +307,13 @@ pub(crate) async fn revoke_token(
 /// A session just started: its id, and the secret for the cookie, which is
 /// kept nowhere else.
 #[derive(Debug)]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the login and logout endpoints of issue #16 are its callers"
+    )
+)]
 pub(crate) struct StartedSession {
     pub(crate) id: i64,
     pub(crate) secret: String,
@@ -341,6 +358,13 @@ pub(crate) async fn create_session(
 /// # Errors
 ///
 /// A database error.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the login and logout endpoints of issue #16 are its callers"
+    )
+)]
 pub(crate) async fn end_session(db: &Db, session_id: i64) -> Result<()> {
     match Session::delete(db, session_id).await {
         Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
@@ -703,6 +727,84 @@ pub(crate) async fn grant_role<'c>(
     Ok(())
 }
 
+/// The id of user `username`, created without a password if there is none,
+/// holding `permissions` (besides any they held) through a role of their own,
+/// `user_<id>`: for tests that need a caller with exactly some permissions.
+///
+/// # Errors
+///
+/// When `username` is not a username or a permission not a permission
+/// name; a database error.
+pub(crate) async fn user_with_permissions(
+    db: &Db,
+    username: &str,
+    permissions: &[&str],
+) -> anyhow::Result<i64> {
+    let user = match user_by_username(db, username).await? {
+        Some(user) => user,
+        None => {
+            create_user(
+                db,
+                NewAccount {
+                    username: username.to_owned(),
+                    email: None,
+                    superuser: false,
+                    password: None,
+                },
+            )
+            .await?
+        }
+    };
+    if permissions.is_empty() {
+        return Ok(user.id);
+    }
+    if let Some(bad) = permissions
+        .iter()
+        .find(|permission| !fw_core::access::is_name(permission))
+    {
+        anyhow::bail!("`{bad}` is not a permission name, like `view_dividend`");
+    }
+    let name = format!("user_{}", user.id);
+    let mut tx = db.begin().await?;
+    let role = match Role::query()
+        .filter(Role::NAME.eq(name.as_str()))
+        .first(&mut tx)
+        .await?
+    {
+        Some(role) => role,
+        None => {
+            Role::insert(
+                &mut tx,
+                NewRole {
+                    name: name.clone(),
+                    description: format!("The permissions given to `{username}` by a test."),
+                },
+            )
+            .await?
+        }
+    };
+    for permission in permissions {
+        let granted = RolePermission::query()
+            .filter(RolePermission::ROLE.eq(Ref::<Role>::new(role.id)))
+            .filter(RolePermission::PERMISSION.eq(*permission))
+            .exists(&mut tx)
+            .await?;
+        if !granted {
+            RolePermission::insert(
+                &mut tx,
+                NewRolePermission {
+                    role: Ref::new(role.id),
+                    permission: (*permission).to_owned(),
+                },
+            )
+            .await?;
+        }
+    }
+    grant_role(&mut tx, user.id, &name).await?;
+    tx.commit().await?;
+    Ok(user.id)
+}
+
 /// Each role in the database, by name, with the permissions it grants.
 ///
 /// # Errors
@@ -759,4 +861,436 @@ pub(crate) enum Presented {
     Token(SecretHash),
     /// The `fw_session` cookie.
     Session(SecretHash),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::auth::models::SessionPatch;
+    use crate::testing::TestDb;
+
+    const POLICY: SessionPolicy = SessionPolicy {
+        idle_timeout: Duration::from_secs(60 * 60),
+        max_age: Duration::from_secs(24 * 60 * 60),
+    };
+
+    async fn tables(test_db: &TestDb) -> &Db {
+        let db = test_db.db();
+        crate::testing::create_tables(
+            db,
+            &[
+                User::SCHEMA,
+                Role::SCHEMA,
+                RolePermission::SCHEMA,
+                UserRole::SCHEMA,
+                ApiToken::SCHEMA,
+                Session::SCHEMA,
+            ],
+        )
+        .await
+        .unwrap();
+        db
+    }
+
+    fn password(text: &str) -> Password {
+        Password::new(text.to_owned()).unwrap()
+    }
+
+    async fn user(db: &Db, username: &str, secret: Option<&str>) -> User {
+        create_user(
+            db,
+            NewAccount {
+                username: username.to_owned(),
+                email: None,
+                superuser: false,
+                password: secret.map(password),
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn token(db: &Db, user_id: i64, scopes: Option<&[&str]>) -> CreatedToken {
+        let new = NewToken {
+            name: "ci".to_owned(),
+            expires_at: None,
+            scopes: scopes.map(|scopes| scopes.iter().map(|scope| (*scope).to_owned()).collect()),
+        };
+        create_token(db, user_id, new).await.unwrap()
+    }
+
+    async fn identify_token(db: &Db, token: &str) -> Option<Identity> {
+        identity_from_token(db, SecretHash::of(token.as_bytes()))
+            .await
+            .unwrap()
+    }
+
+    async fn identify_session(db: &Db, secret: &str) -> Option<Identity> {
+        identity_from_session(db, SecretHash::of(secret.as_bytes()), POLICY)
+            .await
+            .unwrap()
+    }
+
+    async fn set_active(db: &Db, user_id: i64, active: bool) {
+        let patch = UserPatch {
+            is_active: Some(active),
+            ..UserPatch::default()
+        };
+        User::patch(db, user_id, patch).await.unwrap();
+    }
+
+    /// The right password signs in and records the login; a wrong one, an
+    /// unknown user, an inactive one and one without a password do not.
+    async fn passwords_sign_in_only_their_active_user(test_db: TestDb) {
+        let db = tables(&test_db).await;
+        let alice = user(db, "alice", Some("correct horse")).await;
+        assert!(alice.last_login.is_none());
+        let stored = alice.password_hash.clone().unwrap();
+        assert!(
+            stored.starts_with("$argon2id$"),
+            "the hash, not the password"
+        );
+        assert!(!format!("{alice:?}").contains(&stored), "redacted in Debug");
+
+        let signed_in = check_password(db, "alice", password("correct horse"))
+            .await
+            .unwrap()
+            .expect("the right password");
+        assert!(signed_in.last_login.is_some());
+        assert_eq!(
+            signed_in.password_hash.as_deref(),
+            Some(stored.as_str()),
+            "no rehash"
+        );
+        for (username, offered) in [
+            ("alice", "correct horsf"),
+            ("nobody", "correct horse"),
+            ("not a username!", "correct horse"),
+        ] {
+            let offered = Password::offered(offered.to_owned()).unwrap();
+            assert!(
+                check_password(db, username, offered)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
+        user(db, "tokens_only", None).await;
+        let offered = password("anything at all");
+        assert!(
+            check_password(db, "tokens_only", offered)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        set_active(db, alice.id, false).await;
+        let offered = password("correct horse");
+        assert!(
+            check_password(db, "alice", offered)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    /// A hash made with other parameters is replaced at the next login.
+    async fn a_login_rehashes_an_old_hash(test_db: TestDb) {
+        let db = tables(&test_db).await;
+        let alice = user(db, "alice", Some("correct horse")).await;
+        let old = password::hash_with_old_parameters(&password("correct horse"));
+        let patch = UserPatch {
+            password_hash: Some(Some(old.clone())),
+            ..UserPatch::default()
+        };
+        User::patch(db, alice.id, patch).await.unwrap();
+        let signed_in = check_password(db, "alice", password("correct horse"))
+            .await
+            .unwrap()
+            .expect("the old hash still verifies");
+        let new = signed_in.password_hash.unwrap();
+        assert_ne!(new, old);
+        assert!(!password::needs_rehash(&new));
+        assert!(password::verify(&password("correct horse"), &new));
+    }
+
+    /// The database holds the token's SHA-256 and a short prefix, never the
+    /// token.
+    async fn the_database_holds_a_token_s_hash_not_the_token(test_db: TestDb) {
+        let db = tables(&test_db).await;
+        let alice = user(db, "alice", None).await;
+        let created = token(db, alice.id, None).await;
+        assert!(secret::is_token(&created.token));
+        let stored: Vec<(String, String)> =
+            crate::sql::sql("SELECT \"token_hash\", \"prefix\" FROM \"fw_api_token\"")
+                .fetch_all(db, |row| Ok((row.get(0)?, row.get(1)?)))
+                .await
+                .unwrap();
+        let [(hash, prefix)] = stored.as_slice() else {
+            panic!("one token: {stored:?}")
+        };
+        assert_eq!(*hash, SecretHash::of(created.token.as_bytes()).to_hex());
+        assert!(!hash.contains(&created.token[3..]));
+        assert_eq!(*prefix, created.token[..SHOWN_PREFIX_LENGTH]);
+        assert!(!format!("{:?}", created.row).contains(hash.as_str()));
+        let listed = list_tokens(db, alice.id).await.unwrap();
+        assert_eq!(listed.len(), 1);
+    }
+
+    /// A token resolves to its user until it is revoked or expires, or the
+    /// user is made inactive; a token of the wrong shape or unknown resolves
+    /// to nothing.
+    async fn a_token_works_until_revoked_or_expired(test_db: TestDb) {
+        let db = tables(&test_db).await;
+        let alice = user(db, "alice", None).await;
+        let created = token(db, alice.id, None).await;
+        let identity = identify_token(db, &created.token).await.expect("accepted");
+        assert_eq!(identity.username, "alice");
+        assert_eq!(
+            identity.credential,
+            Credential::Token { id: created.row.id }
+        );
+        assert_eq!(
+            identity.actor(),
+            format!("user:{}/token:{}", alice.id, created.row.id)
+        );
+        let used = ApiToken::get(db, created.row.id).await.unwrap();
+        assert!(used.last_used_at.is_some(), "the first use is recorded");
+        assert!(
+            identify_token(db, &secret::new_token().unwrap())
+                .await
+                .is_none()
+        );
+
+        set_active(db, alice.id, false).await;
+        assert!(
+            identify_token(db, &created.token).await.is_none(),
+            "inactive"
+        );
+        set_active(db, alice.id, true).await;
+        assert!(identify_token(db, &created.token).await.is_some());
+
+        let revoked = revoke_token(db, created.row.id, Some(alice.id + 1))
+            .await
+            .unwrap();
+        assert!(
+            revoked.is_none(),
+            "another user's token is not theirs to revoke"
+        );
+        let revoked = revoke_token(db, created.row.id, Some(alice.id))
+            .await
+            .unwrap();
+        assert!(revoked.unwrap().revoked_at.is_some());
+        assert!(
+            identify_token(db, &created.token).await.is_none(),
+            "revoked"
+        );
+        assert!(revoke_token(db, 999, None).await.unwrap().is_none());
+
+        let expiring = create_token(
+            db,
+            alice.id,
+            NewToken {
+                name: "short-lived".to_owned(),
+                expires_at: Some(crate::db::now() - chrono::TimeDelta::seconds(1)),
+                scopes: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            identify_token(db, &expiring.token).await.is_none(),
+            "expired"
+        );
+    }
+
+    /// A user holds the permissions of their roles; a scoped token only those
+    /// of them within its scopes; a superuser all, unless the token is scoped.
+    async fn permissions_are_the_roles_narrowed_by_the_scopes(test_db: TestDb) {
+        let db = tables(&test_db).await;
+        let roles = [
+            RoleSpec {
+                name: "reader",
+                description: "Reads dividends.",
+                permissions: vec!["view_dividend", "view_security"],
+            },
+            RoleSpec {
+                name: "operator",
+                description: "Imports.",
+                permissions: vec!["view_dividend", "import_dividends"],
+            },
+        ];
+        sync_roles(db, &roles).await.unwrap();
+        let alice = user(db, "alice", None).await;
+        grant_role(db, alice.id, "reader").await.unwrap();
+        grant_role(db, alice.id, "operator").await.unwrap();
+        grant_role(db, alice.id, "operator").await.unwrap();
+        let error = grant_role(db, alice.id, "nope")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`operator`, `reader`"), "{error}");
+
+        let full = identify_token(db, &token(db, alice.id, None).await.token)
+            .await
+            .unwrap();
+        let held: Vec<&str> = full.permissions.iter().map(String::as_str).collect();
+        assert_eq!(held, ["import_dividends", "view_dividend", "view_security"]);
+        assert!(!full.has("delete_dividend"));
+
+        let scoped = token(db, alice.id, Some(&["view_dividend", "delete_dividend"])).await;
+        let scoped = identify_token(db, &scoped.token).await.unwrap();
+        let held: Vec<&str> = scoped.permissions.iter().map(String::as_str).collect();
+        assert_eq!(held, ["view_dividend"], "roles ∩ scopes");
+
+        let root = create_user(
+            db,
+            NewAccount {
+                username: "root".to_owned(),
+                email: Some("root@example.com".to_owned()),
+                superuser: true,
+                password: None,
+            },
+        )
+        .await
+        .unwrap();
+        let all = identify_token(db, &token(db, root.id, None).await.token)
+            .await
+            .unwrap();
+        assert!(all.superuser && all.has("delete_dividend") && all.has("anything"));
+        let narrowed = token(db, root.id, Some(&["view_dividend"])).await;
+        let narrowed = identify_token(db, &narrowed.token).await.unwrap();
+        assert!(narrowed.has("view_dividend") && !narrowed.has("delete_dividend"));
+    }
+
+    /// A session lasts until it idles, grows too old or is ended; changing the
+    /// password ends all of the user's sessions.
+    async fn a_session_lasts_until_idle_old_or_ended(test_db: TestDb) {
+        let db = tables(&test_db).await;
+        let alice = user(db, "alice", Some("correct horse")).await;
+        let started = create_session(db, alice.id, POLICY).await.unwrap();
+        assert!(secret::is_secret(&started.secret));
+        let identity = identify_session(db, &started.secret).await.expect("live");
+        assert_eq!(identity.credential, Credential::Session { id: started.id });
+        assert_eq!(identity.actor(), format!("user:{}", alice.id));
+        let stored = Session::get(db, started.id).await.unwrap();
+        assert_eq!(stored.expires_at, started.expires_at);
+        assert_ne!(stored.session_hash, started.secret);
+
+        let idle = chrono::TimeDelta::from_std(POLICY.idle_timeout).unwrap();
+        let set_seen = |at| {
+            Session::patch(
+                db,
+                started.id,
+                SessionPatch {
+                    last_seen_at: Some(at),
+                    ..SessionPatch::default()
+                },
+            )
+        };
+        set_seen(crate::db::now() - idle - chrono::TimeDelta::seconds(1))
+            .await
+            .unwrap();
+        assert!(
+            identify_session(db, &started.secret).await.is_none(),
+            "idle"
+        );
+        set_seen(crate::db::now() - chrono::TimeDelta::minutes(5))
+            .await
+            .unwrap();
+        assert!(identify_session(db, &started.secret).await.is_some());
+        let seen = Session::get(db, started.id).await.unwrap().last_seen_at;
+        assert!(
+            crate::db::now() - seen < chrono::TimeDelta::minutes(1),
+            "refreshed"
+        );
+
+        let patch = SessionPatch {
+            expires_at: Some(crate::db::now() - chrono::TimeDelta::seconds(1)),
+            ..SessionPatch::default()
+        };
+        Session::patch(db, started.id, patch).await.unwrap();
+        assert!(
+            identify_session(db, &started.secret).await.is_none(),
+            "too old"
+        );
+
+        let second = create_session(db, alice.id, POLICY).await.unwrap();
+        assert_ne!(second.secret, started.secret, "a new secret per sign-in");
+        end_session(db, second.id).await.unwrap();
+        end_session(db, second.id).await.unwrap();
+        assert!(
+            identify_session(db, &second.secret).await.is_none(),
+            "ended"
+        );
+
+        let third = create_session(db, alice.id, POLICY).await.unwrap();
+        set_password(db, alice.id, password("battery staple"))
+            .await
+            .unwrap();
+        assert!(
+            identify_session(db, &third.secret).await.is_none(),
+            "password changed"
+        );
+        assert!(
+            check_password(db, "alice", password("battery staple"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    /// Syncing the declared roles twice changes nothing the second time; a
+    /// changed declaration adds and removes grants to match.
+    async fn role_sync_is_idempotent(test_db: TestDb) {
+        let db = tables(&test_db).await;
+        let mut roles = vec![RoleSpec {
+            name: "support",
+            description: "Answers customers.",
+            permissions: vec!["view_account", "view_dividend"],
+        }];
+        assert_eq!(sync_roles(db, &roles).await.unwrap().changed, 3);
+        assert_eq!(sync_roles(db, &roles).await.unwrap().changed, 0);
+        roles[0].permissions = vec!["view_account", "view_position"];
+        roles[0].description = "Answers customers' questions.";
+        assert_eq!(sync_roles(db, &roles).await.unwrap().changed, 3);
+        let listed = super::roles(db).await.unwrap();
+        let [(role, permissions)] = listed.as_slice() else {
+            panic!("one role: {}", listed.len())
+        };
+        assert_eq!(role.description, "Answers customers' questions.");
+        assert_eq!(permissions, &["view_account", "view_position"]);
+    }
+
+    macro_rules! on_both_databases {
+        ($($case:ident),* $(,)?) => {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        super::$case(crate::testing::TestDb::sqlite().await).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        super::$case(crate::testing::TestDb::postgres().await).await;
+                    }
+                )*
+            }
+        };
+    }
+
+    on_both_databases!(
+        passwords_sign_in_only_their_active_user,
+        a_login_rehashes_an_old_hash,
+        the_database_holds_a_token_s_hash_not_the_token,
+        a_token_works_until_revoked_or_expired,
+        permissions_are_the_roles_narrowed_by_the_scopes,
+        a_session_lasts_until_idle_old_or_ended,
+        role_sync_is_idempotent,
+    );
 }
