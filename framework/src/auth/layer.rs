@@ -87,7 +87,7 @@ where
             Ok(Some(presented)) => presented,
             Err(rejected) => {
                 return AuthenticateFuture::Rejected {
-                    response: Some(rejected.response(request.headers())),
+                    refusal: Some(Refusal::new(rejected, request.headers())),
                 };
             }
         };
@@ -107,7 +107,9 @@ where
                         extensions.insert(Caller::User(identity));
                         inner.call(request).await
                     }
-                    Ok(None) => Ok(Rejected::from(presented).response(request.headers())),
+                    Ok(None) => {
+                        Ok(Refusal::new(Rejected::from(presented), request.headers()).response())
+                    }
                     Err(error) => Ok(ApiError::from(error).into_response()),
                 }
             }),
@@ -122,7 +124,7 @@ pin_project_lite::pin_project! {
     #[project = AuthenticateProjection]
     pub(crate) enum AuthenticateFuture<F> {
         Inner { #[pin] future: F },
-        Rejected { response: Option<Response> },
+        Rejected { refusal: Option<Refusal> },
         Identifying { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
     }
 }
@@ -136,14 +138,13 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             AuthenticateProjection::Inner { future } => future.poll(cx),
-            AuthenticateProjection::Rejected { response } => {
-                Poll::Ready(Ok(response.take().unwrap_or_else(|| {
-                    ApiError::Internal {
-                        source: "an authentication future was polled after it finished".into(),
-                    }
-                    .into_response()
-                })))
-            }
+            AuthenticateProjection::Rejected { refusal } => Poll::Ready(Ok(match refusal.take() {
+                Some(refusal) => refusal.response(),
+                None => ApiError::Internal {
+                    source: "an authentication future was polled after it finished".into(),
+                }
+                .into_response(),
+            })),
             AuthenticateProjection::Identifying { future } => future.as_mut().poll(cx),
         }
     }
@@ -168,20 +169,42 @@ impl From<Presented> for Rejected {
     }
 }
 
-impl Rejected {
-    fn response(self, headers: &HeaderMap) -> Response {
-        let challenge = match self {
-            Rejected::Token => INVALID_TOKEN,
-            Rejected::Session => CHALLENGE,
+/// A refused credential, answered when the future is polled: inside the
+/// request's scope, so the 401 has a request id, which its log line carries.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    rejected: Rejected,
+    /// Whether a cookie the 401 removes is `Secure`, as the one set was.
+    secure: bool,
+}
+
+impl Refusal {
+    fn new(rejected: Rejected, headers: &HeaderMap) -> Refusal {
+        Refusal {
+            rejected,
+            secure: !is_local(headers),
+        }
+    }
+
+    fn response(self) -> Response {
+        let request_id = crate::changes::current_request_id();
+        let (challenge, credential) = match self.rejected {
+            Rejected::Token => (INVALID_TOKEN, "token"),
+            Rejected::Session => (CHALLENGE, "session cookie"),
         };
+        tracing::info!(
+            request_id,
+            "refused a {credential} that is malformed, unknown, expired, revoked or an \
+             inactive user's"
+        );
         let mut response = ApiError::Unauthenticated {
             challenge: challenge.to_owned(),
         }
         .into_response();
-        if self == Rejected::Session {
+        if self.rejected == Rejected::Session {
             response
                 .headers_mut()
-                .insert(SET_COOKIE, clear_cookie(!is_local(headers)));
+                .insert(SET_COOKIE, clear_cookie(self.secure));
         }
         response
     }
@@ -284,7 +307,7 @@ mod tests {
 
     #[test]
     fn a_bad_session_cookie_is_removed_by_the_401() {
-        let response = Rejected::Session.response(&HeaderMap::new());
+        let response = Refusal::new(Rejected::Session, &HeaderMap::new()).response();
         assert_eq!(response.status(), axum::http::StatusCode::UNAUTHORIZED);
         let cleared = response
             .headers()
@@ -293,7 +316,7 @@ mod tests {
             .to_str()
             .unwrap();
         assert!(cleared.contains("Max-Age=0"), "{cleared}");
-        let response = Rejected::Token.response(&HeaderMap::new());
+        let response = Refusal::new(Rejected::Token, &HeaderMap::new()).response();
         assert_eq!(
             response
                 .headers()
