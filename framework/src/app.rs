@@ -97,6 +97,15 @@ pub struct App {
     commands: Option<AppCommands>,
     change_log_tables: Vec<&'static str>,
     change_log_api: bool,
+    /// Whether [`App::auth`] turned identity on.
+    auth: bool,
+    /// The struct names of the models [`App::model`] registered, whose four
+    /// permissions exist.
+    permission_models: Vec<&'static str>,
+    declared: crate::auth::Declared,
+    /// Standard input for commands, instead of the process's: see
+    /// [`App::run_with_input`].
+    input: Option<Vec<u8>>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -179,6 +188,10 @@ impl App {
             commands: None,
             change_log_tables: Vec::new(),
             change_log_api: false,
+            auth: false,
+            permission_models: Vec::new(),
+            declared: crate::auth::Declared::default(),
+            input: None,
             shutdown: tokio::sync::watch::Sender::new(false),
         }
     }
@@ -199,10 +212,11 @@ impl App {
 
     /// Registers a model: its table is part of the schema `makemigrations` keeps
     /// in step. A model that records changes brings the change log's tables along.
+    /// Its four permissions (`view_<model>`, `add_`, `change_`, `delete_`)
+    /// exist from then on, for roles to grant.
     pub fn model<M: Model>(mut self) -> App {
-        self.models.push(M::SCHEMA);
-        self.cascading_models
-            .push(crate::changes::CascadingModel::of::<M>());
+        self.register::<M>();
+        self.permission_models.push(M::SCHEMA.name);
         if M::CHANGELOG {
             self.change_log_tables.push(M::TABLE);
             // The change log's `model=` lists the tables, this one now too.
@@ -219,6 +233,88 @@ impl App {
             }
         }
         self
+    }
+
+    /// Adds `M`'s table to the schema, once, and its foreign keys to the
+    /// deletes the change log follows.
+    fn register<M: Model>(&mut self) {
+        if !self.models.iter().any(|model| model.table == M::TABLE) {
+            self.models.push(M::SCHEMA);
+            self.cascading_models
+                .push(crate::changes::CascadingModel::of::<M>());
+        }
+    }
+
+    /// Turns on identity: users, roles, API tokens and browser sessions (see
+    /// [the guide](crate::docs::auth)). Their tables join the app's schema,
+    /// so `makemigrations` writes them into a migration; each request's
+    /// `Authorization: Bearer` token or session cookie is resolved to its
+    /// [`Caller`](crate::Caller), and the commands `createuser`,
+    /// `changepassword`, `createtoken`, `revoketoken` and `roles` appear.
+    ///
+    /// Without it no credentials are accepted, and every operation that is
+    /// not public answers 401.
+    pub fn auth(mut self) -> App {
+        use crate::auth::{ApiToken, Role, RolePermission, Session, User, UserRole};
+        self.auth = true;
+        self.register::<User>();
+        self.register::<Role>();
+        self.register::<RolePermission>();
+        self.register::<UserRole>();
+        self.register::<ApiToken>();
+        self.register::<Session>();
+        self
+    }
+
+    /// Declares a permission of the application's own, beside the four of
+    /// each model: `name` (lowercase, `import_dividends`) and what it allows,
+    /// for the `roles` command and the documentation.
+    ///
+    /// ```
+    /// let app = fw::App::new("brokerage", ".")
+    ///     .auth()
+    ///     .permission("import_dividends", "Import the clearing firm's daily file.")
+    ///     .role("operations", "Enters and corrects announcements.", &["import_dividends"]);
+    /// app.check_permissions().unwrap();
+    /// ```
+    pub fn permission(mut self, name: &'static str, description: &'static str) -> App {
+        self.declared.permissions.push((name, description));
+        self
+    }
+
+    /// Declares a role (Django's group): `name`, what it is for, and the
+    /// permissions it grants, each a model's (`view_dividend`), `view_changes`
+    /// or one declared with [`App::permission`]. `migrate` and
+    /// `serve --migrate` make the database's roles match the declarations;
+    /// `createuser --role` gives one to a user.
+    pub fn role(
+        mut self,
+        name: &'static str,
+        description: &'static str,
+        permissions: &[&'static str],
+    ) -> App {
+        self.declared.roles.push(crate::auth::RoleSpec {
+            name,
+            description,
+            permissions: permissions.to_vec(),
+        });
+        self
+    }
+
+    /// Checks the declared permissions and roles: `serve` and `check` run it
+    /// at start, and a test can too.
+    ///
+    /// # Errors
+    ///
+    /// One line per problem: a role granting a permission that does not
+    /// exist (naming the closest that does), a malformed or repeated name, or
+    /// roles declared without [`App::auth`].
+    pub fn check_permissions(&self) -> anyhow::Result<()> {
+        if !self.auth && !self.declared.roles.is_empty() {
+            anyhow::bail!("roles are declared but identity is off; add `.auth()` to the `App`");
+        }
+        self.declared
+            .check(&self.permission_models, self.change_log_api)
     }
 
     /// The migration files compiled into the executable
@@ -313,8 +409,9 @@ impl App {
     }
 
     /// Everything `serve` serves, as a router to test or to wrap in more layers:
-    /// the API (when there is one) and the routes, each request run with its
-    /// actor and request id (see [`changes`](crate::changes)).
+    /// the API (when there is one) and the routes, each request authenticated
+    /// (with [`App::auth`]) and run with its actor and request id (see
+    /// [`changes`](crate::changes)).
     pub fn router(&self, app: AppContext) -> axum::Router {
         let app = AppContext {
             db: self.attach(&app.db),
@@ -323,11 +420,18 @@ impl App {
         axum::Router::new().fallback_service(self.service(app))
     }
 
-    /// What [`App::router`] serves, with the request-scope layer wrapped once
-    /// around the whole router: `Router::layer` would wrap every route in it,
+    /// What [`App::router`] serves, with the request-scope and authentication
+    /// layers wrapped once around the whole router: `Router::layer` would wrap every route in it,
     /// at the cost of a boxed, cloned service per request. `app`'s database is
     /// attached already, by [`App::connect`] or [`App::router`].
-    fn service(&self, app: AppContext) -> crate::changes::RecordActor<axum::Router> {
+    fn service(
+        &self,
+        app: AppContext,
+    ) -> crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>> {
+        let authenticator = self.auth.then(|| crate::auth::Authenticator {
+            db: app.db.clone(),
+            sessions: crate::auth::SessionPolicy::of(&app.config),
+        });
         let mut router = match &self.routes {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
@@ -342,9 +446,12 @@ impl App {
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
-        crate::changes::RecordActor::new(
+        // Authentication runs inside the request's scope, so its 401s carry
+        // the request id and the identity it finds is the changes' actor.
+        crate::changes::RecordActor::new(crate::auth::Authenticate::new(
             router.method_not_allowed_fallback(crate::rest::unsupported_method),
-        )
+            authenticator,
+        ))
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -423,6 +530,11 @@ impl App {
             .about(format!("{}: an fw application", self.name))
             .subcommand_required(false);
         let command = Builtin::augment_subcommands(command);
+        let command = if self.auth {
+            crate::auth::AuthCommand::augment_subcommands(command)
+        } else {
+            command
+        };
         match &self.commands {
             Some(commands) => (commands.augment)(command),
             None => command,
@@ -433,6 +545,26 @@ impl App {
     /// process's exit code. Errors are logged and printed, never panics.
     pub async fn run(self) -> ExitCode {
         self.run_with(std::env::args_os()).await
+    }
+
+    /// As [`App::run_with`], with `input` as standard input (not a terminal):
+    /// for tests of commands that read a password.
+    ///
+    /// ```no_run
+    /// # async fn example(app: fw::App) {
+    /// let code = app
+    ///     .run_with_input(["app", "createuser", "alice"], "correct horse battery\n")
+    ///     .await;
+    /// assert_eq!(code, std::process::ExitCode::SUCCESS);
+    /// # }
+    /// ```
+    pub async fn run_with_input<I, T>(mut self, args: I, input: impl Into<Vec<u8>>) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        self.input = Some(input.into());
+        self.run_with(args).await
     }
 
     /// As [`App::run`], with the given command line (the first item is the
@@ -476,6 +608,25 @@ impl App {
     async fn dispatch(&self, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
         let config = Arc::new(Config::from_env(&self.default_database_url)?);
         init_logging(&config);
+        if self.auth
+            && let Some(name) = matches.subcommand_name()
+            && crate::auth::AuthCommand::has_subcommand(name)
+        {
+            let command = crate::auth::AuthCommand::from_arg_matches(matches)?;
+            let app = self.connect(&config).await?;
+            let known = self
+                .declared
+                .known(&self.permission_models, self.change_log_api);
+            let mut given = self.input.as_deref();
+            let mut terminal = crate::auth::Terminal {
+                input: given
+                    .as_mut()
+                    .map(|input| input as &mut (dyn std::io::BufRead + Send)),
+                output: &mut std::io::stdout(),
+            };
+            crate::auth::run_command(command, &app, &known, &mut terminal).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         let is_builtin = matches
             .subcommand_name()
             .is_none_or(Builtin::has_subcommand);
@@ -496,6 +647,7 @@ impl App {
         };
         match builtin {
             Builtin::Serve(args) => {
+                self.check_permissions()?;
                 let app = self.connect(&config).await?;
                 if args.migrate {
                     let outcome = migrate::migrate(
@@ -506,6 +658,9 @@ impl App {
                     )
                     .await?;
                     tracing::info!("{outcome}");
+                    if let Some(synced) = self.sync_roles(&app.db).await? {
+                        tracing::info!("{synced}");
+                    }
                 } else {
                     // Started on a database without the tables and columns it
                     // needs, the code would fail request by request, or on a
@@ -543,6 +698,11 @@ impl App {
                 )
                 .await?;
                 println!("{outcome}");
+                if !args.plan
+                    && let Some(synced) = self.sync_roles(&app.db).await?
+                {
+                    println!("{synced}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Builtin::Makemigrations(args) => {
@@ -558,6 +718,7 @@ impl App {
                 Ok(ExitCode::SUCCESS)
             }
             Builtin::Check => {
+                self.check_permissions()?;
                 let outcome = migrate::makemigrations(
                     self.migrations(),
                     &self.models,
@@ -599,6 +760,20 @@ impl App {
                 Ok(ExitCode::SUCCESS)
             }
         }
+    }
+
+    /// Makes the database's roles match the declared ones, after migrations
+    /// created their tables; says what changed. `None` without [`App::auth`].
+    async fn sync_roles(&self, db: &Db) -> anyhow::Result<Option<String>> {
+        if !self.auth {
+            return Ok(None);
+        }
+        self.check_permissions()?;
+        let outcome = crate::auth::sync_roles(db, &self.declared.roles).await?;
+        Ok(Some(match outcome.changed {
+            0 => "Roles are up to date.".to_owned(),
+            changed => format!("Roles synced: {changed} roles and grants changed."),
+        }))
     }
 
     async fn connect(&self, config: &Arc<Config>) -> anyhow::Result<AppContext> {

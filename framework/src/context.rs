@@ -42,12 +42,27 @@ pub struct Config {
     /// connection or SQLite's write lock before a 503 (see
     /// [`ConnectOptions::wait_timeout`]); default 5.
     pub database_wait_timeout: Duration,
+    /// `FW_SESSION_IDLE_SECONDS`: a browser session unused for this long has
+    /// ended (see [`auth`](crate::auth)), in whole seconds up to a year;
+    /// default 7200, two hours.
+    pub session_idle_timeout: Duration,
+    /// `FW_SESSION_MAX_AGE_SECONDS`: a browser session this old has ended,
+    /// however active, in whole seconds up to 400 days (the longest cookie
+    /// browsers keep); default 1209600, 14 days.
+    pub session_max_age: Duration,
 }
 
 impl Config {
     /// [`Config::idempotency_key_ttl`]'s default: a day, as Stripe keeps keys.
     pub const DEFAULT_IDEMPOTENCY_KEY_TTL: std::time::Duration =
         std::time::Duration::from_secs(24 * 60 * 60);
+
+    /// [`Config::session_idle_timeout`]'s default: two hours, OWASP's upper
+    /// suggestion for an application of low risk.
+    pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
+
+    /// [`Config::session_max_age`]'s default: 14 days, Django's.
+    pub const DEFAULT_SESSION_MAX_AGE: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
     pub(crate) fn from_env(default_database_url: &str) -> anyhow::Result<Config> {
         let database_url =
@@ -90,8 +105,14 @@ impl Config {
             "FW_DATABASE_WAIT_TIMEOUT",
             ConnectOptions::DEFAULT_WAIT_TIMEOUT,
         )?;
+        let (session_idle_timeout, session_max_age) = session_lifetimes(
+            env_var("FW_SESSION_IDLE_SECONDS"),
+            env_var("FW_SESSION_MAX_AGE_SECONDS"),
+        )?;
         Ok(Config {
             database_url,
+            session_idle_timeout,
+            session_max_age,
             database_wait_timeout,
             idempotency_key_ttl,
             listen,
@@ -152,6 +173,30 @@ fn idempotency_key_ttl(value: Option<String>) -> anyhow::Result<Duration> {
     const YEAR: u64 = 365 * 24 * 60 * 60;
     let default = Config::DEFAULT_IDEMPOTENCY_KEY_TTL.as_secs();
     whole_number("FW_IDEMPOTENCY_KEY_TTL_SECONDS", value, default, YEAR).map(Duration::from_secs)
+}
+
+/// `FW_SESSION_IDLE_SECONDS` and `FW_SESSION_MAX_AGE_SECONDS`, as `idle` and
+/// `max_age` give them.
+fn session_lifetimes(
+    idle: Option<String>,
+    max_age: Option<String>,
+) -> anyhow::Result<(Duration, Duration)> {
+    const YEAR: u64 = 365 * 24 * 60 * 60;
+    // Browsers keep a cookie 400 days at most, whatever its `Max-Age`.
+    const COOKIE_LIMIT: u64 = 400 * 24 * 60 * 60;
+    let idle = whole_number(
+        "FW_SESSION_IDLE_SECONDS",
+        idle,
+        Config::DEFAULT_SESSION_IDLE_TIMEOUT.as_secs(),
+        YEAR,
+    )?;
+    let max_age = whole_number(
+        "FW_SESSION_MAX_AGE_SECONDS",
+        max_age,
+        Config::DEFAULT_SESSION_MAX_AGE.as_secs(),
+        COOKIE_LIMIT,
+    )?;
+    Ok((Duration::from_secs(idle), Duration::from_secs(max_age)))
 }
 
 /// The variable `name`'s `value`: a whole number from 1 to `max`, `default`
@@ -243,6 +288,30 @@ pub(crate) const HYPER_MAX_URI_LENGTH: usize = 65534;
 
 #[cfg(test)]
 mod tests {
+    /// Bad session lifetimes stop the app, naming the variable.
+    #[test]
+    fn session_lifetimes_are_whole_seconds() {
+        use std::time::Duration;
+        assert_eq!(
+            super::session_lifetimes(None, None).expect("the defaults"),
+            (Duration::from_secs(7200), Duration::from_secs(1_209_600))
+        );
+        assert_eq!(
+            super::session_lifetimes(Some("60".to_owned()), Some("3600".to_owned())).expect("set"),
+            (Duration::from_secs(60), Duration::from_secs(3600))
+        );
+        let error = super::session_lifetimes(Some("0".to_owned()), None).expect_err("zero");
+        assert!(
+            error.to_string().contains("FW_SESSION_IDLE_SECONDS"),
+            "{error}"
+        );
+        let error = super::session_lifetimes(None, Some("1d".to_owned())).expect_err("unit");
+        assert!(
+            error.to_string().contains("FW_SESSION_MAX_AGE_SECONDS"),
+            "{error}"
+        );
+    }
+
     /// A bad `FW_IDEMPOTENCY_KEY_TTL_SECONDS` stops the app, naming the variable.
     #[test]
     fn the_idempotency_key_ttl_is_whole_seconds_up_to_a_year() {

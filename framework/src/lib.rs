@@ -5,7 +5,8 @@
 //! API that runs on SQLite and PostgreSQL.
 //!
 //! Guides: [models](docs::models), [resources](docs::resources),
-//! [migrations](docs::migrations), [the app's command line](docs::commands).
+//! [migrations](docs::migrations), [the app's command line](docs::commands),
+//! [identity](docs::auth).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -58,6 +59,8 @@ pub mod docs {
     pub mod migrations {}
     #[doc = include_str!("docs/commands.md")]
     pub mod commands {}
+    #[doc = include_str!("docs/auth.md")]
+    pub mod auth {}
 }
 
 /// Support for generated code. Not public API: it changes without notice.

@@ -188,6 +188,8 @@ impl TestDb {
                 http: crate::HttpLimits::default(),
                 idempotency_key_ttl: Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
                 database_wait_timeout: crate::db::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+                session_idle_timeout: Config::DEFAULT_SESSION_IDLE_TIMEOUT,
+                session_max_age: Config::DEFAULT_SESSION_MAX_AGE,
             }),
         }
     }
@@ -271,6 +273,65 @@ pub async fn create_tables(
         .await
         .map_err(crate::migrate::MigrateError::from)?;
     Ok(())
+}
+
+/// The `Authorization` header of a request made by user `username` holding
+/// `permissions`: a new API token of theirs, `Bearer fw_...`. The user is
+/// created (without a password) if there is none, and given the permissions
+/// through a role of their own. The database needs the identity tables
+/// ([`App::auth`](crate::App::auth), then [`create_tables`] of the app's
+/// models, or `migrate`).
+///
+/// ```no_run
+/// # async fn example(db: &fw::Db, router: axum::Router) {
+/// use tower::ServiceExt as _;
+/// let request = axum::http::Request::get("/notes")
+///     .header("authorization", fw::testing::bearer(db, "alice", &["view_note"]).await)
+///     .body(axum::body::Body::empty())
+///     .unwrap();
+/// let response = router.oneshot(request).await.unwrap();
+/// # let _ = response;
+/// # }
+/// ```
+///
+/// # Panics
+///
+/// When the user, role or token cannot be written (the tables are missing,
+/// say), or `username` or a permission is malformed.
+pub async fn bearer(db: &Db, username: &str, permissions: &[&str]) -> String {
+    let token = async {
+        let user = crate::auth::user_with_permissions(db, username, permissions).await?;
+        let new = crate::auth::NewToken {
+            name: "test".to_owned(),
+            expires_at: None,
+            scopes: None,
+        };
+        crate::auth::create_token(db, user, new).await
+    }
+    .await
+    .unwrap_or_else(|error| panic!("cannot make a token for `{username}`: {error:#}"));
+    format!("Bearer {}", token.token)
+}
+
+/// The `Cookie` header of a request from a browser signed in as user
+/// `username` holding `permissions`: a new session of theirs,
+/// `fw_session=...`, with the default lifetimes. As [`bearer`] for the rest.
+///
+/// # Panics
+///
+/// As [`bearer`].
+pub async fn session_cookie(db: &Db, username: &str, permissions: &[&str]) -> String {
+    let session = async {
+        let user = crate::auth::user_with_permissions(db, username, permissions).await?;
+        let policy = crate::auth::SessionPolicy {
+            idle_timeout: Config::DEFAULT_SESSION_IDLE_TIMEOUT,
+            max_age: Config::DEFAULT_SESSION_MAX_AGE,
+        };
+        crate::auth::create_session(db, user, policy).await
+    }
+    .await
+    .unwrap_or_else(|error| panic!("cannot sign `{username}` in: {error:#}"));
+    format!("fw_session={}", session.secret)
 }
 
 /// Runs a test's `future` to completion on a runtime of its own with two

@@ -47,9 +47,20 @@ const LAYERS: &[&[&str]] = &[
     &["changes::tail"],
     // HTTP: resources, their errors and inputs, and their OpenAPI document.
     &["rest::error"],
-    // Who is calling and what they may do (its storage, endpoints and
-    // commands are listed with the layers they use).
+    // Who is calling and what they may do: the vocabulary; its tables,
+    // secrets, passwords and cookies; the store that reads and writes
+    // identities, and the declared roles; then the layer that authenticates
+    // each request and the commands (the endpoints are listed with the
+    // layers they use).
     &["auth"],
+    &[
+        "auth::models",
+        "auth::secret",
+        "auth::password",
+        "auth::session",
+    ],
+    &["auth::store", "auth::declared"],
+    &["auth::layer", "auth::commands"],
     &["rest::idempotency"],
     &["rest"],
     &["rest::input"],

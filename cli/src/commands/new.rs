@@ -368,7 +368,31 @@ fn release_profile() -> Table {
     let mut profile = Table::new();
     profile.set_implicit(true);
     profile.insert("release", Item::Table(release));
+    profile.insert("dev", Item::Table(dev_profile()));
     profile
+}
+
+/// `[profile.dev.package.argon2]` and `blake2` optimized, as in fw's own
+/// workspace: unoptimized, Argon2 takes over a second per password, and
+/// every login and test that signs in would crawl.
+fn dev_profile() -> Table {
+    let mut packages = Table::new();
+    packages.set_implicit(true);
+    for (index, crate_name) in ["argon2", "blake2"].into_iter().enumerate() {
+        let mut optimized = Table::new();
+        if index == 0 {
+            optimized.decor_mut().set_prefix(
+                "\n# Password hashing is slow on purpose, and unoptimized over a second per\n\
+                 # password: optimized even in debug builds, so logins and tests stay quick.\n",
+            );
+        }
+        optimized.insert("opt-level", toml_edit::value(3));
+        packages.insert(crate_name, Item::Table(optimized));
+    }
+    let mut dev = Table::new();
+    dev.set_implicit(true);
+    dev.insert("package", Item::Table(packages));
+    dev
 }
 
 fn inline<const N: usize>(entries: [(&str, &str); N]) -> Value {
@@ -506,6 +530,14 @@ mod tests {
             Some(1)
         );
         assert!(manifest.contains("\n[profile.release]\n"), "{manifest}");
+        assert_eq!(
+            document["profile"]["dev"]["package"]["argon2"]["opt-level"].as_integer(),
+            Some(3)
+        );
+        assert!(
+            manifest.contains("\n[profile.dev.package.blake2]\n"),
+            "{manifest}"
+        );
 
         let manifest = manifest_for_version("0.1");
         assert!(manifest.contains("fw = \"0.1\""), "{manifest}");

@@ -1,5 +1,6 @@
 //! The names fw derives and accepts: table names from type names, and which names
-//! may name a table or a column; and how error messages list them.
+//! may name a table or a column; how error messages list them, and which one a
+//! misspelled name meant.
 
 /// `DividendStatus` -> `dividend_status`, `HTTPServer` -> `http_server`.
 pub fn snake_case(name: &str) -> String {
@@ -48,9 +49,55 @@ pub fn backticked<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
+/// The candidate closest to a misspelled `name`, if one is close enough to be
+/// what the user meant: for the "did you mean" of an error message.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|&(distance, candidate)| {
+            distance < candidate.len() && distance <= (candidate.len().max(name.len()) / 3).max(2)
+        })
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance, over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closest_suggests_near_misses_only() {
+        let options = ["max_length", "min_length", "unique"];
+        assert_eq!(closest("max_len", options), Some("max_length"));
+        assert_eq!(closest("uniqe", options), Some("unique"));
+        assert_eq!(closest("colour", options), None);
+        assert_eq!(closest("tabel", ["table", "index"]), Some("table"));
+        assert_eq!(
+            closest("veiw_dividend", ["view_dividend", "add_dividend"]),
+            Some("view_dividend")
+        );
+    }
 
     #[test]
     fn snake_case_splits_words() {

@@ -10,11 +10,38 @@
 //! is its [`Caller`], which handlers read from
 //! [`RequestContext::caller`](crate::RequestContext::caller) and the change log
 //! records as the actor of every write the request makes.
+//!
+//! [`App::auth`](crate::App::auth) turns it on: the guide is
+//! [`docs::auth`](crate::docs::auth).
+
+mod commands;
+mod declared;
+mod layer;
+mod models;
+mod password;
+mod secret;
+mod session;
+mod store;
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 pub use fw_core::access::{Access, ModelPermission, VIEW_CHANGES};
+
+pub(crate) use commands::{AuthCommand, Terminal, run as run_command};
+pub(crate) use declared::Declared;
+pub(crate) use layer::Authenticate;
+pub(crate) use models::{ApiToken, Role, RolePermission, Session, UserRole};
+pub use models::{NewUser, User, UserPatch};
+pub use secret::TOKEN_PATTERN;
+pub(crate) use session::SessionPolicy;
+pub(crate) use store::{
+    Authenticator, NewToken, RoleSpec, create_session, create_token, sync_roles,
+    user_with_permissions,
+};
 
 use crate::rest::ApiError;
 
@@ -124,6 +151,31 @@ impl Caller {
                 }
             }
         }
+    }
+}
+
+/// A plain handler's caller, as authentication found it: `Caller::Anonymous`
+/// for a request without credentials (a request with bad ones never reaches
+/// a handler).
+///
+/// ```
+/// async fn whoami(caller: fw::Caller) -> String {
+///     match caller.identity() {
+///         Some(identity) => identity.username.clone(),
+///         None => "anonymous".to_owned(),
+///     }
+/// }
+/// # let _: axum::routing::MethodRouter = axum::routing::get(whoami);
+/// ```
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Caller, Infallible> {
+        Ok(parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 

@@ -248,11 +248,11 @@ fn events(
 }
 
 /// The request scope [`App::router`](crate::App::router) wraps the whole router
-/// in: it runs each request with the actor that authentication put in its
-/// extensions (an [`Actor`], else the [`Caller`]'s; none for anonymous
-/// requests, and none when authentication runs inside this scope) and its
-/// request id,
-/// so every change it makes records both. The id is `x-request-id` as sent,
+/// in: it runs each request with its actor (an [`Actor`] in its extensions,
+/// else the [`Caller`]'s a test or an outer layer put there, or the one fw's
+/// authentication, inside the scope, names; none for anonymous requests) and
+/// its request id, so every change it makes records both. The id is
+/// `x-request-id` as sent,
 /// echoed on the response, or one made when the request first needs it (see
 /// [`changes`](super)), sent back the same way.
 ///
@@ -297,7 +297,9 @@ where
                 .extensions()
                 .get::<Actor>()
                 .map(|actor| actor.0.clone())
-                .or_else(|| request.extensions().get::<Caller>().and_then(Caller::actor)),
+                .or_else(|| request.extensions().get::<Caller>().and_then(Caller::actor))
+                .map(OnceCell::from)
+                .unwrap_or_default(),
             makes_request_id: sent.is_none(),
             request_id,
         };

@@ -50,7 +50,7 @@
 //! # Who made a change
 //!
 //! Every request served by an [`App`](crate::App) runs with its request id
-//! and the [`Actor`] authentication put in its extensions; every command runs
+//! and its [`Actor`]: the authenticated user's; every command runs
 //! with actor `command:<name>` and a request id of its own. Elsewhere (tests,
 //! background tasks), say who is writing with [`with_actor`].
 //!
@@ -266,7 +266,10 @@ tokio::task_local! {
 /// Who is writing, for the records made while a future runs.
 #[derive(Debug, Default)]
 struct WriteContext {
-    actor: Option<String>,
+    /// Set when the scope starts (a command, [`with_actor`], an [`Actor`]
+    /// extension), or once inside it by authentication, which learns who is
+    /// calling only after the request's scope has begun.
+    actor: OnceCell<String>,
     request_id: OnceCell<String>,
     /// Whether a request id is made on first use: for a request that sent
     /// none, so that one recording nothing and logging nothing pays nothing
@@ -309,21 +312,25 @@ pub async fn with_actor<F: Future>(
     future: F,
 ) -> F::Output {
     let context = WriteContext {
-        actor,
+        actor: actor.map(OnceCell::from).unwrap_or_default(),
         request_id: request_id.map(OnceCell::from).unwrap_or_default(),
         makes_request_id: false,
     };
     CONTEXT.scope(context, future).await
 }
 
-/// Who is making a request, for the change log: a request extension that
-/// authentication inserts (for example `Actor("user:42".into())`), recorded as the
-/// actor of every change the request makes. Requests without one are recorded
-/// with no actor.
+/// Who is making a request, for the change log: a request extension recorded
+/// as the actor of every change the request makes (for example
+/// `Actor("user:42".into())`). Requests without one are recorded with no
+/// actor.
 ///
-/// The application's router reads it in the request scope it wraps around all
-/// its routes, so authentication has to run before it: as a layer added around
-/// the router [`App::router`](crate::App::router) returns, not inside it.
+/// fw's own authentication ([`App::auth`](crate::App::auth)) names the
+/// actor itself: `user:<id>` for a session, `user:<id>/token:<id>` for an API
+/// token (see [`Identity::actor`](crate::auth::Identity::actor)). An
+/// application that authenticates by other means inserts an `Actor` in a
+/// layer around the router [`App::router`](crate::App::router) returns: the
+/// router reads it when the request's scope starts, and it then wins over
+/// fw's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor(pub String);
 
@@ -332,9 +339,16 @@ fn current_context() -> (Option<String>, Option<String>) {
     CONTEXT
         .try_with(|context| {
             let request_id = context.request_id().map(str::to_owned);
-            (context.actor.clone(), request_id)
+            (context.actor.get().cloned(), request_id)
         })
         .unwrap_or_default()
+}
+
+/// Names the actor of the current task's writes, if its scope has none yet:
+/// authentication, which runs inside a request's scope, calls it once it
+/// knows who is calling. Outside a scope it does nothing.
+pub(crate) fn set_actor(actor: String) {
+    let _ = CONTEXT.try_with(|context| context.actor.set(actor));
 }
 
 /// The request id of the current task, if it runs with one (made now for a

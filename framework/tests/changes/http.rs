@@ -33,6 +33,8 @@ fn context(db: &Db) -> AppContext {
             http: fw::HttpLimits::default(),
             idempotency_key_ttl: fw::Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
             database_wait_timeout: fw::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+            session_idle_timeout: fw::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
+            session_max_age: fw::Config::DEFAULT_SESSION_MAX_AGE,
         }),
     }
 }

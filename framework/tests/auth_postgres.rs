@@ -1,0 +1,7 @@
+//! Identity on PostgreSQL: every case in `auth/cases.rs`.
+
+#[path = "auth/cases.rs"]
+mod cases;
+
+/// The database every case in `auth/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Postgres;
