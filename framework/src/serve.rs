@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::Request;
@@ -106,7 +107,7 @@ pub(crate) async fn serve<S>(
         };
         let Ok(permit) = permit else { break };
         // axum's `accept` retries on errors, pausing when out of descriptors.
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             () = &mut shutdown => break,
         };
@@ -116,7 +117,9 @@ pub(crate) async fn serve<S>(
         let service = service.clone();
         let connection = builder.serve_connection(
             TokioIo::new(stream),
-            hyper::service::service_fn(move |request| answer(service.clone(), limits, request)),
+            hyper::service::service_fn(move |request| {
+                answer(service.clone(), limits, peer, request)
+            }),
         );
         let connection = graceful.watch(connection);
         connections.spawn(async move {
@@ -148,6 +151,7 @@ pub(crate) async fn serve<S>(
 async fn answer<S>(
     service: S,
     limits: HttpLimits,
+    peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response, Infallible>
 where
@@ -158,7 +162,12 @@ where
     }
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let request = request.map(axum::body::Body::new);
+    let mut request = request.map(axum::body::Body::new);
+    // The client's address, as axum's `ConnectInfo`: login throttling counts
+    // failures per address.
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
     // Bounds the time to the response's head only: a streamed body, such as
     // the change log's live tail, is not cut.
     match tokio::time::timeout(limits.request_timeout, service.oneshot(request)).await {
