@@ -89,7 +89,7 @@ async fn login(app: AppContext, state: AuthState, request: Request) -> Result<Re
         .throttle
         .attempt(&username, peer, Instant::now())
         .map_err(|wait| {
-            throttled(&username, peer);
+            throttled(peer);
             ApiError::TooManyRequests {
                 retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             }
@@ -135,10 +135,11 @@ async fn login(app: AppContext, state: AuthState, request: Request) -> Result<Re
     Ok(response)
 }
 
-/// Logs a refused login: repeated ones from one address are an attack to see.
-fn throttled(username: &str, peer: Option<IpAddr>) {
+/// Logs a refused login: repeated ones from one address are an attack to
+/// see. Not the username, which is sometimes a password typed in the wrong
+/// field.
+fn throttled(peer: Option<IpAddr>) {
     tracing::warn!(
-        username,
         peer = peer.map(|address| address.to_string()),
         request_id = crate::changes::current_request_id(),
         "login throttled after repeated failures"
@@ -152,15 +153,10 @@ async fn login_body(headers: &HeaderMap, body: Body) -> Result<(String, Password
     let username = body.text("username", Length::Bytes(MAX_USERNAME_LENGTH));
     let password = body.text("password", Length::Bytes(MAX_PASSWORD_BYTES));
     body.finish(FIELDS)?;
-    match (username, password) {
-        (Some(username), Some(password)) => {
-            // Bounded to what the server hashes by `Length::Bytes` above.
-            let password = Password::offered(password)
-                .map_err(|error| ApiError::invalid("/password", "max_length", error.to_string()))?;
-            Ok((username, password))
-        }
-        _ => Err(ApiError::internal("a login body passed without its fields")),
-    }
+    // Within the bound on what the server hashes, checked above.
+    let password = Password::offered(password)
+        .map_err(|error| ApiError::invalid("/password", "max_length", error.to_string()))?;
+    Ok((username, password))
 }
 
 /// `POST /auth/logout`: ends the session the cookie names and removes the
@@ -238,13 +234,10 @@ async fn create_token(request: RequestContext, body: Body) -> Result<Response, A
     const FIELDS: &[&str] = &["name", "expires_in_days", "scopes"];
     let identity = request.caller.user()?;
     let mut fields = Fields::read(&request.headers, body).await?;
-    let name = fields.text("name", Length::Characters(MAX_TOKEN_NAME_LENGTH));
+    let name = fields.name("name", MAX_TOKEN_NAME_LENGTH);
     let days = fields.days("expires_in_days");
     let scopes = fields.scopes("scopes", identity);
     fields.finish(FIELDS)?;
-    let Some(name) = name else {
-        return Err(ApiError::internal("a token body passed without its name"));
-    };
     // A token a token makes holds no more than the token that made it: with
     // no scopes asked for, it gets the maker's permissions as its scopes
     // (a superuser's unscoped token is no narrower than its user).
@@ -326,18 +319,20 @@ impl Fields {
         self.errors.push(FieldError::new(pointer, code, detail));
     }
 
-    /// Required non-blank text of at most `length`.
-    fn text(&mut self, name: &'static str, length: Length) -> Option<String> {
+    /// Required, non-empty text of at most `length`; an empty string when it
+    /// is missing or invalid, with the error recorded for
+    /// [`finish`](Fields::finish) to report.
+    fn text(&mut self, name: &'static str, length: Length) -> String {
         let pointer = format!("/{name}");
         let text = match self.object.remove(name) {
             None | Some(Json::Null) => {
                 self.error(pointer, "required", "this field is required");
-                return None;
+                return String::new();
             }
             Some(Json::String(text)) => text,
             Some(_) => {
                 self.error(pointer, "invalid", "expected a string");
-                return None;
+                return String::new();
             }
         };
         let (size, max, unit) = match length {
@@ -350,13 +345,27 @@ impl Fields {
                 "max_length",
                 format!("at most {max} {unit}; shorten it"),
             );
-            None
-        } else if text.trim().is_empty() {
-            self.error(pointer, "required", "this field may not be blank");
-            None
+            String::new()
+        } else if text.is_empty() {
+            self.error(pointer, "required", "this field may not be empty");
+            String::new()
         } else {
-            Some(text)
+            text
         }
+    }
+
+    /// As [`text`](Fields::text), of at most `max` characters, which must not
+    /// all be spaces: a name to tell things apart by.
+    fn name(&mut self, name: &'static str, max: usize) -> String {
+        let text = self.text(name, Length::Characters(max));
+        if !text.is_empty() && text.trim().is_empty() {
+            self.error(
+                format!("/{name}"),
+                "blank",
+                "this field may not be only spaces",
+            );
+        }
+        text
     }
 
     /// An optional whole number of days from 1 to [`MAX_TOKEN_DAYS`].

@@ -666,10 +666,13 @@ async fn token_bodies_are_checked(test_db: TestDb) {
         reply.pointers(),
         [("/scopes".to_owned(), "max_items".to_owned())]
     );
-    create(json!({}))
-        .send(&router)
-        .await
-        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = create(json!({})).send(&router).await;
+    assert_eq!(
+        reply.pointers(),
+        [("/name".to_owned(), "required".to_owned())]
+    );
+    let reply = create(json!({"name": "   "})).send(&router).await;
+    assert_eq!(reply.pointers(), [("/name".to_owned(), "blank".to_owned())]);
     let tokens: i64 = fw::sql("SELECT COUNT(*) FROM \"fw_api_token\"")
         .fetch_one(db, |row| row.get(0))
         .await
