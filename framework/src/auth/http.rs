@@ -632,6 +632,7 @@ fn logout_operation() -> Json {
                 "description": "Logged out.",
                 "headers": {"Set-Cookie": {"description": "Removes the session cookie.", "schema": {"type": "string"}}},
             },
+            "401": unauthenticated(),
             "403": cross_site(),
             "503": crate::openapi::unavailable_response(),
         },
