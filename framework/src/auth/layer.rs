@@ -157,21 +157,21 @@ where
             AuthenticateProjection::Inner { future } => future.poll(cx),
             AuthenticateProjection::Rejected { refusal } => Poll::Ready(Ok(match refusal.take() {
                 Some(refusal) => refusal.response(),
-                None => ApiError::Internal {
-                    source: "an authentication future was polled after it finished".into(),
-                }
-                .into_response(),
+                None => polled_after_finishing().into_response(),
             })),
-            AuthenticateProjection::Forbidden { error } => Poll::Ready(Ok(match error.take() {
-                Some(error) => error,
-                None => ApiError::Internal {
-                    source: "an authentication future was polled after it finished".into(),
-                },
-            }
-            .into_response())),
+            AuthenticateProjection::Forbidden { error } => Poll::Ready(Ok(error
+                .take()
+                .unwrap_or_else(polled_after_finishing)
+                .into_response())),
             AuthenticateProjection::Identifying { future } => future.as_mut().poll(cx),
         }
     }
+}
+
+/// The answer of a future polled again after it answered, which tower's
+/// contract rules out: a 500, not a panic.
+fn polled_after_finishing() -> ApiError {
+    ApiError::internal("an authentication future was polled after it finished")
 }
 
 /// A credential that is refused, by where it came from: the 401 differs.
