@@ -42,6 +42,10 @@ const MAX_TOKEN_DAYS: i64 = 3650;
 /// The most scopes a token can be given.
 const MAX_SCOPES: usize = 64;
 
+/// The most working (neither revoked nor expired) tokens a user can make
+/// through the API, which bounds what one user can make the server store.
+const MAX_WORKING_TOKENS: i64 = 100;
+
 /// What the identity endpoints share across requests: the login throttle,
 /// and how long sessions last.
 #[derive(Debug, Clone)]
@@ -248,6 +252,15 @@ async fn create_token(request: RequestContext, body: Body) -> Result<Response, A
         }
         (None, _) => None,
     };
+    if store::working_token_count(request.db(), identity.user_id).await? >= MAX_WORKING_TOKENS {
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "you have {MAX_WORKING_TOKENS} tokens that work, the most a user may have; \
+                 revoke one you no longer use (`DELETE /auth/tokens/{{id}}`) and retry"
+            ),
+            errors: Vec::new(),
+        });
+    }
     let new = NewToken {
         name,
         expires_at: days.map(|days| crate::db::now() + chrono::TimeDelta::days(days)),
@@ -693,6 +706,7 @@ fn tokens_operations() -> Json {
                 "400": reference(400),
                 "401": unauthenticated(),
                 "403": cross_site(),
+                "409": problem(&format!("The caller has {MAX_WORKING_TOKENS} tokens that work, the most a user may have: revoke one first.")),
                 "413": reference(413),
                 "415": reference(415),
                 "422": reference(422),

@@ -264,6 +264,22 @@ pub(crate) async fn list_tokens(db: &Db, user_id: i64) -> Result<Vec<ApiToken>> 
         .await
 }
 
+/// How many of `user_id`'s tokens work: neither revoked nor expired.
+///
+/// # Errors
+///
+/// A database error.
+pub(crate) async fn working_token_count(db: &Db, user_id: i64) -> Result<i64> {
+    crate::sql::sql(
+        "SELECT COUNT(*) FROM \"fw_api_token\" WHERE \"user_id\" = $1 AND \"revoked_at\" IS \
+         NULL AND (\"expires_at\" IS NULL OR \"expires_at\" > $2)",
+    )
+    .bind(user_id)
+    .bind(crate::db::now())
+    .fetch_one(db, |row| row.get(0))
+    .await
+}
+
 /// Revokes token `token_id`, if it belongs to `owner` (any user's when
 /// `owner` is `None`). Returns the token, or `None` when there is no such
 /// token (of that owner). Revoking a revoked token changes nothing.

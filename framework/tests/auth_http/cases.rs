@@ -685,6 +685,33 @@ async fn token_bodies_are_checked(test_db: TestDb) {
         .assert_problem(StatusCode::UNAUTHORIZED);
 }
 
+/// A user has at most 100 working tokens made through the API; revoking one
+/// makes room for another.
+async fn working_tokens_are_bounded(test_db: TestDb) {
+    let router = router(&test_db).await;
+    let bearer = fw::testing::bearer(test_db.db(), "dave", &[]).await;
+    let create = || {
+        call("POST", "/auth/tokens")
+            .header("authorization", &bearer)
+            .json(json!({"name": "one of many"}))
+    };
+    let mut last = 0;
+    for _ in 1..100 {
+        let reply = create().send(&router).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        last = reply.json()["id"].as_i64().unwrap();
+    }
+    let refused = create().send(&router).await;
+    refused.assert_problem(StatusCode::CONFLICT);
+    assert!(refused.text.contains("revoke one"), "{}", refused.text);
+    let revoked = call("DELETE", &format!("/auth/tokens/{last}"))
+        .header("authorization", &bearer)
+        .send(&router)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert_eq!(create().send(&router).await.status, StatusCode::CREATED);
+}
+
 /// The endpoints are in the OpenAPI document under the tag `auth`.
 async fn the_endpoints_are_documented(test_db: TestDb) {
     let app = app(&test_db);
@@ -718,6 +745,7 @@ fw::testing::database_suite! {
         cookie_writes_must_come_from_this_site,
         tokens_are_made_listed_and_revoked,
         token_bodies_are_checked,
+        working_tokens_are_bounded,
         the_endpoints_are_documented,
     ],
 }
