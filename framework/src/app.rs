@@ -251,12 +251,20 @@ impl App {
     /// `Authorization: Bearer` token or session cookie is resolved to its
     /// [`Caller`](crate::Caller), and the commands `createuser`,
     /// `changepassword`, `createtoken`, `revoketoken` and `roles` appear.
+    /// The API gains, under the tag `auth`, `POST /auth/login`,
+    /// `POST /auth/logout`, `GET /auth/me` and the caller's tokens at
+    /// `/auth/tokens` (see [the guide](crate::docs::auth#endpoints)).
     ///
     /// Without it no credentials are accepted, and every operation that is
     /// not public answers 401.
     pub fn auth(mut self) -> App {
         use crate::auth::{ApiToken, Role, RolePermission, Session, User, UserRole};
         self.auth = true;
+        let api = self
+            .api
+            .take()
+            .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
+        self.api = Some(crate::auth::document(api));
         self.register::<User>();
         self.register::<Role>();
         self.register::<RolePermission>();
@@ -352,7 +360,13 @@ impl App {
         if api.writes() {
             self.add_idempotency_table();
         }
-        // Whichever of `api` and `change_log_api` comes first, both are served.
+        // Whichever of `api`, `change_log_api` and `auth` comes first, all
+        // are served.
+        let api = if self.auth {
+            crate::auth::document(api)
+        } else {
+            api
+        };
         self.api = Some(if self.change_log_api {
             crate::changes::document(api, &self.change_log_tables)
         } else {
@@ -442,6 +456,10 @@ impl App {
                 shutdown: self.shutdown.subscribe(),
             };
             router = router.merge(crate::changes::routes(state).with_state(app.clone()));
+        }
+        if self.auth {
+            let state = crate::auth::AuthState::new(crate::auth::SessionPolicy::of(&app.config));
+            router = router.merge(crate::auth::routes(state).with_state(app.clone()));
         }
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);

@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::Request;
@@ -106,7 +107,7 @@ pub(crate) async fn serve<S>(
         };
         let Ok(permit) = permit else { break };
         // axum's `accept` retries on errors, pausing when out of descriptors.
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             () = &mut shutdown => break,
         };
@@ -116,7 +117,9 @@ pub(crate) async fn serve<S>(
         let service = service.clone();
         let connection = builder.serve_connection(
             TokioIo::new(stream),
-            hyper::service::service_fn(move |request| answer(service.clone(), limits, request)),
+            hyper::service::service_fn(move |request| {
+                answer(service.clone(), limits, peer, request)
+            }),
         );
         let connection = graceful.watch(connection);
         connections.spawn(async move {
@@ -148,6 +151,7 @@ pub(crate) async fn serve<S>(
 async fn answer<S>(
     service: S,
     limits: HttpLimits,
+    peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response, Infallible>
 where
@@ -158,7 +162,12 @@ where
     }
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let request = request.map(axum::body::Body::new);
+    let mut request = request.map(axum::body::Body::new);
+    // The client's address, as axum's `ConnectInfo`: login throttling counts
+    // failures per address.
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
     // Bounds the time to the response's head only: a streamed body, such as
     // the change log's live tail, is not cut.
     match tokio::time::timeout(limits.request_timeout, service.oneshot(request)).await {
@@ -185,4 +194,46 @@ fn closing(refusal: ApiError) -> Response {
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+
+    use axum::extract::ConnectInfo;
+
+    use super::*;
+
+    /// Handlers read the client's address as axum's `ConnectInfo`, which
+    /// login throttling counts failures by.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handlers_see_the_client_s_address() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = axum::Router::new().route(
+            "/",
+            axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                peer.ip().to_string()
+            }),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, router, HttpLimits::default(), async {
+            let _ = stopped.await;
+        }));
+        let response = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).unwrap();
+            response
+        })
+        .await
+        .unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.ends_with("\r\n\r\n127.0.0.1"), "{response}");
+        stop.send(()).unwrap();
+        server.await.unwrap();
+    }
 }

@@ -50,8 +50,8 @@ const LAYERS: &[&[&str]] = &[
     // Who is calling and what they may do: the vocabulary; its tables,
     // secrets, passwords and cookies; the store that reads and writes
     // identities, and the declared roles; then the layer that authenticates
-    // each request and the commands (the endpoints are listed with the
-    // layers they use).
+    // each request (with the CSRF check of cookie writes) and the commands
+    // (the endpoints are listed with the layers they use).
     &["auth"],
     &[
         "auth::models",
@@ -59,7 +59,8 @@ const LAYERS: &[&[&str]] = &[
         "auth::password",
         "auth::session",
     ],
-    &["auth::store", "auth::declared"],
+    &["auth::store", "auth::declared", "auth::throttle"],
+    &["auth::csrf"],
     &["auth::layer", "auth::commands"],
     &["rest::idempotency"],
     &["rest"],
@@ -70,7 +71,7 @@ const LAYERS: &[&[&str]] = &[
     &["rest::handlers"],
     &["rest::api"],
     &["openapi::diff"],
-    &["changes::http"],
+    &["changes::http", "auth::http"],
     &["serve"],
     // The command line: the app runs the `openapi` command, which compares
     // the app's document with the committed one.

@@ -13,8 +13,9 @@ use axum::http::header::{AUTHORIZATION, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
 use tower::Service;
 
+use super::csrf;
 use super::secret::{SecretHash, TOKEN_LENGTH, is_token};
-use super::session::{clear_cookie, cookie_secret, is_local};
+use super::session::{LOGIN_PATH, LOGOUT_PATH, clear_cookie, cookie_secret, is_local};
 use super::store::{Authenticator, Presented};
 use super::{CHALLENGE, Caller};
 use crate::changes::Actor;
@@ -37,6 +38,12 @@ const MAX_AUTHORIZATION_LENGTH: usize = 256;
 /// an inactive user's, are a 401 even on a public route, so the client
 /// learns that its credential is bad. `Authorization: Bearer` wins over the
 /// session cookie when a request sends both.
+///
+/// A request that writes (`POST`, `PUT`, `PATCH`, `DELETE`) with the session
+/// cookie must come from the application's own pages (see
+/// [`csrf`](super::csrf)), or it is a 403 before the cookie is looked up.
+/// Login and logout read the cookie themselves: they end the session it
+/// names, live or not, and a stale one must not stop a browser signing in.
 ///
 /// A plain tower service, as [`RecordActor`](crate::changes) is: only a
 /// request with credentials pays for a boxed future.
@@ -78,7 +85,8 @@ where
                 future: self.inner.call(request),
             };
         };
-        let presented = match presented(request.headers()) {
+        let read_cookie = !is_session_endpoint(&request);
+        let presented = match presented(request.headers(), read_cookie) {
             Ok(None) => {
                 return AuthenticateFuture::Inner {
                     future: self.inner.call(request),
@@ -91,6 +99,14 @@ where
                 };
             }
         };
+        if matches!(presented, Presented::Session(_))
+            && csrf::is_unsafe(request.method())
+            && let Err(cross_site) = csrf::require_same_origin(request.headers(), request.uri())
+        {
+            return AuthenticateFuture::Forbidden {
+                error: Some(cross_site),
+            };
+        }
         // The service that was made ready runs the request; a clone stays
         // for the next one (tower's rule for services called from a future).
         let ready = self.inner.clone();
@@ -119,12 +135,13 @@ where
 
 pin_project_lite::pin_project! {
     /// The response of [`Authenticate`]: the route's own for an anonymous
-    /// request, a 401 for a malformed credential, or a lookup followed by the
-    /// route.
+    /// request, a 401 for a malformed credential, a 403 for a write with the
+    /// session cookie from another site, or a lookup followed by the route.
     #[project = AuthenticateProjection]
     pub(crate) enum AuthenticateFuture<F> {
         Inner { #[pin] future: F },
         Rejected { refusal: Option<Refusal> },
+        Forbidden { error: Option<ApiError> },
         Identifying { future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>> },
     }
 }
@@ -140,14 +157,21 @@ where
             AuthenticateProjection::Inner { future } => future.poll(cx),
             AuthenticateProjection::Rejected { refusal } => Poll::Ready(Ok(match refusal.take() {
                 Some(refusal) => refusal.response(),
-                None => ApiError::Internal {
-                    source: "an authentication future was polled after it finished".into(),
-                }
-                .into_response(),
+                None => polled_after_finishing().into_response(),
             })),
+            AuthenticateProjection::Forbidden { error } => Poll::Ready(Ok(error
+                .take()
+                .unwrap_or_else(polled_after_finishing)
+                .into_response())),
             AuthenticateProjection::Identifying { future } => future.as_mut().poll(cx),
         }
     }
+}
+
+/// The answer of a future polled again after it answered, which tower's
+/// contract rules out: a 500, not a panic.
+fn polled_after_finishing() -> ApiError {
+    ApiError::internal("an authentication future was polled after it finished")
 }
 
 /// A credential that is refused, by where it came from: the 401 differs.
@@ -210,12 +234,22 @@ impl Refusal {
     }
 }
 
+/// Whether `request` is a login or a logout, whose session cookie is the
+/// endpoint's to read.
+fn is_session_endpoint(request: &Request) -> bool {
+    request.method() == axum::http::Method::POST
+        && matches!(request.uri().path(), LOGIN_PATH | LOGOUT_PATH)
+}
+
 /// The credential a request presents, hashed: `Ok(None)` when it presents
 /// none. `Authorization` is read first; a request that sends it is judged
-/// by it alone.
-fn presented(headers: &HeaderMap) -> Result<Option<Presented>, Rejected> {
+/// by it alone. The session cookie is read only when `read_cookie`.
+fn presented(headers: &HeaderMap, read_cookie: bool) -> Result<Option<Presented>, Rejected> {
     if let Some(token) = bearer_token(headers)? {
         return Ok(Some(Presented::Token(SecretHash::of(token.as_bytes()))));
+    }
+    if !read_cookie {
+        return Ok(None);
     }
     match cookie_secret(headers) {
         Ok(None) => Ok(None),
@@ -299,10 +333,14 @@ mod tests {
             axum::http::header::COOKIE,
             HeaderValue::from_static("fw_session=bad"),
         );
-        assert!(matches!(presented(&headers), Ok(Some(Presented::Token(_)))));
+        assert!(matches!(
+            presented(&headers, true),
+            Ok(Some(Presented::Token(_)))
+        ));
         headers.remove(AUTHORIZATION);
-        assert_eq!(presented(&headers).unwrap_err(), Rejected::Session);
-        assert!(matches!(presented(&HeaderMap::new()), Ok(None)));
+        assert_eq!(presented(&headers, true).unwrap_err(), Rejected::Session);
+        assert!(matches!(presented(&headers, false), Ok(None)));
+        assert!(matches!(presented(&HeaderMap::new(), true), Ok(None)));
     }
 
     #[test]

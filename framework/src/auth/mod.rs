@@ -15,13 +15,16 @@
 //! [`docs::auth`](crate::docs::auth).
 
 mod commands;
+mod csrf;
 mod declared;
+mod http;
 mod layer;
 mod models;
 mod password;
 mod secret;
 mod session;
 mod store;
+mod throttle;
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -33,6 +36,7 @@ pub use fw_core::access::{Access, ModelPermission, VIEW_CHANGES};
 
 pub(crate) use commands::{AuthCommand, Terminal, run as run_command};
 pub(crate) use declared::Declared;
+pub(crate) use http::{AuthState, document, routes};
 pub(crate) use layer::Authenticate;
 pub(crate) use models::{ApiToken, Role, RolePermission, Session, UserRole};
 pub use models::{NewUser, User, UserPatch};

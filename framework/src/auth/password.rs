@@ -69,13 +69,6 @@ impl Password {
     /// # Errors
     ///
     /// [`PasswordError::TooLong`].
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the login and logout endpoints of issue #16 are its callers"
-        )
-    )]
     pub(crate) fn offered(password: String) -> Result<Password, PasswordError> {
         if password.len() > MAX_PASSWORD_BYTES {
             Err(PasswordError::TooLong)

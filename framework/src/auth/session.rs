@@ -17,6 +17,12 @@ use super::secret::is_secret;
 /// The cookie's name.
 pub(crate) const COOKIE_NAME: &str = "fw_session";
 
+/// The login endpoint, which starts a session.
+pub(crate) const LOGIN_PATH: &str = "/auth/login";
+
+/// The logout endpoint, which ends one.
+pub(crate) const LOGOUT_PATH: &str = "/auth/logout";
+
 /// How stale `last_seen_at` (and a token's `last_used_at`) may grow before a
 /// request writes it again: a write per request would make every
 /// authenticated read a write.
@@ -112,13 +118,6 @@ pub(crate) fn is_local(headers: &HeaderMap) -> bool {
 /// script reads it), `SameSite=Lax` (not sent on cross-site posts), `Path=/`,
 /// `Max-Age` the session's absolute lifetime, and `Secure` unless the request
 /// came to a loopback name.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the login and logout endpoints of issue #16 are its callers"
-    )
-)]
 pub(crate) fn set_cookie(secret: &str, max_age: Duration, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let value = format!(

@@ -21,7 +21,7 @@ use super::secret::{self, SHOWN_PREFIX_LENGTH, SecretHash};
 use super::session::{LAST_SEEN_RESOLUTION, SessionPolicy};
 use super::{Credential, Identity};
 use crate::db::{Arguments, Conn, Db};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Model;
 use crate::reference::Ref;
 
@@ -51,7 +51,7 @@ pub(crate) struct NewAccount {
 ///
 /// # Errors
 ///
-/// [`Error::UniqueViolation`] when the username is taken; a database error.
+/// [`Error::UniqueViolation`](crate::Error::UniqueViolation) when the username is taken; a database error.
 pub(crate) async fn create_user<'c>(
     conn: impl Into<Conn<'c>>,
     account: NewAccount,
@@ -100,7 +100,7 @@ pub(crate) async fn user_by_username(db: &Db, username: &str) -> Result<Option<U
 ///
 /// # Errors
 ///
-/// [`Error::NotFound`] when there is no such user; a database error.
+/// [`Error::NotFound`](crate::Error::NotFound) when there is no such user; a database error.
 pub(crate) async fn set_password(db: &Db, user_id: i64, password: Password) -> anyhow::Result<()> {
     let password_hash = hash_off_the_runtime(password).await?;
     let mut tx = db.begin().await?;
@@ -128,13 +128,6 @@ pub(crate) async fn set_password(db: &Db, user_id: i64, password: Password) -> a
 /// # Errors
 ///
 /// A database error.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the login and logout endpoints of issue #16 are its callers"
-    )
-)]
 pub(crate) async fn check_password(
     db: &Db,
     username: &str,
@@ -213,7 +206,7 @@ pub(crate) const MAX_TOKEN_NAME_LENGTH: usize = 100;
 /// # Errors
 ///
 /// When the name or a scope is not acceptable, the operating system gives no
-/// random numbers, or on a database error ([`Error::ForeignKeyViolation`]
+/// random numbers, or on a database error ([`Error::ForeignKeyViolation`](crate::Error::ForeignKeyViolation)
 /// when there is no such user).
 pub(crate) async fn create_token(
     db: &Db,
@@ -271,6 +264,22 @@ pub(crate) async fn list_tokens(db: &Db, user_id: i64) -> Result<Vec<ApiToken>> 
         .await
 }
 
+/// How many of `user_id`'s tokens work: neither revoked nor expired.
+///
+/// # Errors
+///
+/// A database error.
+pub(crate) async fn working_token_count(db: &Db, user_id: i64) -> Result<i64> {
+    crate::sql::sql(
+        "SELECT COUNT(*) FROM \"fw_api_token\" WHERE \"user_id\" = $1 AND \"revoked_at\" IS \
+         NULL AND (\"expires_at\" IS NULL OR \"expires_at\" > $2)",
+    )
+    .bind(user_id)
+    .bind(crate::db::now())
+    .fetch_one(db, |row| row.get(0))
+    .await
+}
+
 /// Revokes token `token_id`, if it belongs to `owner` (any user's when
 /// `owner` is `None`). Returns the token, or `None` when there is no such
 /// token (of that owner). Revoking a revoked token changes nothing.
@@ -307,13 +316,6 @@ pub(crate) async fn revoke_token(
 /// A session just started: its id, and the secret for the cookie, which is
 /// kept nowhere else.
 #[derive(Debug)]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the login and logout endpoints of issue #16 are its callers"
-    )
-)]
 pub(crate) struct StartedSession {
     pub(crate) id: i64,
     pub(crate) secret: String,
@@ -353,23 +355,38 @@ pub(crate) async fn create_session(
     })
 }
 
-/// Ends session `session_id` (logout). Ending an ended session does nothing.
+/// Ends the session whose cookie secret hashes to `hash`, live or not: a
+/// login ends the session the browser sent, so it is never reused, and a
+/// logout ends it without having to look it up first.
 ///
 /// # Errors
 ///
 /// A database error.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the login and logout endpoints of issue #16 are its callers"
+pub(crate) async fn end_session_with_hash(db: &Db, hash: SecretHash) -> Result<()> {
+    let mut args = Arguments::new(db.dialect());
+    args.add(hash.to_hex())?;
+    Conn::Db(db)
+        .execute(
+            "DELETE FROM \"fw_session\" WHERE \"session_hash\" = $1".into(),
+            args,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The names of the roles `user_id` holds, sorted.
+///
+/// # Errors
+///
+/// A database error.
+pub(crate) async fn role_names(db: &Db, user_id: i64) -> Result<Vec<String>> {
+    crate::sql::sql(
+        "SELECT r.\"name\" FROM \"fw_role\" r JOIN \"fw_user_role\" ur ON ur.\"role_id\" = \
+         r.\"id\" WHERE ur.\"user_id\" = $1 ORDER BY r.\"name\"",
     )
-)]
-pub(crate) async fn end_session(db: &Db, session_id: i64) -> Result<()> {
-    match Session::delete(db, session_id).await {
-        Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
-        Err(error) => Err(error),
-    }
+    .bind(user_id)
+    .fetch_all(db, |row| row.get(0))
+    .await
 }
 
 /// Ends every session of `user_id`; returns how many there were.
@@ -1218,8 +1235,9 @@ mod tests {
 
         let second = create_session(db, alice.id, POLICY).await.unwrap();
         assert_ne!(second.secret, started.secret, "a new secret per sign-in");
-        end_session(db, second.id).await.unwrap();
-        end_session(db, second.id).await.unwrap();
+        let second_hash = SecretHash::of(second.secret.as_bytes());
+        end_session_with_hash(db, second_hash).await.unwrap();
+        end_session_with_hash(db, second_hash).await.unwrap();
         assert!(
             identify_session(db, &second.secret).await.is_none(),
             "ended"

@@ -37,6 +37,9 @@ pub enum ApiError {
         /// The `WWW-Authenticate` challenge, e.g. `Bearer`.
         challenge: String,
     },
+    /// 401: a login's username and password are not those of an active user
+    /// (which of them is wrong, and whether the user exists, is not said).
+    LoginFailed,
     /// 403: the caller may not do this.
     Forbidden {
         /// Why, in terms the caller can act on.
@@ -178,7 +181,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated { .. } | ApiError::LoginFailed => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -210,6 +213,11 @@ impl ApiError {
             | ApiError::ServiceUnavailable { detail, .. } => detail.clone(),
             ApiError::Unauthenticated { .. } => {
                 "authenticate and send the credentials with the request".to_owned()
+            }
+            ApiError::LoginFailed => {
+                "the username or the password is wrong, or the user is inactive; check both \
+                 and retry"
+                    .to_owned()
             }
             ApiError::NotFound => "no resource at this address".to_owned(),
             ApiError::MethodNotAllowed { allow } if allow.is_empty() => {
@@ -453,6 +461,11 @@ impl IntoResponse for ApiError {
                 if let Ok(value) = HeaderValue::from_str(challenge) {
                     headers.insert(header::WWW_AUTHENTICATE, value);
                 }
+            }
+            // A login is how a browser gets its credential; a client that is
+            // not one authenticates with a bearer token.
+            ApiError::LoginFailed => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             ApiError::MethodNotAllowed { allow } if !allow.is_empty() => {
                 let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
