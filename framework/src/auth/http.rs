@@ -24,7 +24,7 @@ use super::store::{
     self, MAX_TOKEN_NAME_LENGTH, MAX_USERNAME_LENGTH, NewToken, identity_from_session,
 };
 use super::throttle::{ACCOUNT_LIMIT, ADDRESS_LIMIT, LoginThrottle};
-use super::{Credential, Identity, SessionPolicy, csrf};
+use super::{Access, Credential, Identity, SessionPolicy, csrf};
 use crate::context::AppContext;
 use crate::model::Model;
 use crate::rest::{Api, ApiError, FieldError, PROBLEM_JSON, RequestContext};
@@ -480,11 +480,11 @@ impl Fields {
 /// tag `auth`; [`routes`] serves them. Documenting them again replaces the
 /// earlier documentation.
 pub(crate) fn document(api: Api) -> Api {
-    api.document_path(LOGIN_PATH, login_operation)
-        .document_path(LOGOUT_PATH, logout_operation)
-        .document_path(ME_PATH, me_operation)
-        .document_path(TOKENS_PATH, tokens_operations)
-        .document_path(TOKEN_PATH, token_operations)
+    api.document_path(LOGIN_PATH, Access::Public, login_operation)
+        .document_path(LOGOUT_PATH, Access::Public, logout_operation)
+        .document_path(ME_PATH, Access::Authenticated, me_operation)
+        .document_path(TOKENS_PATH, Access::Authenticated, tokens_operations)
+        .document_path(TOKEN_PATH, Access::Authenticated, token_operations)
 }
 
 fn reference(status: u16) -> Json {
