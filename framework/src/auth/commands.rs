@@ -143,12 +143,8 @@ pub(crate) async fn run(
     let db = &app.db;
     match command {
         AuthCommand::Createuser(args) => {
-            anyhow::ensure!(
-                store::is_username(&args.username),
-                "`{}` is not a username: use 1 to {} letters, digits and `@.+-_`",
-                args.username,
-                store::MAX_USERNAME_LENGTH
-            );
+            // Before asking for a password, not after.
+            store::check_username(&args.username)?;
             if store::user_by_username(db, &args.username).await?.is_some() {
                 anyhow::bail!("user `{}` exists already", args.username);
             }

@@ -36,6 +36,19 @@ pub(crate) fn is_username(name: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || b"@.+-_".contains(&byte))
 }
 
+/// `name`, if it can be a username.
+///
+/// # Errors
+///
+/// Saying what a username is made of.
+pub(crate) fn check_username(name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        is_username(name),
+        "`{name}` is not a username: use 1 to {MAX_USERNAME_LENGTH} letters, digits and `@.+-_`"
+    );
+    Ok(())
+}
+
 /// A user to create.
 #[derive(Debug)]
 pub(crate) struct NewAccount {
@@ -56,11 +69,7 @@ pub(crate) async fn create_user<'c>(
     conn: impl Into<Conn<'c>>,
     account: NewAccount,
 ) -> anyhow::Result<User> {
-    anyhow::ensure!(
-        is_username(&account.username),
-        "`{}` is not a username: use 1 to {MAX_USERNAME_LENGTH} letters, digits and `@.+-_`",
-        account.username
-    );
+    check_username(&account.username)?;
     let password_hash = match account.password {
         Some(password) => Some(hash_off_the_runtime(password).await?),
         None => None,
@@ -462,7 +471,7 @@ pub(crate) async fn identity_from_token(db: &Db, hash: SecretHash) -> Result<Opt
         })
         .await?;
     let now = crate::db::now();
-    let Some(identity) = identity(rows, |credential| match credential {
+    let Some(identity) = identity(rows, now, |credential| match credential {
         CredentialRow::Token {
             expires_at,
             revoked_at,
@@ -508,7 +517,7 @@ pub(crate) async fn identity_from_session(
         })
         .await?;
     let now = crate::db::now();
-    let Some(identity) = identity(rows, |credential| match credential {
+    let Some(identity) = identity(rows, now, |credential| match credential {
         CredentialRow::Session {
             last_seen_at,
             expires_at,
@@ -529,6 +538,7 @@ pub(crate) async fn identity_from_session(
 /// older than [`LAST_SEEN_RESOLUTION`] (so it is written again).
 fn identity(
     rows: Vec<IdentityRow>,
+    now: DateTime<Utc>,
     live: impl Fn(&CredentialRow) -> bool,
 ) -> Option<(Identity, (Credential, bool))> {
     let mut rows = rows.into_iter();
@@ -536,7 +546,6 @@ fn identity(
     if !first.is_active || !live(&first.credential) {
         return None;
     }
-    let now = crate::db::now();
     let stale =
         |seen: Option<DateTime<Utc>>| seen.is_none_or(|seen| now - seen >= LAST_SEEN_RESOLUTION);
     let (credential, scopes, last_seen) = match first.credential {
