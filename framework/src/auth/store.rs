@@ -482,7 +482,7 @@ pub(crate) async fn identity_from_token(db: &Db, hash: SecretHash) -> Result<Opt
         return Ok(None);
     };
     if let (Credential::Token { id }, true) = identity.1 {
-        touch(db, TOUCH_TOKEN, id, now).await?;
+        touch(db, TOUCH_TOKEN, id, now);
     }
     Ok(Some(identity.0))
 }
@@ -528,7 +528,7 @@ pub(crate) async fn identity_from_session(
         return Ok(None);
     };
     if let (Credential::Session { id }, true) = identity.1 {
-        touch(db, TOUCH_SESSION, id, now).await?;
+        touch(db, TOUCH_SESSION, id, now);
     }
     Ok(Some(identity.0))
 }
@@ -594,13 +594,23 @@ fn identity(
 const TOUCH_TOKEN: &str = "UPDATE \"fw_api_token\" SET \"last_used_at\" = $1 WHERE \"id\" = $2";
 const TOUCH_SESSION: &str = "UPDATE \"fw_session\" SET \"last_seen_at\" = $1 WHERE \"id\" = $2";
 
-/// Writes that a credential was used `now`.
-async fn touch(db: &Db, statement: &'static str, id: i64, now: DateTime<Utc>) -> Result<()> {
-    let mut args = Arguments::new(db.dialect());
-    args.add(now)?;
-    args.add(id)?;
-    Conn::Db(db).execute(statement.into(), args).await?;
-    Ok(())
+/// Writes that a credential was used `now`, beside the request rather than
+/// in its way: a read must not wait for SQLite's write lock (held by an
+/// import, say), nor fail because the time of its credential's last use
+/// could not be written. A failure is logged; the next use tries again.
+fn touch(db: &Db, statement: &'static str, id: i64, now: DateTime<Utc>) {
+    let db = db.clone();
+    tokio::spawn(async move {
+        let mut args = Arguments::new(db.dialect());
+        let written = async {
+            args.add(now)?;
+            args.add(id)?;
+            Conn::Db(&db).execute(statement.into(), args).await
+        };
+        if let Err(error) = written.await {
+            tracing::warn!(%error, "cannot record when a credential was last used");
+        }
+    });
 }
 
 /// A role as the application declares it with [`App::role`](crate::App::role).
@@ -874,6 +884,7 @@ pub(crate) enum Presented {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
     use std::time::Duration;
 
     use super::*;
@@ -940,6 +951,18 @@ mod tests {
         identity_from_session(db, SecretHash::of(secret.as_bytes()), POLICY)
             .await
             .unwrap()
+    }
+
+    /// Whether `check` comes true within a second: for the time of last use,
+    /// written beside the request.
+    async fn eventually<F: Future<Output = bool>>(check: impl Fn() -> F) -> bool {
+        for _ in 0..100 {
+            if check().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
     }
 
     async fn set_active(db: &Db, user_id: i64, active: bool) {
@@ -1064,8 +1087,14 @@ mod tests {
             identity.actor(),
             format!("user:{}/token:{}", alice.id, created.row.id)
         );
-        let used = ApiToken::get(db, created.row.id).await.unwrap();
-        assert!(used.last_used_at.is_some(), "the first use is recorded");
+        let recorded = eventually(|| async {
+            ApiToken::get(db, created.row.id)
+                .await
+                .unwrap()
+                .last_used_at
+                .is_some()
+        });
+        assert!(recorded.await, "the first use is recorded");
         assert!(
             identify_token(db, &secret::new_token().unwrap())
                 .await
