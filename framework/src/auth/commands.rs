@@ -10,7 +10,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::{Args, Subcommand};
 
-use super::password::{Password, PasswordError};
+use super::password::Password;
 use super::store::{self, NewAccount, NewToken};
 use crate::context::AppContext;
 use crate::error::Error;
@@ -106,11 +106,7 @@ impl Terminal<'_> {
             }
             None => read_line(&mut std::io::stdin().lock())?,
         };
-        Password::new(typed).map_err(|error| match error {
-            PasswordError::TooShort | PasswordError::TooLong => {
-                anyhow::anyhow!("{error}; nothing was changed")
-            }
-        })
+        Password::new(typed).map_err(|error| anyhow::anyhow!("{error}; nothing was changed"))
     }
 }
 

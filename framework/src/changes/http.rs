@@ -240,9 +240,9 @@ fn events(
 /// in: it runs each request with its actor (an [`Actor`] in its extensions,
 /// or the one fw's authentication, inside the scope, names; none for
 /// anonymous requests) and its request id, so every change it makes records
-/// both. The id is `x-request-id` as sent,
-/// echoed on the response, or one made when the request first needs it (see
-/// [`changes`](super)), sent back the same way.
+/// both. The id is `x-request-id` as sent, echoed on the response, or one made
+/// when the request first needs it (see [`changes`](super)), sent back the
+/// same way.
 ///
 /// A plain tower service rather than `axum::middleware::from_fn`, which boxes the
 /// inner service and its future on every request.
