@@ -80,7 +80,9 @@ pub trait Commands: Subcommand + Send + 'static {
 /// `run` parses the command line and runs one of:
 /// `serve [--migrate]`, `migrate [--plan]`, `makemigrations [--check] [--name NAME]`,
 /// `check`, `openapi [--check] [--accept-breaking REASON]`,
-/// `changes tail [--after SEQ] [--model TABLE] [--follow]`, or one of the
+/// `changes tail [--after SEQ] [--model TABLE] [--follow]`, with
+/// [`App::auth`] the identity commands (`createuser`, `changepassword`,
+/// `createtoken`, `tokens`, `revoketoken`, `roles`), or one of the
 /// application's [`Commands`]. With no command it serves.
 pub struct App {
     name: &'static str,
@@ -102,6 +104,7 @@ pub struct App {
     /// The struct names of the models [`App::model`] registered, whose four
     /// permissions exist.
     permission_models: Vec<&'static str>,
+    /// The application's own permissions and its roles.
     declared: crate::auth::Declared,
     /// Standard input for commands, instead of the process's: see
     /// [`App::run_with_input`].
@@ -250,8 +253,8 @@ impl App {
     /// so `makemigrations` writes them into a migration; each request's
     /// `Authorization: Bearer` token or session cookie is resolved to its
     /// [`Caller`](crate::Caller), and the commands `createuser`,
-    /// `changepassword`, `createtoken`, `revoketoken` and `roles` appear.
-    /// The API gains, under the tag `auth`, `POST /auth/login`,
+    /// `changepassword`, `createtoken`, `tokens`, `revoketoken` and `roles`
+    /// appear. The API gains, under the tag `auth`, `POST /auth/login`,
     /// `POST /auth/logout`, `GET /auth/me` and the caller's tokens at
     /// `/auth/tokens` (see [the guide](crate::docs::auth#endpoints)).
     ///
@@ -435,8 +438,8 @@ impl App {
     }
 
     /// What [`App::router`] serves, with the request-scope and authentication
-    /// layers wrapped once around the whole router: `Router::layer` would wrap every route in it,
-    /// at the cost of a boxed, cloned service per request. `app`'s database is
+    /// layers wrapped once around the whole router: `Router::layer` would wrap
+    /// every route in them, at the cost of a boxed, cloned service per request. `app`'s database is
     /// attached already, by [`App::connect`] or [`App::router`].
     fn service(
         &self,

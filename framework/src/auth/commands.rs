@@ -10,7 +10,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::{Args, Subcommand};
 
-use super::password::{Password, PasswordError};
+use super::password::Password;
 use super::store::{self, NewAccount, NewToken};
 use crate::context::AppContext;
 use crate::error::Error;
@@ -106,11 +106,7 @@ impl Terminal<'_> {
             }
             None => read_line(&mut std::io::stdin().lock())?,
         };
-        Password::new(typed).map_err(|error| match error {
-            PasswordError::TooShort | PasswordError::TooLong => {
-                anyhow::anyhow!("{error}; nothing was changed")
-            }
-        })
+        Password::new(typed).map_err(|error| anyhow::anyhow!("{error}; nothing was changed"))
     }
 }
 
@@ -143,12 +139,8 @@ pub(crate) async fn run(
     let db = &app.db;
     match command {
         AuthCommand::Createuser(args) => {
-            anyhow::ensure!(
-                store::is_username(&args.username),
-                "`{}` is not a username: use 1 to {} letters, digits and `@.+-_`",
-                args.username,
-                store::MAX_USERNAME_LENGTH
-            );
+            // Before asking for a password, not after.
+            store::check_username(&args.username)?;
             if store::user_by_username(db, &args.username).await?.is_some() {
                 anyhow::bail!("user `{}` exists already", args.username);
             }
@@ -310,4 +302,64 @@ async fn existing_user(db: &crate::db::Db, username: &str) -> anyhow::Result<sup
     store::user_by_username(db, username).await?.ok_or_else(|| {
         anyhow::anyhow!("there is no user `{username}`; create one with `createuser`")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::models::{ApiToken, Role, RolePermission, Session, User, UserRole};
+    use crate::auth::secret::{SecretHash, is_token};
+    use crate::model::Model as _;
+    use crate::testing::TestDb;
+
+    /// `createtoken` prints the token and nothing else on standard output,
+    /// and the token printed is the one that authenticates.
+    async fn createtoken_prints_the_token_alone(test_db: TestDb) {
+        let db = test_db.db();
+        let schemas = [
+            User::SCHEMA,
+            Role::SCHEMA,
+            RolePermission::SCHEMA,
+            UserRole::SCHEMA,
+            ApiToken::SCHEMA,
+            Session::SCHEMA,
+        ];
+        crate::testing::create_tables(db, &schemas).await.unwrap();
+        let app = test_db.context();
+        crate::auth::user_with_permissions(db, "importer", &["import_dividends"])
+            .await
+            .unwrap();
+        let mut output = Vec::new();
+        let mut terminal = Terminal {
+            input: None,
+            output: &mut output,
+        };
+        let command = AuthCommand::Createtoken(CreateTokenArgs {
+            username: "importer".to_owned(),
+            name: "nightly".to_owned(),
+            expires_in_days: Some(1),
+            scopes: vec!["import_dividends".to_owned()],
+        });
+        let known = ["import_dividends".to_owned()];
+        run(command, &app, &known, &mut terminal).await.unwrap();
+        let printed = String::from_utf8(output).unwrap();
+        let token = printed.strip_suffix('\n').expect("one line");
+        assert!(is_token(token), "{printed:?}");
+        let identity = store::identity_from_token(db, SecretHash::of(token.as_bytes()))
+            .await
+            .unwrap()
+            .expect("the printed token authenticates");
+        assert_eq!(identity.username, "importer");
+        assert!(identity.has("import_dividends"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn createtoken_prints_the_token_alone_sqlite() {
+        createtoken_prints_the_token_alone(TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn createtoken_prints_the_token_alone_postgres() {
+        createtoken_prints_the_token_alone(TestDb::postgres().await).await;
+    }
 }

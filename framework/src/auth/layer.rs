@@ -119,7 +119,11 @@ where
                         let actor = identity.actor();
                         crate::changes::set_actor(actor.clone());
                         let extensions = request.extensions_mut();
-                        extensions.insert(Actor(actor));
+                        // An `Actor` an outer layer set is the change log's,
+                        // so it stays the idempotency keys' owner too.
+                        if extensions.get::<Actor>().is_none() {
+                            extensions.insert(Actor(actor));
+                        }
                         extensions.insert(Caller::User(identity));
                         inner.call(request).await
                     }

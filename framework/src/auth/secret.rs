@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(base62(&[0; 32]), "0".repeat(SECRET_LENGTH));
         let largest = base62(&[0xff; 32]);
         assert_eq!(largest.len(), SECRET_LENGTH);
-        // 2^256 - 1 in base62 starts with its top digit below 62/62^43's room.
+        // The largest 256-bit number still fits in 43 digits.
         assert!(is_secret(&largest), "{largest}");
         let mut one = [0; 32];
         one[31] = 61;

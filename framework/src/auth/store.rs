@@ -36,6 +36,19 @@ pub(crate) fn is_username(name: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || b"@.+-_".contains(&byte))
 }
 
+/// `name`, if it can be a username.
+///
+/// # Errors
+///
+/// Saying what a username is made of.
+pub(crate) fn check_username(name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        is_username(name),
+        "`{name}` is not a username: use 1 to {MAX_USERNAME_LENGTH} letters, digits and `@.+-_`"
+    );
+    Ok(())
+}
+
 /// A user to create.
 #[derive(Debug)]
 pub(crate) struct NewAccount {
@@ -56,11 +69,7 @@ pub(crate) async fn create_user<'c>(
     conn: impl Into<Conn<'c>>,
     account: NewAccount,
 ) -> anyhow::Result<User> {
-    anyhow::ensure!(
-        is_username(&account.username),
-        "`{}` is not a username: use 1 to {MAX_USERNAME_LENGTH} letters, digits and `@.+-_`",
-        account.username
-    );
+    check_username(&account.username)?;
     let password_hash = match account.password {
         Some(password) => Some(hash_off_the_runtime(password).await?),
         None => None,
@@ -479,7 +488,7 @@ pub(crate) async fn identity_from_token(db: &Db, hash: SecretHash) -> Result<Opt
         })
         .await?;
     let now = crate::db::now();
-    let Some(identity) = identity(rows, |credential| match credential {
+    let Some(identity) = identity(rows, now, |credential| match credential {
         CredentialRow::Token {
             expires_at,
             revoked_at,
@@ -490,7 +499,7 @@ pub(crate) async fn identity_from_token(db: &Db, hash: SecretHash) -> Result<Opt
         return Ok(None);
     };
     if let (Credential::Token { id }, true) = identity.1 {
-        touch(db, TOUCH_TOKEN, id, now).await?;
+        touch(db, TOUCH_TOKEN, id, now);
     }
     Ok(Some(identity.0))
 }
@@ -525,7 +534,7 @@ pub(crate) async fn identity_from_session(
         })
         .await?;
     let now = crate::db::now();
-    let Some(identity) = identity(rows, |credential| match credential {
+    let Some(identity) = identity(rows, now, |credential| match credential {
         CredentialRow::Session {
             last_seen_at,
             expires_at,
@@ -536,7 +545,7 @@ pub(crate) async fn identity_from_session(
         return Ok(None);
     };
     if let (Credential::Session { id }, true) = identity.1 {
-        touch(db, TOUCH_SESSION, id, now).await?;
+        touch(db, TOUCH_SESSION, id, now);
     }
     Ok(Some(identity.0))
 }
@@ -546,6 +555,7 @@ pub(crate) async fn identity_from_session(
 /// older than [`LAST_SEEN_RESOLUTION`] (so it is written again).
 fn identity(
     rows: Vec<IdentityRow>,
+    now: DateTime<Utc>,
     live: impl Fn(&CredentialRow) -> bool,
 ) -> Option<(Identity, (Credential, bool))> {
     let mut rows = rows.into_iter();
@@ -553,7 +563,6 @@ fn identity(
     if !first.is_active || !live(&first.credential) {
         return None;
     }
-    let now = crate::db::now();
     let stale =
         |seen: Option<DateTime<Utc>>| seen.is_none_or(|seen| now - seen >= LAST_SEEN_RESOLUTION);
     let (credential, scopes, last_seen) = match first.credential {
@@ -602,13 +611,23 @@ fn identity(
 const TOUCH_TOKEN: &str = "UPDATE \"fw_api_token\" SET \"last_used_at\" = $1 WHERE \"id\" = $2";
 const TOUCH_SESSION: &str = "UPDATE \"fw_session\" SET \"last_seen_at\" = $1 WHERE \"id\" = $2";
 
-/// Writes that a credential was used `now`.
-async fn touch(db: &Db, statement: &'static str, id: i64, now: DateTime<Utc>) -> Result<()> {
-    let mut args = Arguments::new(db.dialect());
-    args.add(now)?;
-    args.add(id)?;
-    Conn::Db(db).execute(statement.into(), args).await?;
-    Ok(())
+/// Writes that a credential was used `now`, beside the request rather than
+/// in its way: a read must not wait for SQLite's write lock (held by an
+/// import, say), nor fail because the time of its credential's last use
+/// could not be written. A failure is logged; the next use tries again.
+fn touch(db: &Db, statement: &'static str, id: i64, now: DateTime<Utc>) {
+    let db = db.clone();
+    tokio::spawn(async move {
+        let mut args = Arguments::new(db.dialect());
+        let written = async {
+            args.add(now)?;
+            args.add(id)?;
+            Conn::Db(&db).execute(statement.into(), args).await
+        };
+        if let Err(error) = written.await {
+            tracing::warn!(%error, "cannot record when a credential was last used");
+        }
+    });
 }
 
 /// A role as the application declares it with [`App::role`](crate::App::role).
@@ -882,6 +901,7 @@ pub(crate) enum Presented {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
     use std::time::Duration;
 
     use super::*;
@@ -948,6 +968,18 @@ mod tests {
         identity_from_session(db, SecretHash::of(secret.as_bytes()), POLICY)
             .await
             .unwrap()
+    }
+
+    /// Whether `check` comes true within a second: for the time of last use,
+    /// written beside the request.
+    async fn eventually<F: Future<Output = bool>>(check: impl Fn() -> F) -> bool {
+        for _ in 0..100 {
+            if check().await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
     }
 
     async fn set_active(db: &Db, user_id: i64, active: bool) {
@@ -1072,8 +1104,14 @@ mod tests {
             identity.actor(),
             format!("user:{}/token:{}", alice.id, created.row.id)
         );
-        let used = ApiToken::get(db, created.row.id).await.unwrap();
-        assert!(used.last_used_at.is_some(), "the first use is recorded");
+        let recorded = eventually(|| async {
+            ApiToken::get(db, created.row.id)
+                .await
+                .unwrap()
+                .last_used_at
+                .is_some()
+        });
+        assert!(recorded.await, "the first use is recorded");
         assert!(
             identify_token(db, &secret::new_token().unwrap())
                 .await
@@ -1217,10 +1255,13 @@ mod tests {
             .await
             .unwrap();
         assert!(identify_session(db, &started.secret).await.is_some());
-        let seen = Session::get(db, started.id).await.unwrap().last_seen_at;
+        let refreshed = eventually(|| async {
+            let seen = Session::get(db, started.id).await.unwrap().last_seen_at;
+            crate::db::now() - seen < chrono::TimeDelta::minutes(1)
+        });
         assert!(
-            crate::db::now() - seen < chrono::TimeDelta::minutes(1),
-            "refreshed"
+            refreshed.await,
+            "a use five minutes after the last is recorded"
         );
 
         let patch = SessionPatch {
