@@ -1,4 +1,5 @@
-//! The application: its models, their REST resources, and its commands.
+//! The application: its models, their REST resources, its roles, and its
+//! commands.
 
 pub mod models;
 pub mod resources;
@@ -8,10 +9,20 @@ use resources::NoteResource;
 
 /// The application. With no command it applies pending migrations and serves, so
 /// a fresh checkout runs with no set-up.
+///
+/// Identity is on (`auth()`): every request but login needs a user's token or
+/// session, and each operation a permission. `createuser <name> --role editor`
+/// makes a user who may do everything with notes.
 pub fn app() -> fw::App {
     fw::app!()
         .default_command(&["serve", "--migrate"])
         .model::<Note>()
+        .auth()
+        .role(
+            "editor",
+            "Reads, writes and deletes notes.",
+            &["view_note", "add_note", "change_note", "delete_note"],
+        )
         .api(api())
 }
 

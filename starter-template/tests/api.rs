@@ -5,10 +5,13 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+/// Every permission on notes: what the `editor` role grants.
+const EDITOR: &[&str] = &["view_note", "add_note", "change_note", "delete_note"];
+
 /// The application's router over a fresh SQLite database with its tables.
 struct TestApp {
     router: axum::Router,
-    _db: fw::testing::TestDb,
+    db: fw::testing::TestDb,
 }
 
 impl TestApp {
@@ -20,24 +23,34 @@ impl TestApp {
             .expect("create the tables");
         TestApp {
             router: app.router(db.context()),
-            _db: db,
+            db,
         }
     }
 
-    /// Sends a request as a superuser (the caller authentication would hand
-    /// the API) and returns the status, the `Location` header and the body as
-    /// JSON (`null` when empty).
+    /// The `Authorization` header of user `username`, created if new, holding
+    /// exactly `permissions`.
+    async fn bearer(&self, username: &str, permissions: &[&str]) -> String {
+        fw::testing::bearer(self.db.db(), username, permissions).await
+    }
+
+    /// Sends a request with the `Authorization` header `authorization` (none
+    /// for an anonymous request) and returns the status, the `Location`
+    /// header and the body as JSON (`null` when empty).
     async fn send(
         &self,
+        authorization: Option<&str>,
         method: &str,
         uri: &str,
         body: Option<Value>,
     ) -> (StatusCode, Option<String>, Value) {
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(uri)
-            .extension(fw::testing::superuser())
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
+        }
+        let request = request
             .body(body.map_or_else(Body::empty, |body| Body::from(body.to_string())))
             .expect("a request");
         let response = self
@@ -67,8 +80,11 @@ impl TestApp {
 #[tokio::test]
 async fn notes_are_created_listed_updated_and_deleted() {
     let app = TestApp::new().await;
+    let alice = app.bearer("alice", EDITOR).await;
+    let alice = Some(alice.as_str());
     let (status, location, created) = app
         .send(
+            alice,
             "POST",
             "/notes",
             Some(json!({"title": "Groceries", "body": "eggs"})),
@@ -79,27 +95,59 @@ async fn notes_are_created_listed_updated_and_deleted() {
     assert_eq!(created["title"], "Groceries");
     assert_eq!(created["version"], 1);
 
-    let (status, _, listed) = app.send("GET", "/notes?search=grocer", None).await;
+    let (status, _, listed) = app.send(alice, "GET", "/notes?search=grocer", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed["results"][0]["id"], created["id"], "{listed}");
 
     let (status, _, updated) = app
-        .send("PATCH", &location, Some(json!({"body": "eggs, milk"})))
+        .send(
+            alice,
+            "PATCH",
+            &location,
+            Some(json!({"body": "eggs, milk"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_eq!(updated["body"], "eggs, milk");
     assert_eq!(updated["version"], 2);
 
-    let (status, _, _) = app.send("DELETE", &location, None).await;
+    let (status, _, _) = app.send(alice, "DELETE", &location, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _, _) = app.send("GET", &location, None).await;
+    let (status, _, _) = app.send(alice, "GET", &location, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn invalid_input_is_a_422_naming_the_field() {
     let app = TestApp::new().await;
-    let (status, _, problem) = app.send("POST", "/notes", Some(json!({"title": ""}))).await;
+    let alice = app.bearer("alice", EDITOR).await;
+    let (status, _, problem) = app
+        .send(Some(&alice), "POST", "/notes", Some(json!({"title": ""})))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem["errors"][0]["pointer"], "/title", "{problem}");
+}
+
+#[tokio::test]
+async fn a_request_without_credentials_is_a_401() {
+    let app = TestApp::new().await;
+    let (status, _, problem) = app.send(None, "GET", "/notes", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+}
+
+#[tokio::test]
+async fn a_user_without_the_permission_is_a_403() {
+    let app = TestApp::new().await;
+    let reader = app.bearer("reader", &["view_note"]).await;
+    let (status, _, _) = app.send(Some(&reader), "GET", "/notes", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, problem) = app
+        .send(
+            Some(&reader),
+            "POST",
+            "/notes",
+            Some(json!({"title": "No"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
 }

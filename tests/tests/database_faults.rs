@@ -9,23 +9,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{example_binary, free_port, wait_for, workspace_root};
+use support::{example_binary, free_port, superuser_token, wait_for, workspace_root};
 
 mod support;
 
-/// The status line and headers of a `POST` of `body` to `path`.
-fn post(port: u16, path: &str, body: &str) -> std::io::Result<String> {
-    request(port, "POST", path, body)
+/// The status line and headers of a `POST` of `body` to `path` with the API
+/// token `token`.
+fn post(port: u16, token: &str, path: &str, body: &str) -> std::io::Result<String> {
+    request(port, token, "POST", path, body)
 }
 
-/// The status line and headers of a request.
-fn request(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<String> {
+/// The status line and headers of a request with the API token `token`.
+fn request(
+    port: u16,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut response = String::new();
@@ -92,12 +99,14 @@ fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
             .expect("start the server"),
     );
     wait_for(port);
+    let token = superuser_token(&database_url, "tester");
 
     let file = large_file(dir.path(), 20_000);
     let mut import = Running(
         Command::new(&binary)
             .arg("import-dividends")
             .arg(&file)
+            .args(["--operator", "tester"])
             .env("DATABASE_URL", &database_url)
             .env("FW_LOG", "warn")
             .current_dir(dir.path())
@@ -115,6 +124,7 @@ fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
         let started = Instant::now();
         let head = post(
             port,
+            &token,
             "/securities",
             &format!(r#"{{"symbol": "{symbol}", "cusip": "{symbol:0>9}", "name": "Writer"}}"#),
         )
@@ -155,6 +165,7 @@ fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
 
     let head = post(
         port,
+        &token,
         "/securities",
         r#"{"symbol": "AFTER", "cusip": "AFTER0000", "name": "Writer"}"#,
     )
@@ -268,7 +279,8 @@ fn a_database_outage_is_a_prompt_503_and_the_server_recovers() {
             .expect("start the server"),
     );
     wait_for(port);
-    let head = request(port, "GET", "/securities", "").expect("an answer");
+    let token = superuser_token(&url, "tester");
+    let head = request(port, &token, "GET", "/securities", "").expect("an answer");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 
     relay.stop();
@@ -280,7 +292,7 @@ fn a_database_outage_is_a_prompt_503_and_the_server_recovers() {
         ),
     ] {
         let started = Instant::now();
-        let head = request(port, method, "/securities", body).expect("an answer");
+        let head = request(port, &token, method, "/securities", body).expect("an answer");
         assert!(head.starts_with("HTTP/1.1 503"), "{method}: {head}");
         let head = head.to_lowercase();
         assert!(head.contains("\r\nretry-after: "), "{head}");
@@ -296,7 +308,7 @@ fn a_database_outage_is_a_prompt_503_and_the_server_recovers() {
     }
 
     let relay = Relay::start(address, upstream);
-    let head = request(port, "GET", "/securities", "").expect("an answer");
+    let head = request(port, &token, "GET", "/securities", "").expect("an answer");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     relay.stop();
     drop(server);
@@ -342,9 +354,33 @@ fn a_full_disk_is_a_503_and_the_server_writes_again_once_space_is_freed() {
             .status()
             .expect("run a command beside the server (util-linux's `nsenter`)")
     };
+    // The database is on the server's own disk: the user and the token are
+    // made there, with the example's commands run beside the server.
+    let example = |command: &str| {
+        let output = Command::new("nsenter")
+            .args(["--target", &server.0.id().to_string()])
+            .args(["--user", "--mount", "--preserve-credentials", "sh", "-c"])
+            .arg(format!(
+                r#"DATABASE_URL="sqlite://$0/dividends.db" FW_LOG=off "$1" {command}"#
+            ))
+            .arg(&disk)
+            .arg(example_binary())
+            .output()
+            .expect("run the example beside the server (util-linux's `nsenter`)");
+        assert!(
+            output.status.success(),
+            "`{command}`: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    example("createuser tester --superuser --no-password");
+    let token = example("createtoken tester --name tests");
+    let token = token.trim();
     let create = |n: usize| {
         post(
             port,
+            token,
             "/securities",
             &format!(
                 r#"{{"symbol": "F{n}", "cusip": "{n:0>9}", "name": "{}"}}"#,
@@ -403,9 +439,11 @@ fn a_follow_tail_rides_out_a_database_outage() {
             .expect("start the server"),
     );
     wait_for(port);
+    let token = superuser_token(&url, "tester");
     let create = |symbol: &str| {
         let head = post(
             port,
+            &token,
             "/securities",
             &format!(r#"{{"symbol": "{symbol}", "cusip": "{symbol:0>9}", "name": "Tail"}}"#),
         )

@@ -83,16 +83,26 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Sends one HTTP/1.1 request and returns the status line and the body.
-fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> (String, String) {
+/// Sends one HTTP/1.1 request, with `Authorization: Bearer <token>` when
+/// given, and returns the status line and the body.
+fn request(
+    port: u16,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("set a read timeout");
     let body = body.unwrap_or_default();
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n{authorization}\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
@@ -218,21 +228,40 @@ fn a_new_application_builds_passes_its_tests_serves_and_migrates_a_changed_model
     let binary = target_dir().join("debug").join("notebook");
     let server = Server::start(&binary, &app_dir);
     let port = server.port;
+    // Nothing is public: a user with the template's role, and their token,
+    // made with the application's commands as its README's tour does.
+    let (status, body) = request(port, None, "GET", "/notes", None);
+    assert!(status.starts_with("HTTP/1.1 401"), "{status}\n{body}");
+    let created = run({
+        let mut createuser = command(&binary, &app_dir);
+        createuser.args(["createuser", "alice", "--no-password", "--role", "editor"]);
+        createuser
+    });
+    assert_success(&created, "createuser");
+    let made = run({
+        let mut createtoken = command(&binary, &app_dir);
+        createtoken.args(["createtoken", "alice", "--name", "test"]);
+        createtoken
+    });
+    assert_success(&made, "createtoken");
+    let token = String::from_utf8(made.stdout).expect("UTF-8");
+    let token = Some(token.trim());
     let (status, body) = request(
         port,
+        token,
         "POST",
         "/notes",
         Some(r#"{"title": "Groceries", "body": "eggs, milk"}"#),
     );
     assert!(status.starts_with("HTTP/1.1 201"), "{status}\n{body}");
     assert!(body.contains(r#""title":"Groceries""#), "{body}");
-    let (status, body) = request(port, "GET", "/notes?search=grocer", None);
+    let (status, body) = request(port, token, "GET", "/notes?search=grocer", None);
     assert!(status.starts_with("HTTP/1.1 200"), "{status}\n{body}");
     assert!(body.contains(r#""body":"eggs, milk""#), "{body}");
-    let (status, body) = request(port, "POST", "/notes", Some(r#"{"title": ""}"#));
+    let (status, body) = request(port, token, "POST", "/notes", Some(r#"{"title": ""}"#));
     assert!(status.starts_with("HTTP/1.1 422"), "{status}\n{body}");
     assert!(body.contains(r#""pointer":"/title""#), "{body}");
-    let (status, body) = request(port, "GET", "/openapi.json", None);
+    let (status, body) = request(port, None, "GET", "/openapi.json", None);
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     let committed = std::fs::read_to_string(app_dir.join("openapi.json")).expect("openapi.json");
     assert_eq!(
@@ -240,7 +269,7 @@ fn a_new_application_builds_passes_its_tests_serves_and_migrates_a_changed_model
         committed.trim_end(),
         "the served document is the committed one"
     );
-    let (status, _) = request(port, "GET", "/docs", None);
+    let (status, _) = request(port, None, "GET", "/docs", None);
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     let (status, logs) = server.terminate();
     assert!(status.success(), "exit status {status}; logs:\n{logs}");
@@ -306,13 +335,14 @@ fn a_new_application_builds_passes_its_tests_serves_and_migrates_a_changed_model
     let server = Server::start(&binary, &app_dir);
     let (status, body) = request(
         server.port,
+        token,
         "POST",
         "/notes",
         Some(r#"{"title": "Call the bank", "body": "", "pinned": true}"#),
     );
     assert!(status.starts_with("HTTP/1.1 201"), "{status}\n{body}");
     assert!(body.contains(r#""pinned":true"#), "{body}");
-    let (status, body) = request(server.port, "GET", "/notes?search=groceries", None);
+    let (status, body) = request(server.port, token, "GET", "/notes?search=groceries", None);
     assert!(body.contains(r#""pinned":false"#), "{status}\n{body}");
 }
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{example_binary, free_port, wait_for};
+use support::{example_binary, free_port, superuser_token, wait_for};
 
 mod support;
 
@@ -78,10 +78,14 @@ fn exchange(port: u16, request: &str) -> std::io::Result<Reply> {
     Ok(Reply::parse(&response))
 }
 
-fn get(port: u16, path: &str) -> std::io::Result<(String, String)> {
+/// `GET path` as the server's signed-in user.
+fn get(server: &Server, path: &str) -> std::io::Result<(String, String)> {
     let reply = exchange(
-        port,
-        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n"),
+        server.port,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n{}",
+            server.authorization
+        ),
     )?;
     Ok((reply.status().to_owned(), reply.body))
 }
@@ -115,9 +119,15 @@ fn stall(port: u16, start: &str) -> TcpStream {
 /// A request head without the blank line that ends it.
 const UNENDED_HEAD: &str = "GET /securities HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n";
 
-/// A request whose body stops short of its `Content-Length`.
-const SHORT_BODY: &str = "POST /securities HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-    Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"symbol\": ";
+/// A request with `authorization` whose body stops short of its
+/// `Content-Length` (an anonymous one would be refused before its body is
+/// read).
+fn short_body(authorization: &str) -> String {
+    format!(
+        "POST /securities HTTP/1.1\r\nHost: 127.0.0.1\r\n{authorization}\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"symbol\": "
+    )
+}
 
 /// What the server sends on `stream` until it closes it; an error when it
 /// keeps it open past `limit` with nothing more to say.
@@ -138,6 +148,14 @@ fn is_timeout(error: &std::io::Error) -> bool {
 struct Server {
     child: Child,
     port: u16,
+    /// The `Authorization` header line of a superuser of the server's
+    /// database, made once the server has migrated it.
+    authorization: String,
+}
+
+/// The example's database in `database_dir`.
+fn database_url(database_dir: &Path) -> String {
+    format!("sqlite://{}/dividends.db", database_dir.display())
 }
 
 impl Server {
@@ -145,14 +163,27 @@ impl Server {
         Server::start_with(database_dir, &[])
     }
 
-    /// Starts the example with the given `FW_*` variables on top of the defaults.
+    /// Starts the example with the given `FW_*` variables on top of the
+    /// defaults, and signs a new superuser in.
     fn start_with(database_dir: &Path, variables: &[(&str, &str)]) -> Server {
+        let mut server = Server::spawn(database_dir, variables);
+        let token = superuser_token(&database_url(database_dir), "tester");
+        server.authorization = format!("Authorization: Bearer {token}\r\n");
+        server
+    }
+
+    /// Starts the example again on a database a server has signed a user in
+    /// to, with that user's `authorization`.
+    fn restart(database_dir: &Path, authorization: String) -> Server {
+        let mut server = Server::spawn(database_dir, &[]);
+        server.authorization = authorization;
+        server
+    }
+
+    fn spawn(database_dir: &Path, variables: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = Command::new(example_binary())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/dividends.db", database_dir.display()),
-            )
+            .env("DATABASE_URL", database_url(database_dir))
             .env("FW_LISTEN", format!("127.0.0.1:{port}"))
             .env("FW_LOG", "info")
             .envs(variables.iter().copied())
@@ -161,7 +192,11 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the example");
-        let server = Server { child, port };
+        let server = Server {
+            child,
+            port,
+            authorization: String::new(),
+        };
         wait_for(port);
         server
     }
@@ -206,7 +241,7 @@ impl Drop for Server {
 fn the_example_migrates_serves_and_stops_gracefully() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let server = Server::start(dir.path());
-    let (status, _) = get(server.port, "/no-such-page").expect("an HTTP response");
+    let (status, _) = get(&server, "/no-such-page").expect("an HTTP response");
     assert!(status.starts_with("HTTP/1.1 404"), "{status}");
 
     let (status, logs) = server.terminate();
@@ -287,10 +322,11 @@ fn stalled_clients_are_cut_off_and_keep_no_one_waiting() {
     );
     let mut unended_heads: Vec<TcpStream> =
         (0..CAP).map(|_| stall(server.port, UNENDED_HEAD)).collect();
-    let mut short_bodies: Vec<TcpStream> =
-        (0..CAP).map(|_| stall(server.port, SHORT_BODY)).collect();
+    let mut short_bodies: Vec<TcpStream> = (0..CAP)
+        .map(|_| stall(server.port, &short_body(&server.authorization)))
+        .collect();
 
-    let (status, body) = get(server.port, "/securities?page_size=1")
+    let (status, body) = get(&server, "/securities?page_size=1")
         .expect("a normal request is answered while stalled clients fill the cap");
     assert!(status.starts_with("HTTP/1.1 200"), "{status}: {body}");
     for stream in &mut unended_heads {
@@ -325,7 +361,8 @@ fn the_connection_cap_holds() {
                 .expect("read timeout");
             write!(
                 stream,
-                "GET /securities?page_size=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                "GET /securities?page_size=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n",
+                server.authorization
             )
             .expect("send");
             let reply = read_response(&mut stream).expect("served below the cap");
@@ -337,7 +374,8 @@ fn the_connection_cap_holds() {
     let mut waiting = TcpStream::connect(("127.0.0.1", server.port)).expect("queued");
     write!(
         waiting,
-        "GET /securities?page_size=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET /securities?page_size=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n{}Connection: close\r\n\r\n",
+        server.authorization
     )
     .expect("send");
     let error = read_until_closed(&mut waiting, Duration::from_secs(1))
@@ -370,10 +408,10 @@ fn sigterm_with_stalled_requests_stops_within_the_drain_timeout() {
     );
     let mut stalled = [
         stall(server.port, UNENDED_HEAD),
-        stall(server.port, SHORT_BODY),
+        stall(server.port, &short_body(&server.authorization)),
     ];
     // Both in the server's hands: a request after them has been answered.
-    let (status, _) = get(server.port, "/securities?page_size=1").expect("answered");
+    let (status, _) = get(&server, "/securities?page_size=1").expect("answered");
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
 
     let stopping = Instant::now();
@@ -402,7 +440,8 @@ fn the_live_tail_outlives_the_request_timeout_and_ends_on_shutdown() {
     let mut tail = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     write!(
         tail,
-        "GET /changes/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /changes/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n{}\r\n",
+        server.authorization
     )
     .expect("send");
     tail.set_read_timeout(Some(Duration::from_secs(10)))
@@ -449,7 +488,10 @@ fn over_long_targets_and_headers_are_problems() {
     let request = |target: &str, headers: &str| {
         exchange(
             server.port,
-            &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"),
+            &format!(
+                "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{}{headers}",
+                server.authorization
+            ),
         )
         .expect("an HTTP response")
     };
@@ -462,10 +504,10 @@ fn over_long_targets_and_headers_are_problems() {
 
     let fields =
         |count: usize| -> String { (0..count).map(|i| format!("X-Filler-{i}: 1\r\n")).collect() };
-    // `Host`, `Connection` and the fillers.
-    let reply = request("/securities", &fields(18));
+    // `Host`, `Authorization`, `Connection` and the fillers.
+    let reply = request("/securities", &fields(17));
     assert!(reply.status().starts_with("HTTP/1.1 200"), "{}", reply.head);
-    request("/securities", &fields(19)).assert_problem(431, "more than 20 header fields");
+    request("/securities", &fields(18)).assert_problem(431, "more than 20 header fields");
     request("/securities", &fields(30)).assert_problem(431, "more than 20 header fields");
 
     let large = |bytes: usize| format!("Cookie: {}\r\n", "c".repeat(bytes));
@@ -486,7 +528,10 @@ fn bad_path_ids_and_not_modified_over_http() {
     let request = |method: &str, target: &str, headers: &str| {
         exchange(
             server.port,
-            &format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n{headers}"),
+            &format!(
+                "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n{}{headers}",
+                server.authorization
+            ),
         )
         .expect("an HTTP response")
     };
@@ -559,7 +604,7 @@ fn abusive_list_parameters_are_refused_by_a_real_server() {
     let server = Server::start(dir.path());
     let refused = |path: &str, named: &str| {
         let beyond_url_limit = path.len() > 8 * 1024;
-        let (status, body) = match get(server.port, path) {
+        let (status, body) = match get(&server, path) {
             Ok(reply) => reply,
             // Far past the URL limit the HTTP parser answers and closes before
             // the whole request is in, so a client still sending it may see
@@ -618,11 +663,8 @@ fn abusive_list_parameters_are_refused_by_a_real_server() {
         "`search`",
     );
     for count in 1..=100 {
-        let (status, _) = get(
-            server.port,
-            &format!("/dividends?security__in={}", list(count)),
-        )
-        .expect("an HTTP response");
+        let (status, _) = get(&server, &format!("/dividends?security__in={}", list(count)))
+            .expect("an HTTP response");
         assert!(
             status.starts_with("HTTP/1.1 200"),
             "{count} values: {status}"
@@ -663,12 +705,15 @@ fn send(
 #[test]
 fn a_retried_write_is_made_once_across_a_killed_server() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let create = |port| {
+    let create = |server: &Server| {
+        let authorization = server.authorization.trim_end();
+        let (name, value) = authorization.split_once(": ").expect("a header line");
         send(
-            port,
+            server.port,
             "POST",
             "/securities",
             &[
+                (name, value),
                 ("Content-Type", "application/json"),
                 ("Idempotency-Key", "7c0f3a52-retry"),
             ],
@@ -677,13 +722,16 @@ fn a_retried_write_is_made_once_across_a_killed_server() {
         .expect("an HTTP response")
     };
     let mut server = Server::start(dir.path());
-    let (head, first) = create(server.port);
+    let (head, first) = create(&server);
     assert!(head.starts_with("HTTP/1.1 201"), "{head}\n{first}");
     server.child.kill().expect("kill the example");
     server.child.wait().expect("wait for the example");
 
-    let server = Server::start(dir.path());
-    let (head, again) = create(server.port);
+    // The same user retries: one user's key never replays another's answer.
+    let authorization = std::mem::take(&mut server.authorization);
+    drop(server);
+    let server = Server::restart(dir.path(), authorization);
+    let (head, again) = create(&server);
     assert!(head.starts_with("HTTP/1.1 201"), "{head}\n{again}");
     assert!(
         head.to_ascii_lowercase()
@@ -691,7 +739,7 @@ fn a_retried_write_is_made_once_across_a_killed_server() {
         "{head}"
     );
     assert_eq!(again, first);
-    let (status, listed) = get(server.port, "/securities?symbol=RETRY").expect("a list");
+    let (status, listed) = get(&server, "/securities?symbol=RETRY").expect("a list");
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     assert_eq!(listed.matches("\"RETRY\"").count(), 1, "{listed}");
     let (status, logs) = server.terminate();

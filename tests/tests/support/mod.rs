@@ -55,3 +55,30 @@ pub(crate) fn wait_for(port: u16) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// An API token of a new superuser `username` of the example on
+/// `database_url`, made as an operator makes one, with the example's
+/// `createuser` and `createtoken` commands. The database must be migrated (a
+/// server started on it has migrated it).
+pub(crate) fn superuser_token(database_url: &str, username: &str) -> String {
+    let binary = example_binary();
+    let example = |args: &[&str]| {
+        let output = Command::new(&binary)
+            .args(args)
+            .env("DATABASE_URL", database_url)
+            .env("FW_LOG", "warn")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("run the example");
+        assert!(
+            output.status.success(),
+            "`{}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    example(&["createuser", username, "--superuser", "--no-password"]);
+    let token = example(&["createtoken", username, "--name", "tests"]);
+    token.trim().to_owned()
+}
