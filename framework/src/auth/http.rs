@@ -27,7 +27,7 @@ use super::throttle::{ACCOUNT_LIMIT, ADDRESS_LIMIT, LoginThrottle};
 use super::{Access, Credential, Identity, SessionPolicy, csrf};
 use crate::context::AppContext;
 use crate::model::Model;
-use crate::rest::{Api, ApiError, FieldError, PROBLEM_JSON, RequestContext};
+use crate::rest::{Api, ApiError, FieldError, PROBLEM_JSON, RequestContext, json_integer};
 
 /// `GET` and `POST` of the caller's tokens.
 const TOKENS_PATH: &str = "/auth/tokens";
@@ -387,7 +387,7 @@ impl Fields {
         if value.is_null() {
             return None;
         }
-        match value.as_i64() {
+        match json_integer(&value) {
             Some(days) if (1..=MAX_TOKEN_DAYS).contains(&days) => Some(days),
             _ => {
                 self.error(

@@ -194,6 +194,7 @@ impl Input {
                 return None;
             }
             Some(Ok(value)) => value.to_json(),
+            None if field.sql_type.is_integer() => json_integer(&json).map_or(json, Json::from),
             None => json,
         };
         let value = match serde_json::from_value::<T>(json) {
@@ -207,6 +208,24 @@ impl Input {
         validate(field, &value.to_value(), name, &mut self.errors);
         (self.errors.len() == before).then_some(value)
     }
+}
+
+/// The integer a JSON number stands for, as JSON Schema reads `"type":
+/// "integer"`: any number without a fractional part, `3` and `3.0` alike.
+/// A number with a fraction, or one beyond 2^53 written with one (where a
+/// double no longer holds every integer, so it may have been rounded), is
+/// none.
+pub(crate) fn json_integer(json: &Json) -> Option<i64> {
+    /// 2^53: below it, a double holds every integer exactly.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let Json::Number(number) = json else {
+        return None;
+    };
+    number.as_i64().or_else(|| {
+        let float = number.as_f64()?;
+        // Below 2^53 in magnitude, the cast is exact.
+        (float.fract() == 0.0 && float.abs() < EXACT).then_some(float as i64)
+    })
 }
 
 /// The value of a decimal, date or timestamp body field given as a string,
@@ -452,7 +471,7 @@ pub(crate) fn from_json(field: &FieldSchema, json: &Json) -> Option<Value> {
     match json {
         Json::Null => Some(Value::Null),
         Json::Bool(value) => Some(Value::Bool(*value)),
-        Json::Number(number) => number.as_i64().map(Value::Int),
+        Json::Number(_) => json_integer(json).map(Value::Int),
         Json::String(text) => parse_text(field, text).ok(),
         _ => None,
     }
@@ -503,6 +522,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn integers_are_numbers_without_a_fraction() {
+        assert_eq!(json_integer(&serde_json::json!(678)), Some(678));
+        assert_eq!(json_integer(&serde_json::json!(678.0)), Some(678));
+        assert_eq!(json_integer(&serde_json::json!(-2.0)), Some(-2));
+        assert_eq!(json_integer(&serde_json::json!(678.5)), None);
+        assert_eq!(json_integer(&serde_json::json!(1e300)), None);
+        assert_eq!(json_integer(&serde_json::json!("678")), None);
     }
 
     #[test]

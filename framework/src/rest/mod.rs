@@ -35,7 +35,7 @@ pub use error::{ApiError, FieldError};
 pub use fw_core::api::Action;
 pub(crate) use handlers::unsupported_method;
 pub use input::Input;
-pub(crate) use input::{BODY_LIMIT, decimal_pattern, default_json, read_object};
+pub(crate) use input::{BODY_LIMIT, decimal_pattern, default_json, json_integer, read_object};
 
 /// One field of a resource's representation.
 #[derive(Debug, Clone, Copy)]

@@ -1187,6 +1187,21 @@ pub(crate) async fn invalid_fields_are_422_with_pointers(app: Router, _db: fw::D
         [("/rate".to_owned(), "invalid".to_owned())],
         "decimals must be strings"
     );
+    // JSON Schema's integer, which the document promises, is any number
+    // without a fraction: `3.0` is one, `3.5` is not.
+    let id = security["id"].as_i64().expect("an id");
+    let whole = send(&app, "POST", "/dividends", &[], Some(json!({
+        "security": id as f64, "ex_date": "2026-02-03", "pay_date": "2026-02-03", "rate": "0.5", "status": "announced",
+    }))).await;
+    assert_eq!(whole.status, StatusCode::CREATED, "{}", whole.body);
+    assert_eq!(whole.body["security"], id);
+    let fraction = send(&app, "POST", "/dividends", &[], Some(json!({
+        "security": 1.5, "ex_date": "2026-02-03", "pay_date": "2026-02-03", "rate": "0.5", "status": "announced",
+    }))).await;
+    assert_eq!(
+        fraction.pointers(),
+        [("/security".to_owned(), "invalid".to_owned())]
+    );
     let missing = send(&app, "POST", "/dividends", &[], Some(json!({}))).await;
     assert_eq!(
         missing.pointers().len(),
