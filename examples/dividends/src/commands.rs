@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use fw::auth::User;
-use fw::{Db, Model as _};
+use fw::Db;
 
 use crate::import::{ImportOptions, Progress, import_file};
 use crate::roles::IMPORT_DIVIDENDS;
@@ -49,12 +48,6 @@ impl fw::Commands for Command {
     }
 }
 
-/// Whether the importing user's roles grant `$2` (`import_dividends`): the
-/// tables `App::auth` adds, read as the authenticate layer reads them.
-const HOLDS_PERMISSION: &str = "SELECT COUNT(*) FROM fw_user_role ur \
-     JOIN fw_role_permission rp ON rp.role_id = ur.role_id \
-     WHERE ur.user_id = $1 AND rp.permission = $2";
-
 /// The change log's actor for an import by `username`: `user:<id>`, with the
 /// command it ran through, as a token's requests record theirs.
 ///
@@ -63,29 +56,20 @@ const HOLDS_PERMISSION: &str = "SELECT COUNT(*) FROM fw_user_role ur \
 /// When there is no such active user, or they lack `import_dividends`: the
 /// import must not run, so nothing is written.
 async fn importer_actor(db: &Db, username: &str) -> anyhow::Result<String> {
-    let user = User::query()
-        .filter(User::USERNAME.eq(username))
-        .first(db)
-        .await?
-        .filter(|user| user.is_active)
-        .with_context(|| {
-            format!(
-                "there is no active user `{username}` to import as; create one with \
-                 `createuser {username} --role operations`"
-            )
-        })?;
-    let holds = user.is_superuser
-        || fw::sql(HOLDS_PERMISSION)
-            .bind(user.id)
-            .bind(IMPORT_DIVIDENDS.to_owned())
-            .fetch_one(db, |row| row.get::<i64>(0))
-            .await?
-            > 0;
-    if !holds {
+    let operator = fw::auth::grants(db, username).await?.with_context(|| {
+        format!(
+            "there is no active user `{username}` to import as; create one with \
+             `createuser {username} --role operations`"
+        )
+    })?;
+    if !operator.has(IMPORT_DIVIDENDS) {
         anyhow::bail!(
             "user `{username}` may not import dividends: their roles do not grant \
              `{IMPORT_DIVIDENDS}`; import as a user with the `operations` role"
         );
     }
-    Ok(format!("user:{}/command:import-dividends", user.id))
+    Ok(format!(
+        "user:{}/command:import-dividends",
+        operator.user.id
+    ))
 }

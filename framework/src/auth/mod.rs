@@ -46,6 +46,7 @@ pub(crate) use store::{
     Authenticator, NewToken, RoleSpec, create_session, create_token, sync_roles,
     user_with_permissions,
 };
+pub use store::{Grants, grants};
 
 use crate::rest::ApiError;
 

@@ -104,6 +104,61 @@ pub(crate) async fn user_by_username(db: &Db, username: &str) -> Result<Option<U
         .await
 }
 
+/// An active user and the permissions their roles grant: what a command
+/// acting on the user's behalf may do (an import an operator runs, say).
+#[derive(Debug, Clone)]
+pub struct Grants {
+    /// The user.
+    pub user: User,
+    /// The permissions the user's roles grant.
+    pub permissions: BTreeSet<String>,
+}
+
+impl Grants {
+    /// Whether the user holds `permission` (a superuser holds every one).
+    pub fn has(&self, permission: &str) -> bool {
+        self.user.is_superuser || self.permissions.contains(permission)
+    }
+}
+
+/// The permissions user `$1`'s roles grant.
+const USER_PERMISSIONS: &str = "SELECT DISTINCT p.\"permission\" FROM \"fw_user_role\" r \
+     JOIN \"fw_role_permission\" p ON p.\"role_id\" = r.\"role_id\" \
+     WHERE r.\"user_id\" = $1";
+
+/// Active user `username` and what their roles grant, for a command that
+/// acts on their behalf; `None` when there is no such active user.
+///
+/// ```no_run
+/// # async fn example(db: &fw::Db) -> anyhow::Result<()> {
+/// let operator = fw::auth::grants(db, "alice")
+///     .await?
+///     .filter(|operator| operator.has("import_dividends"))
+///     .ok_or_else(|| anyhow::anyhow!("alice may not import"))?;
+/// # let _ = operator;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// A database error.
+pub async fn grants(db: &Db, username: &str) -> Result<Option<Grants>> {
+    let Some(user) = user_by_username(db, username).await? else {
+        return Ok(None);
+    };
+    if !user.is_active {
+        return Ok(None);
+    }
+    let permissions = crate::sql::sql(USER_PERMISSIONS)
+        .bind(user.id)
+        .fetch_all(db, |row| row.get::<String>(0))
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Some(Grants { user, permissions }))
+}
+
 /// Sets a user's password and ends every session the user has, in one
 /// transaction: whoever knew the old password is signed out.
 ///

@@ -406,6 +406,39 @@ async fn the_commands_manage_users_and_tokens(test_db: TestDb) {
     assert_eq!(grants, ["add_note", "import_notes"]);
 }
 
+/// A command acting for a user reads what the user's roles grant: nothing
+/// for an unknown or inactive user, everything for a superuser.
+async fn commands_read_a_user_s_grants(test_db: TestDb) {
+    let _ = router(&test_db, true).await;
+    let db = test_db.db();
+    fw::testing::bearer(db, "carol", &["add_note", "view_note"]).await;
+    let carol = fw::auth::grants(db, "carol").await.unwrap().expect("carol");
+    assert!(carol.has("add_note") && carol.has("view_note"));
+    assert!(!carol.has("delete_note"));
+    assert!(fw::auth::grants(db, "nobody").await.unwrap().is_none());
+
+    let patch = UserPatch {
+        is_superuser: Some(true),
+        ..UserPatch::default()
+    };
+    User::patch(db, carol.user.id, patch).await.unwrap();
+    let carol = fw::auth::grants(db, "carol").await.unwrap().expect("carol");
+    assert!(
+        carol.has("delete_note"),
+        "a superuser holds every permission"
+    );
+
+    let patch = UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
+    };
+    User::patch(db, carol.user.id, patch).await.unwrap();
+    assert!(
+        fw::auth::grants(db, "carol").await.unwrap().is_none(),
+        "an inactive user acts for nobody"
+    );
+}
+
 /// A role granting a permission that does not exist stops `check` and
 /// `serve`, naming the closest one.
 async fn an_unknown_permission_stops_the_app(test_db: TestDb) {
@@ -432,5 +465,6 @@ fw::testing::database_suite! {
         the_change_log_records_the_authenticated_actor,
         the_commands_manage_users_and_tokens,
         an_unknown_permission_stops_the_app,
+        commands_read_a_user_s_grants,
     ],
 }
