@@ -30,7 +30,8 @@ trap 'rm -rf "$work"' EXIT
 # Prints the peak resident set size in KiB of importing $2 into $1.
 peak_kib() {
     DATABASE_URL=$1 "$executable" migrate > /dev/null
-    DATABASE_URL=$1 /usr/bin/time -v "$executable" import-dividends "$2" \
+    DATABASE_URL=$1 "$executable" createuser importer --no-password --role operations > /dev/null
+    DATABASE_URL=$1 /usr/bin/time -v "$executable" import-dividends "$2" --operator importer \
         2> "$work/time.txt" > /dev/null
     awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt"
 }

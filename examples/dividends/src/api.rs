@@ -1,10 +1,13 @@
 //! The HTTP API: securities, and dividend announcements with the filters the
 //! brokerage's apps use (by security or its symbol, ex-date and pay-date
-//! ranges, status), entered by hand when the daily file is late.
+//! ranges, status), entered by hand when the daily file is late; and customer
+//! accounts, twice: without the holder's tax id for support, with it for
+//! compliance.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fw::Ref;
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 use crate::models::{
     Dividend, DividendKind, DividendStatus, NewDividend, Security, dates_out_of_order,
@@ -94,6 +97,65 @@ pub struct DividendResource {
     pub version: i64,
 }
 
+/// A customer's account as support sees it: who holds it, never their tax id.
+#[fw::resource(
+    model = crate::models::Account,
+    path = "/accounts",
+    actions(list, retrieve),
+    permissions(model),
+    read_only(id, number, holder_name, created_at, version),
+    filter(number(exact)),
+    ordering(number),
+    default_ordering = "number",
+    page_size = 50,
+    max_page_size = 500
+)]
+pub struct AccountResource {
+    /// Account id, shared with the clearing firm.
+    pub id: Uuid,
+    /// Account number shown to the customer.
+    pub number: String,
+    /// The account holder's legal name.
+    pub holder_name: String,
+    /// When the account was opened.
+    pub created_at: DateTime<Utc>,
+    /// Row version (also the `ETag`).
+    pub version: i64,
+}
+
+/// A customer's account with the holder's tax id, for compliance: a separate
+/// resource with a permission of its own, so that seeing accounts never
+/// implies seeing tax ids.
+#[fw::resource(
+    model = crate::models::Account,
+    path = "/account-records",
+    actions(list, retrieve),
+    permissions(
+        list = "view_account_tax_id",
+        retrieve = "view_account_tax_id"
+    ),
+    read_only(id, number, holder_name, tax_id, created_at, version),
+    filter(number(exact), tax_id(exact)),
+    ordering(number),
+    default_ordering = "number",
+    page_size = 50,
+    max_page_size = 500
+)]
+pub struct AccountRecordResource {
+    /// Account id, shared with the clearing firm.
+    pub id: Uuid,
+    /// Account number shown to the customer.
+    pub number: String,
+    /// The account holder's legal name.
+    pub holder_name: String,
+    /// The holder's tax id.
+    pub tax_id: String,
+    /// When the account was opened.
+    pub created_at: DateTime<Utc>,
+    /// Row version (also the `ETag`).
+    pub version: i64,
+}
+
 /// The rules a dividend entered over HTTP is held to beside its fields' own:
 /// the import's, so both ways in agree.
 #[derive(Debug)]
@@ -135,6 +197,8 @@ pub fn api() -> fw::Api {
     fw::Api::new("Dividends", env!("CARGO_PKG_VERSION"))
         .resource::<SecurityResource>()
         .resource::<DividendResource>()
+        .resource::<AccountResource>()
+        .resource::<AccountRecordResource>()
         .route_documented(
             crate::upcoming::PATH,
             crate::upcoming::ACCESS,

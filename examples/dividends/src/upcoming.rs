@@ -24,8 +24,9 @@ use crate::models::{Account, DividendStatus};
 /// The route's path, shared by the router and the OpenAPI document.
 pub const PATH: &str = "/accounts/{id}/upcoming-dividends";
 
-/// Who may read an account's upcoming dividends: whoever may view accounts.
-pub const ACCESS: fw::Access = fw::Access::Permission("view_account");
+/// Who may read an account's upcoming dividends: whoever may view its
+/// positions, which the answer is made of.
+pub const ACCESS: fw::Access = fw::Access::Permission("view_position");
 
 /// One dividend the account will be paid.
 #[derive(Debug, Serialize, ToSchema)]

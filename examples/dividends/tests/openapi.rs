@@ -7,6 +7,14 @@ fn openapi_json_is_committed() {
         .unwrap_or_else(|drift| panic!("{drift}"));
 }
 
+/// Every permission a role grants exists: `serve` would refuse to start.
+#[test]
+fn the_roles_grant_only_permissions_that_exist() {
+    example_dividends::app()
+        .check_permissions()
+        .unwrap_or_else(|error| panic!("{error:#}"));
+}
+
 /// Each resource's routes, OpenAPI paths and schemas, reviewed one resource
 /// at a time (`cargo insta review`).
 #[test]

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chrono::NaiveDate;
 use example_dividends::models::{Account, Dividend, DividendKind, DividendStatus, NewDividend};
+use example_dividends::roles;
 use example_dividends::sample_data::DEMO_ACCOUNT_NUMBER;
 use fw::Model;
 use rust_decimal::Decimal;
@@ -106,6 +107,36 @@ impl Fixture {
         page["results"][0]["id"]
             .as_i64()
             .unwrap_or_else(|| panic!("security {symbol}: {page}"))
+    }
+
+    /// `method uri` (with a JSON `body` when given) sent with `authorization`,
+    /// as a client sends it (no caller handed to the router): the status, the
+    /// `WWW-Authenticate` header and the body.
+    pub(crate) async fn send_as(
+        &self,
+        authorization: Option<&str>,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, String, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.expect("request"), "www-authenticate")
+            .await
+    }
+
+    /// The `Authorization` header of a new user `username` holding exactly
+    /// the permissions of `role` (a list in `example_dividends::roles`).
+    pub(crate) async fn token(&self, username: &str, role: &[&str]) -> String {
+        fw::testing::bearer(self.test_db.db(), username, role).await
     }
 
     fn upcoming(&self, query: &str) -> String {
@@ -591,6 +622,181 @@ fn probes(method: &Method, path: &str, n: usize) -> Vec<Probe> {
     probes
 }
 
+/// Each role reads and writes what it is for and is refused the rest: 403 for
+/// a known user without the permission, 401 with a challenge for no one.
+pub(crate) async fn each_role_may_do_what_it_is_for_and_nothing_else(fixture: Fixture) {
+    let operations = fixture.token("olivia", roles::OPERATIONS).await;
+    let customer_app = fixture.token("customer-app", roles::CUSTOMER_APP).await;
+    let support = fixture.token("sam", roles::SUPPORT).await;
+    let compliance = fixture.token("carol", roles::COMPLIANCE).await;
+    let security = fixture.security_id("AAPL").await;
+    let account = format!("/accounts/{}", fixture.account.id);
+    let account_record = format!("/account-records/{}", fixture.account.id);
+    let upcoming = fixture.upcoming("?from=2026-03-17");
+    let new_security =
+        serde_json::json!({"symbol": "ROLE", "cusip": "R00000001", "name": "Role Corp"});
+    let rename = serde_json::json!({"name": "Renamed Corp"});
+    let securities = format!("/securities/{security}");
+    let reads = [
+        "/securities",
+        "/dividends",
+        "/accounts",
+        account.as_str(),
+        "/account-records",
+        account_record.as_str(),
+        upcoming.as_str(),
+        "/changes",
+    ];
+    // Per role, the reads it may make (of `reads`, in order) and its writes.
+    let allowed_reads = [
+        (
+            &operations,
+            "operations",
+            [true, true, false, false, false, false, false, false],
+        ),
+        (
+            &customer_app,
+            "customer_app",
+            [true, true, false, false, false, false, false, false],
+        ),
+        (
+            &support,
+            "support",
+            [true, true, true, true, false, false, true, false],
+        ),
+        (
+            &compliance,
+            "compliance",
+            [true, true, true, true, true, true, true, true],
+        ),
+    ];
+    for (token, role, allowed) in allowed_reads {
+        for (uri, allowed) in reads.iter().zip(allowed) {
+            let (status, _, body) = fixture.send_as(Some(token), Method::GET, uri, None).await;
+            let expected = if allowed {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(status, expected, "{role} GET {uri}: {body}");
+        }
+    }
+    let writes = [
+        (&operations, true),
+        (&customer_app, false),
+        (&support, false),
+        (&compliance, false),
+    ];
+    for (n, (token, may_write)) in writes.into_iter().enumerate() {
+        let (expected_create, expected_change) = if may_write {
+            (StatusCode::CREATED, StatusCode::OK)
+        } else {
+            (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN)
+        };
+        let body = announcement(&format!("R{n:08}"), security);
+        let (status, _, answer) = fixture
+            .send_as(Some(token), Method::POST, "/dividends", Some(body))
+            .await;
+        assert_eq!(status, expected_create, "POST /dividends: {answer}");
+        let mut body = new_security.clone();
+        body["symbol"] = format!("ROLE{n}").into();
+        body["cusip"] = format!("R0000000{n}").into();
+        let (status, _, answer) = fixture
+            .send_as(Some(token), Method::POST, "/securities", Some(body))
+            .await;
+        assert_eq!(status, expected_create, "POST /securities: {answer}");
+        let (status, _, answer) = fixture
+            .send_as(
+                Some(token),
+                Method::PATCH,
+                &securities,
+                Some(rename.clone()),
+            )
+            .await;
+        assert_eq!(status, expected_change, "PATCH {securities}: {answer}");
+    }
+
+    for uri in reads {
+        let (status, challenge, body) = fixture.send_as(None, Method::GET, uri, None).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "anonymous GET {uri}: {body}"
+        );
+        assert_eq!(challenge, "Bearer", "GET {uri}");
+    }
+    let (status, _, body) = fixture
+        .send_as(
+            Some("Bearer fw_not-a-token"),
+            Method::GET,
+            "/securities",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a bad token: {body}");
+}
+
+/// Support looks accounts up by number and sees who holds them, never the
+/// tax id; compliance reads the same accounts with it.
+pub(crate) async fn only_compliance_sees_the_tax_id(fixture: Fixture) {
+    let support = fixture.token("sam", roles::SUPPORT).await;
+    let compliance = fixture.token("carol", roles::COMPLIANCE).await;
+    let by_number = format!("?number={DEMO_ACCOUNT_NUMBER}");
+
+    let (status, _, page) = fixture
+        .send_as(
+            Some(&support),
+            Method::GET,
+            &format!("/accounts{by_number}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let listed = &page["results"][0];
+    assert_eq!(listed["id"], fixture.account.id.to_string(), "{page}");
+    assert_eq!(listed["holder_name"], "Ada Lovelace");
+    assert!(listed.get("tax_id").is_none(), "{listed}");
+    let (status, _, account) = fixture
+        .send_as(
+            Some(&support),
+            Method::GET,
+            &format!("/accounts/{}", fixture.account.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{account}");
+    assert!(account.get("tax_id").is_none(), "{account}");
+    assert!(
+        !account.to_string().contains(&fixture.account.tax_id),
+        "{account}"
+    );
+
+    let (status, _, page) = fixture
+        .send_as(
+            Some(&compliance),
+            Method::GET,
+            &format!("/account-records{by_number}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        page["results"][0]["tax_id"], fixture.account.tax_id,
+        "{page}"
+    );
+    let (status, _, problem) = fixture
+        .send_as(Some(&support), Method::GET, "/account-records", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`view_account_tax_id`"),
+        "the refusal names the permission: {problem}"
+    );
+}
+
 /// The route table drives the router and the document alike: walked against
 /// a real router for a resource with every action (securities, plus a custom
 /// action), each method on each path answers only what its operation lists,
@@ -771,5 +977,7 @@ fw::testing::database_suite! {
         a_bad_dividend_is_refused_and_not_written,
         every_route_answers_only_what_its_operation_lists,
         a_zero_rate_is_refused_by_the_api_and_the_database,
+        each_role_may_do_what_it_is_for_and_nothing_else,
+        only_compliance_sees_the_tax_id,
     ],
 }

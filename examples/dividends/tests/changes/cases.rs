@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use example_dividends::models::{Dividend, Security};
+use fw::auth::User;
 use fw::changes::{self, Change, Operation};
 use fw::testing::TestDb;
 use fw::{Db, Model};
@@ -30,18 +31,42 @@ fn sample(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A fresh database with the example's own migrations applied.
-pub(crate) async fn migrated(test_db: TestDb) -> TestDb {
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    fw::migrate::migrate(
-        test_db.db(),
-        &migrations,
-        &fw::migrate::DataMigrations::new(),
-        fw::migrate::MigrateOptions::default(),
-    )
-    .await
-    .expect("apply the example's migrations");
+/// The operator every import here runs as.
+const OPERATOR: &str = "olivia";
+
+/// A fresh database set up as a deployment sets one up: `migrate` (the
+/// example's migrations and its declared roles), then `createuser` for an
+/// operator with the `operations` role.
+async fn migrated_with_operator(test_db: TestDb) -> TestDb {
+    let commands: [&[&str]; 2] = [
+        &["migrate"],
+        &[
+            "createuser",
+            OPERATOR,
+            "--no-password",
+            "--role",
+            "operations",
+        ],
+    ];
+    for args in commands {
+        let code = example_dividends::app()
+            .default_database_url(test_db.url())
+            .run_with(std::iter::once("example-dividends").chain(args.iter().copied()))
+            .await;
+        assert_eq!(code, ExitCode::SUCCESS, "`{}`", args.join(" "));
+    }
     test_db
+}
+
+/// The change log's actor of an import by [`OPERATOR`].
+async fn operator_actor(db: &Db) -> String {
+    let operator = User::query()
+        .filter(User::USERNAME.eq(OPERATOR))
+        .first(db)
+        .await
+        .expect("query")
+        .expect("the operator");
+    format!("user:{}/command:import-dividends", operator.id)
 }
 
 /// Runs `import-dividends` in-process, as the command line would.
@@ -52,6 +77,8 @@ async fn import_with_command(test_db: &TestDb, name: &str) {
             "example-dividends".into(),
             "import-dividends".into(),
             sample(name).into_os_string(),
+            "--operator".into(),
+            OPERATOR.into(),
         ])
         .await;
     assert_eq!(code, ExitCode::SUCCESS, "importing {name}");
@@ -125,8 +152,13 @@ pub(crate) async fn an_import_shows_up_in_the_log_as_what_changed(test_db: TestD
     );
     let first_run = first_day[0].request_id.clone();
     assert!(first_run.is_some(), "a command run has a request id");
+    let actor = operator_actor(db).await;
     for change in &first_day {
-        assert_eq!(change.actor.as_deref(), Some("command:import-dividends"));
+        assert_eq!(
+            change.actor.as_ref(),
+            Some(&actor),
+            "the operator who imported"
+        );
         assert_eq!(change.request_id, first_run, "one id for the whole run");
     }
 
@@ -271,7 +303,12 @@ pub(crate) async fn the_tail_command_prints_the_log_as_json_lines(test_db: TestD
     let import = |name: &str| {
         run(
             &test_db,
-            &["import-dividends", &sample(name).to_string_lossy()],
+            &[
+                "import-dividends",
+                &sample(name).to_string_lossy(),
+                "--operator",
+                OPERATOR,
+            ],
         )
     };
     import(NORMAL_DAY);
@@ -345,6 +382,17 @@ fn terminate(child: &std::process::Child) {
 /// A graceful shutdown waits for open responses, and a live tail never ends by
 /// itself: the server must end it, or SIGTERM would never stop the process.
 pub(crate) async fn the_server_stops_on_sigterm_with_a_live_tail_open(test_db: TestDb) {
+    run(
+        &test_db,
+        &[
+            "createuser",
+            "carol",
+            "--no-password",
+            "--role",
+            "compliance",
+        ],
+    );
+    let token = run(&test_db, &["createtoken", "carol", "--name", "tail"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
@@ -364,11 +412,12 @@ pub(crate) async fn the_server_stops_on_sigterm_with_a_live_tail_open(test_db: T
         }
     };
     stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    std::io::Write::write_all(
-        &mut stream,
-        b"GET /changes/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
-    )
-    .expect("send the request");
+    let request = format!(
+        "GET /changes/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\
+         Authorization: Bearer {}\r\n\r\n",
+        token.trim()
+    );
+    std::io::Write::write_all(&mut stream, request.as_bytes()).expect("send the request");
     let mut reader = BufReader::new(stream);
     let mut status_line = String::new();
     reader.read_line(&mut status_line).expect("a response");
@@ -386,9 +435,10 @@ pub(crate) async fn the_server_stops_on_sigterm_with_a_live_tail_open(test_db: T
     assert!(status.success(), "a stopped server exits cleanly: {status}");
 }
 
-/// Runs `case` on a fresh database migrated with the example's migrations.
+/// Runs `case` on a fresh database migrated with the example's migrations,
+/// with an operator to import as.
 async fn on_migrated(test_db: TestDb, case: impl AsyncFnOnce(TestDb)) {
-    case(migrated(test_db).await).await;
+    case(migrated_with_operator(test_db).await).await;
 }
 
 fw::testing::database_suite! {

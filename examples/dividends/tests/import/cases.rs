@@ -464,6 +464,8 @@ pub(crate) async fn the_command_exits_non_zero_on_a_rejected_file(test_db: &Test
                 "example-dividends".into(),
                 "import-dividends".into(),
                 file.into_os_string(),
+                "--operator".into(),
+                OPERATOR.into(),
             ])
             .await
         }
@@ -484,6 +486,7 @@ pub(crate) async fn the_command_prints_a_summary_or_every_bad_line(test_db: &Tes
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_example-dividends"))
             .arg("import-dividends")
             .arg(sample(file))
+            .args(["--operator", OPERATOR])
             .env("DATABASE_URL", test_db.url())
             .env("FW_LOG", "warn")
             .current_dir(std::env::temp_dir())
@@ -536,6 +539,7 @@ pub(crate) async fn the_command_reports_each_phase_without_a_terminal(test_db: &
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_example-dividends"))
         .arg("import-dividends")
         .arg(file.path())
+        .args(["--operator", OPERATOR])
         .env("DATABASE_URL", test_db.url())
         .env("FW_LOG", "warn")
         .current_dir(std::env::temp_dir())
@@ -554,17 +558,64 @@ pub(crate) async fn the_command_reports_each_phase_without_a_terminal(test_db: &
     assert!(stderr.contains("committing 10,000 records..."), "{stderr}");
 }
 
-/// Runs `case` on a fresh database migrated with the example's own migrations.
-async fn on_migrated(test_db: TestDb, case: impl AsyncFnOnce(&TestDb)) {
-    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    fw::migrate::migrate(
-        test_db.db(),
-        &migrations,
-        &fw::migrate::DataMigrations::new(),
-        fw::migrate::MigrateOptions::default(),
+/// Only a user whose roles grant `import_dividends` may import: anyone else,
+/// or a user who does not exist, is refused before the file is read, and
+/// nothing is written.
+pub(crate) async fn the_command_imports_only_as_an_operator_who_may(test_db: &TestDb) {
+    run_command(
+        test_db,
+        &["createuser", "sam", "--no-password", "--role", "support"],
     )
-    .await
-    .expect("apply the example's migrations");
+    .await;
+    for operator in ["sam", "nobody"] {
+        let code = app_on(test_db)
+            .run_with([
+                "example-dividends".into(),
+                "import-dividends".into(),
+                sample(NORMAL_DAY).into_os_string(),
+                "--operator".into(),
+                operator.into(),
+            ])
+            .await;
+        assert_eq!(code, ExitCode::FAILURE, "importing as {operator}");
+    }
+    assert_eq!(
+        Dividend::query().count(test_db.db()).await.expect("count"),
+        0
+    );
+    assert_eq!(
+        Security::query().count(test_db.db()).await.expect("count"),
+        0
+    );
+}
+
+/// The operator the commands here import as.
+const OPERATOR: &str = "olivia";
+
+/// Runs the example's command `args` on the test database; it must succeed.
+async fn run_command(test_db: &TestDb, args: &[&str]) {
+    let code = app_on(test_db)
+        .run_with(std::iter::once("example-dividends").chain(args.iter().copied()))
+        .await;
+    assert_eq!(code, ExitCode::SUCCESS, "`{}`", args.join(" "));
+}
+
+/// Runs `case` on a fresh database set up as a deployment sets one up:
+/// `migrate` (the example's migrations and its declared roles), then an
+/// operator with the `operations` role.
+async fn on_migrated(test_db: TestDb, case: impl AsyncFnOnce(&TestDb)) {
+    run_command(&test_db, &["migrate"]).await;
+    run_command(
+        &test_db,
+        &[
+            "createuser",
+            OPERATOR,
+            "--no-password",
+            "--role",
+            "operations",
+        ],
+    )
+    .await;
     case(&test_db).await;
 }
 
@@ -582,5 +633,6 @@ fw::testing::database_suite! {
         the_command_exits_non_zero_on_a_rejected_file,
         the_command_prints_a_summary_or_every_bad_line,
         the_command_reports_each_phase_without_a_terminal,
+        the_command_imports_only_as_an_operator_who_may,
     ],
 }

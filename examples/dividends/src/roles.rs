@@ -1,0 +1,77 @@
+//! Who works with the brokerage's data and what each may do: the roles
+//! `createuser --role` gives, declared in code so `migrate` keeps the
+//! database's roles as written here.
+//!
+//! The lists are public so tests give a user exactly a role's permissions.
+
+/// The application's own permission to import the clearing firm's daily file
+/// (`import-dividends --operator`).
+pub const IMPORT_DIVIDENDS: &str = "import_dividends";
+
+/// The application's own permission to read account holders' tax ids
+/// (`/account-records`).
+pub const VIEW_ACCOUNT_TAX_ID: &str = "view_account_tax_id";
+
+/// Operations staff: enter and correct announcements and securities, and
+/// import the daily file.
+pub const OPERATIONS: &[&str] = &[
+    "view_security",
+    "add_security",
+    "change_security",
+    "delete_security",
+    "view_dividend",
+    "add_dividend",
+    "change_dividend",
+    IMPORT_DIVIDENDS,
+];
+
+/// The customer apps' back end: reads securities and dividends, nothing else.
+pub const CUSTOMER_APP: &[&str] = &["view_security", "view_dividend"];
+
+/// Customer support: looks up accounts, what they hold and will be paid,
+/// without the holder's tax id.
+pub const SUPPORT: &[&str] = &[
+    "view_security",
+    "view_dividend",
+    "view_account",
+    "view_position",
+];
+
+/// Compliance: reads everything, tax ids and the change log included.
+pub const COMPLIANCE: &[&str] = &[
+    "view_security",
+    "view_dividend",
+    "view_account",
+    "view_position",
+    VIEW_ACCOUNT_TAX_ID,
+    fw::auth::VIEW_CHANGES,
+];
+
+/// Declares the application's permissions and roles on `app`.
+pub fn declare(app: fw::App) -> fw::App {
+    app.permission(
+        IMPORT_DIVIDENDS,
+        "Import the clearing firm's daily dividend file.",
+    )
+    .permission(VIEW_ACCOUNT_TAX_ID, "Read account holders' tax ids.")
+    .role(
+        "operations",
+        "Enters and corrects announcements and securities, and imports the daily file.",
+        OPERATIONS,
+    )
+    .role(
+        "customer_app",
+        "Reads securities and dividends for the customer apps.",
+        CUSTOMER_APP,
+    )
+    .role(
+        "support",
+        "Looks up accounts and their holdings, without the holder's tax id.",
+        SUPPORT,
+    )
+    .role(
+        "compliance",
+        "Reads everything: accounts with tax ids, and the change log.",
+        COMPLIANCE,
+    )
+}
