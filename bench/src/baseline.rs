@@ -719,7 +719,7 @@ async fn upcoming_dividends(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
-    caller.require("view_account")?;
+    caller.require("view_position")?;
     let from = parse_from(query.as_deref().unwrap_or_default())?;
     let account: Uuid = id.parse().map_err(|_| Problem::not_found())?;
     let payments = match &db {

@@ -39,15 +39,15 @@ impl Scenario {
     ];
 
     /// Every permission the scenarios need, which the benchmark's user holds.
-    pub const PERMISSIONS: [&str; 3] = ["view_dividend", "view_account", "add_dividend"];
+    pub const PERMISSIONS: [&str; 3] = ["view_dividend", "view_position", "add_dividend"];
 
     /// The permission the example requires for this scenario's requests (the
     /// baseline checks the same one).
     pub fn permission(self) -> &'static str {
         match self {
             Scenario::Retrieve | Scenario::List => "view_dividend",
-            // The upcoming payments are an account's: `upcoming::ACCESS`.
-            Scenario::Upcoming => "view_account",
+            // What the answer is made of: `upcoming::ACCESS`.
+            Scenario::Upcoming => "view_position",
             Scenario::Create => "add_dividend",
         }
     }
