@@ -231,8 +231,7 @@ pub async fn seed(url: &str, size: DataSize) -> anyhow::Result<Credentials> {
     .context("applying the example's migrations")?;
     let credentials = Credentials {
         operator: fw::testing::bearer(&db, "bench_operator", &Scenario::PERMISSIONS).await,
-        reader: fw::testing::bearer(&db, "bench_reader", &[Scenario::Retrieve.permission()])
-            .await,
+        reader: fw::testing::bearer(&db, "bench_reader", &[Scenario::Retrieve.permission()]).await,
     };
     db.close().await;
     if url.starts_with("sqlite:") {

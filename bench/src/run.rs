@@ -398,14 +398,14 @@ async fn smoke_with(
                 1000,
                 bounds,
             )
-                .await
-                .with_context(|| {
-                    format!(
-                        "load loop: {} on {}",
-                        scenario.name(),
-                        server.implementation.name()
-                    )
-                })?;
+            .await
+            .with_context(|| {
+                format!(
+                    "load loop: {} on {}",
+                    scenario.name(),
+                    server.implementation.name()
+                )
+            })?;
         }
         server.memory()?;
     }
@@ -431,7 +431,12 @@ async fn credential_differences(
     let reader = databases.credentials.reader.as_str();
     let cases = [
         ("no credentials", None, Scenario::Retrieve, 401),
-        ("a malformed token", Some("Bearer fw_short"), Scenario::Retrieve, 401),
+        (
+            "a malformed token",
+            Some("Bearer fw_short"),
+            Scenario::Retrieve,
+            401,
+        ),
         ("an unknown token", Some(UNKNOWN_TOKEN), Scenario::List, 401),
         ("the reader's token", Some(reader), Scenario::Retrieve, 200),
         ("the reader's token", Some(reader), Scenario::Upcoming, 403),
@@ -452,10 +457,7 @@ async fn credential_differences(
         if answers[0] != answers[1] || answers[0].0 != expected {
             differences.push(format!(
                 "{} {} with {credential}, expected {expected}:\n  fw       {:?}\n  baseline {:?}",
-                request.method,
-                request.path,
-                answers[0],
-                answers[1]
+                request.method, request.path, answers[0], answers[1]
             ));
         }
     }

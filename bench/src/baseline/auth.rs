@@ -131,25 +131,23 @@ impl FromRequestParts<Database> for Caller {
         };
         let hash = sha256_hex(token.as_bytes());
         let rows = match db {
-            Database::Sqlite { reader, .. } => {
-                sqlx::query(TOKEN_USER_SQLITE)
-                    .bind(hash.as_str())
-                    .fetch_all(reader)
-                    .await?
-                    .iter()
-                    .map(|row| {
-                        Ok(TokenRow {
-                            token_id: row.try_get(0)?,
-                            user_id: row.try_get(1)?,
-                            scopes: row.try_get(2)?,
-                            expires_at: row.try_get(3)?,
-                            last_used_at: row.try_get(4)?,
-                            superuser: row.try_get(5)?,
-                            permission: row.try_get(6)?,
-                        })
+            Database::Sqlite { reader, .. } => sqlx::query(TOKEN_USER_SQLITE)
+                .bind(hash.as_str())
+                .fetch_all(reader)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(TokenRow {
+                        token_id: row.try_get(0)?,
+                        user_id: row.try_get(1)?,
+                        scopes: row.try_get(2)?,
+                        expires_at: row.try_get(3)?,
+                        last_used_at: row.try_get(4)?,
+                        superuser: row.try_get(5)?,
+                        permission: row.try_get(6)?,
                     })
-                    .collect::<sqlx::Result<Vec<_>>>()?
-            }
+                })
+                .collect::<sqlx::Result<Vec<_>>>()?,
             Database::Postgres(pool) => sqlx::query(TOKEN_USER_POSTGRES)
                 .bind(hash.as_str())
                 .fetch_all(pool)
