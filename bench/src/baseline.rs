@@ -8,6 +8,11 @@
 //! in the change log (`fw_changes`, numbered from `fw_change_counter`) in the
 //! same transaction, as fw records every write of a `changelog` model.
 //!
+//! Every request is authenticated as fw authenticates it, with fw's tables:
+//! an API token, looked up by its SHA-256 with its user and the permissions
+//! of the user's roles in one query; each handler then checks the permission
+//! the example requires (the `auth` module).
+//!
 //! The pools are configured as fw configures its own (on SQLite: WAL, a read-only
 //! pool and a single writer; on PostgreSQL: 16 connections), so the comparison is
 //! of the request path, not of pool sizes.
@@ -34,6 +39,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row as _};
 use uuid::Uuid;
+
+use auth::Caller;
+
+mod auth;
 
 /// Rows per page when `page_size` is absent, and the most a client may ask for.
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -195,6 +204,8 @@ struct Problem {
     status: StatusCode,
     detail: String,
     errors: Vec<serde_json::Value>,
+    /// The `WWW-Authenticate` challenge of a 401.
+    challenge: Option<&'static str>,
 }
 
 impl Problem {
@@ -203,6 +214,7 @@ impl Problem {
             status,
             detail: detail.into(),
             errors: Vec::new(),
+            challenge: None,
         }
     }
 
@@ -220,6 +232,7 @@ impl Problem {
                 if count == 1 { "" } else { "s" }
             ),
             errors,
+            challenge: None,
         }
     }
 }
@@ -247,14 +260,22 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(challenge) = self.challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
         response
     }
 }
 
 async fn retrieve_dividend(
+    caller: Caller,
     State(db): State<Database>,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
+    caller.require("view_dividend")?;
     let id: i64 = id.parse().map_err(|_| Problem::not_found())?;
     let sql_sqlite = "SELECT id, announcement_id, security_id, declaration_date, ex_date, \
          record_date, pay_date, rate, currency, kind, status, updated_at, version \
@@ -522,10 +543,12 @@ fn push_list_query<DB>(
 }
 
 async fn list_dividends(
+    caller: Caller,
     State(db): State<Database>,
     RawQuery(query): RawQuery,
     uri: axum::http::Uri,
 ) -> Result<Response, Problem> {
+    caller.require("view_dividend")?;
     let params = ListParams::parse(query.as_deref().unwrap_or_default())?;
     let ordering_text = params.ordering.as_deref().unwrap_or(DEFAULT_ORDERING);
     let ordering = Ordering::parse(ordering_text).ok_or_else(|| {
@@ -692,10 +715,12 @@ fn parse_from(query: &str) -> Result<NaiveDate, Problem> {
 }
 
 async fn upcoming_dividends(
+    caller: Caller,
     State(db): State<Database>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
+    caller.require("view_position")?;
     let from = parse_from(query.as_deref().unwrap_or_default())?;
     let account: Uuid = id.parse().map_err(|_| Problem::not_found())?;
     let payments = match &db {
@@ -982,12 +1007,14 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 /// `POST /dividends`: the insert and its change record commit together, the
-/// record numbered from the counter. Anonymous requests record no actor.
+/// record numbered from the counter, with the token's user as its actor.
 async fn create_dividend(
+    caller: Caller,
     State(db): State<Database>,
     headers: HeaderMap,
     body: Result<Json<NewDividend>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
+    let actor = caller.require("add_dividend")?.actor();
     let Json(new) =
         body.map_err(|rejection| Problem::new(rejection.status(), rejection.body_text()))?;
     let mut errors = new.validate();
@@ -1034,13 +1061,14 @@ async fn create_dividend(
             sqlx::query(
                 "INSERT INTO fw_changes (seq, model, row_key, operation, version, fields, \
                  changed_at, actor, request_id) \
-                 VALUES (?1, 'dividend', ?2, 'insert', ?3, ?4, ?5, NULL, ?6)",
+                 VALUES (?1, 'dividend', ?2, 'insert', ?3, ?4, ?5, ?6, ?7)",
             )
             .bind(seq)
             .bind(dividend.id.to_string())
             .bind(dividend.version)
             .bind(sqlx::types::Json(inserted_fields(&dividend, now)))
             .bind(now)
+            .bind(&actor)
             .bind(&request_id)
             .execute(&mut *tx)
             .await?;
@@ -1078,13 +1106,14 @@ async fn create_dividend(
             sqlx::query(
                 "INSERT INTO fw_changes (seq, model, row_key, operation, version, fields, \
                  changed_at, actor, request_id) \
-                 VALUES ($1, 'dividend', $2, 'insert', $3, $4, $5, NULL, $6)",
+                 VALUES ($1, 'dividend', $2, 'insert', $3, $4, $5, $6, $7)",
             )
             .bind(seq)
             .bind(dividend.id.to_string())
             .bind(dividend.version)
             .bind(sqlx::types::Json(inserted_fields(&dividend, now)))
             .bind(now)
+            .bind(&actor)
             .bind(&request_id)
             .execute(&mut *tx)
             .await?;
@@ -1115,6 +1144,7 @@ fn refused(error: sqlx::Error) -> Problem {
                         "code": "unique",
                         "detail": "this value is already taken",
                     })],
+                    challenge: None,
                 };
             }
             sqlx::error::ErrorKind::ForeignKeyViolation => {
@@ -1126,6 +1156,7 @@ fn refused(error: sqlx::Error) -> Problem {
                         "code": "does_not_exist",
                         "detail": "the referenced row does not exist",
                     })],
+                    challenge: None,
                 };
             }
             _ => {}

@@ -38,12 +38,17 @@ impl Request {
         }
     }
 
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, authorization: Option<&str>, out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(self.method.as_bytes());
         out.push(b' ');
         out.extend_from_slice(self.path.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: application/json\r\n");
+        if let Some(authorization) = authorization {
+            out.extend_from_slice(b"authorization: ");
+            out.extend_from_slice(authorization.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
         if let Some(body) = &self.body {
             out.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
             out.extend_from_slice(body.len().to_string().as_bytes());
@@ -55,30 +60,38 @@ impl Request {
     }
 }
 
-/// A response's status and body.
+/// A response's status, challenge and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// The status code.
     pub status: u16,
+    /// The `WWW-Authenticate` header of a 401.
+    pub challenge: Option<String>,
     /// The body bytes.
     pub body: Vec<u8>,
 }
 
-/// One keep-alive connection to a server on loopback.
+/// One keep-alive connection to a server on loopback, sending the same
+/// credential (or none) with every request.
 #[derive(Debug)]
 pub struct Connection {
     stream: TcpStream,
+    authorization: Option<String>,
     buffer: Vec<u8>,
     request: Vec<u8>,
 }
 
 impl Connection {
-    /// Connects to `address`, which must be a loopback address.
+    /// Connects to `address`, which must be a loopback address; every request
+    /// sent on it carries `authorization` as its `Authorization` header.
     ///
     /// # Errors
     ///
     /// When `address` is not loopback or nothing listens there.
-    pub async fn open(address: SocketAddr) -> anyhow::Result<Connection> {
+    pub async fn open(
+        address: SocketAddr,
+        authorization: Option<&str>,
+    ) -> anyhow::Result<Connection> {
         if !address.ip().is_loopback() {
             bail!("the load generator only targets loopback, not {address}");
         }
@@ -88,6 +101,7 @@ impl Connection {
         stream.set_nodelay(true)?;
         Ok(Connection {
             stream,
+            authorization: authorization.map(str::to_owned),
             buffer: Vec::with_capacity(16 * 1024),
             request: Vec::with_capacity(1024),
         })
@@ -100,7 +114,7 @@ impl Connection {
     /// When the connection fails or the response is not HTTP/1.1 with a
     /// `content-length` or chunked body.
     pub async fn send(&mut self, request: &Request) -> anyhow::Result<Response> {
-        request.encode(&mut self.request);
+        request.encode(self.authorization.as_deref(), &mut self.request);
         self.stream.write_all(&self.request).await?;
         self.buffer.clear();
         let header_end = loop {
@@ -117,6 +131,7 @@ impl Connection {
             .context("no status line")?;
         let mut content_length = None;
         let mut chunked = false;
+        let mut challenge = None;
         for line in head.split("\r\n").skip(1) {
             if let Some((name, value)) = line.split_once(':') {
                 let value = value.trim();
@@ -126,6 +141,8 @@ impl Connection {
                     && value.eq_ignore_ascii_case("chunked")
                 {
                     chunked = true;
+                } else if name.eq_ignore_ascii_case("www-authenticate") {
+                    challenge = Some(value.to_owned());
                 }
             }
         }
@@ -142,7 +159,11 @@ impl Connection {
             }
             self.buffer[header_end..header_end + length].to_vec()
         };
-        Ok(Response { status, body })
+        Ok(Response {
+            status,
+            challenge,
+            body,
+        })
     }
 
     async fn fill(&mut self) -> anyhow::Result<()> {

@@ -10,6 +10,8 @@ use rust_decimal::Decimal;
 use sqlx::{Connection as _, Executor as _};
 use uuid::Uuid;
 
+use crate::scenario::Scenario;
+
 /// The database engine a benchmark runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
@@ -197,13 +199,27 @@ const POSITION_STRIDE: u64 = 23;
 /// Rows per multi-row `INSERT` (14 parameters each, well under both limits).
 const BATCH: usize = 500;
 
-/// Applies the example's migrations to the database at `url` and inserts the
-/// benchmark's rows.
+/// The `Authorization` headers the benchmark sends: API tokens of users that
+/// [`seed`] creates through fw (`fw::testing::bearer`), so they are stored as
+/// fw stores every token (its SHA-256, in `fw_api_token`) and granted through
+/// a role. Both servers' databases are copies of one, so both accept them.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// `Bearer fw_...` of a user whose role grants every scenario's permission
+    /// ([`Scenario::PERMISSIONS`]) and nothing else: every scenario runs as them.
+    pub operator: String,
+    /// `Bearer fw_...` of a user who may view dividends and do nothing else:
+    /// the smoke run's 403s.
+    pub reader: String,
+}
+
+/// Applies the example's migrations to the database at `url`, creates the
+/// benchmark's users and their tokens, and inserts the benchmark's rows.
 ///
 /// # Errors
 ///
 /// When the database cannot be reached or a statement fails.
-pub async fn seed(url: &str, size: DataSize) -> anyhow::Result<()> {
+pub async fn seed(url: &str, size: DataSize) -> anyhow::Result<Credentials> {
     let db = fw::Db::connect(url).await?;
     fw::migrate::migrate(
         &db,
@@ -213,6 +229,10 @@ pub async fn seed(url: &str, size: DataSize) -> anyhow::Result<()> {
     )
     .await
     .context("applying the example's migrations")?;
+    let credentials = Credentials {
+        operator: fw::testing::bearer(&db, "bench_operator", &Scenario::PERMISSIONS).await,
+        reader: fw::testing::bearer(&db, "bench_reader", &[Scenario::Retrieve.permission()]).await,
+    };
     db.close().await;
     if url.starts_with("sqlite:") {
         let mut conn = sqlx::SqliteConnection::connect(url).await?;
@@ -226,7 +246,7 @@ pub async fn seed(url: &str, size: DataSize) -> anyhow::Result<()> {
         conn.execute("ANALYZE").await?;
         conn.close().await?;
     }
-    Ok(())
+    Ok(credentials)
 }
 
 /// The example's migration files, the single source of the schema.
@@ -350,6 +370,8 @@ pub struct Databases {
     pub fw_url: String,
     /// The database the baseline serves.
     pub baseline_url: String,
+    /// The tokens both databases hold.
+    pub credentials: Credentials,
     cleanup: Cleanup,
 }
 
@@ -380,28 +402,22 @@ impl Databases {
                 let dir = std::env::temp_dir();
                 let fw_path = dir.join(format!("fw_bench_{suffix}_fw.db"));
                 let baseline_path = dir.join(format!("fw_bench_{suffix}_baseline.db"));
-                let databases = Databases {
-                    fw_url: format!("sqlite://{}", fw_path.display()),
-                    baseline_url: format!("sqlite://{}", baseline_path.display()),
-                    cleanup: Cleanup::Files(vec![fw_path.clone(), baseline_path.clone()]),
-                };
-                seed(&databases.fw_url, size).await?;
+                let fw_url = format!("sqlite://{}", fw_path.display());
+                let credentials = seed(&fw_url, size).await?;
                 std::fs::copy(&fw_path, &baseline_path)
                     .with_context(|| format!("copying {}", fw_path.display()))?;
-                Ok(databases)
+                Ok(Databases {
+                    fw_url,
+                    baseline_url: format!("sqlite://{}", baseline_path.display()),
+                    credentials,
+                    cleanup: Cleanup::Files(vec![fw_path, baseline_path]),
+                })
             }
             Engine::Postgres => {
                 let admin_url = fw::testing::postgres_admin_url();
                 let fw_name = format!("fw_bench_{suffix}_fw");
                 let baseline_name = format!("fw_bench_{suffix}_baseline");
-                let databases = Databases {
-                    fw_url: fw::testing::database_url(&admin_url, &fw_name),
-                    baseline_url: fw::testing::database_url(&admin_url, &baseline_name),
-                    cleanup: Cleanup::Postgres {
-                        admin_url: admin_url.clone(),
-                        names: vec![fw_name.clone(), baseline_name.clone()],
-                    },
-                };
+                let fw_url = fw::testing::database_url(&admin_url, &fw_name);
                 let mut admin = sqlx::PgConnection::connect(&admin_url).await.with_context(|| {
                     format!(
                         "no PostgreSQL answered at {admin_url}; start one (`bash .ci/start-postgres`) \
@@ -413,14 +429,22 @@ impl Databases {
                         "CREATE DATABASE \"{fw_name}\""
                     )))
                     .await?;
-                seed(&databases.fw_url, size).await?;
+                let credentials = seed(&fw_url, size).await?;
                 admin
                     .execute(sqlx::AssertSqlSafe(format!(
                         "CREATE DATABASE \"{baseline_name}\" TEMPLATE \"{fw_name}\""
                     )))
                     .await?;
                 admin.close().await?;
-                Ok(databases)
+                Ok(Databases {
+                    fw_url,
+                    baseline_url: fw::testing::database_url(&admin_url, &baseline_name),
+                    credentials,
+                    cleanup: Cleanup::Postgres {
+                        admin_url,
+                        names: vec![fw_name, baseline_name],
+                    },
+                })
             }
         }
     }

@@ -6,7 +6,8 @@
 //! (`server-fw`, `server-baseline`) and drives them alternately through the
 //! scenarios, printing throughput, latency, peak memory and the fw / baseline
 //! ratios; `--bench changelog-cost` measures what the change log adds to a
-//! write. Under `cargo test` each target is the CI smoke run instead (see
+//! write; `--bench login-timing` compares failed logins for existing and
+//! unknown users. Under `cargo test` each target is the CI smoke run instead (see
 //! [`bench_main`]). See BENCHMARKS.md.
 
 pub mod baseline;
@@ -14,6 +15,7 @@ pub mod changelog_cost;
 pub mod client;
 pub mod data;
 pub mod load;
+pub mod login_timing;
 pub mod run;
 pub mod scenario;
 pub mod server;

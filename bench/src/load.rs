@@ -60,14 +60,16 @@ impl Sample {
     }
 }
 
-/// Sends requests `first_index..` of `scenario` to `address` within `bounds`.
-/// Every response must have the scenario's success status.
+/// Sends requests `first_index..` of `scenario` to `address` within `bounds`,
+/// each with `authorization` as its `Authorization` header. Every response must
+/// have the scenario's success status.
 ///
 /// # Errors
 ///
 /// When a connection fails or a response has another status.
 pub async fn drive(
     address: SocketAddr,
+    authorization: &str,
     scenario: Scenario,
     size: DataSize,
     first_index: u64,
@@ -77,11 +79,13 @@ pub async fn drive(
     let last = first_index + bounds.max_requests;
     let started = Instant::now();
     let deadline = started + bounds.duration;
+    let authorization: Arc<str> = authorization.into();
     let mut tasks = Vec::new();
     for _ in 0..bounds.connections.max(1) {
         let next = next.clone();
+        let authorization = authorization.clone();
         tasks.push(tokio::spawn(async move {
-            let mut connection = Connection::open(address).await?;
+            let mut connection = Connection::open(address, Some(&authorization)).await?;
             let mut latencies = Vec::new();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);

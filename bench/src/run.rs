@@ -193,7 +193,15 @@ async fn run_with(
             continue;
         }
         for (i, server) in servers.iter().enumerate() {
-            let sample = drive(server.address, *scenario, size, next_index[s][i], warm_up).await?;
+            let sample = drive(
+                server.address,
+                &databases.credentials.operator,
+                *scenario,
+                size,
+                next_index[s][i],
+                warm_up,
+            )
+            .await?;
             next_index[s][i] = sample.next_index;
         }
     }
@@ -221,6 +229,7 @@ async fn run_with(
                     servers[i],
                     drive(
                         servers[i].address,
+                        &databases.credentials.operator,
                         *scenario,
                         size,
                         next_index[s][i],
@@ -304,9 +313,10 @@ async fn smoke_with(
     let (fw, baseline) = executables
         .start(&databases.fw_url, &databases.baseline_url)
         .await?;
-    let mut fw_connection = Connection::open(fw.address).await?;
-    let mut baseline_connection = Connection::open(baseline.address).await?;
-    let mut differences = Vec::new();
+    let operator = Some(databases.credentials.operator.as_str());
+    let mut fw_connection = Connection::open(fw.address, operator).await?;
+    let mut baseline_connection = Connection::open(baseline.address, operator).await?;
+    let mut differences = credential_differences(&fw, &baseline, databases, size).await?;
     for scenario in Scenario::ALL {
         for index in 0..SMOKE_REQUESTS {
             let request = scenario.request(size, index);
@@ -380,21 +390,78 @@ async fn smoke_with(
     };
     for server in [&fw, &baseline] {
         for scenario in Scenario::ALL {
-            drive(server.address, scenario, size, 1000, bounds)
-                .await
-                .with_context(|| {
-                    format!(
-                        "load loop: {} on {}",
-                        scenario.name(),
-                        server.implementation.name()
-                    )
-                })?;
+            drive(
+                server.address,
+                &databases.credentials.operator,
+                scenario,
+                size,
+                1000,
+                bounds,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "load loop: {} on {}",
+                    scenario.name(),
+                    server.implementation.name()
+                )
+            })?;
         }
         server.memory()?;
     }
     fw.stop().await;
     baseline.stop().await;
     Ok(())
+}
+
+/// A token of fw's form that no database holds.
+const UNKNOWN_TOKEN: &str = "Bearer fw_0000000000000000000000000000000000000000000";
+
+/// Requests that authentication refuses or lets through, each sent to both
+/// servers on a connection of its own: without credentials, with a malformed
+/// and an unknown token (401 with a challenge), and as a user who may view
+/// dividends only (403 for what else the scenarios do). Returns how the
+/// answers differ: status, challenge or JSON, or a status other than expected.
+async fn credential_differences(
+    fw: &ServerProcess,
+    baseline: &ServerProcess,
+    databases: &Databases,
+    size: DataSize,
+) -> anyhow::Result<Vec<String>> {
+    let reader = databases.credentials.reader.as_str();
+    let cases = [
+        ("no credentials", None, Scenario::Retrieve, 401),
+        (
+            "a malformed token",
+            Some("Bearer fw_short"),
+            Scenario::Retrieve,
+            401,
+        ),
+        ("an unknown token", Some(UNKNOWN_TOKEN), Scenario::List, 401),
+        ("the reader's token", Some(reader), Scenario::Retrieve, 200),
+        ("the reader's token", Some(reader), Scenario::Upcoming, 403),
+        ("the reader's token", Some(reader), Scenario::Create, 403),
+    ];
+    let mut differences = Vec::new();
+    for (credential, authorization, scenario, expected) in cases {
+        let request = scenario.request(size, 0);
+        let mut answers = Vec::new();
+        for server in [fw, baseline] {
+            let response = Connection::open(server.address, authorization)
+                .await?
+                .send(&request)
+                .await?;
+            let (status, json) = comparable(response.status, &response.body, false)?;
+            answers.push((status, response.challenge, json));
+        }
+        if answers[0] != answers[1] || answers[0].0 != expected {
+            differences.push(format!(
+                "{} {} with {credential}, expected {expected}:\n  fw       {:?}\n  baseline {:?}",
+                request.method, request.path, answers[0], answers[1]
+            ));
+        }
+    }
+    Ok(differences)
 }
 
 /// The change log of the database at `url`, read through fw, as compared: the

@@ -38,6 +38,20 @@ impl Scenario {
         Scenario::Create,
     ];
 
+    /// Every permission the scenarios need, which the benchmark's user holds.
+    pub const PERMISSIONS: [&str; 3] = ["view_dividend", "view_position", "add_dividend"];
+
+    /// The permission the example requires for this scenario's requests (the
+    /// baseline checks the same one).
+    pub fn permission(self) -> &'static str {
+        match self {
+            Scenario::Retrieve | Scenario::List => "view_dividend",
+            // What the answer is made of: `upcoming::ACCESS`.
+            Scenario::Upcoming => "view_position",
+            Scenario::Create => "add_dividend",
+        }
+    }
+
     /// A short name for reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -113,5 +127,21 @@ impl Scenario {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_benchmark_user_holds_what_the_example_requires_of_each_scenario() {
+        for scenario in Scenario::ALL {
+            assert!(Scenario::PERMISSIONS.contains(&scenario.permission()));
+        }
+        assert_eq!(
+            example_dividends::upcoming::ACCESS.permission(),
+            Some(Scenario::Upcoming.permission())
+        );
     }
 }
