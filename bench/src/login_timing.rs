@@ -197,7 +197,7 @@ impl Client {
 
 /// Runs `pairs` pairs of failed logins on a new database of `engine`: one with
 /// a wrong password for an existing user, one with a new unknown username,
-/// taking turns at going first. Every [`FAILURES_PER_ROUTER`] pairs the logins
+/// taking turns at going first. Every `FAILURES_PER_ROUTER` pairs the logins
 /// go to a new router, whose throttle has counted no failures yet.
 ///
 /// # Errors
