@@ -18,7 +18,6 @@ use super::secret::{SecretHash, TOKEN_LENGTH, is_token};
 use super::session::{LOGIN_PATH, LOGOUT_PATH, clear_cookie, cookie_secret, is_local};
 use super::store::{Authenticator, Presented};
 use super::{CHALLENGE, Caller};
-use crate::changes::Actor;
 use crate::rest::ApiError;
 
 /// The challenge of a 401 for a token that is not (or no longer) valid, as
@@ -30,7 +29,7 @@ const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 const MAX_AUTHORIZATION_LENGTH: usize = 256;
 
 /// Resolves each request's credentials to a [`Caller`] in its extensions (and
-/// the change log's [`Actor`]), or answers 401 when they are bad.
+/// the change log's actor), or answers 401 when they are bad.
 ///
 /// A request without credentials passes straight through as
 /// [`Caller::Anonymous`]: no database access, no allocation. One with
@@ -116,15 +115,11 @@ where
             future: Box::pin(async move {
                 match authenticator.identify(presented).await {
                     Ok(Some(identity)) => {
-                        let actor = identity.actor();
-                        crate::changes::set_actor(actor.clone());
-                        let extensions = request.extensions_mut();
-                        // An `Actor` an outer layer set is the change log's,
-                        // so it stays the idempotency keys' owner too.
-                        if extensions.get::<Actor>().is_none() {
-                            extensions.insert(Actor(actor));
-                        }
-                        extensions.insert(Caller::User(identity));
+                        // An `Actor` an outer layer set stays the change
+                        // log's (the actor is set once), and the handlers
+                        // keep it as the idempotency keys' owner.
+                        crate::changes::set_actor(identity.actor());
+                        request.extensions_mut().insert(Caller::User(identity));
                         inner.call(request).await
                     }
                     Ok(None) => {

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -469,16 +470,40 @@ pub(crate) async fn end_user_sessions<'c>(conn: impl Into<Conn<'c>>, user_id: i6
     .await
 }
 
-/// One row of an identity's lookup: the credential's and the user's columns,
-/// and one permission of one of the user's roles (none when the user has no
-/// role, or a role without permissions).
+/// One row of an identity's lookup: one permission of one of the user's
+/// roles (none when the user has no role, or a role without permissions),
+/// and, on the first row only, the credential's and the user's columns,
+/// which the rows after it repeat.
 struct IdentityRow {
+    head: Option<IdentityHead>,
+    permission: Option<String>,
+}
+
+/// The credential's and the user's columns of an identity's lookup.
+struct IdentityHead {
     credential: CredentialRow,
     user_id: i64,
     username: String,
     is_active: bool,
     is_superuser: bool,
-    permission: Option<String>,
+}
+
+/// Decodes a row of an identity's lookup: its permission (column 0), and
+/// with `head` the credential's and user's columns when it is the `first`.
+/// Every authenticated request runs this, so the repeated columns are not
+/// decoded again.
+fn identity_row(
+    row: &crate::Row<'_>,
+    first: &AtomicBool,
+    head: impl FnOnce(&crate::Row<'_>) -> Result<IdentityHead>,
+) -> Result<IdentityRow> {
+    let permission = row.get(0)?;
+    let head = if first.swap(false, Ordering::Relaxed) {
+        Some(head(row)?)
+    } else {
+        None
+    };
+    Ok(IdentityRow { head, permission })
 }
 
 enum CredentialRow {
@@ -498,9 +523,9 @@ enum CredentialRow {
 
 /// A token's user and the permissions of the user's roles, in one query: it
 /// runs for every request that sends a token.
-const TOKEN_IDENTITY: &str = "SELECT t.\"id\", t.\"scopes\", t.\"expires_at\", t.\"revoked_at\", \
-     t.\"last_used_at\", u.\"id\", u.\"username\", u.\"is_active\", u.\"is_superuser\", \
-     p.\"permission\" \
+const TOKEN_IDENTITY: &str = "SELECT p.\"permission\", t.\"id\", t.\"scopes\", t.\"expires_at\", \
+     t.\"revoked_at\", t.\"last_used_at\", u.\"id\", u.\"username\", u.\"is_active\", \
+     u.\"is_superuser\" \
      FROM \"fw_api_token\" t \
      JOIN \"fw_user\" u ON u.\"id\" = t.\"user_id\" \
      LEFT JOIN \"fw_user_role\" r ON r.\"user_id\" = u.\"id\" \
@@ -508,8 +533,8 @@ const TOKEN_IDENTITY: &str = "SELECT t.\"id\", t.\"scopes\", t.\"expires_at\", t
      WHERE t.\"token_hash\" = $1";
 
 /// A session's user and the permissions of the user's roles, in one query.
-const SESSION_IDENTITY: &str = "SELECT s.\"id\", s.\"last_seen_at\", s.\"expires_at\", \
-     u.\"id\", u.\"username\", u.\"is_active\", u.\"is_superuser\", p.\"permission\" \
+const SESSION_IDENTITY: &str = "SELECT p.\"permission\", s.\"id\", s.\"last_seen_at\", \
+     s.\"expires_at\", u.\"id\", u.\"username\", u.\"is_active\", u.\"is_superuser\" \
      FROM \"fw_session\" s \
      JOIN \"fw_user\" u ON u.\"id\" = s.\"user_id\" \
      LEFT JOIN \"fw_user_role\" r ON r.\"user_id\" = u.\"id\" \
@@ -523,22 +548,24 @@ const SESSION_IDENTITY: &str = "SELECT s.\"id\", s.\"last_seen_at\", s.\"expires
 ///
 /// A database error.
 pub(crate) async fn identity_from_token(db: &Db, hash: SecretHash) -> Result<Option<Identity>> {
+    let first = AtomicBool::new(true);
     let rows = crate::sql::sql(TOKEN_IDENTITY)
         .bind(hash.to_hex())
         .fetch_all(db, |row| {
-            Ok(IdentityRow {
-                credential: CredentialRow::Token {
-                    id: row.get(0)?,
-                    scopes: row.get(1)?,
-                    expires_at: row.get(2)?,
-                    revoked_at: row.get(3)?,
-                    last_used_at: row.get(4)?,
-                },
-                user_id: row.get(5)?,
-                username: row.get(6)?,
-                is_active: row.get(7)?,
-                is_superuser: row.get(8)?,
-                permission: row.get(9)?,
+            identity_row(row, &first, |row| {
+                Ok(IdentityHead {
+                    credential: CredentialRow::Token {
+                        id: row.get(1)?,
+                        scopes: row.get(2)?,
+                        expires_at: row.get(3)?,
+                        revoked_at: row.get(4)?,
+                        last_used_at: row.get(5)?,
+                    },
+                    user_id: row.get(6)?,
+                    username: row.get(7)?,
+                    is_active: row.get(8)?,
+                    is_superuser: row.get(9)?,
+                })
             })
         })
         .await?;
@@ -571,20 +598,22 @@ pub(crate) async fn identity_from_session(
     hash: SecretHash,
     policy: SessionPolicy,
 ) -> Result<Option<Identity>> {
+    let first = AtomicBool::new(true);
     let rows = crate::sql::sql(SESSION_IDENTITY)
         .bind(hash.to_hex())
         .fetch_all(db, |row| {
-            Ok(IdentityRow {
-                credential: CredentialRow::Session {
-                    id: row.get(0)?,
-                    last_seen_at: row.get(1)?,
-                    expires_at: row.get(2)?,
-                },
-                user_id: row.get(3)?,
-                username: row.get(4)?,
-                is_active: row.get(5)?,
-                is_superuser: row.get(6)?,
-                permission: row.get(7)?,
+            identity_row(row, &first, |row| {
+                Ok(IdentityHead {
+                    credential: CredentialRow::Session {
+                        id: row.get(1)?,
+                        last_seen_at: row.get(2)?,
+                        expires_at: row.get(3)?,
+                    },
+                    user_id: row.get(4)?,
+                    username: row.get(5)?,
+                    is_active: row.get(6)?,
+                    is_superuser: row.get(7)?,
+                })
             })
         })
         .await?;
@@ -614,7 +643,8 @@ fn identity(
     live: impl Fn(&CredentialRow) -> bool,
 ) -> Option<(Identity, (Credential, bool))> {
     let mut rows = rows.into_iter();
-    let first = rows.next()?;
+    let IdentityRow { head, permission } = rows.next()?;
+    let first = head?;
     if !first.is_active || !live(&first.credential) {
         return None;
     }
@@ -631,8 +661,7 @@ fn identity(
             id, last_seen_at, ..
         } => (Credential::Session { id }, None, stale(Some(last_seen_at))),
     };
-    let granted: BTreeSet<String> = first
-        .permission
+    let granted: BTreeSet<String> = permission
         .into_iter()
         .chain(rows.filter_map(|row| row.permission))
         .collect();

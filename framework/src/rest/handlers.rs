@@ -22,7 +22,7 @@ use super::params::{encode_cursor, page_link, parse_list};
 use super::preconditions::{self, Comparison, Condition};
 use super::routes::{self, Route};
 use super::{Action, RequestContext, Resource};
-use crate::auth::{Access, Caller};
+use crate::auth::Access;
 use crate::changes::Actor;
 use crate::context::AppContext;
 use crate::db::{Conn, Tx};
@@ -105,15 +105,8 @@ where
                         request: Request| {
         let handler = handler.clone();
         async move {
-            let (parts, body) = request.into_parts();
-            // Whose `Idempotency-Key`s these are: the actor authentication
-            // recorded, else the caller's own, so that one user's key never
-            // replays another's answer.
-            let actor = parts
-                .extensions
-                .get::<Actor>()
-                .map(|actor| actor.0.clone())
-                .or_else(|| parts.extensions.get::<Caller>().and_then(Caller::actor));
+            let (mut parts, body) = request.into_parts();
+            let outer_actor = parts.extensions.remove::<Actor>();
             let request = RequestContext::from_parts(app, parts);
             // First, so that neither the database nor a stored idempotent
             // answer is reached by a caller the action does not admit.
@@ -131,9 +124,18 @@ where
                 Ok(None) => respond(handler(request, id, body).await),
                 Ok(Some(key)) => {
                     let key = key.to_owned();
-                    run_once(request, actor, key, body, |request, body| {
+                    // Whose `Idempotency-Key`s these are: the actor an outer
+                    // layer recorded, else the caller's own, so that one
+                    // user's key never replays another's answer.
+                    let actor = outer_actor
+                        .map(|actor| actor.0)
+                        .or_else(|| request.caller.actor());
+                    // Boxed: the rare path's state would otherwise make every
+                    // request's future larger, and axum moves that future
+                    // into its own box on every request.
+                    Box::pin(run_once(request, actor, key, body, |request, body| {
                         handler(request, id, body)
-                    })
+                    }))
                     .await
                 }
                 Err(error) => error.into_response(),
