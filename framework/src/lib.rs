@@ -13,6 +13,7 @@ extern crate self as fw;
 
 mod app;
 pub mod auth;
+mod caller;
 pub mod changes;
 mod context;
 mod db;

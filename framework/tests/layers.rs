@@ -45,6 +45,8 @@ const LAYERS: &[&[&str]] = &[
     &["sql"],
     &["changes::cascade"],
     &["changes::tail"],
+    // Who is calling, and whether they may (identity, above, fills it in).
+    &["caller"],
     // HTTP: resources, their errors and inputs, and their OpenAPI document.
     &["rest::error"],
     // Who is calling and what they may do: the vocabulary; its tables,

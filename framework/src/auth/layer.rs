@@ -13,12 +13,13 @@ use axum::http::header::{AUTHORIZATION, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
 use tower::Service;
 
+use super::Caller;
 use super::csrf;
 use super::secret::{SecretHash, TOKEN_LENGTH, is_token};
 use super::session::{LOGIN_PATH, LOGOUT_PATH, clear_cookie, cookie_secret, is_local};
 use super::store::{Authenticator, Presented};
-use super::{CHALLENGE, Caller};
 use crate::rest::ApiError;
+use crate::rest::CHALLENGE;
 
 /// The challenge of a 401 for a token that is not (or no longer) valid, as
 /// RFC 6750 words it.

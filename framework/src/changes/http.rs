@@ -24,7 +24,9 @@ use tokio::task::futures::TaskLocalFuture;
 use tower::Service;
 
 use super::{Actor, Change, change_schema};
-use crate::auth::{Access, Caller, VIEW_CHANGES};
+use fw_core::access::{Access, VIEW_CHANGES};
+
+use crate::caller::Caller;
 use crate::context::AppContext;
 use crate::rest::{Api, ApiError, RequestContext};
 

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::{Either, Ready, ready};
 use tower::{Layer, Service};
 
-use crate::auth::{Access, Caller};
+use fw_core::access::Access;
+
+use crate::caller::Caller;
 
 /// Wraps a route in [`RequireAccessService`].
 #[derive(Debug, Clone, Copy)]

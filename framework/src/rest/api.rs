@@ -16,9 +16,9 @@ use super::access::RequireAccess;
 use super::handlers::{action_router, not_found, resource_router, unsupported_method};
 use super::routes::{self, Route};
 use super::{ApiError, RequestContext, Resource, ResourceSpec};
-use crate::auth::Access;
 use crate::context::AppContext;
 use crate::openapi;
+use fw_core::access::Access;
 
 /// An application's HTTP API: resources, custom actions and plain handlers, each
 /// registered once, which mounts its routes and documents it in the OpenAPI

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::caller::Refusal;
 use crate::error::{Error, Unavailable};
 use crate::schema::ModelSchema;
 
@@ -406,6 +407,31 @@ impl std::error::Error for ApiError {
             ApiError::Internal { source } => Some(source.as_ref()),
             _ => None,
         }
+    }
+}
+
+/// The `WWW-Authenticate` challenge of a 401: a bearer token, or a session.
+pub(crate) const CHALLENGE: &str = "Bearer";
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::Unauthenticated => ApiError::Unauthenticated {
+                challenge: CHALLENGE.to_owned(),
+            },
+            Refusal::Forbidden { permission } => ApiError::Forbidden {
+                detail: format!(
+                    "this needs the `{permission}` permission, which your roles do not grant; \
+                     ask an administrator for a role that grants it"
+                ),
+            },
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
     }
 }
 

@@ -22,7 +22,6 @@ use super::params::{encode_cursor, page_link, parse_list};
 use super::preconditions::{self, Comparison, Condition};
 use super::routes::{self, Route};
 use super::{Action, RequestContext, Resource};
-use crate::auth::Access;
 use crate::changes::Actor;
 use crate::context::AppContext;
 use crate::db::{Conn, Tx};
@@ -31,6 +30,7 @@ use crate::model::Model;
 use crate::model::query::{Filter, Lookup, Query};
 use crate::model::write;
 use crate::value::Value;
+use fw_core::access::Access;
 
 /// The router of resource `R`: each route of the table for the actions it
 /// offers, with a 405 naming the allowed methods for any other method on its paths.

@@ -22,16 +22,17 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri};
 
-use crate::auth::{Access, Caller};
+use crate::caller::Caller;
 use crate::context::AppContext;
 use crate::db::{Db, Tx};
 use crate::model::Model;
 use crate::model::query::{Filter, Lookup};
 use crate::schema::{FieldSchema, ModelSchema};
+use fw_core::access::Access;
 
 pub use api::Api;
-pub(crate) use error::PROBLEM_JSON;
 pub use error::{ApiError, FieldError};
+pub(crate) use error::{CHALLENGE, PROBLEM_JSON};
 pub use fw_core::api::Action;
 pub(crate) use handlers::unsupported_method;
 pub use input::Input;
