@@ -10,8 +10,6 @@ use rust_decimal::Decimal;
 use sqlx::{Connection as _, Executor as _};
 use uuid::Uuid;
 
-use crate::scenario::Scenario;
-
 /// The database engine a benchmark runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
@@ -199,6 +197,15 @@ const POSITION_STRIDE: u64 = 23;
 /// Rows per multi-row `INSERT` (14 parameters each, well under both limits).
 const BATCH: usize = 500;
 
+/// The permissions of the benchmark's two users (see [`Credentials`]).
+#[derive(Debug, Clone)]
+pub struct Grants {
+    /// Every scenario's permission.
+    pub operator: Vec<&'static str>,
+    /// One permission, so that the others are a 403.
+    pub reader: Vec<&'static str>,
+}
+
 /// The `Authorization` headers the benchmark sends: API tokens of users that
 /// [`seed`] creates through fw (`fw::testing::bearer`), so they are stored as
 /// fw stores every token (its SHA-256, in `fw_api_token`) and granted through
@@ -206,7 +213,7 @@ const BATCH: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Credentials {
     /// `Bearer fw_...` of a user whose role grants every scenario's permission
-    /// ([`Scenario::PERMISSIONS`]) and nothing else: every scenario runs as them.
+    /// and nothing else: every scenario runs as them.
     pub operator: String,
     /// `Bearer fw_...` of a user who may view dividends and do nothing else:
     /// the smoke run's 403s.
@@ -219,7 +226,7 @@ pub struct Credentials {
 /// # Errors
 ///
 /// When the database cannot be reached or a statement fails.
-pub async fn seed(url: &str, size: DataSize) -> anyhow::Result<Credentials> {
+pub async fn seed(url: &str, size: DataSize, grants: &Grants) -> anyhow::Result<Credentials> {
     let db = fw::Db::connect(url).await?;
     fw::migrate::migrate(
         &db,
@@ -230,8 +237,8 @@ pub async fn seed(url: &str, size: DataSize) -> anyhow::Result<Credentials> {
     .await
     .context("applying the example's migrations")?;
     let credentials = Credentials {
-        operator: fw::testing::bearer(&db, "bench_operator", &Scenario::PERMISSIONS).await,
-        reader: fw::testing::bearer(&db, "bench_reader", &[Scenario::Retrieve.permission()]).await,
+        operator: fw::testing::bearer(&db, "bench_operator", &grants.operator).await,
+        reader: fw::testing::bearer(&db, "bench_reader", &grants.reader).await,
     };
     db.close().await;
     if url.starts_with("sqlite:") {
@@ -391,7 +398,11 @@ impl Databases {
     /// # Errors
     ///
     /// When a database cannot be created or seeded.
-    pub async fn create(engine: Engine, size: DataSize) -> anyhow::Result<Databases> {
+    pub async fn create(
+        engine: Engine,
+        size: DataSize,
+        grants: &Grants,
+    ) -> anyhow::Result<Databases> {
         let suffix = format!(
             "{}_{}",
             std::process::id(),
@@ -403,7 +414,7 @@ impl Databases {
                 let fw_path = dir.join(format!("fw_bench_{suffix}_fw.db"));
                 let baseline_path = dir.join(format!("fw_bench_{suffix}_baseline.db"));
                 let fw_url = format!("sqlite://{}", fw_path.display());
-                let credentials = seed(&fw_url, size).await?;
+                let credentials = seed(&fw_url, size, grants).await?;
                 std::fs::copy(&fw_path, &baseline_path)
                     .with_context(|| format!("copying {}", fw_path.display()))?;
                 Ok(Databases {
@@ -429,7 +440,7 @@ impl Databases {
                         "CREATE DATABASE \"{fw_name}\""
                     )))
                     .await?;
-                let credentials = seed(&fw_url, size).await?;
+                let credentials = seed(&fw_url, size, grants).await?;
                 admin
                     .execute(sqlx::AssertSqlSafe(format!(
                         "CREATE DATABASE \"{baseline_name}\" TEMPLATE \"{fw_name}\""

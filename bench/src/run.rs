@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use crate::client::Connection;
-use crate::data::{DataSize, Databases, Engine};
+use crate::data::{DataSize, Databases, Engine, Grants};
 use crate::load::{Bounds, Sample, drive};
 use crate::scenario::Scenario;
 use crate::server::{Executables, Memory, ServerProcess};
@@ -156,7 +156,7 @@ pub async fn run(executables: Executables<'_>, options: RunOptions) -> anyhow::R
         size.securities,
         size.dividends()
     );
-    let databases = Databases::create(options.engine, size).await?;
+    let databases = Databases::create(options.engine, size, &benchmark_grants()).await?;
     let result = run_with(executables, &databases, size, options).await;
     databases.remove().await;
     result
@@ -299,7 +299,7 @@ const SMOKE_REQUESTS: u64 = 6;
 /// lists every difference.
 pub async fn smoke(executables: Executables<'_>, engine: Engine) -> anyhow::Result<()> {
     let size = DataSize::SMOKE;
-    let databases = Databases::create(engine, size).await?;
+    let databases = Databases::create(engine, size, &benchmark_grants()).await?;
     let result = smoke_with(executables, &databases, size).await;
     databases.remove().await;
     result
@@ -523,5 +523,14 @@ fn mask_write_instants(json: &mut serde_json::Value) {
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(mask_write_instants),
         _ => {}
+    }
+}
+
+/// The benchmark users' permissions: every scenario's for the operator, the
+/// retrieve's alone for the smoke run's reader.
+fn benchmark_grants() -> Grants {
+    Grants {
+        operator: Scenario::permissions(),
+        reader: vec![Scenario::Retrieve.permission()],
     }
 }
