@@ -548,42 +548,36 @@ const SESSION_IDENTITY: &str = "SELECT p.\"permission\", s.\"id\", s.\"last_seen
 ///
 /// A database error.
 pub(crate) async fn identity_from_token(db: &Db, hash: SecretHash) -> Result<Option<Identity>> {
-    let first = AtomicBool::new(true);
-    let rows = crate::sql::sql(TOKEN_IDENTITY)
-        .bind(hash.to_hex())
-        .fetch_all(db, |row| {
-            identity_row(row, &first, |row| {
-                Ok(IdentityHead {
-                    credential: CredentialRow::Token {
-                        id: row.get(1)?,
-                        scopes: row.get(2)?,
-                        expires_at: row.get(3)?,
-                        revoked_at: row.get(4)?,
-                        last_used_at: row.get(5)?,
-                    },
-                    user_id: row.get(6)?,
-                    username: row.get(7)?,
-                    is_active: row.get(8)?,
-                    is_superuser: row.get(9)?,
-                })
-            })
+    let head = |row: &crate::Row<'_>| {
+        Ok(IdentityHead {
+            credential: CredentialRow::Token {
+                id: row.get(1)?,
+                scopes: row.get(2)?,
+                expires_at: row.get(3)?,
+                revoked_at: row.get(4)?,
+                last_used_at: row.get(5)?,
+            },
+            user_id: row.get(6)?,
+            username: row.get(7)?,
+            is_active: row.get(8)?,
+            is_superuser: row.get(9)?,
         })
-        .await?;
-    let now = crate::db::now();
-    let Some(identity) = identity(rows, now, |credential| match credential {
-        CredentialRow::Token {
-            expires_at,
-            revoked_at,
-            ..
-        } => revoked_at.is_none() && expires_at.is_none_or(|expires_at| now < expires_at),
-        CredentialRow::Session { .. } => false,
-    }) else {
-        return Ok(None);
     };
-    if let (Credential::Token { id }, true) = identity.1 {
-        touch(db, TOUCH_TOKEN, id, now);
-    }
-    Ok(Some(identity.0))
+    look_up(
+        db,
+        TOKEN_IDENTITY,
+        hash,
+        head,
+        |credential, now| match credential {
+            CredentialRow::Token {
+                expires_at,
+                revoked_at,
+                ..
+            } => revoked_at.is_none() && expires_at.is_none_or(|expires_at| now < expires_at),
+            CredentialRow::Session { .. } => false,
+        },
+    )
+    .await
 }
 
 /// The identity of the session whose cookie secret hashes to `hash`: `None`
@@ -598,40 +592,65 @@ pub(crate) async fn identity_from_session(
     hash: SecretHash,
     policy: SessionPolicy,
 ) -> Result<Option<Identity>> {
-    let first = AtomicBool::new(true);
-    let rows = crate::sql::sql(SESSION_IDENTITY)
-        .bind(hash.to_hex())
-        .fetch_all(db, |row| {
-            identity_row(row, &first, |row| {
-                Ok(IdentityHead {
-                    credential: CredentialRow::Session {
-                        id: row.get(1)?,
-                        last_seen_at: row.get(2)?,
-                        expires_at: row.get(3)?,
-                    },
-                    user_id: row.get(4)?,
-                    username: row.get(5)?,
-                    is_active: row.get(6)?,
-                    is_superuser: row.get(7)?,
-                })
-            })
+    let head = |row: &crate::Row<'_>| {
+        Ok(IdentityHead {
+            credential: CredentialRow::Session {
+                id: row.get(1)?,
+                last_seen_at: row.get(2)?,
+                expires_at: row.get(3)?,
+            },
+            user_id: row.get(4)?,
+            username: row.get(5)?,
+            is_active: row.get(6)?,
+            is_superuser: row.get(7)?,
         })
+    };
+    look_up(
+        db,
+        SESSION_IDENTITY,
+        hash,
+        head,
+        |credential, now| match credential {
+            CredentialRow::Session {
+                last_seen_at,
+                expires_at,
+                ..
+            } => policy.is_live(now, *last_seen_at, *expires_at),
+            CredentialRow::Token { .. } => false,
+        },
+    )
+    .await
+}
+
+/// Runs an identity's lookup `query` for the credential whose secret hashes
+/// to `hash`, decoding its columns with `head`: the identity, when the
+/// credential is `live` now and its user active. Its last use is written
+/// when the one on record is older than [`LAST_SEEN_RESOLUTION`].
+async fn look_up(
+    db: &Db,
+    query: &'static str,
+    hash: SecretHash,
+    head: impl Fn(&crate::Row<'_>) -> Result<IdentityHead> + Send + Sync,
+    live: impl Fn(&CredentialRow, DateTime<Utc>) -> bool,
+) -> Result<Option<Identity>> {
+    let first = AtomicBool::new(true);
+    let rows = crate::sql::sql(query)
+        .bind(hash.to_hex())
+        .fetch_all(db, |row| identity_row(row, &first, &head))
         .await?;
     let now = crate::db::now();
-    let Some(identity) = identity(rows, now, |credential| match credential {
-        CredentialRow::Session {
-            last_seen_at,
-            expires_at,
-            ..
-        } => policy.is_live(now, *last_seen_at, *expires_at),
-        CredentialRow::Token { .. } => false,
-    }) else {
+    let Some((identity, (credential, last_seen_is_stale))) =
+        identity(rows, now, |credential| live(credential, now))
+    else {
         return Ok(None);
     };
-    if let (Credential::Session { id }, true) = identity.1 {
-        touch(db, TOUCH_SESSION, id, now);
+    if last_seen_is_stale {
+        match credential {
+            Credential::Token { id } => touch(db, TOUCH_TOKEN, id, now),
+            Credential::Session { id } => touch(db, TOUCH_SESSION, id, now),
+        }
     }
-    Ok(Some(identity.0))
+    Ok(Some(identity))
 }
 
 /// The identity the rows of one credential describe, if the credential is
