@@ -73,6 +73,28 @@ pub enum Error {
         /// Why decoding failed.
         reason: String,
     },
+    /// A sensitive field's stored value did not open: tampered with, moved from
+    /// another row or column, sealed with a key no longer configured, or
+    /// written in clear. Never served as data.
+    #[error("the sensitive value in `{table}`.`{column}` cannot be read: {reason}")]
+    Unreadable {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// Why it did not open.
+        reason: crate::sensitive::OpenError,
+    },
+    /// A model with sensitive fields was used on a [`Db`](crate::Db) without
+    /// keys (see [`Db::with_keyring`](crate::Db::with_keyring)).
+    #[error(
+        "`{table}` has sensitive fields and this database handle has no keys: \
+         set FW_SECRET_KEYS (generate one with the app's `generate-key` command)"
+    )]
+    NoKeyring {
+        /// The table whose fields needed the keys.
+        table: &'static str,
+    },
     /// The database cannot serve the operation now, through no fault of the caller:
     /// it is busy past the wait bound, unreachable, or out of space. The same
     /// operation may succeed later. A statement that failed so had no effect, but a

@@ -25,6 +25,7 @@ mod model;
 pub mod openapi;
 mod reference;
 mod rest;
+pub mod sensitive;
 mod serve;
 mod sql;
 pub mod testing;

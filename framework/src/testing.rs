@@ -4,12 +4,13 @@
 //! snapshot of each resource of the API.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::auth::{Caller, Credential, Identity};
 use crate::db::{Db, Dialect};
+use crate::sensitive::Keyring;
 use crate::{AppContext, Config};
 
 /// A caller holding every permission, for tests of what an API does rather
@@ -77,6 +78,20 @@ enum Cleanup {
     PostgresDatabase { admin_url: String, name: String },
 }
 
+/// The keys every [`TestDb`] seals sensitive fields with: [`TEST_SECRET_KEYS`].
+pub fn test_keyring() -> Arc<Keyring> {
+    static KEYRING: OnceLock<Arc<Keyring>> = OnceLock::new();
+    KEYRING
+        .get_or_init(|| {
+            Arc::new(Keyring::parse(TEST_SECRET_KEYS).expect("the test keys are well-formed"))
+        })
+        .clone()
+}
+
+/// The keys of [`test_keyring`], in `FW_SECRET_KEYS`'s form. For tests only:
+/// published here, so anything sealed with them is as good as clear.
+pub const TEST_SECRET_KEYS: &str = "test:dGVzdCBrZXk6IHB1YmxpYywgbmV2ZXIgZm9yIGRhdGE=";
+
 fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
@@ -103,7 +118,7 @@ impl TestDb {
             .await
             .unwrap_or_else(|error| panic!("cannot create test database {url}: {error}"));
         TestDb {
-            db,
+            db: db.with_keyring(test_keyring()),
             cleanup: Cleanup::SqliteFile(path),
         }
     }
@@ -137,7 +152,7 @@ impl TestDb {
             .await
             .unwrap_or_else(|error| panic!("cannot connect to test database {name}: {error}"));
         TestDb {
-            db,
+            db: db.with_keyring(test_keyring()),
             cleanup: Cleanup::PostgresDatabase { admin_url, name },
         }
     }

@@ -19,6 +19,8 @@ use std::path::Path;
 /// every `rest::*` module not listed itself. Modules on one layer may import
 /// each other.
 const LAYERS: &[&[&str]] = &[
+    // The keys sensitive fields are sealed with: cryptography alone.
+    &["sensitive::keys"],
     // Plain values: errors and the value type (the static schema is fw-core's,
     // below all of framework/src).
     &["error", "value"],

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
+use crate::sensitive::Keyring;
 use crate::value::Value;
 
 pub use fw_core::Dialect;
@@ -57,6 +58,8 @@ struct Shared {
     /// What deleting a row writes besides the row, for the layers above to
     /// see (see [`App::attach`](crate::App::attach)); none for a bare connection.
     before_delete: Option<Arc<dyn BeforeDelete>>,
+    /// The keys sensitive fields are sealed with; none for a bare connection.
+    keyring: Option<Arc<Keyring>>,
 }
 
 #[derive(Clone)]
@@ -118,6 +121,7 @@ impl Db {
             shared: Arc::new(Shared {
                 pools,
                 before_delete: None,
+                keyring: None,
             }),
         })
     }
@@ -128,8 +132,27 @@ impl Db {
             shared: Arc::new(Shared {
                 pools: self.shared.pools.clone(),
                 before_delete: Some(work),
+                keyring: self.shared.keyring.clone(),
             }),
         }
+    }
+
+    /// This handle, sealing and opening sensitive fields with `keyring`; the
+    /// app's handles get the configured keys this way.
+    #[must_use]
+    pub fn with_keyring(&self, keyring: Arc<Keyring>) -> Db {
+        Db {
+            shared: Arc::new(Shared {
+                pools: self.shared.pools.clone(),
+                before_delete: self.shared.before_delete.clone(),
+                keyring: Some(keyring),
+            }),
+        }
+    }
+
+    /// The keys sensitive fields are sealed with, when this handle has them.
+    pub fn keyring(&self) -> Option<&Arc<Keyring>> {
+        self.shared.keyring.as_ref()
     }
 
     /// The dialect of this database.
@@ -159,6 +182,7 @@ impl Db {
             inner,
             before_commit: Vec::new(),
             before_delete: self.shared.before_delete.clone(),
+            keyring: self.shared.keyring.clone(),
         })
     }
 
@@ -259,6 +283,7 @@ pub struct Tx {
     /// At most one of each type, in the order they were registered.
     before_commit: Vec<Box<dyn BeforeCommit>>,
     before_delete: Option<Arc<dyn BeforeDelete>>,
+    keyring: Option<Arc<Keyring>>,
 }
 
 enum TxInner {
@@ -400,6 +425,19 @@ impl Conn<'_> {
             Conn::Tx(tx) => &tx.before_delete,
         };
         work.as_ref().is_some_and(|work| work.reaches(table))
+    }
+
+    /// The keys to seal and open `table`'s sensitive fields with.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoKeyring`] when the handle has none.
+    pub(crate) fn keyring(&self, table: &'static str) -> Result<&Keyring> {
+        let keyring = match self {
+            Conn::Db(db) => &db.shared.keyring,
+            Conn::Tx(tx) => &tx.keyring,
+        };
+        keyring.as_deref().ok_or(Error::NoKeyring { table })
     }
 
     /// A shorter-lived handle to the same connection, so one `Conn` can run several
