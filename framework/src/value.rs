@@ -34,6 +34,18 @@ pub enum Value {
 }
 
 impl Value {
+    /// A primary key as the text a sensitive field's seal binds it with (the
+    /// [`Place::row`](crate::sensitive::Place::row)): integers in decimal, UUIDs
+    /// hyphenated, text as it is, anything else as its JSON.
+    pub fn key_text(&self) -> String {
+        match self {
+            Value::Int(value) => value.to_string(),
+            Value::Text(value) => value.clone(),
+            Value::Uuid(value) => value.hyphenated().to_string(),
+            other => other.to_json().to_string(),
+        }
+    }
+
     /// The value as JSON, in the API's conventions: decimals as strings, timestamps
     /// as RFC 3339 UTC, dates as `YYYY-MM-DD` (as its [`Serialize`](serde::Serialize)
     /// writes it, without the tree).
