@@ -138,6 +138,16 @@ impl RawOption {
         cx.error_spanned_by(&self.name, message);
     }
 
+    /// Whether the option is written bare, with neither `= value` nor a list.
+    pub(crate) fn is_flag(&self) -> bool {
+        matches!(self.value, RawValue::Flag)
+    }
+
+    /// Whether the option is written with `= value`.
+    pub(crate) fn has_value(&self) -> bool {
+        matches!(self.value, RawValue::Value(_))
+    }
+
     /// Accepts a bare flag; anything else is reported.
     pub(crate) fn flag(&self, cx: &Ctxt) -> bool {
         match &self.value {

@@ -217,8 +217,46 @@ pub struct FieldSchema {
     pub constraints: &'static [Constraint],
     /// The referenced model, for `Ref<M>` fields.
     pub foreign_key: Option<ForeignKeySchema>,
-    /// Personal data or a secret: never shown in `Debug`, logs or error messages.
-    pub sensitive: bool,
+    /// Whether the field holds personal data or a secret, and so how it is
+    /// stored and where it may show.
+    pub sensitivity: Sensitivity,
+}
+
+/// What a field holds that must not leak (`#[field(sensitive)]`,
+/// `#[field(redacted)]`), and so how it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sensitivity {
+    /// Ordinary data.
+    Plain,
+    /// A secret that is not personal data, a password's or a token's hash:
+    /// stored as it is, never in `Debug`, logs, error messages, the change
+    /// log's values or responses.
+    Redacted,
+    /// Personal data: sealed before it reaches the database, hidden as
+    /// [`Sensitivity::Redacted`] is, served only with a permission.
+    Sealed {
+        /// Whether a keyed digest is stored next to it, in
+        /// [`FieldSchema::digest_column`], for equality lookups and `unique`.
+        searchable: bool,
+    },
+}
+
+impl Sensitivity {
+    /// Whether values of the field never show in `Debug`, logs, errors or the
+    /// change log.
+    pub const fn is_hidden(self) -> bool {
+        !matches!(self, Sensitivity::Plain)
+    }
+
+    /// Whether values are sealed in the database.
+    pub const fn is_sealed(self) -> bool {
+        matches!(self, Sensitivity::Sealed { .. })
+    }
+
+    /// Whether a keyed digest is stored for equality lookups.
+    pub const fn is_searchable(self) -> bool {
+        matches!(self, Sensitivity::Sealed { searchable: true })
+    }
 }
 
 impl FieldSchema {
@@ -240,8 +278,16 @@ impl FieldSchema {
             default: None,
             constraints: &[],
             foreign_key: None,
-            sensitive: false,
+            sensitivity: Sensitivity::Plain,
         }
+    }
+
+    /// The column holding a searchable sealed field's keyed digest: the
+    /// field's column with `_digest` appended.
+    pub fn digest_column(&self) -> Option<String> {
+        self.sensitivity
+            .is_searchable()
+            .then(|| format!("{}_digest", self.column))
     }
 
     /// Whether the application supplies this field on insert.

@@ -41,7 +41,7 @@ pub struct User {
     pub is_superuser: bool,
     /// The password's Argon2id hash as a PHC string (`$argon2id$v=19$...`);
     /// `None` for a user who signs in only with tokens.
-    #[field(sensitive)]
+    #[field(redacted)]
     pub password_hash: Option<String>,
     /// When the user last signed in with their password.
     pub last_login: Option<DateTime<Utc>>,
@@ -112,7 +112,7 @@ pub(crate) struct ApiToken {
     #[field(max_length = 100)]
     pub(crate) name: String,
     /// The SHA-256 of the token, in lowercase hex.
-    #[field(unique, sensitive, max_length = 64)]
+    #[field(unique, redacted, max_length = 64)]
     pub(crate) token_hash: String,
     /// The token's first characters, to tell tokens apart in a list without
     /// revealing them.
@@ -139,7 +139,7 @@ pub(crate) struct Session {
     /// The session's id.
     pub(crate) id: i64,
     /// The SHA-256 of the cookie's secret, in lowercase hex.
-    #[field(unique, sensitive, max_length = 64)]
+    #[field(unique, redacted, max_length = 64)]
     pub(crate) session_hash: String,
     /// The signed-in user.
     #[field(on_delete = "cascade", index)]

@@ -109,7 +109,7 @@ struct FieldRecord<'a> {
 impl<'a> FieldRecord<'a> {
     /// A sensitive field is listed as changed, without its values.
     fn new(field: &'static FieldSchema, old: Option<&'a Value>, new: Option<&'a Value>) -> Self {
-        let (old, new) = if field.sensitive {
+        let (old, new) = if field.sensitivity.is_hidden() {
             (None, None)
         } else {
             (old, new)
@@ -118,7 +118,7 @@ impl<'a> FieldRecord<'a> {
             field: field.name,
             new,
             old,
-            sensitive: field.sensitive,
+            sensitive: field.sensitivity.is_hidden(),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use fw::schema::{
     Constraint, DefaultValue, FieldSchema, ForeignKeySchema, Generated, IndexSchema, ModelSchema,
-    OnDelete, SqlType,
+    OnDelete, Sensitivity, SqlType,
 };
 
 /// A plain, required, application-supplied field.
@@ -22,7 +22,7 @@ pub(crate) const fn field(name: &'static str, sql_type: SqlType) -> FieldSchema 
         default: None,
         constraints: &[],
         foreign_key: None,
-        sensitive: false,
+        sensitivity: Sensitivity::Plain,
     }
 }
 
@@ -125,7 +125,7 @@ pub(crate) const ACCOUNT_FIELDS_V1: &[FieldSchema] = &[
         ..field("id", SqlType::Uuid)
     },
     FieldSchema {
-        sensitive: true,
+        sensitivity: Sensitivity::Sealed { searchable: false },
         constraints: &[Constraint::MaxLength(200)],
         ..field("holder", SqlType::Text)
     },

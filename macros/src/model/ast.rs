@@ -281,8 +281,9 @@ impl Field {
             .map_or(OnDelete::Restrict, |opt| opt.value)
     }
 
-    pub(crate) fn is_sensitive(&self) -> bool {
-        self.args.sensitive.is_some()
+    /// Whether the field's values never show in `Debug`, logs or the change log.
+    pub(crate) fn is_hidden(&self) -> bool {
+        self.args.sensitive.is_some() || self.args.redacted.is_some()
     }
 
     /// The span of the field's type, where type errors belong.

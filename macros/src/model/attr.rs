@@ -83,7 +83,15 @@ pub(crate) struct FieldArgs {
     pub(crate) auto_now_add: Option<Flag>,
     pub(crate) auto_now: Option<Flag>,
     pub(crate) version: Option<Flag>,
-    pub(crate) sensitive: Option<Flag>,
+    pub(crate) sensitive: Option<Opt<Sealing>>,
+    pub(crate) redacted: Option<Flag>,
+}
+
+/// How a `sensitive` field is sealed: `sensitive`, or `sensitive(searchable)`
+/// for a keyed digest beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sealing {
+    pub(crate) searchable: bool,
 }
 
 const MODEL_OPTIONS: &[&str] = &["table", "renamed_from", "unique", "index", "changelog"];
@@ -108,6 +116,7 @@ pub(crate) const FIELD_OPTIONS: &[&str] = &[
     "auto_now",
     "version",
     "sensitive",
+    "redacted",
 ];
 
 /// Parses the arguments of `#[model(...)]`.
@@ -175,7 +184,11 @@ fn parse_field_option(cx: &Ctxt, parsed: &mut FieldArgs, option: &RawOption) {
         "auto_now_add" => flag(&mut parsed.auto_now_add),
         "auto_now" => flag(&mut parsed.auto_now),
         "version" => flag(&mut parsed.version),
-        "sensitive" => flag(&mut parsed.sensitive),
+        "sensitive" => {
+            let value = sealing(cx, option);
+            set(option, &mut parsed.sensitive, value);
+        }
+        "redacted" => flag(&mut parsed.redacted),
         "default" => {
             let value = default_literal(cx, option);
             set(option, &mut parsed.default, value);
@@ -378,6 +391,35 @@ pub(crate) fn is_decimal(text: &str) -> bool {
     digits(whole) && digits(fraction)
 }
 
+fn sealing(cx: &Ctxt, option: &RawOption) -> Option<(Sealing, Span)> {
+    const EXAMPLE: &str = "sensitive(searchable)";
+    if option.is_flag() {
+        return Some((Sealing { searchable: false }, option.name.span()));
+    }
+    if option.has_value() {
+        cx.error_at(
+            option.value_span(),
+            "`sensitive` takes no value: write `sensitive`, or `sensitive(searchable)` for \
+             equality lookups",
+        );
+        return None;
+    }
+    let words = option.idents(cx, EXAMPLE)?;
+    let mut searchable = false;
+    for word in &words {
+        if word == "searchable" && !searchable {
+            searchable = true;
+        } else {
+            cx.error_spanned_by(
+                word,
+                "`sensitive` takes only `searchable`: write `sensitive` or `sensitive(searchable)`",
+            );
+            return None;
+        }
+    }
+    Some((Sealing { searchable }, option.value_span()))
+}
+
 fn on_delete(cx: &Ctxt, option: &RawOption) -> Option<(OnDelete, Span)> {
     let (text, span) = option.string(cx, "on_delete = \"cascade\"")?;
     let found = OnDelete::from_name(&text).map(|action| (action, span));
@@ -466,7 +508,25 @@ mod tests {
         assert!(errors[4].starts_with("`min` must be a decimal number"));
         assert_eq!(
             errors[5],
-            "`sensitive` takes no value: write just `sensitive`"
+            "`sensitive` takes no value: write `sensitive`, or `sensitive(searchable)` for \
+             equality lookups"
+        );
+    }
+
+    #[test]
+    fn parses_how_a_field_is_kept_from_view() {
+        let (args, errors) = field_args(quote!(sensitive(searchable)));
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert!(args.sensitive.unwrap().value.searchable);
+        let (args, errors) = field_args(quote!(sensitive, unique));
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert!(!args.sensitive.unwrap().value.searchable);
+        let (args, errors) = field_args(quote!(redacted));
+        assert!(errors.is_empty() && args.redacted.is_some(), "{errors:#?}");
+        let (_, errors) = field_args(quote!(sensitive(sortable)));
+        assert_eq!(
+            errors,
+            ["`sensitive` takes only `searchable`: write `sensitive` or `sensitive(searchable)`"]
         );
     }
 

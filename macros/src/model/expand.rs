@@ -126,7 +126,7 @@ pub(super) fn patch_struct(model: &Model) -> TokenStream {
 /// `Debug` for the model, `New<Model>` and `<Model>Patch`, printing sensitive
 /// fields as `<redacted>`.
 pub(super) fn debug_impls(model: &Model) -> TokenStream {
-    let any_sensitive = model.fields.iter().any(Field::is_sensitive);
+    let any_sensitive = model.fields.iter().any(Field::is_hidden);
     let redacted = any_sensitive.then(|| {
         quote! {
             struct __FwRedacted;
@@ -142,7 +142,7 @@ pub(super) fn debug_impls(model: &Model) -> TokenStream {
         let entries = fields.iter().map(|field| {
             let ident = &field.ident;
             let label = ident.to_string();
-            let value = match (field.is_sensitive(), patch) {
+            let value = match (field.is_hidden(), patch) {
                 (false, _) => quote!(&self.#ident),
                 (true, false) => quote!(&__FwRedacted),
                 (true, true) => quote!(&self.#ident.as_ref().map(|_| __FwRedacted)),
@@ -214,7 +214,14 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
             quote_spanned!(field.ty_span()=> ::fw::__private::foreign_key_of::<#ty>(#on_delete))
         }
     };
-    let sensitive = field.is_sensitive();
+    let sensitivity = match (&field.args.sensitive, &field.args.redacted) {
+        (Some(sealing), _) => {
+            let searchable = sealing.value.searchable;
+            quote!(::fw::schema::Sensitivity::Sealed { searchable: #searchable })
+        }
+        (None, Some(_)) => quote!(::fw::schema::Sensitivity::Redacted),
+        (None, None) => quote!(::fw::schema::Sensitivity::Plain),
+    };
     quote! {
         ::fw::schema::FieldSchema {
             name: #name,
@@ -229,7 +236,7 @@ fn field_schema(model: &Model, field: &Field) -> TokenStream {
             default: #default,
             constraints: #constraints,
             foreign_key: #foreign_key,
-            sensitive: #sensitive,
+            sensitivity: #sensitivity,
         }
     }
 }
