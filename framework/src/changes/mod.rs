@@ -127,7 +127,7 @@ pub(crate) use cascade::{Cascades, CascadingModel};
 pub(crate) use http::{ChangeLogState, RecordActor, document, routes};
 pub(crate) use read::history;
 pub use read::{ChangesAfter, after};
-pub(crate) use record::{key_text, record_delete, record_insert, record_update};
+pub(crate) use record::{key_text, record_delete, record_erasure, record_insert, record_update};
 pub(crate) use tail::{ChangesCommand, run as run_command};
 
 use serde_json::{Value as Json, json};
@@ -335,7 +335,7 @@ pub async fn with_actor<F: Future>(
 pub struct Actor(pub String);
 
 /// The actor and request id of the current task, for a change record.
-fn current_context() -> (Option<String>, Option<String>) {
+pub(crate) fn current_context() -> (Option<String>, Option<String>) {
     CONTEXT
         .try_with(|context| {
             let request_id = context.request_id().map(str::to_owned);

@@ -123,10 +123,38 @@ impl<'a> FieldRecord<'a> {
     }
 }
 
+/// An erasure of `fields` (sensitive ones) of the row `key` of `table`, now at
+/// `version`: listed as changed, without values, as every sensitive change is.
+pub(crate) async fn record_erasure(
+    tx: &mut Tx,
+    table: &'static str,
+    key: &Value,
+    version: Option<i64>,
+    fields: &[&'static FieldSchema],
+) -> Result<()> {
+    let fields: Vec<FieldRecord<'_>> = fields
+        .iter()
+        .map(|field| FieldRecord::new(field, None, None))
+        .collect();
+    push_record(tx, table, key, Operation::Update, version, &fields).await
+}
+
 async fn push<M: Model>(
     tx: &mut Tx,
     row: &M,
     operation: Operation,
+    fields: &[FieldRecord<'_>],
+) -> Result<()> {
+    let key = row.key().to_value();
+    push_record(tx, M::SCHEMA.table, &key, operation, row.version(), fields).await
+}
+
+async fn push_record(
+    tx: &mut Tx,
+    table: &'static str,
+    key: &Value,
+    operation: Operation,
+    version: Option<i64>,
     fields: &[FieldRecord<'_>],
 ) -> Result<()> {
     let fields = serde_json::value::to_raw_value(fields)
@@ -134,10 +162,10 @@ async fn push<M: Model>(
     let (actor, request_id) = current_context();
     let pending = tx.before_commit::<Pending>();
     pending.held.push(PendingChange {
-        model: M::SCHEMA.table,
-        key: key_text(&row.key().to_value()),
+        model: table,
+        key: key_text(key),
         operation,
-        version: row.version(),
+        version,
         fields,
         at: crate::db::now(),
         actor,

@@ -233,6 +233,17 @@ impl Keyring {
         &self.current().id
     }
 
+    /// How every value the current key seals begins: stale values are those
+    /// that do not, which a query can select without the keys.
+    pub fn current_sealed_prefix(&self) -> String {
+        format!("{SEALED_PREFIX}:{}:", self.current_id())
+    }
+
+    /// How every digest the current key makes begins.
+    pub fn current_digest_prefix(&self) -> String {
+        format!("{}:", self.current_id())
+    }
+
     fn current(&self) -> &Key {
         self.keys
             .first()
