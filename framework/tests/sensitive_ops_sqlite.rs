@@ -1,0 +1,7 @@
+//! Key rotation and erasure on SQLite: every case in `sensitive_ops/cases.rs`.
+
+#[path = "sensitive_ops/cases.rs"]
+mod cases;
+
+/// The database every case in `sensitive_ops/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;
