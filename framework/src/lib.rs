@@ -6,7 +6,7 @@
 //!
 //! Guides: [models](docs::models), [resources](docs::resources),
 //! [migrations](docs::migrations), [the app's command line](docs::commands),
-//! [identity](docs::auth).
+//! [identity](docs::auth), [sensitive data](docs::sensitive).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -63,6 +63,8 @@ pub mod docs {
     pub mod commands {}
     #[doc = include_str!("docs/auth.md")]
     pub mod auth {}
+    #[doc = include_str!("docs/sensitive.md")]
+    pub mod sensitive {}
 }
 
 /// Support for generated code. Not public API: it changes without notice.
