@@ -7,5 +7,32 @@
 //! lookups of searchable fields.
 
 mod keys;
+pub(crate) mod store;
 
 pub use keys::{KEY_BYTES, KeyError, Keyring, MAX_KEY_ID_LENGTH, OpenError, Place};
+pub use store::ERASED;
+
+/// The Rust types a `#[field(sensitive)]` field may have: text, or optional
+/// text. Generated code opens each sealed field in place through it.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a `sensitive` field must be a `String` or an `Option<String>`, not `{Self}`",
+    label = "sealed values are text",
+    note = "personal data is sealed as text; store a number or a date as its text, or drop `sensitive`"
+)]
+pub trait SealedText {
+    /// The text to open, if there is a value.
+    fn sealed_text(&mut self) -> Option<&mut String>;
+}
+
+impl SealedText for String {
+    fn sealed_text(&mut self) -> Option<&mut String> {
+        Some(self)
+    }
+}
+
+impl SealedText for Option<String> {
+    fn sealed_text(&mut self) -> Option<&mut String> {
+        self.as_mut()
+    }
+}
