@@ -95,6 +95,16 @@ pub enum Error {
         /// The table whose fields needed the keys.
         table: &'static str,
     },
+    /// The system's random source failed while sealing a sensitive value of
+    /// `table`, so nothing was written.
+    #[error("a sensitive value of `{table}` could not be sealed: the random source failed")]
+    Sealing {
+        /// The table written to.
+        table: &'static str,
+        /// The random source's error.
+        #[source]
+        source: getrandom::Error,
+    },
     /// The database cannot serve the operation now, through no fault of the caller:
     /// it is busy past the wait bound, unreachable, or out of space. The same
     /// operation may succeed later. A statement that failed so had no effect, but a

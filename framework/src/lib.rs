@@ -75,6 +75,7 @@ pub mod __private {
     pub use crate::model::{ModelCodegen, ModelSql};
     pub use crate::rest::Input;
     pub use crate::rest::lookups;
+    pub use crate::sensitive::SealedText;
     pub use chrono::{DateTime, Utc};
     #[cfg(feature = "testing")]
     pub use insta;

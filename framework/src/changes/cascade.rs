@@ -203,7 +203,9 @@ async fn referencing<M: Model>(
     sql.push_column(M::SCHEMA.primary_key());
     sql.push(lock_clause(dialect));
     let (text, args) = sql.finish();
-    Conn::Tx(tx)
-        .fetch_all(text.into(), args, Access::Write, M::decode)
+    let conn = Conn::Tx(tx);
+    let decode =
+        crate::sensitive::store::decoder::<M>(crate::sensitive::store::keyring_for::<M>(&conn)?);
+    conn.fetch_all(text.into(), args, Access::Write, decode)
         .await
 }

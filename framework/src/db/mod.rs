@@ -432,12 +432,12 @@ impl Conn<'_> {
     /// # Errors
     ///
     /// [`Error::NoKeyring`] when the handle has none.
-    pub(crate) fn keyring(&self, table: &'static str) -> Result<&Keyring> {
+    pub(crate) fn keyring(&self, table: &'static str) -> Result<&Arc<Keyring>> {
         let keyring = match self {
             Conn::Db(db) => &db.shared.keyring,
             Conn::Tx(tx) => &tx.keyring,
         };
-        keyring.as_deref().ok_or(Error::NoKeyring { table })
+        keyring.as_ref().ok_or(Error::NoKeyring { table })
     }
 
     /// A shorter-lived handle to the same connection, so one `Conn` can run several

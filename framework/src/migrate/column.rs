@@ -24,6 +24,12 @@ pub(crate) struct Column {
     /// `table.column` of the referenced primary key.
     pub(crate) references: Option<String>,
     pub(crate) on_delete: Option<OnDelete>,
+    /// The column holds sealed values (a `#[field(sensitive)]` field): text with
+    /// no constraint, since what is stored is not what the application wrote.
+    pub(crate) sealed: bool,
+    /// The sealed column whose keyed digest this column holds (a
+    /// `#[field(sensitive(searchable))]` field's `<column>_digest`).
+    pub(crate) digest_of: Option<String>,
 }
 
 /// A [`Column`] as a file writes it: each constraint is a key of its own
@@ -46,6 +52,10 @@ struct ColumnFile {
     references: Option<String>,
     #[serde(default, with = "on_delete_name")]
     on_delete: Option<OnDelete>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sealed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    digest_of: Option<String>,
     /// Every other key: the constraints (serde cannot deny unknown keys beside
     /// a flattened map, so [`Column::try_from`] does).
     #[serde(flatten)]
@@ -96,6 +106,8 @@ impl TryFrom<ColumnFile> for Column {
             constraints,
             references: file.references,
             on_delete: file.on_delete,
+            sealed: file.sealed,
+            digest_of: file.digest_of,
         })
     }
 }
@@ -125,6 +137,8 @@ impl From<Column> for ColumnFile {
             default: column.default,
             references: column.references,
             on_delete: column.on_delete,
+            sealed: column.sealed,
+            digest_of: column.digest_of,
             constraints,
         }
     }
@@ -208,6 +222,30 @@ impl Column {
         }
         if self.primary_key && self.nullable {
             return Err(format!("column `{name}`: a primary key cannot be nullable"));
+        }
+        if self.sealed || self.digest_of.is_some() {
+            let what = if self.sealed {
+                "`sealed = true`"
+            } else {
+                "`digest_of`"
+            };
+            if self.sql_type != SqlType::Text {
+                return Err(format!("column `{name}`: {what} needs `type = \"text\"`"));
+            }
+            if self.primary_key
+                || self.references.is_some()
+                || self.default.is_some()
+                || !self.constraints.is_empty()
+            {
+                return Err(format!(
+                    "column `{name}`: {what} cannot be a primary key, a reference, or have a default or constraints (what is stored is not what the application wrote)"
+                ));
+            }
+        }
+        if self.sealed && self.digest_of.is_some() {
+            return Err(format!(
+                "column `{name}`: a digest column holds digests, not sealed values; remove `sealed` or `digest_of`"
+            ));
         }
         Ok(())
     }

@@ -377,6 +377,12 @@ fn inline_column(column: &Column) -> String {
             .unwrap_or(crate::schema::OnDelete::Restrict);
         push("on_delete", string(on_delete.name()));
     }
+    if column.sealed {
+        push("sealed", "true".to_owned());
+    }
+    if let Some(sealed) = &column.digest_of {
+        push("digest_of", string(sealed));
+    }
     format!("{{ {} }}", fields.join(", "))
 }
 

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::column::{Column, GeneratedKind, Index, Literal};
 use super::operation::Operation;
 use crate::schema::{
-    self, Constraint, DefaultValue, Generated, ModelSchema, index_name, unique_constraint_name,
+    self, Constraint, DefaultValue, Generated, ModelSchema, SqlType, index_name,
+    unique_constraint_name,
 };
 
 /// The database schema a set of models (or a migration history) describes: every
@@ -96,6 +97,7 @@ impl SchemaState {
             for column in &table.columns {
                 column.validate()?;
                 self.check_reference(table, column)?;
+                check_digest(table, column)?;
             }
             for index in &table.indexes {
                 check_index_columns(table, index)?;
@@ -372,6 +374,20 @@ impl SchemaState {
     }
 }
 
+/// A digest column names a sealed column of its table.
+fn check_digest(table: &Table, column: &Column) -> Result<(), String> {
+    let Some(sealed) = &column.digest_of else {
+        return Ok(());
+    };
+    match table.column(sealed) {
+        Some(target) if target.sealed => Ok(()),
+        _ => Err(format!(
+            "`{}.{}` is the digest of `{sealed}`, which is not a sealed column of the table",
+            table.name, column.name
+        )),
+    }
+}
+
 fn check_index_columns(table: &Table, index: &Index) -> Result<(), String> {
     if index.columns.is_empty() {
         return Err(format!("index `{}` lists no columns", index.name));
@@ -389,18 +405,39 @@ fn check_index_columns(table: &Table, index: &Index) -> Result<(), String> {
 
 fn table_of_model(model: &ModelSchema) -> Table {
     let mut indexes = Vec::new();
+    let mut columns = Vec::with_capacity(model.fields.len());
     for field in model.fields {
+        columns.push(column_of_field(field));
+        // A searchable sealed field is compared, made unique and indexed
+        // through its digest: the sealed text differs on every write.
+        let digest = field.digest_column();
+        if let Some(digest) = &digest {
+            columns.push(Column {
+                name: digest.clone(),
+                sql_type: SqlType::Text,
+                nullable: true,
+                primary_key: false,
+                generated: None,
+                default: None,
+                constraints: Vec::new(),
+                references: None,
+                on_delete: None,
+                sealed: false,
+                digest_of: Some(field.column.to_owned()),
+            });
+        }
+        let indexed = digest.as_deref().unwrap_or(field.column);
         if field.unique && !field.primary_key {
             indexes.push(Index {
-                name: unique_constraint_name(model.table, &[field.column]),
-                columns: vec![field.column.to_owned()],
+                name: unique_constraint_name(model.table, &[indexed]),
+                columns: vec![indexed.to_owned()],
                 unique: true,
             });
         }
         if field.index {
             indexes.push(Index {
-                name: schema::index_name(model.table, &[field.column]),
-                columns: vec![field.column.to_owned()],
+                name: schema::index_name(model.table, &[indexed]),
+                columns: vec![indexed.to_owned()],
                 unique: false,
             });
         }
@@ -414,7 +451,7 @@ fn table_of_model(model: &ModelSchema) -> Table {
     }
     let mut table = Table {
         name: model.table.to_owned(),
-        columns: model.fields.iter().map(column_of_field).collect(),
+        columns,
         indexes,
     };
     table.sort_indexes();
@@ -422,7 +459,10 @@ fn table_of_model(model: &ModelSchema) -> Table {
     table
 }
 
+/// The column of `field`. A sealed field's constraints validate the clear value
+/// in the API and are not the column's: its column is text without checks.
 fn column_of_field(field: &schema::FieldSchema) -> Column {
+    let sealed = field.sensitivity.is_sealed();
     Column {
         name: field.column.to_owned(),
         sql_type: field.sql_type,
@@ -437,14 +477,106 @@ fn column_of_field(field: &schema::FieldSchema) -> Column {
             DefaultValue::Bool(value) => Literal::Bool(value),
             DefaultValue::Text(value) => Literal::Text(value.to_owned()),
         }),
-        constraints: field
-            .constraints
-            .iter()
-            .map(Constraint::to_owned_constraint)
-            .collect(),
+        constraints: if sealed {
+            Vec::new()
+        } else {
+            field
+                .constraints
+                .iter()
+                .map(Constraint::to_owned_constraint)
+                .collect()
+        },
         references: field
             .foreign_key
             .map(|foreign_key| format!("{}.{}", foreign_key.table, foreign_key.column)),
         on_delete: field.foreign_key.map(|foreign_key| foreign_key.on_delete),
+        sealed,
+        digest_of: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::{file, sql};
+    use crate::schema::{FieldSchema, Sensitivity};
+    use fw_core::Dialect;
+
+    const PATIENT_FIELDS: [FieldSchema; 3] = [
+        FieldSchema {
+            primary_key: true,
+            generated: Generated::AutoIncrement,
+            ..FieldSchema::plain("id", SqlType::BigInt, false)
+        },
+        FieldSchema {
+            sensitivity: Sensitivity::Sealed { searchable: true },
+            unique: true,
+            constraints: &[Constraint::MaxLength(11)],
+            ..FieldSchema::plain("insurance_number", SqlType::Text, false)
+        },
+        FieldSchema {
+            sensitivity: Sensitivity::Sealed { searchable: false },
+            ..FieldSchema::plain("name", SqlType::Text, true)
+        },
+    ];
+    const PATIENT: ModelSchema = ModelSchema {
+        name: "Patient",
+        table: "patient",
+        renamed_from: None,
+        fields: &PATIENT_FIELDS,
+        indexes: &[],
+    };
+
+    #[test]
+    fn a_sealed_field_is_unchecked_text_and_a_searchable_one_is_unique_through_its_digest() {
+        let state = SchemaState::from_models(&[&PATIENT]).unwrap();
+        let table = state.table("patient").unwrap();
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["id", "insurance_number", "insurance_number_digest", "name"]
+        );
+        let sealed = table.column("insurance_number").unwrap();
+        assert!(sealed.sealed && sealed.constraints.is_empty());
+        let digest = table.column("insurance_number_digest").unwrap();
+        assert_eq!(digest.digest_of.as_deref(), Some("insurance_number"));
+        assert_eq!(table.indexes[0].name, "patient_insurance_number_digest_key");
+
+        let ddl = sql::create_table(table, Dialect::Postgres).join(";\n");
+        assert!(!ddl.contains("CHECK"), "{ddl}");
+        assert!(
+            ddl.contains(r#"UNIQUE ("insurance_number_digest")"#),
+            "{ddl}"
+        );
+
+        let operations = [Operation::CreateTable {
+            table: "patient".to_owned(),
+            columns: table.columns.clone(),
+            indexes: table.indexes.clone(),
+        }];
+        let text = file::render(&SchemaState::default(), &operations, &[]);
+        assert!(text.contains("sealed = true"), "{text}");
+        assert!(text.contains(r#"digest_of = "insurance_number""#), "{text}");
+        let parsed =
+            file::parse(std::path::Path::new("0001_patient.toml"), text.as_bytes()).unwrap();
+        let mut replayed = SchemaState::default();
+        for operation in &parsed.operations {
+            replayed.apply(operation).unwrap();
+        }
+        assert_eq!(replayed, state);
+    }
+
+    #[test]
+    fn a_digest_must_name_a_sealed_column() {
+        let state = SchemaState::from_models(&[&PATIENT]).unwrap();
+        let mut table = state.table("patient").unwrap().clone();
+        table.columns[2].digest_of = Some("id".to_owned());
+        let operation = Operation::CreateTable {
+            table: "patient".to_owned(),
+            columns: table.columns,
+            indexes: table.indexes,
+        };
+        let error = SchemaState::default().apply(&operation).unwrap_err();
+        assert!(error.contains("not a sealed column"), "{error}");
     }
 }

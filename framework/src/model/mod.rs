@@ -232,6 +232,18 @@ pub trait Model: ModelCodegen + Send + Sync + Unpin + 'static {
 pub trait ModelCodegen: Sized {
     /// The primary-key column, for foreign keys that reference this model.
     const PRIMARY_KEY_COLUMN: &'static str;
+    /// Whether the model has sealed (`#[field(sensitive)]`) fields: only then do
+    /// its reads and writes need the keys.
+    const SEALED: bool = false;
+
+    /// Passes the text of every sealed field that has a value to `open`, which
+    /// replaces it with what it opens to.
+    fn open_sealed(
+        &mut self,
+        _open: &mut dyn FnMut(&'static FieldSchema, &mut String) -> Result<()>,
+    ) -> Result<()> {
+        Ok(())
+    }
 
     /// The generated SQL for fixed operations, for `dialect`.
     fn sql(dialect: Dialect) -> &'static ModelSql;

@@ -2,12 +2,15 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use super::Model;
 use crate::db::{Access, Arguments, Conn, Dialect, lock_clause, placeholder, quote_ident};
-use crate::error::{Result, classify};
+use crate::error::{Error, Result, classify};
 use crate::field::Field;
 use crate::schema::{FieldSchema, ModelSchema, SqlType};
+use crate::sensitive::Keyring;
+use crate::sensitive::store::{decoder, digests_of, keyring_for};
 use crate::value::Value;
 
 pub use fw_core::api::Lookup;
@@ -652,7 +655,9 @@ impl<M: Model> Query<M> {
         let conn = conn.into();
         let dialect = conn.dialect();
         let backwards = self.cursor.as_ref().is_some_and(|cursor| cursor.backwards);
+        let keyring = keyring_for::<M>(&conn)?;
         let mut sql = SqlBuilder::new(dialect);
+        sql.seal_with(M::TABLE, keyring.clone());
         sql.push(M::sql(dialect).select);
         self.push_where(&mut sql, true)?;
         self.push_order(&mut sql, backwards);
@@ -666,8 +671,9 @@ impl<M: Model> Query<M> {
             Access::Read
         };
         let (text, args) = sql.finish();
+        let decode = decoder::<M>(keyring);
         let mut rows = conn
-            .fetch_all(text.into(), args, access, M::decode)
+            .fetch_all(text.into(), args, access, decode)
             .await
             .map_err(|error| classify(error, M::SCHEMA))?;
         if backwards {
@@ -816,6 +822,9 @@ pub(crate) struct SqlBuilder {
     dialect: Dialect,
     text: String,
     args: Arguments,
+    /// The table and keys that equality on a searchable sealed field compares
+    /// digests with.
+    sealed: Option<(&'static str, Arc<Keyring>)>,
 }
 
 impl SqlBuilder {
@@ -824,7 +833,36 @@ impl SqlBuilder {
             dialect,
             text: String::with_capacity(256),
             args: Arguments::new(dialect),
+            sealed: None,
         }
+    }
+
+    /// Compares searchable sealed fields of `table` through digests made with
+    /// `keyring` (`None` for a model without sealed fields).
+    pub(crate) fn seal_with(&mut self, table: &'static str, keyring: Option<Arc<Keyring>>) {
+        self.sealed = keyring.map(|keyring| (table, keyring));
+    }
+
+    /// `field`'s digest equals one of the digests of `values` under every key.
+    fn push_digest_match(&mut self, field: &FieldSchema, values: &[Value]) -> Result<()> {
+        let (Some((table, keyring)), Some(digest)) = (&self.sealed, field.digest_column()) else {
+            return Err(Error::NoKeyring { table: "(unknown)" });
+        };
+        let digests = digests_of(keyring, table, field, values);
+        if digests.is_empty() {
+            self.push("1 = 0");
+            return Ok(());
+        }
+        self.push(&quote_ident(&digest));
+        self.push(" IN (");
+        for (position, digest) in digests.iter().enumerate() {
+            if position > 0 {
+                self.push(", ");
+            }
+            self.push_bound(digest)?;
+        }
+        self.push(")");
+        Ok(())
     }
 
     pub(crate) fn push(&mut self, sql: &str) {
@@ -893,6 +931,16 @@ impl SqlBuilder {
 
     fn push_condition(&mut self, condition: &Condition) -> Result<()> {
         match condition {
+            Condition::Compare {
+                field,
+                op: Comparison::Eq,
+                value,
+            } if field.sensitivity.is_sealed() => {
+                self.push_digest_match(field, std::slice::from_ref(value))?;
+            }
+            Condition::In { field, values } if field.sensitivity.is_sealed() => {
+                self.push_digest_match(field, values)?;
+            }
             Condition::Compare { field, op, value } => {
                 self.push_operand(field);
                 self.push(&format!(" {} ", op.operator()));

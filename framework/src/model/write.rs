@@ -8,7 +8,8 @@ use crate::changes;
 use crate::db::{Access, Arguments, Conn, Dialect, Tx, lock_clause, now, placeholder, quote_ident};
 use crate::error::{Error, ForeignKeyRelation, Result, classify};
 use crate::field::Field;
-use crate::schema::{FieldSchema, OnUpdate};
+use crate::schema::{FieldSchema, Generated, OnInsert, OnUpdate, SqlType};
+use crate::sensitive::store::{decoder, digests_of, keyring_for, seal_values};
 use crate::value::Value;
 use fw_core::statement::{Column, OnConflict, Table};
 
@@ -49,6 +50,9 @@ pub(crate) async fn insert<M: Model>(conn: Conn<'_>, new: M::New) -> Result<M> {
 }
 
 async fn insert_row<M: Model>(mut conn: Conn<'_>, new: M::New) -> Result<M> {
+    if M::SEALED {
+        return insert_sealed::<M>(conn, new).await;
+    }
     let sql = M::sql(conn.dialect());
     let mut args = Arguments::new(conn.dialect());
     M::bind_new(&new, &mut args, now())?;
@@ -62,6 +66,111 @@ async fn insert_row<M: Model>(mut conn: Conn<'_>, new: M::New) -> Result<M> {
         }),
         Err(error) => Err(explain::<M>(conn, error, &M::new_values(&new)).await),
     }
+}
+
+/// The insert of a model with sealed fields: the row's key is known before its
+/// values are sealed (they are bound to it), so a database-assigned key is
+/// reserved first, in the same transaction.
+async fn insert_sealed<M: Model>(conn: Conn<'_>, new: M::New) -> Result<M> {
+    let keyring = keyring_for::<M>(&conn)?.ok_or(Error::NoKeyring { table: M::TABLE })?;
+    let supplied = M::new_values(&new);
+    in_transaction!(conn, |tx| {
+        let dialect = tx.dialect();
+        let now = Value::Timestamp(now());
+        let mut values = Vec::with_capacity(M::SCHEMA.fields.len());
+        for field in M::SCHEMA.fields {
+            let value = match field.generated.on_insert() {
+                OnInsert::Supplied => supplied
+                    .iter()
+                    .find(|(supplied, _)| supplied.name == field.name)
+                    .map_or(Value::Null, |(_, value)| value.clone()),
+                OnInsert::Database => reserve_key::<M>(tx, field).await?,
+                OnInsert::NewUuid => Value::Uuid(uuid::Uuid::now_v7()),
+                OnInsert::Now => now.clone(),
+                OnInsert::FirstVersion => Value::Int(OnInsert::FIRST_VERSION),
+            };
+            values.push((field, value));
+        }
+        let key = values
+            .iter()
+            .find(|(field, _)| field.primary_key)
+            .map(|(_, key)| key.key_text())
+            .unwrap_or_default();
+        let clear = values.clone();
+        let digests = seal_values::<M>(&keyring, &key, &mut values)?;
+        // Every column is supplied (the key too, reserved above); digests come
+        // last, after the columns a row decodes, so RETURNING reads as usual.
+        let mut columns: Vec<Column<'_>> = M::SCHEMA
+            .fields
+            .iter()
+            .map(|field| Column {
+                generated: Generated::No,
+                ..field.statement_column()
+            })
+            .collect();
+        columns.extend(digests.iter().map(|(column, _)| Column {
+            name: column,
+            generated: Generated::No,
+            primary_key: false,
+        }));
+        let text = Table {
+            name: M::TABLE,
+            columns: &columns,
+        }
+        .statements(dialect)
+        .insert;
+        let mut args = Arguments::new(dialect);
+        for (field, value) in &values {
+            args.add_typed(value, field.sql_type)?;
+        }
+        for (_, digest) in &digests {
+            args.add_typed(digest, SqlType::Text)?;
+        }
+        let inserted = Conn::Tx(&mut *tx)
+            .fetch_optional(
+                text.into(),
+                args,
+                Access::Write,
+                decoder::<M>(Some(keyring.clone())),
+            )
+            .await;
+        match inserted {
+            Ok(row) => row.ok_or(Error::NotFound {
+                model: M::SCHEMA.name,
+            }),
+            Err(error) => Err(explain::<M>(Conn::Tx(tx), error, &clear).await),
+        }
+    })
+}
+
+/// The next key of `M`'s database-assigned `key` column, taken before the row
+/// is written: PostgreSQL's identity sequence; on SQLite, whose single writer
+/// holds the transaction, past both the highest key and the highest ever
+/// assigned (`AUTOINCREMENT` never reuses the key of a deleted row).
+async fn reserve_key<M: Model>(tx: &mut Tx, key: &FieldSchema) -> Result<Value> {
+    let dialect = tx.dialect();
+    let column = quote_ident(key.column);
+    let table = quote_ident(M::TABLE);
+    let mut args = Arguments::new(dialect);
+    let sql = match dialect {
+        Dialect::Postgres => {
+            args.add_value(&Value::Text(table))?;
+            args.add_value(&Value::Text(key.column.to_owned()))?;
+            "SELECT nextval(pg_get_serial_sequence($1, $2))".to_owned()
+        }
+        Dialect::Sqlite => {
+            args.add_value(&Value::Text(M::TABLE.to_owned()))?;
+            format!(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?1), 0), \
+                 COALESCE((SELECT MAX({column}) FROM {table}), 0)) + 1"
+            )
+        }
+    };
+    let next = Conn::Tx(tx)
+        .fetch_optional(sql.into(), args, Access::Write, |row| i64::decode(row, 0))
+        .await?
+        .unwrap_or(1);
+    Ok(Value::Int(next))
 }
 
 pub(crate) async fn insert_many<M: Model>(conn: Conn<'_>, rows: Vec<M::New>) -> Result<Vec<M>> {
@@ -91,6 +200,9 @@ pub(crate) async fn upsert<M: Model>(
     new: M::New,
     on: ConflictTarget<M>,
 ) -> Result<M> {
+    if M::SEALED {
+        return in_transaction!(conn, |tx| upsert_sealed::<M>(tx, new, on).await);
+    }
     if !M::CHANGELOG {
         return upsert_row::<M>(conn, new, on).await;
     }
@@ -139,6 +251,33 @@ async fn upsert_logged<M: Model>(tx: &mut Tx, new: M::New, on: ConflictTarget<M>
             (Err(error), _) => return Err(explain::<M>(Conn::Tx(tx), error, &values).await),
         }
     }
+}
+
+/// The upsert of a model with sealed fields, whose values are sealed for the
+/// row actually written: the existing row (found by the conflict key, through
+/// digests for a searchable field) is locked and updated with its own key, or
+/// a new row is inserted. The sealed text differs on every write, so an
+/// existing row is always written.
+async fn upsert_sealed<M: Model>(tx: &mut Tx, new: M::New, on: ConflictTarget<M>) -> Result<M> {
+    let values = M::new_values(&new);
+    let existing =
+        find_by_values_optional::<M>(Conn::Tx(&mut *tx), on.fields(), &values, true).await?;
+    let Some(old) = existing else {
+        let row = insert_sealed::<M>(Conn::Tx(&mut *tx), new).await?;
+        if M::CHANGELOG {
+            changes::record_insert(tx, &row).await?;
+        }
+        return Ok(row);
+    };
+    let updated_values = values
+        .into_iter()
+        .filter(|(field, _)| field.is_updatable())
+        .collect();
+    let row = patch_row(Conn::Tx(&mut *tx), old.key().clone(), None, updated_values).await?;
+    if M::CHANGELOG {
+        changes::record_update(tx, &old, &row).await?;
+    }
+    Ok(row)
 }
 
 async fn upsert_row<M: Model>(mut conn: Conn<'_>, new: M::New, on: ConflictTarget<M>) -> Result<M> {
@@ -203,6 +342,7 @@ async fn find_by_values_optional<M: Model>(
     lock: bool,
 ) -> Result<Option<M>> {
     let dialect = conn.dialect();
+    let keyring = keyring_for::<M>(&conn)?;
     let mut sql = SqlBuilder::new(dialect);
     sql.push(M::sql(dialect).select);
     sql.push(" WHERE ");
@@ -214,15 +354,31 @@ async fn find_by_values_optional<M: Model>(
             .iter()
             .find(|(supplied, _)| supplied.name == field.name)
             .map_or(Value::Null, |(_, value)| value.clone());
-        sql.push_column(field);
-        sql.push(" = ");
-        sql.push_value(field, &value)?;
+        match (&keyring, field.digest_column()) {
+            (Some(keyring), Some(digest)) => {
+                sql.push(&quote_ident(&digest));
+                sql.push(" IN (");
+                let digests = digests_of(keyring, M::TABLE, field, &[value]);
+                for (position, digest) in digests.iter().enumerate() {
+                    if position > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push_bound(digest)?;
+                }
+                sql.push(")");
+            }
+            _ => {
+                sql.push_column(field);
+                sql.push(" = ");
+                sql.push_value(field, &value)?;
+            }
+        }
     }
     if lock {
         sql.push(lock_clause(dialect));
     }
     let (text, args) = sql.finish();
-    conn.fetch_optional(text.into(), args, Access::Write, M::decode)
+    conn.fetch_optional(text.into(), args, Access::Write, decoder::<M>(keyring))
         .await
 }
 
@@ -232,8 +388,9 @@ async fn find_locked<M: Model>(tx: &mut Tx, key: M::Key) -> Result<M> {
     let mut args = Arguments::new(dialect);
     key.bind(&mut args)?;
     let sql = format!("{}{}", M::sql(dialect).get, lock_clause(dialect));
-    Conn::Tx(tx)
-        .fetch_optional(sql.into(), args, Access::Write, M::decode)
+    let conn = Conn::Tx(tx);
+    let decode = decoder::<M>(keyring_for::<M>(&conn)?);
+    conn.fetch_optional(sql.into(), args, Access::Write, decode)
         .await?
         .ok_or(Error::NotFound {
             model: M::SCHEMA.name,
@@ -270,14 +427,16 @@ pub(crate) async fn find_by_key_value_for_update<M: Model>(
     let mut args = Arguments::new(dialect);
     args.add_value(key)?;
     let sql = format!("{}{}", M::sql(dialect).get, lock_clause(dialect));
-    Conn::Tx(tx)
-        .fetch_optional(sql.into(), args, Access::Write, M::decode)
+    let conn = Conn::Tx(tx);
+    let decode = decoder::<M>(keyring_for::<M>(&conn)?);
+    conn.fetch_optional(sql.into(), args, Access::Write, decode)
         .await
 }
 
 async fn find_with_args<M: Model>(conn: Conn<'_>, args: Arguments) -> Result<Option<M>> {
     let sql = M::sql(conn.dialect());
-    conn.fetch_optional(sql.get.into(), args, Access::Read, M::decode)
+    let decode = decoder::<M>(keyring_for::<M>(&conn)?);
+    conn.fetch_optional(sql.get.into(), args, Access::Read, decode)
         .await
 }
 
@@ -294,6 +453,17 @@ pub(crate) async fn update<M: Model>(conn: Conn<'_>, row: &M) -> Result<M> {
 }
 
 async fn update_row<M: Model>(mut conn: Conn<'_>, row: &M) -> Result<M> {
+    if M::SEALED {
+        // Sealed values are bound to the row and sealed afresh: the update is
+        // the patch of every updatable field.
+        let values = M::SCHEMA
+            .fields
+            .iter()
+            .zip(row.values())
+            .filter(|(field, _)| field.is_updatable())
+            .collect();
+        return patch_row(conn, row.key().clone(), row.version(), values).await;
+    }
     let sql = M::sql(conn.dialect());
     let mut args = Arguments::new(conn.dialect());
     row.bind_update(&mut args, now())?;
@@ -351,12 +521,22 @@ pub(crate) async fn patch_row<M: Model>(
         };
     }
     let dialect = conn.dialect();
-    let supplied: Vec<&str> = values.iter().map(|(field, _)| field.column).collect();
+    let keyring = keyring_for::<M>(&conn)?;
+    let mut written = values.clone();
+    let digests = match &keyring {
+        Some(keyring) => seal_values::<M>(keyring, &key.to_value().key_text(), &mut written)?,
+        None => Vec::new(),
+    };
+    let mut supplied: Vec<&str> = written.iter().map(|(field, _)| field.column).collect();
+    supplied.extend(digests.iter().map(|(column, _)| column.as_str()));
     let text =
         with_table::<M, _>(|table| table.update(dialect, &supplied, expected_version.is_some()));
     let mut args = Arguments::new(dialect);
-    for (field, value) in &values {
+    for (field, value) in &written {
         args.add_typed(value, field.sql_type)?;
+    }
+    for (_, digest) in &digests {
+        args.add_typed(digest, SqlType::Text)?;
     }
     let now = Value::Timestamp(now());
     for field in M::SCHEMA.fields {
@@ -370,7 +550,7 @@ pub(crate) async fn patch_row<M: Model>(
     }
     let patched = conn
         .reborrow()
-        .fetch_optional(text.into(), args, Access::Write, M::decode)
+        .fetch_optional(text.into(), args, Access::Write, decoder::<M>(keyring))
         .await;
     match patched {
         Ok(Some(row)) => Ok(row),

@@ -16,7 +16,8 @@ use crate::model::Model;
 use crate::schema::{FieldSchema, Generated, SqlType};
 use crate::value::Value;
 
-use super::sealed::{ERASED, SealedModel, erased_digest};
+use super::ERASED;
+use super::sealed::SealedModel;
 
 /// One erasure in the ledger: which row's sensitive values were erased, when,
 /// and by whom. Never the values.
@@ -49,7 +50,7 @@ pub enum Erased {
 
 /// Erases the sensitive values of `M`'s row `key`: every sealed field takes its
 /// erased form (NULL for an `Option<String>`, [`ERASED`] for a `String`, and
-/// its digest likewise), the row's version moves on, the ledger gains an entry
+/// its digest NULL), the row's version moves on, the ledger gains an entry
 /// and the change log (for a model that records changes) a change listing the
 /// fields. All in one transaction; erasing an erased row writes nothing.
 ///
@@ -71,8 +72,6 @@ pub(crate) async fn erase_row(db: &Db, model: &SealedModel, key: &Value) -> Resu
     let fields: Vec<&'static FieldSchema> = model.sealed_fields().collect();
     let row_text = key.key_text();
     let erased_value = |field: &FieldSchema| (!field.nullable).then(|| ERASED.to_owned());
-    let erased_digest_of =
-        |field: &FieldSchema| (!field.nullable).then(|| erased_digest(&row_text));
 
     let mut columns = Vec::new();
     for field in &fields {
@@ -115,8 +114,7 @@ pub(crate) async fn erase_row(db: &Db, model: &SealedModel, key: &Value) -> Resu
         .iter()
         .zip(&values)
         .filter(|(field, (value, digest))| {
-            *value != erased_value(field)
-                || (field.sensitivity.is_searchable() && *digest != erased_digest_of(field))
+            *value != erased_value(field) || (field.sensitivity.is_searchable() && digest.is_some())
         })
         .map(|(field, _)| *field)
         .collect();
@@ -142,7 +140,7 @@ pub(crate) async fn erase_row(db: &Db, model: &SealedModel, key: &Value) -> Resu
     for field in &changed {
         set(&mut args, field.column, erased_value(field))?;
         if let Some(digest) = field.digest_column() {
-            set(&mut args, &digest, erased_digest_of(field))?;
+            set(&mut args, &digest, None)?;
         }
     }
     let now = crate::db::now();

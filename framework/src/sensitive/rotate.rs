@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 use crate::schema::FieldSchema;
 use crate::value::Value;
 
+use super::ERASED;
 use super::keys::{Keyring, Place};
-use super::sealed::{ERASED, SealedModel};
+use super::sealed::SealedModel;
 
 /// How `rotate-keys` goes through a table.
 #[derive(Debug, Clone, Copy)]

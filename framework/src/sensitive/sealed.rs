@@ -1,5 +1,5 @@
 //! [`SealedModel`]: a model with sealed fields as the operations over every
-//! such model (`rotate-keys`, `erase`) see it, and the erased form of a value.
+//! such model (`rotate-keys`, `erase`) see it.
 
 use crate::db::Row;
 use crate::error::Result;
@@ -7,20 +7,6 @@ use crate::field::Field;
 use crate::model::Model;
 use crate::schema::{FieldSchema, ModelSchema};
 use crate::value::Value;
-
-/// What an erased sealed `String` field holds: the empty string, which no seal
-/// produces, so it is told apart from a sealed value without the keys. An
-/// erased `Option<String>` field holds NULL.
-pub const ERASED: &str = "";
-
-/// What the digest column of an erased searchable `String` field holds: a
-/// marker naming the row, never a key's digest, so that erased rows do not
-/// collide on the digest's unique constraint and no lookup finds them. `/` is
-/// not allowed in a key id, so no digest has this form. An erased
-/// `Option<String>` field's digest is NULL.
-pub fn erased_digest(row: &str) -> String {
-    format!("erased/{row}")
-}
 
 /// A model with sealed fields, type-erased, as [`App::model`](crate::App::model)
 /// registers it for the app's `rotate-keys` and `erase` commands.

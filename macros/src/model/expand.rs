@@ -466,6 +466,40 @@ fn model_impl(model: &Model) -> TokenStream {
             quote!((&__FW_FIELDS[#index], #field_trait::to_value(&new.#ident)))
         });
 
+    // Sealed fields are opened in place after decoding; a model without them
+    // keeps the trait's defaults and never needs the keys.
+    let sealed: Vec<TokenStream> = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.args.sensitive.is_some())
+        .map(|(index, field)| {
+            let ident = &field.ident;
+            let ty = &field.ty;
+            let text = quote_spanned! {field.ty_span()=>
+                <#ty as ::fw::__private::SealedText>::sealed_text(&mut self.#ident)
+            };
+            quote! {
+                if let ::core::option::Option::Some(text) = #text {
+                    open(&__FW_FIELDS[#index], text)?;
+                }
+            }
+        })
+        .collect();
+    let open_sealed = (!sealed.is_empty()).then(|| {
+        quote! {
+            const SEALED: bool = true;
+
+            fn open_sealed(
+                &mut self,
+                open: &mut dyn FnMut(&'static ::fw::schema::FieldSchema, &mut ::std::string::String) -> ::fw::Result<()>,
+            ) -> ::fw::Result<()> {
+                #(#sealed)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    });
+
     quote! {
         static __FW_SQLITE_SQL: ::fw::__private::ModelSql = #sqlite;
         static __FW_POSTGRES_SQL: ::fw::__private::ModelSql = #postgres;
@@ -492,6 +526,7 @@ fn model_impl(model: &Model) -> TokenStream {
         #[automatically_derived]
         impl ::fw::__private::ModelCodegen for #ident {
             const PRIMARY_KEY_COLUMN: &'static str = #key_column;
+            #open_sealed
 
             fn sql(dialect: ::fw::Dialect) -> &'static ::fw::__private::ModelSql {
                 match dialect {
