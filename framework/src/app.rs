@@ -82,7 +82,9 @@ pub trait Commands: Subcommand + Send + 'static {
 /// `check`, `openapi [--check] [--accept-breaking REASON]`,
 /// `changes tail [--after SEQ] [--model TABLE] [--follow]`, with
 /// [`App::auth`] the identity commands (`createuser`, `changepassword`,
-/// `createtoken`, `tokens`, `revoketoken`, `roles`), or one of the
+/// `createtoken`, `tokens`, `revoketoken`, `roles`), with a model that has
+/// sensitive fields `rotate-keys [--batch-size N]`, `erase <model> <key>`,
+/// `erase --replay <file>` and `erasures --export`, or one of the
 /// application's [`Commands`]. With no command it serves.
 pub struct App {
     name: &'static str,
@@ -91,6 +93,8 @@ pub struct App {
     default_command: Vec<&'static str>,
     models: Vec<&'static ModelSchema>,
     cascading_models: Vec<crate::changes::CascadingModel>,
+    /// The registered models with sealed fields, for `rotate-keys` and `erase`.
+    sealed_models: Vec<crate::sensitive::SealedModel>,
     data_migrations: DataMigrations,
     embedded_migrations: Option<EmbeddedMigrations>,
     routes: Option<Routes>,
@@ -183,6 +187,7 @@ impl App {
             default_command: vec!["serve"],
             models: Vec::new(),
             cascading_models: Vec::new(),
+            sealed_models: Vec::new(),
             data_migrations: DataMigrations::default(),
             embedded_migrations: None,
             routes: None,
@@ -230,12 +235,28 @@ impl App {
                     .map(|api| crate::changes::document(api, &self.change_log_tables));
             }
             for table in crate::changes::tables() {
-                if !self.models.iter().any(|model| model.table == table.table) {
-                    self.models.push(table);
-                }
+                self.add_table(table);
             }
         }
+        // A model with sealed fields brings the commands over them, and the
+        // ledger their erasures append to.
+        if let Some(sealed) = crate::sensitive::SealedModel::of::<M>()
+            && !self
+                .sealed_models
+                .iter()
+                .any(|known| known.schema().table == M::TABLE)
+        {
+            self.sealed_models.push(sealed);
+            self.add_table(crate::sensitive::Erasure::SCHEMA);
+        }
         self
+    }
+
+    /// Adds fw's own `table` to the schema, once.
+    fn add_table(&mut self, table: &'static ModelSchema) {
+        if !self.models.iter().any(|model| model.table == table.table) {
+            self.models.push(table);
+        }
     }
 
     /// Adds `M`'s table to the schema, once, and its foreign keys to the
@@ -556,6 +577,11 @@ impl App {
         } else {
             command
         };
+        let command = if self.sealed_models.is_empty() {
+            command
+        } else {
+            crate::sensitive::SensitiveCommand::augment_subcommands(command)
+        };
         match &self.commands {
             Some(commands) => (commands.augment)(command),
             None => command,
@@ -646,6 +672,21 @@ impl App {
                 output: &mut std::io::stdout(),
             };
             crate::auth::run_command(command, &app, &known, &mut terminal).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !self.sealed_models.is_empty()
+            && let Some(name) = matches.subcommand_name()
+            && crate::sensitive::SensitiveCommand::has_subcommand(name)
+        {
+            let command = crate::sensitive::SensitiveCommand::from_arg_matches(matches)?;
+            let app = self.connect(&config).await?;
+            crate::sensitive::run_command(
+                command,
+                &app.db,
+                &self.sealed_models,
+                &mut std::io::stdout(),
+            )
+            .await?;
             return Ok(ExitCode::SUCCESS);
         }
         let is_builtin = matches

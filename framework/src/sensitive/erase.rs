@@ -10,7 +10,7 @@ use std::io::{BufRead, Read, Write};
 
 use chrono::{DateTime, Utc};
 
-use crate::db::{Access, Arguments, Conn, Db, lock_clause, placeholder, quote_ident};
+use crate::db::{Access, Arguments, Conn, Db, Tx, lock_clause, placeholder, quote_ident};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::schema::{FieldSchema, Generated, SqlType};
@@ -64,10 +64,19 @@ pub async fn erase<M: Model>(db: &Db, key: M::Key) -> Result<Erased> {
     erase_row(db, &model, &crate::field::Field::to_value(&key)).await
 }
 
-/// [`erase`] of a type-erased model.
+/// [`erase`] of a type-erased model, in its own transaction.
 pub(crate) async fn erase_row(db: &Db, model: &SealedModel, key: &Value) -> Result<Erased> {
+    let mut tx = db.begin().await?;
+    let erased = erase_in(&mut tx, model, key).await?;
+    tx.commit().await?;
+    Ok(erased)
+}
+
+/// Erases `model`'s row `key` inside `tx`; writes nothing when it is erased
+/// already.
+async fn erase_in(tx: &mut Tx, model: &SealedModel, key: &Value) -> Result<Erased> {
     let schema = model.schema;
-    let dialect = db.dialect();
+    let dialect = tx.dialect();
     let key_column = quote_ident(schema.primary_key().column);
     let fields: Vec<&'static FieldSchema> = model.sealed_fields().collect();
     let row_text = key.key_text();
@@ -93,8 +102,7 @@ pub(crate) async fn erase_row(db: &Db, model: &SealedModel, key: &Value) -> Resu
         placeholder(dialect, 1),
         lock_clause(dialect),
     );
-    let mut tx = db.begin().await?;
-    let stored = Conn::Tx(&mut tx)
+    let stored = Conn::Tx(tx)
         .fetch_optional(select.into(), args, Access::Write, |row| {
             let values = (0..fields.len())
                 .map(|index| {
@@ -119,7 +127,6 @@ pub(crate) async fn erase_row(db: &Db, model: &SealedModel, key: &Value) -> Resu
         .map(|(field, _)| *field)
         .collect();
     if changed.is_empty() {
-        tx.rollback().await?;
         return Ok(Erased::AlreadyErased);
     }
 
@@ -167,11 +174,11 @@ pub(crate) async fn erase_row(db: &Db, model: &SealedModel, key: &Value) -> Resu
         sets.join(", "),
         placeholder(dialect, args.len()),
     );
-    Conn::Tx(&mut tx).execute(update.into(), args).await?;
+    Conn::Tx(tx).execute(update.into(), args).await?;
 
     let (actor, _) = crate::changes::current_context();
     Erasure::insert(
-        &mut tx,
+        &mut *tx,
         NewErasure {
             table_name: schema.table.to_owned(),
             row_key: row_text.clone(),
@@ -181,9 +188,8 @@ pub(crate) async fn erase_row(db: &Db, model: &SealedModel, key: &Value) -> Resu
     .await?;
     if model.changelog {
         let version = stored_version.map(|version| version + 1);
-        crate::changes::record_erasure(&mut tx, schema.table, key, version, &changed).await?;
+        crate::changes::record_erasure(tx, schema.table, key, version, &changed).await?;
     }
-    tx.commit().await?;
     Ok(Erased::Overwritten)
 }
 
@@ -254,18 +260,40 @@ pub struct ReplayReport {
 /// Erases again every row named in `ledger`, JSON lines written by
 /// [`export_erasures`]: after a restore from a backup taken before some
 /// erasures, this makes them hold again (and puts them back in the ledger).
+/// The whole ledger is read and checked first, then replayed in one
+/// transaction: a bad ledger erases nothing.
 ///
 /// # Errors
 ///
 /// A line that is not a ledger entry, names a table of no model in `models` or
-/// a key that is not of its primary key's type (naming the line; the lines
-/// before it were replayed), or a database error.
+/// a key that is not of its primary key's type (naming the line), or a
+/// database error.
 pub async fn replay_erasures(
     db: &Db,
     models: &[SealedModel],
-    mut ledger: impl BufRead,
+    ledger: impl BufRead,
 ) -> anyhow::Result<ReplayReport> {
+    let rows = read_ledger(models, ledger)?;
     let mut report = ReplayReport::default();
+    let mut tx = db.begin().await?;
+    for (model, key) in rows {
+        match erase_in(&mut tx, model, &key).await {
+            Ok(Erased::Overwritten) => report.erased += 1,
+            Ok(Erased::AlreadyErased) => report.already_erased += 1,
+            Err(Error::NotFound { .. }) => report.missing += 1,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// The rows `ledger` names, each with its model, or the first bad line's error.
+fn read_ledger<'m>(
+    models: &'m [SealedModel],
+    mut ledger: impl BufRead,
+) -> anyhow::Result<Vec<(&'m SealedModel, Value)>> {
+    let mut rows = Vec::new();
     let mut line = Vec::new();
     for number in 1.. {
         line.clear();
@@ -285,15 +313,8 @@ pub async fn replay_erasures(
         }
         let entry: LedgerLine = serde_json::from_slice(&line)
             .map_err(|error| anyhow::anyhow!("line {number} is not a ledger entry: {error}"))?;
-        let model = models
-            .iter()
-            .find(|model| model.schema.table == entry.table)
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "line {number}: no model with sensitive fields has the table `{}`",
-                    entry.table
-                )
-            })?;
+        let model = find_model(models, &entry.table)
+            .ok_or_else(|| anyhow::anyhow!("line {number}: {}", no_model(&entry.table)))?;
         let key = parse_key(model.schema.primary_key(), &entry.row).ok_or_else(|| {
             anyhow::anyhow!(
                 "line {number}: `{}` is not a key of `{}`",
@@ -301,14 +322,21 @@ pub async fn replay_erasures(
                 entry.table
             )
         })?;
-        match erase_row(db, model, &key).await {
-            Ok(Erased::Overwritten) => report.erased += 1,
-            Ok(Erased::AlreadyErased) => report.already_erased += 1,
-            Err(Error::NotFound { .. }) => report.missing += 1,
-            Err(error) => return Err(error.into()),
-        }
+        rows.push((model, key));
     }
-    Ok(report)
+    Ok(rows)
+}
+
+/// The model of `models` named `name`: its table, or its struct's name.
+pub(crate) fn find_model<'m>(models: &'m [SealedModel], name: &str) -> Option<&'m SealedModel> {
+    models
+        .iter()
+        .find(|model| model.schema.table == name || model.schema.name == name)
+}
+
+/// Why [`find_model`] found nothing.
+pub(crate) fn no_model(name: &str) -> String {
+    format!("no model with sensitive fields has the table or name `{name}`")
 }
 
 /// A primary key written as [`Value::key_text`] writes it.

@@ -6,12 +6,14 @@
 //! row bound as associated data, and HMAC-SHA256 digests for the equality
 //! lookups of searchable fields.
 
+mod command;
 mod erase;
 mod keys;
 mod rotate;
 mod sealed;
 pub(crate) mod store;
 
+pub(crate) use command::{SensitiveCommand, run as run_command};
 pub use erase::{
     Erased, Erasure, MAX_LEDGER_LINE, NewErasure, ReplayReport, erase, export_erasures,
     replay_erasures,
