@@ -212,6 +212,56 @@ pub(crate) async fn rotation_under_concurrent_writes_loses_no_write(db: &Db) {
     }
 }
 
+/// A write lands between rotation's read of a batch and its update: the
+/// writer's transaction holds row 5 (SQLite: the database's writer) until
+/// rotation has read the batch and waits on it. Rotation's compare-and-set
+/// then finds a value it did not read and skips the row; the writer's wins.
+pub(crate) async fn rotation_skips_a_row_written_after_it_read(db: &Db) {
+    let old = keyring(OLD);
+    for id in 1..=10 {
+        write(db, &old, id, &format!("TAX-{id}"), None).await;
+    }
+    let both = keyring(&format!("{NEW},{OLD}"));
+    let db = db.with_keyring(both.clone());
+    let place = Place {
+        table: "patient",
+        column: "tax_id",
+        row: "5",
+    };
+    let mut writer = db.begin().await.unwrap();
+    fw::sql("UPDATE patient SET tax_id = $1, tax_id_digest = $2 WHERE id = 5")
+        .bind(both.seal(&place, "WRITER-5").unwrap())
+        .bind(both.digest("patient", "tax_id", "WRITER-5"))
+        .fetch_all(&mut writer, |_| Ok(()))
+        .await
+        .unwrap();
+    let rotation = tokio::spawn({
+        let db = db.clone();
+        async move { rotate(&db, 20).await }
+    });
+    // Ten rows rotate in milliseconds: still running after this, rotation
+    // has read its batch and waits on the writer.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!rotation.is_finished(), "rotation waits on the writer");
+    writer.commit().await.unwrap();
+    let report = rotation.await.unwrap();
+    let table = &report.tables[0];
+    assert_eq!((table.rewritten, table.skipped), (9, 1), "{report:?}");
+    assert_eq!(
+        rotate(&db, 20).await.tables[0].rewritten,
+        0,
+        "nothing stale"
+    );
+    for (id, tax_id) in open_all(&db, &keyring(NEW)).await {
+        let expected = if id == 5 {
+            "WRITER-5".to_owned()
+        } else {
+            format!("TAX-{id}")
+        };
+        assert_eq!(tax_id, expected, "row {id}");
+    }
+}
+
 pub(crate) async fn erasure_leaves_no_clear_value_and_is_idempotent(db: &Db) {
     let keys = keyring(NEW);
     let db = db.with_keyring(keys.clone());
@@ -322,6 +372,7 @@ fw::testing::database_suite! {
         rotation_rewrites_every_stale_value_and_the_old_key_can_go,
         an_interrupted_rotation_resumes_where_it_stopped,
         rotation_under_concurrent_writes_loses_no_write,
+        rotation_skips_a_row_written_after_it_read,
         erasure_leaves_no_clear_value_and_is_idempotent,
         replay_erases_rows_a_restore_brought_back,
     ],
