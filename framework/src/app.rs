@@ -147,6 +147,17 @@ enum Builtin {
         #[command(subcommand)]
         command: crate::changes::ChangesCommand,
     },
+    /// Prints a fresh `id:key` entry for `FW_SECRET_KEYS`, the keys sensitive
+    /// fields are sealed with.
+    GenerateKey(GenerateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenerateKeyArgs {
+    /// The key's id, stored with every value it seals (default: today's date,
+    /// `YYYY-MM-DD`).
+    #[arg(long)]
+    id: Option<String>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -452,7 +463,7 @@ impl App {
     /// [`changes`](crate::changes)).
     pub fn router(&self, app: AppContext) -> axum::Router {
         let app = AppContext {
-            db: self.attach(&app.db),
+            db: self.attach_keys(&app.db, &app.config),
             config: app.config,
         };
         axum::Router::new().fallback_service(self.service(app))
@@ -533,6 +544,49 @@ impl App {
         db.with_before_delete(Arc::new(crate::changes::Cascades::new(
             &self.cascading_models,
         )))
+    }
+
+    /// `db` attached (see [`App::attach`]), sealing with `config`'s keys when
+    /// it has some; else with the keys `db` has, as a test database's.
+    fn attach_keys(&self, db: &Db, config: &Config) -> Db {
+        let db = self.attach(db);
+        match &config.secret_keys {
+            Some(keyring) => db.with_keyring(Arc::clone(keyring)),
+            None => db,
+        }
+    }
+
+    /// Whether a registered model has sealed fields, which need keys.
+    fn seals(&self) -> bool {
+        self.models.iter().any(|model| {
+            model
+                .fields
+                .iter()
+                .any(|field| field.sensitivity.is_sealed())
+        })
+    }
+
+    /// `config` with the keys the app runs with. The configured ones; else, for
+    /// an app with sealed fields on its default SQLite database (development
+    /// with no set-up), the key file `secret-keys` next to the database file,
+    /// created on first use; else the app stops, saying what to set.
+    fn with_secret_keys(&self, mut config: Config) -> anyhow::Result<Config> {
+        if config.secret_keys.is_some() || !self.seals() {
+            return Ok(config);
+        }
+        let dev_dir = (config.database_url == self.default_database_url)
+            .then(|| sqlite_dir(&config.database_url))
+            .flatten();
+        let Some(dev_dir) = dev_dir else {
+            anyhow::bail!(
+                "{} has sensitive fields and no keys are configured: set FW_SECRET_KEYS (or \
+                 FW_SECRET_KEYS_FILE) to `id:base64-key` entries; `{} generate-key` prints one",
+                self.name,
+                self.name
+            );
+        };
+        config.secret_keys = Some(dev_keys(&dev_dir.join("secret-keys"))?);
+        Ok(config)
     }
 
     /// The application's source crate, where its committed files live.
@@ -653,8 +707,13 @@ impl App {
     }
 
     async fn dispatch(&self, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
-        let config = Arc::new(Config::from_env(&self.default_database_url)?);
+        let config = Config::from_env(&self.default_database_url)?;
         init_logging(&config);
+        // Every command but the one that makes keys needs them.
+        let config = Arc::new(match matches.subcommand_name() {
+            Some("generate-key") => config,
+            _ => self.with_secret_keys(config)?,
+        });
         if self.auth
             && let Some(name) = matches.subcommand_name()
             && crate::auth::AuthCommand::has_subcommand(name)
@@ -810,6 +869,10 @@ impl App {
                 }
             }
             Builtin::Openapi(args) => crate::openapi::run_command(self, args),
+            Builtin::GenerateKey(args) => {
+                println!("{}", generate_key(args.id)?);
+                Ok(ExitCode::SUCCESS)
+            }
             Builtin::Changes { command } => {
                 let app = self.connect(&config).await?;
                 crate::changes::run_command(
@@ -850,7 +913,7 @@ impl App {
                 )
             })?;
         Ok(AppContext {
-            db: self.attach(&db),
+            db: self.attach_keys(&db, config),
             config: config.clone(),
         })
     }
@@ -883,6 +946,68 @@ impl App {
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM, so in-flight requests finish before
 /// the process exits.
+/// A fresh `FW_SECRET_KEYS` entry with the id `id`, today's date by default.
+fn generate_key(id: Option<String>) -> anyhow::Result<String> {
+    let id = id.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
+    let entry = crate::sensitive::Keyring::generate_entry(&id)
+        .map_err(|error| anyhow::anyhow!("no random numbers to make a key from: {error}"))?;
+    // The id is checked as `FW_SECRET_KEYS` will check it.
+    crate::sensitive::Keyring::parse(&entry).map_err(|_| {
+        anyhow::anyhow!(
+            "--id `{id}`: a key id is 1 to {} letters, digits, `-` or `_`",
+            crate::sensitive::MAX_KEY_ID_LENGTH
+        )
+    })?;
+    Ok(entry)
+}
+
+/// The directory of the SQLite file `url` names; `None` for another database
+/// or an in-memory one.
+fn sqlite_dir(url: &str) -> Option<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return None;
+    }
+    Some(std::path::Path::new(path).parent()?.to_path_buf())
+}
+
+/// The development keys in `path`, created with a fresh key (readable by its
+/// owner only) the first time, with a warning that they are for development.
+fn dev_keys(path: &std::path::Path) -> anyhow::Result<Arc<crate::sensitive::Keyring>> {
+    use std::io::Write;
+    let origin = format!("the development key file {}", path.display());
+    let cannot = |error: std::io::Error| anyhow::anyhow!("{origin} cannot be written: {error}");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(cannot)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            let entry = crate::sensitive::Keyring::generate_entry("dev").map_err(|error| {
+                anyhow::anyhow!("no random numbers to make a key from: {error}")
+            })?;
+            writeln!(file, "{entry}").map_err(cannot)?;
+            tracing::warn!(
+                path = %path.display(),
+                "no FW_SECRET_KEYS: sensitive fields are sealed with a development key created \
+                 in this file; configure FW_SECRET_KEYS for any other database"
+            );
+        }
+        // Created by an earlier run (or a concurrent one): read below.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(cannot(error)),
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| anyhow::anyhow!("{origin} cannot be read: {error}"))?;
+    crate::context::parse_keys(&text, &origin)
+}
+
 async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -922,6 +1047,57 @@ fn init_logging(config: &Config) {
 
 #[cfg(test)]
 mod tests {
+    /// A fresh key's id is today's date unless given, and checked.
+    #[test]
+    fn generate_key_makes_an_entry_the_keys_accept() {
+        let entry = super::generate_key(None).expect("an entry");
+        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        assert!(entry.starts_with(&format!("{today}:")), "{entry}");
+        crate::sensitive::Keyring::parse(&entry).expect("well-formed");
+        let error = super::generate_key(Some("a b".to_owned())).expect_err("a bad id");
+        assert!(error.to_string().starts_with("--id `a b`"), "{error}");
+    }
+
+    /// Without keys, an app with sealed fields stops on a database other than
+    /// its default SQLite one, naming what to set and the command that makes a key.
+    #[test]
+    fn a_sealing_app_without_keys_names_what_to_set() {
+        #[crate::model]
+        struct Person {
+            id: i64,
+            #[field(sensitive)]
+            name: String,
+        }
+        let app = crate::App::new("people", "/nowhere").model::<Person>();
+        let config = crate::Config {
+            database_url: "postgres://db.example/people".to_owned(),
+            listen: ([127, 0, 0, 1], 0).into(),
+            log_filter: "warn".to_owned(),
+            json_logs: false,
+            http: crate::HttpLimits::default(),
+            idempotency_key_ttl: crate::Config::DEFAULT_IDEMPOTENCY_KEY_TTL,
+            database_wait_timeout: crate::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+            session_idle_timeout: crate::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
+            session_max_age: crate::Config::DEFAULT_SESSION_MAX_AGE,
+            secret_keys: None,
+        };
+        let error = app.with_secret_keys(config).expect_err("no keys");
+        let message = error.to_string();
+        assert!(message.contains("FW_SECRET_KEYS"), "{message}");
+        assert!(message.contains("people generate-key"), "{message}");
+    }
+
+    /// The dev key rule applies to SQLite files only.
+    #[test]
+    fn the_development_key_lives_next_to_a_sqlite_file() {
+        assert_eq!(
+            super::sqlite_dir("sqlite:///srv/app/data/app.db?mode=rwc"),
+            Some(std::path::PathBuf::from("/srv/app/data"))
+        );
+        assert_eq!(super::sqlite_dir("sqlite::memory:"), None);
+        assert_eq!(super::sqlite_dir("postgres://db/app"), None);
+    }
+
     /// `app!()` compiles the crate's migrations in, so that a deployed
     /// executable can apply them (this crate has none).
     #[test]

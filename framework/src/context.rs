@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::{ConnectOptions, Db};
+use crate::sensitive::Keyring;
 
 /// What commands and handlers get: the database and the configuration.
 #[derive(Debug, Clone)]
@@ -50,6 +51,12 @@ pub struct Config {
     /// however active, in whole seconds up to 400 days (the longest cookie
     /// browsers keep); default 1209600, 14 days.
     pub session_max_age: Duration,
+    /// `FW_SECRET_KEYS` (`id:base64-key,id2:...`, the first one seals), or
+    /// `FW_SECRET_KEYS_FILE`, a file holding the same text: the keys of
+    /// sensitive fields (see [`sensitive`](crate::sensitive)). When neither is
+    /// set, an app that runs on its default SQLite database uses (and first
+    /// creates) `data/secret-keys` next to the database file.
+    pub secret_keys: Option<Arc<Keyring>>,
 }
 
 impl Config {
@@ -109,8 +116,10 @@ impl Config {
             env_var("FW_SESSION_IDLE_SECONDS"),
             env_var("FW_SESSION_MAX_AGE_SECONDS"),
         )?;
+        let secret_keys = secret_keys(env_var("FW_SECRET_KEYS"), env_var("FW_SECRET_KEYS_FILE"))?;
         Ok(Config {
             database_url,
+            secret_keys,
             session_idle_timeout,
             session_max_age,
             database_wait_timeout,
@@ -123,6 +132,36 @@ impl Config {
             http,
         })
     }
+}
+
+/// The keys `FW_SECRET_KEYS` gives, or the file `FW_SECRET_KEYS_FILE` names.
+/// A malformed entry stops the app, the message naming the entry and never
+/// a key's bytes.
+fn secret_keys(text: Option<String>, file: Option<String>) -> anyhow::Result<Option<Arc<Keyring>>> {
+    let (text, origin) = match (text, file) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("both FW_SECRET_KEYS and FW_SECRET_KEYS_FILE are set; set one of them")
+        }
+        (Some(text), None) => (text, "FW_SECRET_KEYS".to_owned()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                anyhow::anyhow!("FW_SECRET_KEYS_FILE=`{path}` cannot be read: {error}")
+            })?;
+            (text, format!("FW_SECRET_KEYS_FILE=`{path}`"))
+        }
+        (None, None) => return Ok(None),
+    };
+    parse_keys(&text, &origin).map(Some)
+}
+
+/// The keys in `text`, read from `origin` (named in the error).
+pub(crate) fn parse_keys(text: &str, origin: &str) -> anyhow::Result<Arc<Keyring>> {
+    Keyring::parse(text.trim()).map(Arc::new).map_err(|error| {
+        anyhow::anyhow!(
+            "{origin}: {error}; entries are `id:base64-key` separated by commas, \
+             the first one seals; `generate-key` prints a fresh entry"
+        )
+    })
 }
 
 /// The largest `FW_MAX_CONNECTIONS`: more than a process can have files open
@@ -310,6 +349,35 @@ mod tests {
             error.to_string().contains("FW_SESSION_MAX_AGE_SECONDS"),
             "{error}"
         );
+    }
+
+    /// Malformed keys stop the app with a message naming the entry at fault
+    /// and where it came from, never the key's bytes.
+    #[test]
+    fn malformed_secret_keys_name_the_entry_not_the_key() {
+        assert!(super::secret_keys(None, None).expect("unset").is_none());
+        let short = "c2hvcnQ";
+        let error = super::secret_keys(Some(format!("k1:{short}")), None).expect_err("short");
+        let message = error.to_string();
+        assert!(message.starts_with("FW_SECRET_KEYS: key `k1`"), "{message}");
+        assert!(!message.contains(short), "{message}");
+        let error = super::secret_keys(Some("nokey".to_owned()), None).expect_err("no colon");
+        assert!(error.to_string().contains("entry 1"), "{error}");
+
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("keys");
+        let entry = crate::sensitive::Keyring::generate_entry("f1").expect("an entry");
+        std::fs::write(&path, format!("{entry}\n")).expect("written");
+        let path = path.display().to_string();
+        let keys = super::secret_keys(None, Some(path.clone()))
+            .expect("the file's keys")
+            .expect("some");
+        assert_eq!(keys.current_id(), "f1");
+        std::fs::write(&path, "f1:").expect("written");
+        let error = super::secret_keys(None, Some(path.clone())).expect_err("malformed file");
+        assert!(error.to_string().contains("FW_SECRET_KEYS_FILE"), "{error}");
+        let error = super::secret_keys(Some(entry), Some(path)).expect_err("both");
+        assert!(error.to_string().contains("set one of them"), "{error}");
     }
 
     /// A bad `FW_IDEMPOTENCY_KEY_TTL_SECONDS` stops the app, naming the variable.

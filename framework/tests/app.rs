@@ -3,6 +3,7 @@
 //! database per test.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -13,6 +14,14 @@ struct Note {
     id: i64,
     #[field(max_length = 80)]
     text: String,
+}
+
+/// A model with a sealed field: the app needs keys to run any command.
+#[fw::model]
+struct Patient {
+    id: i64,
+    #[field(sensitive)]
+    name: String,
 }
 
 static LAST_SUM: AtomicI64 = AtomicI64::new(0);
@@ -68,6 +77,11 @@ impl Fixture {
 
     async fn run(&self, args: &[&str]) -> ExitCode {
         run_command_line(self.app(), args).await
+    }
+
+    /// As [`Fixture::run`], for the app with a sealed model too.
+    async fn run_sealed(&self, args: &[&str]) -> ExitCode {
+        run_command_line(self.app().model::<Patient>(), args).await
     }
 
     /// As [`Fixture::run`], for an executable with [`EMBEDDED`] compiled in.
@@ -311,4 +325,96 @@ async fn the_directory_wins_over_embedded_migrations_on_sqlite() {
 async fn the_directory_wins_over_embedded_migrations_on_postgres() {
     let test_db = fw::testing::TestDb::postgres().await;
     the_directory_wins_over_embedded_migrations(Fixture::with_database(test_db.url())).await;
+}
+
+/// Without configured keys, an app with a sealed model on its default SQLite
+/// database creates a development key file, readable by its owner only, and
+/// keeps using it; its rows are sealed with it.
+#[tokio::test]
+async fn a_sealing_app_on_its_default_sqlite_database_makes_a_development_key() {
+    let fixture = Fixture::new();
+    let key_file = fixture.dir.path().join("secret-keys");
+    assert_eq!(
+        fixture.run_sealed(&["makemigrations"]).await,
+        ExitCode::SUCCESS
+    );
+    let created = std::fs::read_to_string(&key_file).expect("the key file");
+    assert!(created.starts_with("dev:"), "{created}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(fixture.run_sealed(&["migrate"]).await, ExitCode::SUCCESS);
+    assert_eq!(
+        std::fs::read_to_string(&key_file).expect("the key file"),
+        created,
+        "the file is kept"
+    );
+    let keyring = Arc::new(fw::sensitive::Keyring::parse(created.trim()).expect("keys"));
+    let db = fw::Db::connect(&fixture.database_url)
+        .await
+        .expect("database")
+        .with_keyring(keyring);
+    let patient = Patient::insert(
+        &db,
+        NewPatient {
+            name: "Ada".to_owned(),
+        },
+    )
+    .await
+    .expect("insert");
+    assert_eq!(
+        Patient::get(&db, patient.id).await.expect("read").name,
+        "Ada"
+    );
+    db.close().await;
+}
+
+/// Without configured keys on any other database, every command of an app
+/// with a sealed model stops before it starts; an app without one runs.
+#[tokio::test]
+async fn a_sealing_app_without_keys_stops_on_another_database() {
+    // Never reached: the app stops before it connects.
+    let fixture = Fixture::with_database("postgres://nobody@127.0.0.1:1/none".to_owned());
+    for command in [
+        &["migrate"][..],
+        &["makemigrations"],
+        &["serve"],
+        &["add", "1", "2"],
+    ] {
+        assert_eq!(
+            fixture.run_sealed(command).await,
+            ExitCode::FAILURE,
+            "{command:?}"
+        );
+    }
+    assert!(!fixture.dir.path().join("secret-keys").exists());
+    assert_eq!(fixture.run(&["makemigrations"]).await, ExitCode::SUCCESS);
+}
+
+/// `generate-key` prints an entry and needs no keys; a bad id is refused.
+#[tokio::test]
+async fn generate_key_needs_no_keys_and_checks_the_id() {
+    let fixture = Fixture::with_database("postgres://nobody@127.0.0.1:1/none".to_owned());
+    assert_eq!(
+        fixture.run_sealed(&["generate-key"]).await,
+        ExitCode::SUCCESS
+    );
+    assert_eq!(
+        fixture
+            .run_sealed(&["generate-key", "--id", "2026-q1"])
+            .await,
+        ExitCode::SUCCESS
+    );
+    assert_eq!(
+        fixture
+            .run_sealed(&["generate-key", "--id", "not an id"])
+            .await,
+        ExitCode::FAILURE
+    );
 }

@@ -908,12 +908,13 @@ pub(crate) async fn sql_binds_and_decodes_every_field_type(db: &Db) {
     round_trip(db, "SELECT $1 AS no_date", None::<NaiveDate>).await;
     round_trip(db, "SELECT $1 AS no_reference", None::<Ref<Account>>).await;
 
-    // Bound values compare equal to the stored columns: the encodings agree.
+    // Bound values compare equal to the stored columns: the encodings agree
+    // (the sealed tax id, whose stored text is never the clear value, aside).
     let matched = fw::sql(
         "SELECT count(*) FROM position p \
          JOIN account a ON a.id = p.account_id \
          JOIN dividend d ON d.id = p.last_dividend_id \
-         WHERE a.id = $1 AND a.active = $2 AND a.risk_score = $3 AND a.tax_id = $4 \
+         WHERE a.id = $1 AND a.active = $2 AND a.risk_score = $3 AND a.tax_id <> $4 \
          AND p.id = $5 AND p.security_id = $6 AND p.quantity = $7 \
          AND d.id = $8 AND d.rate = $9 AND d.status = $10 AND d.ex_date = $11 \
          AND d.record_date = $12 AND $13 IS NULL",
@@ -1134,6 +1135,7 @@ fw::testing::database_suite! {
     run: with_tables,
     cases: [
         insert_returns_the_stored_row,
+        sealed_fields_are_stored_sealed_and_found_by_digest,
         get_of_a_missing_key_is_not_found,
         update_bumps_the_version_and_refuses_a_stale_copy,
         patch_changes_only_the_given_fields,
@@ -1161,4 +1163,39 @@ fw::testing::database_suite! {
         sql_errors_are_errors_not_panics,
         sql_reads_inside_a_transaction,
     ],
+}
+
+pub(crate) async fn sealed_fields_are_stored_sealed_and_found_by_digest(db: &Db) {
+    let account = Account::insert(db, new_account("123-45-6789"))
+        .await
+        .expect("account");
+    assert_eq!(account.tax_id, "123-45-6789");
+    let stored = fw::sql("SELECT holder_name, tax_id FROM account")
+        .fetch_all(db, |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)))
+        .await
+        .unwrap();
+    for text in [&stored[0].0, &stored[0].1] {
+        assert!(text.starts_with("fw1:"), "{text}");
+        assert!(!text.contains("Ada") && !text.contains("6789"), "{text}");
+    }
+    let read = Account::get(db, account.id).await.expect("get");
+    assert!(read == account, "a sealed row reads back as written");
+    let found = Account::query()
+        .filter(Account::TAX_ID.eq("123-45-6789"))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let duplicate = Account::insert(db, new_account("123-45-6789")).await;
+    assert!(
+        matches!(duplicate, Err(Error::UniqueViolation { .. })),
+        "{duplicate:?}"
+    );
+
+    // A value moved to another column does not open there.
+    db.execute_raw("UPDATE account SET holder_name = tax_id")
+        .await
+        .unwrap();
+    let moved = Account::get(db, account.id).await;
+    assert!(matches!(moved, Err(Error::Unreadable { .. })), "{moved:?}");
 }

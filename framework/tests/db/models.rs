@@ -54,7 +54,7 @@ pub(crate) struct Account {
     pub(crate) id: Uuid,
     #[field(sensitive)]
     pub(crate) holder_name: String,
-    #[field(sensitive, unique)]
+    #[field(sensitive(searchable), unique)]
     pub(crate) tax_id: String,
     #[field(default = true)]
     pub(crate) active: bool,
