@@ -2,6 +2,8 @@
 
 #[path = "sensitive_ops/cases.rs"]
 mod cases;
+#[path = "sensitive_ops/commands.rs"]
+mod commands;
 
 /// The database every case in `sensitive_ops/cases.rs` runs on.
 const DATABASE: fw::Dialect = fw::Dialect::Sqlite;
