@@ -289,10 +289,10 @@ pub async fn replay_erasures(
 }
 
 /// The rows `ledger` names, each with its model, or the first bad line's error.
-fn read_ledger<'m>(
-    models: &'m [SealedModel],
+fn read_ledger(
+    models: &[SealedModel],
     mut ledger: impl BufRead,
-) -> anyhow::Result<Vec<(&'m SealedModel, Value)>> {
+) -> anyhow::Result<Vec<(&SealedModel, Value)>> {
     let mut rows = Vec::new();
     let mut line = Vec::new();
     for number in 1.. {
