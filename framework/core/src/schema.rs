@@ -287,7 +287,7 @@ impl FieldSchema {
     pub fn digest_column(&self) -> Option<String> {
         self.sensitivity
             .is_searchable()
-            .then(|| format!("{}_digest", self.column))
+            .then(|| digest_column_name(self.column))
     }
 
     /// Whether the application supplies this field on insert.
@@ -379,6 +379,11 @@ pub fn foreign_key_constraint_column<'a>(table: &str, constraint: &'a str) -> Op
 /// The name of the CHECK constraint on `column` of `table`.
 pub fn check_constraint_name(table: &str, column: &str) -> String {
     format!("{table}_{column}_check")
+}
+
+/// The name of the column holding the keyed digest of sealed column `column`.
+pub fn digest_column_name(column: &str) -> String {
+    format!("{column}_digest")
 }
 
 /// The name of the (non-unique) index over `columns` of `table`.

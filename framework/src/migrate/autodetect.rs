@@ -111,6 +111,11 @@ pub(crate) fn diff(
     }
 
     for name in &kept {
+        for alter in sensitivity_changes(&current.tables[name], &target.tables[name]) {
+            push(&mut current, alter)?;
+        }
+    }
+    for name in &kept {
         let new = &target.tables[name];
         for column in &new.columns {
             if current.tables[name].column(&column.name).is_none() {
@@ -167,6 +172,51 @@ pub(crate) fn diff(
         push(&mut current, drop)?;
     }
     Ok(operations)
+}
+
+/// The `alter_sensitivity` operations of the columns `new` seals, opens, or
+/// gives or takes a digest, each after an `alter_column` that removes what a
+/// sealed value would break (constraints, a default) from a column about to be
+/// sealed. A column that is opened gets its constraints back from the later
+/// alter pass.
+fn sensitivity_changes(old: &Table, new: &Table) -> Vec<Operation> {
+    let has_digest = |table: &Table, column: &str| {
+        table
+            .columns
+            .iter()
+            .any(|c| c.digest_of.as_deref() == Some(column))
+    };
+    let mut operations = Vec::new();
+    for column in new.columns.iter().filter(|c| c.digest_of.is_none()) {
+        let Some(existing) = old.column(&column.name) else {
+            continue;
+        };
+        let searchable = has_digest(new, &column.name);
+        if existing.sealed == column.sealed && has_digest(old, &column.name) == searchable {
+            continue;
+        }
+        if column.sealed && !existing.sealed {
+            let unconstrained = Column {
+                sql_type: column.sql_type,
+                default: None,
+                constraints: Vec::new(),
+                ..existing.clone()
+            };
+            if &unconstrained != existing {
+                operations.push(Operation::AlterColumn {
+                    table: new.name.clone(),
+                    column: unconstrained,
+                });
+            }
+        }
+        operations.push(Operation::AlterSensitivity {
+            table: new.name.clone(),
+            column: column.name.clone(),
+            sealed: column.sealed,
+            searchable,
+        });
+    }
+    operations
 }
 
 fn drop_index(table: &str, index: &Index) -> Operation {

@@ -504,6 +504,19 @@ fn render_operation(out: &mut String, state: &SchemaState, operation: &Operation
                 }
             }
         }
+        Operation::AlterSensitivity {
+            table,
+            column,
+            sealed,
+            searchable,
+        } => {
+            line("table", string(table));
+            line("column", string(column));
+            line("sealed", sealed.to_string());
+            if *searchable {
+                line("searchable", "true".to_owned());
+            }
+        }
         Operation::RunDataMigration { function } => line("function", string(function)),
     }
 }

@@ -11,7 +11,7 @@ use std::fmt;
 use super::column::Column;
 use super::operation::Operation;
 use super::state::SchemaState;
-use crate::schema::{Constraint, Constraints, SqlType};
+use crate::schema::{self, Constraint, Constraints, SqlType};
 
 /// One deploy-safety problem of a migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +146,24 @@ fn lint_operation(
             };
             lint_alter_column(table, old, column, &mut report);
         }
+        Operation::AlterSensitivity {
+            table,
+            column,
+            sealed,
+            searchable,
+        } => {
+            let Some(old) = state.table(table) else {
+                return;
+            };
+            let was_sealed = old.column(column).is_some_and(|c| c.sealed);
+            let had_digest = old
+                .columns
+                .iter()
+                .any(|c| c.digest_of.as_deref() == Some(column.as_str()));
+            let (key, what, why, recipe) =
+                sensitivity_finding(table, column, was_sealed, *sealed, had_digest, *searchable);
+            report(key, what, &why, recipe);
+        }
         Operation::AddIndex {
             table,
             name,
@@ -175,6 +193,96 @@ fn lint_operation(
     }
 }
 
+/// The finding of an `alter_sensitivity` operation: key, what, why, recipe.
+fn sensitivity_finding(
+    table: &str,
+    column: &str,
+    was_sealed: bool,
+    sealed: bool,
+    had_digest: bool,
+    searchable: bool,
+) -> (String, String, String, String) {
+    let target = format!("{table}.{column}");
+    let digest = schema::digest_column_name(column);
+    let held = format!(
+        "the rewrite holds every row of `{table}` (on SQLite, the whole database) until the \
+         migration commits"
+    );
+    let window = "deploy with a maintenance window: stop the old release, run `migrate`, \
+                  start this one";
+    let swap = |new_field: &str| {
+        format!(
+            "{window}; or, without downtime: 1. add a new {new_field} field beside `{column}` and \
+             write both; 2. backfill the new field through the model (a data migration or a \
+             batch job, so each row is written as the model writes it); 3. switch reads to the \
+             new field; 4. drop `{column}` in a later release (see drop_column)"
+        )
+    };
+    match (was_sealed, sealed) {
+        (false, true) => (
+            format!("seal:{target}"),
+            format!(
+                "seals every value of `{target}`{}: rewrites every row of `{table}`",
+                if searchable {
+                    format!(" and fills its digest column `{digest}`")
+                } else {
+                    String::new()
+                }
+            ),
+            format!(
+                "not expand/contract safe: the release still serving reads `{column}` as clear \
+                 text, so it serves the sealed text (`fw1:...`) as the value, and writes clear \
+                 values that this release cannot open; {held}"
+            ),
+            swap("`#[field(sensitive)]`"),
+        ),
+        (true, false) => (
+            format!("open:{target}"),
+            format!(
+                "opens every sealed value of `{target}`{}: rewrites every row of `{table}`",
+                if had_digest {
+                    format!(" and drops its digest column `{digest}`")
+                } else {
+                    String::new()
+                }
+            ),
+            format!(
+                "not expand/contract safe: the release still serving opens `{column}` and fails \
+                 on every clear value, and writes sealed values that this release reads as the \
+                 value; {held}"
+            ),
+            swap("plain (not `sensitive`)"),
+        ),
+        _ if searchable => (
+            format!("add_digest:{target}"),
+            format!(
+                "fills the new digest column `{table}.{digest}` from every opened value of \
+                 `{column}`: rewrites every row of `{table}`"
+            ),
+            format!(
+                "the release still serving does not write the digest, so rows it writes \
+                 meanwhile are not found by equality filters (nor kept unique) until their \
+                 digest is filled; {held}"
+            ),
+            format!(
+                "run the app's `rotate-keys` once the old release has stopped: it fills every \
+                 missing digest; or {window}"
+            ),
+        ),
+        _ => (
+            format!("drop_digest:{target}"),
+            format!("drops the digest column `{table}.{digest}` of `{column}`"),
+            "the release still serving writes the digest column and filters by it, and those \
+             requests fail until it stops"
+                .to_owned(),
+            format!(
+                "{window}; the digest holds nothing the sealed column does not, so the old \
+                 release's failures are its only cost"
+            ),
+        ),
+    }
+}
+
 fn operation_table(operation: &Operation) -> Option<&str> {
     match operation {
         Operation::DropTable { table, .. }
@@ -185,7 +293,8 @@ fn operation_table(operation: &Operation) -> Option<&str> {
         | Operation::AddIndex { table, .. }
         | Operation::DropIndex { table, .. }
         | Operation::AddUnique { table, .. }
-        | Operation::DropUnique { table, .. } => Some(table),
+        | Operation::DropUnique { table, .. }
+        | Operation::AlterSensitivity { table, .. } => Some(table),
         _ => None,
     }
 }

@@ -59,6 +59,7 @@ mod column;
 mod file;
 mod lint;
 mod operation;
+mod reseal;
 mod run;
 mod sql;
 mod state;
@@ -412,6 +413,34 @@ pub enum MigrateError {
         /// The definition the migration builds.
         expected: String,
     },
+    /// A migration seals or opens stored values and the database handle has no
+    /// keys; nothing was applied.
+    #[error(
+        "migration `{name}` seals or opens the values of `{table}` and needs the app's keys: set FW_SECRET_KEYS (or FW_SECRET_KEYS_FILE) to the keys the app runs with and run `migrate` again; nothing was applied"
+    )]
+    NoKeyring {
+        /// The migration's name.
+        name: String,
+        /// The table whose values it rewrites.
+        table: String,
+    },
+    /// A value of an `alter_sensitivity` operation's column could not be opened
+    /// or sealed; the migration was rolled back.
+    #[error(
+        "migration `{name}` cannot rewrite `{table}.{column}` of the row with key {row}: {reason}; nothing of it was applied"
+    )]
+    Reseal {
+        /// The migration's name.
+        name: String,
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The row's primary key, as text.
+        row: String,
+        /// What went wrong and what to do.
+        reason: String,
+    },
     /// A SQLite table rebuild left rows pointing nowhere; the migration was rolled
     /// back.
     #[error(
@@ -741,7 +770,7 @@ pub fn schema_sql(models: &[&ModelSchema], dialect: Dialect) -> Result<String, M
             .into_iter()
             .filter_map(|step| match step {
                 sql::Step::Sql(statement) => Some(format!("{statement};\n")),
-                sql::Step::DataMigration(_) => None,
+                sql::Step::DataMigration(_) | sql::Step::Reseal(_) => None,
             })
             .collect();
         blocks.push(statements.concat());

@@ -69,6 +69,17 @@ pub(crate) enum Operation {
         table: String,
         name: String,
     },
+    /// Seals (`sealed = true`) or opens the existing values of a text column,
+    /// row by row in batches by primary key, and adds (`searchable = true`) or
+    /// drops its digest column `<column>_digest`, filling a new one from the
+    /// clear values. The keys are the database handle's.
+    AlterSensitivity {
+        table: String,
+        column: String,
+        sealed: bool,
+        #[serde(default)]
+        searchable: bool,
+    },
     /// Hand-written SQL: `sql` for both dialects, or `sqlite` and `postgres`.
     RunSql {
         #[serde(default)]
@@ -99,6 +110,7 @@ impl Operation {
             Operation::DropIndex { .. } => "drop_index",
             Operation::AddUnique { .. } => "add_unique",
             Operation::DropUnique { .. } => "drop_unique",
+            Operation::AlterSensitivity { .. } => "alter_sensitivity",
             Operation::RunSql { .. } => "run_sql",
             Operation::RunDataMigration { .. } => "run_data_migration",
         }
@@ -143,6 +155,19 @@ impl Operation {
             Operation::DropUnique { table, name } => {
                 format!("drop unique constraint `{name}` on `{table}`")
             }
+            Operation::AlterSensitivity {
+                table,
+                column,
+                sealed,
+                searchable,
+            } => {
+                let what = match (sealed, searchable) {
+                    (true, true) => "sealed and searchable",
+                    (true, false) => "sealed",
+                    (false, _) => "clear",
+                };
+                format!("make `{table}.{column}` {what}, rewriting its rows")
+            }
             Operation::RunSql { .. } => "run SQL".to_owned(),
             Operation::RunDataMigration { function } => {
                 format!("run data migration `{function}`")
@@ -167,6 +192,15 @@ impl Operation {
             }
             Operation::DropIndex { name, .. } | Operation::DropUnique { name, .. } => {
                 format!("drop_{name}")
+            }
+            Operation::AlterSensitivity {
+                table,
+                column,
+                sealed,
+                ..
+            } => {
+                let verb = if *sealed { "seal" } else { "open" };
+                format!("{verb}_{table}_{column}")
             }
             Operation::RunSql { .. } => "run_sql".to_owned(),
             Operation::RunDataMigration { function } => function.clone(),

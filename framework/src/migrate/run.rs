@@ -66,6 +66,7 @@ pub(super) async fn migrate(
                     .map(|step| match step {
                         Step::Sql(sql) => sql.clone(),
                         Step::DataMigration(name) => format!("-- run data migration `{name}`"),
+                        Step::Reseal(reseal) => format!("-- {}", reseal.describe()),
                     })
                     .collect(),
             })
@@ -74,6 +75,20 @@ pub(super) async fn migrate(
     }
     if pending.is_empty() {
         return Ok(MigrateOutcome::UpToDate);
+    }
+    if db.keyring().is_none() {
+        let needs_keys = pending.iter().find_map(|prepared| {
+            prepared.steps.iter().find_map(|step| match step {
+                Step::Reseal(reseal) => Some((prepared.file, &reseal.table)),
+                _ => None,
+            })
+        });
+        if let Some((file, table)) = needs_keys {
+            return Err(MigrateError::NoKeyring {
+                name: file.name.clone(),
+                table: table.clone(),
+            });
+        }
     }
 
     create_history_table(db).await?;
@@ -340,6 +355,13 @@ async fn run_transaction(
                 function(&mut tx)
                     .await
                     .map_err(|source| failed(&format!("data migration `{name}`"), source))?;
+            }
+            Step::Reseal(reseal) => {
+                let keyring = db.keyring().ok_or_else(|| MigrateError::NoKeyring {
+                    name: migration.name.clone(),
+                    table: reseal.table.clone(),
+                })?;
+                super::reseal::run(&mut tx, keyring, &migration.name, reseal).await?;
             }
         }
     }

@@ -23,6 +23,51 @@ pub(crate) enum Step {
     Sql(String),
     /// A registered Rust data-migration function.
     DataMigration(String),
+    /// The row-by-row rewrite of an `alter_sensitivity` operation.
+    Reseal(Reseal),
+}
+
+/// How an `alter_sensitivity` operation rewrites a column's stored values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reseal {
+    pub(crate) table: String,
+    /// The primary key column, whose value binds each sealed value to its row.
+    pub(crate) key: String,
+    pub(crate) key_type: SqlType,
+    pub(crate) column: String,
+    /// The stored values are sealed before the rewrite.
+    pub(crate) opens: bool,
+    /// The stored values are sealed after the rewrite.
+    pub(crate) seals: bool,
+    /// A digest column to fill from the clear values.
+    pub(crate) digest: Option<String>,
+}
+
+impl Reseal {
+    /// What the step does, for plans and errors.
+    pub(crate) fn describe(&self) -> String {
+        let Reseal {
+            table,
+            column,
+            opens,
+            seals,
+            digest,
+            ..
+        } = self;
+        let mut what = match (opens, seals) {
+            (false, true) => format!("seal every value of `{table}.{column}`"),
+            (true, false) => format!("open every value of `{table}.{column}`"),
+            _ => format!("read every value of `{table}.{column}`"),
+        };
+        if let Some(digest) = digest {
+            what.push_str(&format!(" and write its digest to `{digest}`"));
+        }
+        what.push_str(&format!(
+            ", {} rows at a time by primary key",
+            super::reseal::BATCH_SIZE
+        ));
+        what
+    }
 }
 
 /// The suffix of the temporary table a SQLite rebuild copies rows into.
@@ -157,8 +202,57 @@ pub(crate) fn render(
         Operation::RunDataMigration { function } => {
             return Ok(vec![Step::DataMigration(function.clone())]);
         }
+        Operation::AlterSensitivity { table, column, .. } => {
+            return alter_sensitivity(table_before(table)?, table_after(table)?, column, dialect);
+        }
     };
     Ok(statements.into_iter().map(Step::Sql).collect())
+}
+
+/// Adds the digest column a sealed column gains, rewrites the rows, then drops
+/// the digest column it loses.
+fn alter_sensitivity(
+    before: &Table,
+    after: &Table,
+    column: &str,
+    dialect: Dialect,
+) -> Result<Vec<Step>, String> {
+    let sealed = |table: &Table| table.column(column).is_some_and(|c| c.sealed);
+    let digest_of = |table: &Table| {
+        table
+            .columns
+            .iter()
+            .find(|c| c.digest_of.as_deref() == Some(column))
+            .map(|c| c.name.clone())
+    };
+    let key = after
+        .columns
+        .iter()
+        .find(|c| c.primary_key)
+        .ok_or_else(|| format!("fw bug: table `{}` has no primary key", after.name))?;
+    let (opens, seals) = (sealed(before), sealed(after));
+    let added_digest = digest_of(after).filter(|_| digest_of(before).is_none());
+    let mut steps = Vec::new();
+    if let Some(digest) = &added_digest
+        && let Some(definition) = after.column(digest)
+    {
+        steps.extend(add_column(before, after, definition, dialect).into_iter().map(Step::Sql));
+    }
+    if opens != seals || added_digest.is_some() {
+        steps.push(Step::Reseal(Reseal {
+            table: after.name.clone(),
+            key: key.name.clone(),
+            key_type: key.sql_type,
+            column: column.to_owned(),
+            opens,
+            seals,
+            digest: added_digest,
+        }));
+    }
+    if let Some(digest) = digest_of(before).filter(|_| digest_of(after).is_none()) {
+        steps.extend(drop_column(before, after, &digest, dialect).into_iter().map(Step::Sql));
+    }
+    Ok(steps)
 }
 
 /// The column type for `dialect`.

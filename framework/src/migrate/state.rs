@@ -333,8 +333,86 @@ impl SchemaState {
             } => self.add_index(table, name, columns, true),
             Operation::DropIndex { table, name } => self.drop_index(table, name, false),
             Operation::DropUnique { table, name } => self.drop_index(table, name, true),
+            Operation::AlterSensitivity {
+                table,
+                column,
+                sealed,
+                searchable,
+            } => self.alter_sensitivity(table, column, *sealed, *searchable),
             Operation::RunSql { .. } | Operation::RunDataMigration { .. } => Ok(()),
         }
+    }
+
+    fn alter_sensitivity(
+        &mut self,
+        table: &str,
+        column: &str,
+        sealed: bool,
+        searchable: bool,
+    ) -> Result<(), String> {
+        if searchable && !sealed {
+            return Err(format!(
+                "`{table}.{column}`: `searchable = true` needs `sealed = true` (a digest is kept only for a sealed column)"
+            ));
+        }
+        let target = self.table_mut(table)?;
+        let Some(existing) = target.column(column) else {
+            return Err(format!("column `{table}.{column}` does not exist"));
+        };
+        let key = target.columns.iter().find(|c| c.primary_key);
+        if key.is_some_and(|key| {
+            !(key.sql_type.is_integer() || matches!(key.sql_type, SqlType::Text | SqlType::Uuid))
+        }) {
+            return Err(format!(
+                "`{table}.{column}`: sealed values are bound to their row's primary key, which must be an integer, text or a UUID"
+            ));
+        }
+        let digest = target
+            .columns
+            .iter()
+            .position(|c| c.digest_of.as_deref() == Some(column));
+        if existing.sealed == sealed && digest.is_some() == searchable {
+            let what = match (sealed, searchable) {
+                (true, true) => "sealed and searchable",
+                (true, false) => "sealed without a digest",
+                (false, _) => "clear",
+            };
+            return Err(format!(
+                "`{table}.{column}` is already {what}; remove this operation"
+            ));
+        }
+        if sealed && !existing.sealed && !existing.constraints.is_empty() {
+            return Err(format!(
+                "`{table}.{column}` has constraints, which a sealed value would break; \
+                 remove them with an `alter_column` before this operation"
+            ));
+        }
+        let existing = target
+            .columns
+            .iter_mut()
+            .find(|c| c.name == column)
+            .ok_or_else(|| format!("column `{table}.{column}` does not exist"))?;
+        existing.sealed = sealed;
+        match digest {
+            Some(position) if !searchable => {
+                let name = target.columns.remove(position).name;
+                target
+                    .indexes
+                    .retain(|index| !index.columns.iter().any(|c| *c == name));
+            }
+            None if searchable => {
+                let digest = digest_column(column);
+                if target.column(&digest.name).is_some() {
+                    return Err(format!(
+                        "`{table}.{column}`: its digest column `{}` is taken by another column; rename that column first",
+                        digest.name
+                    ));
+                }
+                target.columns.push(digest);
+            }
+            _ => {}
+        }
+        self.validate()
     }
 
     fn add_index(
@@ -371,6 +449,24 @@ impl SchemaState {
         };
         target.indexes.remove(position);
         Ok(())
+    }
+}
+
+/// The nullable digest column of sealed column `sealed` (an erased value's
+/// digest is NULL).
+pub(crate) fn digest_column(sealed: &str) -> Column {
+    Column {
+        name: schema::digest_column_name(sealed),
+        sql_type: SqlType::Text,
+        nullable: true,
+        primary_key: false,
+        generated: None,
+        default: None,
+        constraints: Vec::new(),
+        references: None,
+        on_delete: None,
+        sealed: false,
+        digest_of: Some(sealed.to_owned()),
     }
 }
 
@@ -411,20 +507,8 @@ fn table_of_model(model: &ModelSchema) -> Table {
         // A searchable sealed field is compared, made unique and indexed
         // through its digest: the sealed text differs on every write.
         let digest = field.digest_column();
-        if let Some(digest) = &digest {
-            columns.push(Column {
-                name: digest.clone(),
-                sql_type: SqlType::Text,
-                nullable: true,
-                primary_key: false,
-                generated: None,
-                default: None,
-                constraints: Vec::new(),
-                references: None,
-                on_delete: None,
-                sealed: false,
-                digest_of: Some(field.column.to_owned()),
-            });
+        if digest.is_some() {
+            columns.push(digest_column(field.column));
         }
         let indexed = digest.as_deref().unwrap_or(field.column);
         if field.unique && !field.primary_key {
