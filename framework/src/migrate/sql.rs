@@ -236,7 +236,11 @@ fn alter_sensitivity(
     if let Some(digest) = &added_digest
         && let Some(definition) = after.column(digest)
     {
-        steps.extend(add_column(before, after, definition, dialect).into_iter().map(Step::Sql));
+        steps.extend(
+            add_column(before, after, definition, dialect)
+                .into_iter()
+                .map(Step::Sql),
+        );
     }
     if opens != seals || added_digest.is_some() {
         steps.push(Step::Reseal(Reseal {
@@ -250,7 +254,11 @@ fn alter_sensitivity(
         }));
     }
     if let Some(digest) = digest_of(before).filter(|_| digest_of(after).is_none()) {
-        steps.extend(drop_column(before, after, &digest, dialect).into_iter().map(Step::Sql));
+        steps.extend(
+            drop_column(before, after, &digest, dialect)
+                .into_iter()
+                .map(Step::Sql),
+        );
     }
     Ok(steps)
 }

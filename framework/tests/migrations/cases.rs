@@ -28,6 +28,7 @@ fw::testing::database_suite! {
         concurrent_index_file_is_applied,
         drops_and_tightenings_apply,
         pending_lists_what_the_database_lacks,
+        existing_rows_are_sealed_and_opened,
     ],
 }
 
@@ -223,7 +224,7 @@ async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
     assert_eq!(probe.tables().await, tables, "tables");
     for model in models {
         let table = model.table;
-        let columns: BTreeSet<String> = model
+        let mut columns: BTreeSet<String> = model
             .fields
             .iter()
             .map(|field| {
@@ -236,6 +237,15 @@ async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
                 )
             })
             .collect();
+        // A searchable sealed field's digest: nullable text (an erased value's is NULL).
+        columns.extend(model.fields.iter().filter_map(|field| {
+            let text = if dialect == Dialect::Postgres {
+                "text"
+            } else {
+                "TEXT"
+            };
+            Some(format!("{}|{text}|0|0", field.digest_column()?))
+        }));
         assert_eq!(probe.columns(table).await, columns, "columns of {table}");
 
         let mut indexes = BTreeSet::new();
@@ -244,15 +254,18 @@ async fn assert_live_schema_matches(test_db: &TestDb, models: &[&ModelSchema]) {
             constraints.insert(format!("{table}_pkey"));
         }
         for field in model.fields {
+            // A searchable sealed field is unique and indexed through its digest.
+            let digest = field.digest_column();
+            let indexed = digest.as_deref().unwrap_or(field.column);
             if field.unique && !field.primary_key {
-                let name = fw::schema::unique_constraint_name(table, &[field.column]);
+                let name = fw::schema::unique_constraint_name(table, &[indexed]);
                 if dialect == Dialect::Postgres {
                     constraints.insert(name.clone());
                 }
                 indexes.insert(name);
             }
             if field.index {
-                indexes.insert(fw::schema::index_name(table, &[field.column]));
+                indexes.insert(fw::schema::index_name(table, &[indexed]));
             }
             if field.foreign_key.is_some() {
                 constraints.insert(fw::schema::foreign_key_constraint_name(table, field.column));
@@ -887,4 +900,145 @@ pub(crate) async fn pending_lists_what_the_database_lacks(test_db: TestDb) {
     apply(db, dir).await;
     std::fs::remove_file(dir.join("0002_later.toml")).unwrap();
     assert!(pending(db, dir).await.unwrap().is_empty());
+}
+
+/// The deploy-safety keys of what `makemigrations` just wrote.
+fn findings_of(outcome: &MakeOutcome) -> Vec<String> {
+    match outcome {
+        MakeOutcome::Written(written) => written
+            .iter()
+            .flat_map(|migration| migration.findings.iter().map(|f| f.key.clone()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `(id, tax_id, tax_id_digest or "-", name or "-")` of every client, as stored.
+async fn raw_clients(probe: &Probe, digest: bool) -> Vec<Vec<String>> {
+    let digest = if digest {
+        "COALESCE(tax_id_digest, '-')"
+    } else {
+        "'-'"
+    };
+    let rows = probe
+        .strings(&format!(
+            "SELECT CAST(id AS TEXT) || '|' || tax_id || '|' || {digest} || '|' || \
+             COALESCE(name, '-') FROM client ORDER BY id"
+        ))
+        .await;
+    rows.iter()
+        .map(|row| row.split('|').map(str::to_owned).collect())
+        .collect()
+}
+
+pub(crate) async fn existing_rows_are_sealed_and_opened(test_db: TestDb) {
+    let db = test_db.db();
+    let keyring = db
+        .keyring()
+        .expect("test databases carry the test keys")
+        .clone();
+    let probe = Probe::connect(&test_db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, &[&CLIENT_CLEAR]);
+    apply(db, dir).await;
+    // More rows than one batch, so the rewrite goes on past its first page.
+    let rows = 1_203;
+    let values: Vec<String> = (1..=rows)
+        .map(|id| {
+            let name = if id % 2 == 0 {
+                "NULL".to_owned()
+            } else {
+                format!("'Holder {id}'")
+            };
+            format!("('{id:011}', {name})")
+        })
+        .collect();
+    execute(
+        db,
+        &format!(
+            "INSERT INTO client (tax_id, name) VALUES {}",
+            values.join(", ")
+        ),
+    )
+    .await;
+    let clear = raw_clients(&probe, false).await;
+
+    let sealing = make(dir, &[&CLIENT_SEALED]);
+    assert_eq!(
+        findings_of(&sealing),
+        [
+            "seal:client.tax_id",
+            "seal:client.name",
+            "add_unique:client_tax_id_digest_key"
+        ]
+    );
+    let keys = findings_of(&sealing);
+    acknowledge(dir, &keys.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // Without the keys nothing runs, and the error says what to set.
+    let keyless = Db::connect(&test_db.url()).await.unwrap();
+    let error = migrate(
+        &keyless,
+        dir,
+        &DataMigrations::new(),
+        MigrateOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, MigrateError::NoKeyring { .. }), "{error}");
+    assert!(error.to_string().contains("FW_SECRET_KEYS"), "{error}");
+    assert_eq!(raw_clients(&probe, false).await, clear);
+
+    apply(db, dir).await;
+    assert_live_schema_matches(&test_db, &[&CLIENT_SEALED]).await;
+    let sealed = raw_clients(&probe, true).await;
+    assert_eq!(sealed.len(), rows);
+    for (stored, clear) in sealed.iter().zip(&clear) {
+        let place = |column| fw::sensitive::Place {
+            table: "client",
+            column,
+            row: &clear[0],
+        };
+        assert!(stored[1].starts_with("fw1:"), "{stored:?}");
+        assert_eq!(
+            keyring.open(&place("tax_id"), &stored[1]).unwrap(),
+            clear[1]
+        );
+        assert_eq!(stored[2], keyring.digest("client", "tax_id", &clear[1]));
+        if clear[3] == "-" {
+            assert_eq!(stored[3], "-");
+        } else {
+            assert!(stored[3].starts_with("fw1:"), "{stored:?}");
+            assert_eq!(keyring.open(&place("name"), &stored[3]).unwrap(), clear[3]);
+        }
+    }
+    // An equality lookup compares digests, and finds the row.
+    let digest = keyring.digest("client", "tax_id", "00000000042");
+    let found = probe
+        .strings(&format!(
+            "SELECT CAST(id AS TEXT) FROM client WHERE tax_id_digest = '{digest}'"
+        ))
+        .await;
+    assert_eq!(found, ["42"]);
+
+    let opening = make(dir, &[&CLIENT_CLEAR]);
+    assert_eq!(
+        findings_of(&opening),
+        [
+            "open:client.tax_id",
+            "open:client.name",
+            "narrow_column:client.tax_id",
+            "add_unique:client_tax_id_key",
+        ]
+    );
+    let keys = findings_of(&opening);
+    acknowledge(dir, &keys.iter().map(String::as_str).collect::<Vec<_>>());
+    apply(db, dir).await;
+    assert_live_schema_matches(&test_db, &[&CLIENT_CLEAR]).await;
+    assert_eq!(raw_clients(&probe, false).await, clear);
+    assert!(matches!(
+        make(dir, &[&CLIENT_CLEAR]),
+        MakeOutcome::NoChanges
+    ));
 }

@@ -408,3 +408,32 @@ pub(crate) const ACKNOWLEDGE_ITEMS: &[&str] = &[
     "add_unique:item_label_key",
     "drop_table:legacy",
 ];
+
+// A table whose existing fields become sensitive, and clear again.
+
+pub(crate) const CLIENT_CLEAR_FIELDS: &[FieldSchema] = &[
+    auto_id(),
+    FieldSchema {
+        unique: true,
+        constraints: &[Constraint::MaxLength(11)],
+        ..field("tax_id", SqlType::Text)
+    },
+    FieldSchema {
+        nullable: true,
+        ..field("name", SqlType::Text)
+    },
+];
+pub(crate) const CLIENT_CLEAR: ModelSchema = model("Client", "client", CLIENT_CLEAR_FIELDS);
+
+pub(crate) const CLIENT_SEALED_FIELDS: &[FieldSchema] = &[
+    auto_id(),
+    FieldSchema {
+        sensitivity: Sensitivity::Sealed { searchable: true },
+        ..CLIENT_CLEAR_FIELDS[1]
+    },
+    FieldSchema {
+        sensitivity: Sensitivity::Sealed { searchable: false },
+        ..CLIENT_CLEAR_FIELDS[2]
+    },
+];
+pub(crate) const CLIENT_SEALED: ModelSchema = model("Client", "client", CLIENT_SEALED_FIELDS);
