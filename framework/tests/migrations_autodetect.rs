@@ -375,3 +375,66 @@ fn numbering_gaps_duplicates_and_bad_names_are_errors() {
         "{bad_name}"
     );
 }
+
+#[test]
+fn sealing_an_existing_field_is_a_rewrite_the_file_explains() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, &[&CLIENT_CLEAR]);
+    let outcome = make(dir, &[&CLIENT_SEALED]);
+    let name = "0002_drop_client_tax_id_key_and_more.toml";
+    assert_eq!(file_names(dir)[1], name);
+    insta::assert_snapshot!("sealing_migration_file", read(dir, name));
+    assert_eq!(
+        finding_keys(&outcome),
+        [
+            "seal:client.tax_id",
+            "seal:client.name",
+            "add_unique:client_tax_id_digest_key"
+        ]
+    );
+    // The file replays to the models' state: nothing is left to migrate.
+    assert!(matches!(
+        make(dir, &[&CLIENT_SEALED]),
+        MakeOutcome::NoChanges
+    ));
+
+    make(dir, &[&CLIENT_CLEAR]);
+    insta::assert_snapshot!(
+        "opening_migration_file",
+        read(dir, "0003_drop_client_tax_id_digest_key_and_more.toml")
+    );
+    assert!(matches!(
+        make(dir, &[&CLIENT_CLEAR]),
+        MakeOutcome::NoChanges
+    ));
+}
+
+#[test]
+fn a_hand_written_alter_sensitivity_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, &[&CLIENT_CLEAR]);
+    let op = "[[operations]]\nop = \"alter_sensitivity\"\ntable = \"client\"\n";
+    let cases = [
+        (
+            "column = \"name\"\nsealed = false\nsearchable = true\n",
+            "`searchable = true` needs `sealed = true`",
+        ),
+        ("column = \"name\"\nsealed = false\n", "is already clear"),
+        (
+            "column = \"tax_id\"\nsealed = true\n",
+            "remove them with an `alter_column`",
+        ),
+        (
+            "column = \"nope\"\nsealed = true\n",
+            "column `client.nope` does not exist",
+        ),
+    ];
+    for (text, expected) in cases {
+        write(dir, "0002_hand.toml", &format!("{op}{text}"));
+        let error = make_error(dir, &[&CLIENT_CLEAR]).to_string();
+        assert!(error.contains("0002_hand.toml:1"), "{error}");
+        assert!(error.contains(expected), "{error}");
+    }
+}

@@ -398,7 +398,7 @@ impl SchemaState {
                 let name = target.columns.remove(position).name;
                 target
                     .indexes
-                    .retain(|index| !index.columns.iter().any(|c| *c == name));
+                    .retain(|index| !index.columns.contains(&name));
             }
             None if searchable => {
                 let digest = digest_column(column);
