@@ -38,9 +38,11 @@
 //! `add_column`, `drop_column`, `rename_column`, `alter_column` (the complete new
 //! definition), `add_index` (`concurrently = true` builds it without blocking
 //! writes on PostgreSQL, in a file of its own), `drop_index`, `add_unique`,
-//! `drop_unique`, `run_sql` (`sql` for both databases, or `sqlite` and
-//! `postgres`), and `run_data_migration` (`function`, registered in
-//! [`DataMigrations`]). `drop_table` and `drop_column` take `keep_in_database =
+//! `drop_unique`, `alter_sensitivity` (`column`, `sealed`, `searchable`: seals
+//! or opens the column's existing values with the database handle's keys and
+//! adds or drops its digest column), `run_sql` (`sql` for both databases, or
+//! `sqlite` and `postgres`), and `run_data_migration` (`function`, registered
+//! in [`DataMigrations`]). `drop_table` and `drop_column` take `keep_in_database =
 //! true` to forget a table or column while the previous release still uses it.
 //!
 //! Renames are never guessed: a model or field says `renamed_from = "old"`.
