@@ -146,7 +146,7 @@ pub mod __private {
         }
     }
 
-    impl<M, T> ShownColumn<M, T> for crate::Column<M, T> {}
+    impl<M, T, S> ShownColumn<M, T> for crate::Column<M, T, S> {}
 
     /// The foreign key of a `Ref<M>` field.
     pub const fn foreign_key_to<M: crate::Model>(

@@ -193,7 +193,7 @@ async fn referencing<M: Model>(
     referenced: &Value,
 ) -> Result<Vec<M>> {
     let dialect = tx.dialect();
-    let mut sql = SqlBuilder::new(dialect);
+    let mut sql = SqlBuilder::new(dialect, M::TABLE);
     sql.push(M::sql(dialect).select);
     sql.push(" WHERE ");
     sql.push_column(field);

@@ -9,8 +9,8 @@ use crate::db::{Access, Arguments, Conn, Dialect, lock_clause, placeholder, quot
 use crate::error::{Error, Result, classify};
 use crate::field::Field;
 use crate::schema::{FieldSchema, ModelSchema, SqlType};
-use crate::sensitive::Keyring;
 use crate::sensitive::store::{decoder, digests_of, keyring_for};
+use crate::sensitive::{Comparable, Keyring, Matchable, Plain};
 use crate::value::Value;
 
 pub use fw_core::api::Lookup;
@@ -20,27 +20,30 @@ pub use fw_core::api::Lookup;
 ///
 /// Filters built from it only accept values of the field's type, so comparing a
 /// field with a value of the wrong type, or naming a field that does not exist,
-/// is a compile error.
-pub struct Column<M, T> {
+/// is a compile error. `S` says what the stored value allows: a sensitive
+/// field's column is [`Searchable`](crate::sensitive::Searchable) (only `eq`
+/// and `is_in`) or [`Sealed`](crate::sensitive::Sealed) (no comparison), so
+/// ordering or a range on a sealed value does not compile.
+pub struct Column<M, T, S = Plain> {
     field: &'static FieldSchema,
-    types: PhantomData<fn() -> (M, T)>,
+    types: PhantomData<fn() -> (M, T, S)>,
 }
 
-impl<M, T> Clone for Column<M, T> {
+impl<M, T, S> Clone for Column<M, T, S> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<M, T> Copy for Column<M, T> {}
+impl<M, T, S> Copy for Column<M, T, S> {}
 
-impl<M, T> fmt::Debug for Column<M, T> {
+impl<M, T, S> fmt::Debug for Column<M, T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Column({})", self.field.name)
     }
 }
 
-impl<M: Model, T: Field> Column<M, T> {
+impl<M: Model, T: Field, S> Column<M, T, S> {
     /// The handle for `field`. Used by generated code only.
     #[doc(hidden)]
     pub const fn new(field: &'static FieldSchema) -> Self {
@@ -64,37 +67,58 @@ impl<M: Model, T: Field> Column<M, T> {
     }
 
     /// `field = value`.
-    pub fn eq(self, value: impl Into<T::Scalar>) -> Filter<M> {
+    pub fn eq(self, value: impl Into<T::Scalar>) -> Filter<M>
+    where
+        S: Matchable,
+    {
         self.compare(Comparison::Eq, value)
     }
 
     /// `field <> value` (rows where the field is NULL do not match).
-    pub fn ne(self, value: impl Into<T::Scalar>) -> Filter<M> {
+    pub fn ne(self, value: impl Into<T::Scalar>) -> Filter<M>
+    where
+        S: Comparable,
+    {
         self.compare(Comparison::Ne, value)
     }
 
     /// `field < value`.
-    pub fn lt(self, value: impl Into<T::Scalar>) -> Filter<M> {
+    pub fn lt(self, value: impl Into<T::Scalar>) -> Filter<M>
+    where
+        S: Comparable,
+    {
         self.compare(Comparison::Lt, value)
     }
 
     /// `field <= value`.
-    pub fn lte(self, value: impl Into<T::Scalar>) -> Filter<M> {
+    pub fn lte(self, value: impl Into<T::Scalar>) -> Filter<M>
+    where
+        S: Comparable,
+    {
         self.compare(Comparison::Lte, value)
     }
 
     /// `field > value`.
-    pub fn gt(self, value: impl Into<T::Scalar>) -> Filter<M> {
+    pub fn gt(self, value: impl Into<T::Scalar>) -> Filter<M>
+    where
+        S: Comparable,
+    {
         self.compare(Comparison::Gt, value)
     }
 
     /// `field >= value`.
-    pub fn gte(self, value: impl Into<T::Scalar>) -> Filter<M> {
+    pub fn gte(self, value: impl Into<T::Scalar>) -> Filter<M>
+    where
+        S: Comparable,
+    {
         self.compare(Comparison::Gte, value)
     }
 
     /// `field IN (values...)`; an empty list matches nothing.
-    pub fn is_in<V: Into<T::Scalar>>(self, values: impl IntoIterator<Item = V>) -> Filter<M> {
+    pub fn is_in<V: Into<T::Scalar>>(self, values: impl IntoIterator<Item = V>) -> Filter<M>
+    where
+        S: Matchable,
+    {
         Filter::new(Condition::In {
             field: self.field,
             values: values
@@ -105,7 +129,10 @@ impl<M: Model, T: Field> Column<M, T> {
     }
 
     /// Ascending order on this field.
-    pub fn asc(self) -> Order<M> {
+    pub fn asc(self) -> Order<M>
+    where
+        S: Comparable,
+    {
         Order {
             field: self.field,
             descending: false,
@@ -114,7 +141,10 @@ impl<M: Model, T: Field> Column<M, T> {
     }
 
     /// Descending order on this field.
-    pub fn desc(self) -> Order<M> {
+    pub fn desc(self) -> Order<M>
+    where
+        S: Comparable,
+    {
         Order {
             field: self.field,
             descending: true,
@@ -123,7 +153,7 @@ impl<M: Model, T: Field> Column<M, T> {
     }
 }
 
-impl<M: Model, T: Field> Column<M, Option<T>> {
+impl<M: Model, T: Field, S> Column<M, Option<T>, S> {
     /// `field IS NULL` when `null` is true, `field IS NOT NULL` otherwise.
     pub fn is_null(self, null: bool) -> Filter<M> {
         Filter::new(Condition::IsNull {
@@ -138,7 +168,7 @@ pub trait TextField: Field {}
 impl TextField for String {}
 impl TextField for Option<String> {}
 
-impl<M: Model, T: TextField> Column<M, T> {
+impl<M: Model, T: TextField, S> Column<M, T, S> {
     fn like(self, pattern: TextPattern, case_insensitive: bool, text: &str) -> Filter<M> {
         Filter::new(Condition::Like {
             field: self.field,
@@ -149,17 +179,26 @@ impl<M: Model, T: TextField> Column<M, T> {
     }
 
     /// The text contains `text` (case-sensitive).
-    pub fn contains(self, text: &str) -> Filter<M> {
+    pub fn contains(self, text: &str) -> Filter<M>
+    where
+        S: Comparable,
+    {
         self.like(TextPattern::Contains, false, text)
     }
 
     /// The text contains `text`, ignoring ASCII case.
-    pub fn icontains(self, text: &str) -> Filter<M> {
+    pub fn icontains(self, text: &str) -> Filter<M>
+    where
+        S: Comparable,
+    {
         self.like(TextPattern::Contains, true, text)
     }
 
     /// The text starts with `text` (case-sensitive).
-    pub fn starts_with(self, text: &str) -> Filter<M> {
+    pub fn starts_with(self, text: &str) -> Filter<M>
+    where
+        S: Comparable,
+    {
         self.like(TextPattern::StartsWith, false, text)
     }
 }
@@ -656,8 +695,8 @@ impl<M: Model> Query<M> {
         let dialect = conn.dialect();
         let backwards = self.cursor.as_ref().is_some_and(|cursor| cursor.backwards);
         let keyring = keyring_for::<M>(&conn)?;
-        let mut sql = SqlBuilder::new(dialect);
-        sql.seal_with(M::TABLE, keyring.clone());
+        let mut sql = SqlBuilder::new(dialect, M::TABLE);
+        sql.seal_with(keyring.clone());
         sql.push(M::sql(dialect).select);
         self.push_where(&mut sql, true)?;
         self.push_order(&mut sql, backwards);
@@ -699,7 +738,8 @@ impl<M: Model> Query<M> {
     pub async fn count<'c>(self, conn: impl Into<Conn<'c>>) -> Result<u64> {
         let conn = conn.into();
         let dialect = conn.dialect();
-        let mut sql = SqlBuilder::new(dialect);
+        let mut sql = SqlBuilder::new(dialect, M::TABLE);
+        sql.seal_with(keyring_for::<M>(&conn)?);
         sql.push("SELECT COUNT(*) FROM ");
         sql.push(&quote_ident(M::SCHEMA.table));
         self.push_where(&mut sql, false)?;
@@ -718,7 +758,8 @@ impl<M: Model> Query<M> {
     pub async fn exists<'c>(self, conn: impl Into<Conn<'c>>) -> Result<bool> {
         let conn = conn.into();
         let dialect = conn.dialect();
-        let mut sql = SqlBuilder::new(dialect);
+        let mut sql = SqlBuilder::new(dialect, M::TABLE);
+        sql.seal_with(keyring_for::<M>(&conn)?);
         sql.push("SELECT 1 FROM ");
         sql.push(&quote_ident(M::SCHEMA.table));
         self.push_where(&mut sql, false)?;
@@ -822,33 +863,38 @@ pub(crate) struct SqlBuilder {
     dialect: Dialect,
     text: String,
     args: Arguments,
-    /// The table and keys that equality on a searchable sealed field compares
-    /// digests with.
-    sealed: Option<(&'static str, Arc<Keyring>)>,
+    /// The table the statement reads, whose searchable sealed fields equality
+    /// compares through digests.
+    table: &'static str,
+    /// The keys those digests are made with (`None` for a model without
+    /// sealed fields).
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl SqlBuilder {
-    pub(crate) fn new(dialect: Dialect) -> Self {
+    /// A statement on `table`.
+    pub(crate) fn new(dialect: Dialect, table: &'static str) -> Self {
         SqlBuilder {
             dialect,
             text: String::with_capacity(256),
             args: Arguments::new(dialect),
-            sealed: None,
+            table,
+            keyring: None,
         }
     }
 
-    /// Compares searchable sealed fields of `table` through digests made with
-    /// `keyring` (`None` for a model without sealed fields).
-    pub(crate) fn seal_with(&mut self, table: &'static str, keyring: Option<Arc<Keyring>>) {
-        self.sealed = keyring.map(|keyring| (table, keyring));
+    /// Compares searchable sealed fields through digests made with `keyring`
+    /// (`None` for a model without sealed fields).
+    pub(crate) fn seal_with(&mut self, keyring: Option<Arc<Keyring>>) {
+        self.keyring = keyring;
     }
 
     /// `field`'s digest equals one of the digests of `values` under every key.
     fn push_digest_match(&mut self, field: &FieldSchema, values: &[Value]) -> Result<()> {
-        let (Some((table, keyring)), Some(digest)) = (&self.sealed, field.digest_column()) else {
-            return Err(Error::NoKeyring { table: "(unknown)" });
+        let (Some(keyring), Some(digest)) = (&self.keyring, field.digest_column()) else {
+            return Err(Error::NoKeyring { table: self.table });
         };
-        let digests = digests_of(keyring, table, field, values);
+        let digests = digests_of(keyring, self.table, field, values);
         if digests.is_empty() {
             self.push("1 = 0");
             return Ok(());

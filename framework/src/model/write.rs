@@ -343,7 +343,7 @@ async fn find_by_values_optional<M: Model>(
 ) -> Result<Option<M>> {
     let dialect = conn.dialect();
     let keyring = keyring_for::<M>(&conn)?;
-    let mut sql = SqlBuilder::new(dialect);
+    let mut sql = SqlBuilder::new(dialect, M::TABLE);
     sql.push(M::sql(dialect).select);
     sql.push(" WHERE ");
     for (position, field) in fields.iter().enumerate() {

@@ -23,6 +23,42 @@ pub use rotate::{RotateOptions, RotationReport, TableRotation, rotate_keys};
 pub use sealed::SealedModel;
 pub use store::ERASED;
 
+/// A [`Column`](crate::Column) of a field stored as it is: every filter and
+/// ordering applies.
+#[derive(Debug)]
+pub enum Plain {}
+
+/// A [`Column`](crate::Column) of a `#[field(sensitive(searchable))]` field:
+/// `eq` and `is_in` compare its digest; nothing else can be done with a
+/// sealed value in the database.
+#[derive(Debug)]
+pub enum Searchable {}
+
+/// A [`Column`](crate::Column) of a `#[field(sensitive)]` field: its sealed
+/// value cannot be compared in the database at all.
+#[derive(Debug)]
+pub enum Sealed {}
+
+/// Columns `eq` and `is_in` apply to: plain and searchable ones.
+#[diagnostic::on_unimplemented(
+    message = "a `sensitive` field without `searchable` cannot be filtered by value",
+    label = "its stored value is sealed with a fresh nonce on every write",
+    note = "mark the field `#[field(sensitive(searchable))]` to find rows by equal value through its keyed digest"
+)]
+pub trait Matchable {}
+impl Matchable for Plain {}
+impl Matchable for Searchable {}
+
+/// Columns that order, compare by range, `ne` and text patterns apply to:
+/// plain ones only.
+#[diagnostic::on_unimplemented(
+    message = "a `sensitive` field cannot be ordered, compared by range or matched by a text pattern",
+    label = "its stored value is sealed: the database sees ciphertext, not the value",
+    note = "only `eq` and `is_in` work, on a `#[field(sensitive(searchable))]` field, through its keyed digest"
+)]
+pub trait Comparable {}
+impl Comparable for Plain {}
+
 /// The Rust types a `#[field(sensitive)]` field may have: text, or optional
 /// text. Generated code opens each sealed field in place through it.
 #[doc(hidden)]

@@ -241,10 +241,53 @@ fn check_field(cx: &Ctxt, model: &Model, field: &Field) {
         );
     }
 
+    check_sensitive(cx, model, field);
     check_text_options(cx, field);
     check_number_options(cx, field);
     check_default(cx, field);
     check_on_delete(cx, field);
+}
+
+/// A sealed field: not the key, not also `redacted`, and constrained or
+/// indexed only through the digest `searchable` adds.
+fn check_sensitive(cx: &Ctxt, model: &Model, field: &Field) {
+    let args = &field.args;
+    let Some(sensitive) = &args.sensitive else {
+        return;
+    };
+    if let Some(redacted) = &args.redacted {
+        cx.error_at(
+            redacted.name,
+            "`redacted` conflicts with `sensitive`: a sensitive field is already hidden, and \
+             sealed too; keep `sensitive` for personal data, `redacted` for secrets that are \
+             not (hashes)",
+        );
+    }
+    if field.is_primary_key_of(model) {
+        cx.error_at(
+            sensitive.name,
+            "a primary key cannot be `sensitive`: rows are found by their key, and each sealed \
+             value is bound to it; key the row with an `id` and keep the personal data in \
+             another field",
+        );
+    }
+    if sensitive.value.searchable {
+        return;
+    }
+    for (option, span) in [
+        ("unique", args.unique.as_ref().map(|opt| opt.name)),
+        ("index", args.index.as_ref().map(|opt| opt.name)),
+    ] {
+        if let Some(span) = span {
+            cx.error_at(
+                span,
+                format!(
+                    "`{option}` on a sensitive field needs `sensitive(searchable)`: a sealed \
+                     value differs on every write, so the {option} is on its keyed digest"
+                ),
+            );
+        }
+    }
 }
 
 /// Reports `option` when the field's type is not what it applies to.
@@ -525,6 +568,18 @@ fn check_indexes(cx: &Ctxt, model: &Model) {
                     message.push_str(&format!("; did you mean `{suggestion}`?"));
                 }
                 cx.error_spanned_by(name, message);
+            } else if model
+                .field(name)
+                .is_some_and(|field| field.args.sensitive.is_some())
+            {
+                complete = false;
+                cx.error_spanned_by(
+                    name,
+                    format!(
+                        "field `{text}` is sensitive and cannot be in `{kind}(...)`: its value is \
+                         sealed; mark it `#[field(sensitive(searchable), {kind})]` on its own"
+                    ),
+                );
             } else if !listed.insert(text.clone()) {
                 complete = false;
                 cx.error_spanned_by(

@@ -597,9 +597,14 @@ pub(super) fn column_consts(model: &Model) -> TokenStream {
              `{ident}::query().filter({ident}::{name}.eq(...))`.",
             field.ident
         );
+        let access = match &field.args.sensitive {
+            None => quote!(::fw::sensitive::Plain),
+            Some(sealing) if sealing.value.searchable => quote!(::fw::sensitive::Searchable),
+            Some(_) => quote!(::fw::sensitive::Sealed),
+        };
         quote_spanned! {field.ty_span()=>
             #[doc = #doc]
-            #vis const #name: ::fw::Column<#ident, #ty> =
+            #vis const #name: ::fw::Column<#ident, #ty, #access> =
                 ::fw::Column::new(&__FW_FIELDS[#index]);
         }
     });
