@@ -645,6 +645,14 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
             };
             parameter["in"] = json!("query");
             parameter["required"] = json!(false);
+            // A caller who may not see the field may not probe it either.
+            if let Some(permission) = spec.reveal_permission(filter) {
+                let description = parameter["description"].as_str().unwrap_or_default();
+                parameter["description"] = json!(format!(
+                    "{description} Needs the `{permission}` permission (else 403), as the field is sensitive."
+                ));
+                parameter[SENSITIVE] = json!({"permission": permission});
+            }
             parameters.push(parameter);
         }
     }

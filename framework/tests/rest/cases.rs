@@ -2460,6 +2460,17 @@ pub(crate) async fn the_document_marks_sensitive_fields(_app: Router, _db: fw::D
         description.contains("view_holder_tax_id") && description.contains("omitted"),
         "{description}"
     );
+    let filters = document["paths"]["/holders"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let tax_id = filters
+        .iter()
+        .find(|parameter| parameter["name"] == "tax_id")
+        .unwrap();
+    assert_eq!(
+        tax_id["x-sensitive"],
+        json!({"permission": "view_holder_tax_id"})
+    );
     let audit = &document["paths"]["/sensitive-reads"]["get"];
     assert_eq!(audit["x-fw-permission"], "view_sensitive_reads");
 }
