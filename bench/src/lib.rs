@@ -6,7 +6,8 @@
 //! (`server-fw`, `server-baseline`) and drives them alternately through the
 //! scenarios, printing throughput, latency, peak memory and the fw / baseline
 //! ratios; `--bench changelog-cost` measures what the change log adds to a
-//! write; `--bench login-timing` compares failed logins for existing and
+//! write; `--bench sensitive-cost` what sensitive fields add to a create and
+//! a retrieve; `--bench login-timing` compares failed logins for existing and
 //! unknown users. Under `cargo test` each target is the CI smoke run instead (see
 //! [`bench_main`]). See BENCHMARKS.md.
 
@@ -18,6 +19,7 @@ pub mod load;
 pub mod login_timing;
 pub mod run;
 pub mod scenario;
+pub mod sensitive_cost;
 pub mod server;
 
 /// A benchmark target's `main`, on `runtime`. `cargo bench` passes `--bench`

@@ -390,11 +390,14 @@ impl App {
     /// The application's REST API: resources, actions and documented handlers,
     /// served beside [`App::routes`] with `/openapi.json` and `/docs`. An API
     /// with operations that write brings the table of their `Idempotency-Key`s
-    /// (see [`idempotency`](crate::idempotency)) into the app's migrations.
+    /// (see [`idempotency`](crate::idempotency)) into the app's migrations; one
+    /// that shows sensitive fields, the read audit (see
+    /// [`SensitiveRead`](crate::sensitive::SensitiveRead)).
     pub fn api(mut self, api: Api) -> App {
         if api.writes() {
             self.add_idempotency_table();
         }
+        let api = self.audit_sensitive_reads(api);
         // Whichever of `api`, `change_log_api` and `auth` comes first, all
         // are served.
         let api = if self.auth {
@@ -420,8 +423,37 @@ impl App {
         if api.writes() {
             self.add_idempotency_table();
         }
-        self.api = Some(api);
+        self.api = Some(self.audit_sensitive_reads(api));
         self
+    }
+
+    /// When `api` shows sensitive fields, and so serves their read audit at
+    /// `GET /sensitive-reads`: adds the audit's table (`fw_sensitive_read`) to
+    /// the schema and declares the permission that reads it.
+    fn audit_sensitive_reads(&mut self, api: Api) -> Api {
+        use crate::sensitive::{SensitiveRead, VIEW_SENSITIVE_READS};
+        if !api.reveals() {
+            return api;
+        }
+        if !self
+            .models
+            .iter()
+            .any(|model| model.table == SensitiveRead::TABLE)
+        {
+            self.models.push(SensitiveRead::SCHEMA);
+        }
+        if !self
+            .declared
+            .permissions
+            .iter()
+            .any(|(name, _)| *name == VIEW_SENSITIVE_READS)
+        {
+            self.declared.permissions.push((
+                VIEW_SENSITIVE_READS,
+                "Read the audit of who was shown which sensitive values.",
+            ));
+        }
+        api
     }
 
     /// Adds the table of `Idempotency-Key`s, which every write operation of

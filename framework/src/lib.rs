@@ -73,8 +73,8 @@ pub mod __private {
     pub use crate::db::{Arguments, Row};
     pub use crate::field::{Represented, decode_choice, foreign_key_of};
     pub use crate::model::{ModelCodegen, ModelSql};
-    pub use crate::rest::Input;
     pub use crate::rest::lookups;
+    pub use crate::rest::{Input, Reveal};
     pub use crate::sensitive::SealedText;
     pub use chrono::{DateTime, Utc};
     #[cfg(feature = "testing")]
@@ -109,6 +109,71 @@ pub mod __private {
             same,
             "the model's permissions are named from its name: write the model's own name in \
              `model = ...`, not an alias"
+        );
+    }
+
+    /// Asserts at compile time that a resource may serve `field`: never a
+    /// `redacted` one, and a sensitive one only with the permission that
+    /// reveals it (`reveals`), which a field that is not sensitive has no use for.
+    pub const fn assert_served(field: &crate::schema::FieldSchema, shown: bool, reveals: bool) {
+        match field.sensitivity {
+            crate::schema::Sensitivity::Redacted => panic!(
+                "this model field is `redacted` (a secret such as a hash): a resource never \
+                 serves or accepts it; remove the field from the resource"
+            ),
+            crate::schema::Sensitivity::Sealed { .. } if shown && !reveals => panic!(
+                "this model field is sensitive: name the permission that reveals it, e.g. \
+                 `#[field(reveal = \"view_account_tax_id\")]`; callers without it get the \
+                 field omitted"
+            ),
+            crate::schema::Sensitivity::Plain if reveals => panic!(
+                "`reveal` is for sensitive model fields and this one is not: remove \
+                 `reveal`, or mark the model field `#[field(sensitive)]`"
+            ),
+            _ => {}
+        }
+    }
+
+    /// Asserts at compile time that `field` can be filtered on with the given
+    /// lookups: a sensitive field only by `exact`/`in` (`equality_only`), and
+    /// only when it is `searchable`, as its stored value is sealed and only its
+    /// keyed digest can be compared.
+    pub const fn assert_filterable(field: &crate::schema::FieldSchema, equality_only: bool) {
+        match field.sensitivity {
+            crate::schema::Sensitivity::Sealed { searchable: false } => panic!(
+                "this model field is sensitive and sealed in the database, so it cannot be \
+                 filtered on; mark it `#[field(sensitive(searchable))]` for `exact`/`in` filters"
+            ),
+            crate::schema::Sensitivity::Sealed { searchable: true } if !equality_only => panic!(
+                "this model field is sensitive: only `exact` and `in` compare its keyed \
+                 digest; ranges and text lookups would need the clear value"
+            ),
+            crate::schema::Sensitivity::Redacted => {
+                panic!("this model field is `redacted`: a resource never filters on it")
+            }
+            _ => {}
+        }
+    }
+
+    /// Asserts at compile time that a related filter does not compare a
+    /// sensitive field of the referenced model: no permission of this resource
+    /// reveals it, so the filter would let a caller probe its values.
+    pub const fn assert_related_filterable(field: &crate::schema::FieldSchema) {
+        assert!(
+            !field.sensitivity.is_hidden(),
+            "this field of the referenced model is sensitive: a related filter cannot \
+             compare it; filter on it in the referenced model's own resource"
+        );
+    }
+
+    /// Asserts at compile time that `field` can be in `ordering(...)` or
+    /// `search(...)`: a sensitive field is sealed, so neither order nor text
+    /// search can see its clear value.
+    pub const fn assert_orderable_or_searchable(field: &crate::schema::FieldSchema) {
+        assert!(
+            !field.sensitivity.is_hidden(),
+            "this model field is sensitive: it is sealed in the database, so it can be \
+             neither ordered nor searched; remove it from `ordering(...)` / `search(...)`"
         );
     }
 

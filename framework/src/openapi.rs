@@ -379,6 +379,10 @@ fn with_doc(mut schema: Json, doc: &str) -> Json {
     schema
 }
 
+/// The extension marking a sensitive field of a representation, with the
+/// permission that reveals it: `"x-sensitive": {"permission": "..."}`.
+pub(crate) const SENSITIVE: &str = "x-sensitive";
+
 fn representation_schema(spec: &ResourceSpec) -> Json {
     let mut properties = serde_json::Map::new();
     let mut required = Vec::new();
@@ -387,8 +391,21 @@ fn representation_schema(spec: &ResourceSpec) -> Json {
         if field.read_only {
             schema["readOnly"] = json!(true);
         }
+        match field.reveal {
+            // Omitted for callers without the permission, so never required.
+            Some(permission) => {
+                schema = with_doc(
+                    schema,
+                    &format!(
+                        "Sensitive: shown only to callers with the `{permission}` permission, \
+                         omitted for others."
+                    ),
+                );
+                schema[SENSITIVE] = json!({"permission": permission});
+            }
+            None => required.push(json!(field.name)),
+        }
         properties.insert(field.name.to_owned(), schema);
-        required.push(json!(field.name));
     }
     json!({"type": "object", "description": spec.doc, "properties": properties, "required": required})
 }
@@ -628,6 +645,14 @@ fn list_parameters(spec: &ResourceSpec) -> Vec<Json> {
             };
             parameter["in"] = json!("query");
             parameter["required"] = json!(false);
+            // A caller who may not see the field may not probe it either.
+            if let Some(permission) = spec.reveal_permission(filter) {
+                let description = parameter["description"].as_str().unwrap_or_default();
+                parameter["description"] = json!(format!(
+                    "{description} Needs the `{permission}` permission (else 403), as the field is sensitive."
+                ));
+                parameter[SENSITIVE] = json!({"permission": permission});
+            }
             parameters.push(parameter);
         }
     }

@@ -1,7 +1,8 @@
 //! The breaking-change report on real before/after documents: each file in
 //! `openapi_diff/` is `base.json` (or, for the recursive schema,
 //! `base_with_tree.json`, and for changes of a required permission
-//! `base_with_permissions.json`) with one kind of change, named after it, so
+//! `base_with_permissions.json`, and for a changed reveal permission
+//! `field_becomes_sensitive.json`) with one kind of change, named after it, so
 //! `diff base.json <rule>.json` shows exactly what changed.
 
 use fw::openapi::{Change, Severity, diff, report};
@@ -22,6 +23,7 @@ fn changes(rule: &str) -> Vec<Change> {
     let base = match rule {
         "recursive_schema" => "base_with_tree",
         "required_permission_changed" | "requirement_loosened" => "base_with_permissions",
+        "reveal_permission_changed" => "field_becomes_sensitive",
         _ => "base",
     };
     diff(&fixture(base), &fixture(rule))
@@ -89,6 +91,40 @@ const RULES: &[(&str, &[(Severity, &str)])] = &[
             Breaking,
             "POST /securities, request body `isin`: required field added",
         )],
+    ),
+    (
+        "field_becomes_sensitive",
+        &[
+            (
+                Breaking,
+                "GET /securities, response 200 body `results[].name`: now sensitive: omitted for callers without `view_security_name`",
+            ),
+            (
+                Breaking,
+                "POST /securities, response 201 body `name`: now sensitive: omitted for callers without `view_security_name`",
+            ),
+            (
+                Breaking,
+                "GET /securities/{id}, response 200 body `name`: now sensitive: omitted for callers without `view_security_name`",
+            ),
+        ],
+    ),
+    (
+        "reveal_permission_changed",
+        &[
+            (
+                Breaking,
+                "GET /securities, response 200 body `results[].name`: now revealed by `view_security_details` instead of `view_security_name`: callers with `view_security_name` alone no longer see it",
+            ),
+            (
+                Breaking,
+                "POST /securities, response 201 body `name`: now revealed by `view_security_details` instead of `view_security_name`: callers with `view_security_name` alone no longer see it",
+            ),
+            (
+                Breaking,
+                "GET /securities/{id}, response 200 body `name`: now revealed by `view_security_details` instead of `view_security_name`: callers with `view_security_name` alone no longer see it",
+            ),
+        ],
     ),
     (
         "added_response_field",

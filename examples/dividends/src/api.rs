@@ -97,14 +97,19 @@ pub struct DividendResource {
     pub version: i64,
 }
 
-/// A customer's account as support sees it: who holds it, never their tax id.
+/// A customer's account. The holder's name and tax id are sensitive: each
+/// is shown only to callers holding the permission that reveals it (support
+/// sees the name, compliance both), is omitted for everyone else, and every
+/// answer that shows one is recorded in the read audit (`/sensitive-reads`).
+/// Compliance finds an account by its tax id (`?tax_id=`), which needs the
+/// same permission.
 #[fw::resource(
     model = crate::models::Account,
     path = "/accounts",
     actions(list, retrieve),
     permissions(model),
-    read_only(id, number, holder_name, created_at, version),
-    filter(number(exact)),
+    read_only(id, number, holder_name, tax_id, created_at, version),
+    filter(number(exact), tax_id(exact)),
     ordering(number),
     default_ordering = "number",
     page_size = 50,
@@ -116,39 +121,10 @@ pub struct AccountResource {
     /// Account number shown to the customer.
     pub number: String,
     /// The account holder's legal name.
-    pub holder_name: String,
-    /// When the account was opened.
-    pub created_at: DateTime<Utc>,
-    /// Row version (also the `ETag`).
-    pub version: i64,
-}
-
-/// A customer's account with the holder's tax id, for compliance: a separate
-/// resource with a permission of its own, so that seeing accounts never
-/// implies seeing tax ids.
-#[fw::resource(
-    model = crate::models::Account,
-    path = "/account-records",
-    actions(list, retrieve),
-    permissions(
-        list = "view_account_tax_id",
-        retrieve = "view_account_tax_id"
-    ),
-    read_only(id, number, holder_name, tax_id, created_at, version),
-    filter(number(exact), tax_id(exact)),
-    ordering(number),
-    default_ordering = "number",
-    page_size = 50,
-    max_page_size = 500
-)]
-pub struct AccountRecordResource {
-    /// Account id, shared with the clearing firm.
-    pub id: Uuid,
-    /// Account number shown to the customer.
-    pub number: String,
-    /// The account holder's legal name.
+    #[field(reveal = "view_account_holder_name")]
     pub holder_name: String,
     /// The holder's tax id.
+    #[field(reveal = "view_account_tax_id")]
     pub tax_id: String,
     /// When the account was opened.
     pub created_at: DateTime<Utc>,
@@ -198,7 +174,6 @@ pub fn api() -> fw::Api {
         .resource::<SecurityResource>()
         .resource::<DividendResource>()
         .resource::<AccountResource>()
-        .resource::<AccountRecordResource>()
         .route_documented(
             crate::upcoming::PATH,
             crate::upcoming::ACCESS,

@@ -205,7 +205,7 @@ pub struct Account {
     #[field(sensitive, max_length = 200)]
     pub holder_name: String,
     /// The holder's tax id.
-    #[field(sensitive, max_length = 20)]
+    #[field(sensitive(searchable), max_length = 20)]
     pub tax_id: String,
     /// When the row was created.
     #[field(auto_now_add)]

@@ -8,8 +8,12 @@
 /// (`import-dividends --operator`).
 pub const IMPORT_DIVIDENDS: &str = "import_dividends";
 
-/// The application's own permission to read account holders' tax ids
-/// (`/account-records`).
+/// The application's own permission to see account holders' names, which are
+/// omitted from `/accounts` without it.
+pub const VIEW_ACCOUNT_HOLDER_NAME: &str = "view_account_holder_name";
+
+/// The application's own permission to see account holders' tax ids, and to
+/// find accounts by one (`/accounts?tax_id=`).
 pub const VIEW_ACCOUNT_TAX_ID: &str = "view_account_tax_id";
 
 /// Operations staff: enter and correct announcements and securities, and
@@ -34,17 +38,21 @@ pub const SUPPORT: &[&str] = &[
     "view_security",
     "view_dividend",
     "view_account",
+    VIEW_ACCOUNT_HOLDER_NAME,
     "view_position",
 ];
 
-/// Compliance: reads everything, tax ids and the change log included.
+/// Compliance: reads everything, tax ids, the change log and the audit of
+/// who saw holders' personal data included.
 pub const COMPLIANCE: &[&str] = &[
     "view_security",
     "view_dividend",
     "view_account",
     "view_position",
+    VIEW_ACCOUNT_HOLDER_NAME,
     VIEW_ACCOUNT_TAX_ID,
     fw::auth::VIEW_CHANGES,
+    fw::sensitive::VIEW_SENSITIVE_READS,
 ];
 
 /// Declares the application's permissions and roles on `app`.
@@ -53,7 +61,11 @@ pub fn declare(app: fw::App) -> fw::App {
         IMPORT_DIVIDENDS,
         "Import the clearing firm's daily dividend file.",
     )
-    .permission(VIEW_ACCOUNT_TAX_ID, "Read account holders' tax ids.")
+    .permission(VIEW_ACCOUNT_HOLDER_NAME, "See account holders' names.")
+    .permission(
+        VIEW_ACCOUNT_TAX_ID,
+        "See account holders' tax ids, and find accounts by one.",
+    )
     .role(
         "operations",
         "Enters and corrects announcements and securities, and imports the daily file.",
@@ -71,7 +83,7 @@ pub fn declare(app: fw::App) -> fw::App {
     )
     .role(
         "compliance",
-        "Reads everything: accounts with tax ids, and the change log.",
+        "Reads everything: accounts with tax ids, the change log and the audit of sensitive reads.",
         COMPLIANCE,
     )
 }

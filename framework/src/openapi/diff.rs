@@ -384,6 +384,8 @@ impl Differ<'_> {
                 (true, false) => self.compatible(&location, "no longer required"),
                 _ => {}
             }
+            // A filter on a field that becomes sensitive now needs its permission.
+            self.revealed(&location, old_parameter, new_parameter);
             for key in ["description", "deprecated", "example", "examples"] {
                 if old_parameter.get(key) != new_parameter.get(key) {
                     self.compatible(&location, format!("{key} changed"));
@@ -686,7 +688,9 @@ impl Differ<'_> {
                         format!("pattern {} → {}", shown(from), shown(to)),
                     );
                 }
-                "properties" | "required" => {}
+                // Compared with the fields, by `properties`, which knows which
+                // field it is and whether it is a response's.
+                "properties" | "required" | super::SENSITIVE => {}
                 "items" => self.schema(
                     direction,
                     location,
@@ -932,8 +936,13 @@ impl Differ<'_> {
                     ),
                     None => self.compatible(&at(name), "no longer required"),
                 },
+                // Said once, by `revealed`, with the permission.
+                (true, false) if revealing_permission(new_property).is_some() => {}
                 (true, false) => self.breaking(&at(name), "may now be absent"),
                 _ => {}
+            }
+            if !request {
+                self.revealed(&at(name), old_property, new_property);
             }
             let new_property = match default_added {
                 Some((_, mut new_map)) => {
@@ -962,6 +971,34 @@ impl Differ<'_> {
             } else {
                 self.compatible(&at(name), "field added");
             }
+        }
+    }
+}
+
+/// The permission that reveals a sensitive response field
+/// (`"x-sensitive": {"permission": ...}`), `None` for one every caller sees.
+fn revealing_permission(property: &Json) -> Option<&str> {
+    property
+        .get(super::SENSITIVE)
+        .and_then(|sensitive| sensitive.get("permission"))
+        .and_then(Json::as_str)
+}
+
+impl Differ<'_> {
+    /// A response field (or a filter) that becomes sensitive, or is revealed
+    /// by another permission, is taken from callers who saw (used) it: breaking.
+    fn revealed(&mut self, at: &str, old: &Json, new: &Json) {
+        match (revealing_permission(old), revealing_permission(new)) {
+            (None, Some(permission)) => self.breaking(
+                at,
+                format!("now sensitive: omitted for callers without `{permission}`"),
+            ),
+            (Some(old), Some(new)) if old != new => self.breaking(
+                at,
+                format!("now revealed by `{new}` instead of `{old}`: callers with `{old}` alone no longer see it"),
+            ),
+            (Some(_), None) => self.compatible(at, "no longer sensitive: shown to every caller"),
+            _ => {}
         }
     }
 }

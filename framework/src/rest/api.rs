@@ -129,6 +129,11 @@ impl Api {
             .push(Documented::Resource(R::SPEC));
         let routes = routes::resource_routes(R::SPEC).map(|(_, route)| route.clone());
         self.registered(R::SPEC).routes.extend(routes);
+        // Compliance reads the audit of what a revealing resource showed.
+        let audit = crate::sensitive::reads::SensitiveReadResource::SPEC;
+        if R::SPEC.reveals() && !self.serves(audit.path) {
+            self = self.resource::<crate::sensitive::reads::SensitiveReadResource>();
+        }
         self
     }
 
@@ -294,6 +299,21 @@ impl Api {
 
     /// Whether any registered operation writes: a resource that creates,
     /// updates or deletes, or a custom action. Those accept an `Idempotency-Key`.
+    /// Whether a resource of the API shows sensitive fields (to callers with
+    /// the permission that reveals them), so that reads are audited.
+    pub(crate) fn reveals(&self) -> bool {
+        self.documentation.registrations.iter().any(
+            |registration| matches!(registration, Documented::Resource(spec) if spec.reveals()),
+        )
+    }
+
+    /// Whether the API serves the resource at `path`.
+    pub(crate) fn serves(&self, path: &str) -> bool {
+        self.documentation.registrations.iter().any(
+            |registration| matches!(registration, Documented::Resource(spec) if spec.path == path),
+        )
+    }
+
     pub(crate) fn writes(&self) -> bool {
         self.documentation
             .registrations

@@ -21,7 +21,7 @@ use super::input::{BODY_LIMIT, Input, parse_text, read_object};
 use super::params::{encode_cursor, page_link, parse_list};
 use super::preconditions::{self, Comparison, Condition};
 use super::routes::{self, Route};
-use super::{Action, RequestContext, Resource};
+use super::{Action, RequestContext, Resource, Reveal};
 use crate::changes::Actor;
 use crate::context::AppContext;
 use crate::db::{Conn, Tx};
@@ -29,6 +29,7 @@ use crate::field::Field;
 use crate::model::Model;
 use crate::model::query::{Filter, Lookup, Query};
 use crate::model::write;
+use crate::sensitive::reads;
 use crate::value::Value;
 use fw_core::access::Access;
 
@@ -286,12 +287,12 @@ fn etag<M: Model>(row: &M) -> Option<HeaderValue> {
     HeaderValue::from_bytes(&tag.get_ref()[..length]).ok()
 }
 
-/// A row as resource `R` shows it, serialized straight from the model.
-struct Representation<'a, R: Resource>(&'a R::Model);
+/// A row as resource `R` shows it to a caller, serialized straight from the model.
+struct Representation<'a, R: Resource>(&'a R::Model, Reveal);
 
 impl<R: Resource> Serialize for Representation<'_, R> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        R::serialize_row(self.0, serializer)
+        R::serialize_row(self.0, self.1, serializer)
     }
 }
 
@@ -302,23 +303,35 @@ struct Page<'a, R: Resource> {
     next: Option<String>,
     previous: Option<String>,
     #[serde(serialize_with = "representations::<R, _>")]
-    results: &'a [R::Model],
+    results: (&'a [R::Model], Reveal),
 }
 
 fn representations<R: Resource, S: Serializer>(
-    rows: &&[R::Model],
+    (rows, reveal): &(&[R::Model], Reveal),
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(rows.iter().map(Representation::<R>))
+    serializer.collect_seq(rows.iter().map(|row| Representation::<R>(row, *reveal)))
 }
 
 /// A row's representation with its `ETag`.
-fn row_response<R: Resource>(status: StatusCode, row: &R::Model) -> Response {
-    let mut response = json_response(status, &Representation::<R>(row));
+fn row_response<R: Resource>(status: StatusCode, row: &R::Model, reveal: Reveal) -> Response {
+    let mut response = json_response(status, &Representation::<R>(row, reveal));
     if let Some(etag) = etag(row) {
         response.headers_mut().insert(header::ETAG, etag);
     }
     response
+}
+
+/// Records in the read audit that `request` is shown `row`'s sensitive
+/// fields that `reveal` shows (see [`reads`]).
+async fn record_row<R: Resource>(
+    conn: Conn<'_>,
+    request: &RequestContext,
+    reveal: Reveal,
+    row: &R::Model,
+) -> Result<(), ApiError> {
+    let key = row.key().to_value().key_text();
+    reads::record(conn, request, R::SPEC, reveal, vec![key]).await
 }
 
 /// The `{id}` segment of an item route (`None` on a collection route). One that
@@ -441,7 +454,7 @@ async fn list<R: Resource>(
     _body: Body,
 ) -> Result<Response, ApiError> {
     let spec = R::SPEC;
-    let params = parse_list::<R::Model>(spec, request.uri.query())?;
+    let params = parse_list::<R::Model>(spec, &request.caller, request.uri.query())?;
     let mut query = scoped::<R>(&request)?;
     for filter in params.filters {
         query = query.filter(filter);
@@ -485,13 +498,19 @@ async fn list<R: Resource>(
     } else {
         (more, had_cursor)
     };
+    let reveal = Reveal::for_caller(spec, &request.caller);
+    let keys = rows
+        .iter()
+        .map(|row| row.key().to_value().key_text())
+        .collect();
+    reads::record(request.db().into(), &request, spec, reveal, keys).await?;
     let page = Page::<R> {
         next: rows.last().filter(|_| has_next).map(|row| link(row, false)),
         previous: rows
             .first()
             .filter(|_| has_previous)
             .map(|row| link(row, true)),
-        results: &rows,
+        results: (&rows, reveal),
     };
     Ok(json_response(StatusCode::OK, &page))
 }
@@ -503,12 +522,18 @@ async fn retrieve<R: Resource>(
 ) -> Result<Response, ApiError> {
     let if_none_match = preconditions::if_none_match(&request.headers)?;
     let row = fetch::<R>(&request, request.db(), path_key::<R::Model>(id)?).await?;
+    let reveal = Reveal::for_caller(R::SPEC, &request.caller);
     if let (Some(if_none_match), Some(version)) = (if_none_match, row.version())
         && if_none_match.matches(version, Comparison::Weak)
     {
-        return Ok(not_modified(row_response::<R>(StatusCode::OK, &row)));
+        return Ok(not_modified(row_response::<R>(
+            StatusCode::OK,
+            &row,
+            reveal,
+        )));
     }
-    Ok(row_response::<R>(StatusCode::OK, &row))
+    record_row::<R>(request.db().into(), &request, reveal, &row).await?;
+    Ok(row_response::<R>(StatusCode::OK, &row, reveal))
 }
 
 /// `GET {path}/{id}/history`: the changes of a row the caller may see, oldest
@@ -542,7 +567,9 @@ async fn create<R: Resource>(
         .await
         .map_err(db_error::<R>)?;
     R::Hooks::after_create(&request, &mut tx, &row).await?;
-    let mut response = row_response::<R>(StatusCode::CREATED, &row);
+    let reveal = Reveal::for_caller(R::SPEC, &request.caller);
+    record_row::<R>((&mut tx).into(), &request, reveal, &row).await?;
+    let mut response = row_response::<R>(StatusCode::CREATED, &row, reveal);
     let key = row.key().to_value().to_json();
     let key = key.as_str().map_or_else(|| key.to_string(), str::to_owned);
     let location = format!("{}/{}", request.uri.path().trim_end_matches('/'), key);
@@ -577,7 +604,14 @@ async fn update<R: Resource>(
     }
     .map_err(db_error::<R>)?;
     R::Hooks::after_update(&request, &mut tx, &row).await?;
-    commit(&request, tx, row_response::<R>(StatusCode::OK, &row)).await
+    let reveal = Reveal::for_caller(R::SPEC, &request.caller);
+    record_row::<R>((&mut tx).into(), &request, reveal, &row).await?;
+    commit(
+        &request,
+        tx,
+        row_response::<R>(StatusCode::OK, &row, reveal),
+    )
+    .await
 }
 
 async fn destroy<R: Resource>(
@@ -621,8 +655,11 @@ where
                 let if_match = preconditions::if_match(&request.headers)?;
                 let current = fetch::<R>(&request, request.db(), key).await?;
                 check_if_match(if_match.as_ref(), &current)?;
+                let reveal = Reveal::for_caller(R::SPEC, &request.caller);
+                let audit = request.clone();
                 let row = action(request, current).await?;
-                Ok(row_response::<R>(StatusCode::OK, &row))
+                record_row::<R>(audit.db().into(), &audit, reveal, &row).await?;
+                Ok(row_response::<R>(StatusCode::OK, &row, reveal))
             }
         },
     );

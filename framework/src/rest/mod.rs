@@ -51,6 +51,60 @@ pub struct ResourceField {
     pub write_only: bool,
     /// The field's documentation comment.
     pub doc: &'static str,
+    /// For a sensitive (sealed) model field, the permission a caller needs to
+    /// see it; a caller without it gets the field omitted from every response.
+    pub reveal: Option<&'static str>,
+}
+
+/// Which of a resource's revealable fields (those with
+/// [`ResourceField::reveal`]) one caller sees: bit `n` for the `n`th of them,
+/// in declaration order. `#[fw::resource]` allows at most
+/// [`Reveal::MAX_FIELDS`] of them, so one word holds every answer and a
+/// response's rows are serialized with no permission lookup per row.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reveal(u64);
+
+impl Reveal {
+    /// The most revealable fields one resource may have.
+    pub const MAX_FIELDS: usize = 64;
+
+    /// Every revealable field shown: what a resource struct's own `Serialize`
+    /// uses, as the code holding the struct already read the values.
+    pub const ALL: Reveal = Reveal(u64::MAX);
+
+    /// What `caller` sees of `spec`'s revealable fields.
+    pub fn for_caller(spec: &ResourceSpec, caller: &Caller) -> Reveal {
+        let identity = caller.identity();
+        let mut shown = 0_u64;
+        for (index, permission) in spec
+            .fields
+            .iter()
+            .filter_map(|field| field.reveal)
+            .enumerate()
+        {
+            if identity.is_some_and(|identity| identity.has(permission)) {
+                shown |= 1 << index;
+            }
+        }
+        Reveal(shown)
+    }
+
+    /// Whether the `index`th revealable field is shown.
+    pub fn shows(self, index: usize) -> bool {
+        index < Reveal::MAX_FIELDS && self.0 & (1 << index) != 0
+    }
+
+    /// The fields of `spec` this reveals, by their names in JSON.
+    pub(crate) fn revealed(self, spec: &ResourceSpec) -> Vec<&'static str> {
+        spec.fields
+            .iter()
+            .filter_map(|field| field.reveal.map(|_| field.name))
+            .enumerate()
+            .filter(|(index, _)| self.shows(*index))
+            .map(|(_, name)| name)
+            .collect()
+    }
 }
 
 /// A field that list requests may filter on, and how.
@@ -112,6 +166,24 @@ pub struct ResourceSpec {
 }
 
 impl ResourceSpec {
+    /// Whether a field is sensitive and shown to callers with the permission
+    /// that reveals it.
+    pub fn reveals(&self) -> bool {
+        self.fields.iter().any(|field| field.reveal.is_some())
+    }
+
+    /// The permission that reveals the field `filter` compares, when it is
+    /// one of this resource's sensitive fields (a related filter never is).
+    pub fn reveal_permission(&self, filter: &FilterSpec) -> Option<&'static str> {
+        if filter.through.is_some() {
+            return None;
+        }
+        self.fields
+            .iter()
+            .find(|field| field.field.column == filter.field.column)
+            .and_then(|field| field.reveal)
+    }
+
     /// `{item path}/history`, where the `history` action is served.
     pub fn history_path(&self) -> String {
         format!("{}/history", self.item_path())
@@ -261,10 +333,12 @@ pub trait Resource: Sized + Send + Sync + 'static {
     fn from_model(row: &Self::Model) -> Self;
 
     /// Writes a row's representation (what [`from_model`](Resource::from_model)
-    /// would serialize) straight from the row, without copying its fields.
+    /// would serialize) straight from the row, without copying its fields,
+    /// omitting the sensitive fields `reveal` does not show.
     #[doc(hidden)]
     fn serialize_row<S: serde::Serializer>(
         row: &Self::Model,
+        reveal: Reveal,
         serializer: S,
     ) -> Result<S::Ok, S::Error>;
 

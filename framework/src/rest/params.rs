@@ -11,10 +11,12 @@ use serde_json::{Value as Json, json};
 use super::ResourceSpec;
 use super::error::ApiError;
 use super::input::{from_json, parse_text};
+use crate::caller::Caller;
 use crate::model::Model;
 use crate::model::query::{Cursor, Filter, Lookup, Order, Query};
 use crate::schema::{Constraint, FieldSchema};
 use crate::value::Value;
+use fw_core::access::Access;
 
 /// The parameters of one list request, checked against the resource.
 pub(crate) struct ListParams<M> {
@@ -29,8 +31,12 @@ pub(crate) struct ListParams<M> {
     pub(crate) kept: Vec<(String, String)>,
 }
 
+/// The list parameters of `query`; a filter on a sensitive field is refused
+/// (403) to a `caller` without the permission that reveals the field, who
+/// could otherwise learn its values by probing.
 pub(crate) fn parse_list<M: Model>(
     spec: &'static ResourceSpec,
+    caller: &Caller,
     query: Option<&str>,
 ) -> Result<ListParams<M>, ApiError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
@@ -88,7 +94,7 @@ pub(crate) fn parse_list<M: Model>(
                     filters.push(Filter::any(any));
                 }
             }
-            _ => filters.push(filter_param(spec, &name, &raw)?),
+            _ => filters.push(filter_param(spec, caller, &name, &raw)?),
         }
         kept.push((name, raw));
     }
@@ -122,6 +128,7 @@ pub(crate) fn parse_list<M: Model>(
 
 fn filter_param<M: Model>(
     spec: &ResourceSpec,
+    caller: &Caller,
     name: &str,
     raw: &str,
 ) -> Result<Filter<M>, ApiError> {
@@ -129,6 +136,10 @@ fn filter_param<M: Model>(
     let Some(declared) = spec.filters.iter().find(|filter| filter.name == field_name) else {
         return Err(unknown_parameter(spec, name));
     };
+    // Before the value is read: a caller who may not see it learns nothing.
+    if let Some(permission) = spec.reveal_permission(declared) {
+        caller.require(Access::Permission(permission))?;
+    }
     let Some(lookup) =
         Lookup::from_name(lookup_name).filter(|lookup| declared.lookups.contains(lookup))
     else {

@@ -5,10 +5,13 @@
 //! XChaCha20-Poly1305 with a fresh random nonce per write, the table, column and
 //! row bound as associated data, and HMAC-SHA256 digests for the equality
 //! lookups of searchable fields.
+//!
+//! [`SensitiveRead`] is the audit of responses that showed sensitive values.
 
 mod command;
 mod erase;
 mod keys;
+pub(crate) mod reads;
 mod rotate;
 mod sealed;
 pub(crate) mod store;
@@ -19,6 +22,7 @@ pub use erase::{
     replay_erasures,
 };
 pub use keys::{KEY_BYTES, KeyError, Keyring, MAX_KEY_ID_LENGTH, OpenError, Place};
+pub use reads::{SensitiveRead, VIEW_SENSITIVE_READS};
 pub use rotate::{RotateOptions, RotationReport, TableRotation, rotate_keys};
 pub use sealed::SealedModel;
 pub use store::ERASED;

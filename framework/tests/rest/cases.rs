@@ -2245,6 +2245,283 @@ pub(crate) async fn the_document_says_what_the_server_refuses(app: Router, _db: 
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
+/// The clear values the sensitive-field cases write: none may appear where a
+/// caller without the permission, a log or the change log could see it.
+const HOLDER_NAME: &str = "Ada Sensitive-Lovelace";
+const HOLDER_TAX_ID: &str = "123-45-6789";
+
+/// Creates a holder as a caller holding both reveal permissions; its id.
+async fn create_holder(app: &Router, tax_id: &str) -> i64 {
+    let revealer = fw::testing::user(1, &["view_holder_name", "view_holder_tax_id"]);
+    let body = json!({"branch": "north", "name": HOLDER_NAME, "tax_id": tax_id});
+    let created = send_as(app, revealer, "POST", "/holders", &[], Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.body["id"].as_i64().unwrap()
+}
+
+/// A caller without a field's reveal permission gets the field omitted from
+/// every answer (create, retrieve, list, update), never masked; with it, the
+/// value; writing needs only the action's access. Filtering on a sensitive
+/// field without its permission is a 403, with it the row is found.
+pub(crate) async fn sensitive_fields_are_shown_only_with_their_permission(
+    app: Router,
+    _db: fw::Db,
+) {
+    let support = || fw::testing::user(2, &[]);
+    let name_only = || fw::testing::user(3, &["view_holder_name"]);
+    let body = json!({"branch": "north", "name": HOLDER_NAME, "tax_id": HOLDER_TAX_ID});
+    let created = send_as(&app, support(), "POST", "/holders", &[], Some(body)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        created.body,
+        json!({"id": created.body["id"], "branch": "north", "version": 1}),
+        "written without reveal permissions, answered without the values"
+    );
+    let uri = format!("/holders/{}", created.body["id"]);
+    let retrieved = send_as(&app, support(), "GET", &uri, &[], None).await;
+    assert_eq!(retrieved.status, StatusCode::OK);
+    assert!(retrieved.body.get("name").is_none() && retrieved.body.get("tax_id").is_none());
+    let listed = send_as(&app, support(), "GET", "/holders", &[], None).await;
+    assert_eq!(
+        listed.body["results"][0].get("name"),
+        None,
+        "{}",
+        listed.body
+    );
+    let patched = send_as(
+        &app,
+        support(),
+        "PATCH",
+        &uri,
+        &[],
+        Some(json!({"branch": "south"})),
+    )
+    .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert!(patched.body.get("tax_id").is_none(), "{}", patched.body);
+
+    let partly = send_as(&app, name_only(), "GET", &uri, &[], None).await;
+    assert_eq!(partly.body["name"], HOLDER_NAME);
+    assert!(partly.body.get("tax_id").is_none(), "{}", partly.body);
+    let fully = send(&app, "GET", &uri, &[], None).await;
+    assert_eq!(fully.body["tax_id"], HOLDER_TAX_ID);
+
+    let filter = format!("/holders?tax_id={HOLDER_TAX_ID}");
+    send_as(&app, support(), "GET", &filter, &[], None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    let in_filter = format!("/holders?tax_id__in={HOLDER_TAX_ID},000-00-0000");
+    send_as(&app, name_only(), "GET", &in_filter, &[], None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    let found = send(&app, "GET", &filter, &[], None).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(found.body["results"][0]["id"], created.body["id"]);
+}
+
+/// Each response that reveals sensitive values appends one audit row (a
+/// list page's keys together); responses that reveal nothing append none.
+/// Compliance reads the audit at `/sensitive-reads`, filtered by table,
+/// actor and row.
+pub(crate) async fn revealing_reads_are_audited(app: Router, db: fw::Db) {
+    let first = create_holder(&app, "111-11-1111").await;
+    let second = create_holder(&app, "222-22-2222").await;
+    let audited = || async {
+        fw::sensitive::SensitiveRead::query()
+            .order_by(fw::sensitive::SensitiveRead::ID.asc())
+            .all(&db)
+            .await
+            .unwrap()
+    };
+    let after_creates = audited().await;
+    assert_eq!(after_creates.len(), 2, "each create revealed its row");
+    assert_eq!(after_creates[0].actor, "user:1/token:1");
+    assert_eq!(after_creates[0].model_table, "holder");
+    assert_eq!(after_creates[0].fields, r#"["name","tax_id"]"#);
+    assert_eq!(after_creates[0].row_keys, format!(r#"["{first}"]"#));
+
+    let support = fw::testing::user(2, &[]);
+    send_as(&app, support.clone(), "GET", "/holders", &[], None).await;
+    send_as(
+        &app,
+        support,
+        "GET",
+        &format!("/holders/{first}"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        audited().await.len(),
+        2,
+        "nothing revealed, nothing recorded"
+    );
+
+    let reader = fw::testing::user(7, &["view_holder_tax_id"]);
+    let page = send_as(&app, reader, "GET", "/holders", &[], None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let rows = audited().await;
+    assert_eq!(rows.len(), 3, "one row for the whole page");
+    assert_eq!(rows[2].actor, "user:7/token:7");
+    assert_eq!(rows[2].fields, r#"["tax_id"]"#);
+    let keys: Vec<String> = serde_json::from_str(&rows[2].row_keys).unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.contains(&first.to_string()) && keys.contains(&second.to_string()));
+
+    let compliance = || fw::testing::user(9, &["view_sensitive_reads"]);
+    send_as(
+        &app,
+        fw::testing::user(7, &[]),
+        "GET",
+        "/sensitive-reads",
+        &[],
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN);
+    let by_actor = send_as(
+        &app,
+        compliance(),
+        "GET",
+        "/sensitive-reads?actor=user:7/token:7",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(by_actor.status, StatusCode::OK, "{}", by_actor.body);
+    assert_eq!(by_actor.body["results"].as_array().unwrap().len(), 1);
+    let row = format!("/sensitive-reads?model_table=holder&row_keys__contains=%22{second}%22");
+    let by_row = send_as(&app, compliance(), "GET", &row, &[], None).await;
+    assert_eq!(
+        by_row.body["results"].as_array().unwrap().len(),
+        2,
+        "{}",
+        by_row.body
+    );
+}
+
+/// Failures never echo a sensitive value: a bad pattern, a value too long, a
+/// duplicate and a wrong type each answer without the clear value; the logs
+/// of those requests and of a successful write and read (every level) hold
+/// none of the values, and the change log records the fields as changed
+/// without their values.
+pub(crate) async fn failures_never_echo_sensitive_values(app: Router, db: fw::Db) {
+    let logs = CapturedLogs::default();
+    // Every event at every level from every thread (SQLite's statements run
+    // on a worker of their own), sqlx's statements included. Global: no
+    // other case sets a subscriber.
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    let id = create_holder(&app, HOLDER_TAX_ID).await;
+    let read = send(&app, "GET", &format!("/holders/{id}"), &[], None).await;
+    assert_eq!(read.body["tax_id"], HOLDER_TAX_ID, "a value was revealed");
+    let long_name = format!("{HOLDER_NAME}{}", "x".repeat(100));
+    let bad_tax_id = format!("{HOLDER_TAX_ID}-0");
+    let failures = [
+        json!({"branch": "north", "name": HOLDER_NAME, "tax_id": bad_tax_id}),
+        json!({"branch": "north", "name": long_name, "tax_id": null}),
+        json!({"branch": "north", "name": HOLDER_NAME, "tax_id": HOLDER_TAX_ID}),
+        json!({"branch": "north", "name": [HOLDER_NAME], "tax_id": 123456789}),
+    ];
+    for body in failures {
+        let reply = send(&app, "POST", "/holders", &[], Some(body.clone())).await;
+        assert!(reply.status.is_client_error(), "{body}: {}", reply.body);
+        let text = reply.body.to_string();
+        for secret in [HOLDER_NAME, HOLDER_TAX_ID, "123456789"] {
+            assert!(!text.contains(secret), "{secret} echoed: {text}");
+        }
+    }
+    let logged = logs.text();
+    assert!(logged.contains("holder"), "the capture works: {logged}");
+    for secret in [HOLDER_NAME, HOLDER_TAX_ID] {
+        assert!(!logged.contains(secret), "{secret} logged: {logged}");
+    }
+    let changes = Holder::history(&db, id).await.unwrap();
+    let changes = serde_json::to_string(&changes).unwrap();
+    assert!(
+        changes.contains("tax_id"),
+        "the change is recorded: {changes}"
+    );
+    for secret in [HOLDER_NAME, HOLDER_TAX_ID] {
+        assert!(
+            !changes.contains(secret),
+            "{secret} in the change log: {changes}"
+        );
+    }
+}
+
+/// Log output kept in memory, to search for values that must not be there.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+
+    fn make_writer(&'a self) -> CapturedLogs {
+        self.clone()
+    }
+}
+
+/// The document marks sensitive fields with the permission that reveals
+/// them, leaves them out of `required` in responses (they may be omitted),
+/// and documents the audit endpoint.
+pub(crate) async fn the_document_marks_sensitive_fields(_app: Router, _db: fw::Db) {
+    let document = super::models::api().openapi_json();
+    let schema = &document["components"]["schemas"]["HolderResource"];
+    assert_eq!(
+        schema["properties"]["tax_id"]["x-sensitive"],
+        json!({"permission": "view_holder_tax_id"})
+    );
+    assert_eq!(
+        schema["properties"]["name"]["x-sensitive"],
+        json!({"permission": "view_holder_name"})
+    );
+    assert!(schema["properties"]["branch"].get("x-sensitive").is_none());
+    let required = schema["required"].as_array().unwrap();
+    assert!(required.contains(&json!("branch")));
+    assert!(!required.contains(&json!("name")) && !required.contains(&json!("tax_id")));
+    let description = schema["properties"]["tax_id"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        description.contains("view_holder_tax_id") && description.contains("omitted"),
+        "{description}"
+    );
+    let filters = document["paths"]["/holders"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let tax_id = filters
+        .iter()
+        .find(|parameter| parameter["name"] == "tax_id")
+        .unwrap();
+    assert_eq!(
+        tax_id["x-sensitive"],
+        json!({"permission": "view_holder_tax_id"})
+    );
+    let audit = &document["paths"]["/sensitive-reads"]["get"];
+    assert_eq!(audit["x-fw-permission"], "view_sensitive_reads");
+}
+
 /// Runs `case` on a fresh database with the test models' tables, and the API
 /// over it.
 async fn with_api(test_db: fw::testing::TestDb, case: impl AsyncFnOnce(Router, fw::Db)) {
@@ -2296,5 +2573,9 @@ fw::testing::database_suite! {
         in_lists_and_search_text_are_capped,
         dates_and_decimals_are_parsed_exactly,
         the_document_says_what_the_server_refuses,
+        sensitive_fields_are_shown_only_with_their_permission,
+        revealing_reads_are_audited,
+        failures_never_echo_sensitive_values,
+        the_document_marks_sensitive_fields,
     ],
 }

@@ -79,16 +79,62 @@ pub(crate) struct Audit {
     pub(crate) entry: String,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 6] {
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 10] {
     let [idempotency_keys] = fw::idempotency::tables();
+    let [changes, change_counter] = fw::changes::tables();
     [
+        changes,
+        change_counter,
         Security::SCHEMA,
         Dividend::SCHEMA,
         Note::SCHEMA,
         Draft::SCHEMA,
         Audit::SCHEMA,
+        Holder::SCHEMA,
+        fw::sensitive::SensitiveRead::SCHEMA,
         idempotency_keys,
     ]
+}
+
+/// An account holder, with personal data: a name and a tax id (searchable
+/// by exact value).
+#[derive(Clone, PartialEq)]
+#[fw::model(changelog)]
+pub(crate) struct Holder {
+    pub(crate) id: i64,
+    #[field(max_length = 30)]
+    pub(crate) branch: String,
+    #[field(sensitive, max_length = 100)]
+    pub(crate) name: String,
+    #[field(
+        sensitive(searchable),
+        unique,
+        max_length = 11,
+        pattern = "^[0-9]{3}-[0-9]{2}-[0-9]{4}$"
+    )]
+    pub(crate) tax_id: Option<String>,
+    #[field(version)]
+    pub(crate) version: i64,
+}
+
+/// Holders: support sees the branch; the name and the tax id each need their
+/// own permission.
+#[fw::resource(
+    model = Holder,
+    path = "/holders",
+    actions(list, retrieve, create, update, partial_update, history),
+    permissions(authenticated),
+    read_only(id, version),
+    filter(branch, tax_id(exact, in))
+)]
+pub(crate) struct HolderResource {
+    pub(crate) id: i64,
+    pub(crate) branch: String,
+    #[field(reveal = "view_holder_name")]
+    pub(crate) name: String,
+    #[field(reveal = "view_holder_tax_id")]
+    pub(crate) tax_id: Option<String>,
+    pub(crate) version: i64,
 }
 
 /// A listed security.
@@ -328,6 +374,7 @@ pub(crate) fn api() -> fw::Api {
         .resource::<NoteResource>()
         .resource::<DraftResource>()
         .resource::<ListingResource>()
+        .resource::<HolderResource>()
         .action::<DividendResource, _, _>(
             "cancel",
             "Cancel a dividend",

@@ -25,6 +25,8 @@ pub(crate) struct Field {
     /// Attributes other than `#[field]`, kept on the emitted struct.
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) rename: Option<(String, Span)>,
+    /// The permission that reveals a sensitive model field.
+    pub(crate) reveal: Option<(String, Span)>,
     pub(crate) doc: String,
 }
 
@@ -74,8 +76,10 @@ impl Resource {
             .iter()
             .filter_map(|field| {
                 let ident = field.ident.clone()?;
+                let args = attr::field_args(cx, &field.attrs);
                 Some(Field {
-                    rename: attr::field_rename(cx, &field.attrs),
+                    rename: args.rename,
+                    reveal: args.reveal,
                     doc: doc(&field.attrs),
                     attrs: field
                         .attrs
@@ -109,6 +113,12 @@ impl Resource {
 
     pub(crate) fn is_write_only(&self, field: &Field) -> bool {
         self.args.write_only.contains(&field.ident)
+    }
+
+    /// The fields with `reveal`, in declaration order: a field's position
+    /// here is its bit in `Reveal`.
+    pub(crate) fn revealable(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|field| field.reveal.is_some())
     }
 
     pub(crate) fn is_create_only(&self, field: &Field) -> bool {

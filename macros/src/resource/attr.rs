@@ -439,13 +439,42 @@ fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Str
         .unwrap_or_default()
 }
 
-/// `#[field(rename = "apiName")]` on a resource field.
-pub(crate) fn field_rename(cx: &Ctxt, attrs: &[syn::Attribute]) -> Option<(String, Span)> {
-    let mut rename = None;
+/// `#[field(...)]` on a resource field.
+#[derive(Debug, Default)]
+pub(crate) struct FieldArgs {
+    /// `rename = "exDate"`: the name in JSON.
+    pub(crate) rename: Option<(String, Span)>,
+    /// `reveal = "view_account_tax_id"`: the permission that shows a sensitive
+    /// model field.
+    pub(crate) reveal: Option<(String, Span)>,
+}
+
+const FIELD_OPTIONS: [&str; 2] = ["rename", "reveal"];
+
+/// `#[field(rename = "apiName", reveal = "permission")]` on a resource field.
+pub(crate) fn field_args(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldArgs {
+    let mut parsed = FieldArgs::default();
     let attrs = attrs.iter().filter(|attr| attr.path().is_ident("field"));
     options::parse_attributes(cx, attrs, |option| match option.name.to_string().as_str() {
-        "rename" => rename = option.string(cx, "rename = \"exDate\""),
-        _ => option.unknown(cx, "resource `#[field]`", &["rename"]),
+        "rename" => parsed.rename = option.string(cx, "rename = \"exDate\""),
+        "reveal" => {
+            parsed.reveal = option
+                .string(cx, "reveal = \"view_account_tax_id\"")
+                .filter(|(name, span)| {
+                    let valid = is_name(name);
+                    if !valid {
+                        cx.error_at(
+                            *span,
+                            format!(
+                                "`{name}` cannot name a permission: use lowercase letters, digits and underscores, starting with a letter, at most {} characters, e.g. `\"view_account_tax_id\"`",
+                                fw_core::access::MAX_NAME_LENGTH
+                            ),
+                        );
+                    }
+                    valid
+                });
+        }
+        _ => option.unknown(cx, "resource `#[field]`", &FIELD_OPTIONS),
     });
-    rename
+    parsed
 }

@@ -25,6 +25,7 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
     check_page_sizes(cx, resource);
     check_list_options_need_list(cx, resource);
     check_json_names(cx, resource);
+    check_reveal(cx, resource);
 }
 
 fn check_model(cx: &Ctxt, resource: &Resource) {
@@ -358,3 +359,33 @@ fn check_filters(cx: &Ctxt, resource: &Resource) {
         parameters.push(parameter);
     }
 }
+
+/// `reveal` is on shown fields, and a resource has at most
+/// `Reveal::MAX_FIELDS` of them (one bit each per request). Whether the model
+/// field is sensitive is asserted on the generated code, where it is known.
+fn check_reveal(cx: &Ctxt, resource: &Resource) {
+    for field in &resource.fields {
+        if let Some((_, span)) = &field.reveal
+            && resource.is_write_only(field)
+        {
+            cx.error_at(
+                *span,
+                format!(
+                    "`{}` is `write_only`, so it is never shown and `reveal` has nothing to reveal; remove `reveal`",
+                    field.ident
+                ),
+            );
+        }
+    }
+    if let Some(field) = resource.revealable().nth(MAX_REVEALABLE) {
+        cx.error_spanned_by(
+            &field.ident,
+            format!(
+                "a resource shows at most {MAX_REVEALABLE} fields with `reveal`; split the resource"
+            ),
+        );
+    }
+}
+
+/// `fw::__private::Reveal::MAX_FIELDS`, which the macro crate cannot name.
+const MAX_REVEALABLE: usize = 64;

@@ -8,7 +8,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
-use fw_core::api::{Action, LookupRequirement, list};
+use fw_core::api::{Action, Lookup, LookupRequirement, list};
 
 use super::ast::{Field, Resource};
 use super::attr::{AccessArg, FilterArg};
@@ -26,6 +26,8 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         related_filter_assertions(resource),
         lookup_assertions(resource),
         search_assertions(resource),
+        served_assertions(resource, model),
+        sensitivity_list_assertions(resource, model),
     ];
     let represent = represent_fn(resource);
     let serialize = serialize_impl(resource);
@@ -234,6 +236,68 @@ fn search_assertions(resource: &Resource) -> TokenStream {
         .collect()
 }
 
+/// Each field's model field may be served: never a `redacted` one, and a
+/// sensitive one with `reveal`; reported on the field.
+fn served_assertions(resource: &Resource, model: &Path) -> TokenStream {
+    resource
+        .fields
+        .iter()
+        .map(|field| {
+            let column = column(model, &field.ident);
+            let shown = !resource.is_write_only(field);
+            let reveals = field.reveal.is_some();
+            quote_spanned! {field.ident.span()=>
+                const _: () = ::fw::__private::assert_served(#column.schema(), #shown, #reveals);
+            }
+        })
+        .collect()
+}
+
+/// Filters, ordering and search compare stored values, which for a sensitive
+/// field are sealed: only `exact`/`in` on a searchable one, through its
+/// digest; reported on the name in the option.
+fn sensitivity_list_assertions(resource: &Resource, model: &Path) -> TokenStream {
+    let filters = resource.args.filters.iter().map(|filter| {
+        match (&filter.related, resource.field(&filter.field)) {
+            (Some(related), Some(field)) => {
+                let column = related_column(&field.ty, &filter.field, &related.target);
+                quote_spanned! {related.target.span()=>
+                    const _: () = ::fw::__private::assert_related_filterable(#column.schema());
+                }
+            }
+            _ => {
+                let column = column(model, &filter.field);
+                let equality_only = filter
+                    .lookups
+                    .iter()
+                    .all(|lookup| matches!(lookup.lookup, Lookup::Exact | Lookup::In));
+                quote_spanned! {filter.field.span()=>
+                    const _: () = ::fw::__private::assert_filterable(#column.schema(), #equality_only);
+                }
+            }
+        }
+    });
+    let ordered = resource
+        .args
+        .ordering
+        .iter()
+        .chain(&resource.args.search)
+        .map(|name| {
+            let column = column(model, name);
+            quote_spanned! {name.span()=>
+                const _: () = ::fw::__private::assert_orderable_or_searchable(#column.schema());
+            }
+        });
+    filters.chain(ordered).collect()
+}
+
+/// Each shown field's bit in `Reveal`, `None` for a field every caller sees.
+fn reveal_index(resource: &Resource, field: &Field) -> Option<usize> {
+    resource
+        .revealable()
+        .position(|revealable| revealable.ident == field.ident)
+}
+
 /// The fields the representation shows: all but `write_only` ones.
 fn shown(resource: &Resource) -> impl Iterator<Item = &Field> {
     resource
@@ -257,14 +321,32 @@ fn represent_fn(resource: &Resource) -> TokenStream {
     let serialize_fields = shown(resource).map(|field| {
         let name = field.api_name();
         let ident = &field.ident;
-        quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, &::fw::__private::Represented(#ident))?;)
+        let serialize = quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, &::fw::__private::Represented(#ident))?;);
+        match reveal_index(resource, field) {
+            None => serialize,
+            Some(index) => quote! {
+                if reveal.shows(#index) {
+                    #serialize
+                } else {
+                    ::fw::__private::serde::ser::SerializeStruct::skip_field(&mut state, #name)?;
+                }
+            },
+        }
     });
+    // A resource without sensitive fields has nothing to reveal.
+    let unused_reveal = if resource.revealable().next().is_none() {
+        quote!(let _ = reveal;)
+    } else {
+        TokenStream::new()
+    };
     quote! {
         #[allow(clippy::too_many_arguments)]
         fn __fw_represent<__S: ::fw::__private::serde::Serializer>(
             serializer: __S,
+            reveal: ::fw::__private::Reveal,
             #(#params),*
         ) -> ::core::result::Result<__S::Ok, __S::Error> {
+            #unused_reveal
             let mut state = ::fw::__private::serde::Serializer::serialize_struct(serializer, #struct_name, #shown_count)?;
             #(#serialize_fields)*
             ::fw::__private::serde::ser::SerializeStruct::end(state)
@@ -282,7 +364,8 @@ fn serialize_impl(resource: &Resource) -> TokenStream {
                 &self,
                 serializer: __S,
             ) -> ::core::result::Result<__S::Ok, __S::Error> {
-                __fw_represent(serializer, #(&self.#shown),*)
+                // The struct's owner has read its values already.
+                __fw_represent(serializer, ::fw::__private::Reveal::ALL, #(&self.#shown),*)
             }
         }
     }
@@ -408,9 +491,10 @@ fn resource_impl(resource: &Resource, model: &Path) -> TokenStream {
 
             fn serialize_row<__S: ::fw::__private::serde::Serializer>(
                 row: &#model,
+                reveal: ::fw::__private::Reveal,
                 serializer: __S,
             ) -> ::core::result::Result<__S::Ok, __S::Error> {
-                __fw_represent(serializer, #(&row.#shown),*)
+                __fw_represent(serializer, reveal, #(&row.#shown),*)
             }
 
             fn create_input(
@@ -502,6 +586,10 @@ fn field_spec(resource: &Resource, model: &Path, field: &Field) -> TokenStream {
     let read_only = resource.is_read_only(field);
     let write_only = resource.is_write_only(field);
     let doc = &field.doc;
+    let reveal = match &field.reveal {
+        Some((permission, _)) => quote!(::core::option::Option::Some(#permission)),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         ::fw::ResourceField {
             name: #name,
@@ -509,6 +597,7 @@ fn field_spec(resource: &Resource, model: &Path, field: &Field) -> TokenStream {
             read_only: #read_only,
             write_only: #write_only,
             doc: #doc,
+            reveal: #reveal,
         }
     }
 }

@@ -223,6 +223,38 @@ mod tests {
     }
 
     #[test]
+    fn reveal_names_a_permission_of_a_shown_field() {
+        let found = errors(
+            quote!(
+                model = Account,
+                path = "/accounts",
+                actions(retrieve, create),
+                permissions(model),
+                write_only(tax_id)
+            ),
+            quote! {
+                pub struct AccountResource {
+                    pub id: i64,
+                    #[field(reveal = "View Names")]
+                    pub holder_name: String,
+                    #[field(reveal = "view_account_tax_id")]
+                    pub tax_id: String,
+                    #[field(reveal = view_account_note)]
+                    pub note: String,
+                }
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                "`View Names` cannot name a permission: use lowercase letters, digits and underscores, starting with a letter, at most 64 characters, e.g. `\"view_account_tax_id\"`",
+                "`reveal` expects a string literal, e.g. `reveal = \"view_account_tax_id\"`",
+                "`tax_id` is `write_only`, so it is never shown and `reveal` has nothing to reveal; remove `reveal`",
+            ]
+        );
+    }
+
+    #[test]
     fn invalid_resource_keeps_the_struct_and_implements_resource() {
         let failure = expand(
             quote!(

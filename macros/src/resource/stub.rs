@@ -47,6 +47,7 @@ pub(super) fn stub(resource: &Resource) -> TokenStream {
 
                 fn serialize_row<__S: ::fw::__private::serde::Serializer>(
                     _: &#model,
+                    _: ::fw::__private::Reveal,
                     _: __S,
                 ) -> ::core::result::Result<__S::Ok, __S::Error> {
                     ::core::unreachable!()

@@ -631,7 +631,7 @@ pub(crate) async fn each_role_may_do_what_it_is_for_and_nothing_else(fixture: Fi
     let compliance = fixture.token("carol", roles::COMPLIANCE).await;
     let security = fixture.security_id("AAPL").await;
     let account = format!("/accounts/{}", fixture.account.id);
-    let account_record = format!("/account-records/{}", fixture.account.id);
+    let by_tax_id = format!("/accounts?tax_id={}", fixture.account.tax_id);
     let upcoming = fixture.upcoming("?from=2026-03-17");
     let new_security =
         serde_json::json!({"symbol": "ROLE", "cusip": "R00000001", "name": "Role Corp"});
@@ -642,8 +642,8 @@ pub(crate) async fn each_role_may_do_what_it_is_for_and_nothing_else(fixture: Fi
         "/dividends",
         "/accounts",
         account.as_str(),
-        "/account-records",
-        account_record.as_str(),
+        "/sensitive-reads",
+        by_tax_id.as_str(),
         upcoming.as_str(),
         "/changes",
     ];
@@ -737,19 +737,16 @@ pub(crate) async fn each_role_may_do_what_it_is_for_and_nothing_else(fixture: Fi
 }
 
 /// Support looks accounts up by number and sees who holds them, never the
-/// tax id; compliance reads the same accounts with it.
+/// tax id (omitted, not masked), and may not search by one; compliance reads
+/// the same accounts with it, finds them by it, and reads the audit of who
+/// was shown what.
 pub(crate) async fn only_compliance_sees_the_tax_id(fixture: Fixture) {
     let support = fixture.token("sam", roles::SUPPORT).await;
     let compliance = fixture.token("carol", roles::COMPLIANCE).await;
-    let by_number = format!("?number={DEMO_ACCOUNT_NUMBER}");
+    let by_number = format!("/accounts?number={DEMO_ACCOUNT_NUMBER}");
 
     let (status, _, page) = fixture
-        .send_as(
-            Some(&support),
-            Method::GET,
-            &format!("/accounts{by_number}"),
-            None,
-        )
+        .send_as(Some(&support), Method::GET, &by_number, None)
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let listed = &page["results"][0];
@@ -770,22 +767,9 @@ pub(crate) async fn only_compliance_sees_the_tax_id(fixture: Fixture) {
         !account.to_string().contains(&fixture.account.tax_id),
         "{account}"
     );
-
-    let (status, _, page) = fixture
-        .send_as(
-            Some(&compliance),
-            Method::GET,
-            &format!("/account-records{by_number}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(
-        page["results"][0]["tax_id"], fixture.account.tax_id,
-        "{page}"
-    );
+    let by_tax_id = format!("/accounts?tax_id={}", fixture.account.tax_id);
     let (status, _, problem) = fixture
-        .send_as(Some(&support), Method::GET, "/account-records", None)
+        .send_as(Some(&support), Method::GET, &by_tax_id, None)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert!(
@@ -794,6 +778,42 @@ pub(crate) async fn only_compliance_sees_the_tax_id(fixture: Fixture) {
             .unwrap_or_default()
             .contains("`view_account_tax_id`"),
         "the refusal names the permission: {problem}"
+    );
+    assert!(!problem.to_string().contains(&fixture.account.tax_id));
+
+    let (status, _, page) = fixture
+        .send_as(Some(&compliance), Method::GET, &by_tax_id, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["results"][0]["id"], fixture.account.id.to_string());
+    assert_eq!(
+        page["results"][0]["tax_id"], fixture.account.tax_id,
+        "{page}"
+    );
+
+    let (status, _, audit) = fixture
+        .send_as(
+            Some(&compliance),
+            Method::GET,
+            "/sensitive-reads?model_table=account",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let fields: Vec<&str> = audit["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|read| read["fields"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            r#"["holder_name","tax_id"]"#,
+            r#"["holder_name"]"#,
+            r#"["holder_name"]"#
+        ],
+        "newest first: compliance's search, support's two reads: {audit}"
     );
 }
 
