@@ -26,8 +26,12 @@ pub use fw_core::api::Lookup;
 /// ordering or a range on a sealed value does not compile.
 pub struct Column<M, T, S = Plain> {
     field: &'static FieldSchema,
-    types: PhantomData<fn() -> (M, T, S)>,
+    types: PhantomData<ColumnTypes<M, T, S>>,
 }
+
+/// A column's model, field type and access, as types only: the column holds
+/// none of them, and is `Send` and `Sync` whatever they are.
+type ColumnTypes<M, T, S> = fn() -> (M, T, S);
 
 impl<M, T, S> Clone for Column<M, T, S> {
     fn clone(&self) -> Self {
@@ -486,8 +490,10 @@ impl<M> ConflictTarget<M> {
     }
 }
 
-impl<M: Model, T: Field> From<Column<M, T>> for ConflictTarget<M> {
-    fn from(column: Column<M, T>) -> Self {
+/// A searchable sealed field is a conflict target too: its unique constraint is
+/// on its digest column, through which the upsert finds the existing row.
+impl<M: Model, T: Field, S: Matchable> From<Column<M, T, S>> for ConflictTarget<M> {
+    fn from(column: Column<M, T, S>) -> Self {
         ConflictTarget {
             fields: vec![column.field],
             model: PhantomData,
