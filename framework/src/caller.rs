@@ -81,6 +81,12 @@ impl Identity {
     }
 }
 
+impl crate::changes::Identified for Identity {
+    fn actor(&self) -> String {
+        Identity::actor(self)
+    }
+}
+
 impl Caller {
     /// The authenticated user, if any.
     pub fn identity(&self) -> Option<&Identity> {

@@ -117,9 +117,9 @@ where
                 match authenticator.identify(presented).await {
                     Ok(Some(identity)) => {
                         // An `Actor` an outer layer set stays the change
-                        // log's (the actor is set once), and the handlers
+                        // log's (the writer is set once), and the handlers
                         // keep it as the idempotency keys' owner.
-                        crate::changes::set_actor(identity.actor());
+                        crate::changes::set_identity(identity.clone());
                         request.extensions_mut().insert(Caller::User(identity));
                         inner.call(request).await
                     }

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::futures::TaskLocalFuture;
 use tower::Service;
 
-use super::{Actor, Change, change_schema};
+use super::{Actor, Change, Writer, change_schema};
 use fw_core::access::{Access, VIEW_CHANGES};
 
 use crate::caller::Caller;
@@ -293,15 +293,16 @@ where
             Some((header, id)) => (Some(header), OnceCell::from(id)),
             None => (None, OnceCell::new()),
         };
+        let extensions = request.extensions();
         let context = super::WriteContext {
             // An explicit `Actor` wins; else the authenticated caller's.
-            actor: request
-                .extensions()
-                .get::<Actor>()
-                .map(|actor| actor.0.clone())
-                .or_else(|| request.extensions().get::<Caller>().and_then(Caller::actor))
-                .map(OnceCell::from)
-                .unwrap_or_default(),
+            writer: match (extensions.get::<Actor>(), extensions.get::<Caller>()) {
+                (Some(actor), _) => OnceCell::from(Writer::Named(actor.0.clone())),
+                (None, Some(Caller::User(identity))) => {
+                    OnceCell::from(Writer::Identified(identity.clone()))
+                }
+                (None, Some(Caller::Anonymous) | None) => OnceCell::new(),
+            },
             makes_request_id: sent.is_none(),
             request_id,
         };

@@ -119,6 +119,7 @@ mod tail;
 
 use std::cell::OnceCell;
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -267,14 +268,40 @@ tokio::task_local! {
 #[derive(Debug, Default)]
 struct WriteContext {
     /// Set when the scope starts (a command, [`with_actor`], an [`Actor`]
-    /// extension), or once inside it by authentication, which learns who is
-    /// calling only after the request's scope has begun.
-    actor: OnceCell<String>,
+    /// extension, a caller an outer layer authenticated), or once inside it
+    /// by authentication, which learns who is calling only after the
+    /// request's scope has begun.
+    writer: OnceCell<Writer>,
     request_id: OnceCell<String>,
     /// Whether a request id is made on first use: for a request that sent
     /// none, so that one recording nothing and logging nothing pays nothing
     /// for it.
     makes_request_id: bool,
+}
+
+/// Who is writing: named when the scope starts, or an authenticated
+/// identity, whose actor is spelled out only when a change is recorded, as
+/// most requests record none.
+#[derive(Debug)]
+enum Writer {
+    Named(String),
+    Identified(Arc<dyn Identified>),
+}
+
+impl Writer {
+    fn actor(&self) -> String {
+        match self {
+            Writer::Named(actor) => actor.clone(),
+            Writer::Identified(identity) => identity.actor(),
+        }
+    }
+}
+
+/// A writer known by an identity, which spells out its actor when asked:
+/// the authenticated user, from the layers above.
+pub(crate) trait Identified: Send + Sync + std::fmt::Debug {
+    /// The change log's actor.
+    fn actor(&self) -> String;
 }
 
 impl WriteContext {
@@ -312,7 +339,9 @@ pub async fn with_actor<F: Future>(
     future: F,
 ) -> F::Output {
     let context = WriteContext {
-        actor: actor.map(OnceCell::from).unwrap_or_default(),
+        writer: actor
+            .map(|actor| OnceCell::from(Writer::Named(actor)))
+            .unwrap_or_default(),
         request_id: request_id.map(OnceCell::from).unwrap_or_default(),
         makes_request_id: false,
     };
@@ -339,16 +368,16 @@ pub(crate) fn current_context() -> (Option<String>, Option<String>) {
     CONTEXT
         .try_with(|context| {
             let request_id = context.request_id().map(str::to_owned);
-            (context.actor.get().cloned(), request_id)
+            (context.writer.get().map(Writer::actor), request_id)
         })
         .unwrap_or_default()
 }
 
-/// Names the actor of the current task's writes, if its scope has none yet:
-/// authentication, which runs inside a request's scope, calls it once it
-/// knows who is calling. Outside a scope it does nothing.
-pub(crate) fn set_actor(actor: String) {
-    let _ = CONTEXT.try_with(|context| context.actor.set(actor));
+/// Makes `identity` the writer of the current task's writes, if its scope
+/// has none yet: authentication, which runs inside a request's scope, calls
+/// it once it knows who is calling. Outside a scope it does nothing.
+pub(crate) fn set_identity(identity: Arc<dyn Identified>) {
+    let _ = CONTEXT.try_with(|context| context.writer.set(Writer::Identified(identity)));
 }
 
 /// The request id of the current task, if it runs with one (made now for a

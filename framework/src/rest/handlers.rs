@@ -244,6 +244,10 @@ fn accepts_json(headers: &HeaderMap) -> bool {
     else {
         return true;
     };
+    // What clients send most, answered without parsing.
+    if matches!(accept, "application/json" | "*/*") {
+        return true;
+    }
     accept.split(',').any(|range| {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or_default().trim();
