@@ -27,19 +27,12 @@ use crate::rest::ApiError;
 /// own default, which bounds the buffer a request body is read through too.
 const DEFAULT_READ_BUFFER: usize = 8192 + 4096 * 100;
 
-/// The most header fields hyper parses into buffers on the stack (its own
-/// default limit). With a higher limit it allocates both buffers, 32 bytes
-/// per field each, for every request: at 200 fields that was about 1.5% of
-/// an authenticated retrieve's instructions.
-const HYPER_STACK_HEADERS: usize = 100;
-
 impl HttpLimits {
     /// How hyper serves each connection: the header read timeout, and limits
     /// on a request's head at twice fw's, so that a request somewhat over
     /// fw's limits is still read and refused with a problem (414, 431) naming
     /// the limit; past hyper's, hyper itself answers 431 or 414 with no body
-    /// and closes the connection (see [`HttpLimits::parser_max_headers`]
-    /// for its header count).
+    /// and closes the connection.
     fn connection_builder(&self) -> http1::Builder {
         // A header line's bytes beyond its name and value: `: ` and CRLF.
         const HEADER_LINE_OVERHEAD: usize = 4;
@@ -51,18 +44,10 @@ impl HttpLimits {
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout)
-            .max_headers(self.parser_max_headers())
+            .max_headers(2 * self.max_headers)
             .max_header_size(head_limit)
             .max_buf_size(head_limit.max(DEFAULT_READ_BUFFER));
         builder
-    }
-
-    /// hyper's limit on a request's header fields: twice fw's, but no more
-    /// than [`HYPER_STACK_HEADERS`] unless fw's own limit is higher.
-    fn parser_max_headers(&self) -> usize {
-        (2 * self.max_headers)
-            .min(HYPER_STACK_HEADERS)
-            .max(self.max_headers)
     }
 
     /// The refusal a request's head earns before it is routed, if any.
@@ -218,18 +203,6 @@ mod tests {
     use axum::extract::ConnectInfo;
 
     use super::*;
-
-    #[test]
-    fn the_parser_parses_headers_on_the_stack_unless_fw_allows_more() {
-        let limits = |max_headers| HttpLimits {
-            max_headers,
-            ..HttpLimits::default()
-        };
-        assert_eq!(HttpLimits::default().parser_max_headers(), 100);
-        assert_eq!(limits(20).parser_max_headers(), 40);
-        assert_eq!(limits(70).parser_max_headers(), 100);
-        assert_eq!(limits(300).parser_max_headers(), 300);
-    }
 
     /// Handlers read the client's address as axum's `ConnectInfo`, which
     /// login throttling counts failures by.
