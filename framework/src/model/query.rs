@@ -26,8 +26,12 @@ pub use fw_core::api::Lookup;
 /// ordering or a range on a sealed value does not compile.
 pub struct Column<M, T, S = Plain> {
     field: &'static FieldSchema,
-    types: PhantomData<fn() -> (M, T, S)>,
+    types: PhantomData<ColumnTypes<M, T, S>>,
 }
+
+/// A column's model, field type and access, as types only: the column holds
+/// none of them, and is `Send` and `Sync` whatever they are.
+type ColumnTypes<M, T, S> = fn() -> (M, T, S);
 
 impl<M, T, S> Clone for Column<M, T, S> {
     fn clone(&self) -> Self {
