@@ -438,3 +438,45 @@ fn a_hand_written_alter_sensitivity_is_checked() {
         assert!(error.contains(expected), "{error}");
     }
 }
+
+/// A searchable sealed field renamed with `renamed_from` takes its digest
+/// column, and the digest's unique constraint, along: nothing is dropped and
+/// re-added, and the models then match the migrations.
+#[test]
+fn renaming_a_searchable_field_renames_its_digest_column() {
+    const fn tax_id(name: &'static str, renamed_from: Option<&'static str>) -> FieldSchema {
+        FieldSchema {
+            sensitivity: fw::schema::Sensitivity::Sealed { searchable: true },
+            unique: true,
+            renamed_from,
+            ..field(name, SqlType::Text)
+        }
+    }
+    const BEFORE: ModelSchema = model("Client", "client", &[auto_id(), tax_id("tax_id", None)]);
+    const AFTER: ModelSchema = model(
+        "Client",
+        "client",
+        &[auto_id(), tax_id("tin", Some("tax_id"))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    make(dir.path(), &[&BEFORE]);
+    let report = make(dir.path(), &[&AFTER]).to_string();
+    assert!(
+        report.contains("rename column `client.tax_id` to `tin`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("rename column `client.tax_id_digest` to `tin_digest`"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("add column") && !report.contains("drop"),
+        "{report}"
+    );
+    // The replayed state, digest and its unique constraint included, is the
+    // models' own.
+    assert!(matches!(
+        make(dir.path(), &[&AFTER]),
+        MakeOutcome::NoChanges
+    ));
+}

@@ -54,12 +54,29 @@ pub(crate) fn diff(
                 continue;
             };
             if table.column(from).is_some() && table.column(field.column).is_none() {
+                // A searchable field's digest column is named after it and
+                // follows it, with its unique constraint or index.
+                let digest = field.digest_column().and_then(|to| {
+                    let from = table
+                        .columns
+                        .iter()
+                        .find(|column| column.digest_of.as_deref() == Some(from))?;
+                    Some((from.name.clone(), to))
+                });
                 let rename = Operation::RenameColumn {
                     table: model.table.to_owned(),
                     from: from.to_owned(),
                     to: field.column.to_owned(),
                 };
                 push(&mut current, rename)?;
+                if let Some((from, to)) = digest {
+                    let rename = Operation::RenameColumn {
+                        table: model.table.to_owned(),
+                        from,
+                        to,
+                    };
+                    push(&mut current, rename)?;
+                }
             }
         }
     }

@@ -275,6 +275,11 @@ impl SchemaState {
                     return Err(format!("column `{table}.{from}` does not exist"));
                 };
                 renamed.name = to.clone();
+                for digest in &mut target.columns {
+                    if digest.digest_of.as_ref() == Some(from) {
+                        digest.digest_of = Some(to.clone());
+                    }
+                }
                 for index in &mut target.indexes {
                     if !index.columns.contains(from) {
                         continue;

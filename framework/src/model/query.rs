@@ -490,8 +490,10 @@ impl<M> ConflictTarget<M> {
     }
 }
 
-impl<M: Model, T: Field> From<Column<M, T>> for ConflictTarget<M> {
-    fn from(column: Column<M, T>) -> Self {
+/// A searchable sealed field is a conflict target too: its unique constraint is
+/// on its digest column, through which the upsert finds the existing row.
+impl<M: Model, T: Field, S: Matchable> From<Column<M, T, S>> for ConflictTarget<M> {
+    fn from(column: Column<M, T, S>) -> Self {
         ConflictTarget {
             fields: vec![column.field],
             model: PhantomData,

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use fw::{Db, Error, Filter, Json, Model, Ref};
@@ -1136,6 +1137,12 @@ fw::testing::database_suite! {
     cases: [
         insert_returns_the_stored_row,
         sealed_fields_are_stored_sealed_and_found_by_digest,
+        a_sealed_value_altered_or_copied_to_another_row_is_unreadable,
+        an_old_key_still_opens_and_finds_while_new_writes_use_the_current_key,
+        sealed_fields_are_found_by_in_lists,
+        sealed_fields_round_trip_through_update_patch_and_upsert,
+        a_database_assigned_key_is_reserved_before_sealing,
+        a_database_without_keys_refuses_sealed_models,
         get_of_a_missing_key_is_not_found,
         update_bumps_the_version_and_refuses_a_stale_copy,
         patch_changes_only_the_given_fields,
@@ -1198,4 +1205,317 @@ pub(crate) async fn sealed_fields_are_stored_sealed_and_found_by_digest(db: &Db)
         .unwrap();
     let moved = Account::get(db, account.id).await;
     assert!(matches!(moved, Err(Error::Unreadable { .. })), "{moved:?}");
+}
+
+fn new_account_at_risk(tax_id: &str, risk_score: i16) -> NewAccount {
+    NewAccount {
+        risk_score: Some(risk_score),
+        ..new_account(tax_id)
+    }
+}
+
+/// The stored (sealed) tax id and its digest of the account with `risk_score`.
+async fn stored_tax_id(db: &Db, risk_score: i16) -> (String, String) {
+    fw::sql("SELECT tax_id, tax_id_digest FROM account WHERE risk_score = $1")
+        .bind(risk_score)
+        .fetch_one(db, |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)))
+        .await
+        .expect("stored tax id")
+}
+
+pub(crate) async fn a_sealed_value_altered_or_copied_to_another_row_is_unreadable(db: &Db) {
+    let first = Account::insert(db, new_account_at_risk("111-11-1111", 1))
+        .await
+        .unwrap();
+    let second = Account::insert(db, new_account_at_risk("222-22-2222", 2))
+        .await
+        .unwrap();
+
+    // One flipped character of the sealed payload fails authentication.
+    let (sealed, _) = stored_tax_id(db, 1).await;
+    let mut flipped = sealed.clone().into_bytes();
+    let at = flipped.len() - 10;
+    flipped[at] = if flipped[at] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    db.execute_raw(&format!(
+        "UPDATE account SET tax_id = '{flipped}' WHERE risk_score = 1"
+    ))
+    .await
+    .unwrap();
+    let read = Account::get(db, first.id).await;
+    assert!(
+        matches!(
+            read,
+            Err(Error::Unreadable {
+                table: "account",
+                column: "tax_id",
+                ..
+            })
+        ),
+        "{read:?}"
+    );
+
+    // The second row's intact value, copied into the first row's same column,
+    // is bound to the second row and does not open in the first.
+    db.execute_raw(
+        "UPDATE account SET tax_id = (SELECT tax_id FROM account WHERE risk_score = 2) \
+         WHERE risk_score = 1",
+    )
+    .await
+    .unwrap();
+    let copied = Account::get(db, first.id).await;
+    assert!(
+        matches!(
+            copied,
+            Err(Error::Unreadable {
+                column: "tax_id",
+                ..
+            })
+        ),
+        "{copied:?}"
+    );
+    let original = Account::get(db, second.id).await.expect("the source row");
+    assert_eq!(original.tax_id, "222-22-2222");
+}
+
+pub(crate) async fn an_old_key_still_opens_and_finds_while_new_writes_use_the_current_key(db: &Db) {
+    let old_entry = fw::sensitive::Keyring::generate_entry("old").unwrap();
+    let new_entry = fw::sensitive::Keyring::generate_entry("new").unwrap();
+    let keys = |text: &str| Arc::new(fw::sensitive::Keyring::parse(text).unwrap());
+    let before = db.with_keyring(keys(&old_entry));
+    let after = db.with_keyring(keys(&format!("{new_entry},{old_entry}")));
+
+    let sealed_before = Account::insert(&before, new_account_at_risk("111-11-1111", 1))
+        .await
+        .unwrap();
+    let (sealed, digest) = stored_tax_id(db, 1).await;
+    assert!(sealed.starts_with("fw1:old:"), "{sealed}");
+    assert!(digest.starts_with("old:"), "{digest}");
+
+    let read = Account::get(&after, sealed_before.id)
+        .await
+        .expect("the old key still opens");
+    assert!(read == sealed_before);
+    let found = Account::query()
+        .filter(Account::TAX_ID.eq("111-11-1111"))
+        .all(&after)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "found through the old key's digest");
+
+    let sealed_after = Account::insert(&after, new_account_at_risk("222-22-2222", 2))
+        .await
+        .unwrap();
+    let (sealed, digest) = stored_tax_id(db, 2).await;
+    assert!(sealed.starts_with("fw1:new:"), "{sealed}");
+    assert!(digest.starts_with("new:"), "{digest}");
+    let found = Account::query()
+        .filter(Account::TAX_ID.eq("222-22-2222"))
+        .all(&after)
+        .await
+        .unwrap();
+    assert!(found == [sealed_after.clone()]);
+
+    // Keys that no longer include the new one cannot open what it sealed.
+    let unreadable = Account::get(&before, sealed_after.id).await;
+    assert!(
+        matches!(unreadable, Err(Error::Unreadable { .. })),
+        "{unreadable:?}"
+    );
+}
+
+pub(crate) async fn sealed_fields_are_found_by_in_lists(db: &Db) {
+    for (tax_id, risk) in [("111-11-1111", 1), ("222-22-2222", 2), ("333-33-3333", 3)] {
+        Account::insert(db, new_account_at_risk(tax_id, risk))
+            .await
+            .unwrap();
+    }
+    let risks = |filter: Filter<Account>| async move {
+        let mut risks: Vec<i16> = Account::query()
+            .filter(filter)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|account| account.risk_score)
+            .collect();
+        risks.sort_unstable();
+        risks
+    };
+    assert_eq!(
+        risks(Account::TAX_ID.is_in(["111-11-1111", "333-33-3333", "999-99-9999"])).await,
+        [1, 3]
+    );
+    assert_eq!(
+        risks(Account::TAX_ID.is_in(["999-99-9999"])).await,
+        [] as [i16; 0]
+    );
+    assert_eq!(
+        Account::query()
+            .filter(Account::TAX_ID.is_in(["222-22-2222"]))
+            .count(db)
+            .await
+            .unwrap(),
+        1
+    );
+
+    for email in [Some("ada@example.com"), None] {
+        Contact::insert(
+            db,
+            NewContact {
+                email: email.map(str::to_owned),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let found = Contact::query()
+        .filter(Contact::EMAIL.is_in(["ada@example.com", "bob@example.com"]))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].email.as_deref(), Some("ada@example.com"));
+}
+
+pub(crate) async fn sealed_fields_round_trip_through_update_patch_and_upsert(db: &Db) {
+    let tax_id_of = async |tax_id: &str| {
+        Account::query()
+            .filter(Account::TAX_ID.eq(tax_id))
+            .all(db)
+            .await
+            .unwrap()
+    };
+    let original = Account::insert(db, new_account_at_risk("111-11-1111", 1))
+        .await
+        .unwrap();
+
+    let mut changed = original.clone();
+    changed.tax_id = "222-22-2222".to_owned();
+    let updated = changed.update(db).await.expect("update");
+    assert_eq!(updated.tax_id, "222-22-2222");
+    assert!(Account::get(db, original.id).await.unwrap() == updated);
+    assert!(tax_id_of("222-22-2222").await == [updated.clone()]);
+    assert!(tax_id_of("111-11-1111").await.is_empty());
+
+    let patched = Account::patch(
+        db,
+        original.id,
+        AccountPatch {
+            holder_name: Some("Ada King".to_owned()),
+            tax_id: Some("333-33-3333".to_owned()),
+            ..AccountPatch::default()
+        },
+    )
+    .await
+    .expect("patch");
+    assert_eq!(
+        (patched.holder_name.as_str(), patched.tax_id.as_str()),
+        ("Ada King", "333-33-3333")
+    );
+    assert!(Account::get(db, original.id).await.unwrap() == patched);
+    assert!(tax_id_of("333-33-3333").await == [patched.clone()]);
+    assert!(tax_id_of("222-22-2222").await.is_empty());
+
+    // An upsert on the sealed tax id finds the row through its digest and
+    // writes it under its own key; a new tax id inserts a row.
+    let upserted = Account::upsert(
+        db,
+        NewAccount {
+            holder_name: "Augusta Ada King".to_owned(),
+            ..new_account_at_risk("333-33-3333", 1)
+        },
+        Account::TAX_ID,
+    )
+    .await
+    .expect("upsert of the existing row");
+    assert_eq!(upserted.id, original.id);
+    assert_eq!(upserted.holder_name, "Augusta Ada King");
+    assert!(Account::get(db, original.id).await.unwrap() == upserted);
+    let inserted = Account::upsert(db, new_account_at_risk("444-44-4444", 4), Account::TAX_ID)
+        .await
+        .expect("upsert of a new row");
+    assert_ne!(inserted.id, original.id);
+    assert!(tax_id_of("444-44-4444").await == [inserted]);
+    assert_eq!(Account::query().count(db).await.unwrap(), 2);
+
+    let (sealed, _) = stored_tax_id(db, 1).await;
+    assert!(sealed.starts_with("fw1:"), "{sealed}");
+}
+
+pub(crate) async fn a_database_assigned_key_is_reserved_before_sealing(db: &Db) {
+    let mut ids = Vec::new();
+    for email in ["a@example.com", "b@example.com"] {
+        let contact = Contact::insert(
+            db,
+            NewContact {
+                email: Some(email.to_owned()),
+            },
+        )
+        .await
+        .unwrap();
+        // Read back by key: the value opens, so it was sealed for this key.
+        let read = Contact::get(db, contact.id).await.unwrap();
+        assert_eq!(read.email.as_deref(), Some(email));
+        ids.push(contact.id);
+    }
+    assert!(ids[0] < ids[1], "{ids:?}");
+    // A deleted row's key is never handed out again, so no later row can open
+    // a copy of its sealed values.
+    Contact::delete(db, ids[1]).await.unwrap();
+    let next = Contact::insert(db, NewContact { email: None })
+        .await
+        .unwrap();
+    assert!(next.id > ids[1], "{next:?} after {ids:?}");
+    assert_eq!(next.email, None);
+
+    // Concurrent inserts each reserve their own key.
+    let inserts = (0..8).map(|n| {
+        Contact::insert(
+            db,
+            NewContact {
+                email: Some(format!("{n}@example.com")),
+            },
+        )
+    });
+    let inserted = futures_util::future::try_join_all(inserts).await.unwrap();
+    let keys: HashSet<i64> = inserted.iter().map(|contact| contact.id).collect();
+    assert_eq!(keys.len(), 8);
+    for contact in inserted {
+        let read = Contact::get(db, contact.id).await.unwrap();
+        assert!(read == contact);
+    }
+}
+
+pub(crate) async fn a_database_without_keys_refuses_sealed_models(_: &Db) {
+    // A second database of the same kind, whose URL a keyless pool connects to.
+    let test_db = fw::testing::TestDb::new(crate::DATABASE).await;
+    fw::testing::create_tables(test_db.db(), &super::models::all())
+        .await
+        .unwrap();
+    let account = Account::insert(test_db.db(), new_account("111-11-1111"))
+        .await
+        .unwrap();
+    let keyless = Db::connect(&test_db.url()).await.expect("connect");
+    assert!(keyless.keyring().is_none());
+    let insert = Account::insert(&keyless, new_account("222-22-2222")).await;
+    assert!(
+        matches!(insert, Err(Error::NoKeyring { table: "account" })),
+        "{insert:?}"
+    );
+    let get = Account::get(&keyless, account.id).await;
+    assert!(
+        matches!(get, Err(Error::NoKeyring { table: "account" })),
+        "{get:?}"
+    );
+    let found = Account::query()
+        .filter(Account::TAX_ID.eq("111-11-1111"))
+        .count(&keyless)
+        .await;
+    assert!(
+        matches!(found, Err(Error::NoKeyring { table: "account" })),
+        "{found:?}"
+    );
+    // Models without sealed fields need no keys.
+    security(&keyless, "ACME", "000000001").await;
 }

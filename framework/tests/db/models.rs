@@ -63,6 +63,16 @@ pub(crate) struct Account {
     pub(crate) risk_score: Option<i16>,
 }
 
+/// A sealed model whose key the database assigns: its inserts reserve the key
+/// before sealing, and its optional sealed field may be NULL.
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Contact {
+    pub(crate) id: i64,
+    #[field(sensitive(searchable))]
+    pub(crate) email: Option<String>,
+}
+
 #[derive(Clone, PartialEq)]
 #[fw::model(unique(account, security))]
 pub(crate) struct Position {
@@ -78,12 +88,13 @@ pub(crate) struct Position {
     pub(crate) last_dividend: Option<Ref<Dividend>>,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 4] {
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 5] {
     use fw::Model;
     [
         Security::SCHEMA,
         Dividend::SCHEMA,
         Account::SCHEMA,
         Position::SCHEMA,
+        Contact::SCHEMA,
     ]
 }
