@@ -319,7 +319,7 @@ fn malformed_files_are_errors_naming_file_and_line() {
         ),
         "migrations/0002_broken.toml:3: operation `add_colum`: unknown variant `add_colum`, expected one of \
          `create_table`, `drop_table`, `rename_table`, `add_column`, `drop_column`, `rename_column`, \
-         `alter_column`, `add_index`, `drop_index`, `add_unique`, `drop_unique`, `alter_sensitivity`, `run_sql`, `run_data_migration`"
+         `alter_column`, `add_index`, `drop_index`, `add_unique`, `drop_unique`, `alter_sensitivity`, `reseal`, `run_sql`, `run_data_migration`"
     );
     assert_eq!(
         error_for(
