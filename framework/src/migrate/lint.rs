@@ -177,7 +177,7 @@ fn lint_operation(
                         .iter()
                         .find(|c| c.digest_of.as_deref() == Some(column.as_str()))
                 })
-                .map(|c| format!(" and recomputes its digest `{}`", c.name))
+                .map(|c| format!(", and recomputes its digest `{}`", c.name))
                 .unwrap_or_default();
             report(
                 format!("reseal:{table}.{column}"),
