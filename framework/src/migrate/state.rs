@@ -490,9 +490,6 @@ impl SchemaState {
     }
 }
 
-/// The nullable digest column of sealed column `sealed` (an erased value's
-/// digest is NULL).
-
 /// Sealed values of `table.column` are bound to their row's primary key
 /// text, so the key must have one.
 fn bindable_key(table: &Table, column: &str) -> Result<(), String> {
@@ -508,6 +505,8 @@ fn bindable_key(table: &Table, column: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The nullable digest column of sealed column `sealed` (an erased value's
+/// digest is NULL).
 pub(crate) fn digest_column(sealed: &str) -> Column {
     Column {
         name: schema::digest_column_name(sealed),

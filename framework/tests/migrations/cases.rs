@@ -1105,11 +1105,37 @@ pub(crate) async fn renamed_sealed_values_are_resealed(test_db: TestDb) {
         .unwrap();
     assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[41]]);
 
-    // A table rename: every sealed column of it is re-sealed.
-    let findings = make_and_apply(db, dir, &[Customer::SCHEMA]).await;
-    for key in ["reseal:customer.tin", "reseal:customer.name"] {
-        assert!(findings.contains(&key.to_owned()), "{findings:?}");
-    }
+    // A table rename: every sealed column of it is re-sealed, as the plan says.
+    let findings = findings_of(&make(dir, &[Customer::SCHEMA]));
+    assert_eq!(
+        findings,
+        [
+            "rename_table:client",
+            "reseal:customer.tin",
+            "reseal:customer.name"
+        ]
+    );
+    acknowledge(
+        dir,
+        &findings.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let plan = migrate(
+        db,
+        dir,
+        &DataMigrations::new(),
+        MigrateOptions { plan: true },
+    )
+    .await
+    .unwrap()
+    .to_string();
+    assert!(
+        plan.contains(
+            "-- re-seal every value of `customer.tin` sealed as `client.tin` and write its \
+             digest to `tin_digest`, 500 rows at a time by primary key"
+        ),
+        "{plan}"
+    );
+    apply(db, dir).await;
     assert_live_schema_matches(&test_db, &[Customer::SCHEMA]).await;
     for (id, (tax_id, name)) in ids.iter().zip(&holders) {
         let customer = Customer::get(db, *id).await.unwrap();
