@@ -319,7 +319,7 @@ fn malformed_files_are_errors_naming_file_and_line() {
         ),
         "migrations/0002_broken.toml:3: operation `add_colum`: unknown variant `add_colum`, expected one of \
          `create_table`, `drop_table`, `rename_table`, `add_column`, `drop_column`, `rename_column`, \
-         `alter_column`, `add_index`, `drop_index`, `add_unique`, `drop_unique`, `run_sql`, `run_data_migration`"
+         `alter_column`, `add_index`, `drop_index`, `add_unique`, `drop_unique`, `alter_sensitivity`, `reseal`, `run_sql`, `run_data_migration`"
     );
     assert_eq!(
         error_for(
@@ -479,4 +479,92 @@ fn renaming_a_searchable_field_renames_its_digest_column() {
         make(dir.path(), &[&AFTER]),
         MakeOutcome::NoChanges
     ));
+}
+
+/// Renaming a sealed column, or a table with sealed columns, re-seals their
+/// values under the new names: the files say so and replay to the models.
+#[test]
+fn renaming_sealed_data_reseals_it() {
+    use fw::Model;
+
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, &[Client::SCHEMA]);
+    let renamed_column = make(dir, &[ClientWithTin::SCHEMA]);
+    assert_eq!(
+        finding_keys(&renamed_column),
+        [
+            "rename_column:client.tax_id",
+            "rename_column:client.tax_id_digest",
+            "reseal:client.tin"
+        ]
+    );
+    insta::assert_snapshot!(
+        "resealing_a_renamed_column",
+        read(dir, "0002_rename_client_tax_id_to_tin_and_more.toml")
+    );
+    assert!(matches!(
+        make(dir, &[ClientWithTin::SCHEMA]),
+        MakeOutcome::NoChanges
+    ));
+
+    let renamed_table = make(dir, &[Customer::SCHEMA]);
+    assert_eq!(
+        finding_keys(&renamed_table),
+        [
+            "rename_table:client",
+            "reseal:customer.tin",
+            "reseal:customer.name"
+        ]
+    );
+    insta::assert_snapshot!(
+        "resealing_a_renamed_table",
+        read(dir, "0003_rename_client_to_customer_and_more.toml")
+    );
+    assert!(matches!(
+        make(dir, &[Customer::SCHEMA]),
+        MakeOutcome::NoChanges
+    ));
+}
+
+#[test]
+fn a_hand_written_reseal_is_checked() {
+    use fw::Model;
+
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make(dir, &[Client::SCHEMA]);
+    let op = "[[operations]]\nop = \"reseal\"\ntable = \"client\"\n";
+    let cases = [
+        (
+            "column = \"id\"\nfrom_table = \"client\"\nfrom_column = \"key\"\n",
+            "`client.id` is not a sealed column",
+        ),
+        (
+            "column = \"tax_id_digest\"\nfrom_table = \"client\"\nfrom_column = \"tin_digest\"\n",
+            "`client.tax_id_digest` is not a sealed column",
+        ),
+        (
+            "column = \"tax_id\"\nfrom_table = \"client\"\nfrom_column = \"tax_id\"\n",
+            "are its current names",
+        ),
+        (
+            "column = \"tax_id\"\nfrom_table = \"\"\nfrom_column = \"tin\"\n",
+            "must name the table and column",
+        ),
+        (
+            "column = \"nope\"\nfrom_table = \"client\"\nfrom_column = \"tin\"\n",
+            "column `client.nope` does not exist",
+        ),
+        (
+            "column = \"tax_id\"\nfrom_table = \"client\"\n",
+            "missing field `from_column`",
+        ),
+    ];
+    for (text, expected) in cases {
+        write(dir, "0002_hand.toml", &format!("{op}{text}"));
+        let error = make_error(dir, &[Client::SCHEMA]).to_string();
+        assert!(error.contains("0002_hand.toml:1"), "{error}");
+        assert!(error.contains(expected), "{error}");
+    }
 }

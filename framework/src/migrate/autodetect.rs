@@ -12,7 +12,7 @@ use super::state::{SchemaState, Table};
 use crate::schema::ModelSchema;
 
 /// The operations, in a deterministic order that applies cleanly:
-/// renames, dropped indexes, new tables (referenced ones first), added, altered and
+/// renames, re-seals of renamed sealed columns, dropped indexes, new tables (referenced ones first), added, altered and
 /// dropped columns, new indexes, dropped tables (referencing ones first).
 ///
 /// # Errors
@@ -33,6 +33,9 @@ pub(crate) fn diff(
         Ok(())
     };
 
+    // The names each renamed table and column had, for re-sealing their values.
+    let mut old_table_names = BTreeMap::new();
+    let mut old_column_names = BTreeMap::new();
     for model in models {
         if let Some(from) = model.renamed_from
             && current.table(from).is_some()
@@ -43,6 +46,7 @@ pub(crate) fn diff(
                 to: model.table.to_owned(),
             };
             push(&mut current, rename)?;
+            old_table_names.insert(model.table, from);
         }
     }
     for model in models {
@@ -69,6 +73,7 @@ pub(crate) fn diff(
                     to: field.column.to_owned(),
                 };
                 push(&mut current, rename)?;
+                old_column_names.insert((model.table, field.column), from);
                 if let Some((from, to)) = digest {
                     let rename = Operation::RenameColumn {
                         table: model.table.to_owned(),
@@ -79,6 +84,42 @@ pub(crate) fn diff(
                 }
             }
         }
+    }
+
+    // Sealed values are bound to their table and column names: every sealed
+    // column whose names changed is re-sealed under the new ones, before any
+    // change of its sensitivity opens it under them. A column the models drop
+    // is left as it is.
+    let mut reseals = Vec::new();
+    for table in current.tables.values() {
+        let kept = |column: &&Column| {
+            target
+                .table(&table.name)
+                .is_some_and(|t| t.column(&column.name).is_some())
+        };
+        for column in table
+            .columns
+            .iter()
+            .filter(|c| c.sealed && c.digest_of.is_none())
+            .filter(kept)
+        {
+            let from_table = old_table_names.get(table.name.as_str()).copied();
+            let from_column = old_column_names
+                .get(&(table.name.as_str(), column.name.as_str()))
+                .copied();
+            if from_table.is_none() && from_column.is_none() {
+                continue;
+            }
+            reseals.push(Operation::Reseal {
+                table: table.name.clone(),
+                column: column.name.clone(),
+                from_table: from_table.unwrap_or(&table.name).to_owned(),
+                from_column: from_column.unwrap_or(&column.name).to_owned(),
+            });
+        }
+    }
+    for reseal in reseals {
+        push(&mut current, reseal)?;
     }
 
     let kept: Vec<String> = current

@@ -517,6 +517,17 @@ fn render_operation(out: &mut String, state: &SchemaState, operation: &Operation
                 line("searchable", "true".to_owned());
             }
         }
+        Operation::Reseal {
+            table,
+            column,
+            from_table,
+            from_column,
+        } => {
+            line("table", string(table));
+            line("column", string(column));
+            line("from_table", string(from_table));
+            line("from_column", string(from_column));
+        }
         Operation::RunDataMigration { function } => line("function", string(function)),
     }
 }

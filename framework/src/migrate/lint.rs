@@ -164,6 +164,44 @@ fn lint_operation(
                 sensitivity_finding(table, column, was_sealed, *sealed, had_digest, *searchable);
             report(key, what, &why, recipe);
         }
+        Operation::Reseal {
+            table,
+            column,
+            from_table,
+            from_column,
+        } => {
+            let digest = state
+                .table(table)
+                .and_then(|t| {
+                    t.columns
+                        .iter()
+                        .find(|c| c.digest_of.as_deref() == Some(column.as_str()))
+                })
+                .map(|c| format!(", and recomputes its digest `{}`", c.name))
+                .unwrap_or_default();
+            report(
+                format!("reseal:{table}.{column}"),
+                format!(
+                    "re-seals every value of `{table}.{column}`, sealed as \
+                     `{from_table}.{from_column}` before the rename{digest}: rewrites every row \
+                     of `{table}`"
+                ),
+                &format!(
+                    "not expand/contract safe: a sealed value and its digest are bound to their \
+                     table and column, so the release still serving cannot open the re-sealed \
+                     values nor find them by digest, and values it writes meanwhile are sealed \
+                     as `{from_table}.{from_column}`, which this release cannot open; {}",
+                    held_rows(table)
+                ),
+                format!(
+                    "{MAINTENANCE_WINDOW}; or, without downtime, do not rename sealed data in \
+                     place: add the new name as a new `#[field(sensitive)]` field (a new model, \
+                     for a table) beside `{from_table}.{from_column}`, write both, backfill it \
+                     through the model, switch reads to it, and drop the old one in a later \
+                     release (see drop_column)"
+                ),
+            );
+        }
         Operation::AddIndex {
             table,
             name,
@@ -193,6 +231,30 @@ fn lint_operation(
     }
 }
 
+/// What deploying an operation that stops the old release from reading a
+/// column takes.
+const MAINTENANCE_WINDOW: &str =
+    "deploy with a maintenance window: stop the old release, run `migrate`, start this one";
+
+/// Why a row-by-row rewrite of `table` blocks.
+fn held_rows(table: &str) -> String {
+    format!(
+        "the rewrite holds every row of `{table}` (on SQLite, the whole database) until the \
+         migration commits"
+    )
+}
+
+/// The recipe for changing how `column` is stored: a maintenance window, or a
+/// new field written beside it.
+fn swap_recipe(column: &str, new_field: &str) -> String {
+    format!(
+        "{MAINTENANCE_WINDOW}; or, without downtime: 1. add a new {new_field} field beside \
+         `{column}` and write both; 2. backfill the new field through the model (a data \
+         migration or a batch job, so each row is written as the model writes it); 3. switch \
+         reads to the new field; 4. drop `{column}` in a later release (see drop_column)"
+    )
+}
+
 /// The finding of an `alter_sensitivity` operation: key, what, why, recipe.
 fn sensitivity_finding(
     table: &str,
@@ -204,20 +266,8 @@ fn sensitivity_finding(
 ) -> (String, String, String, String) {
     let target = format!("{table}.{column}");
     let digest = schema::digest_column_name(column);
-    let held = format!(
-        "the rewrite holds every row of `{table}` (on SQLite, the whole database) until the \
-         migration commits"
-    );
-    let window = "deploy with a maintenance window: stop the old release, run `migrate`, \
-                  start this one";
-    let swap = |new_field: &str| {
-        format!(
-            "{window}; or, without downtime: 1. add a new {new_field} field beside `{column}` and \
-             write both; 2. backfill the new field through the model (a data migration or a \
-             batch job, so each row is written as the model writes it); 3. switch reads to the \
-             new field; 4. drop `{column}` in a later release (see drop_column)"
-        )
-    };
+    let held = held_rows(table);
+    let swap = |new_field: &str| swap_recipe(column, new_field);
     match (was_sealed, sealed) {
         (false, true) => (
             format!("seal:{target}"),
@@ -266,7 +316,7 @@ fn sensitivity_finding(
             ),
             format!(
                 "run the app's `rotate-keys` once the old release has stopped: it fills every \
-                 missing digest; or {window}"
+                 missing digest; or {MAINTENANCE_WINDOW}"
             ),
         ),
         _ => (
@@ -276,7 +326,7 @@ fn sensitivity_finding(
              requests fail until it stops"
                 .to_owned(),
             format!(
-                "{window}; the digest holds nothing the sealed column does not, so the old \
+                "{MAINTENANCE_WINDOW}; the digest holds nothing the sealed column does not, so the old \
                  release's failures are its only cost"
             ),
         ),
@@ -294,7 +344,8 @@ fn operation_table(operation: &Operation) -> Option<&str> {
         | Operation::DropIndex { table, .. }
         | Operation::AddUnique { table, .. }
         | Operation::DropUnique { table, .. }
-        | Operation::AlterSensitivity { table, .. } => Some(table),
+        | Operation::AlterSensitivity { table, .. }
+        | Operation::Reseal { table, .. } => Some(table),
         _ => None,
     }
 }

@@ -40,7 +40,11 @@
 //! writes on PostgreSQL, in a file of its own), `drop_index`, `add_unique`,
 //! `drop_unique`, `alter_sensitivity` (`column`, `sealed`, `searchable`: seals
 //! or opens the column's existing values with the database handle's keys and
-//! adds or drops its digest column), `run_sql` (`sql` for both databases, or
+//! adds or drops its digest column), `reseal` (`table`, `column`, `from_table`,
+//! `from_column`: re-seals a sealed column's values from the names they were
+//! sealed under before a rename to the current ones, and recomputes their
+//! digests; `makemigrations` adds it after renaming a sealed column or a table
+//! that has one), `run_sql` (`sql` for both databases, or
 //! `sqlite` and `postgres`), and `run_data_migration` (`function`, registered
 //! in [`DataMigrations`]). `drop_table` and `drop_column` take `keep_in_database =
 //! true` to forget a table or column while the previous release still uses it.
@@ -418,7 +422,7 @@ pub enum MigrateError {
     /// A migration seals or opens stored values and the database handle has no
     /// keys; nothing was applied.
     #[error(
-        "migration `{name}` seals or opens the values of `{table}` and needs the app's keys: set FW_SECRET_KEYS (or FW_SECRET_KEYS_FILE) to the keys the app runs with and run `migrate` again; nothing was applied"
+        "migration `{name}` seals, opens or re-seals the values of `{table}` and needs the app's keys: set FW_SECRET_KEYS (or FW_SECRET_KEYS_FILE) to the keys the app runs with and run `migrate` again; nothing was applied"
     )]
     NoKeyring {
         /// The migration's name.
@@ -426,8 +430,8 @@ pub enum MigrateError {
         /// The table whose values it rewrites.
         table: String,
     },
-    /// A value of an `alter_sensitivity` operation's column could not be opened
-    /// or sealed; the migration was rolled back.
+    /// A value of an `alter_sensitivity` or `reseal` operation's column could
+    /// not be opened or sealed; the migration was rolled back.
     #[error(
         "migration `{name}` cannot rewrite `{table}.{column}` of the row with key {row}: {reason}; nothing of it was applied"
     )]

@@ -80,6 +80,18 @@ pub(crate) enum Operation {
         #[serde(default)]
         searchable: bool,
     },
+    /// Re-seals every value of the sealed column `table.column` that was
+    /// sealed under its names before a rename (`from_table.from_column`):
+    /// each value is opened with the old names and sealed with the new, and
+    /// its digest recomputed, row by row in batches by primary key. A sealed
+    /// value and its digest are bound to their table and column, so a rename
+    /// without it leaves every value unreadable.
+    Reseal {
+        table: String,
+        column: String,
+        from_table: String,
+        from_column: String,
+    },
     /// Hand-written SQL: `sql` for both dialects, or `sqlite` and `postgres`.
     RunSql {
         #[serde(default)]
@@ -111,6 +123,7 @@ impl Operation {
             Operation::AddUnique { .. } => "add_unique",
             Operation::DropUnique { .. } => "drop_unique",
             Operation::AlterSensitivity { .. } => "alter_sensitivity",
+            Operation::Reseal { .. } => "reseal",
             Operation::RunSql { .. } => "run_sql",
             Operation::RunDataMigration { .. } => "run_data_migration",
         }
@@ -168,6 +181,15 @@ impl Operation {
                 };
                 format!("make `{table}.{column}` {what}, rewriting its rows")
             }
+            Operation::Reseal {
+                table,
+                column,
+                from_table,
+                from_column,
+            } => format!(
+                "re-seal `{table}.{column}` from its old name `{from_table}.{from_column}`, \
+                 rewriting its rows"
+            ),
             Operation::RunSql { .. } => "run SQL".to_owned(),
             Operation::RunDataMigration { function } => {
                 format!("run data migration `{function}`")
@@ -202,6 +224,7 @@ impl Operation {
                 let verb = if *sealed { "seal" } else { "open" };
                 format!("{verb}_{table}_{column}")
             }
+            Operation::Reseal { table, column, .. } => format!("reseal_{table}_{column}"),
             Operation::RunSql { .. } => "run_sql".to_owned(),
             Operation::RunDataMigration { function } => function.clone(),
         }

@@ -1,5 +1,6 @@
-//! The rewrite of an `alter_sensitivity` operation: every stored value of a
-//! column sealed (or opened) for its row, and a new digest column filled, in
+//! The rewrite of an `alter_sensitivity` or `reseal` operation: every stored
+//! value of a column sealed (or opened, or moved from the names it was sealed
+//! under to the current ones) for its row, and its digest column filled, in
 //! the migration's transaction.
 //!
 //! Rows are read in batches by primary key, so memory stays bounded on a big
@@ -88,6 +89,11 @@ pub(super) async fn run(
                 continue;
             }
             let row = key.key_text();
+            let sealed_at = Place {
+                table: &reseal.sealed_as.0,
+                column: &reseal.sealed_as.1,
+                row: &row,
+            };
             let place = Place {
                 table: &reseal.table,
                 column: &reseal.column,
@@ -101,7 +107,7 @@ pub(super) async fn run(
                 reason,
             };
             let clear = if reseal.opens {
-                keyring.open(&place, &stored).map_err(|error| {
+                keyring.open(&sealed_at, &stored).map_err(|error| {
                     cannot(format!(
                         "{error}; FW_SECRET_KEYS must hold the key that sealed it (or erase the \
                          row's value with the app's `erase` command)"
@@ -111,13 +117,13 @@ pub(super) async fn run(
                 stored.clone()
             };
             let written = match (reseal.opens, reseal.seals) {
-                (false, true) => keyring.seal(&place, &clear).map_err(|error| {
+                (true, true) if !reseal.moves() => stored,
+                (_, true) => keyring.seal(&place, &clear).map_err(|error| {
                     cannot(format!(
                         "the operating system has no random numbers to seal with: {error}"
                     ))
                 })?,
-                (true, false) => clear.clone(),
-                _ => stored,
+                (_, false) => clear.clone(),
             };
             let mut args = Arguments::new(dialect);
             args.add(written)?;

@@ -23,11 +23,12 @@ pub(crate) enum Step {
     Sql(String),
     /// A registered Rust data-migration function.
     DataMigration(String),
-    /// The row-by-row rewrite of an `alter_sensitivity` operation.
+    /// The row-by-row rewrite of an `alter_sensitivity` or `reseal` operation.
     Reseal(Reseal),
 }
 
-/// How an `alter_sensitivity` operation rewrites a column's stored values.
+/// How an `alter_sensitivity` or `reseal` operation rewrites a column's
+/// stored values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reseal {
     pub(crate) table: String,
@@ -35,6 +36,9 @@ pub(crate) struct Reseal {
     pub(crate) key: String,
     pub(crate) key_type: SqlType,
     pub(crate) column: String,
+    /// The table and column names the stored values were sealed under: the
+    /// old names after a rename, else `table` and `column`.
+    pub(crate) sealed_as: (String, String),
     /// The stored values are sealed before the rewrite.
     pub(crate) opens: bool,
     /// The stored values are sealed after the rewrite.
@@ -44,11 +48,18 @@ pub(crate) struct Reseal {
 }
 
 impl Reseal {
+    /// Whether the stored values were sealed under other names, so each is
+    /// sealed again under the current ones.
+    pub(crate) fn moves(&self) -> bool {
+        self.sealed_as.0 != self.table || self.sealed_as.1 != self.column
+    }
+
     /// What the step does, for plans and errors.
     pub(crate) fn describe(&self) -> String {
         let Reseal {
             table,
             column,
+            sealed_as: (from_table, from_column),
             opens,
             seals,
             digest,
@@ -57,6 +68,9 @@ impl Reseal {
         let mut what = match (opens, seals) {
             (false, true) => format!("seal every value of `{table}.{column}`"),
             (true, false) => format!("open every value of `{table}.{column}`"),
+            _ if self.moves() => format!(
+                "re-seal every value of `{table}.{column}` sealed as `{from_table}.{from_column}`"
+            ),
             _ => format!("read every value of `{table}.{column}`"),
         };
         if let Some(digest) = digest {
@@ -205,6 +219,30 @@ pub(crate) fn render(
         Operation::AlterSensitivity { table, column, .. } => {
             return alter_sensitivity(table_before(table)?, table_after(table)?, column, dialect);
         }
+        Operation::Reseal {
+            table,
+            column,
+            from_table,
+            from_column,
+        } => {
+            let table = table_after(table)?;
+            let digest = table
+                .columns
+                .iter()
+                .find(|c| c.digest_of.as_deref() == Some(column.as_str()))
+                .map(|c| c.name.clone());
+            let key = primary_key(table)?;
+            return Ok(vec![Step::Reseal(Reseal {
+                table: table.name.clone(),
+                key: key.name.clone(),
+                key_type: key.sql_type,
+                column: column.clone(),
+                sealed_as: (from_table.clone(), from_column.clone()),
+                opens: true,
+                seals: true,
+                digest,
+            })]);
+        }
     };
     Ok(statements.into_iter().map(Step::Sql).collect())
 }
@@ -225,11 +263,7 @@ fn alter_sensitivity(
             .find(|c| c.digest_of.as_deref() == Some(column))
             .map(|c| c.name.clone())
     };
-    let key = after
-        .columns
-        .iter()
-        .find(|c| c.primary_key)
-        .ok_or_else(|| format!("fw bug: table `{}` has no primary key", after.name))?;
+    let key = primary_key(after)?;
     let (opens, seals) = (sealed(before), sealed(after));
     let added_digest = digest_of(after).filter(|_| digest_of(before).is_none());
     let mut steps = Vec::new();
@@ -248,6 +282,7 @@ fn alter_sensitivity(
             key: key.name.clone(),
             key_type: key.sql_type,
             column: column.to_owned(),
+            sealed_as: (after.name.clone(), column.to_owned()),
             opens,
             seals,
             digest: added_digest,
@@ -261,6 +296,15 @@ fn alter_sensitivity(
         );
     }
     Ok(steps)
+}
+
+/// The primary key column that binds a sealed value to its row.
+fn primary_key(table: &Table) -> Result<&Column, String> {
+    table
+        .columns
+        .iter()
+        .find(|c| c.primary_key)
+        .ok_or_else(|| format!("fw bug: table `{}` has no primary key", table.name))
 }
 
 /// The column type for `dialect`.

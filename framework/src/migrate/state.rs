@@ -344,8 +344,48 @@ impl SchemaState {
                 sealed,
                 searchable,
             } => self.alter_sensitivity(table, column, *sealed, *searchable),
+            Operation::Reseal {
+                table,
+                column,
+                from_table,
+                from_column,
+            } => self.reseal(table, column, from_table, from_column),
             Operation::RunSql { .. } | Operation::RunDataMigration { .. } => Ok(()),
         }
+    }
+
+    /// Checks a `reseal`, which changes no schema: its column is sealed now and
+    /// its old names are other names.
+    fn reseal(
+        &self,
+        table: &str,
+        column: &str,
+        from_table: &str,
+        from_column: &str,
+    ) -> Result<(), String> {
+        let target = self
+            .table(table)
+            .ok_or_else(|| format!("table `{table}` does not exist"))?;
+        let Some(existing) = target.column(column) else {
+            return Err(format!("column `{table}.{column}` does not exist"));
+        };
+        if !existing.sealed || existing.digest_of.is_some() {
+            return Err(format!(
+                "`{table}.{column}` is not a sealed column; only sealed values are bound to their names"
+            ));
+        }
+        if (from_table, from_column) == (table, column) {
+            return Err(format!(
+                "`{table}.{column}`: `from_table` and `from_column` are its current names; \
+                 give the names its values were sealed under before the rename"
+            ));
+        }
+        if from_table.is_empty() || from_column.is_empty() {
+            return Err(format!(
+                "`{table}.{column}`: `from_table` and `from_column` must name the table and column its values were sealed under"
+            ));
+        }
+        bindable_key(target, column)
     }
 
     fn alter_sensitivity(
@@ -364,14 +404,7 @@ impl SchemaState {
         let Some(existing) = target.column(column) else {
             return Err(format!("column `{table}.{column}` does not exist"));
         };
-        let key = target.columns.iter().find(|c| c.primary_key);
-        if key.is_some_and(|key| {
-            !(key.sql_type.is_integer() || matches!(key.sql_type, SqlType::Text | SqlType::Uuid))
-        }) {
-            return Err(format!(
-                "`{table}.{column}`: sealed values are bound to their row's primary key, which must be an integer, text or a UUID"
-            ));
-        }
+        bindable_key(target, column)?;
         let digest = target
             .columns
             .iter()
@@ -455,6 +488,21 @@ impl SchemaState {
         target.indexes.remove(position);
         Ok(())
     }
+}
+
+/// Sealed values of `table.column` are bound to their row's primary key
+/// text, so the key must have one.
+fn bindable_key(table: &Table, column: &str) -> Result<(), String> {
+    let key = table.columns.iter().find(|c| c.primary_key);
+    if key.is_some_and(|key| {
+        !(key.sql_type.is_integer() || matches!(key.sql_type, SqlType::Text | SqlType::Uuid))
+    }) {
+        return Err(format!(
+            "`{}.{column}`: sealed values are bound to their row's primary key, which must be an integer, text or a UUID",
+            table.name
+        ));
+    }
+    Ok(())
 }
 
 /// The nullable digest column of sealed column `sealed` (an erased value's

@@ -29,6 +29,7 @@ fw::testing::database_suite! {
         drops_and_tightenings_apply,
         pending_lists_what_the_database_lacks,
         existing_rows_are_sealed_and_opened,
+        renamed_sealed_values_are_resealed,
     ],
 }
 
@@ -1039,6 +1040,130 @@ pub(crate) async fn existing_rows_are_sealed_and_opened(test_db: TestDb) {
     assert_eq!(raw_clients(&probe, false).await, clear);
     assert!(matches!(
         make(dir, &[&CLIENT_CLEAR]),
+        MakeOutcome::NoChanges
+    ));
+}
+
+/// Applies what `makemigrations` writes for `models` after acknowledging its
+/// findings, and returns their keys.
+async fn make_and_apply(db: &Db, dir: &Path, models: &[&ModelSchema]) -> Vec<String> {
+    let keys = findings_of(&make(dir, models));
+    acknowledge(dir, &keys.iter().map(String::as_str).collect::<Vec<_>>());
+    apply(db, dir).await;
+    keys
+}
+
+pub(crate) async fn renamed_sealed_values_are_resealed(test_db: TestDb) {
+    use fw::Model;
+
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    make_and_apply(db, dir, &[Client::SCHEMA]).await;
+    // Past one batch, so the re-seal goes on past its first page.
+    let holders: Vec<(String, Option<String>)> = (1..=503)
+        .map(|n| {
+            let name = (n % 2 == 1).then(|| format!("Holder {n}"));
+            (format!("{n:011}"), name)
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for (tax_id, name) in &holders {
+        let client = Client::insert(
+            db,
+            NewClient {
+                tax_id: tax_id.clone(),
+                name: name.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(client.id);
+    }
+
+    // A column rename: the values sealed as `client.tax_id` read back as `client.tin`.
+    let findings = make_and_apply(db, dir, &[ClientWithTin::SCHEMA]).await;
+    assert!(
+        findings.contains(&"reseal:client.tin".to_owned()),
+        "{findings:?}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|key| key.starts_with("reseal:client.name")),
+        "an unrenamed column of an unrenamed table keeps its values: {findings:?}"
+    );
+    assert_live_schema_matches(&test_db, &[ClientWithTin::SCHEMA]).await;
+    for (id, (tax_id, name)) in ids.iter().zip(&holders) {
+        let client = ClientWithTin::get(db, *id).await.unwrap();
+        assert_eq!((&client.tin, &client.name), (tax_id, name));
+    }
+    let found = ClientWithTin::query()
+        .filter(ClientWithTin::TIN.eq("00000000042"))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[41]]);
+
+    // A table rename: every sealed column of it is re-sealed, as the plan says.
+    let findings = findings_of(&make(dir, &[Customer::SCHEMA]));
+    assert_eq!(
+        findings,
+        [
+            "rename_table:client",
+            "reseal:customer.tin",
+            "reseal:customer.name"
+        ]
+    );
+    acknowledge(
+        dir,
+        &findings.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let plan = migrate(
+        db,
+        dir,
+        &DataMigrations::new(),
+        MigrateOptions { plan: true },
+    )
+    .await
+    .unwrap()
+    .to_string();
+    assert!(
+        plan.contains(
+            "-- re-seal every value of `customer.tin` sealed as `client.tin` and write its \
+             digest to `tin_digest`, 500 rows at a time by primary key"
+        ),
+        "{plan}"
+    );
+    apply(db, dir).await;
+    assert_live_schema_matches(&test_db, &[Customer::SCHEMA]).await;
+    for (id, (tax_id, name)) in ids.iter().zip(&holders) {
+        let customer = Customer::get(db, *id).await.unwrap();
+        assert_eq!((&customer.tin, &customer.name), (tax_id, name));
+    }
+    let found = Customer::query()
+        .filter(Customer::TIN.is_in(["00000000007", "00000000503"]))
+        .all(db)
+        .await
+        .unwrap();
+    let mut found: Vec<i64> = found.iter().map(|c| c.id).collect();
+    found.sort_unstable();
+    assert_eq!(found, [ids[6], ids[502]]);
+    // The digest's unique constraint holds under the new names.
+    let duplicate = Customer::insert(
+        db,
+        NewCustomer {
+            tin: "00000000042".to_owned(),
+            name: None,
+        },
+    )
+    .await;
+    assert!(
+        matches!(duplicate, Err(fw::Error::UniqueViolation { .. })),
+        "{duplicate:?}"
+    );
+    assert!(matches!(
+        make(dir, &[Customer::SCHEMA]),
         MakeOutcome::NoChanges
     ));
 }

@@ -437,3 +437,41 @@ pub(crate) const CLIENT_SEALED_FIELDS: &[FieldSchema] = &[
     },
 ];
 pub(crate) const CLIENT_SEALED: ModelSchema = model("Client", "client", CLIENT_SEALED_FIELDS);
+
+// Renames of sealed data: real models, so the renamed values are read back
+// through the model after the migration re-seals them.
+
+/// A client with a searchable sealed tax id and a sealed name.
+#[fw::model(table = "client")]
+pub(crate) struct Client {
+    pub(crate) id: i64,
+    #[field(sensitive(searchable), unique, max_length = 11)]
+    pub(crate) tax_id: String,
+    #[field(sensitive)]
+    pub(crate) name: Option<String>,
+}
+
+/// [`Client`] with `tax_id` renamed to `tin`.
+#[fw::model(table = "client")]
+pub(crate) struct ClientWithTin {
+    pub(crate) id: i64,
+    #[field(
+        sensitive(searchable),
+        unique,
+        max_length = 11,
+        renamed_from = "tax_id"
+    )]
+    pub(crate) tin: String,
+    #[field(sensitive)]
+    pub(crate) name: Option<String>,
+}
+
+/// [`ClientWithTin`] with its table renamed to `customer`.
+#[fw::model(table = "customer", renamed_from = "client")]
+pub(crate) struct Customer {
+    pub(crate) id: i64,
+    #[field(sensitive(searchable), unique, max_length = 11)]
+    pub(crate) tin: String,
+    #[field(sensitive)]
+    pub(crate) name: Option<String>,
+}
