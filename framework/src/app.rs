@@ -90,6 +90,8 @@ pub struct App {
     name: &'static str,
     crate_dir: PathBuf,
     default_database_url: String,
+    /// Keys given in code (see [`App::secret_keys`]), ahead of configuration.
+    secret_keys: Option<Arc<crate::sensitive::Keyring>>,
     default_command: Vec<&'static str>,
     models: Vec<&'static ModelSchema>,
     cascading_models: Vec<crate::changes::CascadingModel>,
@@ -212,7 +214,17 @@ impl App {
             declared: crate::auth::Declared::default(),
             input: None,
             shutdown: tokio::sync::watch::Sender::new(false),
+            secret_keys: None,
         }
+    }
+
+    /// Seals sensitive fields with `keyring` instead of the keys configured by
+    /// `FW_SECRET_KEYS`: for an app that fetches its keys from a secret manager
+    /// at start, and for tests (`fw::testing::test_keyring()`). Never build the
+    /// keyring from text in the repository.
+    pub fn secret_keys(mut self, keyring: Arc<crate::sensitive::Keyring>) -> App {
+        self.secret_keys = Some(keyring);
+        self
     }
 
     /// The database used when `DATABASE_URL` is not set (default: a SQLite file
@@ -598,11 +610,16 @@ impl App {
         })
     }
 
-    /// `config` with the keys the app runs with. The configured ones; else, for
+    /// `config` with the keys the app runs with. Those given in code, else the
+    /// configured ones; else, for
     /// an app with sealed fields on its default SQLite database (development
     /// with no set-up), the key file `secret-keys` next to the database file,
     /// created on first use; else the app stops, saying what to set.
     fn with_secret_keys(&self, mut config: Config) -> anyhow::Result<Config> {
+        if let Some(keyring) = &self.secret_keys {
+            config.secret_keys = Some(Arc::clone(keyring));
+            return Ok(config);
+        }
         if config.secret_keys.is_some() || !self.seals() {
             return Ok(config);
         }

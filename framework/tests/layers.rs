@@ -19,8 +19,9 @@ use std::path::Path;
 /// every `rest::*` module not listed itself. Modules on one layer may import
 /// each other.
 const LAYERS: &[&[&str]] = &[
-    // The keys sensitive fields are sealed with: cryptography alone.
-    &["sensitive::keys"],
+    // The keys sensitive fields are sealed with: cryptography alone, and the
+    // vocabulary of sealed columns.
+    &["sensitive::keys", "sensitive"],
     // Plain values: errors and the value type (the static schema is fw-core's,
     // below all of framework/src).
     &["error", "value"],
@@ -42,7 +43,19 @@ const LAYERS: &[&[&str]] = &[
     // Typed queries and writes (`model::query`, `model::write`: `Model`'s
     // provided query API is their face), with the change records writes make
     // and the history a model reads.
-    &["model", "changes::record", "changes::read"],
+    // Sealing and opening a model's sensitive fields is part of its reads
+    // and writes.
+    &[
+        "model",
+        "changes::record",
+        "changes::read",
+        "sensitive::store",
+    ],
+    // A model's sealed fields without its type, and what runs over them:
+    // rotating keys, erasing a row's personal data, their commands.
+    &["sensitive::sealed"],
+    &["sensitive::rotate", "sensitive::erase"],
+    &["sensitive::command"],
     &["reference"],
     &["sql"],
     &["changes::cascade"],
@@ -72,6 +85,8 @@ const LAYERS: &[&[&str]] = &[
     &["rest::params"],
     &["openapi"],
     &["rest::preconditions"],
+    // The audit of responses that revealed sensitive values.
+    &["sensitive::reads"],
     &["rest::handlers"],
     &["rest::api"],
     &["openapi::diff"],

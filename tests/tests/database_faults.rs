@@ -89,6 +89,7 @@ fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
     let server = Running(
         Command::new(&binary)
             .env("DATABASE_URL", &database_url)
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", format!("127.0.0.1:{port}"))
             .env("FW_LOG", "warn")
             .env("FW_DATABASE_WAIT_TIMEOUT", "1")
@@ -108,6 +109,7 @@ fn writes_during_an_import_wait_a_bounded_time_and_never_fail_with_500() {
             .arg(&file)
             .args(["--operator", "tester"])
             .env("DATABASE_URL", &database_url)
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LOG", "warn")
             .current_dir(dir.path())
             .stdout(Stdio::null())
@@ -269,6 +271,7 @@ fn a_database_outage_is_a_prompt_503_and_the_server_recovers() {
                 "DATABASE_URL",
                 url.replacen(&host_port, &address.to_string(), 1),
             )
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", format!("127.0.0.1:{port}"))
             .env("FW_LOG", "warn")
             .env("FW_DATABASE_WAIT_TIMEOUT", "1")
@@ -336,6 +339,7 @@ fn a_full_disk_is_a_503_and_the_server_writes_again_once_space_is_freed() {
                 "DATABASE_URL",
                 format!("sqlite://{}/dividends.db", disk.display()),
             )
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", format!("127.0.0.1:{port}"))
             .env("FW_LOG", "off")
             .current_dir(dir.path())
@@ -361,10 +365,11 @@ fn a_full_disk_is_a_503_and_the_server_writes_again_once_space_is_freed() {
             .args(["--target", &server.0.id().to_string()])
             .args(["--user", "--mount", "--preserve-credentials", "sh", "-c"])
             .arg(format!(
-                r#"DATABASE_URL="sqlite://$0/dividends.db" FW_LOG=off "$1" {command}"#
+                r#"DATABASE_URL="sqlite://$0/dividends.db" FW_SECRET_KEYS="$2" FW_LOG=off "$1" {command}"#
             ))
             .arg(&disk)
             .arg(example_binary())
+            .arg(fw::testing::TEST_SECRET_KEYS)
             .output()
             .expect("run the example beside the server (util-linux's `nsenter`)");
         assert!(
@@ -430,6 +435,7 @@ fn a_follow_tail_rides_out_a_database_outage() {
     let _server = Running(
         Command::new(example_binary())
             .env("DATABASE_URL", &url)
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", format!("127.0.0.1:{port}"))
             .env("FW_LOG", "warn")
             .current_dir(dir.path())
@@ -461,6 +467,7 @@ fn a_follow_tail_rides_out_a_database_outage() {
                 "DATABASE_URL",
                 url.replacen(&host_port, &address.to_string(), 1),
             )
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LOG", "warn")
             .env("FW_DATABASE_WAIT_TIMEOUT", "1")
             .current_dir(dir.path())

@@ -184,6 +184,7 @@ impl Server {
         let port = free_port();
         let child = Command::new(example_binary())
             .env("DATABASE_URL", database_url(database_dir))
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", format!("127.0.0.1:{port}"))
             .env("FW_LOG", "info")
             .envs(variables.iter().copied())
@@ -269,6 +270,7 @@ fn serve_refuses_a_database_without_its_migrations() {
             "DATABASE_URL",
             format!("sqlite://{}/dividends.db", database_dir.path().display()),
         )
+        .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
         .env("FW_LISTEN", format!("127.0.0.1:{}", free_port()))
         .current_dir(database_dir.path())
         .stdout(Stdio::null())
@@ -581,6 +583,7 @@ fn a_bad_limit_stops_the_app_naming_the_variable() {
                 "DATABASE_URL",
                 format!("sqlite://{}/dividends.db", dir.path().display()),
             )
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env(variable, value)
             .current_dir(dir.path())
             .output()

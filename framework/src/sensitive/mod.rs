@@ -25,7 +25,12 @@ pub use keys::{KEY_BYTES, KeyError, Keyring, MAX_KEY_ID_LENGTH, OpenError, Place
 pub use reads::{SensitiveRead, VIEW_SENSITIVE_READS};
 pub use rotate::{RotateOptions, RotationReport, TableRotation, rotate_keys};
 pub use sealed::SealedModel;
-pub use store::ERASED;
+
+/// What an erased sealed field holds in the database: the empty string, never a
+/// sealed form (those start with `fw1:`), read back as the empty string for a
+/// `String` field. An erased `Option<String>` field holds NULL, and an erased
+/// field's digest is NULL.
+pub const ERASED: &str = "";
 
 /// A [`Column`](crate::Column) of a field stored as it is: every filter and
 /// ordering applies.

@@ -4,19 +4,13 @@
 
 use std::sync::Arc;
 
-use super::{Keyring, Place};
+use super::{ERASED, Keyring, Place};
 use crate::db::{Conn, Row};
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::model::Model;
 use crate::schema::FieldSchema;
 use crate::value::Value;
-
-/// What an erased sealed field holds in the database: the empty string, never a
-/// sealed form (those start with `fw1:`), read back as the empty string for a
-/// `String` field. An erased `Option<String>` field holds NULL, and an erased
-/// field's digest is NULL.
-pub const ERASED: &str = "";
 
 /// The keys `M`'s rows need: `None` for a model without sealed fields, so its
 /// reads and writes cost what they did before sealing existed.

@@ -66,6 +66,7 @@ pub(crate) fn superuser_token(database_url: &str, username: &str) -> String {
         let output = Command::new(&binary)
             .args(args)
             .env("DATABASE_URL", database_url)
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LOG", "warn")
             .current_dir(std::env::temp_dir())
             .output()

@@ -51,6 +51,7 @@ async fn migrated_with_operator(test_db: TestDb) -> TestDb {
     for args in commands {
         let code = example_dividends::app()
             .default_database_url(test_db.url())
+            .secret_keys(fw::testing::test_keyring())
             .run_with(std::iter::once("example-dividends").chain(args.iter().copied()))
             .await;
         assert_eq!(code, ExitCode::SUCCESS, "`{}`", args.join(" "));
@@ -73,6 +74,7 @@ async fn operator_actor(db: &Db) -> String {
 async fn import_with_command(test_db: &TestDb, name: &str) {
     let code = example_dividends::app()
         .default_database_url(test_db.url())
+        .secret_keys(fw::testing::test_keyring())
         .run_with([
             "example-dividends".into(),
             "import-dividends".into(),
@@ -273,6 +275,7 @@ fn example(test_db: &TestDb) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_example-dividends"));
     command
         .env("DATABASE_URL", test_db.url())
+        .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
         .env("FW_LOG", "warn")
         .current_dir(std::env::temp_dir());
     command

@@ -453,7 +453,9 @@ fn app_on(test_db: &TestDb) -> fw::App {
         );
         directory = dir.parent().map(Path::to_path_buf);
     }
-    example_dividends::app().default_database_url(test_db.url())
+    example_dividends::app()
+        .default_database_url(test_db.url())
+        .secret_keys(fw::testing::test_keyring())
 }
 
 pub(crate) async fn the_command_exits_non_zero_on_a_rejected_file(test_db: &TestDb) {
@@ -488,6 +490,7 @@ pub(crate) async fn the_command_prints_a_summary_or_every_bad_line(test_db: &Tes
             .arg(sample(file))
             .args(["--operator", OPERATOR])
             .env("DATABASE_URL", test_db.url())
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LOG", "warn")
             .current_dir(std::env::temp_dir())
             .output()
@@ -541,6 +544,7 @@ pub(crate) async fn the_command_reports_each_phase_without_a_terminal(test_db: &
         .arg(file.path())
         .args(["--operator", OPERATOR])
         .env("DATABASE_URL", test_db.url())
+        .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
         .env("FW_LOG", "warn")
         .current_dir(std::env::temp_dir())
         .output()
