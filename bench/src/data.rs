@@ -227,7 +227,11 @@ pub struct Credentials {
 ///
 /// When the database cannot be reached or a statement fails.
 pub async fn seed(url: &str, size: DataSize, grants: &Grants) -> anyhow::Result<Credentials> {
-    let db = fw::Db::connect(url).await?;
+    // The example seals its accounts' personal data: with the keys its server
+    // is started with.
+    let db = fw::Db::connect(url)
+        .await?
+        .with_keyring(fw::testing::test_keyring());
     fw::migrate::migrate(
         &db,
         &migrations_dir(),
@@ -320,17 +324,48 @@ where
         builder.build().execute(&mut *tx).await?;
     }
 
+    // Accounts as fw stores them: the personal data sealed for its row, the
+    // tax id's digest beside it.
+    let keyring = fw::testing::test_keyring();
+    let accounts = (0..size.accounts)
+        .map(|index| {
+            let id = account_id(index);
+            let row = id.hyphenated().to_string();
+            let place = |column| fw::sensitive::Place {
+                table: "account",
+                column,
+                row: &row,
+            };
+            let tax_id = format!("TAX{index:06}");
+            let seal = |column, value: &str| {
+                keyring
+                    .seal(&place(column), value)
+                    .map_err(|error| anyhow::anyhow!("sealing an account's {column}: {error}"))
+            };
+            Ok((
+                id,
+                seal("holder_name", &format!("Holder {index}"))?,
+                seal("tax_id", &tax_id)?,
+                keyring.digest("account", "tax_id", &tax_id),
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut builder = sqlx::QueryBuilder::<DB>::new(
-        "INSERT INTO account (id, number, holder_name, tax_id, created_at, version) ",
+        "INSERT INTO account (id, number, holder_name, tax_id, tax_id_digest, created_at, version) ",
     );
-    builder.push_values(0..size.accounts, |mut row, index| {
-        row.push_bind(account_id(index))
-            .push_bind(format!("A{index:07}"))
-            .push_bind(format!("Holder {index}"))
-            .push_bind(format!("TAX{index:06}"))
-            .push_bind(now)
-            .push_bind(1_i64);
-    });
+    builder.push_values(
+        accounts.into_iter().enumerate(),
+        |mut row, (index, account)| {
+            let (id, holder_name, tax_id, tax_id_digest) = account;
+            row.push_bind(id)
+                .push_bind(format!("A{index:07}"))
+                .push_bind(holder_name)
+                .push_bind(tax_id)
+                .push_bind(tax_id_digest)
+                .push_bind(now)
+                .push_bind(1_i64);
+        },
+    );
     builder.build().execute(&mut *tx).await?;
 
     let mut random = Sequence::new(7);

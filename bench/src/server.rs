@@ -94,6 +94,7 @@ impl ServerProcess {
         let child = Command::new(executable)
             .arg("serve")
             .env("DATABASE_URL", database_url)
+            .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", address.to_string())
             .env("FW_LOG", "warn")
             .stdin(Stdio::null())
