@@ -42,15 +42,9 @@ const LAYERS: &[&[&str]] = &[
     &["changes"],
     // Typed queries and writes (`model::query`, `model::write`: `Model`'s
     // provided query API is their face), with the change records writes make
-    // and the history a model reads.
-    // Sealing and opening a model's sensitive fields is part of its reads
-    // and writes.
-    &[
-        "model",
-        "changes::record",
-        "changes::read",
-        "sensitive::store",
-    ],
+    // and the history a model reads; `model::seal` seals and opens sensitive
+    // fields on the way.
+    &["model", "changes::record", "changes::read"],
     // A model's sealed fields without its type, and what runs over them:
     // rotating keys, erasing a row's personal data, their commands.
     &["sensitive::sealed"],

@@ -204,8 +204,7 @@ async fn referencing<M: Model>(
     sql.push(lock_clause(dialect));
     let (text, args) = sql.finish();
     let conn = Conn::Tx(tx);
-    let decode =
-        crate::sensitive::store::decoder::<M>(crate::sensitive::store::keyring_for::<M>(&conn)?);
+    let decode = crate::model::seal::decoder::<M>(crate::model::seal::keyring_for::<M>(&conn)?);
     conn.fetch_all(text.into(), args, Access::Write, decode)
         .await
 }

@@ -14,9 +14,6 @@ use crate::schema::SqlType;
 use crate::sensitive::{ERASED, Keyring, Place};
 use crate::value::Value;
 
-/// Rows read and rewritten per statement batch.
-pub(crate) const BATCH_SIZE: u32 = 500;
-
 /// Runs `reseal` on `tx`, for migration `name`.
 ///
 /// # Errors
@@ -62,7 +59,7 @@ pub(super) async fn run(
             args.add_value(after)?;
             select.push_str(&format!(" WHERE {key} > {}", placeholder(dialect, 1)));
         }
-        select.push_str(&format!(" ORDER BY {key} LIMIT {BATCH_SIZE}"));
+        select.push_str(&format!(" ORDER BY {key} LIMIT {}", Reseal::BATCH_SIZE));
         let rows = Conn::Tx(tx)
             .fetch_all(select.clone().into(), args, Access::Write, |row| {
                 let key = match reseal.key_type {
@@ -79,7 +76,7 @@ pub(super) async fn run(
         let Some((last, _)) = rows.last() else {
             return Ok(());
         };
-        let reached_end = rows.len() < BATCH_SIZE as usize;
+        let reached_end = rows.len() < Reseal::BATCH_SIZE as usize;
         after = Some(last.clone());
         for (key, stored) in rows {
             let Some(stored) = stored else { continue };

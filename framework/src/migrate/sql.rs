@@ -48,6 +48,9 @@ pub(crate) struct Reseal {
 }
 
 impl Reseal {
+    /// Rows read and rewritten per statement batch.
+    pub(crate) const BATCH_SIZE: u32 = 500;
+
     /// Whether the stored values were sealed under other names, so each is
     /// sealed again under the current ones.
     pub(crate) fn moves(&self) -> bool {
@@ -78,7 +81,7 @@ impl Reseal {
         }
         what.push_str(&format!(
             ", {} rows at a time by primary key",
-            super::reseal::BATCH_SIZE
+            Reseal::BATCH_SIZE
         ));
         what
     }

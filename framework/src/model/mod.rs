@@ -3,9 +3,11 @@
 //! The API's two halves are this module's children, generic over any `Model`:
 //! [`query`] renders and runs filtered reads, [`write`] inserts, updates and
 //! deletes. The trait's provided methods are their face, so nothing else in fw
-//! needs to know which half does what.
+//! needs to know which half does what. Both seal and open a model's sensitive
+//! fields through [`seal`].
 
 pub(crate) mod query;
+pub(crate) mod seal;
 pub(crate) mod write;
 
 use std::future::Future;

@@ -8,8 +8,8 @@ use super::Model;
 use crate::db::{Access, Arguments, Conn, Dialect, lock_clause, placeholder, quote_ident};
 use crate::error::{Error, Result, classify};
 use crate::field::Field;
+use crate::model::seal::{decoder, digests_of, keyring_for};
 use crate::schema::{FieldSchema, ModelSchema, SqlType};
-use crate::sensitive::store::{decoder, digests_of, keyring_for};
 use crate::sensitive::{Comparable, Keyring, Matchable, Plain};
 use crate::value::Value;
 

@@ -8,8 +8,8 @@ use crate::changes;
 use crate::db::{Access, Arguments, Conn, Dialect, Tx, lock_clause, now, placeholder, quote_ident};
 use crate::error::{Error, ForeignKeyRelation, Result, classify};
 use crate::field::Field;
+use crate::model::seal::{decoder, digests_of, keyring_for, seal_values};
 use crate::schema::{FieldSchema, Generated, OnInsert, OnUpdate, SqlType};
-use crate::sensitive::store::{decoder, digests_of, keyring_for, seal_values};
 use crate::value::Value;
 use fw_core::statement::{Column, OnConflict, Table};
 

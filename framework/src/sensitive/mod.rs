@@ -14,7 +14,6 @@ mod keys;
 pub(crate) mod reads;
 mod rotate;
 mod sealed;
-pub(crate) mod store;
 
 pub(crate) use command::{SensitiveCommand, run as run_command};
 pub use erase::{

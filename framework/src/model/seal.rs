@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use super::{ERASED, Keyring, Place};
 use crate::db::{Conn, Row};
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::model::Model;
 use crate::schema::FieldSchema;
+use crate::sensitive::{ERASED, Keyring, Place};
 use crate::value::Value;
 
 /// The keys `M`'s rows need: `None` for a model without sealed fields, so its
