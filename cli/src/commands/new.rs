@@ -32,6 +32,18 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../starter-template/.env.example"),
     ),
     (
+        ".dockerignore",
+        include_str!("../../../starter-template/.dockerignore"),
+    ),
+    (
+        "Dockerfile",
+        include_str!("../../../starter-template/Dockerfile"),
+    ),
+    (
+        "deploy/app.service",
+        include_str!("../../../starter-template/deploy/app.service"),
+    ),
+    (
         ".cargo/config.toml",
         include_str!("../../../starter-template/.cargo/config.toml"),
     ),

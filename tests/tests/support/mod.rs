@@ -1,6 +1,9 @@
 //! What the end-to-end tests share: the example's executable, a free port,
 //! and waiting for a server to listen.
 
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
