@@ -37,6 +37,11 @@ macro_rules! app {
 }
 
 type Routes = Arc<dyn Fn(AppContext) -> axum::Router + Send + Sync>;
+
+/// Everything `serve` serves: the router inside the perimeter's layers.
+type Service = crate::perimeter::ResolveClient<
+    crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>>,
+>;
 type CommandFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 type Hook = Arc<dyn Fn(AppContext) -> CommandFuture + Send + Sync>;
 
@@ -513,18 +518,17 @@ impl App {
         axum::Router::new().fallback_service(self.service(app))
     }
 
-    /// What [`App::router`] serves, with the request-scope and authentication
-    /// layers wrapped once around the whole router: `Router::layer` would wrap
-    /// every route in them, at the cost of a boxed, cloned service per request. `app`'s database is
-    /// attached already, by [`App::connect`] or [`App::router`].
-    fn service(
-        &self,
-        app: AppContext,
-    ) -> crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>> {
+    /// What [`App::router`] serves, with the perimeter's layers (see
+    /// [`perimeter`](crate::perimeter)) wrapped once around the whole router:
+    /// `Router::layer` would wrap every route in them, at the cost of a boxed,
+    /// cloned service per request. `app`'s database is attached already, by
+    /// [`App::connect`] or [`App::router`].
+    fn service(&self, app: AppContext) -> Service {
         let authenticator = self.auth.then(|| crate::auth::Authenticator {
             db: app.db.clone(),
             sessions: crate::auth::SessionPolicy::of(&app.config),
         });
+        let trusted_proxies = app.config.trusted_proxies.clone();
         let mut router = match &self.routes {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
@@ -543,12 +547,16 @@ impl App {
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
+        // The client's address is known before anything else runs.
         // Authentication runs inside the request's scope, so its 401s carry
         // the request id and the identity it finds is the changes' actor.
-        crate::changes::RecordActor::new(crate::auth::Authenticate::new(
-            router.method_not_allowed_fallback(crate::rest::unsupported_method),
-            authenticator,
-        ))
+        crate::perimeter::ResolveClient::new(
+            crate::changes::RecordActor::new(crate::auth::Authenticate::new(
+                router.method_not_allowed_fallback(crate::rest::unsupported_method),
+                authenticator,
+            )),
+            trusted_proxies,
+        )
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -1129,6 +1137,7 @@ mod tests {
             session_idle_timeout: crate::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
             session_max_age: crate::Config::DEFAULT_SESSION_MAX_AGE,
             secret_keys: None,
+            trusted_proxies: crate::TrustedProxies::default(),
         };
         let error = app.with_secret_keys(config).expect_err("no keys");
         let message = error.to_string();

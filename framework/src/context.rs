@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::{ConnectOptions, Db};
+use crate::perimeter::TrustedProxies;
 use crate::sensitive::Keyring;
 
 /// What commands and handlers get: the database and the configuration.
@@ -57,6 +58,9 @@ pub struct Config {
     /// set, an app that runs on its default SQLite database uses (and first
     /// creates) `data/secret-keys` next to the database file.
     pub secret_keys: Option<Arc<Keyring>>,
+    /// `FW_TRUSTED_PROXIES` and `FW_FORWARDED_HEADER`: the proxies whose
+    /// forwarding header names the client (see [`ClientAddr`](crate::ClientAddr)).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Config {
@@ -117,7 +121,9 @@ impl Config {
             env_var("FW_SESSION_MAX_AGE_SECONDS"),
         )?;
         let secret_keys = secret_keys(env_var("FW_SECRET_KEYS"), env_var("FW_SECRET_KEYS_FILE"))?;
+        let trusted_proxies = TrustedProxies::from_env(&env_var)?;
         Ok(Config {
+            trusted_proxies,
             database_url,
             secret_keys,
             session_idle_timeout,

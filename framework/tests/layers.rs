@@ -33,6 +33,9 @@ const LAYERS: &[&[&str]] = &[
     &["migrate::column"],
     &["migrate::operation"],
     &["migrate"],
+    // The perimeter's vocabulary: the client's address behind trusted
+    // proxies (configuration reads it, so it sits below it).
+    &["perimeter", "perimeter::client"],
     // What commands and handlers get.
     &["context"],
     // How a Rust type is stored: binding, decoding, its JSON.
