@@ -42,7 +42,9 @@ pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json};
 pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
-pub use perimeter::{ClientAddr, ForwardedHeader, TrustedProxies};
+pub use perimeter::{
+    ClientAddr, ForwardedHeader, MAX_RATE_COUNT, Rate, RateLimits, RedisSettings, TrustedProxies,
+};
 pub use reference::Ref;
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,

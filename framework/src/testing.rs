@@ -207,6 +207,7 @@ impl TestDb {
                 session_max_age: Config::DEFAULT_SESSION_MAX_AGE,
                 secret_keys: Some(test_keyring()),
                 trusted_proxies: crate::TrustedProxies::default(),
+                rate_limits: crate::RateLimits::default(),
             }),
         }
     }

@@ -37,6 +37,7 @@ fn context(db: &Db) -> AppContext {
             session_max_age: fw::Config::DEFAULT_SESSION_MAX_AGE,
             secret_keys: None,
             trusted_proxies: fw::TrustedProxies::default(),
+            rate_limits: fw::RateLimits::default(),
         }),
     }
 }
