@@ -509,7 +509,7 @@ impl App {
     /// Gives the requests under `prefix` (it and the paths below it, whatever
     /// their method) a rate-limit group of their own, `name`, with `rate`
     /// for each caller, instead of the `reads` and `writes` groups (see
-    /// [`RateLimits`](crate::RateLimits)). `FW_RATE_LIMIT_<NAME>`
+    /// [the guide](crate::docs::rate_limits)). `FW_RATE_LIMIT_<NAME>`
     /// changes the limit, or turns it `off`.
     ///
     /// ```

@@ -62,7 +62,7 @@ pub struct Config {
     /// forwarding header names the client (see [`ClientAddr`](crate::ClientAddr)).
     pub trusted_proxies: TrustedProxies,
     /// `FW_RATE_LIMIT*` and `FW_REDIS_*`: each caller's limits (see
-    /// [`RateLimits`]).
+    /// [the guide](crate::docs::rate_limits)).
     pub rate_limits: RateLimits,
 }
 

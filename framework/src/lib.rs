@@ -6,7 +6,8 @@
 //!
 //! Guides: [models](docs::models), [resources](docs::resources),
 //! [migrations](docs::migrations), [the app's command line](docs::commands),
-//! [identity](docs::auth), [sensitive data](docs::sensitive).
+//! [identity](docs::auth), [sensitive data](docs::sensitive),
+//! [rate limits](docs::rate_limits).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -69,6 +70,8 @@ pub mod docs {
     pub mod auth {}
     #[doc = include_str!("docs/sensitive.md")]
     pub mod sensitive {}
+    #[doc = include_str!("docs/rate-limits.md")]
+    pub mod rate_limits {}
 }
 
 /// Support for generated code. Not public API: it changes without notice.

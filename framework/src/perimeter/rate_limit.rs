@@ -1,6 +1,6 @@
 //! Rate limiting: how many requests each caller may make, per group of
-//! routes, in this process or shared by every instance through Redis, as
-//! [`RateLimits`] configures it.
+//! routes, in this process or shared by every instance through Redis. The
+//! [guide](crate::docs::rate_limits) says how to configure it.
 //!
 //! Each request counts against one group: the application's own group whose
 //! path prefix it falls under ([`App::rate_limit`](crate::App::rate_limit)),
@@ -229,7 +229,8 @@ impl GroupSpec {
 /// Rate limiting's configuration: `FW_RATE_LIMIT`, `FW_RATE_LIMIT_READS`,
 /// `FW_RATE_LIMIT_WRITES`, `FW_RATE_LIMIT_<GROUP>` for the application's own
 /// groups, and the Redis that shares the counts (`FW_REDIS_URL`,
-/// `FW_REDIS_TIMEOUT`, `FW_REDIS_KEY_PREFIX`).
+/// `FW_REDIS_TIMEOUT`, `FW_REDIS_KEY_PREFIX`). See
+/// [the guide](crate::docs::rate_limits).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateLimits {

@@ -101,7 +101,7 @@ pub enum ApiError {
         retry_after: u64,
     },
     /// 429: the caller spent its budget in a rate-limit group (see
-    /// [`RateLimits`](crate::RateLimits)).
+    /// [the guide](crate::docs::rate_limits)).
     RateLimited {
         /// The group: `reads`, `writes`, or one the application named.
         group: &'static str,
