@@ -97,6 +97,9 @@ impl ServerProcess {
             .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", address.to_string())
             .env("FW_LOG", "warn")
+            // The load is one client sending as fast as it can: fw's rate
+            // limits would refuse most of it. The baseline has none.
+            .env("FW_RATE_LIMIT", "off")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .kill_on_drop(true)

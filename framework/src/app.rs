@@ -15,6 +15,7 @@ use crate::migrate::{
     self, DataMigrations, EmbeddedMigrations, MakeOptions, MigrateOptions, Migrations,
 };
 use crate::model::Model;
+use crate::perimeter::Rate;
 use crate::rest::{Api, Resource};
 use crate::schema::ModelSchema;
 
@@ -37,6 +38,13 @@ macro_rules! app {
 }
 
 type Routes = Arc<dyn Fn(AppContext) -> axum::Router + Send + Sync>;
+
+/// Everything `serve` serves: the router inside the perimeter's layers.
+type Service = crate::perimeter::ResolveClient<
+    crate::changes::RecordActor<
+        crate::auth::Authenticate<crate::perimeter::RateLimit<axum::Router>>,
+    >,
+>;
 type CommandFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 type Hook = Arc<dyn Fn(AppContext) -> CommandFuture + Send + Sync>;
 
@@ -112,6 +120,8 @@ pub struct App {
     permission_models: Vec<&'static str>,
     /// The application's own permissions and its roles.
     declared: crate::auth::Declared,
+    /// The application's own rate-limit groups ([`App::rate_limit`]).
+    rate_limit_groups: Vec<crate::perimeter::GroupSpec>,
     /// Standard input for commands, instead of the process's: see
     /// [`App::run_with_input`].
     input: Option<Vec<u8>>,
@@ -212,6 +222,7 @@ impl App {
             auth: false,
             permission_models: Vec::new(),
             declared: crate::auth::Declared::default(),
+            rate_limit_groups: Vec::new(),
             input: None,
             shutdown: tokio::sync::watch::Sender::new(false),
             secret_keys: None,
@@ -495,6 +506,38 @@ impl App {
         self
     }
 
+    /// Gives the requests under `prefix` (it and the paths below it, whatever
+    /// their method) a rate-limit group of their own, `name`, with `rate`
+    /// for each caller, instead of the `reads` and `writes` groups (see
+    /// [the guide](crate::docs::rate_limits)). `FW_RATE_LIMIT_<NAME>`
+    /// changes the limit, or turns it `off`.
+    ///
+    /// ```
+    /// use fw::Rate;
+    ///
+    /// let app = fw::App::new("brokerage", ".")
+    ///     .rate_limit("imports", "/imports", Rate::per_hour(20))
+    ///     .rate_limit("search", "/securities/search", Rate::per_minute(60));
+    /// app.check_rate_limits(&fw::RateLimits::default()).unwrap();
+    /// ```
+    pub fn rate_limit(mut self, name: &'static str, prefix: &'static str, rate: Rate) -> App {
+        self.rate_limit_groups
+            .push(crate::perimeter::GroupSpec { name, prefix, rate });
+        self
+    }
+
+    /// Checks the application's rate-limit groups and the configuration
+    /// that names them (`limits`): `serve` and `check` run it at start, and
+    /// a test can too.
+    ///
+    /// # Errors
+    ///
+    /// One line per problem: a malformed or repeated group, or an
+    /// `FW_RATE_LIMIT_<GROUP>` that names none of them.
+    pub fn check_rate_limits(&self, limits: &crate::RateLimits) -> anyhow::Result<()> {
+        limits.check(&self.rate_limit_groups)
+    }
+
     /// The application's API, if it has one: its OpenAPI document is
     /// [`Api::openapi`].
     pub fn api_spec(&self) -> Option<&Api> {
@@ -513,18 +556,22 @@ impl App {
         axum::Router::new().fallback_service(self.service(app))
     }
 
-    /// What [`App::router`] serves, with the request-scope and authentication
-    /// layers wrapped once around the whole router: `Router::layer` would wrap
-    /// every route in them, at the cost of a boxed, cloned service per request. `app`'s database is
-    /// attached already, by [`App::connect`] or [`App::router`].
-    fn service(
-        &self,
-        app: AppContext,
-    ) -> crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>> {
+    /// What [`App::router`] serves, with the perimeter's layers (see
+    /// [`perimeter`](crate::perimeter)) wrapped once around the whole router:
+    /// `Router::layer` would wrap every route in them, at the cost of a boxed,
+    /// cloned service per request. `app`'s database is attached already, by
+    /// [`App::connect`] or [`App::router`].
+    fn service(&self, app: AppContext) -> Service {
         let authenticator = self.auth.then(|| crate::auth::Authenticator {
             db: app.db.clone(),
             sessions: crate::auth::SessionPolicy::of(&app.config),
         });
+        let limiter = crate::perimeter::Limiter::new(
+            self.name,
+            &app.config.rate_limits,
+            &self.rate_limit_groups,
+        );
+        let trusted_proxies = app.config.trusted_proxies.clone();
         let mut router = match &self.routes {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
@@ -543,12 +590,20 @@ impl App {
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
+        // The client's address is known before anything else runs.
         // Authentication runs inside the request's scope, so its 401s carry
-        // the request id and the identity it finds is the changes' actor.
-        crate::changes::RecordActor::new(crate::auth::Authenticate::new(
-            router.method_not_allowed_fallback(crate::rest::unsupported_method),
-            authenticator,
-        ))
+        // the request id and the identity it finds is the changes' actor;
+        // rate limiting inside authentication, so it counts by that identity.
+        crate::perimeter::ResolveClient::new(
+            crate::changes::RecordActor::new(crate::auth::Authenticate::new(
+                crate::perimeter::RateLimit::new(
+                    router.method_not_allowed_fallback(crate::rest::unsupported_method),
+                    limiter,
+                ),
+                authenticator,
+            )),
+            trusted_proxies,
+        )
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -818,6 +873,7 @@ impl App {
         match builtin {
             Builtin::Serve(args) => {
                 self.check_permissions()?;
+                self.check_rate_limits(&config.rate_limits)?;
                 let app = self.connect(&config).await?;
                 if args.migrate {
                     let outcome = migrate::migrate(
@@ -889,6 +945,7 @@ impl App {
             }
             Builtin::Check => {
                 self.check_permissions()?;
+                self.check_rate_limits(&config.rate_limits)?;
                 let outcome = migrate::makemigrations(
                     self.migrations(),
                     &self.models,
@@ -1129,6 +1186,8 @@ mod tests {
             session_idle_timeout: crate::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
             session_max_age: crate::Config::DEFAULT_SESSION_MAX_AGE,
             secret_keys: None,
+            trusted_proxies: crate::TrustedProxies::default(),
+            rate_limits: crate::RateLimits::default(),
         };
         let error = app.with_secret_keys(config).expect_err("no keys");
         let message = error.to_string();

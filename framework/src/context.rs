@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::{ConnectOptions, Db};
+use crate::perimeter::{RateLimits, TrustedProxies};
 use crate::sensitive::Keyring;
 
 /// What commands and handlers get: the database and the configuration.
@@ -57,6 +58,12 @@ pub struct Config {
     /// set, an app that runs on its default SQLite database uses (and first
     /// creates) `data/secret-keys` next to the database file.
     pub secret_keys: Option<Arc<Keyring>>,
+    /// `FW_TRUSTED_PROXIES` and `FW_FORWARDED_HEADER`: the proxies whose
+    /// forwarding header names the client (see [`ClientAddr`](crate::ClientAddr)).
+    pub trusted_proxies: TrustedProxies,
+    /// `FW_RATE_LIMIT*` and `FW_REDIS_*`: each caller's limits (see
+    /// [the guide](crate::docs::rate_limits)).
+    pub rate_limits: RateLimits,
 }
 
 impl Config {
@@ -117,7 +124,11 @@ impl Config {
             env_var("FW_SESSION_MAX_AGE_SECONDS"),
         )?;
         let secret_keys = secret_keys(env_var("FW_SECRET_KEYS"), env_var("FW_SECRET_KEYS_FILE"))?;
+        let trusted_proxies = TrustedProxies::from_env(&env_var)?;
+        let rate_limits = RateLimits::from_env(&env_vars())?;
         Ok(Config {
+            trusted_proxies,
+            rate_limits,
             database_url,
             secret_keys,
             session_idle_timeout,
@@ -180,6 +191,14 @@ const MAX_HEADER_BYTES: usize = 1024 * 1024;
 /// The variable `name`, if set and not empty.
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// Every variable that is set, not empty, and named and valued in Unicode.
+fn env_vars() -> std::collections::BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .filter(|(_, value)| !value.is_empty())
+        .collect()
 }
 
 /// A duration variable, in seconds (`30`, `0.5`), more than zero.

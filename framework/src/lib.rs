@@ -7,7 +7,7 @@
 //! Guides: [models](docs::models), [resources](docs::resources),
 //! [migrations](docs::migrations), [the app's command line](docs::commands),
 //! [identity](docs::auth), [sensitive data](docs::sensitive),
-//! [deploying](docs::deploy).
+//! [rate limits](docs::rate_limits), [deploying](docs::deploy).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -24,6 +24,7 @@ pub use rest::idempotency;
 pub mod migrate;
 mod model;
 pub mod openapi;
+mod perimeter;
 mod reference;
 mod rest;
 pub mod sensitive;
@@ -42,6 +43,9 @@ pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json};
 pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
+pub use perimeter::{
+    ClientAddr, ForwardedHeader, MAX_RATE_COUNT, Rate, RateLimits, RedisSettings, TrustedProxies,
+};
 pub use reference::Ref;
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
@@ -66,6 +70,8 @@ pub mod docs {
     pub mod auth {}
     #[doc = include_str!("docs/sensitive.md")]
     pub mod sensitive {}
+    #[doc = include_str!("docs/rate-limits.md")]
+    pub mod rate_limits {}
     #[doc = include_str!("docs/deploy.md")]
     pub mod deploy {}
 }

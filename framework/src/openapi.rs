@@ -246,6 +246,7 @@ fn standard_responses() -> Json {
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }),
     );
+    responses.insert("429".to_owned(), rate_limited_response());
     responses.insert(
         "503".to_owned(),
         json!({
@@ -262,13 +263,52 @@ fn standard_responses() -> Json {
     Json::Object(responses)
 }
 
-/// Adds the server's refusals to every operation of `document`: `serve` may
-/// answer any request with them, whatever its path.
+/// The 429 of a caller over its rate limit, with the headers of the
+/// refusal and of the limits (see [`RateLimits`](crate::RateLimits)),
+/// described with the default limits, as a deployment may change them.
+fn rate_limited_response() -> Json {
+    let defaults = crate::RateLimits::default();
+    let default_of =
+        |rate: Option<crate::Rate>| rate.map_or_else(|| "off".to_owned(), |rate| rate.to_string());
+    json!({
+        "description": format!(
+            "The caller (its API token, its signed-in user, or else its address) spent its \
+             budget in the operation's rate-limit group: `reads` (GET, HEAD; {} by default), \
+             `writes` ({} by default), or a group the application names for a path prefix. \
+             Retry after the `Retry-After` seconds. Every response of a limited operation \
+             carries `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers).",
+            default_of(defaults.reads),
+            default_of(defaults.writes),
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            "RateLimit-Policy": {
+                "description": "The group's quota: `\"writes\";q=300;w=60`, 300 requests in \
+                                60 seconds, all of which may be sent at once.",
+                "schema": {"type": "string"},
+            },
+            "RateLimit": {
+                "description": "The caller's quota left in the group: `\"writes\";r=0;t=2`, no \
+                                request for 2 seconds.",
+                "schema": {"type": "string"},
+            },
+        },
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    })
+}
+
+/// Adds the refusals of the layers in front of every route to every
+/// operation of `document`: `serve`'s limits on a request (408, 414, 431)
+/// and the rate limit (429), whatever its path.
 pub(crate) fn add_server_refusals(document: &mut Json) {
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
     };
-    let statuses = server_refusals().map(|(status, _)| status);
+    let mut statuses = server_refusals().map(|(status, _)| status).to_vec();
+    statuses.push(429);
     for path_item in paths.values_mut() {
         for method in METHODS {
             if let Some(responses) = path_item
@@ -932,7 +972,8 @@ mod tests {
     use serde_json::json;
 
     /// `serve` refuses over-long, over-large or too slow requests on any path,
-    /// so every operation lists those answers, a plain handler's included.
+    /// and rate limits apply to every route, so every operation lists those
+    /// answers, a plain handler's included.
     #[test]
     fn every_operation_lists_the_server_s_refusals() {
         let mut document = super::empty_document("test", "0.1.0");
@@ -946,7 +987,7 @@ mod tests {
         super::add_server_refusals(&mut document);
         for method in ["get", "post"] {
             let responses = &document["paths"]["/things"][method]["responses"];
-            for status in ["408", "414", "431"] {
+            for status in ["408", "414", "429", "431"] {
                 assert_eq!(
                     responses[status],
                     json!({"$ref": format!("#/components/responses/{status}")}),
@@ -957,6 +998,10 @@ mod tests {
                     "{status}"
                 );
             }
+        }
+        let rate_limited = &document["components"]["responses"]["429"]["headers"];
+        for header in ["Retry-After", "RateLimit-Policy", "RateLimit"] {
+            assert!(rate_limited[header]["schema"].is_object(), "{header}");
         }
         assert_eq!(document["paths"]["/things"]["parameters"], json!([]));
     }

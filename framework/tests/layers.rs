@@ -33,6 +33,10 @@ const LAYERS: &[&[&str]] = &[
     &["migrate::column"],
     &["migrate::operation"],
     &["migrate"],
+    // The perimeter's vocabulary: the client's address behind trusted
+    // proxies, and rate limits, their algorithm and their Redis store
+    // (configuration reads them, so they sit below it).
+    &["perimeter", "perimeter::client", "perimeter::rate_limit"],
     // What commands and handlers get.
     &["context"],
     // How a Rust type is stored: binding, decoding, its JSON.
@@ -58,6 +62,9 @@ const LAYERS: &[&[&str]] = &[
     &["caller"],
     // HTTP: resources, their errors and inputs, and their OpenAPI document.
     &["rest::error"],
+    // The rate-limit layer: it counts by the caller and refuses with an
+    // `ApiError`.
+    &["perimeter::rate_limit::layer"],
     // Who is calling and what they may do: the vocabulary; its tables,
     // secrets, passwords and cookies; the store that reads and writes
     // identities, and the declared roles; then the layer that authenticates

@@ -2,13 +2,13 @@
 //! `GET /auth/me`, and a user's API tokens at `/auth/tokens`, mounted and
 //! documented by [`App::auth`](crate::App::auth).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +27,7 @@ use super::throttle::{ACCOUNT_LIMIT, ADDRESS_LIMIT, LoginThrottle};
 use super::{Access, Credential, Identity, SessionPolicy, csrf};
 use crate::context::AppContext;
 use crate::model::Model;
+use crate::perimeter::ClientAddr;
 use crate::rest::{Api, ApiError, FieldError, PROBLEM_JSON, RequestContext, json_integer};
 
 /// `GET` and `POST` of the caller's tokens.
@@ -82,18 +83,19 @@ pub(crate) fn routes(state: AuthState) -> Router<AppContext> {
 /// them.
 async fn login(app: AppContext, state: AuthState, request: Request) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let peer = parts
+    // The client as the trusted proxies forwarded it, not the proxy itself.
+    let client = parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
+        .get::<ClientAddr>()
+        .map(|ClientAddr(address)| *address);
     let request = RequestContext::from_parts(app, parts);
     csrf::refuse_cross_site(&request.headers, &request.uri)?;
     let (username, password) = login_body(&request.headers, body).await?;
     let attempt = state
         .throttle
-        .attempt(&username, peer, Instant::now())
+        .attempt(&username, client, Instant::now())
         .map_err(|wait| {
-            throttled(peer);
+            throttled(client);
             ApiError::TooManyRequests {
                 retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             }
@@ -142,9 +144,9 @@ async fn login(app: AppContext, state: AuthState, request: Request) -> Result<Re
 /// Logs a refused login: repeated ones from one address are an attack to
 /// see. Not the username, which is sometimes a password typed in the wrong
 /// field.
-fn throttled(peer: Option<IpAddr>) {
+fn throttled(client: Option<IpAddr>) {
     tracing::warn!(
-        peer = peer.map(|address| address.to_string()),
+        client = client.map(|address| address.to_string()),
         request_id = crate::changes::current_request_id(),
         "login throttled after repeated failures"
     );

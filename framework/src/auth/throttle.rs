@@ -17,6 +17,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::perimeter::AddressKey;
+
 /// Failures counted against one account within [`WINDOW`] before it locks.
 pub(crate) const ACCOUNT_LIMIT: u32 = 5;
 
@@ -46,26 +48,6 @@ pub(crate) struct LoginThrottle {
 struct Tables {
     accounts: HashMap<String, Failures>,
     addresses: HashMap<AddressKey, Failures>,
-}
-
-/// An address as throttling counts it: an IPv4 address, or the /64 network
-/// of an IPv6 one, since a single host commonly holds a whole /64.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum AddressKey {
-    V4(u32),
-    V6Network(u64),
-}
-
-impl From<IpAddr> for AddressKey {
-    fn from(address: IpAddr) -> AddressKey {
-        match address {
-            IpAddr::V4(v4) => AddressKey::V4(v4.into()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => AddressKey::V4(v4.into()),
-                None => AddressKey::V6Network((u128::from(v6) >> 64) as u64),
-            },
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy)]

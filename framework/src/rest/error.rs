@@ -100,6 +100,16 @@ pub enum ApiError {
         /// Seconds until the caller may retry.
         retry_after: u64,
     },
+    /// 429: the caller spent its budget in a rate-limit group (see
+    /// [the guide](crate::docs::rate_limits)).
+    RateLimited {
+        /// The group: `reads`, `writes`, or one the application named.
+        group: &'static str,
+        /// The group's limit.
+        rate: crate::perimeter::Rate,
+        /// Seconds until the caller may retry.
+        retry_after: u64,
+    },
     /// 431: the request has more header fields than the limit (`FW_MAX_HEADERS`).
     TooManyHeaders {
         /// The most header fields a request may have.
@@ -196,7 +206,9 @@ impl ApiError {
             ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::TooManyHeaders { .. } | ApiError::HeadersTooLarge { .. } => {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
@@ -265,6 +277,15 @@ impl ApiError {
             ApiError::TooManyRequests { retry_after } => {
                 format!("too many requests; retry after {retry_after} seconds")
             }
+            ApiError::RateLimited {
+                group,
+                rate,
+                retry_after,
+            } => format!(
+                "this caller's limit of {rate} in the rate-limit group `{group}` is spent; retry \
+                 after {retry_after} second{}",
+                if *retry_after == 1 { "" } else { "s" }
+            ),
             ApiError::TooManyHeaders { limit } => {
                 format!("the request has more than {limit} header fields; send fewer")
             }
@@ -500,6 +521,7 @@ impl IntoResponse for ApiError {
                 }
             }
             ApiError::TooManyRequests { retry_after }
+            | ApiError::RateLimited { retry_after, .. }
             | ApiError::ServiceUnavailable { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }

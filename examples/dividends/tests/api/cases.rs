@@ -934,7 +934,9 @@ pub(crate) async fn every_route_answers_only_what_its_operation_lists(fixture: F
                 .iter()
                 .copied()
                 .filter(|status| !answered.contains(status))
-                .filter(|status| ![408, 409, 414, 431, 503].contains(status))
+                // The server's limits and the rate limit answer in front
+                // of the router, a race and a database down inside it.
+                .filter(|status| ![408, 409, 414, 429, 431, 503].contains(status))
                 .collect();
             assert!(
                 unprovoked.is_empty(),
