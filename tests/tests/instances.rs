@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{example_binary, free_port, wait_for};
+use support::{example_binary, free_port, redis_url, wait_for};
 
 mod support;
 
@@ -169,7 +169,18 @@ fn three_instances_share_the_change_log_sessions_and_rate_limits() {
     let token = example(&url, &["createtoken", "operator", "--name", "tests"], "")
         .trim()
         .to_owned();
-    let instances: Vec<Instance> = (0..3).map(|_| start(&url, &[])).collect();
+    // One write budget for the token, across the three, through Redis: a
+    // key prefix of this test's own, so parallel tests share nothing.
+    const WRITES_ALLOWED: usize = 16;
+    let shared_limits = [
+        ("FW_REDIS_URL", redis_url()),
+        (
+            "FW_REDIS_KEY_PREFIX",
+            format!("fw-test-instances:{}:{}:", std::process::id(), free_port()),
+        ),
+        ("FW_RATE_LIMIT_WRITES", format!("{WRITES_ALLOWED}/hour")),
+    ];
+    let instances: Vec<Instance> = (0..3).map(|_| start(&url, &shared_limits)).collect();
     let bearer = format!("Authorization: Bearer {token}");
 
     // Every instance's live tail, opened before the writes.
@@ -215,6 +226,30 @@ fn three_instances_share_the_change_log_sessions_and_rate_limits() {
         orders.iter().all(|order| *order == orders[0]),
         "every tail sees the same changes in the same order: {orders:?}"
     );
+
+    // The writes above used 12 of the token's 16 on all three together; the
+    // rest go on any instance, and then every instance refuses the next.
+    for index in WRITES..WRITES_ALLOWED {
+        let reply = request(
+            instances[index % instances.len()].port,
+            "DELETE",
+            "/securities/999999",
+            std::slice::from_ref(&bearer),
+            "",
+        );
+        assert_eq!(reply.status, 404, "{}\n{}", reply.head, reply.body);
+    }
+    for instance in &instances {
+        let reply = request(
+            instance.port,
+            "DELETE",
+            "/securities/999999",
+            std::slice::from_ref(&bearer),
+            "",
+        );
+        assert_eq!(reply.status, 429, "{}\n{}", reply.head, reply.body);
+        assert!(reply.header("retry-after").is_some(), "{}", reply.head);
+    }
 
     // A browser session made on one instance is good on the others, and
     // logging out on one ends it everywhere.

@@ -9,34 +9,8 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use support::{example_binary, free_port, superuser_token, wait_for};
-
-/// The Redis server of the test: `FW_TEST_REDIS_URL`, by default the one on
-/// 127.0.0.1:6379.
-fn redis_url() -> String {
-    let url = std::env::var("FW_TEST_REDIS_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
-    let address = url
-        .trim_start_matches("redis://")
-        .split(['/', '?'])
-        .next()
-        .and_then(|authority| authority.rsplit('@').next())
-        .expect("FW_TEST_REDIS_URL is redis://host:port")
-        .to_owned();
-    let answers = address
-        .parse()
-        .is_ok_and(|address| TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok());
-    assert!(
-        answers,
-        "no Redis answers at {url}: start one with `redis-server --daemonize yes --port 6379 \
-         --save \"\"`, or set FW_TEST_REDIS_URL"
-    );
-    url
-}
+use support::{example_binary, free_port, redis_url, superuser_token, wait_for};
 
 /// A served example, killed when dropped.
 struct Instance {

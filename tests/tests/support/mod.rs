@@ -86,3 +86,28 @@ pub(crate) fn superuser_token(database_url: &str, username: &str) -> String {
     let token = example(&["createtoken", username, "--name", "tests"]);
     token.trim().to_owned()
 }
+
+/// The Redis server of the test: `FW_TEST_REDIS_URL`, by default the one on
+/// 127.0.0.1:6379.
+pub(crate) fn redis_url() -> String {
+    let url = std::env::var("FW_TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
+    let address = url
+        .trim_start_matches("redis://")
+        .split(['/', '?'])
+        .next()
+        .and_then(|authority| authority.rsplit('@').next())
+        .expect("FW_TEST_REDIS_URL is redis://host:port")
+        .to_owned();
+    let answers = address
+        .parse()
+        .is_ok_and(|address| TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok());
+    assert!(
+        answers,
+        "no Redis answers at {url}: start one with `redis-server --daemonize yes --port 6379 \
+         --save \"\"`, or set FW_TEST_REDIS_URL"
+    );
+    url
+}
