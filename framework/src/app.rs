@@ -513,14 +513,17 @@ impl App {
         axum::Router::new().fallback_service(self.service(app))
     }
 
-    /// What [`App::router`] serves, with the request-scope and authentication
-    /// layers wrapped once around the whole router: `Router::layer` would wrap
-    /// every route in them, at the cost of a boxed, cloned service per request. `app`'s database is
-    /// attached already, by [`App::connect`] or [`App::router`].
+    /// What [`App::router`] serves, with the perimeter's layers (see
+    /// [`perimeter`](crate::perimeter)) wrapped once around the whole router:
+    /// `Router::layer` would wrap every route in them, at the cost of a boxed,
+    /// cloned service per request. `app`'s database is attached already, by
+    /// [`App::connect`] or [`App::router`].
     fn service(
         &self,
         app: AppContext,
-    ) -> crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>> {
+    ) -> crate::perimeter::observe::Observe<
+        crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>>,
+    > {
         let authenticator = self.auth.then(|| crate::auth::Authenticator {
             db: app.db.clone(),
             sessions: crate::auth::SessionPolicy::of(&app.config),
@@ -545,9 +548,11 @@ impl App {
         }
         // Authentication runs inside the request's scope, so its 401s carry
         // the request id and the identity it finds is the changes' actor.
-        crate::changes::RecordActor::new(crate::auth::Authenticate::new(
-            router.method_not_allowed_fallback(crate::rest::unsupported_method),
-            authenticator,
+        crate::perimeter::observe::Observe::new(crate::changes::RecordActor::new(
+            crate::auth::Authenticate::new(
+                router.method_not_allowed_fallback(crate::rest::unsupported_method),
+                authenticator,
+            ),
         ))
     }
 

@@ -23,6 +23,7 @@ pub use rest::idempotency;
 pub mod migrate;
 mod model;
 pub mod openapi;
+mod perimeter;
 mod reference;
 mod rest;
 pub mod sensitive;

@@ -86,6 +86,8 @@ const LAYERS: &[&[&str]] = &[
     &["openapi::diff"],
     &["changes::http", "auth::http"],
     &["serve"],
+    // What stands between the network and the routes.
+    &["perimeter"],
     // The command line: the app runs the `openapi` command, which compares
     // the app's document with the committed one.
     &["app", "openapi::committed"],
