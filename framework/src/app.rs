@@ -546,13 +546,20 @@ impl App {
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
+        // Every route labels its responses with its template, for the
+        // access log and the metrics (see `perimeter::observe`).
+        if router.has_routes() {
+            router = router.route_layer(crate::perimeter::observe::LabelRoutes);
+        }
         // Authentication runs inside the request's scope, so its 401s carry
         // the request id and the identity it finds is the changes' actor.
+        // Made into routes once here: a router given no state makes its
+        // handlers into routes (and labels them) per request.
+        let router = router
+            .method_not_allowed_fallback(crate::rest::unsupported_method)
+            .with_state(());
         crate::perimeter::observe::Observe::new(crate::changes::RecordActor::new(
-            crate::auth::Authenticate::new(
-                router.method_not_allowed_fallback(crate::rest::unsupported_method),
-                authenticator,
-            ),
+            crate::auth::Authenticate::new(router, authenticator),
         ))
     }
 

@@ -1,17 +1,31 @@
 //! The outermost layer: every request's id, made here when the client sent
-//! none (see [`changes`](crate::changes#who-made-a-change)).
+//! none (see [`changes`](crate::changes#who-made-a-change)), and the route
+//! that answered it, by its template.
 //!
 //! A plain tower service, as the layers inside it are: nothing is boxed per
 //! request.
+//!
+//! # The route template
+//!
+//! The router puts the template it matched (axum's [`MatchedPath`]) in the
+//! request's extensions, which the outer layers never see again. A small
+//! layer on every route ([`LabelRoutes`], through `Router::route_layer`)
+//! copies it onto the response, where [`Observe`] reads it. That costs what
+//! any route layer costs in axum (the route's boxed service and future are
+//! wrapped once more: one more clone of a boxed service and one more boxed
+//! future per request, no lock), and it is the one way that sees every
+//! route: fw's resources, its own endpoints and the application's routes
+//! alike. The template's text is made once per route, not per request.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::response::Response;
-use tower::Service;
+use tower::{Layer, Service};
 
 use crate::changes::REQUEST_ID;
 
@@ -103,6 +117,106 @@ where
     }
 }
 
+/// The template of the route that answered a request (`/dividends/{id}`),
+/// in its response's extensions; none when no route matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouteTemplate(Arc<str>);
+
+impl RouteTemplate {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Puts each route's [`RouteTemplate`] on its responses: for
+/// `Router::route_layer`, after every route is added.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LabelRoutes;
+
+impl<S> Layer<S> for LabelRoutes {
+    type Service = LabelRoute<S>;
+
+    fn layer(&self, inner: S) -> LabelRoute<S> {
+        LabelRoute {
+            inner,
+            template: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+/// One route (one path's one method), labelling its responses.
+#[derive(Debug, Clone)]
+pub(crate) struct LabelRoute<S> {
+    inner: S,
+    /// The route's template, made on its first request and shared by the
+    /// clones axum makes per request.
+    template: Arc<OnceLock<RouteTemplate>>,
+}
+
+impl<S> LabelRoute<S> {
+    /// The template `matched`, as made before when it is the same one.
+    fn template(&self, matched: &MatchedPath) -> RouteTemplate {
+        match self.template.get() {
+            Some(template) if template.as_str() == matched.as_str() => template.clone(),
+            // The first request, or a router nested elsewhere since.
+            _ => {
+                let template = RouteTemplate(matched.as_str().into());
+                let _ = self.template.set(template.clone());
+                template
+            }
+        }
+    }
+}
+
+impl<S> Service<Request> for LabelRoute<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = LabelRouteFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let template = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|matched| self.template(matched));
+        LabelRouteFuture {
+            inner: self.inner.call(request),
+            template,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A route's response, with its template.
+    pub(crate) struct LabelRouteFuture<F> {
+        #[pin]
+        inner: F,
+        template: Option<RouteTemplate>,
+    }
+}
+
+impl<F, E> Future for LabelRouteFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        if let Some(template) = this.template.take() {
+            response.extensions_mut().insert(template);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +242,29 @@ mod tests {
         let made = new_request_id();
         let made = uuid::Uuid::parse_str(made.to_str().unwrap()).unwrap();
         assert_eq!(made.get_version_num(), 7);
+    }
+
+    /// A matched route's response carries its template, made once; an
+    /// unmatched request's carries none.
+    #[tokio::test]
+    async fn responses_carry_their_route_s_template() {
+        use tower::ServiceExt as _;
+        let router = axum::Router::new()
+            .route("/items/{id}", axum::routing::get(|| async { "item" }))
+            .route_layer(LabelRoutes)
+            .with_state(());
+        let template = |path: &'static str| {
+            let router = router.clone();
+            async move {
+                let request = Request::get(path).body(axum::body::Body::empty()).unwrap();
+                let response = router.oneshot(request).await.unwrap();
+                response.extensions().get::<RouteTemplate>().cloned()
+            }
+        };
+        let first = template("/items/7").await.expect("matched");
+        assert_eq!(first.as_str(), "/items/{id}");
+        let second = template("/items/8").await.expect("matched");
+        assert!(Arc::ptr_eq(&first.0, &second.0), "made once");
+        assert_eq!(template("/nothing").await, None);
     }
 }
