@@ -524,6 +524,7 @@ impl App {
     ) -> crate::perimeter::observe::Observe<
         crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>>,
     > {
+        let observe = app.config.observe;
         let authenticator = self.auth.then(|| crate::auth::Authenticator {
             db: app.db.clone(),
             sessions: crate::auth::SessionPolicy::of(&app.config),
@@ -558,9 +559,10 @@ impl App {
         let router = router
             .method_not_allowed_fallback(crate::rest::unsupported_method)
             .with_state(());
-        crate::perimeter::observe::Observe::new(crate::changes::RecordActor::new(
-            crate::auth::Authenticate::new(router, authenticator),
-        ))
+        crate::perimeter::observe::Observe::new(
+            crate::changes::RecordActor::new(crate::auth::Authenticate::new(router, authenticator)),
+            &observe,
+        )
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -1141,6 +1143,7 @@ mod tests {
             session_idle_timeout: crate::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
             session_max_age: crate::Config::DEFAULT_SESSION_MAX_AGE,
             secret_keys: None,
+            observe: crate::ObserveConfig::default(),
         };
         let error = app.with_secret_keys(config).expect_err("no keys");
         let message = error.to_string();

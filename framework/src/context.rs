@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::{ConnectOptions, Db};
+use crate::perimeter::observe_config::ObserveConfig;
 use crate::sensitive::Keyring;
 
 /// What commands and handlers get: the database and the configuration.
@@ -57,6 +58,9 @@ pub struct Config {
     /// set, an app that runs on its default SQLite database uses (and first
     /// creates) `data/secret-keys` next to the database file.
     pub secret_keys: Option<Arc<Keyring>>,
+    /// The access log and the metrics: `FW_ACCESS_LOG` (see
+    /// [`ObserveConfig`]).
+    pub observe: ObserveConfig,
 }
 
 impl Config {
@@ -117,8 +121,10 @@ impl Config {
             env_var("FW_SESSION_MAX_AGE_SECONDS"),
         )?;
         let secret_keys = secret_keys(env_var("FW_SECRET_KEYS"), env_var("FW_SECRET_KEYS_FILE"))?;
+        let observe = ObserveConfig::from_env()?;
         Ok(Config {
             database_url,
+            observe,
             secret_keys,
             session_idle_timeout,
             session_max_age,
@@ -178,7 +184,7 @@ const MAX_HEADERS: usize = 1000;
 const MAX_HEADER_BYTES: usize = 1024 * 1024;
 
 /// The variable `name`, if set and not empty.
-fn env_var(name: &str) -> Option<String> {
+pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 

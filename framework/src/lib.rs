@@ -42,6 +42,7 @@ pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json};
 pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
+pub use perimeter::observe_config::{AccessLog, ObserveConfig};
 pub use reference::Ref;
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
@@ -66,6 +67,8 @@ pub mod docs {
     pub mod auth {}
     #[doc = include_str!("docs/sensitive.md")]
     pub mod sensitive {}
+    #[doc = include_str!("docs/observability.md")]
+    pub mod observability {}
 }
 
 /// Support for generated code. Not public API: it changes without notice.

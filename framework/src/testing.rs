@@ -206,6 +206,7 @@ impl TestDb {
                 session_idle_timeout: Config::DEFAULT_SESSION_IDLE_TIMEOUT,
                 session_max_age: Config::DEFAULT_SESSION_MAX_AGE,
                 secret_keys: Some(test_keyring()),
+                observe: crate::ObserveConfig::default(),
             }),
         }
     }

@@ -34,7 +34,7 @@ const LAYERS: &[&[&str]] = &[
     &["migrate::operation"],
     &["migrate"],
     // What commands and handlers get.
-    &["context"],
+    &["context", "perimeter::observe_config"],
     // How a Rust type is stored: binding, decoding, its JSON.
     &["field"],
     // A change record and the log's tables.

@@ -11,3 +11,4 @@
 //! `serve`'s accept loop, limits and request timeout stay outside all of this.
 
 pub(crate) mod observe;
+pub(crate) mod observe_config;

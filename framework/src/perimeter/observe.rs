@@ -1,9 +1,11 @@
 //! The outermost layer: every request's id, made here when the client sent
-//! none (see [`changes`](crate::changes#who-made-a-change)), and the route
-//! that answered it, by its template.
+//! none (see [`changes`](crate::changes#who-made-a-change)), and once its
+//! response is ready, its access-log line (see
+//! [the observability guide](crate::docs::observability)).
 //!
 //! A plain tower service, as the layers inside it are: nothing is boxed per
-//! request.
+//! request, and the line is one `tracing` event whose fields are values the
+//! request has already (no text is formatted unless a subscriber writes it).
 //!
 //! # The route template
 //!
@@ -21,29 +23,50 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
+use axum::body::HttpBody as _;
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use tower::{Layer, Service};
 
+use super::observe_config::{AccessLog, ObserveConfig};
+use crate::caller::{Caller, Credential};
 use crate::changes::REQUEST_ID;
 
 /// The longest `x-request-id` kept as sent; a longer one is replaced.
 const MAX_REQUEST_ID: usize = 200;
 
+/// The route of a request no route matched: one value, whatever the path,
+/// so that scanners cannot grow the metrics without bound.
+const UNMATCHED: &str = "unmatched";
+
+/// The health probes' paths, answered before the router: their lines are
+/// logged at `DEBUG` (a probe every few seconds would drown the log), and
+/// each path is its own route.
+const HEALTH_PATHS: [&str; 2] = ["/health/live", "/health/ready"];
+
+/// The target of access-log lines, for filters (`FW_LOG=fw::access=warn`).
+pub(crate) const ACCESS_TARGET: &str = "fw::access";
+
 /// Gives every request an id, echoed on its response: the client's
 /// `x-request-id` when it is 1 to [`MAX_REQUEST_ID`] visible ASCII
 /// characters, else a new UUIDv7 put on the request in its place, where the
-/// change log's request scope reads it.
+/// change log's request scope reads it. Once the response is ready, logs the
+/// request's access-log line.
 #[derive(Debug, Clone)]
 pub(crate) struct Observe<S> {
     inner: S,
+    access_log: AccessLog,
 }
 
 impl<S> Observe<S> {
-    pub(crate) fn new(inner: S) -> Observe<S> {
-        Observe { inner }
+    pub(crate) fn new(inner: S, config: &ObserveConfig) -> Observe<S> {
+        Observe {
+            inner,
+            access_log: config.access_log,
+        }
     }
 }
 
@@ -60,6 +83,7 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
+        let started = Instant::now();
         let request_id = match request.headers().get(&REQUEST_ID) {
             Some(sent) if is_request_id(sent) => sent.clone(),
             _ => {
@@ -70,10 +94,131 @@ where
                 made
             }
         };
+        let path = request.uri().path();
+        let probe = HEALTH_PATHS.into_iter().find(|probe| *probe == path);
+        let level = match (self.access_log, probe) {
+            (AccessLog::Off, _) => AccessLog::Off,
+            (_, Some(_)) => AccessLog::Debug,
+            (level, None) => level,
+        };
+        let observed = Observed {
+            started,
+            method: request.method().clone(),
+            request_id,
+            probe,
+            level,
+        };
         ObserveFuture {
             inner: self.inner.call(request),
-            request_id: Some(request_id),
+            observed: Some(observed),
         }
+    }
+}
+
+/// What [`Observe`] knows of a request before its response.
+struct Observed {
+    started: Instant,
+    method: Method,
+    request_id: HeaderValue,
+    /// The health probe's path, when the request is one.
+    probe: Option<&'static str>,
+    level: AccessLog,
+}
+
+impl Observed {
+    /// Logs the request's line, and gives `response` its request id.
+    fn finish(self, response: &mut Response) {
+        let route = match response.extensions_mut().remove::<RouteTemplate>() {
+            Some(template) => Route::Template(template),
+            None => Route::Fixed(self.probe.unwrap_or(UNMATCHED)),
+        };
+        let latency = self.started.elapsed();
+        let identity = response
+            .extensions()
+            .get::<Caller>()
+            .and_then(Caller::identity);
+        let line = AccessLine {
+            method: &self.method,
+            route: route.as_str(),
+            status: response.status().as_u16(),
+            latency_ms: latency.as_secs_f64() * 1000.0,
+            bytes: response.body().size_hint().exact(),
+            request_id: self.request_id.to_str().unwrap_or_default(),
+            user: identity.map(|identity| identity.username.as_str()),
+            token: identity.and_then(|identity| match identity.credential {
+                Credential::Token { id } => Some(id),
+                Credential::Session { .. } => None,
+            }),
+        };
+        match self.level {
+            AccessLog::Info => line.log_info(),
+            AccessLog::Debug => line.log_debug(),
+            AccessLog::Off => {}
+        }
+        response
+            .headers_mut()
+            .insert(REQUEST_ID.clone(), self.request_id);
+    }
+}
+
+/// The route a request is counted and logged under.
+enum Route {
+    Template(RouteTemplate),
+    Fixed(&'static str),
+}
+
+impl Route {
+    fn as_str(&self) -> &str {
+        match self {
+            Route::Template(template) => template.as_str(),
+            Route::Fixed(fixed) => fixed,
+        }
+    }
+}
+
+/// One request's access-log line: never a header's value nor the query
+/// string, which carry credentials and personal data.
+struct AccessLine<'a> {
+    method: &'a Method,
+    route: &'a str,
+    status: u16,
+    latency_ms: f64,
+    /// The body's length when known before it is sent (not for a stream).
+    bytes: Option<u64>,
+    request_id: &'a str,
+    /// The authenticated user's username.
+    user: Option<&'a str>,
+    /// The id (never the secret) of the API token the request came with.
+    token: Option<i64>,
+}
+
+/// The event of an [`AccessLine`] at `$level` (a `tracing` event's level is
+/// part of its static call site).
+macro_rules! access_event {
+    ($level:expr, $line:expr) => {
+        tracing::event!(
+            target: ACCESS_TARGET,
+            $level,
+            method = %$line.method,
+            route = $line.route,
+            status = $line.status,
+            latency_ms = $line.latency_ms,
+            bytes = $line.bytes,
+            request_id = $line.request_id,
+            user = $line.user,
+            token = $line.token,
+            "request"
+        )
+    };
+}
+
+impl AccessLine<'_> {
+    fn log_info(&self) {
+        access_event!(tracing::Level::INFO, self);
+    }
+
+    fn log_debug(&self) {
+        access_event!(tracing::Level::DEBUG, self);
     }
 }
 
@@ -91,11 +236,12 @@ fn new_request_id() -> HeaderValue {
 }
 
 pin_project_lite::pin_project! {
-    /// The response of [`Observe`]: the inner one, with the request id.
+    /// The response of [`Observe`]: the inner one, with the request id; its
+    /// line is logged when it is ready.
     pub(crate) struct ObserveFuture<F> {
         #[pin]
         inner: F,
-        request_id: Option<HeaderValue>,
+        observed: Option<Observed>,
     }
 }
 
@@ -108,10 +254,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = std::task::ready!(this.inner.poll(cx))?;
-        if let Some(request_id) = this.request_id.take() {
-            response
-                .headers_mut()
-                .insert(REQUEST_ID.clone(), request_id);
+        if let Some(observed) = this.observed.take() {
+            observed.finish(&mut response);
         }
         Poll::Ready(Ok(response))
     }

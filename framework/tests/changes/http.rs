@@ -36,6 +36,7 @@ fn context(db: &Db) -> AppContext {
             session_idle_timeout: fw::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
             session_max_age: fw::Config::DEFAULT_SESSION_MAX_AGE,
             secret_keys: None,
+            observe: fw::ObserveConfig::default(),
         }),
     }
 }
