@@ -58,8 +58,8 @@ pub struct Config {
     /// set, an app that runs on its default SQLite database uses (and first
     /// creates) `data/secret-keys` next to the database file.
     pub secret_keys: Option<Arc<Keyring>>,
-    /// The access log and the metrics: `FW_ACCESS_LOG` (see
-    /// [`ObserveConfig`]).
+    /// The access log and the metrics: `FW_ACCESS_LOG`, `FW_METRICS_LISTEN`
+    /// (see [`ObserveConfig`]).
     pub observe: ObserveConfig,
 }
 

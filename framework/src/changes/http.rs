@@ -4,7 +4,8 @@
 
 use std::cell::OnceCell;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -52,6 +53,37 @@ pub(crate) struct ChangeLogState {
     /// Becomes `true` when the server starts shutting down, which ends live tails
     /// (a graceful shutdown waits for every open response).
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// The live tails open now, for the metrics.
+    pub(crate) tails: LiveTails,
+}
+
+/// The live tails open now (`GET /changes/stream`), each by the `seq` of
+/// the last change it read: the metrics show how far the slowest is behind
+/// the head. Each registers when it opens and is gone when its stream drops;
+/// the lock is taken then and at a scrape, never per change.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LiveTails(Arc<Mutex<Vec<Weak<AtomicI64>>>>);
+
+impl LiveTails {
+    /// Registers a tail starting after `after`; it moves its position on.
+    fn open(&self, after: i64) -> Arc<AtomicI64> {
+        let position = Arc::new(AtomicI64::new(after));
+        let mut tails = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        tails.retain(|tail| tail.strong_count() > 0);
+        tails.push(Arc::downgrade(&position));
+        position
+    }
+
+    /// How many tails are open, and the position of the slowest.
+    pub(crate) fn slowest(&self) -> (usize, Option<i64>) {
+        let tails = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let positions: Vec<i64> = tails
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|position| position.load(Ordering::Relaxed))
+            .collect();
+        (positions.len(), positions.into_iter().min())
+    }
 }
 
 /// Documents `GET /changes` and `GET /changes/stream` in `api`'s OpenAPI
@@ -213,7 +245,8 @@ async fn live_tail(request: RequestContext, state: ChangeLogState) -> Result<Res
     if let Some(model) = params.model {
         query = query.model(model);
     }
-    let events = events(query.follow(request.db().clone(), POLL_INTERVAL));
+    let position = state.tails.open(after);
+    let events = events(query.follow(request.db().clone(), POLL_INTERVAL), position);
     let mut shutdown = state.shutdown;
     let shutdown = async move {
         // A dropped sender (an application built only for its router) never
@@ -228,12 +261,17 @@ async fn live_tail(request: RequestContext, state: ChangeLogState) -> Result<Res
 }
 
 /// One event per change; the stream ends at the first database error (logged),
-/// and the client reconnects with `Last-Event-ID`.
+/// and the client reconnects with `Last-Event-ID`. Each page moves the tail's
+/// `position` to its last change.
 fn events(
     pages: impl Stream<Item = crate::Result<Vec<Change>>> + Send + 'static,
+    position: Arc<AtomicI64>,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     pages
-        .map(|page| {
+        .map(move |page| {
+            if let Ok(Some(last)) = page.as_ref().map(|page| page.last()) {
+                position.store(last.seq, Ordering::Relaxed);
+            }
             page.map_err(|error| tracing::error!(%error, "the change log's live tail failed"))
         })
         .take_while(|page| std::future::ready(page.is_ok()))

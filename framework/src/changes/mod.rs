@@ -125,9 +125,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use cascade::{Cascades, CascadingModel};
-pub(crate) use http::{ChangeLogState, REQUEST_ID, RecordActor, document, routes};
-pub(crate) use read::history;
+pub(crate) use http::{ChangeLogState, LiveTails, REQUEST_ID, RecordActor, document, routes};
 pub use read::{ChangesAfter, after};
+pub(crate) use read::{head, history};
 pub(crate) use record::{key_text, record_delete, record_erasure, record_insert, record_update};
 pub(crate) use tail::{ChangesCommand, run as run_command};
 

@@ -1,7 +1,7 @@
 //! The outermost layer: every request's id, made here when the client sent
 //! none (see [`changes`](crate::changes#who-made-a-change)), and once its
-//! response is ready, its access-log line (see
-//! [the observability guide](crate::docs::observability)).
+//! response is ready, its access-log line and its [metrics](super::metrics)
+//! (see [the observability guide](crate::docs::observability)).
 //!
 //! A plain tower service, as the layers inside it are: nothing is boxed per
 //! request, and the line is one `tracing` event whose fields are values the
@@ -31,6 +31,7 @@ use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use tower::{Layer, Service};
 
+use super::metrics::{InFlight, record_request};
 use super::observe_config::{AccessLog, ObserveConfig};
 use crate::caller::{Caller, Credential};
 use crate::changes::REQUEST_ID;
@@ -83,6 +84,7 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
+        let in_flight = InFlight::start();
         let started = Instant::now();
         let request_id = match request.headers().get(&REQUEST_ID) {
             Some(sent) if is_request_id(sent) => sent.clone(),
@@ -102,6 +104,7 @@ where
             (level, None) => level,
         };
         let observed = Observed {
+            in_flight,
             started,
             method: request.method().clone(),
             request_id,
@@ -117,6 +120,9 @@ where
 
 /// What [`Observe`] knows of a request before its response.
 struct Observed {
+    /// Counts the request in flight until the response is ready or the
+    /// request is abandoned.
+    in_flight: InFlight,
     started: Instant,
     method: Method,
     request_id: HeaderValue,
@@ -155,6 +161,9 @@ impl Observed {
             AccessLog::Debug => line.log_debug(),
             AccessLog::Off => {}
         }
+        let status = response.status();
+        record_request(&self.method, route.into_label(), status, latency);
+        drop(self.in_flight);
         response
             .headers_mut()
             .insert(REQUEST_ID.clone(), self.request_id);
@@ -172,6 +181,14 @@ impl Route {
         match self {
             Route::Template(template) => template.as_str(),
             Route::Fixed(fixed) => fixed,
+        }
+    }
+
+    /// The metrics' label: the template's text shared, not copied.
+    fn into_label(self) -> metrics::SharedString {
+        match self {
+            Route::Template(template) => metrics::SharedString::from_shared(template.0),
+            Route::Fixed(fixed) => metrics::SharedString::const_str(fixed),
         }
     }
 }

@@ -17,6 +17,11 @@ pub struct ObserveConfig {
     /// `debug` or `off`; default `info`. Health probes are logged at `debug`
     /// whatever it says, unless it is `off`.
     pub access_log: AccessLog,
+    /// `FW_METRICS_LISTEN`: an address (`10.0.0.5:9100`) serving
+    /// `GET /metrics` to anyone who reaches it, for a private network that
+    /// Prometheus scrapes; default none. `GET /metrics` on the main listener
+    /// needs the `view_metrics` permission whether it is set or not.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// The level of the access log's lines.
@@ -37,6 +42,7 @@ impl ObserveConfig {
     pub(crate) fn from_env() -> anyhow::Result<ObserveConfig> {
         Ok(ObserveConfig {
             access_log: access_log(env_var("FW_ACCESS_LOG"))?,
+            metrics_listen: metrics_listen(env_var("FW_METRICS_LISTEN"))?,
         })
     }
 }
@@ -54,6 +60,19 @@ fn access_log(value: Option<String>) -> anyhow::Result<AccessLog> {
     }
 }
 
+/// `FW_METRICS_LISTEN`, as `value` gives it.
+fn metrics_listen(value: Option<String>) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    value
+        .map(|address| {
+            address.trim().parse().map_err(|error| {
+                anyhow::anyhow!(
+                    "FW_METRICS_LISTEN=`{address}` is not an address like `127.0.0.1:9100`: {error}"
+                )
+            })
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +85,17 @@ mod tests {
         assert_eq!(access_log(Some("off".into())).unwrap(), AccessLog::Off);
         let error = access_log(Some("loud".into())).unwrap_err().to_string();
         assert!(error.starts_with("FW_ACCESS_LOG=`loud`"), "{error}");
+    }
+
+    /// A bad `FW_METRICS_LISTEN` stops the app, naming the variable.
+    #[test]
+    fn the_metrics_address_is_an_address() {
+        assert_eq!(metrics_listen(None).unwrap(), None);
+        assert_eq!(
+            metrics_listen(Some("10.0.0.5:9100".into())).unwrap(),
+            Some(([10, 0, 0, 5], 9100).into())
+        );
+        let error = metrics_listen(Some("9100".into())).unwrap_err().to_string();
+        assert!(error.starts_with("FW_METRICS_LISTEN=`9100`"), "{error}");
     }
 }
