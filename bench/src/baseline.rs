@@ -13,6 +13,10 @@
 //! of the user's roles in one query; each handler then checks the permission
 //! the example requires (the `auth` module).
 //!
+//! Every request is observed as fw observes it (the `observe` module): a
+//! request id, an access-log line and the request metrics, through the same
+//! crates.
+//!
 //! The pools are configured as fw configures its own (on SQLite: WAL, a read-only
 //! pool and a single writer; on PostgreSQL: 16 connections), so the comparison is
 //! of the request path, not of pool sizes.
@@ -43,6 +47,7 @@ use uuid::Uuid;
 use auth::Caller;
 
 mod auth;
+mod observe;
 
 /// Rows per page when `page_size` is absent, and the most a client may ask for.
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -107,15 +112,19 @@ pub fn router(db: Database) -> axum::Router {
         .route("/dividends", get(list_dividends).post(create_dividend))
         .route("/dividends/{id}", get(retrieve_dividend))
         .route("/accounts/{id}/upcoming-dividends", get(upcoming_dividends))
+        .route_layer(axum::middleware::from_fn(observe::observe))
         .with_state(db)
 }
 
-/// Serves the baseline on `listen` until the process ends.
+/// Serves the baseline on `listen` until the process ends, logging and
+/// counting every request as fw does (see `observe`).
 ///
 /// # Errors
 ///
-/// When the database or the address is unavailable.
+/// When the database or the address is unavailable, or the log subscriber
+/// or the metrics recorder cannot be installed.
 pub async fn serve(database_url: &str, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    observe::install()?;
     let db = Database::connect(database_url).await?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     axum::serve(listener, router(db)).await?;

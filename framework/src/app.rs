@@ -40,9 +40,11 @@ macro_rules! app {
 type Routes = Arc<dyn Fn(AppContext) -> axum::Router + Send + Sync>;
 
 /// Everything `serve` serves: the router inside the perimeter's layers.
-type Service = crate::perimeter::ResolveClient<
-    crate::changes::RecordActor<
-        crate::auth::Authenticate<crate::perimeter::RateLimit<axum::Router>>,
+type Service = crate::perimeter::observe::Observe<
+    crate::perimeter::ResolveClient<
+        crate::changes::RecordActor<
+            crate::auth::Authenticate<crate::perimeter::RateLimit<axum::Router>>,
+        >,
     >,
 >;
 type CommandFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
@@ -322,7 +324,13 @@ impl App {
             .api
             .take()
             .unwrap_or_else(|| Api::new(self.name, "0.1.0"));
-        self.api = Some(crate::auth::document(api));
+        self.api = Some(crate::perimeter::metrics::document(crate::auth::document(
+            api,
+        )));
+        self.declared.permissions.push((
+            crate::perimeter::metrics::VIEW_METRICS,
+            "Read the server's metrics at `GET /metrics`.",
+        ));
         self.register::<User>();
         self.register::<Role>();
         self.register::<RolePermission>();
@@ -424,7 +432,7 @@ impl App {
         // Whichever of `api`, `change_log_api` and `auth` comes first, all
         // are served.
         let api = if self.auth {
-            crate::auth::document(api)
+            crate::perimeter::metrics::document(crate::auth::document(api))
         } else {
             api
         };
@@ -553,7 +561,17 @@ impl App {
             db: self.attach_keys(&app.db, &app.config),
             config: app.config,
         };
-        axum::Router::new().fallback_service(self.service(app))
+        let scrape = self.scrape(&app);
+        axum::Router::new().fallback_service(self.service(app, &scrape))
+    }
+
+    /// What `/metrics` reads of `app` besides the recorded metrics.
+    fn scrape(&self, app: &AppContext) -> crate::perimeter::metrics::Scrape {
+        crate::perimeter::metrics::Scrape::new(
+            app.db.clone(),
+            !self.change_log_tables.is_empty(),
+            crate::changes::LiveTails::default(),
+        )
     }
 
     /// What [`App::router`] serves, with the perimeter's layers (see
@@ -561,7 +579,8 @@ impl App {
     /// `Router::layer` would wrap every route in them, at the cost of a boxed,
     /// cloned service per request. `app`'s database is attached already, by
     /// [`App::connect`] or [`App::router`].
-    fn service(&self, app: AppContext) -> Service {
+    fn service(&self, app: AppContext, scrape: &crate::perimeter::metrics::Scrape) -> Service {
+        let observe = app.config.observe;
         let authenticator = self.auth.then(|| crate::auth::Authenticator {
             db: app.db.clone(),
             sessions: crate::auth::SessionPolicy::of(&app.config),
@@ -580,29 +599,42 @@ impl App {
             let state = crate::changes::ChangeLogState {
                 tables: self.change_log_tables.clone().into(),
                 shutdown: self.shutdown.subscribe(),
+                tails: scrape.tails().clone(),
             };
             router = router.merge(crate::changes::routes(state).with_state(app.clone()));
         }
         if self.auth {
             let state = crate::auth::AuthState::new(crate::auth::SessionPolicy::of(&app.config));
             router = router.merge(crate::auth::routes(state).with_state(app.clone()));
+            router = router.merge(crate::perimeter::metrics::protected_routes(scrape.clone()));
         }
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
-        // The client's address is known before anything else runs.
-        // Authentication runs inside the request's scope, so its 401s carry
-        // the request id and the identity it finds is the changes' actor;
-        // rate limiting inside authentication, so it counts by that identity.
-        crate::perimeter::ResolveClient::new(
-            crate::changes::RecordActor::new(crate::auth::Authenticate::new(
-                crate::perimeter::RateLimit::new(
-                    router.method_not_allowed_fallback(crate::rest::unsupported_method),
-                    limiter,
-                ),
-                authenticator,
-            )),
-            trusted_proxies,
+        router = router.method_not_allowed_fallback(crate::rest::unsupported_method);
+        // Every route labels its responses with its template, for the
+        // access log and the metrics (see `perimeter::observe`): its 405s
+        // too, so the layer comes after their fallback.
+        if router.has_routes() {
+            router = router.route_layer(crate::perimeter::observe::LabelRoutes);
+        }
+        // Made into routes once here: a router given no state makes its
+        // handlers into routes (and labels them) per request.
+        let router = router.with_state(());
+        // Every answer below is observed; the client's address is known
+        // before anything else runs. Authentication runs inside the
+        // request's scope, so its 401s carry the request id and the identity
+        // it finds is the changes' actor; rate limiting inside
+        // authentication, so it counts by that identity.
+        crate::perimeter::observe::Observe::new(
+            crate::perimeter::ResolveClient::new(
+                crate::changes::RecordActor::new(crate::auth::Authenticate::new(
+                    crate::perimeter::RateLimit::new(router, limiter),
+                    authenticator,
+                )),
+                trusted_proxies,
+            ),
+            &observe,
         )
     }
 
@@ -1025,7 +1057,12 @@ impl App {
     }
 
     async fn serve(&self, app: AppContext) -> anyhow::Result<()> {
-        let service = self.service(app.clone());
+        let scrape = self.scrape(&app);
+        let service = self.service(app.clone(), &scrape);
+        let metrics_server = match app.config.observe.metrics_listen {
+            Some(address) => Some(self.serve_metrics(address, scrape, &app).await?),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(app.config.listen)
             .await
             .map_err(|error| {
@@ -1044,9 +1081,41 @@ impl App {
             }
         };
         crate::serve::serve(listener, service, app.config.http, shutdown).await;
+        if let Some(metrics_server) = metrics_server {
+            let _ = metrics_server.await;
+        }
         app.db.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+
+    /// Serves `GET /metrics`, unauthenticated, on `address`
+    /// (`FW_METRICS_LISTEN`) until the server shuts down.
+    async fn serve_metrics(
+        &self,
+        address: std::net::SocketAddr,
+        scrape: crate::perimeter::metrics::Scrape,
+        app: &AppContext,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot listen on {address}: {error}; set FW_METRICS_LISTEN to a free address"
+                )
+            })?;
+        tracing::info!(%address, "serving the metrics");
+        let mut stopping = self.shutdown.subscribe();
+        let shutdown = async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        };
+        let routes = crate::perimeter::metrics::open_routes(scrape);
+        Ok(tokio::spawn(crate::serve::serve(
+            listener,
+            routes,
+            app.config.http,
+            shutdown,
+        )))
     }
 }
 
@@ -1188,6 +1257,7 @@ mod tests {
             secret_keys: None,
             trusted_proxies: crate::TrustedProxies::default(),
             rate_limits: crate::RateLimits::default(),
+            observe: crate::ObserveConfig::default(),
         };
         let error = app.with_secret_keys(config).expect_err("no keys");
         let message = error.to_string();

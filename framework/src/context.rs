@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::{ConnectOptions, Db};
+use crate::perimeter::observe_config::ObserveConfig;
 use crate::perimeter::{RateLimits, TrustedProxies};
 use crate::sensitive::Keyring;
 
@@ -64,6 +65,9 @@ pub struct Config {
     /// `FW_RATE_LIMIT*` and `FW_REDIS_*`: each caller's limits (see
     /// [the guide](crate::docs::rate_limits)).
     pub rate_limits: RateLimits,
+    /// The access log and the metrics: `FW_ACCESS_LOG`, `FW_METRICS_LISTEN`
+    /// (see [`ObserveConfig`]).
+    pub observe: ObserveConfig,
 }
 
 impl Config {
@@ -126,10 +130,12 @@ impl Config {
         let secret_keys = secret_keys(env_var("FW_SECRET_KEYS"), env_var("FW_SECRET_KEYS_FILE"))?;
         let trusted_proxies = TrustedProxies::from_env(&env_var)?;
         let rate_limits = RateLimits::from_env(&env_vars())?;
+        let observe = ObserveConfig::from_env()?;
         Ok(Config {
             trusted_proxies,
             rate_limits,
             database_url,
+            observe,
             secret_keys,
             session_idle_timeout,
             session_max_age,
@@ -189,7 +195,7 @@ const MAX_HEADERS: usize = 1000;
 const MAX_HEADER_BYTES: usize = 1024 * 1024;
 
 /// The variable `name`, if set and not empty.
-fn env_var(name: &str) -> Option<String> {
+pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 

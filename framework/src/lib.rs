@@ -7,7 +7,8 @@
 //! Guides: [models](docs::models), [resources](docs::resources),
 //! [migrations](docs::migrations), [the app's command line](docs::commands),
 //! [identity](docs::auth), [sensitive data](docs::sensitive),
-//! [rate limits](docs::rate_limits), [deploying](docs::deploy).
+//! [rate limits](docs::rate_limits), [observability](docs::observability),
+//! [deploying](docs::deploy).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -43,6 +44,7 @@ pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json};
 pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
+pub use perimeter::observe_config::{AccessLog, ObserveConfig};
 pub use perimeter::{
     ClientAddr, ForwardedHeader, MAX_RATE_COUNT, Rate, RateLimits, RedisSettings, TrustedProxies,
 };
@@ -72,6 +74,8 @@ pub mod docs {
     pub mod sensitive {}
     #[doc = include_str!("docs/rate-limits.md")]
     pub mod rate_limits {}
+    #[doc = include_str!("docs/observability.md")]
+    pub mod observability {}
     #[doc = include_str!("docs/deploy.md")]
     pub mod deploy {}
 }

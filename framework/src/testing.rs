@@ -208,6 +208,7 @@ impl TestDb {
                 secret_keys: Some(test_keyring()),
                 trusted_proxies: crate::TrustedProxies::default(),
                 rate_limits: crate::RateLimits::default(),
+                observe: crate::ObserveConfig::default(),
             }),
         }
     }

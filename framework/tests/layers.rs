@@ -38,7 +38,7 @@ const LAYERS: &[&[&str]] = &[
     // (configuration reads them, so they sit below it).
     &["perimeter", "perimeter::client", "perimeter::rate_limit"],
     // What commands and handlers get.
-    &["context"],
+    &["context", "perimeter::observe_config"],
     // How a Rust type is stored: binding, decoding, its JSON.
     &["field"],
     // A change record and the log's tables.
@@ -93,6 +93,9 @@ const LAYERS: &[&[&str]] = &[
     &["openapi::diff"],
     &["changes::http", "auth::http"],
     &["serve"],
+    // What stands between the network and the routes: the outermost layer,
+    // the access log and the metrics, which read every layer below.
+    &["perimeter::observe", "perimeter::metrics"],
     // The command line: the app runs the `openapi` command, which compares
     // the app's document with the committed one.
     &["app", "openapi::committed"],

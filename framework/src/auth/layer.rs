@@ -30,7 +30,8 @@ const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 const MAX_AUTHORIZATION_LENGTH: usize = 256;
 
 /// Resolves each request's credentials to a [`Caller`] in its extensions (and
-/// the change log's actor), or answers 401 when they are bad.
+/// the change log's actor, and the response's extensions for the access
+/// log), or answers 401 when they are bad.
 ///
 /// A request without credentials passes straight through as
 /// [`Caller::Anonymous`]: no database access, no allocation. One with
@@ -120,8 +121,12 @@ where
                         // log's (the writer is set once), and the handlers
                         // keep it as the idempotency keys' owner.
                         crate::changes::set_identity(identity.clone());
-                        request.extensions_mut().insert(Caller::User(identity));
-                        inner.call(request).await
+                        let caller = Caller::User(identity);
+                        request.extensions_mut().insert(caller.clone());
+                        let mut response = inner.call(request).await?;
+                        // For the access log, outside this layer.
+                        response.extensions_mut().insert(caller);
+                        Ok(response)
                     }
                     Ok(None) => {
                         Ok(Refusal::new(Rejected::from(presented), request.headers()).response())

@@ -4,15 +4,14 @@
 
 use std::cell::OnceCell;
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::HeaderName;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -37,14 +36,13 @@ const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 500;
 /// How often the live tail looks for new changes once it has caught up.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
-/// The longest `x-request-id` kept as sent; a longer one is replaced.
-const MAX_REQUEST_ID: usize = 200;
 
 /// Who may read the change log: every model's changes, so none of the
 /// models' own permissions, but one of its own.
 const READ_CHANGES: Access = Access::Permission(VIEW_CHANGES);
 
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The header that carries a request's id, both ways.
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What the change-log handlers need from the application, which
 /// [`App::router`](crate::App::router) hands them when it mounts their routes.
@@ -55,6 +53,37 @@ pub(crate) struct ChangeLogState {
     /// Becomes `true` when the server starts shutting down, which ends live tails
     /// (a graceful shutdown waits for every open response).
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// The live tails open now, for the metrics.
+    pub(crate) tails: LiveTails,
+}
+
+/// The live tails open now (`GET /changes/stream`), each by the `seq` of
+/// the last change it read: the metrics show how far the slowest is behind
+/// the head. Each registers when it opens and is gone when its stream drops;
+/// the lock is taken then and at a scrape, never per change.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LiveTails(Arc<Mutex<Vec<Weak<AtomicI64>>>>);
+
+impl LiveTails {
+    /// Registers a tail starting after `after`; it moves its position on.
+    fn open(&self, after: i64) -> Arc<AtomicI64> {
+        let position = Arc::new(AtomicI64::new(after));
+        let mut tails = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        tails.retain(|tail| tail.strong_count() > 0);
+        tails.push(Arc::downgrade(&position));
+        position
+    }
+
+    /// How many tails are open, and the position of the slowest.
+    pub(crate) fn slowest(&self) -> (usize, Option<i64>) {
+        let tails = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let positions: Vec<i64> = tails
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|position| position.load(Ordering::Relaxed))
+            .collect();
+        (positions.len(), positions.into_iter().min())
+    }
 }
 
 /// Documents `GET /changes` and `GET /changes/stream` in `api`'s OpenAPI
@@ -216,7 +245,8 @@ async fn live_tail(request: RequestContext, state: ChangeLogState) -> Result<Res
     if let Some(model) = params.model {
         query = query.model(model);
     }
-    let events = events(query.follow(request.db().clone(), POLL_INTERVAL));
+    let position = state.tails.open(after);
+    let events = events(query.follow(request.db().clone(), POLL_INTERVAL), position);
     let mut shutdown = state.shutdown;
     let shutdown = async move {
         // A dropped sender (an application built only for its router) never
@@ -231,12 +261,17 @@ async fn live_tail(request: RequestContext, state: ChangeLogState) -> Result<Res
 }
 
 /// One event per change; the stream ends at the first database error (logged),
-/// and the client reconnects with `Last-Event-ID`.
+/// and the client reconnects with `Last-Event-ID`. Each page moves the tail's
+/// `position` to its last change.
 fn events(
     pages: impl Stream<Item = crate::Result<Vec<Change>>> + Send + 'static,
+    position: Arc<AtomicI64>,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     pages
-        .map(|page| {
+        .map(move |page| {
+            if let Ok(Some(last)) = page.as_ref().map(|page| page.last()) {
+                position.store(last.seq, Ordering::Relaxed);
+            }
             page.map_err(|error| tracing::error!(%error, "the change log's live tail failed"))
         })
         .take_while(|page| std::future::ready(page.is_ok()))
@@ -249,14 +284,13 @@ fn events(
         })
 }
 
-/// The request scope [`App::router`](crate::App::router) wraps the whole router
-/// in: it runs each request with its actor (an [`Actor`] in its extensions,
-/// else the [`Caller`]'s a test or an outer layer put there, or the one fw's
+/// The request scope [`App::service`](crate::App) wraps the router in: it
+/// runs each request with its actor (an [`Actor`] in its extensions, else the
+/// [`Caller`]'s a test or an outer layer put there, or the one fw's
 /// authentication, inside the scope, names; none for anonymous requests) and
-/// its request id, so every change it makes records both. The id is
-/// `x-request-id` as sent,
-/// echoed on the response, or one made when the request first needs it (see
-/// [`changes`](super)), sent back the same way.
+/// its request id, so every change it makes records both. The id is the
+/// request's `x-request-id`, which the perimeter's outermost layer checked
+/// or made (see [`changes`](super)).
 ///
 /// A plain tower service rather than `axum::middleware::from_fn`, which boxes the
 /// inner service and its future on every request.
@@ -277,22 +311,18 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = RecordActorFuture<S::Future>;
+    type Future = TaskLocalFuture<super::WriteContext, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let sent = request
+        let request_id = request
             .headers()
             .get(&REQUEST_ID)
-            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID)
-            .and_then(|id| Some((id.clone(), id.to_str().ok()?.to_owned())));
-        let (sent, request_id) = match sent {
-            Some((header, id)) => (Some(header), OnceCell::from(id)),
-            None => (None, OnceCell::new()),
-        };
+            .and_then(|id| id.to_str().ok())
+            .map(str::to_owned);
         let extensions = request.extensions();
         let context = super::WriteContext {
             // An explicit `Actor` wins; else the authenticated caller's.
@@ -303,50 +333,9 @@ where
                 }
                 (None, Some(Caller::Anonymous) | None) => OnceCell::new(),
             },
-            makes_request_id: sent.is_none(),
             request_id,
         };
-        RecordActorFuture {
-            inner: super::CONTEXT.scope(context, self.inner.call(request)),
-            sent,
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A route's response future, run with the request's write context; it
-    /// echoes the request id on the response: as sent, or as made during the
-    /// request.
-    pub(crate) struct RecordActorFuture<F> {
-        #[pin]
-        inner: TaskLocalFuture<super::WriteContext, F>,
-        sent: Option<HeaderValue>,
-    }
-}
-
-impl<F, E> Future for RecordActorFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let mut response = std::task::ready!(this.inner.as_mut().poll(cx))?;
-        let request_id = match this.sent.take() {
-            Some(sent) => Some(sent),
-            None => this
-                .inner
-                .take_value()
-                .and_then(|context| context.request_id.into_inner())
-                .and_then(|made| HeaderValue::try_from(made).ok()),
-        };
-        if let Some(request_id) = request_id {
-            response
-                .headers_mut()
-                .insert(REQUEST_ID.clone(), request_id);
-        }
-        Poll::Ready(Ok(response))
+        super::CONTEXT.scope(context, self.inner.call(request))
     }
 }
 

@@ -54,11 +54,11 @@
 //! with actor `command:<name>` and a request id of its own. Elsewhere (tests,
 //! background tasks), say who is writing with [`with_actor`].
 //!
-//! A request's id is its `x-request-id` as sent, echoed on the response. For a
-//! request that sent none, a new one (a UUIDv7) is made when the request first
-//! needs one, to record a change or to log a failure, and is then sent back
-//! in the response's `x-request-id`. A read that succeeds needs none and
-//! answers without one: nothing on the server refers to it.
+//! A request's id is its `x-request-id` as sent, when it is 1 to 200 visible
+//! ASCII characters; for a request that sent none (or another), a new one (a
+//! UUIDv7) is made as the request arrives. Either way every response carries
+//! it in `x-request-id`, and the request's access-log line names it (see
+//! [the observability guide](crate::docs::observability)).
 //!
 //! # Why a reader never misses a change
 //!
@@ -125,9 +125,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use cascade::{Cascades, CascadingModel};
-pub(crate) use http::{ChangeLogState, RecordActor, document, routes};
-pub(crate) use read::history;
+pub(crate) use http::{ChangeLogState, LiveTails, REQUEST_ID, RecordActor, document, routes};
 pub use read::{ChangesAfter, after};
+pub(crate) use read::{head, history};
 pub(crate) use record::{key_text, record_delete, record_erasure, record_insert, record_update};
 pub(crate) use tail::{ChangesCommand, run as run_command};
 
@@ -266,17 +266,13 @@ tokio::task_local! {
 
 /// Who is writing, for the records made while a future runs.
 #[derive(Debug, Default)]
-struct WriteContext {
+pub(crate) struct WriteContext {
     /// Set when the scope starts (a command, [`with_actor`], an [`Actor`]
     /// extension, a caller an outer layer authenticated), or once inside it
     /// by authentication, which learns who is calling only after the
     /// request's scope has begun.
     writer: OnceCell<Writer>,
-    request_id: OnceCell<String>,
-    /// Whether a request id is made on first use: for a request that sent
-    /// none, so that one recording nothing and logging nothing pays nothing
-    /// for it.
-    makes_request_id: bool,
+    request_id: Option<String>,
 }
 
 /// Who is writing: named when the scope starts, or an authenticated
@@ -304,20 +300,6 @@ pub(crate) trait Identified: Send + Sync + std::fmt::Debug {
     fn actor(&self) -> String;
 }
 
-impl WriteContext {
-    /// The request id: as given, or made now if this context makes one.
-    fn request_id(&self) -> Option<&str> {
-        if self.makes_request_id {
-            Some(
-                self.request_id
-                    .get_or_init(|| uuid::Uuid::now_v7().to_string()),
-            )
-        } else {
-            self.request_id.get().map(String::as_str)
-        }
-    }
-}
-
 /// Runs `future` with `actor` and `request_id` recorded on every change it makes
 /// (HTTP middleware wraps each request, commands their run).
 ///
@@ -342,8 +324,7 @@ pub async fn with_actor<F: Future>(
         writer: actor
             .map(|actor| OnceCell::from(Writer::Named(actor)))
             .unwrap_or_default(),
-        request_id: request_id.map(OnceCell::from).unwrap_or_default(),
-        makes_request_id: false,
+        request_id,
     };
     CONTEXT.scope(context, future).await
 }
@@ -367,8 +348,10 @@ pub struct Actor(pub String);
 pub(crate) fn current_context() -> (Option<String>, Option<String>) {
     CONTEXT
         .try_with(|context| {
-            let request_id = context.request_id().map(str::to_owned);
-            (context.writer.get().map(Writer::actor), request_id)
+            (
+                context.writer.get().map(Writer::actor),
+                context.request_id.clone(),
+            )
         })
         .unwrap_or_default()
 }
@@ -380,12 +363,11 @@ pub(crate) fn set_identity(identity: Arc<dyn Identified>) {
     let _ = CONTEXT.try_with(|context| context.writer.set(Writer::Identified(identity)));
 }
 
-/// The request id of the current task, if it runs with one (made now for a
-/// request that sent none): for logs that a response's `x-request-id` should
-/// lead to.
+/// The request id of the current task, if it runs with one: for logs that a
+/// response's `x-request-id` should lead to.
 pub(crate) fn current_request_id() -> Option<String> {
     CONTEXT
-        .try_with(|context| context.request_id().map(str::to_owned))
+        .try_with(|context| context.request_id.clone())
         .ok()
         .flatten()
 }

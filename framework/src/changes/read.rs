@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
-use super::tables::CHANGES_TABLE;
+use super::tables::{CHANGES_TABLE, COUNTER_TABLE};
 use super::{Change, FieldChange, Operation};
 use crate::db::{Access, Arguments, Conn, Db, Row, placeholder, quote_ident};
 use crate::error::{Error, Result};
@@ -153,6 +153,21 @@ impl ChangesAfter {
             }
         })
     }
+}
+
+/// The change log's head: the last sequence number handed out, 0 before the
+/// first change.
+pub(crate) async fn head(db: &Db) -> Result<i64> {
+    let sql = format!("SELECT \"last\" FROM {}", quote_ident(COUNTER_TABLE));
+    let lasts = Conn::from(db)
+        .fetch_all(
+            sql.into(),
+            Arguments::new(db.dialect()),
+            Access::Read,
+            |row| row.get::<i64>(0),
+        )
+        .await?;
+    Ok(lasts.into_iter().max().unwrap_or(0))
 }
 
 /// Every change of the row of `M` with key `key`, oldest first.

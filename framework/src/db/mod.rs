@@ -186,6 +186,14 @@ impl Db {
         })
     }
 
+    /// Each connection pool's state now, for the metrics.
+    pub(crate) fn pool_states(&self) -> Vec<PoolState> {
+        match &self.shared.pools {
+            Pools::Sqlite(pools) => pools.states(),
+            Pools::Postgres(pool) => vec![PoolState::of("main", pool)],
+        }
+    }
+
     /// Closes every connection, waiting for ones in use to be returned.
     pub async fn close(&self) {
         match &self.shared.pools {
@@ -216,6 +224,31 @@ impl Db {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// One connection pool's state, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PoolState {
+    /// `read` and `write` on SQLite (a file's readers and its one writer),
+    /// `main` on PostgreSQL.
+    pub(crate) name: &'static str,
+    /// Connections open, idle or in use.
+    pub(crate) open: u32,
+    /// Connections open and idle.
+    pub(crate) idle: u32,
+    /// The most connections the pool opens.
+    pub(crate) max: u32,
+}
+
+impl PoolState {
+    fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> PoolState {
+        PoolState {
+            name,
+            open: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
     }
 }
 

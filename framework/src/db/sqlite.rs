@@ -91,6 +91,17 @@ impl Pools {
         }
     }
 
+    /// The pools' states: the readers and the writer of a file, the one
+    /// connection of an in-memory database.
+    pub(super) fn states(&self) -> Vec<super::PoolState> {
+        let writer = super::PoolState::of("write", &self.writer);
+        if self.in_file {
+            vec![super::PoolState::of("read", &self.reader), writer]
+        } else {
+            vec![writer]
+        }
+    }
+
     pub(super) async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
         Ok(self
             .writer

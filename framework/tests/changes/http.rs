@@ -38,6 +38,7 @@ fn context(db: &Db) -> AppContext {
             secret_keys: None,
             trusted_proxies: fw::TrustedProxies::default(),
             rate_limits: fw::RateLimits::default(),
+            observe: fw::ObserveConfig::default(),
         }),
     }
 }
@@ -390,13 +391,14 @@ pub(crate) async fn requests_record_their_actor_and_request_id(db: &Db) {
             (None, Some(generated.as_str()))
         ]
     );
-    // A read echoes the id it was sent; one that sent none records nothing
-    // and logs nothing, so it is given none.
+    // A read echoes the id it was sent; one that sent none is given one too,
+    // which its access-log line names.
     let response = send(&app, "GET", "/changes", &[("x-request-id", "req-9b1c")]).await;
     assert_eq!(response.headers()["x-request-id"], "req-9b1c");
     let response = send(&app, "GET", "/changes", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(!response.headers().contains_key("x-request-id"));
+    let given = response.headers()["x-request-id"].to_str().expect("text");
+    assert!(uuid::Uuid::parse_str(given).is_ok(), "`{given}`");
     // An id too long to keep is replaced by a new one, made for the change.
     let too_long = "r".repeat(201);
     let response = send(
