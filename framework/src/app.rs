@@ -37,6 +37,8 @@ macro_rules! app {
 }
 
 type Routes = Arc<dyn Fn(AppContext) -> axum::Router + Send + Sync>;
+/// One of the application's own layers, applied to the finished router.
+type AppLayer = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
 type CommandFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 type Hook = Arc<dyn Fn(AppContext) -> CommandFuture + Send + Sync>;
 
@@ -100,6 +102,8 @@ pub struct App {
     data_migrations: DataMigrations,
     embedded_migrations: Option<EmbeddedMigrations>,
     routes: Option<Routes>,
+    /// The application's own middleware, innermost first (see [`App::layer`]).
+    layers: Vec<AppLayer>,
     api: Option<Api>,
     before_serve: Option<Hook>,
     commands: Option<AppCommands>,
@@ -204,6 +208,7 @@ impl App {
             data_migrations: DataMigrations::default(),
             embedded_migrations: None,
             routes: None,
+            layers: Vec::new(),
             api: None,
             before_serve: None,
             commands: None,
@@ -399,6 +404,47 @@ impl App {
         self
     }
 
+    /// Wraps everything the app serves (the API, the identity endpoints, the
+    /// change log, `/openapi.json`, `/docs`, [`App::routes`] and the 404s and
+    /// 405s) in a tower layer of the application's own: any
+    /// [`tower::Layer`] `axum::Router::layer` accepts, such as tower-http's
+    /// or one made with [`axum::middleware::from_fn`]. It runs inside fw's
+    /// own layers, after authentication, so the request's
+    /// [`Caller`](crate::Caller) is in its extensions; health probes and CORS
+    /// preflights are answered before it (see [the production
+    /// guide](crate::docs::production#the-applications-own-layers)). Each
+    /// call wraps the layers of the calls before it.
+    ///
+    /// ```
+    /// use axum::http::{HeaderName, HeaderValue};
+    ///
+    /// // Every response says which service answered.
+    /// let app = fw::App::new("brokerage", ".").layer(axum::middleware::map_response(
+    ///     |mut response: axum::response::Response| async move {
+    ///         response.headers_mut().insert(
+    ///             HeaderName::from_static("x-served-by"),
+    ///             HeaderValue::from_static("brokerage"),
+    ///         );
+    ///         response
+    ///     },
+    /// ));
+    /// # let _ = app;
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> App
+    where
+        L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Response:
+            axum::response::IntoResponse + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Error:
+            Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.layers
+            .push(Arc::new(move |router: axum::Router| router.layer(layer.clone())));
+        self
+    }
+
     /// The application's REST API: resources, actions and documented handlers,
     /// served beside [`App::routes`] with `/openapi.json` and `/docs`. An API
     /// with operations that write brings the table of their `Idempotency-Key`s
@@ -543,12 +589,13 @@ impl App {
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
+        let mut router = router.method_not_allowed_fallback(crate::rest::unsupported_method);
+        for layer in &self.layers {
+            router = layer(router);
+        }
         // Authentication runs inside the request's scope, so its 401s carry
         // the request id and the identity it finds is the changes' actor.
-        crate::changes::RecordActor::new(crate::auth::Authenticate::new(
-            router.method_not_allowed_fallback(crate::rest::unsupported_method),
-            authenticator,
-        ))
+        crate::changes::RecordActor::new(crate::auth::Authenticate::new(router, authenticator))
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load

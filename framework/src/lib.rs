@@ -6,7 +6,8 @@
 //!
 //! Guides: [models](docs::models), [resources](docs::resources),
 //! [migrations](docs::migrations), [the app's command line](docs::commands),
-//! [identity](docs::auth), [sensitive data](docs::sensitive).
+//! [identity](docs::auth), [sensitive data](docs::sensitive),
+//! [in production](docs::production).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -65,6 +66,8 @@ pub mod docs {
     pub mod auth {}
     #[doc = include_str!("docs/sensitive.md")]
     pub mod sensitive {}
+    #[doc = include_str!("docs/production.md")]
+    pub mod production {}
 }
 
 /// Support for generated code. Not public API: it changes without notice.
