@@ -440,8 +440,9 @@ impl App {
             Into<std::convert::Infallible> + 'static,
         <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
     {
-        self.layers
-            .push(Arc::new(move |router: axum::Router| router.layer(layer.clone())));
+        self.layers.push(Arc::new(move |router: axum::Router| {
+            router.layer(layer.clone())
+        }));
         self
     }
 
@@ -559,11 +560,40 @@ impl App {
         axum::Router::new().fallback_service(self.service(app))
     }
 
-    /// What [`App::router`] serves, with the request-scope and authentication
-    /// layers wrapped once around the whole router: `Router::layer` would wrap
-    /// every route in them, at the cost of a boxed, cloned service per request. `app`'s database is
-    /// attached already, by [`App::connect`] or [`App::router`].
+    /// What [`App::router`] serves, with the perimeter (health probes, CORS,
+    /// security headers, compression), the request-scope and the
+    /// authentication layers wrapped once around the whole router:
+    /// `Router::layer` would wrap every route in them, at the cost of a boxed,
+    /// cloned service per request. `app`'s database is attached already, by
+    /// [`App::connect`] or [`App::router`].
     fn service(
+        &self,
+        app: AppContext,
+    ) -> crate::perimeter::Perimeter<
+        crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>>,
+    > {
+        let readiness = crate::perimeter::Readiness {
+            db: app.db.clone(),
+            migrations: self.needed_migrations(),
+            timeout: app.config.edge.ready_timeout,
+        };
+        let config = Arc::clone(&app.config);
+        crate::perimeter::wrap(self.authenticated_routes(app), &config.edge, readiness)
+    }
+
+    /// The migrations the database must have for this release to serve;
+    /// `None` for an app with no models and no migrations directory, as
+    /// `serve` allows.
+    fn needed_migrations(&self) -> Option<Migrations> {
+        match self.migrations() {
+            Migrations::Dir(dir) if self.models.is_empty() && !dir.is_dir() => None,
+            migrations => Some(migrations),
+        }
+    }
+
+    /// The routes, with the application's own layers, in the request's scope
+    /// and authenticated.
+    fn authenticated_routes(
         &self,
         app: AppContext,
     ) -> crate::changes::RecordActor<crate::auth::Authenticate<axum::Router>> {
@@ -1175,6 +1205,7 @@ mod tests {
             database_wait_timeout: crate::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
             session_idle_timeout: crate::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
             session_max_age: crate::Config::DEFAULT_SESSION_MAX_AGE,
+            edge: crate::EdgeConfig::default(),
             secret_keys: None,
         };
         let error = app.with_secret_keys(config).expect_err("no keys");

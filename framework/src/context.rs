@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::{ConnectOptions, Db};
+use crate::perimeter::EdgeConfig;
 use crate::sensitive::Keyring;
 
 /// What commands and handlers get: the database and the configuration.
@@ -57,6 +58,11 @@ pub struct Config {
     /// set, an app that runs on its default SQLite database uses (and first
     /// creates) `data/secret-keys` next to the database file.
     pub secret_keys: Option<Arc<Keyring>>,
+    /// What answers at the app's edge, before its routes: CORS, security
+    /// headers, compression, the health probes (`FW_CORS_*`,
+    /// `FW_SECURITY_HEADERS`, `FW_HSTS_SECONDS`, `FW_COMPRESSION*`,
+    /// `FW_READY_TIMEOUT`; see [`EdgeConfig`]).
+    pub edge: EdgeConfig,
 }
 
 impl Config {
@@ -118,6 +124,7 @@ impl Config {
         )?;
         let secret_keys = secret_keys(env_var("FW_SECRET_KEYS"), env_var("FW_SECRET_KEYS_FILE"))?;
         Ok(Config {
+            edge: EdgeConfig::from_env()?,
             database_url,
             secret_keys,
             session_idle_timeout,
@@ -178,13 +185,23 @@ const MAX_HEADERS: usize = 1000;
 const MAX_HEADER_BYTES: usize = 1024 * 1024;
 
 /// The variable `name`, if set and not empty.
-fn env_var(name: &str) -> Option<String> {
+pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// A duration variable, in seconds (`30`, `0.5`), more than zero.
 fn seconds_var(name: &str, default: Duration) -> anyhow::Result<Duration> {
-    let Some(value) = env_var(name) else {
+    seconds(name, env_var(name), default)
+}
+
+/// The variable `name`'s `value`: seconds (`30`, `0.5`), more than zero,
+/// `default` when unset.
+pub(crate) fn seconds(
+    name: &str,
+    value: Option<String>,
+    default: Duration,
+) -> anyhow::Result<Duration> {
+    let Some(value) = value else {
         return Ok(default);
     };
     value
@@ -240,7 +257,12 @@ fn session_lifetimes(
 
 /// The variable `name`'s `value`: a whole number from 1 to `max`, `default`
 /// when unset.
-fn whole_number(name: &str, value: Option<String>, default: u64, max: u64) -> anyhow::Result<u64> {
+pub(crate) fn whole_number(
+    name: &str,
+    value: Option<String>,
+    default: u64,
+    max: u64,
+) -> anyhow::Result<u64> {
     let Some(value) = value else {
         return Ok(default);
     };

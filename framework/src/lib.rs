@@ -24,6 +24,7 @@ pub use rest::idempotency;
 pub mod migrate;
 mod model;
 pub mod openapi;
+mod perimeter;
 mod reference;
 mod rest;
 pub mod sensitive;
@@ -42,6 +43,7 @@ pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json};
 pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
+pub use perimeter::{CorsConfig, CorsOrigins, EdgeConfig};
 pub use reference::Ref;
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,

@@ -33,8 +33,8 @@ const LAYERS: &[&[&str]] = &[
     &["migrate::column"],
     &["migrate::operation"],
     &["migrate"],
-    // What commands and handlers get.
-    &["context"],
+    // What commands and handlers get, with the settings of the app's edge.
+    &["context", "perimeter::edge"],
     // How a Rust type is stored: binding, decoding, its JSON.
     &["field"],
     // A change record and the log's tables.
@@ -85,6 +85,9 @@ const LAYERS: &[&[&str]] = &[
     &["rest::api"],
     &["openapi::diff"],
     &["changes::http", "auth::http"],
+    // What stands between the network and the routes: health probes, CORS,
+    // security headers, compression.
+    &["perimeter"],
     &["serve"],
     // The command line: the app runs the `openapi` command, which compares
     // the app's document with the committed one.

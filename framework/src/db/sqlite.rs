@@ -9,7 +9,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments as _, Connection as _, Row as _, Sqlite};
 
-use super::{Access, ConnectOptions, Sql};
+use super::{Access, ConnectOptions, Sql, exhausted};
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 use crate::value::Value;
@@ -21,6 +21,8 @@ pub(super) struct Pools {
     /// A file database, with a write-ahead log to merge into it on close; an
     /// in-memory one has neither, and its readers are its writer.
     in_file: bool,
+    /// The database file; none in memory.
+    path: Option<std::path::PathBuf>,
 }
 
 impl Pools {
@@ -66,6 +68,7 @@ impl Pools {
                 Box::pin(async move { Ok(!connection.is_in_transaction()) })
             });
         }
+        let path = (!in_memory).then(|| options.get_filename().to_path_buf());
         let writer = writer.connect_with(options.clone()).await?;
         let reader = if in_memory {
             writer.clone()
@@ -81,6 +84,7 @@ impl Pools {
             reader,
             writer,
             in_file: !in_memory,
+            path,
         })
     }
 
@@ -89,6 +93,26 @@ impl Pools {
             Access::Read => &self.reader,
             Access::Write => &self.writer,
         }
+    }
+
+    /// Whether the database answers: its file is still where it was opened
+    /// (open connections would go on reading one that was deleted or moved
+    /// away, and writing where no one will find it), and a reader runs a query.
+    pub(super) async fn ping(&self) -> Result<()> {
+        if let Some(path) = &self.path
+            && let Err(error) = std::fs::metadata(path)
+        {
+            return Err(Error::Unavailable {
+                cause: crate::error::Unavailable::Unreachable,
+                source: sqlx::Error::Io(error),
+            });
+        }
+        execute_raw(&self.reader, "SELECT 1").await.map(drop)
+    }
+
+    /// Whether every reader connection is open and in use.
+    pub(super) fn readers_exhausted(&self) -> bool {
+        exhausted(&self.reader)
     }
 
     pub(super) async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {

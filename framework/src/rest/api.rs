@@ -444,6 +444,7 @@ impl Documentation {
                 }
             }
         }
+        openapi::add_health(&mut document);
         openapi::add_server_refusals(&mut document);
         document
     }
