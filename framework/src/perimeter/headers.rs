@@ -40,10 +40,13 @@ const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// The `Content-Security-Policy` of an HTML page: its own scripts, styles,
 /// images and fonts, requests to its own origin only, no inline script, no
-/// plugins, no framing, and forms that go nowhere else.
+/// plugins, no framing, and forms that go nowhere else. The one inline style
+/// allowed, by its hash, is the `<style>` of the logo Swagger UI draws on the
+/// docs page (a Swagger UI that changes it shows in `.ci/docs-browser`).
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
-     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+     style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+     base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// The headers every response carries, whatever its type.
 const COMMON: [(&str, &str); 4] = [

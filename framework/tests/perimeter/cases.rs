@@ -493,6 +493,62 @@ async fn large_responses_are_compressed(test_db: TestDb) {
     assert_eq!(off.bytes, plain.bytes);
 }
 
+/// The docs page is Swagger UI served from the executable: every file it
+/// references is served here, none from another host; it reads
+/// `/openapi.json` with "Try it out" on; a file it does not have is a 404.
+async fn the_docs_page_is_served_whole(test_db: TestDb) {
+    let router = router_of(&app(&test_db), &test_db, test_db.context()).await;
+    let page = send(&router, "GET", "/docs", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("<title>perimeter: API documentation</title>"),
+        "{html}"
+    );
+    assert!(html.contains(r#"<base href="/docs/">"#), "{html}");
+    let mut references = Vec::new();
+    let linked = html.replace(r#"<base href="/docs/">"#, "");
+    for attribute in ["src=\"", "href=\""] {
+        for (start, _) in linked.match_indices(attribute) {
+            let rest = &linked[start + attribute.len()..];
+            references.push(rest[..rest.find('"').unwrap()].to_owned());
+        }
+    }
+    let scripts = references.iter().filter(|r| r.ends_with(".js")).count();
+    assert!(scripts >= 3 && references.len() >= 6, "{references:?}");
+    for reference in &references {
+        assert!(
+            !reference.contains("//"),
+            "{reference} is fetched from elsewhere"
+        );
+        let path = match reference.strip_prefix('/') {
+            Some(_) => reference.clone(),
+            None => format!("/docs/{}", reference.trim_start_matches("./")),
+        };
+        let file = send(&router, "GET", &path, &[]).await;
+        assert_eq!(file.status, StatusCode::OK, "{path}");
+        assert!(!file.bytes.is_empty(), "{path}");
+        if path.ends_with(".js") {
+            assert!(file.header("content-type").contains("javascript"), "{path}");
+        }
+    }
+    let initializer = send(&router, "GET", "/docs/swagger-initializer.js", &[]).await;
+    let script = initializer.text();
+    assert!(script.contains(r#""url": "/openapi.json""#), "{script}");
+    assert!(script.contains(r#""tryItOutEnabled": true"#), "{script}");
+    assert!(script.contains(r#""validatorUrl": "none""#), "{script}");
+    let bundle = send(
+        &router,
+        "GET",
+        "/docs/swagger-ui-bundle.js",
+        &[("accept-encoding", "br")],
+    )
+    .await;
+    assert_eq!(bundle.header("content-encoding"), "br");
+    let missing = send(&router, "GET", "/docs/nothing.js", &[]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
 fw::testing::database_suite! {
     database: crate::DATABASE,
     cases: [
@@ -503,5 +559,6 @@ fw::testing::database_suite! {
         the_probes_are_documented,
         responses_carry_security_headers,
         large_responses_are_compressed,
+        the_docs_page_is_served_whole,
     ],
 }
