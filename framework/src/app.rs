@@ -551,7 +551,9 @@ impl App {
     /// Everything `serve` serves, as a router to test or to wrap in more layers:
     /// the API (when there is one) and the routes, each request authenticated
     /// (with [`App::auth`]) and run with its actor and request id (see
-    /// [`changes`](crate::changes)).
+    /// [`changes`](crate::changes)), inside the perimeter `app.config.edge`
+    /// describes: the health probes, CORS, security headers and compression
+    /// (see [the production guide](crate::docs::production)).
     pub fn router(&self, app: AppContext) -> axum::Router {
         let app = AppContext {
             db: self.attach_keys(&app.db, &app.config),

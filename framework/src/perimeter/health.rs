@@ -125,29 +125,34 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        if request.method() == Method::GET {
-            match request.uri().path() {
-                LIVE_PATH => {
-                    return HealthFuture::Answered {
-                        response: Some(json(StatusCode::OK, LIVE_BODY)),
-                    };
-                }
-                READY_PATH => {
-                    let readiness = Arc::clone(&self.readiness);
-                    return HealthFuture::Checking {
-                        future: Box::pin(async move {
-                            match readiness.check().await {
-                                Ok(()) => json(StatusCode::OK, READY_BODY),
-                                Err(error) => error.into_response(),
-                            }
-                        }),
-                    };
-                }
-                _ => {}
-            }
+        let path = request.uri().path();
+        if path != LIVE_PATH && path != READY_PATH {
+            return HealthFuture::Inner {
+                future: self.inner.call(request),
+            };
         }
-        HealthFuture::Inner {
-            future: self.inner.call(request),
+        // HEAD as GET: the server sends the head alone.
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            let refusal = ApiError::MethodNotAllowed {
+                allow: vec![Method::GET, Method::HEAD],
+            };
+            return HealthFuture::Answered {
+                response: Some(refusal.into_response()),
+            };
+        }
+        if path == LIVE_PATH {
+            return HealthFuture::Answered {
+                response: Some(json(StatusCode::OK, LIVE_BODY)),
+            };
+        }
+        let readiness = Arc::clone(&self.readiness);
+        HealthFuture::Checking {
+            future: Box::pin(async move {
+                match readiness.check().await {
+                    Ok(()) => json(StatusCode::OK, READY_BODY),
+                    Err(error) => error.into_response(),
+                }
+            }),
         }
     }
 }

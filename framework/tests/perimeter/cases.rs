@@ -332,6 +332,11 @@ async fn readiness_follows_the_database(test_db: TestDb) {
     let router = app.router(context.clone());
     let bad_token = [("authorization", "Bearer fw_not_a_token")];
 
+    for method in ["POST", "TRACE", "OPTIONS"] {
+        let refused = send(&router, method, "/health/ready", &[]).await;
+        assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(refused.header("allow"), "GET, HEAD", "{method}");
+    }
     let live = send(&router, "GET", "/health/live", &bad_token).await;
     assert_eq!(live.status, StatusCode::OK);
     assert_eq!(live.json(), serde_json::json!({"status": "live"}));
