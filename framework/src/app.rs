@@ -38,12 +38,16 @@ macro_rules! app {
 }
 
 type Routes = Arc<dyn Fn(AppContext) -> axum::Router + Send + Sync>;
+/// One of the application's own layers, applied to the finished router.
+type AppLayer = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
 
 /// Everything `serve` serves: the router inside the perimeter's layers.
 type Service = crate::perimeter::observe::Observe<
     crate::perimeter::ResolveClient<
-        crate::changes::RecordActor<
-            crate::auth::Authenticate<crate::perimeter::RateLimit<axum::Router>>,
+        crate::perimeter::Perimeter<
+            crate::changes::RecordActor<
+                crate::auth::Authenticate<crate::perimeter::RateLimit<axum::Router>>,
+            >,
         >,
     >,
 >;
@@ -110,6 +114,8 @@ pub struct App {
     data_migrations: DataMigrations,
     embedded_migrations: Option<EmbeddedMigrations>,
     routes: Option<Routes>,
+    /// The application's own middleware, innermost first (see [`App::layer`]).
+    layers: Vec<AppLayer>,
     api: Option<Api>,
     before_serve: Option<Hook>,
     commands: Option<AppCommands>,
@@ -216,6 +222,7 @@ impl App {
             data_migrations: DataMigrations::default(),
             embedded_migrations: None,
             routes: None,
+            layers: Vec::new(),
             api: None,
             before_serve: None,
             commands: None,
@@ -418,6 +425,48 @@ impl App {
         self
     }
 
+    /// Wraps everything the app serves (the API, the identity endpoints, the
+    /// change log, `/openapi.json`, `/docs`, [`App::routes`] and the 404s and
+    /// 405s) in a tower layer of the application's own: any
+    /// [`tower::Layer`] `axum::Router::layer` accepts, such as tower-http's
+    /// or one made with [`axum::middleware::from_fn`]. It runs inside fw's
+    /// own layers, after authentication, so the request's
+    /// [`Caller`](crate::Caller) is in its extensions; health probes and CORS
+    /// preflights are answered before it (see [the production
+    /// guide](crate::docs::production#the-applications-own-layers)). Each
+    /// call wraps the layers of the calls before it.
+    ///
+    /// ```
+    /// use axum::http::{HeaderName, HeaderValue};
+    ///
+    /// // Every response says which service answered.
+    /// let app = fw::App::new("brokerage", ".").layer(axum::middleware::map_response(
+    ///     |mut response: axum::response::Response| async move {
+    ///         response.headers_mut().insert(
+    ///             HeaderName::from_static("x-served-by"),
+    ///             HeaderValue::from_static("brokerage"),
+    ///         );
+    ///         response
+    ///     },
+    /// ));
+    /// # let _ = app;
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> App
+    where
+        L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Response:
+            axum::response::IntoResponse + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Error:
+            Into<std::convert::Infallible> + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.layers.push(Arc::new(move |router: axum::Router| {
+            router.layer(layer.clone())
+        }));
+        self
+    }
+
     /// The application's REST API: resources, actions and documented handlers,
     /// served beside [`App::routes`] with `/openapi.json` and `/docs`. An API
     /// with operations that write brings the table of their `Idempotency-Key`s
@@ -555,7 +604,9 @@ impl App {
     /// Everything `serve` serves, as a router to test or to wrap in more layers:
     /// the API (when there is one) and the routes, each request authenticated
     /// (with [`App::auth`]) and run with its actor and request id (see
-    /// [`changes`](crate::changes)).
+    /// [`changes`](crate::changes)), inside the perimeter `app.config.edge`
+    /// describes: the health probes, CORS, security headers and compression
+    /// (see [the production guide](crate::docs::production)).
     pub fn router(&self, app: AppContext) -> axum::Router {
         let app = AppContext {
             db: self.attach_keys(&app.db, &app.config),
@@ -580,7 +631,44 @@ impl App {
     /// cloned service per request. `app`'s database is attached already, by
     /// [`App::connect`] or [`App::router`].
     fn service(&self, app: AppContext, scrape: &crate::perimeter::metrics::Scrape) -> Service {
-        let observe = app.config.observe;
+        let readiness = crate::perimeter::Readiness {
+            db: app.db.clone(),
+            migrations: self.needed_migrations(),
+            timeout: app.config.edge.ready_timeout,
+        };
+        let config = Arc::clone(&app.config);
+        let edge = crate::perimeter::wrap(
+            self.authenticated_routes(app, scrape),
+            &config.edge,
+            readiness,
+        );
+        // Every answer below is observed, health probes and preflights
+        // included; the client's address is known before anything else runs.
+        crate::perimeter::observe::Observe::new(
+            crate::perimeter::ResolveClient::new(edge, config.trusted_proxies.clone()),
+            &config.observe,
+        )
+    }
+
+    /// The migrations the database must have for this release to serve;
+    /// `None` for an app with no models and no migrations directory, as
+    /// `serve` allows.
+    fn needed_migrations(&self) -> Option<Migrations> {
+        match self.migrations() {
+            Migrations::Dir(dir) if self.models.is_empty() && !dir.is_dir() => None,
+            migrations => Some(migrations),
+        }
+    }
+
+    /// The routes, with the application's own layers, in the request's scope,
+    /// authenticated and rate-limited.
+    fn authenticated_routes(
+        &self,
+        app: AppContext,
+        scrape: &crate::perimeter::metrics::Scrape,
+    ) -> crate::changes::RecordActor<
+        crate::auth::Authenticate<crate::perimeter::RateLimit<axum::Router>>,
+    > {
         let authenticator = self.auth.then(|| crate::auth::Authenticator {
             db: app.db.clone(),
             sessions: crate::auth::SessionPolicy::of(&app.config),
@@ -590,7 +678,6 @@ impl App {
             &app.config.rate_limits,
             &self.rate_limit_groups,
         );
-        let trusted_proxies = app.config.trusted_proxies.clone();
         let mut router = match &self.routes {
             Some(routes) => routes(app.clone()),
             None => axum::Router::new(),
@@ -620,22 +707,17 @@ impl App {
         }
         // Made into routes once here: a router given no state makes its
         // handlers into routes (and labels them) per request.
-        let router = router.with_state(());
-        // Every answer below is observed; the client's address is known
-        // before anything else runs. Authentication runs inside the
-        // request's scope, so its 401s carry the request id and the identity
-        // it finds is the changes' actor; rate limiting inside
-        // authentication, so it counts by that identity.
-        crate::perimeter::observe::Observe::new(
-            crate::perimeter::ResolveClient::new(
-                crate::changes::RecordActor::new(crate::auth::Authenticate::new(
-                    crate::perimeter::RateLimit::new(router, limiter),
-                    authenticator,
-                )),
-                trusted_proxies,
-            ),
-            &observe,
-        )
+        let mut router = router.with_state(());
+        for layer in &self.layers {
+            router = layer(router);
+        }
+        // Authentication runs inside the request's scope, so its 401s carry
+        // the request id and the identity it finds is the changes' actor;
+        // rate limiting inside authentication, so it counts by that identity.
+        crate::changes::RecordActor::new(crate::auth::Authenticate::new(
+            crate::perimeter::RateLimit::new(router, limiter),
+            authenticator,
+        ))
     }
 
     /// Runs before `serve` starts listening, after `--migrate`: for example to load
@@ -1254,6 +1336,7 @@ mod tests {
             database_wait_timeout: crate::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
             session_idle_timeout: crate::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
             session_max_age: crate::Config::DEFAULT_SESSION_MAX_AGE,
+            edge: crate::EdgeConfig::default(),
             secret_keys: None,
             trusted_proxies: crate::TrustedProxies::default(),
             rate_limits: crate::RateLimits::default(),

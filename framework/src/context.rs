@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::db::{ConnectOptions, Db};
 use crate::perimeter::observe_config::ObserveConfig;
-use crate::perimeter::{RateLimits, TrustedProxies};
+use crate::perimeter::{EdgeConfig, RateLimits, TrustedProxies};
 use crate::sensitive::Keyring;
 
 /// What commands and handlers get: the database and the configuration.
@@ -68,6 +68,11 @@ pub struct Config {
     /// The access log and the metrics: `FW_ACCESS_LOG`, `FW_METRICS_LISTEN`
     /// (see [`ObserveConfig`]).
     pub observe: ObserveConfig,
+    /// What answers at the app's edge, before its routes: CORS, security
+    /// headers, compression, the health probes (`FW_CORS_*`,
+    /// `FW_SECURITY_HEADERS`, `FW_HSTS_SECONDS`, `FW_COMPRESSION*`,
+    /// `FW_READY_TIMEOUT`; see [`EdgeConfig`]).
+    pub edge: EdgeConfig,
 }
 
 impl Config {
@@ -134,6 +139,7 @@ impl Config {
         Ok(Config {
             trusted_proxies,
             rate_limits,
+            edge: EdgeConfig::from_env()?,
             database_url,
             observe,
             secret_keys,
@@ -209,7 +215,17 @@ fn env_vars() -> std::collections::BTreeMap<String, String> {
 
 /// A duration variable, in seconds (`30`, `0.5`), more than zero.
 fn seconds_var(name: &str, default: Duration) -> anyhow::Result<Duration> {
-    let Some(value) = env_var(name) else {
+    seconds(name, env_var(name), default)
+}
+
+/// The variable `name`'s `value`: seconds (`30`, `0.5`), more than zero,
+/// `default` when unset.
+pub(crate) fn seconds(
+    name: &str,
+    value: Option<String>,
+    default: Duration,
+) -> anyhow::Result<Duration> {
+    let Some(value) = value else {
         return Ok(default);
     };
     value
@@ -265,7 +281,12 @@ fn session_lifetimes(
 
 /// The variable `name`'s `value`: a whole number from 1 to `max`, `default`
 /// when unset.
-fn whole_number(name: &str, value: Option<String>, default: u64, max: u64) -> anyhow::Result<u64> {
+pub(crate) fn whole_number(
+    name: &str,
+    value: Option<String>,
+    default: u64,
+    max: u64,
+) -> anyhow::Result<u64> {
     let Some(value) = value else {
         return Ok(default);
     };

@@ -8,7 +8,7 @@
 //! [migrations](docs::migrations), [the app's command line](docs::commands),
 //! [identity](docs::auth), [sensitive data](docs::sensitive),
 //! [rate limits](docs::rate_limits), [observability](docs::observability),
-//! [deploying](docs::deploy).
+//! [in production](docs::production), [deploying](docs::deploy).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -46,7 +46,7 @@ pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
 pub use perimeter::observe_config::{AccessLog, ObserveConfig};
 pub use perimeter::{
-    ClientAddr, ForwardedHeader, MAX_RATE_COUNT, Rate, RateLimits, RedisSettings, TrustedProxies,
+    ClientAddr, CorsConfig, CorsOrigins, EdgeConfig, ForwardedHeader, MAX_RATE_COUNT, Rate, RateLimits, RedisSettings, TrustedProxies,
 };
 pub use reference::Ref;
 pub use rest::{
@@ -76,6 +76,8 @@ pub mod docs {
     pub mod rate_limits {}
     #[doc = include_str!("docs/observability.md")]
     pub mod observability {}
+    #[doc = include_str!("docs/production.md")]
+    pub mod production {}
     #[doc = include_str!("docs/deploy.md")]
     pub mod deploy {}
 }

@@ -324,6 +324,79 @@ pub(crate) fn add_server_refusals(document: &mut Json) {
     }
 }
 
+/// The health probes, which every app serves before authentication (see
+/// [the production guide](crate::docs::production#health)).
+pub(crate) fn add_health(document: &mut Json) {
+    use crate::perimeter::{LIVE_PATH, READY_PATH};
+    let probe = |operation_id: &str, summary: &str, ok: Json, failing: Option<Json>| {
+        let mut responses = json!({"200": ok});
+        if let Some(failing) = failing {
+            responses["503"] = failing;
+        }
+        json!({"get": {
+            "operationId": operation_id,
+            "summary": summary,
+            "tags": ["health"],
+            "responses": responses,
+        }})
+    };
+    let live = probe(
+        "healthLive",
+        "Liveness: the process is up and serving.",
+        json!({
+            "description": "The process serves requests.",
+            "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["status"],
+                "properties": {"status": {"type": "string", "const": "live"}},
+            }}},
+        }),
+        None,
+    );
+    let check = json!({"type": "string", "const": "ok"});
+    let ready = probe(
+        "healthReady",
+        "Readiness: the database answers, its migrations are all applied and the pool has \
+         a connection to give.",
+        json!({
+            "description": "Every check passed: the instance can take traffic.",
+            "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["status", "checks"],
+                "properties": {
+                    "status": {"type": "string", "const": "ready"},
+                    "checks": {
+                        "type": "object",
+                        "required": ["database", "pool", "migrations"],
+                        "properties": {"database": check, "pool": check, "migrations": check},
+                    },
+                },
+            }}},
+        }),
+        Some(json!({
+            "description": "A check failed, named by the problem's `check` member: `database` \
+                            (unreachable, or no answer within `FW_READY_TIMEOUT`), `pool` (every \
+                            connection in use) or `migrations` (some not applied, named in \
+                            `detail`). Send the instance no traffic until it passes.",
+            "content": {PROBLEM_JSON: {"schema": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Problem"},
+                    {
+                        "type": "object",
+                        "required": ["check"],
+                        "properties": {"check": {
+                            "type": "string",
+                            "enum": ["database", "pool", "migrations"],
+                        }},
+                    },
+                ],
+            }}},
+        })),
+    );
+    add_path(document, LIVE_PATH, Access::Public, live);
+    add_path(document, READY_PATH, Access::Public, ready);
+}
+
 /// The answer of an operation when the database cannot serve it (see
 /// [`ApiError::ServiceUnavailable`](crate::ApiError::ServiceUnavailable)).
 pub(crate) fn unavailable_response() -> Json {

@@ -205,6 +205,7 @@ impl TestDb {
                 database_wait_timeout: crate::db::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
                 session_idle_timeout: Config::DEFAULT_SESSION_IDLE_TIMEOUT,
                 session_max_age: Config::DEFAULT_SESSION_MAX_AGE,
+                edge: crate::EdgeConfig::default(),
                 secret_keys: Some(test_keyring()),
                 trusted_proxies: crate::TrustedProxies::default(),
                 rate_limits: crate::RateLimits::default(),

@@ -38,7 +38,7 @@ const LAYERS: &[&[&str]] = &[
     // (configuration reads them, so they sit below it).
     &["perimeter", "perimeter::client", "perimeter::rate_limit"],
     // What commands and handlers get.
-    &["context", "perimeter::observe_config"],
+    &["context", "perimeter::observe_config", "perimeter::edge"],
     // How a Rust type is stored: binding, decoding, its JSON.
     &["field"],
     // A change record and the log's tables.
@@ -92,6 +92,9 @@ const LAYERS: &[&[&str]] = &[
     &["rest::api"],
     &["openapi::diff"],
     &["changes::http", "auth::http"],
+    // What stands between the network and the routes: health probes, CORS,
+    // security headers, compression.
+    &["perimeter"],
     &["serve"],
     // What stands between the network and the routes: the outermost layer,
     // the access log and the metrics, which read every layer below.

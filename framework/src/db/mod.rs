@@ -202,6 +202,31 @@ impl Db {
         }
     }
 
+    /// Whether the database answers a query: on SQLite, also whether its file
+    /// is still where it was opened. Waits for a connection as long as any
+    /// operation does ([`ConnectOptions::wait_timeout`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when no connection can be had or the SQLite file
+    /// is gone, [`Error::Database`] when the query fails.
+    pub async fn ping(&self) -> Result<()> {
+        match &self.shared.pools {
+            Pools::Sqlite(pools) => pools.ping().await,
+            Pools::Postgres(pool) => postgres::execute_raw(pool, "SELECT 1").await.map(drop),
+        }
+    }
+
+    /// Whether every connection the pool may open is open and in use, so an
+    /// operation now waits for one to be returned (on SQLite, of the readers;
+    /// writers queue for the single writer by design).
+    pub fn pool_exhausted(&self) -> bool {
+        match &self.shared.pools {
+            Pools::Sqlite(pools) => pools.readers_exhausted(),
+            Pools::Postgres(pool) => exhausted(pool),
+        }
+    }
+
     /// Runs one SQL statement with no parameters, for migrations and set-up code.
     ///
     /// # Errors
@@ -250,6 +275,11 @@ impl PoolState {
             max: pool.options().get_max_connections(),
         }
     }
+}
+
+/// Whether `pool` has opened all the connections it may and none is idle.
+fn exhausted<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> bool {
+    pool.num_idle() == 0 && pool.size() >= pool.options().get_max_connections()
 }
 
 /// How a [`Db`] waits for the database.

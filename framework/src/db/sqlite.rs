@@ -9,7 +9,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Arguments as _, Connection as _, Row as _, Sqlite};
 
-use super::{Access, ConnectOptions, Sql};
+use super::{Access, ConnectOptions, Sql, exhausted};
 use crate::error::{Error, Result};
 use crate::schema::SqlType;
 use crate::value::Value;
@@ -18,9 +18,9 @@ use crate::value::Value;
 pub(super) struct Pools {
     reader: SqlitePool,
     writer: SqlitePool,
-    /// A file database, with a write-ahead log to merge into it on close; an
-    /// in-memory one has neither, and its readers are its writer.
-    in_file: bool,
+    /// The database file, with a write-ahead log to merge into it on close;
+    /// an in-memory database has neither, and its readers are its writer.
+    path: Option<std::path::PathBuf>,
 }
 
 impl Pools {
@@ -66,6 +66,7 @@ impl Pools {
                 Box::pin(async move { Ok(!connection.is_in_transaction()) })
             });
         }
+        let path = (!in_memory).then(|| options.get_filename().to_path_buf());
         let writer = writer.connect_with(options.clone()).await?;
         let reader = if in_memory {
             writer.clone()
@@ -80,7 +81,7 @@ impl Pools {
         Ok(Pools {
             reader,
             writer,
-            in_file: !in_memory,
+            path,
         })
     }
 
@@ -95,11 +96,31 @@ impl Pools {
     /// connection of an in-memory database.
     pub(super) fn states(&self) -> Vec<super::PoolState> {
         let writer = super::PoolState::of("write", &self.writer);
-        if self.in_file {
+        if self.path.is_some() {
             vec![super::PoolState::of("read", &self.reader), writer]
         } else {
             vec![writer]
         }
+    }
+
+    /// Whether the database answers: its file is still where it was opened
+    /// (open connections would go on reading one that was deleted or moved
+    /// away, and writing where no one will find it), and a reader runs a query.
+    pub(super) async fn ping(&self) -> Result<()> {
+        if let Some(path) = &self.path
+            && let Err(error) = std::fs::metadata(path)
+        {
+            return Err(Error::Unavailable {
+                cause: crate::error::Unavailable::Unreachable,
+                source: sqlx::Error::Io(error),
+            });
+        }
+        execute_raw(&self.reader, "SELECT 1").await.map(drop)
+    }
+
+    /// Whether every reader connection is open and in use.
+    pub(super) fn readers_exhausted(&self) -> bool {
+        exhausted(&self.reader)
     }
 
     pub(super) async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
@@ -115,7 +136,7 @@ impl Pools {
     /// itself only when the last connection to close can write, and a read-only
     /// reader may well be the last.)
     pub(super) async fn close(&self) {
-        if self.in_file {
+        if self.path.is_some() {
             self.reader.close().await;
             // One row: whether another process's reader kept the log from being
             // merged whole, and the log's and the merged frames' counts.

@@ -46,7 +46,7 @@ const UNMATCHED: &str = "unmatched";
 /// The health probes' paths, answered before the router: their lines are
 /// logged at `DEBUG` (a probe every few seconds would drown the log), and
 /// each path is its own route.
-const HEALTH_PATHS: [&str; 2] = ["/health/live", "/health/ready"];
+const HEALTH_PATHS: [&str; 2] = [super::LIVE_PATH, super::READY_PATH];
 
 /// The target of access-log lines, for filters (`FW_LOG=fw::access=warn`).
 pub(crate) const ACCESS_TARGET: &str = "fw::access";

@@ -416,7 +416,7 @@ impl Api {
                     std::future::ready(response)
                 }),
             )
-            .route("/docs", get(move || std::future::ready(docs_page(&title))))
+            .merge(docs_routes(&title))
             .fallback(not_found)
             .method_not_allowed_fallback(unsupported_method)
             .with_state(app)
@@ -444,14 +444,86 @@ impl Documentation {
                 }
             }
         }
+        openapi::add_health(&mut document);
         openapi::add_server_refusals(&mut document);
         document
     }
 }
 
-/// A self-contained docs page: it fetches `/openapi.json` and renders every
-/// operation with plain DOM code, so it works with no network access.
-fn docs_page(title: &str) -> Response {
-    let title = title.replace('<', "&lt;");
-    Html(include_str!("docs.html").replace("{{title}}", &title)).into_response()
+/// Where the docs page is served, and its files under it.
+const DOCS_PATH: &str = "/docs";
+
+/// The `/docs` page: Swagger UI, its files compiled into the executable
+/// (nothing is fetched from elsewhere), reading `/openapi.json`, with "Try it
+/// out" on and an "Authorize" button that takes an API token. Its files are
+/// served under `/docs/`.
+fn docs_routes(title: &str) -> Router<AppContext> {
+    let config = Arc::new(
+        utoipa_swagger_ui::Config::new(["/openapi.json"])
+            .try_it_out_enabled(true)
+            .display_request_duration(true)
+            .filter(true)
+            // The badge would send the document to a validator elsewhere.
+            .validator_url("none"),
+    );
+    let page = docs_page(title);
+    Router::new()
+        .route(
+            DOCS_PATH,
+            get(move || std::future::ready(page.clone().into_response())),
+        )
+        .route(
+            &format!("{DOCS_PATH}/{{*file}}"),
+            get(
+                move |axum::extract::Path(file): axum::extract::Path<String>| {
+                    std::future::ready(docs_file(&file, &config))
+                },
+            ),
+        )
+}
+
+/// Swagger UI's page, titled after the API, its relative addresses resolved
+/// under `/docs/`.
+fn docs_page(title: &str) -> Html<String> {
+    let page = utoipa_swagger_ui::serve(
+        "index.html",
+        Arc::new(utoipa_swagger_ui::Config::new(["/openapi.json"])),
+    )
+    .ok()
+    .flatten()
+    .map(|file| String::from_utf8_lossy(&file.bytes).into_owned())
+    .unwrap_or_default();
+    let title = title
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    Html(
+        page.replacen(
+            "<head>",
+            &format!("<head>\n    <base href=\"{DOCS_PATH}/\">"),
+            1,
+        )
+        .replacen(
+            "<title>Swagger UI</title>",
+            &format!("<title>{title}: API documentation</title>"),
+            1,
+        ),
+    )
+}
+
+/// One of Swagger UI's files, or a 404.
+fn docs_file(file: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) -> Response {
+    match utoipa_swagger_ui::serve(file, Arc::clone(config)) {
+        Ok(Some(file)) => {
+            let content_type = HeaderValue::from_str(&file.content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            let mut response = file.bytes.into_owned().into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type);
+            response
+        }
+        Ok(None) => ApiError::NotFound.into_response(),
+        Err(error) => ApiError::internal(error.to_string()).into_response(),
+    }
 }

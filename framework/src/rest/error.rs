@@ -129,6 +129,15 @@ pub enum ApiError {
         /// What is unavailable, in terms the caller can act on.
         detail: String,
     },
+    /// 503: a check of the readiness probe (`GET /health/ready`) failed: the
+    /// instance should get no traffic until it passes. The body names the
+    /// check in its `check` member.
+    NotReady {
+        /// The check that failed: `database`, `pool` or `migrations`.
+        check: &'static str,
+        /// What failed, for the operator.
+        detail: String,
+    },
     /// 500: a failure on our side. The cause is logged, never sent.
     Internal {
         /// The cause, for the log.
@@ -212,7 +221,9 @@ impl ApiError {
             ApiError::TooManyHeaders { .. } | ApiError::HeadersTooLarge { .. } => {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
-            ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ServiceUnavailable { .. } | ApiError::NotReady { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -223,7 +234,8 @@ impl ApiError {
             | ApiError::Forbidden { detail }
             | ApiError::Conflict { detail, .. }
             | ApiError::PreconditionFailed { detail }
-            | ApiError::ServiceUnavailable { detail, .. } => detail.clone(),
+            | ApiError::ServiceUnavailable { detail, .. }
+            | ApiError::NotReady { detail, .. } => detail.clone(),
             ApiError::Unauthenticated { .. } => {
                 "authenticate and send the credentials with the request".to_owned()
             }
@@ -478,6 +490,8 @@ struct Problem<'a> {
     detail: String,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<&'static str>,
 }
 
 impl IntoResponse for ApiError {
@@ -498,6 +512,10 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.detail(),
             errors,
+            check: match &self {
+                ApiError::NotReady { check, .. } => Some(*check),
+                _ => None,
+            },
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();

@@ -35,6 +35,7 @@ fn context(db: &Db) -> AppContext {
             database_wait_timeout: fw::ConnectOptions::DEFAULT_WAIT_TIMEOUT,
             session_idle_timeout: fw::Config::DEFAULT_SESSION_IDLE_TIMEOUT,
             session_max_age: fw::Config::DEFAULT_SESSION_MAX_AGE,
+            edge: fw::EdgeConfig::default(),
             secret_keys: None,
             trusted_proxies: fw::TrustedProxies::default(),
             rate_limits: fw::RateLimits::default(),
