@@ -96,12 +96,17 @@ impl ServerProcess {
             .env("DATABASE_URL", database_url)
             .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", address.to_string())
-            .env("FW_LOG", "warn")
+            // Both servers log as they would in production: the access log
+            // at its default level, one JSON line per request, written (to
+            // /dev/null) like any other output.
+            .env("FW_LOG", "info")
+            .env("FW_LOG_FORMAT", "json")
             // The load is one client sending as fast as it can: fw's rate
             // limits would refuse most of it. The baseline has none.
             .env("FW_RATE_LIMIT", "off")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", executable.display()))?;
@@ -116,7 +121,12 @@ impl ServerProcess {
                 return Ok(server);
             }
             if let Some(status) = server.child.try_wait()? {
-                bail!("the {} server exited with {status}", implementation.name());
+                bail!(
+                    "the {} server exited with {status} (its log is not kept: run `{} serve` \
+                     with the same environment to see why)",
+                    implementation.name(),
+                    executable.display()
+                );
             }
             if Instant::now() > deadline {
                 bail!(
