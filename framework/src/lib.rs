@@ -46,7 +46,8 @@ pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
 pub use perimeter::observe_config::{AccessLog, ObserveConfig};
 pub use perimeter::{
-    ClientAddr, CorsConfig, CorsOrigins, EdgeConfig, ForwardedHeader, MAX_RATE_COUNT, Rate, RateLimits, RedisSettings, TrustedProxies,
+    ClientAddr, CorsConfig, CorsOrigins, EdgeConfig, ForwardedHeader, MAX_RATE_COUNT, Rate,
+    RateLimits, RedisSettings, TrustedProxies,
 };
 pub use reference::Ref;
 pub use rest::{

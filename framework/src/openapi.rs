@@ -302,21 +302,29 @@ fn rate_limited_response() -> Json {
 
 /// Adds the refusals of the layers in front of every route to every
 /// operation of `document`: `serve`'s limits on a request (408, 414, 431)
-/// and the rate limit (429), whatever its path.
+/// and, but for the health probes, which are answered before it, the rate
+/// limit (429).
 pub(crate) fn add_server_refusals(document: &mut Json) {
+    use crate::perimeter::{LIVE_PATH, READY_PATH};
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
     };
-    let mut statuses = server_refusals().map(|(status, _)| status).to_vec();
-    statuses.push(429);
-    for path_item in paths.values_mut() {
+    let server = server_refusals().map(|(status, _)| status).to_vec();
+    let mut rate_limited = server.clone();
+    rate_limited.push(429);
+    for (path, path_item) in paths.iter_mut() {
+        let statuses = if [LIVE_PATH, READY_PATH].contains(&path.as_str()) {
+            &server
+        } else {
+            &rate_limited
+        };
         for method in METHODS {
             if let Some(responses) = path_item
                 .get_mut(method)
                 .and_then(|operation| operation.get_mut("responses"))
                 .and_then(Json::as_object_mut)
             {
-                for (status, reference) in error_refs(&statuses) {
+                for (status, reference) in error_refs(statuses) {
                     responses.entry(status).or_insert(reference);
                 }
             }

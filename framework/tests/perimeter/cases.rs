@@ -388,7 +388,14 @@ async fn the_probes_are_documented(test_db: TestDb) {
         let operation = &document["paths"][path]["get"];
         assert_eq!(operation["security"], serde_json::json!([]), "{path}");
         assert_eq!(operation["tags"], serde_json::json!(["health"]), "{path}");
+        // Answered before the rate limit, so never a 429; `serve`'s own
+        // limits still apply.
+        let responses = &operation["responses"];
+        assert!(responses.get("429").is_none(), "{path}: {responses}");
+        assert!(responses.get("431").is_some(), "{path}: {responses}");
     }
+    // Every other operation may be rate-limited.
+    assert!(document["paths"]["/auth/me"]["get"]["responses"]["429"].is_object());
     let failing = &document["paths"]["/health/ready"]["get"]["responses"]["503"];
     assert!(
         failing["description"]
