@@ -19,7 +19,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/fw-release-profiles.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src"
-git -C "$repo" archive HEAD | tar -x -C "$work/src"
+commit=$(git -C "$repo" rev-parse --short HEAD)
+git -C "$repo" archive "$commit" | tar -x -C "$work/src"
 export CARGO_TERM_COLOR=never
 cd "$work/src"
 
@@ -58,4 +59,4 @@ for profile in ${PROFILES:-fat thin off}; do
     ls -l "$CARGO_TARGET_DIR/release/fw-starter" | awk -v p="$profile" '{ printf "%-34s %8.1f MiB executable\n", p ": size", $5 / 1048576 }'
     rm -rf "$CARGO_TARGET_DIR"
 done
-echo "on $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$repo" rev-parse --short HEAD)"
+echo "on $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'), snapshot of commit $commit"
