@@ -19,6 +19,7 @@ mod caller;
 pub mod changes;
 mod context;
 mod db;
+mod env;
 mod error;
 mod field;
 pub use rest::idempotency;

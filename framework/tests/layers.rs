@@ -25,6 +25,8 @@ const LAYERS: &[&[&str]] = &[
     // Plain values: errors and the value type (the static schema is fw-core's,
     // below all of framework/src).
     &["error", "value"],
+    // Reading settings from the environment.
+    &["env"],
     // The database: pools, transactions and their hooks, rows, arguments.
     &["db"],
     // Migrations: the operations of a file, on the columns they carry; then

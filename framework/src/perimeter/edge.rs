@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method};
 
-use crate::context::{env_var, seconds, whole_number};
+use crate::env::{env_var, seconds, whole_number};
 
 /// The liveness probe: 200 while the process serves.
 pub(crate) const LIVE_PATH: &str = "/health/live";

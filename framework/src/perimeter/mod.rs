@@ -24,15 +24,15 @@
 //! [`TrustedProxies`], [`RateLimits`]) sit with [`Config`](crate::Config),
 //! below the layers that use them.
 
-mod client;
+pub(crate) mod client;
 mod cors;
-mod edge;
+pub(crate) mod edge;
 mod headers;
 mod health;
 pub(crate) mod metrics;
 pub(crate) mod observe;
 pub(crate) mod observe_config;
-mod rate_limit;
+pub(crate) mod rate_limit;
 
 pub(crate) use client::{AddressKey, ResolveClient};
 pub use client::{ClientAddr, ForwardedHeader, TrustedProxies};
