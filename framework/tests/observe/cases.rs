@@ -26,6 +26,11 @@ pub(crate) struct Note {
 /// log, `GET /items/{id}`, `GET /metered/{id}` (which only the metrics case
 /// calls, as tests in one process share the metrics) and a route where a
 /// health probe's would be.
+/// The metrics recorder is one per process, and under `cargo test` the tests
+/// of one binary run at once in one process: each test here holds its turn
+/// while it sends requests, so the counts and gauges it reads are its own.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn app(test_db: &TestDb) -> App {
     let item = || get(|Path(id): Path<i64>| async move { format!("item {id}") });
     App::new("observed", env!("CARGO_MANIFEST_DIR"))
@@ -115,6 +120,7 @@ impl Captured {
 /// latency, bytes, request id and user (and token id), never a credential,
 /// a cookie or the query string.
 async fn each_request_has_one_access_line(test_db: TestDb) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     create_tables(&test_db).await;
     let router = router(&test_db, AccessLog::Info);
     let token = fw::testing::bearer(test_db.db(), "alice", &[]).await;
@@ -192,6 +198,7 @@ async fn each_request_has_one_access_line(test_db: TestDb) {
 /// A health probe's line is at `DEBUG`; `FW_ACCESS_LOG=debug` puts every
 /// line there, `off` logs none.
 async fn the_access_log_has_a_level(test_db: TestDb) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     create_tables(&test_db).await;
     let levels = async |access_log: AccessLog| {
         let router = router(&test_db, access_log);
@@ -313,6 +320,7 @@ async fn scrape(router: &Router, authorization: &str) -> Vec<Sample> {
 /// the pools, the change log's head and its live tails are read at the
 /// scrape; `/metrics` needs `view_metrics`.
 async fn metrics_are_scraped(test_db: TestDb) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     create_tables(&test_db).await;
     let router = router(&test_db, AccessLog::Off);
     let ops = fw::testing::bearer(test_db.db(), "ops", &["view_metrics", "view_changes"]).await;
