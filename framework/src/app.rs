@@ -635,6 +635,7 @@ impl App {
             db: app.db.clone(),
             migrations: self.needed_migrations(),
             timeout: app.config.edge.ready_timeout,
+            migrations_applied: std::sync::OnceLock::new(),
         };
         let config = Arc::clone(&app.config);
         let edge = crate::perimeter::wrap(

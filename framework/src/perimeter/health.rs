@@ -29,6 +29,11 @@ pub(crate) struct Readiness {
     pub(crate) migrations: Option<Migrations>,
     /// How long the probe waits for the database.
     pub(crate) timeout: Duration,
+    /// Set once a probe found every migration applied: this release's
+    /// migrations do not change while it runs, and applied ones are never
+    /// taken back, so later probes neither parse the files nor read the
+    /// history table again.
+    pub(crate) migrations_applied: std::sync::OnceLock<()>,
 }
 
 impl Readiness {
@@ -60,6 +65,9 @@ impl Readiness {
         let Some(migrations) = &self.migrations else {
             return Ok(());
         };
+        if self.migrations_applied.get().is_some() {
+            return Ok(());
+        }
         let reading = migrate::pending(&self.db, migrations.clone());
         let Ok(pending) = tokio::time::timeout(self.timeout, reading).await else {
             return Err(not_ready(
@@ -68,7 +76,10 @@ impl Readiness {
             ));
         };
         match pending {
-            Ok(pending) if pending.is_empty() => Ok(()),
+            Ok(pending) if pending.is_empty() => {
+                let _ = self.migrations_applied.set(());
+                Ok(())
+            }
             Ok(pending) => Err(not_ready(
                 "migrations",
                 format!(
