@@ -384,12 +384,21 @@ fn release_profile() -> Table {
     profile
 }
 
-/// `[profile.dev.package.argon2]` and `blake2` optimized, as in fw's own
-/// workspace: unoptimized, Argon2 takes over a second per password, and
-/// every login and test that signs in would crawl.
+/// The dependencies built without debug info, and `argon2` and `blake2`
+/// optimized, as in fw's own workspace: debug info for a few hundred crates
+/// an application does not step through makes every debug build slower to
+/// link and several times larger; unoptimized, Argon2 takes over a second per
+/// password, and every login and test that signs in would crawl.
 fn dev_profile() -> Table {
     let mut packages = Table::new();
     packages.set_implicit(true);
+    let mut dependencies = Table::new();
+    dependencies.decor_mut().set_prefix(
+        "\n# Dependencies without debug info: debug builds link faster and take a\n\
+         # fraction of the disk; the application's own code keeps it.\n",
+    );
+    dependencies.insert("debug", toml_edit::value(false));
+    packages.insert("*", Item::Table(dependencies));
     for (index, crate_name) in ["argon2", "blake2"].into_iter().enumerate() {
         let mut optimized = Table::new();
         if index == 0 {
@@ -556,24 +565,35 @@ mod tests {
     }
 
     /// A new application is built for release as fw's own workspace is, the
-    /// profile its benchmarks measure.
+    /// profile its benchmarks measure, and its dependencies are built for
+    /// debugging as fw's are.
     #[test]
-    fn the_release_profile_is_the_workspace_s() {
+    fn the_profiles_are_the_workspace_s() {
         let workspace: DocumentMut = include_str!("../../../Cargo.toml")
             .parse()
             .expect("the workspace's Cargo.toml");
-        let ours = workspace["profile"]["release"]
-            .as_table()
-            .expect("[profile.release]");
         let written = release_profile();
-        let written = written["release"].as_table().expect("release table");
         let settings = |table: &Table| -> Vec<(String, String)> {
             table
                 .iter()
                 .map(|(key, item)| (key.to_owned(), item.to_string().trim().to_owned()))
                 .collect()
         };
-        assert_eq!(settings(written), settings(ours));
+        let table = |item: &Item| item.as_table().expect("a table").clone();
+        assert_eq!(
+            settings(&table(&written["release"])),
+            settings(&table(&workspace["profile"]["release"]))
+        );
+        let packages = |item: &Item| -> Vec<(String, Vec<(String, String)>)> {
+            table(item)
+                .iter()
+                .map(|(name, settings_of)| (name.to_owned(), settings(&table(settings_of))))
+                .collect()
+        };
+        assert_eq!(
+            packages(&written["dev"]["package"]),
+            packages(&workspace["profile"]["dev"]["package"])
+        );
     }
 
     fn manifest_for_version(version: &str) -> String {
