@@ -15,9 +15,9 @@ use crate::migrate::{
     self, DataMigrations, EmbeddedMigrations, MakeOptions, MigrateOptions, Migrations,
 };
 use crate::model::Model;
-use crate::perimeter::Rate;
 use crate::rest::{Api, Resource};
 use crate::schema::ModelSchema;
+use crate::settings::rate_limits::{GroupSpec, Rate};
 
 /// Creates an [`App`] for the calling crate: named after the package, with its
 /// migrations in `<crate>/migrations` (and compiled into the executable, see
@@ -129,7 +129,7 @@ pub struct App {
     /// The application's own permissions and its roles.
     declared: crate::auth::Declared,
     /// The application's own rate-limit groups ([`App::rate_limit`]).
-    rate_limit_groups: Vec<crate::perimeter::GroupSpec>,
+    rate_limit_groups: Vec<GroupSpec>,
     /// Standard input for commands, instead of the process's: see
     /// [`App::run_with_input`].
     input: Option<Vec<u8>>,
@@ -579,7 +579,7 @@ impl App {
     /// ```
     pub fn rate_limit(mut self, name: &'static str, prefix: &'static str, rate: Rate) -> App {
         self.rate_limit_groups
-            .push(crate::perimeter::GroupSpec { name, prefix, rate });
+            .push(GroupSpec { name, prefix, rate });
         self
     }
 

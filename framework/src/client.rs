@@ -14,14 +14,11 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use axum::extract::{ConnectInfo, OptionalFromRequestParts, Request};
+use axum::extract::OptionalFromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
-use tower::Service;
 
 /// The most entries of a forwarding header read, from the right: more
 /// proxies than any deployment chains. Past them the peer is the client.
@@ -273,46 +270,6 @@ fn node_address(node: &str) -> Option<IpAddr> {
         .parse::<Ipv6Addr>()
         .ok()
         .map(|v6| IpAddr::V6(v6).to_canonical())
-}
-
-/// Resolves each request's [`ClientAddr`] from axum's `ConnectInfo` (which
-/// `serve` inserts) and the trusted proxies' header. A plain tower service
-/// that adds nothing to the inner future.
-#[derive(Debug, Clone)]
-pub(crate) struct ResolveClient<S> {
-    inner: S,
-    proxies: Arc<TrustedProxies>,
-}
-
-impl<S> ResolveClient<S> {
-    pub(crate) fn new(inner: S, proxies: TrustedProxies) -> ResolveClient<S> {
-        ResolveClient {
-            inner,
-            proxies: Arc::new(proxies),
-        }
-    }
-}
-
-impl<S: Service<Request>> Service<Request> for ResolveClient<S> {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request) -> S::Future {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip());
-        if let Some(peer) = peer {
-            let client = self.proxies.client(peer, request.headers());
-            request.extensions_mut().insert(ClientAddr(client));
-        }
-        self.inner.call(request)
-    }
 }
 
 /// A client address as limits count it: an IPv4 address, or the /64 network

@@ -7,13 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::client::TrustedProxies;
 use crate::db::{ConnectOptions, Db};
-use crate::env::{count_var, env_var, env_vars, seconds_var, whole_number};
-use crate::perimeter::client::TrustedProxies;
-use crate::perimeter::edge::EdgeConfig;
-use crate::perimeter::observe_config::ObserveConfig;
-use crate::perimeter::rate_limit::RateLimits;
 use crate::sensitive::Keyring;
+use crate::settings::edge::EdgeConfig;
+use crate::settings::env::{count_var, env_var, env_vars, seconds_var, whole_number};
+use crate::settings::observe::ObserveConfig;
+use crate::settings::rate_limits::RateLimits;
 
 /// What commands and handlers get: the database and the configuration.
 #[derive(Debug, Clone)]

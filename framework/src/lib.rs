@@ -17,9 +17,9 @@ mod app;
 pub mod auth;
 mod caller;
 pub mod changes;
+mod client;
 mod context;
 mod db;
-mod env;
 mod error;
 mod field;
 pub use rest::idempotency;
@@ -31,6 +31,7 @@ mod reference;
 mod rest;
 pub mod sensitive;
 mod serve;
+mod settings;
 mod sql;
 pub mod testing;
 mod value;
@@ -39,22 +40,21 @@ pub use fw_core::schema;
 
 pub use app::{App, Commands};
 pub use auth::{Access, Caller};
+pub use client::{ClientAddr, ForwardedHeader, TrustedProxies};
 pub use context::{AppContext, Config, HttpLimits};
 pub use db::{Conn, ConnectOptions, Db, Dialect, Row, Tx};
 pub use error::{Error, ForeignKeyRelation, Result, Unavailable};
 pub use field::{Choices, Field, Json};
 pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
-pub use perimeter::observe_config::{AccessLog, ObserveConfig};
-pub use perimeter::{
-    ClientAddr, CorsConfig, CorsOrigins, EdgeConfig, ForwardedHeader, MAX_RATE_COUNT, Rate,
-    RateLimits, RedisSettings, TrustedProxies,
-};
 pub use reference::Ref;
 pub use rest::{
     Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
     ResourceSpec, Through,
 };
+pub use settings::edge::{CorsConfig, CorsOrigins, EdgeConfig};
+pub use settings::observe::{AccessLog, ObserveConfig};
+pub use settings::rate_limits::{MAX_RATE_COUNT, Rate, RateLimits, RedisSettings};
 pub use sql::{SqlQuery, sql};
 pub use value::Value;
 

@@ -305,7 +305,7 @@ fn rate_limited_response() -> Json {
 /// and, but for the health probes, which are answered before it, the rate
 /// limit (429).
 pub(crate) fn add_server_refusals(document: &mut Json) {
-    use crate::perimeter::{LIVE_PATH, READY_PATH};
+    use crate::settings::edge::{LIVE_PATH, READY_PATH};
     let Some(paths) = document["paths"].as_object_mut() else {
         return;
     };
@@ -335,7 +335,7 @@ pub(crate) fn add_server_refusals(document: &mut Json) {
 /// The health probes, which every app serves before authentication (see
 /// [the production guide](crate::docs::production#health)).
 pub(crate) fn add_health(document: &mut Json) {
-    use crate::perimeter::{LIVE_PATH, READY_PATH};
+    use crate::settings::edge::{LIVE_PATH, READY_PATH};
     let probe = |operation_id: &str, summary: &str, ok: Json, failing: Option<Json>| {
         let mut responses = json!({"200": ok});
         if let Some(failing) = failing {

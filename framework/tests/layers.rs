@@ -26,7 +26,15 @@ const LAYERS: &[&[&str]] = &[
     // below all of framework/src).
     &["error", "value"],
     // Reading settings from the environment.
-    &["env"],
+    &["settings", "settings::env"],
+    // The perimeter's settings, and the client's address behind trusted
+    // proxies: what configuration carries, below it.
+    &[
+        "client",
+        "settings::edge",
+        "settings::observe",
+        "settings::rate_limits",
+    ],
     // The database: pools, transactions and their hooks, rows, arguments.
     &["db"],
     // Migrations: the operations of a file, on the columns they carry; then
@@ -35,12 +43,8 @@ const LAYERS: &[&[&str]] = &[
     &["migrate::column"],
     &["migrate::operation"],
     &["migrate"],
-    // The perimeter's vocabulary: the client's address behind trusted
-    // proxies, and rate limits, their algorithm and their Redis store
-    // (configuration reads them, so they sit below it).
-    &["perimeter", "perimeter::client", "perimeter::rate_limit"],
     // What commands and handlers get.
-    &["context", "perimeter::observe_config", "perimeter::edge"],
+    &["context"],
     // How a Rust type is stored: binding, decoding, its JSON.
     &["field"],
     // A change record and the log's tables.
@@ -64,9 +68,6 @@ const LAYERS: &[&[&str]] = &[
     &["caller"],
     // HTTP: resources, their errors and inputs, and their OpenAPI document.
     &["rest::error"],
-    // The rate-limit layer: it counts by the caller and refuses with an
-    // `ApiError`.
-    &["perimeter::rate_limit::layer"],
     // Who is calling and what they may do: the vocabulary; its tables,
     // secrets, passwords and cookies; the store that reads and writes
     // identities, and the declared roles; then the layer that authenticates
@@ -94,13 +95,11 @@ const LAYERS: &[&[&str]] = &[
     &["rest::api"],
     &["openapi::diff"],
     &["changes::http", "auth::http"],
-    // What stands between the network and the routes: health probes, CORS,
-    // security headers, compression.
+    // What stands between the network and the routes, around everything
+    // above: the access log and the metrics, the client's address, health
+    // probes, CORS, security headers, compression and rate limits.
     &["perimeter"],
     &["serve"],
-    // What stands between the network and the routes: the outermost layer,
-    // the access log and the metrics, which read every layer below.
-    &["perimeter::observe", "perimeter::metrics"],
     // The command line: the app runs the `openapi` command, which compares
     // the app's document with the committed one.
     &["app", "openapi::committed"],

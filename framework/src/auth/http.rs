@@ -25,9 +25,9 @@ use super::store::{
 };
 use super::throttle::{ACCOUNT_LIMIT, ADDRESS_LIMIT, LoginThrottle};
 use super::{Access, Credential, Identity, SessionPolicy, csrf};
+use crate::client::ClientAddr;
 use crate::context::AppContext;
 use crate::model::Model;
-use crate::perimeter::ClientAddr;
 use crate::rest::{Api, ApiError, FieldError, PROBLEM_JSON, RequestContext, json_integer};
 
 /// `GET` and `POST` of the caller's tokens.

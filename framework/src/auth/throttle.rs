@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::perimeter::AddressKey;
+use crate::client::AddressKey;
 
 /// Failures counted against one account within [`WINDOW`] before it locks.
 pub(crate) const ACCOUNT_LIMIT: u32 = 5;

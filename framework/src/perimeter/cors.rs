@@ -16,7 +16,7 @@ use axum::response::Response;
 use tower::{Layer as _, Service};
 use tower_http::cors::{AllowOrigin, Cors as CorsService, CorsLayer};
 
-use super::edge::{CorsConfig, CorsOrigins};
+use crate::settings::edge::{CorsConfig, CorsOrigins};
 
 /// The response headers a page may read besides the always-visible ones:
 /// those fw sets for clients to act on.

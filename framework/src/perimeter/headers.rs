@@ -32,7 +32,7 @@ use tower::Service;
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{Compression, CompressionLevel, Predicate};
 
-use super::edge::EdgeConfig;
+use crate::settings::edge::EdgeConfig;
 
 /// The `Content-Security-Policy` of an API response: it runs nothing, loads
 /// nothing and may not be framed.

@@ -15,10 +15,10 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::Service;
 
-use super::edge::{LIVE_PATH, READY_PATH};
 use crate::db::Db;
 use crate::migrate::{self, Migrations};
 use crate::rest::ApiError;
+use crate::settings::edge::{LIVE_PATH, READY_PATH};
 
 /// What the readiness probe checks.
 #[derive(Debug)]

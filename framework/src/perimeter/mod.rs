@@ -6,8 +6,8 @@
 //! 1. [`observe`]: the request id, then, once the response is ready, the
 //!    access-log line and the request [`metrics`]. Outermost, so that every
 //!    answer below it is seen.
-//! 2. [`ResolveClient`]: the request's [`ClientAddr`], the socket's peer or
-//!    the address trusted proxies forwarded.
+//! 2. [`ResolveClient`]: the request's [`ClientAddr`](crate::ClientAddr),
+//!    the socket's peer or the address trusted proxies forwarded.
 //! 3. The health probes ([`health`]), answered before anything below.
 //! 4. CORS ([`cors`]), when configured: a preflight is answered here, before
 //!    authentication.
@@ -20,33 +20,32 @@
 //!    the routes.
 //!
 //! `serve`'s accept loop, limits and request timeout stay outside all of this.
-//! The settings ([`EdgeConfig`], [`ObserveConfig`](crate::ObserveConfig),
-//! [`TrustedProxies`], [`RateLimits`]) sit with [`Config`](crate::Config),
-//! below the layers that use them.
+//! The settings ([`EdgeConfig`](crate::EdgeConfig),
+//! [`ObserveConfig`](crate::ObserveConfig),
+//! [`TrustedProxies`](crate::TrustedProxies),
+//! [`RateLimits`](crate::RateLimits)) sit with [`Config`](crate::Config) in
+//! `settings` and `client`, below these layers and below everything they
+//! wrap.
 
-pub(crate) mod client;
 mod cors;
-pub(crate) mod edge;
 mod headers;
 mod health;
 pub(crate) mod metrics;
 pub(crate) mod observe;
-pub(crate) mod observe_config;
-pub(crate) mod rate_limit;
+mod rate_limit;
+mod resolve;
 
-pub(crate) use client::{AddressKey, ResolveClient};
-pub use client::{ClientAddr, ForwardedHeader, TrustedProxies};
-pub use edge::{CorsConfig, CorsOrigins, EdgeConfig};
-pub(crate) use edge::{LIVE_PATH, READY_PATH};
 pub(crate) use health::Readiness;
-pub(crate) use rate_limit::{GroupSpec, Limiter, RateLimit};
-pub use rate_limit::{MAX_RATE_COUNT, Rate, RateLimits, RedisSettings};
+pub(crate) use rate_limit::{Limiter, RateLimit};
+pub(crate) use resolve::ResolveClient;
 
 use tower::util::Either;
 
 use cors::Cors;
 use headers::ResponseHeaders;
 use health::Health;
+
+use crate::settings::edge::EdgeConfig;
 
 /// `S` inside the health probes, CORS, and the response's headers and
 /// compression.

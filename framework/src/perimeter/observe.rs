@@ -32,9 +32,10 @@ use axum::response::Response;
 use tower::{Layer, Service};
 
 use super::metrics::{InFlight, record_request};
-use super::observe_config::{AccessLog, ObserveConfig};
 use crate::caller::{Caller, Credential};
 use crate::changes::REQUEST_ID;
+use crate::settings::edge::{LIVE_PATH, READY_PATH};
+use crate::settings::observe::{AccessLog, ObserveConfig};
 
 /// The longest `x-request-id` kept as sent; a longer one is replaced.
 const MAX_REQUEST_ID: usize = 200;
@@ -46,7 +47,7 @@ const UNMATCHED: &str = "unmatched";
 /// The health probes' paths, answered before the router: their lines are
 /// logged at `DEBUG` (a probe every few seconds would drown the log), and
 /// each path is its own route.
-const HEALTH_PATHS: [&str; 2] = [super::LIVE_PATH, super::READY_PATH];
+const HEALTH_PATHS: [&str; 2] = [LIVE_PATH, READY_PATH];
 
 /// The target of access-log lines, for filters (`FW_LOG=fw::access=warn`).
 pub(crate) const ACCESS_TARGET: &str = "fw::access";

@@ -106,7 +106,7 @@ pub enum ApiError {
         /// The group: `reads`, `writes`, or one the application named.
         group: &'static str,
         /// The group's limit.
-        rate: crate::perimeter::Rate,
+        rate: crate::settings::rate_limits::Rate,
         /// Seconds until the caller may retry.
         retry_after: u64,
     },

@@ -1,14 +1,12 @@
 //! [`EdgeConfig`]: the settings of what answers at the app's edge, before
 //! its routes: CORS, security headers, compression and the health probes,
 //! read from `FW_*` variables into [`Config::edge`](crate::Config::edge).
-//!
-//! It sits with [`Config`](crate::Config), below the layers that use it.
 
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method};
 
-use crate::env::{env_var, seconds, whole_number};
+use super::env::{env_var, seconds, whole_number};
 
 /// The liveness probe: 200 while the process serves.
 pub(crate) const LIVE_PATH: &str = "/health/live";

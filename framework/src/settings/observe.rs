@@ -1,7 +1,7 @@
 //! [`ObserveConfig`]: the settings of the access log and the metrics, read
 //! from `FW_*` variables with the rest of [`Config`](crate::Config).
 
-use crate::env::env_var;
+use super::env::env_var;
 
 /// How the access log and the metrics are configured (see
 /// [the observability guide](crate::docs::observability)).

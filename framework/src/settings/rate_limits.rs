@@ -1,31 +1,16 @@
-//! Rate limiting: how many requests each caller may make, per group of
-//! routes, in this process or shared by every instance through Redis. The
-//! [guide](crate::docs::rate_limits) says how to configure it.
+//! [`RateLimits`]: how many requests each caller may make, per group of
+//! routes, read from `FW_RATE_LIMIT*` and `FW_REDIS_*` variables with the
+//! rest of [`Config`](crate::Config), and the [`Rate`]s they are written in.
+//! The [guide](crate::docs::rate_limits) says how to configure them; the
+//! perimeter's rate-limit layer enforces them.
 //!
 //! Each request counts against one group: the application's own group whose
 //! path prefix it falls under ([`App::rate_limit`](crate::App::rate_limit)),
-//! else `reads` (`GET`, `HEAD`) or `writes` (every other method). Within a
-//! group each caller has a budget of its own: an API token's, a signed-in
-//! user's, or else the client address's ([`ClientAddr`](crate::ClientAddr)).
-//!
-//! The algorithm is GCRA (the generic cell rate algorithm, a leaky bucket
-//! kept as one timestamp per caller): a limit of `600/minute` lets a caller
-//! send 600 requests at once, then one every 100 ms, its budget refilling
-//! steadily rather than all at once when a window turns over. It stores one
-//! number per caller and group, needs no clean-up to be exact, and has no
-//! window boundary where twice the limit gets through, as fixed windows do.
-//! The same arithmetic runs in process ([`gcra`]) and in Redis ([`shared`]),
-//! so the limits mean the same either way.
-
-mod gcra;
-mod layer;
-mod shared;
+//! else `reads` (`GET`, `HEAD`) or `writes` (every other method).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
-
-pub(crate) use layer::{Limiter, RateLimit};
 
 /// The most requests a [`Rate`] may allow in its period.
 pub const MAX_RATE_COUNT: u32 = 1_000_000;
@@ -384,7 +369,7 @@ impl RedisSettings {
     /// When `url` is not a Redis URL.
     pub fn new(url: impl Into<String>) -> anyhow::Result<RedisSettings> {
         let url = url.into();
-        shared::check_url(&url)?;
+        check_url(&url)?;
         Ok(RedisSettings {
             url,
             timeout: RedisSettings::DEFAULT_TIMEOUT,
@@ -426,6 +411,15 @@ impl RedisSettings {
 }
 
 /// The URL may hold a password: it is left out.
+/// Checks `url` the way the Redis client reads it.
+fn check_url(url: &str) -> anyhow::Result<()> {
+    let client = redis::Client::open(url).map_err(|error| {
+        anyhow::anyhow!("not a Redis URL like `redis://127.0.0.1:6379`: {error}")
+    })?;
+    drop(client);
+    Ok(())
+}
+
 impl fmt::Debug for RedisSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisSettings")

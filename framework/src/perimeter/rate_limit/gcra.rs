@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::Mutex;
 
-use super::Rate;
+use crate::settings::rate_limits::{MAX_RATE_COUNT, Rate};
 
 /// A [`Rate`] as the algorithm reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl From<Rate> for Quota {
         let period = rate.period().as_micros() as u64;
         Quota {
             // At most a million a second: the interval is at least 1 µs.
-            interval: period / u64::from(rate.count.clamp(1, super::MAX_RATE_COUNT)),
+            interval: period / u64::from(rate.count().clamp(1, MAX_RATE_COUNT)),
             period,
         }
     }

@@ -17,10 +17,10 @@ use tower::Service;
 
 use super::gcra::{LocalTable, Outcome, Quota};
 use super::shared::SharedStore;
-use super::{GroupSpec, READS, Rate, RateLimits, WRITES};
 use crate::caller::{Caller, Credential};
-use crate::perimeter::{AddressKey, ClientAddr};
+use crate::client::{AddressKey, ClientAddr};
 use crate::rest::ApiError;
+use crate::settings::rate_limits::{GroupSpec, READS, Rate, RateLimits, WRITES};
 
 /// The most callers remembered in this process, over all groups: about
 /// 5 MB at most. Past it, the callers whose budget is nearest to whole are

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
-use super::RedisSettings;
 use super::gcra::{Outcome, Quota};
+use crate::settings::rate_limits::RedisSettings;
 
 /// One GCRA step on the key `KEYS[1]`, with the interval and period (µs) in
 /// `ARGV`. Answers `{1, backlog}` when the request is let through (and
@@ -41,15 +41,6 @@ return {1, backlog}
 
 /// How long Redis is left alone after it failed.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
-
-/// Checks `url` the way the client reads it.
-pub(super) fn check_url(url: &str) -> anyhow::Result<()> {
-    let client = redis::Client::open(url).map_err(|error| {
-        anyhow::anyhow!("not a Redis URL like `redis://127.0.0.1:6379`: {error}")
-    })?;
-    drop(client);
-    Ok(())
-}
 
 /// The connection to Redis, made on first use and again after a failure.
 pub(crate) struct SharedStore {
