@@ -78,7 +78,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ObserveFuture<S::Future>;
+    type Future = Finishing<S::Future, Observed>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -112,15 +112,15 @@ where
             probe,
             level,
         };
-        ObserveFuture {
+        Finishing {
             inner: self.inner.call(request),
-            observed: Some(observed),
+            finish: Some(observed),
         }
     }
 }
 
 /// What [`Observe`] knows of a request before its response.
-struct Observed {
+pub(crate) struct Observed {
     /// Counts the request in flight until the response is ready or the
     /// request is abandoned.
     in_flight: InFlight,
@@ -132,7 +132,7 @@ struct Observed {
     level: AccessLog,
 }
 
-impl Observed {
+impl Finish for Observed {
     /// Logs the request's line, and gives `response` its request id.
     fn finish(self, response: &mut Response) {
         let route = match response.extensions_mut().remove::<RouteTemplate>() {
@@ -253,27 +253,34 @@ fn new_request_id() -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("-"))
 }
 
+/// What a layer does to its inner service's response once it is ready.
+pub(crate) trait Finish {
+    fn finish(self, response: &mut Response);
+}
+
 pin_project_lite::pin_project! {
-    /// The response of [`Observe`]: the inner one, with the request id; its
-    /// line is logged when it is ready.
-    pub(crate) struct ObserveFuture<F> {
+    /// The inner service's response, finished by `finish` when it is ready:
+    /// the future of [`Observe`] (the request id and the access-log line) and
+    /// of [`LabelRoute`] (the route's template).
+    pub(crate) struct Finishing<F, T> {
         #[pin]
         inner: F,
-        observed: Option<Observed>,
+        finish: Option<T>,
     }
 }
 
-impl<F, E> Future for ObserveFuture<F>
+impl<F, E, T> Future for Finishing<F, T>
 where
     F: Future<Output = Result<Response, E>>,
+    T: Finish,
 {
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = std::task::ready!(this.inner.poll(cx))?;
-        if let Some(observed) = this.observed.take() {
-            observed.finish(&mut response);
+        if let Some(finish) = this.finish.take() {
+            finish.finish(&mut response);
         }
         Poll::Ready(Ok(response))
     }
@@ -287,6 +294,12 @@ pub(crate) struct RouteTemplate(Arc<str>);
 impl RouteTemplate {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl Finish for RouteTemplate {
+    fn finish(self, response: &mut Response) {
+        response.extensions_mut().insert(self);
     }
 }
 
@@ -336,7 +349,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = LabelRouteFuture<S::Future>;
+    type Future = Finishing<S::Future, RouteTemplate>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -347,35 +360,10 @@ where
             .extensions()
             .get::<MatchedPath>()
             .map(|matched| self.template(matched));
-        LabelRouteFuture {
+        Finishing {
             inner: self.inner.call(request),
-            template,
+            finish: template,
         }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A route's response, with its template.
-    pub(crate) struct LabelRouteFuture<F> {
-        #[pin]
-        inner: F,
-        template: Option<RouteTemplate>,
-    }
-}
-
-impl<F, E> Future for LabelRouteFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = std::task::ready!(this.inner.poll(cx))?;
-        if let Some(template) = this.template.take() {
-            response.extensions_mut().insert(template);
-        }
-        Poll::Ready(Ok(response))
     }
 }
 
