@@ -122,7 +122,12 @@ where
                 Err(error) => return error.into_response(),
             };
             match idempotency::key(&request.method, &request.headers) {
-                Ok(None) => respond(handler(request, id, body).await),
+                // Boxed: axum boxes this future, and each future that
+                // holds another is moved whole as it is made, so the
+                // action's state (its database futures, a few KiB) would
+                // be copied once per enclosing future on every request;
+                // boxed, it is written to the heap once.
+                Ok(None) => respond(Box::pin(handler(request, id, body)).await),
                 Ok(Some(key)) => {
                     let key = key.to_owned();
                     // Whose `Idempotency-Key`s these are: the actor an outer
