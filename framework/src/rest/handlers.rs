@@ -122,11 +122,9 @@ where
                 Err(error) => return error.into_response(),
             };
             match idempotency::key(&request.method, &request.headers) {
-                // Boxed: axum boxes this future, and each future that
-                // holds another is moved whole as it is made, so the
-                // action's state (its database futures, a few KiB) would
-                // be copied once per enclosing future on every request;
-                // boxed, it is written to the heap once.
+                // Boxed, so that the futures around this one, which axum
+                // moves and boxes on every request, do not hold the
+                // action's state (its database futures, a few KiB).
                 Ok(None) => respond(Box::pin(handler(request, id, body)).await),
                 Ok(Some(key)) => {
                     let key = key.to_owned();
