@@ -16,4 +16,4 @@ pub mod schema;
 mod sql;
 pub mod statement;
 
-pub use sql::{Dialect, placeholder, quote_ident};
+pub use sql::{Dialect, placeholder, push_placeholder, push_quoted_ident, quote_ident};

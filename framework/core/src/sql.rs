@@ -25,15 +25,40 @@ impl Dialect {
 
 /// Renders the `index`-th (1-based) bind placeholder for `dialect`.
 pub fn placeholder(dialect: Dialect, index: usize) -> String {
-    match dialect {
-        Dialect::Sqlite => format!("?{index}"),
-        Dialect::Postgres => format!("${index}"),
-    }
+    let mut sql = String::with_capacity(4);
+    push_placeholder(&mut sql, dialect, index);
+    sql
+}
+
+/// Appends [`placeholder`]`(dialect, index)` to `sql`: statements rendered
+/// per request (the query builder's) make no string per placeholder.
+pub fn push_placeholder(sql: &mut String, dialect: Dialect, index: usize) {
+    use std::fmt::Write as _;
+    sql.push(match dialect {
+        Dialect::Sqlite => '?',
+        Dialect::Postgres => '$',
+    });
+    // Writing a number into a `String` cannot fail.
+    let _ = write!(sql, "{index}");
 }
 
 /// Quotes an identifier (table, column, index) the same way for either dialect.
 pub fn quote_ident(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+    let mut sql = String::with_capacity(ident.len() + 2);
+    push_quoted_ident(&mut sql, ident);
+    sql
+}
+
+/// Appends [`quote_ident`]`(ident)` to `sql`, without a string of its own.
+pub fn push_quoted_ident(sql: &mut String, ident: &str) {
+    sql.push('"');
+    for piece in ident.split_inclusive('"') {
+        sql.push_str(piece);
+        if piece.ends_with('"') {
+            sql.push('"');
+        }
+    }
+    sql.push('"');
 }
 
 #[cfg(test)]
@@ -50,5 +75,16 @@ mod tests {
     fn identifiers_are_quoted_with_embedded_quotes_doubled() {
         assert_eq!(quote_ident("ex_date"), "\"ex_date\"");
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn identifiers_and_placeholders_are_appended_to_a_statement() {
+        let mut sql = String::from("SELECT 1 FROM ");
+        push_quoted_ident(&mut sql, "a\"b\"");
+        sql.push_str(" WHERE ");
+        push_quoted_ident(&mut sql, "id");
+        sql.push_str(" = ");
+        push_placeholder(&mut sql, Dialect::Postgres, 12);
+        assert_eq!(sql, "SELECT 1 FROM \"a\"\"b\"\"\" WHERE \"id\" = $12");
     }
 }

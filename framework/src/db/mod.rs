@@ -22,7 +22,7 @@ use crate::sensitive::Keyring;
 use crate::value::Value;
 
 pub use fw_core::Dialect;
-pub(crate) use fw_core::{placeholder, quote_ident};
+pub(crate) use fw_core::{placeholder, push_placeholder, push_quoted_ident, quote_ident};
 
 /// A pool of connections to one database.
 ///

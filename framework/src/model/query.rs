@@ -5,7 +5,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::Model;
-use crate::db::{Access, Arguments, Conn, Dialect, lock_clause, placeholder, quote_ident};
+use crate::db::{
+    Access, Arguments, Conn, Dialect, lock_clause, push_placeholder, push_quoted_ident,
+};
 use crate::error::{Error, Result, classify};
 use crate::field::Field;
 use crate::model::seal::{decoder, digests_of, keyring_for};
@@ -747,7 +749,7 @@ impl<M: Model> Query<M> {
         let mut sql = SqlBuilder::new(dialect, M::TABLE);
         sql.seal_with(keyring_for::<M>(&conn)?);
         sql.push("SELECT COUNT(*) FROM ");
-        sql.push(&quote_ident(M::SCHEMA.table));
+        sql.push_ident(M::SCHEMA.table);
         self.push_where(&mut sql, false)?;
         let (text, args) = sql.finish();
         let count = conn
@@ -767,7 +769,7 @@ impl<M: Model> Query<M> {
         let mut sql = SqlBuilder::new(dialect, M::TABLE);
         sql.seal_with(keyring_for::<M>(&conn)?);
         sql.push("SELECT 1 FROM ");
-        sql.push(&quote_ident(M::SCHEMA.table));
+        sql.push_ident(M::SCHEMA.table);
         self.push_where(&mut sql, false)?;
         sql.push(" LIMIT 1");
         let (text, args) = sql.finish();
@@ -905,7 +907,7 @@ impl SqlBuilder {
             self.push("1 = 0");
             return Ok(());
         }
-        self.push(&quote_ident(&digest));
+        self.push_ident(&digest);
         self.push(" IN (");
         for (position, digest) in digests.iter().enumerate() {
             if position > 0 {
@@ -922,7 +924,19 @@ impl SqlBuilder {
     }
 
     pub(crate) fn push_column(&mut self, field: &FieldSchema) {
-        self.text.push_str(&quote_ident(field.column));
+        self.push_ident(field.column);
+    }
+
+    /// `ident`, quoted. Identifiers and placeholders are written straight
+    /// into the text: a statement rendered per request makes no string for
+    /// each of them.
+    fn push_ident(&mut self, ident: &str) {
+        push_quoted_ident(&mut self.text, ident);
+    }
+
+    /// The placeholder of the last argument bound.
+    fn push_placeholder(&mut self) {
+        push_placeholder(&mut self.text, self.dialect, self.args.len());
     }
 
     /// A comparable expression for `field`: decimals are stored as text on SQLite,
@@ -939,11 +953,12 @@ impl SqlBuilder {
 
     pub(crate) fn push_value(&mut self, field: &FieldSchema, value: &Value) -> Result<()> {
         self.args.add_value(value)?;
-        let placeholder = placeholder(self.dialect, self.args.len());
         if self.dialect == Dialect::Sqlite && field.sql_type == SqlType::Decimal {
-            self.text.push_str(&format!("CAST({placeholder} AS REAL)"));
+            self.push("CAST(");
+            self.push_placeholder();
+            self.push(" AS REAL)");
         } else {
-            self.text.push_str(&placeholder);
+            self.push_placeholder();
         }
         Ok(())
     }
@@ -953,11 +968,12 @@ impl SqlBuilder {
     /// statements a connection caches, do not grow with the list.
     fn push_list(&mut self, field: &FieldSchema, values: &[Value]) -> Result<()> {
         self.args.add_list(field.sql_type, values)?;
-        let placeholder = placeholder(self.dialect, self.args.len());
         match self.dialect {
             Dialect::Postgres => {
                 self.push_column(field);
-                self.push(&format!(" = ANY({placeholder})"));
+                self.push(" = ANY(");
+                self.push_placeholder();
+                self.push(")");
             }
             Dialect::Sqlite => {
                 self.push_operand(field);
@@ -966,9 +982,11 @@ impl SqlBuilder {
                     SqlType::Uuid => "unhex(value)",
                     _ => "value",
                 };
-                self.push(&format!(
-                    " IN (SELECT {item} FROM json_each({placeholder}))"
-                ));
+                self.push(" IN (SELECT ");
+                self.push(item);
+                self.push(" FROM json_each(");
+                self.push_placeholder();
+                self.push("))");
             }
         }
         Ok(())
@@ -976,8 +994,7 @@ impl SqlBuilder {
 
     pub(crate) fn push_bound(&mut self, value: &Value) -> Result<()> {
         self.args.add_value(value)?;
-        self.text
-            .push_str(&placeholder(self.dialect, self.args.len()));
+        self.push_placeholder();
         Ok(())
     }
 
@@ -995,7 +1012,9 @@ impl SqlBuilder {
             }
             Condition::Compare { field, op, value } => {
                 self.push_operand(field);
-                self.push(&format!(" {} ", op.operator()));
+                self.push(" ");
+                self.push(op.operator());
+                self.push(" ");
                 self.push_value(field, value)?;
             }
             Condition::In { field, values } => {
@@ -1025,9 +1044,9 @@ impl SqlBuilder {
             } => {
                 self.push_column(field);
                 self.push(" IN (SELECT ");
-                self.push(&quote_ident(key));
+                self.push_ident(key);
                 self.push(" FROM ");
-                self.push(&quote_ident(table));
+                self.push_ident(table);
                 self.push(" WHERE ");
                 self.push_condition(condition)?;
                 self.push(")");

@@ -122,7 +122,10 @@ where
                 Err(error) => return error.into_response(),
             };
             match idempotency::key(&request.method, &request.headers) {
-                Ok(None) => respond(handler(request, id, body).await),
+                // Boxed, so that the futures around this one, which axum
+                // moves and boxes on every request, do not hold the
+                // action's state (its database futures, a few KiB).
+                Ok(None) => respond(Box::pin(handler(request, id, body)).await),
                 Ok(Some(key)) => {
                     let key = key.to_owned();
                     // Whose `Idempotency-Key`s these are: the actor an outer
