@@ -187,7 +187,7 @@ where
             for create in creates {
                 create.await?;
             }
-            fw::Result::Ok(())
+            Ok::<(), fw::Error>(())
         });
     }
     while let Some(done) = writers.join_next().await {
