@@ -1,16 +1,18 @@
 //! What the change log costs a write (see BENCHMARKS.md):
 //! `cargo bench -p fw-bench --bench changelog-cost [-- --db sqlite|postgres]
-//! [--rows 2000] [--rounds 3]` writes the same rows through fw to a model with
-//! the change log and to one without, alternately, and prints writes per second
-//! and the ratio.
+//! [--writers 1,8,32,64] [--rows 4000] [--rounds 3]` creates the same rows
+//! through fw in a model with the change log and in one without, alternately,
+//! by each number of concurrent writers, and prints creates per second and
+//! the ratio.
 //!
-//! Under `cargo test` it writes a few rows on both databases and checks that
-//! every write was made; nothing is timed.
+//! Under `cargo test` it creates a few rows on both databases by one and by
+//! eight writers and checks that every create was made and logged; nothing is
+//! timed.
 
 use std::process::ExitCode;
 
 use fw_bench::bench_main;
-use fw_bench::changelog_cost::measure;
+use fw_bench::changelog_cost::{WRITERS, measure};
 use fw_bench::data::{Engine, EngineChoice};
 
 /// Options of a measured run.
@@ -19,8 +21,12 @@ use fw_bench::data::{Engine, EngineChoice};
 struct Options {
     #[command(flatten)]
     databases: EngineChoice,
-    /// Rows per model and round (each an insert and an update).
-    #[arg(long, default_value_t = 2000)]
+    /// The numbers of concurrent writers to measure, each a connection of its
+    /// own on PostgreSQL.
+    #[arg(long, value_delimiter = ',', default_values_t = WRITERS)]
+    writers: Vec<usize>,
+    /// Creates per model and round, shared among the writers.
+    #[arg(long, default_value_t = 4000)]
     rows: u32,
     /// Alternating rounds.
     #[arg(long, default_value_t = 3)]
@@ -36,21 +42,27 @@ fn main() -> ExitCode {
         runtime,
         |options: Options| async move {
             for engine in options.databases.engines() {
-                println!("{}", measure(engine, options.rows, options.rounds).await?);
+                let reports =
+                    measure(engine, &options.writers, options.rows, options.rounds).await?;
+                for report in reports {
+                    println!("{report}");
+                }
             }
             Ok(())
         },
         || async {
             for engine in Engine::ALL {
-                let report = measure(engine, 5, 2).await?;
-                // 5 rows, each inserted and updated, in 2 rounds.
-                anyhow::ensure!(
-                    report.writes == 20,
-                    "{} writes made on {}, 20 expected",
-                    report.writes,
-                    engine.name()
-                );
-                println!("{report}");
+                // 8 rows by 1 writer, then by 8 writers, in 2 rounds.
+                for report in measure(engine, &[1, 8], 8, 2).await? {
+                    anyhow::ensure!(
+                        report.creates == 16,
+                        "{} creates made on {} by {} writers, 16 expected",
+                        report.creates,
+                        engine.name(),
+                        report.writers
+                    );
+                    println!("{report}");
+                }
             }
             Ok(())
         },

@@ -1,14 +1,20 @@
-//! What the change log costs a write: the same inserts and updates through fw on
-//! two identical models, one with `#[fw::model(changelog)]` and one without,
-//! measured alternately in one run on one database.
+//! What the change log costs a write: the same creates through fw of two
+//! identical models, one with `#[fw::model(changelog)]` and one without (each
+//! create a single statement, and again each in a transaction, as a recorded
+//! create is), by 1, 8, 32 and 64 concurrent writers, measured alternately in
+//! one run on one database.
 
 use std::fmt;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use fw::Model;
 use fw::testing::TestDb;
+use fw::{Db, Model};
 
 use crate::data::Engine;
+
+/// The numbers of concurrent writers measured.
+pub const WRITERS: [usize; 4] = [1, 8, 32, 64];
 
 /// A note whose writes are not recorded.
 #[fw::model]
@@ -36,45 +42,65 @@ pub struct LoggedNote {
     pub version: i64,
 }
 
-/// Time spent on the same writes with the change log off and on.
+/// Time spent on the same creates with the change log off and on, by one
+/// number of concurrent writers.
 #[derive(Debug, Clone)]
 pub struct CostReport {
     /// The database.
     pub engine: Engine,
-    /// Writes per model and round (an insert and an update per row).
-    pub writes: u32,
-    /// Total time of the writes without the change log.
+    /// Concurrent writers.
+    pub writers: usize,
+    /// Creates per model and way, over all rounds.
+    pub creates: u32,
+    /// Total time of the creates without the change log, each a single
+    /// statement (as fw writes it when it records nothing).
     pub off: Duration,
-    /// Total time of the writes with the change log.
+    /// Total time of the creates without the change log, each in a
+    /// transaction (`BEGIN`, the insert, `COMMIT`), as a recorded create is.
+    pub off_in_transaction: Duration,
+    /// Total time of the creates with the change log.
     pub on: Duration,
 }
 
 impl CostReport {
-    fn per_second(writes: u32, time: Duration) -> f64 {
-        f64::from(writes) / time.as_secs_f64().max(f64::EPSILON)
+    fn per_second(creates: u32, time: Duration) -> f64 {
+        f64::from(creates) / time.as_secs_f64().max(f64::EPSILON)
     }
 }
 
 impl fmt::Display for CostReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let off = Self::per_second(self.writes, self.off);
-        let on = Self::per_second(self.writes, self.on);
+        let off = Self::per_second(self.creates, self.off);
+        let off_in_transaction = Self::per_second(self.creates, self.off_in_transaction);
+        let on = Self::per_second(self.creates, self.on);
         write!(
             f,
-            "change log on {}: {off:.0} writes/s off, {on:.0} writes/s on, on / off = {:.2}",
+            "change log on {}, {:>2} writers: {off:.0} creates/s off, {off_in_transaction:.0} \
+             off in a transaction, {on:.0} on; on / off = {:.2}, on / off in a transaction = {:.2}",
             self.engine.name(),
-            on / off.max(f64::EPSILON)
+            self.writers,
+            on / off.max(f64::EPSILON),
+            on / off_in_transaction.max(f64::EPSILON)
         )
     }
 }
 
-/// Writes `rows` rows (an insert, then an update each) to both models, in
-/// `rounds` alternating rounds, on a private database of `engine`.
+/// For each number of writers in `writers`: `rows` creates per model and
+/// round, shared among the writers, in `rounds` alternating rounds, on a
+/// private database of `engine`. On PostgreSQL each writer has a connection
+/// of its own, and a background sequencer runs as `serve` runs one; on SQLite
+/// the writers share the database's one writer connection, as an
+/// application's requests do. Checks that the log holds every logged create.
 ///
 /// # Errors
 ///
-/// When the database cannot be set up or a write fails.
-pub async fn measure(engine: Engine, rows: u32, rounds: u32) -> anyhow::Result<CostReport> {
+/// When the database cannot be set up, a write fails or the log misses one.
+pub async fn measure(
+    engine: Engine,
+    writers: &[usize],
+    rows: u32,
+    rounds: u32,
+) -> anyhow::Result<Vec<CostReport>> {
     let test_db = match engine {
         Engine::Sqlite => TestDb::sqlite().await,
         Engine::Postgres => TestDb::postgres().await,
@@ -83,57 +109,112 @@ pub async fn measure(engine: Engine, rows: u32, rounds: u32) -> anyhow::Result<C
     let mut models = vec![PlainNote::SCHEMA, LoggedNote::SCHEMA];
     models.extend(fw::changes::tables());
     fw::testing::create_tables(db, &models).await?;
-    let (mut off, mut on) = (Duration::ZERO, Duration::ZERO);
-    for round in 0..rounds {
-        // Alternate which goes first, so neither always meets a warmer cache.
-        if round % 2 == 0 {
-            off += write_plain(db, rows).await?;
-            on += write_logged(db, rows).await?;
-        } else {
-            on += write_logged(db, rows).await?;
-            off += write_plain(db, rows).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let sequencer = tokio::spawn(fw::changes::keep_sequenced(db.clone(), async {
+        let _ = stopped.await;
+    }));
+    let mut reports = Vec::new();
+    let mut logged = 0;
+    for &count in writers {
+        let handles = match engine {
+            Engine::Sqlite => vec![db.clone(); count],
+            Engine::Postgres => {
+                let mut handles = Vec::new();
+                for _ in 0..count {
+                    handles.push(Db::connect(&test_db.url()).await?);
+                }
+                handles
+            }
+        };
+        let each = (rows as usize).div_ceil(count);
+        let (mut off, mut off_in_transaction, mut on) =
+            (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        for round in 0..rounds {
+            // Alternate the order, so no way always meets a warmer cache.
+            if round % 2 == 0 {
+                off += concurrently(&handles, each, create_plain).await?;
+                off_in_transaction +=
+                    concurrently(&handles, each, create_plain_in_transaction).await?;
+                on += concurrently(&handles, each, create_logged).await?;
+            } else {
+                on += concurrently(&handles, each, create_logged).await?;
+                off_in_transaction +=
+                    concurrently(&handles, each, create_plain_in_transaction).await?;
+                off += concurrently(&handles, each, create_plain).await?;
+            }
         }
+        if engine == Engine::Postgres {
+            for handle in &handles {
+                handle.close().await;
+            }
+        }
+        let creates = (each * count) as u32 * rounds;
+        logged += i64::from(creates);
+        reports.push(CostReport {
+            engine,
+            writers: count,
+            creates,
+            off,
+            off_in_transaction,
+            on,
+        });
     }
-    Ok(CostReport {
-        engine,
-        writes: 2 * rows * rounds,
-        off,
-        on,
-    })
+    stop.send(()).ok();
+    sequencer.await?;
+    let last = fw::changes::after(logged - 1).fetch(db).await?;
+    anyhow::ensure!(
+        last.len() == 1 && last[0].seq == logged,
+        "the change log does not end at {logged}, the logged creates: {last:?}"
+    );
+    Ok(reports)
 }
 
-async fn write_plain(db: &fw::Db, rows: u32) -> anyhow::Result<Duration> {
+/// Runs `create` `each` times on every handle at once; the time until all
+/// are done.
+async fn concurrently<F, Fut>(handles: &[Db], each: usize, create: F) -> anyhow::Result<Duration>
+where
+    F: Fn(Db, usize) -> Fut,
+    Fut: Future<Output = fw::Result<()>> + Send + 'static,
+{
     let started = Instant::now();
-    for row in 0..rows {
-        let note = PlainNote::insert(
-            db,
-            NewPlainNote {
-                title: format!("note {row}"),
-            },
-        )
-        .await?;
-        let patch = PlainNotePatch {
-            title: Some(format!("note {row}, edited")),
-        };
-        PlainNote::patch(db, note.id, patch).await?;
+    let mut writers = tokio::task::JoinSet::new();
+    for (writer, db) in handles.iter().enumerate() {
+        let db = db.clone();
+        let creates: Vec<Fut> = (0..each)
+            .map(|index| create(db.clone(), writer * each + index))
+            .collect();
+        writers.spawn(async move {
+            for create in creates {
+                create.await?;
+            }
+            Ok::<(), fw::Error>(())
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done??;
     }
     Ok(started.elapsed())
 }
 
-async fn write_logged(db: &fw::Db, rows: u32) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    for row in 0..rows {
-        let note = LoggedNote::insert(
-            db,
-            NewLoggedNote {
-                title: format!("note {row}"),
-            },
-        )
-        .await?;
-        let patch = LoggedNotePatch {
-            title: Some(format!("note {row}, edited")),
-        };
-        LoggedNote::patch(db, note.id, patch).await?;
-    }
-    Ok(started.elapsed())
+async fn create_plain(db: Db, index: usize) -> fw::Result<()> {
+    let new = NewPlainNote {
+        title: format!("note {index}"),
+    };
+    PlainNote::insert(&db, new).await.map(drop)
+}
+
+async fn create_plain_in_transaction(db: Db, index: usize) -> fw::Result<()> {
+    let new = NewPlainNote {
+        title: format!("note {index}"),
+    };
+    let mut tx = db.begin().await?;
+    PlainNote::insert(&mut tx, new).await?;
+    tx.commit().await
+}
+
+async fn create_logged(db: Db, index: usize) -> fw::Result<()> {
+    let new = NewLoggedNote {
+        title: format!("note {index}"),
+    };
+    LoggedNote::insert(&db, new).await.map(drop)
 }

@@ -1163,9 +1163,18 @@ impl App {
                 shutdown.send_replace(true);
             }
         };
+        let sequencer = (!self.change_log_tables.is_empty()).then(|| {
+            let mut stopping = self.shutdown.subscribe();
+            tokio::spawn(crate::changes::keep_sequenced(app.db.clone(), async move {
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            }))
+        });
         crate::serve::serve(listener, service, app.config.http, shutdown).await;
         if let Some(metrics_server) = metrics_server {
             let _ = metrics_server.await;
+        }
+        if let Some(sequencer) = sequencer {
+            let _ = sequencer.await;
         }
         app.db.close().await;
         tracing::info!("stopped");

@@ -5,7 +5,7 @@
 //! [`insert`](crate::Model::insert), [`insert_many`](crate::Model::insert_many),
 //! [`upsert`](crate::Model::upsert), [`update`](crate::Model::update),
 //! [`patch`](crate::Model::patch) and [`delete`](crate::Model::delete) of one of its
-//! rows appends a [`Change`]: a sequence number, the model's table, the primary key,
+//! rows appends a [`Change`]: its position in the log, the model's table, the primary key,
 //! the operation, the row's new version, the changed fields with their old and new
 //! values (the full row for inserts and deletes), the time, and the actor and
 //! request id set with [`with_actor`]. Fields marked `sensitive` are listed as
@@ -13,8 +13,8 @@
 //! identical row, an empty patch) records nothing; a rolled-back transaction leaves
 //! nothing. Writes handed a `&Db` run in a transaction of their own.
 //!
-//! The tables, `fw_changes` and `fw_change_counter`, are created by migrations like
-//! any model's: registering a model that records changes with
+//! The tables, `fw_changes`, `fw_change_counter` and `fw_changes_pending`,
+//! are created by migrations like any model's: registering a model that records changes with
 //! [`App::model`](crate::App::model) adds them to the app's schema, so
 //! `makemigrations` writes them into a reviewed migration file (and
 //! `makemigrations --check` fails CI until it is committed).
@@ -22,7 +22,7 @@
 //! # Reading
 //!
 //! [`Model::history`](crate::Model::history) lists one row's changes;
-//! [`after`] pages through every change after a sequence number:
+//! [`after`] pages through every change after a position:
 //!
 //! ```no_run
 //! # async fn example(db: &fw::Db) -> fw::Result<()> {
@@ -60,38 +60,68 @@
 //! it in `x-request-id`, and the request's access-log line names it (see
 //! [the observability guide](crate::docs::observability)).
 //!
-//! # Why a reader never misses a change
+//! # Positions, and why a reader never misses a change
 //!
-//! A consumer that remembers the last sequence number it saw and asks for
-//! everything after it sees every committed change exactly once only if, at any
-//! moment, the committed sequence numbers form a prefix: no change may become
-//! visible after a higher-numbered one. A database sequence cannot promise that on
-//! PostgreSQL: numbers are drawn when the statement runs and transactions commit in
-//! any order, so a reader can see 11 before 10 commits, move past 10, and never see
-//! it.
+//! A change's `seq` is its position in the log. Positions start at 1 and have
+//! no gaps, and they follow the commits: if one transaction's commit returned
+//! before another's began, the first one's changes come first. A
+//! transaction's changes are in the order it made them, so each row's changes
+//! are in the order of its versions (a transaction that writes a row waits for
+//! the row's previous writer to commit). Reading through a [`Db`](crate::Db)
+//! ([`after`], [`Model::history`](crate::Model::history), the HTTP API,
+//! `changes tail`) sees every change whose commit returned before the read
+//! began.
 //!
-//! fw therefore numbers changes at commit. During the transaction, change records
-//! are kept with the [`Tx`](crate::Tx): up to a thousand in memory, and beyond
-//! that in a temporary table of the transaction's own, so memory does not grow
-//! with the transaction (an import of a million rows holds what one of a
-//! thousand does). [`Tx::commit`](crate::Tx::commit) first advances a single-row counter by the number of records
-//! (`INSERT INTO fw_change_counter ... ON CONFLICT DO UPDATE SET last = last + n
-//! RETURNING last`), inserts the records with the numbers it was given (copying
-//! the staged ones in one statement), and then commits. The counter row stays locked until the commit completes, so whoever
-//! draws the next numbers waits until this transaction is visible: numbers are
-//! handed out in commit order, a snapshot that sees a number sees every number
-//! below it, and a rolled-back transaction returns its numbers (the sequence has
-//! no holes at all). Each row's versions appear in order too, because a
-//! transaction that updates a row waits for the previous writer of that row to
-//! commit before it can reach its own commit. The lock is held only for those two
-//! statements and the commit, never while application code runs, and it is always
-//! the last lock a transaction takes, so it cannot deadlock. SQLite has a single
-//! writer, so the same scheme is trivially ordered there: a transaction holds the
-//! write lock from its start, so a large one numbers and inserts its records as it
-//! goes, invisible to readers until it commits.
+//! A consumer that remembers the last position it saw and asks for everything
+//! after it sees every committed change exactly once only if, at any moment,
+//! the visible positions form a prefix: no change may become visible after a
+//! higher one. A database sequence cannot promise that on PostgreSQL: numbers
+//! are drawn when the statement runs and transactions commit in any order, so a
+//! reader can see 11 before 10 commits, move past 10, and never see it.
+//! Numbering at commit from one counter row can (each commit waits for the one
+//! before it), but then every write of the application queues behind that row.
 //!
-//! The price is that commits of change-logging transactions are serialized; that is
-//! the cost of a gap-free stream without a separate log service.
+//! So on PostgreSQL changes get their positions after they commit:
+//!
+//! - During the transaction, change records are kept with the
+//!   [`Tx`](crate::Tx): up to a thousand in memory, and beyond that in a
+//!   temporary table of the transaction's own, so memory does not grow with
+//!   the transaction (an import of a million rows holds what one of a thousand
+//!   does).
+//! - Right before `COMMIT`, [`Tx::commit`](crate::Tx::commit) inserts them
+//!   into `fw_changes_pending` in the order they were made, where each
+//!   *draws* a number as it is inserted (from the sequence of the table's
+//!   identity column). They are not in `fw_changes`, so no reader sees them.
+//!   A draw holds no lock until the commit: writers never wait for each other
+//!   here.
+//! - A *sequencer* then moves committed records into `fw_changes`, in one
+//!   transaction: it locks the single row of `fw_change_counter` (so
+//!   sequencers take turns, across processes; one whose connection dies lets
+//!   go with it), takes the pending records it sees, at most ten thousand, in
+//!   the order of their draws, gives them the positions after the last one
+//!   (which the row holds), and commits. Positions appear a batch at a time,
+//!   each batch after the one before, so readers always see a prefix.
+//! - Draw order is commit order because a transaction draws after all its
+//!   writes, as it commits. If X's commit returned before Y drew, X's draws
+//!   are below Y's, and any snapshot that sees Y committed sees X committed
+//!   too: the sequencer that takes Y takes X in the same batch, before Y, or X
+//!   already has its position. Transactions that draw at the same time are
+//!   concurrent, neither waiting for the other, so either order is an order
+//!   they committed in; their changes may interleave. A rolled-back
+//!   transaction leaves a gap among the draws, never among the positions.
+//! - Readers sequence: a read through a `Db` first gives positions to every
+//!   record committed before it (a quick look finds none most of the time), so
+//!   a write is readable once its commit has returned. The server
+//!   ([`App`](crate::App)'s `serve`) also runs a sequencer in the background,
+//!   woken by its own process's commits and looking every half second for
+//!   other processes', so the log has its positions when nobody reads. No
+//!   sequencer is ever on a write's path.
+//!
+//! SQLite has a single writer: a transaction holds the write lock from its
+//! start, so it gives its records their positions as it inserts them, in the
+//! same statement (the positions after the log's last), a large transaction as
+//! it goes, invisible to readers until it commits. It needs neither draws nor
+//! a sequencer.
 //!
 //! # Deletes and foreign keys
 //!
@@ -114,6 +144,7 @@ mod cascade;
 mod http;
 mod read;
 mod record;
+mod sequence;
 mod tables;
 mod tail;
 
@@ -129,6 +160,7 @@ pub(crate) use http::{ChangeLogState, LiveTails, REQUEST_ID, RecordActor, docume
 pub use read::{ChangesAfter, after};
 pub(crate) use read::{head, history};
 pub(crate) use record::{key_text, record_delete, record_erasure, record_insert, record_update};
+pub use sequence::keep_sequenced;
 pub(crate) use tail::{ChangesCommand, run as run_command};
 
 use serde_json::{Value as Json, json};
@@ -372,10 +404,10 @@ pub(crate) fn current_request_id() -> Option<String> {
         .flatten()
 }
 
-/// The change log's tables, `fw_changes` and `fw_change_counter`, for
-/// [`testing::create_tables`](crate::testing::create_tables). [`App::model`](crate::App::model)
-/// adds them to the app's schema, and so to its migrations, when the model records
-/// changes.
-pub fn tables() -> [&'static ModelSchema; 2] {
-    [&tables::CHANGES, &tables::COUNTER]
+/// The change log's tables, `fw_changes`, `fw_change_counter` and
+/// `fw_changes_pending`, for [`testing::create_tables`](crate::testing::create_tables).
+/// [`App::model`](crate::App::model) adds them to the app's schema, and so to its
+/// migrations, when the model records changes.
+pub fn tables() -> [&'static ModelSchema; 3] {
+    [&tables::CHANGES, &tables::COUNTER, &tables::PENDING]
 }

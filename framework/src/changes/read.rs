@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
-use super::tables::{CHANGES_TABLE, COUNTER_TABLE};
+use super::tables::CHANGES_TABLE;
 use super::{Change, FieldChange, Operation};
 use crate::db::{Access, Arguments, Conn, Db, Row, placeholder, quote_ident};
 use crate::error::{Error, Result};
@@ -58,7 +58,10 @@ impl ChangesAfter {
         self
     }
 
-    /// Reads the page.
+    /// Reads the page. Through a [`Db`], every change committed before the
+    /// call has its position first (see the [module docs](crate::changes)),
+    /// so a write is in the page once its commit has returned; inside a
+    /// transaction it reads the positions given so far.
     ///
     /// # Errors
     ///
@@ -66,6 +69,9 @@ impl ChangesAfter {
     /// migrations creating `fw_changes` have not run.
     pub async fn fetch<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Vec<Change>> {
         let conn = conn.into();
+        if let Conn::Db(db) = &conn {
+            super::sequence::sequence(db).await?;
+        }
         let dialect = conn.dialect();
         let mut args = Arguments::new(dialect);
         args.add(self.after)?;
@@ -155,23 +161,32 @@ impl ChangesAfter {
     }
 }
 
-/// The change log's head: the last sequence number handed out, 0 before the
-/// first change.
+/// The change log's head: the last position, 0 before the first change, once
+/// every change committed before the call has its position.
 pub(crate) async fn head(db: &Db) -> Result<i64> {
-    let sql = format!("SELECT \"last\" FROM {}", quote_ident(COUNTER_TABLE));
-    let lasts = Conn::from(db)
-        .fetch_all(
+    super::sequence::sequence(db).await?;
+    let sql = format!(
+        "SELECT coalesce(max(\"seq\"), 0) FROM {}",
+        quote_ident(CHANGES_TABLE)
+    );
+    let head = Conn::from(db)
+        .fetch_optional(
             sql.into(),
             Arguments::new(db.dialect()),
             Access::Read,
             |row| row.get::<i64>(0),
         )
         .await?;
-    Ok(lasts.into_iter().max().unwrap_or(0))
+    Ok(head.unwrap_or(0))
 }
 
-/// Every change of the row of `M` with key `key`, oldest first.
+/// Every change of the row of `M` with key `key`, oldest first; through a
+/// [`Db`], with every change committed before the call (as
+/// [`ChangesAfter::fetch`]).
 pub(crate) async fn history<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<Vec<Change>> {
+    if let Conn::Db(db) = &conn {
+        super::sequence::sequence(db).await?;
+    }
     let dialect = conn.dialect();
     let mut args = Arguments::new(dialect);
     args.add(M::SCHEMA.table)?;

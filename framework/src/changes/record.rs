@@ -1,4 +1,4 @@
-//! Building change records during a transaction and numbering them at commit.
+//! Building change records during a transaction and writing them at commit.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
 
-use super::tables::{CHANGES_TABLE, COUNTER_TABLE};
+use super::tables::{CHANGES_TABLE, PENDING_TABLE};
 use super::{Operation, current_context};
-use crate::db::{Access, Arguments, BeforeCommit, Conn, Dialect, Tx, placeholder, quote_ident};
+use crate::db::{Arguments, BeforeCommit, Conn, Dialect, Tx, placeholder, quote_ident};
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::model::Model;
@@ -186,33 +186,24 @@ pub(crate) fn key_text(key: &Value) -> String {
     }
 }
 
-/// Rows per multi-row `INSERT` ([`COLUMNS`] parameters each, well under both
-/// databases' parameter limits).
+/// Rows per multi-row `INSERT` (at most [`COLUMNS`] parameters each, well
+/// under both databases' parameter limits).
 const BATCH: usize = 100;
 
 /// Writes the records held in memory before the transaction ends, so that they
 /// stop taking memory, without breaking the order promised in the module docs.
 ///
 /// On SQLite the transaction has held the database's only write lock since it
-/// began (`BEGIN IMMEDIATE`), so no other transaction can draw numbers before it
-/// commits: its records are numbered and inserted into the log now. On
-/// PostgreSQL numbers are drawn only at commit, so the records go to a staging
-/// table private to the transaction (`ON COMMIT DROP`), numbered in the order
-/// they were made, and [`write_pending`] moves them into the log.
+/// began (`BEGIN IMMEDIATE`), so no other transaction can take positions before
+/// it commits: its records go into the log at their positions now. On
+/// PostgreSQL records draw only at commit, so they go to a staging table
+/// private to the transaction (`ON COMMIT DROP`), numbered in the order they
+/// were made, and [`write_pending`] moves them among the pending records.
 async fn write_held(tx: &mut Tx, held: Vec<PendingChange>) -> Result<()> {
     match tx.dialect() {
-        Dialect::Sqlite => write_numbered(tx, held).await,
+        Dialect::Sqlite => insert_records(tx, Destination::NextPositions, held).await,
         Dialect::Postgres => stage(tx, held).await,
     }
-}
-
-/// Numbers the held records and inserts them into the log.
-async fn write_numbered(tx: &mut Tx, held: Vec<PendingChange>) -> Result<()> {
-    if held.is_empty() {
-        return Ok(());
-    }
-    let last = advance_counter(tx, held.len() as i64).await?;
-    insert_records(tx, CHANGES_TABLE, last - held.len() as i64, held).await
 }
 
 /// Moves the held records into the transaction's staging table.
@@ -231,77 +222,78 @@ async fn stage(tx: &mut Tx, held: Vec<PendingChange>) -> Result<()> {
             ))
             .await?;
     }
-    insert_records(tx, STAGING_TABLE, staged, held).await
+    insert_records(tx, Destination::Staged { after: staged }, held).await
 }
 
 /// The staging table of a PostgreSQL transaction that wrote records early.
 const STAGING_TABLE: &str = "fw_changes_staged";
 
-/// The records are numbered and inserted right before `COMMIT`. See the module
-/// docs for why the numbers are drawn then and not earlier.
+/// The records are written right before `COMMIT`. See the module docs for
+/// why they draw then and not earlier.
 impl BeforeCommit for Pending {
     fn run(self: Box<Self>, tx: &mut Tx) -> Pin<Box<dyn Future<Output = Result<()>> + Send + '_>> {
         Box::pin(write_pending(tx, *self))
     }
 }
 
-/// Numbers the transaction's change records and inserts them.
+/// Writes the transaction's change records: on SQLite into the log at their
+/// positions, on PostgreSQL among the pending ones with their draws, the
+/// staged ones first (they were made first), and the commit wakes the
+/// sequencer.
 async fn write_pending(tx: &mut Tx, pending: Pending) -> Result<()> {
     let Pending { held, staged } = pending;
-    if staged == 0 {
-        return write_numbered(tx, held).await;
+    if tx.dialect() == Dialect::Sqlite {
+        return insert_records(tx, Destination::NextPositions, held).await;
     }
-    let count = staged + held.len() as i64;
-    let first = advance_counter(tx, count).await? - count;
-    let mut args = Arguments::new(tx.dialect());
-    args.add(first)?;
-    let columns = CHANGES_COLUMNS.join(", ");
-    let copy = format!(
-        "INSERT INTO {changes} ({columns}) SELECT \"seq\" + {first}, {rest} FROM {staging}",
-        changes = quote_ident(CHANGES_TABLE),
-        first = placeholder(Dialect::Postgres, 1),
-        rest = CHANGES_COLUMNS[1..].join(", "),
-        staging = quote_ident(STAGING_TABLE),
-    );
-    Conn::Tx(tx).execute(copy.into(), args).await?;
-    insert_records(tx, CHANGES_TABLE, first + staged, held).await
+    if staged > 0 {
+        // The rows reach the insert in order, and each draws as it is inserted.
+        let columns = CHANGES_COLUMNS[1..].join(", ");
+        let copy = format!(
+            "INSERT INTO {pending} ({columns}) SELECT {columns} FROM {staging} ORDER BY \"seq\"",
+            pending = quote_ident(PENDING_TABLE),
+            staging = quote_ident(STAGING_TABLE),
+        );
+        Conn::Tx(tx).execute_raw(&copy).await?;
+    }
+    insert_records(tx, Destination::Pending, held).await?;
+    tx.on_commit(super::sequence::wake);
+    Ok(())
 }
 
-/// Advances the change counter by `count` and returns the last number drawn.
-async fn advance_counter(tx: &mut Tx, count: i64) -> Result<i64> {
-    let dialect = tx.dialect();
-    let mut args = Arguments::new(dialect);
-    args.add(count)?;
-    Conn::Tx(tx)
-        .fetch_optional(counter_sql(dialect).into(), args, Access::Write, |row| {
-            row.get::<i64>(0)
-        })
-        .await?
-        .ok_or_else(|| {
-            Error::Database(sqlx::Error::Protocol(
-                "fw bug: the change counter returned no row".to_owned(),
-            ))
-        })
+/// Where [`insert_records`] writes, and what it puts in `seq`.
+#[derive(Debug, Clone, Copy)]
+enum Destination {
+    /// SQLite: the log, at the positions after its last one, in one statement
+    /// per [`BATCH`] (the writer holds the database's only write lock).
+    NextPositions,
+    /// PostgreSQL: the pending records, each drawing as it is inserted, for
+    /// the sequencer.
+    Pending,
+    /// PostgreSQL: the transaction's staging table, numbered from `after + 1`
+    /// in the order the records were made.
+    Staged { after: i64 },
 }
 
-/// Inserts `records` into `table`, numbered from `after + 1` in order.
+/// Inserts `records` at `destination`, in order.
 async fn insert_records(
     tx: &mut Tx,
-    table: &str,
-    after: i64,
+    destination: Destination,
     records: Vec<PendingChange>,
 ) -> Result<()> {
     let dialect = tx.dialect();
-    let mut seq = after;
+    let mut written = 0;
     let mut records = records.into_iter().peekable();
     while records.peek().is_some() {
         let mut args = Arguments::new(dialect);
         let mut rows = 0;
         // The records move into the arguments: they are written once, here.
         for change in records.by_ref().take(BATCH) {
-            seq += 1;
             rows += 1;
-            args.add(seq)?;
+            match destination {
+                Destination::NextPositions => args.add(rows as i64)?,
+                Destination::Pending => {}
+                Destination::Staged { after } => args.add(after + written + rows as i64)?,
+            }
             args.add(change.model)?;
             args.add(change.key)?;
             args.add(change.operation.name())?;
@@ -311,9 +303,11 @@ async fn insert_records(
             args.add(change.actor)?;
             args.add(change.request_id)?;
         }
-        let sql = match rows {
-            1 if table == CHANGES_TABLE => single_insert_sql(dialect).into(),
-            rows => insert_sql(dialect, table, rows).into(),
+        written += rows as i64;
+        let sql = match (destination, rows) {
+            (Destination::NextPositions, 1) => ONE_AT_NEXT_POSITION.as_str().into(),
+            (Destination::Pending, 1) => ONE_PENDING.as_str().into(),
+            (destination, rows) => insert_sql(destination, rows).into(),
         };
         Conn::Tx(tx).execute(sql, args).await?;
     }
@@ -333,61 +327,64 @@ const CHANGES_COLUMNS: [&str; COLUMNS] = [
     "\"request_id\"",
 ];
 
-/// Parameters of one change record in the `INSERT`.
+/// Columns of one change record.
 const COLUMNS: usize = 9;
 
-/// The `INSERT` of `rows` change records into `table`.
-fn insert_sql(dialect: Dialect, table: &str, rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|row| {
-            let placeholders: Vec<String> = (1..=COLUMNS)
-                .map(|column| placeholder(dialect, row * COLUMNS + column))
+/// The `INSERT` of `rows` change records to `destination`.
+fn insert_sql(destination: Destination, rows: usize) -> String {
+    let columns = CHANGES_COLUMNS.join(", ");
+    // Each row's parameters: its position among the rows, or its `seq`,
+    // then the other columns; a pending record's draw is the database's.
+    let row_values = |row: usize, dialect: Dialect, parameters: usize| {
+        let placeholders: Vec<String> = (1..=parameters)
+            .map(|parameter| placeholder(dialect, row * parameters + parameter))
+            .collect();
+        placeholders.join(", ")
+    };
+    match destination {
+        Destination::NextPositions => {
+            let values: Vec<String> = (0..rows)
+                .map(|row| format!("({})", row_values(row, Dialect::Sqlite, COLUMNS)))
                 .collect();
-            format!("({})", placeholders.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO {} ({}) VALUES {}",
-        quote_ident(table),
-        CHANGES_COLUMNS.join(", "),
-        values.join(", ")
-    )
-}
-
-/// The `INSERT` of one change record, what most commits write: rendered once
-/// per dialect.
-fn single_insert_sql(dialect: Dialect) -> &'static str {
-    static SQLITE: LazyLock<String> =
-        LazyLock::new(|| insert_sql(Dialect::Sqlite, CHANGES_TABLE, 1));
-    static POSTGRES: LazyLock<String> =
-        LazyLock::new(|| insert_sql(Dialect::Postgres, CHANGES_TABLE, 1));
-    match dialect {
-        Dialect::Sqlite => &SQLITE,
-        Dialect::Postgres => &POSTGRES,
+            let rest: Vec<String> = (2..=COLUMNS).map(|n| format!("\"column{n}\"")).collect();
+            // One read of the last position for the whole statement.
+            format!(
+                "INSERT INTO {changes} ({columns}) \
+                 SELECT (SELECT coalesce(max(\"seq\"), 0) FROM {changes}) + \"column1\", {rest} \
+                 FROM (VALUES {values})",
+                changes = quote_ident(CHANGES_TABLE),
+                rest = rest.join(", "),
+                values = values.join(", "),
+            )
+        }
+        Destination::Pending => {
+            let values: Vec<String> = (0..rows)
+                .map(|row| format!("({})", row_values(row, Dialect::Postgres, COLUMNS - 1)))
+                .collect();
+            format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                quote_ident(PENDING_TABLE),
+                CHANGES_COLUMNS[1..].join(", "),
+                values.join(", ")
+            )
+        }
+        Destination::Staged { .. } => {
+            let values: Vec<String> = (0..rows)
+                .map(|row| format!("({})", row_values(row, Dialect::Postgres, COLUMNS)))
+                .collect();
+            format!(
+                "INSERT INTO {} ({columns}) VALUES {}",
+                quote_ident(STAGING_TABLE),
+                values.join(", ")
+            )
+        }
     }
 }
 
-/// The statement that advances the counter by `$1` and returns the new last
-/// number: an upsert, so the counter needs no seed row and the first two writers
-/// of a new database still serialize (the second waits on the first's key).
-/// Rendered once per dialect: every change-logging commit runs it.
-fn counter_sql(dialect: Dialect) -> &'static str {
-    fn render(dialect: Dialect) -> String {
-        let counter = quote_ident(COUNTER_TABLE);
-        format!(
-            "INSERT INTO {counter} (\"id\", \"last\") VALUES (1, {count}) \
-             ON CONFLICT (\"id\") DO UPDATE SET \"last\" = {counter}.\"last\" + excluded.\"last\" \
-             RETURNING \"last\"",
-            count = placeholder(dialect, 1),
-        )
-    }
-    static SQLITE: LazyLock<String> = LazyLock::new(|| render(Dialect::Sqlite));
-    static POSTGRES: LazyLock<String> = LazyLock::new(|| render(Dialect::Postgres));
-    match dialect {
-        Dialect::Sqlite => &SQLITE,
-        Dialect::Postgres => &POSTGRES,
-    }
-}
+/// The `INSERT`s of one change record, what most commits write: rendered once.
+static ONE_AT_NEXT_POSITION: LazyLock<String> =
+    LazyLock::new(|| insert_sql(Destination::NextPositions, 1));
+static ONE_PENDING: LazyLock<String> = LazyLock::new(|| insert_sql(Destination::Pending, 1));
 
 #[cfg(test)]
 mod tests {
@@ -407,10 +404,9 @@ mod tests {
     /// in the log after the commit.
     async fn a_large_transaction_holds_one_batch_of_records(test_db: TestDb) {
         let db = test_db.db();
-        let [changes, counter] = super::super::tables();
-        crate::testing::create_tables(db, &[Lot::SCHEMA, changes, counter])
-            .await
-            .unwrap();
+        let mut tables = vec![Lot::SCHEMA];
+        tables.extend(super::super::tables());
+        crate::testing::create_tables(db, &tables).await.unwrap();
         let writes = HELD_RECORDS * 2 + HELD_RECORDS / 2;
         let mut tx = db.begin().await.unwrap();
         for index in 0..writes {

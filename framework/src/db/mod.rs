@@ -181,6 +181,7 @@ impl Db {
         Ok(Tx {
             inner,
             before_commit: Vec::new(),
+            on_commit: Vec::new(),
             before_delete: self.shared.before_delete.clone(),
             keyring: self.shared.keyring.clone(),
         })
@@ -345,6 +346,8 @@ pub struct Tx {
     inner: TxInner,
     /// At most one of each type, in the order they were registered.
     before_commit: Vec<Box<dyn BeforeCommit>>,
+    /// Called once the commit has succeeded, in the order they were registered.
+    on_commit: Vec<fn()>,
     before_delete: Option<Arc<dyn BeforeDelete>>,
     keyring: Option<Arc<Keyring>>,
 }
@@ -377,6 +380,13 @@ impl Tx {
         (&mut *self.before_commit[index] as &mut dyn Any)
             .downcast_mut::<W>()
             .expect("the work at `index` is a `W`: found or pushed above")
+    }
+
+    /// Calls `notify` once this transaction has committed, to tell others
+    /// about what it wrote (the change log wakes its sequencer): not at all
+    /// if it rolls back or the commit fails.
+    pub(crate) fn on_commit(&mut self, notify: fn()) {
+        self.on_commit.push(notify);
     }
 
     /// Runs the work registered to run before a row of `table` is deleted.
@@ -415,6 +425,9 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
+        }
+        for notify in self.on_commit {
+            notify();
         }
         Ok(())
     }

@@ -551,6 +551,213 @@ pub(crate) async fn a_polling_reader_sees_every_change_exactly_once(db: &Db) {
     }
 }
 
+/// One acknowledged transaction of [`many_writers_and_two_consumers_agree_on_every_acknowledged_write`]:
+/// the writes it made, as `(key, version)` in the order it made them, and
+/// the ticks of a clock shared by all writers taken right before its commit
+/// began and right after it returned.
+struct Acknowledged {
+    writes: Vec<(String, i64)>,
+    commit_began: usize,
+    commit_returned: usize,
+}
+
+/// Reads the log from the start until, after the writers are done, a read
+/// finds nothing new; every page read while they write.
+async fn consume(db: Db, page_size: u32, writing: Arc<AtomicBool>) -> Vec<Change> {
+    let mut seen: Vec<Change> = Vec::new();
+    loop {
+        let done = !writing.load(Ordering::SeqCst);
+        let after = seen.last().map_or(0, |change| change.seq);
+        let page = changes::after(after)
+            .limit(page_size)
+            .fetch(&db)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            // The writers had finished before this empty read began: drained.
+            if done {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        seen.extend(page);
+    }
+}
+
+/// Sixty-four writers commit concurrently (some transactions rolled back,
+/// several writers on the same rows) while two consumers page through the log
+/// with different page sizes, and on PostgreSQL a background sequencer runs
+/// too. Against every acknowledged write: each consumer saw it exactly once,
+/// and nothing else; positions are dense from 1; both consumers saw the same
+/// log; each row's versions rise one by one; a transaction's writes are in the
+/// order it made them; and a transaction whose commit returned before another's
+/// began comes first.
+pub(crate) async fn many_writers_and_two_consumers_agree_on_every_acknowledged_write(db: &Db) {
+    const WRITERS: usize = 64;
+    const TRANSACTIONS_EACH: usize = 6;
+    const SHARED_ROWS: usize = 8;
+    let mut initial = Vec::new();
+    for index in 0..SHARED_ROWS {
+        initial.push(
+            Security::insert(db, new_security(&format!("SH{index}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let shared: Vec<i64> = initial.iter().map(|row| row.id).collect();
+    let clock = Arc::new(AtomicUsize::new(0));
+    let writing = Arc::new(AtomicBool::new(true));
+    let (stop_sequencer, sequencer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sequencer = tokio::spawn(changes::keep_sequenced(db.clone(), async {
+        let _ = sequencer_stopped.await;
+    }));
+    let consumers =
+        [5, 64].map(|page_size| tokio::spawn(consume(db.clone(), page_size, writing.clone())));
+
+    let mut writers = Vec::new();
+    for writer in 0..WRITERS {
+        let db = db.clone();
+        let shared = shared.clone();
+        let clock = clock.clone();
+        writers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for round in 0..TRANSACTIONS_EACH {
+                let mut tx = db.begin().await.unwrap();
+                let mut writes = Vec::new();
+                if (writer + round) % 2 == 0 {
+                    let row =
+                        Security::insert(&mut tx, new_security(&format!("W{writer}R{round}")))
+                            .await
+                            .unwrap();
+                    writes.push((row.id.to_string(), row.version));
+                }
+                let row = Security::patch(
+                    &mut tx,
+                    shared[(writer * 3 + round) % SHARED_ROWS],
+                    SecurityPatch {
+                        name: Some(format!("writer {writer} round {round}")),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+                writes.push((row.id.to_string(), row.version));
+                if (writer + round) % 7 == 0 {
+                    tx.rollback().await.unwrap();
+                    continue;
+                }
+                let commit_began = clock.fetch_add(1, Ordering::SeqCst);
+                tx.commit().await.unwrap();
+                let commit_returned = clock.fetch_add(1, Ordering::SeqCst);
+                acknowledged.push(Acknowledged {
+                    writes,
+                    commit_began,
+                    commit_returned,
+                });
+            }
+            acknowledged
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    writing.store(false, Ordering::SeqCst);
+    let [first, second] = consumers;
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
+    // On SQLite the sequencer has nothing to do and is gone already.
+    let _ = stop_sequencer.send(());
+    sequencer.await.unwrap();
+
+    let summary = |log: &[Change]| -> Vec<(i64, String, i64)> {
+        log.iter()
+            .map(|change| (change.seq, change.key.clone(), change.version.unwrap()))
+            .collect()
+    };
+    assert_eq!(
+        summary(&first),
+        summary(&second),
+        "the consumers saw one log"
+    );
+    let mut expected: Vec<(String, i64)> = initial
+        .iter()
+        .map(|row| (row.id.to_string(), row.version))
+        .collect();
+    expected.extend(
+        acknowledged
+            .iter()
+            .flat_map(|ack| ack.writes.iter().cloned()),
+    );
+    let seqs: Vec<i64> = first.iter().map(|change| change.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=expected.len() as i64).collect::<Vec<_>>(),
+        "one position per acknowledged write, dense from 1"
+    );
+    let position: BTreeMap<(String, i64), i64> = first
+        .iter()
+        .map(|change| ((change.key.clone(), change.version.unwrap()), change.seq))
+        .collect();
+    assert_eq!(position.len(), first.len(), "a write was recorded twice");
+    let mut recorded: Vec<&(String, i64)> = position.keys().collect();
+    let mut wanted: Vec<&(String, i64)> = expected.iter().collect();
+    recorded.sort();
+    wanted.sort();
+    assert_eq!(
+        recorded, wanted,
+        "the log holds exactly the acknowledged writes"
+    );
+
+    let mut versions: BTreeMap<&str, i64> = BTreeMap::new();
+    for change in &first {
+        let version = change.version.unwrap();
+        let previous = versions.insert(&change.key, version);
+        assert!(
+            previous.is_none_or(|previous| previous + 1 == version),
+            "row {} went from version {previous:?} to {version}",
+            change.key
+        );
+    }
+    // Each transaction's positions, in the order it made its writes.
+    let positions: Vec<Vec<i64>> = acknowledged
+        .iter()
+        .map(|ack| ack.writes.iter().map(|write| position[write]).collect())
+        .collect();
+    for made in &positions {
+        assert!(
+            made.is_sorted(),
+            "a transaction's writes out of order: {made:?}"
+        );
+    }
+    // Walking the transactions in the order their commits began, the highest
+    // position of those whose commit had returned by then is below the
+    // lowest of the one beginning.
+    let mut by_return: Vec<usize> = (0..acknowledged.len()).collect();
+    by_return.sort_by_key(|&index| acknowledged[index].commit_returned);
+    let mut by_begin: Vec<usize> = (0..acknowledged.len()).collect();
+    by_begin.sort_by_key(|&index| acknowledged[index].commit_began);
+    let (mut returned, mut highest_returned) = (0, 0);
+    for index in by_begin {
+        while returned < by_return.len()
+            && acknowledged[by_return[returned]].commit_returned < acknowledged[index].commit_began
+        {
+            highest_returned = highest_returned.max(
+                positions[by_return[returned]][..]
+                    .iter()
+                    .copied()
+                    .max()
+                    .unwrap(),
+            );
+            returned += 1;
+        }
+        let lowest = positions[index].iter().copied().min().unwrap();
+        assert!(
+            highest_returned < lowest,
+            "a transaction committed after one that returned earlier got position {lowest}, below {highest_returned}"
+        );
+    }
+}
+
 pub(crate) async fn pages_and_follow_stream_the_log(db: &Db) {
     use futures_util::StreamExt as _;
 
@@ -730,6 +937,7 @@ fw::testing::database_suite! {
         a_refused_delete_records_none_of_its_cascades,
         actor_and_request_id_are_recorded,
         a_polling_reader_sees_every_change_exactly_once,
+        many_writers_and_two_consumers_agree_on_every_acknowledged_write,
         pages_and_follow_stream_the_log,
         changes_are_served_in_pages_with_next_links,
         bad_change_log_parameters_are_400_naming_them,

@@ -79,12 +79,13 @@ pub(crate) struct Audit {
     pub(crate) entry: String,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 10] {
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 11] {
     let [idempotency_keys] = fw::idempotency::tables();
-    let [changes, change_counter] = fw::changes::tables();
+    let [changes, change_counter, change_draws] = fw::changes::tables();
     [
         changes,
         change_counter,
+        change_draws,
         Security::SCHEMA,
         Dividend::SCHEMA,
         Note::SCHEMA,
