@@ -560,19 +560,18 @@ fn push_list_query<DB>(
         }
     }
     // Scanning forwards in a descending order, or backwards in an ascending one,
-    // means "less than" the cursor.
+    // means "less than" the cursor. The date and the key walk the same way, so
+    // one row-value comparison is the keyset, and an index range.
     let reversed = cursor.is_some_and(|cursor| cursor.backwards);
     let less = ordering.descending != reversed;
     let (operator, direction) = if less { ("<", "DESC") } else { (">", "ASC") };
     let column = ordering.column;
     if let Some(cursor) = cursor {
-        builder.push(format!("{keyword}({column} {operator} "));
+        builder.push(format!("{keyword}({column}, id) {operator} ("));
         builder.push_bind(cursor.date);
-        builder.push(format!(" OR ({column} = "));
-        builder.push_bind(cursor.date);
-        builder.push(format!(" AND id {operator} "));
+        builder.push(", ");
         builder.push_bind(cursor.id);
-        builder.push("))");
+        builder.push(")");
     }
     builder.push(format!(
         " ORDER BY {column} {direction}, id {direction} LIMIT {}",

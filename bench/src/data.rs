@@ -62,6 +62,10 @@ pub struct DataSize {
     pub accounts: u32,
     /// Positions per account, each in a different security.
     pub positions_per_account: u32,
+    /// Dividends added after the others by one `INSERT ... SELECT` over a
+    /// series of numbers (see [`insert_bulk_dividends`]): a large table in
+    /// seconds, for the deep-page run.
+    pub bulk_dividends: u32,
 }
 
 impl DataSize {
@@ -71,6 +75,14 @@ impl DataSize {
         dividends_per_security: 200,
         accounts: 200,
         positions_per_account: 20,
+        bulk_dividends: 0,
+    };
+
+    /// The deep-page run's data: the benchmark's, and 900,000 more dividends
+    /// over the same dates, a million in all.
+    pub const DEEP: DataSize = DataSize {
+        bulk_dividends: 900_000,
+        ..DataSize::FULL
     };
 
     /// A few rows, for the smoke run.
@@ -79,11 +91,12 @@ impl DataSize {
         dividends_per_security: 30,
         accounts: 3,
         positions_per_account: 4,
+        bulk_dividends: 0,
     };
 
     /// The number of dividends.
     pub fn dividends(self) -> u32 {
-        self.securities * self.dividends_per_security
+        self.securities * self.dividends_per_security + self.bulk_dividends
     }
 }
 
@@ -249,11 +262,13 @@ pub async fn seed(url: &str, size: DataSize, grants: &Grants) -> anyhow::Result<
         let mut conn = sqlx::SqliteConnection::connect(url).await?;
         insert_rows::<sqlx::Sqlite, String>(&mut conn, size, |value| value.normalize().to_string())
             .await?;
+        insert_bulk_dividends::<sqlx::Sqlite>(&mut conn, size, BULK_DIVIDENDS_SQLITE).await?;
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
         conn.close().await?;
     } else {
         let mut conn = sqlx::PgConnection::connect(url).await?;
         insert_rows::<sqlx::Postgres, Decimal>(&mut conn, size, |value| value).await?;
+        insert_bulk_dividends::<sqlx::Postgres>(&mut conn, size, BULK_DIVIDENDS_POSTGRES).await?;
         conn.execute("ANALYZE").await?;
         conn.close().await?;
     }
@@ -402,6 +417,70 @@ where
         builder.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// The bulk dividends on PostgreSQL (see [`insert_bulk_dividends`]).
+const BULK_DIVIDENDS_POSTGRES: &str = "\
+    INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
+                          record_date, pay_date, rate, currency, kind, status, \
+                          created_at, updated_at, version) \
+    SELECT 'BK' || lpad(n::text, 9, '0'), 1 + n % $1, ex_date - 21, ex_date, ex_date + 1, \
+           ex_date + 15, 1 + n % 9, 'USD', 'regular', \
+           CASE WHEN n % 20 = 0 THEN 'cancelled' WHEN n % 10 = 0 THEN 'changed' \
+                ELSE 'announced' END, \
+           $2, $2, 1 \
+    FROM (SELECT n, $5 + ((n * 7919) % $3)::integer AS ex_date \
+          FROM generate_series(0, $4 - 1) AS n) AS numbered";
+
+/// The bulk dividends on SQLite (see [`insert_bulk_dividends`]).
+const BULK_DIVIDENDS_SQLITE: &str = "\
+    WITH RECURSIVE numbers(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM numbers WHERE n + 1 < $4) \
+    INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
+                          record_date, pay_date, rate, currency, kind, status, \
+                          created_at, updated_at, version) \
+    SELECT 'BK' || printf('%09d', n), 1 + n % $1, date(ex_date, '-21 days'), ex_date, \
+           date(ex_date, '+1 days'), date(ex_date, '+15 days'), CAST(1 + n % 9 AS TEXT), \
+           'USD', 'regular', \
+           CASE WHEN n % 20 = 0 THEN 'cancelled' WHEN n % 10 = 0 THEN 'changed' \
+                ELSE 'announced' END, \
+           $2, $2, 1 \
+    FROM (SELECT n, date($5, '+' || ((n * 7919) % $3) || ' days') AS ex_date \
+          FROM numbers) AS numbered";
+
+/// Inserts `size.bulk_dividends` more dividends with `sql`, one statement:
+/// `n` = 0, 1, ... gives announcement `BK<n>`, security `1 + n % securities`,
+/// an ex-date spread (by a prime stride) over the seeded dividends' dates, a
+/// whole rate of 1 to 9 and every twentieth cancelled, every twentieth
+/// other changed. The parameters: the number of securities, the creation
+/// time, the days the ex-dates span, the number of rows, the first ex-date.
+async fn insert_bulk_dividends<DB>(
+    conn: &mut DB::Connection,
+    size: DataSize,
+    sql: &'static str,
+) -> anyhow::Result<()>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments: sqlx::IntoArguments<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i32: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> NaiveDate: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    if size.bulk_dividends == 0 {
+        return Ok(());
+    }
+    let span_days = u64::from(size.dividends_per_security) * PERIOD_DAYS;
+    sqlx::query::<DB>(sql)
+        .bind(i64::from(size.securities))
+        .bind(seeded_at())
+        .bind(i32::try_from(span_days)?)
+        .bind(i64::from(size.bulk_dividends))
+        .bind(FIRST_EX_DATE)
+        .execute(&mut *conn)
+        .await
+        .context("inserting the bulk dividends")?;
     Ok(())
 }
 

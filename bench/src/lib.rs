@@ -8,13 +8,15 @@
 //! ratios; `--bench changelog-cost` measures what the change log adds to a
 //! write; `--bench sensitive-cost` what sensitive fields add to a create and
 //! a retrieve; `--bench login-timing` compares failed logins for existing and
-//! unknown users. Under `cargo test` each target is the CI smoke run instead (see
+//! unknown users; `--bench deep-pages` compares a list's first page with pages
+//! deep in a million rows. Under `cargo test` each target is the CI smoke run instead (see
 //! [`bench_main`]). See BENCHMARKS.md.
 
 pub mod baseline;
 pub mod changelog_cost;
 pub mod client;
 pub mod data;
+pub mod deep_pages;
 pub mod load;
 pub mod login_timing;
 pub mod run;

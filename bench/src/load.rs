@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
-use crate::client::Connection;
+use crate::client::{Connection, Request};
 use crate::data::DataSize;
 use crate::scenario::Scenario;
 
@@ -75,6 +75,33 @@ pub async fn drive(
     first_index: u64,
     bounds: Bounds,
 ) -> anyhow::Result<Sample> {
+    drive_requests(
+        address,
+        authorization,
+        move |index| scenario.request(size, index),
+        scenario.expected_status(),
+        first_index,
+        bounds,
+    )
+    .await
+}
+
+/// Sends `request(first_index)`, `request(first_index + 1)`, ... to `address`
+/// within `bounds`, each with `authorization` as its `Authorization` header.
+/// Every response must have `expected_status`.
+///
+/// # Errors
+///
+/// When a connection fails or a response has another status.
+pub async fn drive_requests(
+    address: SocketAddr,
+    authorization: &str,
+    request: impl Fn(u64) -> Request + Send + Sync + 'static,
+    expected_status: u16,
+    first_index: u64,
+    bounds: Bounds,
+) -> anyhow::Result<Sample> {
+    let request = Arc::new(request);
     let next = Arc::new(AtomicU64::new(first_index));
     let last = first_index + bounds.max_requests;
     let started = Instant::now();
@@ -84,6 +111,7 @@ pub async fn drive(
     for _ in 0..bounds.connections.max(1) {
         let next = next.clone();
         let authorization = authorization.clone();
+        let make_request = request.clone();
         tasks.push(tokio::spawn(async move {
             let mut connection = Connection::open(address, Some(&authorization)).await?;
             let mut latencies = Vec::new();
@@ -92,11 +120,11 @@ pub async fn drive(
                 if index >= last || Instant::now() >= deadline {
                     return anyhow::Ok(latencies);
                 }
-                let request = scenario.request(size, index);
+                let request = make_request(index);
                 let sent = Instant::now();
                 let response = connection.send(&request).await?;
                 let latency = sent.elapsed();
-                if response.status != scenario.expected_status() {
+                if response.status != expected_status {
                     bail!(
                         "{} {} answered {}: {}",
                         request.method,

@@ -62,10 +62,13 @@ pub enum DividendStatus {
 /// The clearing firm's announcement id is the identity: corrections and
 /// cancellations refer to it, and an issuer may cancel an announcement and
 /// re-announce the same security, ex-date and kind under a new id, so those
-/// three are indexed, not unique.
+/// three are indexed, not unique. The list's default order, newest ex-date
+/// first, has an index of its own, the ex-date then the key, so that every
+/// page of it is one range of that index, the thousandth as the first.
 #[derive(Clone, PartialEq)]
 #[fw::model(
     changelog,
+    index(ex_date, id),
     index(security, ex_date),
     index(pay_date),
     index(security, pay_date),
@@ -83,7 +86,6 @@ pub struct Dividend {
     /// When the board declared it.
     pub declaration_date: NaiveDate,
     /// Holders before this date receive it.
-    #[field(index)]
     pub ex_date: NaiveDate,
     /// Holders of record on this date receive it.
     pub record_date: NaiveDate,

@@ -245,6 +245,13 @@ enum Condition {
         op: Comparison,
         value: Value,
     },
+    /// `(a, b) > (x, y)`: a row-value comparison, which an index on `(a, b)`
+    /// answers as one range (a single field is a plain comparison).
+    CompareRows {
+        fields: Vec<&'static FieldSchema>,
+        op: Comparison,
+        values: Vec<Value>,
+    },
     In {
         field: &'static FieldSchema,
         values: Vec<Value>,
@@ -541,6 +548,15 @@ pub struct Cursor {
 /// is always the final ordering term, so the order is total and pages are stable
 /// under concurrent inserts.
 ///
+/// Every page, the thousandth as the first, is a range of an index whose columns
+/// are the ordering fields then the primary key (`index(ex_date, id)` for
+/// `order_by(Dividend::EX_DATE.desc())`), in any mix of directions, on both
+/// databases: the condition after the cursor starts with a bound the index
+/// answers (a row-value comparison of the leading fields that walk the same
+/// way). When the first ordering field is nullable, its NULLs and its values
+/// are two ranges of that index, read in one statement. See the resources
+/// guide, "Pages", for what else an index can and cannot do for an ordering.
+///
 /// ```no_run
 /// # #[fw::model]
 /// # pub struct Security {
@@ -700,33 +716,117 @@ impl<M: Model> Query<M> {
     /// [`Error::Database`](crate::Error::Database) when the query fails.
     pub async fn all<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Vec<M>> {
         let conn = conn.into();
-        let dialect = conn.dialect();
-        let backwards = self.cursor.as_ref().is_some_and(|cursor| cursor.backwards);
         let keyring = keyring_for::<M>(&conn)?;
-        let mut sql = SqlBuilder::new(dialect, M::TABLE);
-        sql.seal_with(keyring.clone());
-        sql.push(M::sql(dialect).select);
-        self.push_where(&mut sql, true)?;
-        self.push_order(&mut sql, backwards);
-        if let Some(limit) = self.limit {
-            sql.push(&format!(" LIMIT {limit}"));
-        }
+        let (text, args) = self.statement(conn.dialect(), keyring.clone())?.finish();
         let access = if self.for_update {
-            sql.push(lock_clause(dialect));
             Access::Write
         } else {
             Access::Read
         };
-        let (text, args) = sql.finish();
         let decode = decoder::<M>(keyring);
         let mut rows = conn
             .fetch_all(text.into(), args, access, decode)
             .await
             .map_err(|error| classify(error, M::SCHEMA))?;
-        if backwards {
+        if self.cursor.as_ref().is_some_and(|cursor| cursor.backwards) {
             rows.reverse();
         }
         Ok(rows)
+    }
+
+    /// How the database would read [`Query::all`]'s rows, as Django's
+    /// `QuerySet.explain()`: PostgreSQL's `EXPLAIN`, or SQLite's `EXPLAIN
+    /// QUERY PLAN`, one line per line of the plan. Nothing is read or locked.
+    ///
+    /// ```no_run
+    /// # #[fw::model(index(symbol, id))]
+    /// # pub struct Security {
+    /// #     pub id: i64,
+    /// #     #[field(max_length = 12)]
+    /// #     pub symbol: String,
+    /// # }
+    /// # use fw::Model;
+    /// # async fn example(db: &fw::Db, last: &Security) -> fw::Result<()> {
+    /// let plan = Security::query()
+    ///     .order_by(Security::SYMBOL.asc())
+    ///     .after(last)
+    ///     .limit(50)
+    ///     .explain(db)
+    ///     .await?;
+    /// // PostgreSQL: Index Cond: (ROW(symbol, id) > ROW(...))
+    /// println!("{plan}");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Database`](crate::Error::Database) when the database refuses
+    /// the statement.
+    pub async fn explain<'c>(&self, conn: impl Into<Conn<'c>>) -> Result<String> {
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let statement = self.statement(dialect, keyring_for::<M>(&conn)?)?;
+        let (text, args) = statement.finish();
+        let (explain, detail) = match dialect {
+            Dialect::Postgres => ("EXPLAIN ", 0),
+            // id, parent, unused, detail
+            Dialect::Sqlite => ("EXPLAIN QUERY PLAN ", 3),
+        };
+        let lines = conn
+            .fetch_all(
+                format!("{explain}{text}").into(),
+                args,
+                Access::Read,
+                |row| row.get::<String>(detail),
+            )
+            .await?;
+        Ok(lines.join("\n"))
+    }
+
+    /// The statement [`Query::all`] runs.
+    fn statement(&self, dialect: Dialect, keyring: Option<Arc<Keyring>>) -> Result<SqlBuilder> {
+        let backwards = self.cursor.as_ref().is_some_and(|cursor| cursor.backwards);
+        let mut sql = SqlBuilder::new(dialect, M::TABLE);
+        sql.seal_with(keyring);
+        let ranges = self.ranges();
+        if let [range] = ranges.as_slice() {
+            self.push_range(&mut sql, range, backwards)?;
+            return Ok(sql);
+        }
+        // Each range is read in its index's order, and the few rows they give
+        // are put in the page's order.
+        sql.push("SELECT * FROM (");
+        for (position, range) in ranges.iter().enumerate() {
+            if position > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT * FROM (");
+            self.push_range(&mut sql, range, backwards)?;
+            sql.push(&format!(") AS \"fw_range_{position}\""));
+        }
+        sql.push(") AS \"fw_page\"");
+        self.push_order(&mut sql, backwards, false);
+        self.push_limit(&mut sql);
+        Ok(sql)
+    }
+
+    /// `SELECT` of the rows in `range` (conditions beside the filters), in the
+    /// page's order, limited and locked as asked.
+    fn push_range(&self, sql: &mut SqlBuilder, range: &[Condition], reversed: bool) -> Result<()> {
+        sql.push(M::sql(sql.dialect).select);
+        self.push_where(sql, range)?;
+        self.push_order(sql, reversed, true);
+        self.push_limit(sql);
+        if self.for_update {
+            sql.push(lock_clause(sql.dialect));
+        }
+        Ok(())
+    }
+
+    fn push_limit(&self, sql: &mut SqlBuilder) {
+        if let Some(limit) = self.limit {
+            sql.push(&format!(" LIMIT {limit}"));
+        }
     }
 
     /// The first matching row in this query's order, if any.
@@ -750,7 +850,7 @@ impl<M: Model> Query<M> {
         sql.seal_with(keyring_for::<M>(&conn)?);
         sql.push("SELECT COUNT(*) FROM ");
         sql.push_ident(M::SCHEMA.table);
-        self.push_where(&mut sql, false)?;
+        self.push_where(&mut sql, &[])?;
         let (text, args) = sql.finish();
         let count = conn
             .fetch_optional(text.into(), args, Access::Read, |row| row.get::<i64>(0))
@@ -770,7 +870,7 @@ impl<M: Model> Query<M> {
         sql.seal_with(keyring_for::<M>(&conn)?);
         sql.push("SELECT 1 FROM ");
         sql.push_ident(M::SCHEMA.table);
-        self.push_where(&mut sql, false)?;
+        self.push_where(&mut sql, &[])?;
         sql.push(" LIMIT 1");
         let (text, args) = sql.finish();
         let found = conn
@@ -779,11 +879,9 @@ impl<M: Model> Query<M> {
         Ok(found.is_some())
     }
 
-    fn push_where(&self, sql: &mut SqlBuilder, with_cursor: bool) -> Result<()> {
-        let mut conditions: Vec<Condition> = self.filters.clone();
-        if with_cursor && let Some(cursor) = &self.cursor {
-            conditions.push(self.keyset_condition(cursor));
-        }
+    /// `WHERE` the filters and `range` hold.
+    fn push_where(&self, sql: &mut SqlBuilder, range: &[Condition]) -> Result<()> {
+        let conditions: Vec<Condition> = self.filters.iter().chain(range).cloned().collect();
         if conditions.is_empty() {
             return Ok(());
         }
@@ -791,43 +889,171 @@ impl<M: Model> Query<M> {
         sql.push_condition(&Condition::All(conditions))
     }
 
-    /// `(a > ?) OR (a = ? AND b > ?) OR ...`: the rows strictly after the cursor in
-    /// this order (strictly before when paging backwards). Written out rather than
-    /// as a row-value comparison because terms may mix directions.
-    fn keyset_condition(&self, cursor: &Cursor) -> Condition {
+    /// The ranges of the ordering's index that a page reads, in the order the
+    /// statement reads them, each as the conditions that bound it.
+    ///
+    /// One range, unless the first ordering field is nullable: NULLs come
+    /// before every value, and no single condition that an index can answer
+    /// spans NULLs and values, so the NULLs and the values are two ranges
+    /// (the one the cursor is in, and the other when the page reads on into
+    /// it). Within either, the field's NULLs need no place of their own, so
+    /// each range is read in a plain index's order on PostgreSQL too.
+    fn ranges(&self) -> Vec<Vec<Condition>> {
         let ordering = self.ordering();
-        let mut alternatives = Vec::with_capacity(ordering.len());
-        for (position, order) in ordering.iter().enumerate() {
-            let mut terms: Vec<Condition> = ordering[..position]
-                .iter()
-                .zip(&cursor.values)
-                .map(|(earlier, value)| same_as(earlier.field, value))
-                .collect();
-            let forward = order.descending == cursor.backwards;
-            let value = cursor.values.get(position).cloned().unwrap_or(Value::Null);
-            terms.push(beyond(order.field, &value, forward));
-            alternatives.push(Condition::All(terms));
+        let terms = self
+            .cursor
+            .as_ref()
+            .map(|cursor| keyset_terms(&ordering, cursor));
+        let lead = ordering[0].field;
+        if !lead.nullable {
+            return vec![terms.map(|terms| vec![after(&terms)]).unwrap_or_default()];
         }
-        Condition::Any(alternatives)
+        let is_null = |null| Condition::IsNull { field: lead, null };
+        let backwards = self.cursor.as_ref().is_some_and(|cursor| cursor.backwards);
+        let nulls_read_first = ordering[0].descending == backwards;
+        let (nulls, values) = match terms {
+            None => (Some(vec![is_null(true)]), Some(vec![is_null(false)])),
+            Some(terms) if matches!(terms[0].value, Value::Null) => (
+                Some(vec![is_null(true), after(&terms[1..])]),
+                nulls_read_first.then(|| vec![is_null(false)]),
+            ),
+            Some(mut terms) => {
+                terms[0].comparable = true;
+                (
+                    (!nulls_read_first).then(|| vec![is_null(true)]),
+                    Some(vec![is_null(false), after(&terms)]),
+                )
+            }
+        };
+        let ranges = if nulls_read_first {
+            [nulls, values]
+        } else {
+            [values, nulls]
+        };
+        ranges.into_iter().flatten().collect()
     }
 
-    /// NULLs sort first in ascending order (last in descending) on both
-    /// databases; PostgreSQL's default is the opposite, so it is spelled out.
-    fn push_order(&self, sql: &mut SqlBuilder, reversed: bool) {
+    /// `ORDER BY` the ordering. NULLs sort first in ascending order (last in
+    /// descending) on both databases; PostgreSQL's default is the opposite, so
+    /// it is spelled out, except for the first field `within_range` (see
+    /// [`Query::ranges`]), where it is left to match the index.
+    fn push_order(&self, sql: &mut SqlBuilder, reversed: bool, within_range: bool) {
         sql.push(" ORDER BY ");
         for (position, order) in self.ordering().iter().enumerate() {
             if position > 0 {
                 sql.push(", ");
             }
-            sql.push_column(order.field);
+            sql.push_operand(order.field);
             let descending = order.descending != reversed;
-            sql.push(match (descending, order.field.nullable) {
+            let placed = order.field.nullable && !(within_range && position == 0);
+            sql.push(match (descending, placed) {
                 (false, false) => " ASC",
                 (true, false) => " DESC",
                 (false, true) => " ASC NULLS FIRST",
                 (true, true) => " DESC NULLS LAST",
             });
         }
+    }
+}
+
+/// One ordering term of a keyset condition, with the cursor's value for it.
+#[derive(Debug, Clone)]
+struct KeysetTerm {
+    field: &'static FieldSchema,
+    value: Value,
+    /// The rows after the cursor hold greater values (in ascending order
+    /// with NULLs first): the term ascends and the page reads forwards, or it
+    /// descends and the page reads backwards.
+    greater: bool,
+    /// `<`, `=` and `>` alone compare it: neither the field, in the rows the
+    /// condition is asked of, nor the cursor's value is NULL.
+    comparable: bool,
+}
+
+fn keyset_terms<M>(ordering: &[Order<M>], cursor: &Cursor) -> Vec<KeysetTerm> {
+    ordering
+        .iter()
+        .enumerate()
+        .map(|(position, order)| KeysetTerm {
+            field: order.field,
+            value: cursor.values.get(position).cloned().unwrap_or(Value::Null),
+            greater: order.descending == cursor.backwards,
+            comparable: !order.field.nullable,
+        })
+        .collect()
+}
+
+/// The rows strictly after the cursor in the order of `terms`, led by a bound
+/// an index answers as one range: the longest leading run of comparable terms
+/// walking the same way is compared as a row, `(a, b) >= (x, y) AND ((a, b) >
+/// (x, y) OR ((a, b) = (x, y) AND ...))`, a single `(a, b, id) > (x, y, z)`
+/// when it is every term. An OR of alternatives alone is no index bound on
+/// PostgreSQL, which would read the index from its start and filter.
+fn after(terms: &[KeysetTerm]) -> Condition {
+    let run = leading_run(terms);
+    if run.is_empty() || run.len() == terms.len() {
+        return strictly_after(terms);
+    }
+    let op = if run[0].greater {
+        Comparison::Gte
+    } else {
+        Comparison::Lte
+    };
+    Condition::All(vec![compare_rows(run, op), strictly_after(terms)])
+}
+
+/// `(a > x) OR (a = x AND (b > y OR ...))`, a comparable run of terms
+/// compared as one row, a nullable term with its NULLs (see [`beyond`]).
+fn strictly_after(terms: &[KeysetTerm]) -> Condition {
+    let run = leading_run(terms);
+    let (beyond_lead, tied, rest) = match run {
+        [] => {
+            let term = &terms[0];
+            (
+                beyond(term.field, &term.value, term.greater),
+                same_as(term.field, &term.value),
+                &terms[1..],
+            )
+        }
+        run => {
+            let op = if run[0].greater {
+                Comparison::Gt
+            } else {
+                Comparison::Lt
+            };
+            (
+                compare_rows(run, op),
+                compare_rows(run, Comparison::Eq),
+                &terms[run.len()..],
+            )
+        }
+    };
+    if rest.is_empty() {
+        return beyond_lead;
+    }
+    Condition::Any(vec![
+        beyond_lead,
+        Condition::All(vec![tied, strictly_after(rest)]),
+    ])
+}
+
+/// The longest leading run of comparable terms that walk the same way.
+fn leading_run(terms: &[KeysetTerm]) -> &[KeysetTerm] {
+    let length = match terms.first() {
+        Some(first) if first.comparable => terms
+            .iter()
+            .take_while(|term| term.comparable && term.greater == first.greater)
+            .count(),
+        _ => 0,
+    };
+    &terms[..length]
+}
+
+fn compare_rows(terms: &[KeysetTerm], op: Comparison) -> Condition {
+    Condition::CompareRows {
+        fields: terms.iter().map(|term| term.field).collect(),
+        op,
+        values: terms.iter().map(|term| term.value.clone()).collect(),
     }
 }
 
@@ -992,6 +1218,38 @@ impl SqlBuilder {
         Ok(())
     }
 
+    /// `(a, b) op (x, y)`, or `a op x` for a single field.
+    fn push_rows(
+        &mut self,
+        fields: &[&FieldSchema],
+        op: Comparison,
+        values: &[Value],
+    ) -> Result<()> {
+        let row = fields.len() > 1;
+        if row {
+            self.push("(");
+        }
+        for (position, field) in fields.iter().enumerate() {
+            if position > 0 {
+                self.push(", ");
+            }
+            self.push_operand(field);
+        }
+        self.push(if row { ") " } else { " " });
+        self.push(op.operator());
+        self.push(if row { " (" } else { " " });
+        for (position, (field, value)) in fields.iter().zip(values).enumerate() {
+            if position > 0 {
+                self.push(", ");
+            }
+            self.push_value(field, value)?;
+        }
+        if row {
+            self.push(")");
+        }
+        Ok(())
+    }
+
     pub(crate) fn push_bound(&mut self, value: &Value) -> Result<()> {
         self.args.add_value(value)?;
         self.push_placeholder();
@@ -1016,6 +1274,9 @@ impl SqlBuilder {
                 self.push(op.operator());
                 self.push(" ");
                 self.push_value(field, value)?;
+            }
+            Condition::CompareRows { fields, op, values } => {
+                self.push_rows(fields, *op, values)?;
             }
             Condition::In { field, values } => {
                 if values.is_empty() {

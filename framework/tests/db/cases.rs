@@ -686,6 +686,279 @@ pub(crate) async fn keyset_pages_over_a_nullable_field(db: &Db) {
     }
 }
 
+/// The orderings the keyset cases page through: one field either way, mixed
+/// directions, a nullable first and a nullable later field, a decimal, the key.
+fn shipment_orderings() -> Vec<Vec<fw::Order<Shipment>>> {
+    vec![
+        vec![Shipment::SHIPPED_ON.asc()],
+        vec![Shipment::SHIPPED_ON.desc()],
+        vec![Shipment::SHIPPED_ON.asc(), Shipment::WEIGHT.desc()],
+        vec![
+            Shipment::WEIGHT.desc(),
+            Shipment::SHIPPED_ON.asc(),
+            Shipment::COST.desc(),
+        ],
+        vec![Shipment::DELIVERED_ON.asc()],
+        vec![Shipment::DELIVERED_ON.desc()],
+        vec![Shipment::DELIVERED_ON.asc(), Shipment::WEIGHT.desc()],
+        vec![Shipment::DELIVERED_ON.desc(), Shipment::SHIPPED_ON.desc()],
+        vec![Shipment::WEIGHT.asc(), Shipment::DELIVERED_ON.desc()],
+        vec![Shipment::COST.asc()],
+        vec![Shipment::ID.desc()],
+    ]
+}
+
+fn shipments_query(ordering: &[fw::Order<Shipment>]) -> fw::Query<Shipment> {
+    ordering
+        .iter()
+        .fold(Shipment::query(), |query, order| query.order_by(*order))
+}
+
+/// `rows` sorted as `ordering` promises, computed here rather than by the
+/// database: NULLs first ascending (as `Option`'s order has them), the key
+/// last in the first term's direction.
+fn sorted_as(mut rows: Vec<Shipment>, ordering: &[fw::Order<Shipment>]) -> Vec<i64> {
+    use std::cmp::Ordering;
+    let key_descending = ordering[0].is_descending();
+    rows.sort_by(|a, b| {
+        let mut order = Ordering::Equal;
+        for term in ordering {
+            let by_field = match term.field().name {
+                "id" => a.id.cmp(&b.id),
+                "shipped_on" => a.shipped_on.cmp(&b.shipped_on),
+                "weight" => a.weight.cmp(&b.weight),
+                "delivered_on" => a.delivered_on.cmp(&b.delivered_on),
+                "cost" => a.cost.cmp(&b.cost),
+                other => panic!("no oracle for `{other}`"),
+            };
+            order = order.then(if term.is_descending() {
+                by_field.reverse()
+            } else {
+                by_field
+            });
+        }
+        let by_key = a.id.cmp(&b.id);
+        order.then(if key_descending {
+            by_key.reverse()
+        } else {
+            by_key
+        })
+    });
+    rows.iter().map(|row| row.id).collect()
+}
+
+/// Every row exactly once, in order, paging forwards and backwards through
+/// every kind of ordering, whatever the page size: ties on every field,
+/// NULLs on either side of a page boundary, mixed directions, and decimals
+/// whose text would sort otherwise (`10.25` before `9.5`).
+pub(crate) async fn keyset_pages_hold_every_row_once_in_any_ordering(db: &Db) {
+    let costs = ["9.5", "10.25", "100", "0.75", "9.5"];
+    for n in 0..40_u32 {
+        Shipment::insert(
+            db,
+            NewShipment {
+                shipped_on: date("2026-01-01") + chrono::Duration::days(i64::from(n % 5)),
+                weight: (n % 3) as i32,
+                delivered_on: (n % 4 != 0)
+                    .then(|| date("2026-02-01") + chrono::Duration::days(i64::from(n % 6))),
+                cost: dec(costs[(n * 7 % 5) as usize]),
+            },
+        )
+        .await
+        .expect("shipment");
+    }
+    let rows = Shipment::query().all(db).await.unwrap();
+    for ordering in shipment_orderings() {
+        let expected = sorted_as(rows.clone(), &ordering);
+        let query = || shipments_query(&ordering);
+        let everything: Vec<i64> = query()
+            .all(db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(everything, expected, "one statement, ordering {ordering:?}");
+        // Locked, as a page read to be written is (a range of its own each
+        // for NULLs and values, locked where it is read).
+        let mut tx = db.begin().await.expect("begin");
+        let locked: Vec<i64> = query()
+            .limit(7)
+            .for_update()
+            .all(&mut tx)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        tx.commit().await.expect("commit");
+        assert_eq!(
+            locked,
+            expected[..7].to_vec(),
+            "locked, ordering {ordering:?}"
+        );
+        for page_size in [1, 3, 7] {
+            let mut walked: Vec<i64> = Vec::new();
+            let mut page = query().limit(page_size).all(db).await.unwrap();
+            while let Some(last) = page.last().cloned() {
+                assert!(
+                    walked.len() <= expected.len(),
+                    "the cursor is not advancing"
+                );
+                walked.extend(page.iter().map(|s| s.id));
+                page = query().limit(page_size).after(&last).all(db).await.unwrap();
+            }
+            assert_eq!(
+                walked, expected,
+                "forwards by {page_size}, ordering {ordering:?}"
+            );
+
+            let last = rows
+                .iter()
+                .find(|row| Some(&row.id) == expected.last())
+                .cloned()
+                .expect("the last row");
+            let mut walked_back: Vec<i64> = Vec::new();
+            let mut page = query()
+                .limit(page_size)
+                .before(&last)
+                .all(db)
+                .await
+                .unwrap();
+            while let Some(first) = page.first().cloned() {
+                assert!(
+                    walked_back.len() <= expected.len(),
+                    "the cursor is not advancing"
+                );
+                walked_back.splice(0..0, page.iter().map(|s| s.id));
+                page = query()
+                    .limit(page_size)
+                    .before(&first)
+                    .all(db)
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(
+                walked_back,
+                expected[..expected.len() - 1].to_vec(),
+                "backwards by {page_size}, ordering {ordering:?}"
+            );
+        }
+    }
+}
+
+/// A page deep in a large table is a range of the ordering's index: the
+/// plan bounds every index it reads by the first ordering field, for an
+/// ascending, a descending, a mixed and a nullable ordering (its NULLs and
+/// its values are two ranges), from a cursor on a value and on a NULL. The
+/// condition after a cursor written only as `(a > x) OR (a = x AND id > y)`
+/// gives PostgreSQL no bound: it reads the index from its start and
+/// filters, which this would catch.
+pub(crate) async fn a_deep_page_is_a_range_of_the_orderings_index(db: &Db) {
+    let seed = match crate::DATABASE {
+        fw::Dialect::Postgres => {
+            "INSERT INTO shipment (shipped_on, weight, delivered_on, cost) \
+             SELECT DATE '2026-01-01' + n % 400, n % 10, \
+                    CASE WHEN n % 5 = 0 THEN NULL ELSE DATE '2026-03-01' + n % 300 END, 1.5 \
+             FROM generate_series(1, 20000) AS n"
+        }
+        fw::Dialect::Sqlite => {
+            "WITH RECURSIVE numbers(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM numbers \
+                                           WHERE n < 20000) \
+             INSERT INTO shipment (shipped_on, weight, delivered_on, cost) \
+             SELECT date('2026-01-01', '+' || (n % 400) || ' days'), n % 10, \
+                    CASE WHEN n % 5 = 0 THEN NULL \
+                         ELSE date('2026-03-01', '+' || (n % 300) || ' days') END, '1.5' \
+             FROM numbers"
+        }
+    };
+    db.execute_raw(seed).await.expect("seed the shipments");
+    db.execute_raw("ANALYZE").await.expect("analyze");
+    // Cursors in the middle of each ordering: shipment n ships on day n % 400
+    // and, unless n % 5 = 0, is delivered on day n % 300 of its range.
+    let mid_shipped = Shipment::get(db, 10_201).await.expect("shipment 10201");
+    let mid_delivered = Shipment::get(db, 10_051).await.expect("shipment 10051");
+    let undelivered = Shipment::get(db, 10_000).await.expect("shipment 10000");
+    assert!(mid_delivered.delivered_on.is_some() && undelivered.delivered_on.is_none());
+    let cases = [
+        (vec![Shipment::SHIPPED_ON.asc()], &mid_shipped),
+        (vec![Shipment::SHIPPED_ON.desc()], &mid_shipped),
+        (
+            vec![Shipment::SHIPPED_ON.asc(), Shipment::WEIGHT.desc()],
+            &mid_shipped,
+        ),
+        (vec![Shipment::DELIVERED_ON.asc()], &mid_delivered),
+        (vec![Shipment::DELIVERED_ON.desc()], &mid_delivered),
+        (vec![Shipment::DELIVERED_ON.asc()], &undelivered),
+        (vec![Shipment::DELIVERED_ON.desc()], &undelivered),
+    ];
+    for (ordering, cursor) in cases {
+        let lead = ordering[0].field().column;
+        for backwards in [false, true] {
+            let query = shipments_query(&ordering).limit(50);
+            let query = if backwards {
+                query.before(cursor)
+            } else {
+                query.after(cursor)
+            };
+            let mut tx = db.begin().await.expect("begin");
+            if crate::DATABASE == fw::Dialect::Postgres {
+                // A table this small could be read whole; the plan asked
+                // about is the one for a table too large for that.
+                tx.execute_raw("SET LOCAL enable_seqscan = off")
+                    .await
+                    .expect("set");
+            }
+            let plan = query.explain(&mut tx).await.expect("explain");
+            tx.rollback().await.expect("rollback");
+            let unbounded = unbounded_reads(&plan, lead);
+            assert!(
+                unbounded.is_empty(),
+                "{ordering:?} from {cursor:?}, backwards = {backwards}: these reads are \
+                 not bounded by `{lead}`: {unbounded:?}\n{plan}"
+            );
+        }
+    }
+}
+
+/// The reads of `shipment` in `plan` that no condition on `column` bounds:
+/// a sequential scan, an index scan without an `Index Cond` on it
+/// (PostgreSQL), a `SCAN` or a `SEARCH` whose range is on something else
+/// (SQLite). SQLite's planner may read a nullable field's NULLs after a
+/// cursor by a range of the key (`rowid>?`) and sort them rather than by
+/// the ordering's index; that is a range too, and is allowed.
+fn unbounded_reads(plan: &str, column: &str) -> Vec<String> {
+    let lines: Vec<&str> = plan.lines().collect();
+    let mut unbounded = Vec::new();
+    let mut reads = 0;
+    for (position, line) in lines.iter().enumerate() {
+        let read = line.trim_start_matches([' ', '-', '>', '|', '`']);
+        if read.starts_with("Seq Scan") || read.starts_with("SCAN shipment") {
+            reads += 1;
+            unbounded.push(read.to_owned());
+        } else if read.contains("Index Scan") || read.contains("Index Only Scan") {
+            reads += 1;
+            let bounded = lines[position + 1..]
+                .iter()
+                .take_while(|detail| !detail.contains("->"))
+                .any(|detail| detail.contains("Index Cond:") && detail.contains(column));
+            if !bounded {
+                unbounded.push(read.to_owned());
+            }
+        } else if read.starts_with("SEARCH shipment") {
+            reads += 1;
+            let on_key = read.contains("USING INTEGER PRIMARY KEY (rowid");
+            if !read.contains(&format!("({column}")) && !on_key {
+                unbounded.push(read.to_owned());
+            }
+        }
+    }
+    if reads == 0 {
+        unbounded.push(format!("no read of `shipment` found in the plan:\n{plan}"));
+    }
+    unbounded
+}
+
 pub(crate) async fn upsert_inserts_updates_and_leaves_unchanged_rows_alone(db: &Db) {
     let inserted = Security::upsert(db, new_security("ACME", "000000001"), Security::CUSIP)
         .await
@@ -1159,6 +1432,8 @@ fw::testing::database_suite! {
         ordering_and_limit,
         keyset_pages_walk_forward_and_back,
         keyset_pages_over_a_nullable_field,
+        keyset_pages_hold_every_row_once_in_any_ordering,
+        a_deep_page_is_a_range_of_the_orderings_index,
         upsert_inserts_updates_and_leaves_unchanged_rows_alone,
         insert_many_is_all_or_nothing,
         transactions_commit_or_roll_back,

@@ -88,7 +88,24 @@ pub(crate) struct Position {
     pub(crate) last_dividend: Option<Ref<Dividend>>,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 5] {
+/// Shipments, for keyset pages: indexed, by the ordering fields then the key,
+/// for the orderings whose plans the cases check.
+#[derive(Clone, PartialEq)]
+#[fw::model(
+    index(shipped_on, id),
+    index(delivered_on, id),
+    index(shipped_on, weight)
+)]
+pub(crate) struct Shipment {
+    pub(crate) id: i64,
+    pub(crate) shipped_on: NaiveDate,
+    pub(crate) weight: i32,
+    pub(crate) delivered_on: Option<NaiveDate>,
+    #[field(max_digits = 12, decimal_places = 2)]
+    pub(crate) cost: Decimal,
+}
+
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 6] {
     use fw::Model;
     [
         Security::SCHEMA,
@@ -96,5 +113,6 @@ pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 5] {
         Account::SCHEMA,
         Position::SCHEMA,
         Contact::SCHEMA,
+        Shipment::SCHEMA,
     ]
 }
