@@ -63,7 +63,7 @@ pub struct DataSize {
     /// Positions per account, each in a different security.
     pub positions_per_account: u32,
     /// Dividends added after the others by one `INSERT ... SELECT` over a
-    /// series of numbers (see [`insert_bulk_dividends`]): a large table in
+    /// series of numbers (see `insert_bulk_dividends`): a large table in
     /// seconds, for the deep-page run.
     pub bulk_dividends: u32,
 }
