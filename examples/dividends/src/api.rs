@@ -5,7 +5,7 @@
 //! compliance.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fw::Ref;
+use fw::{Model as _, Ref};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 

@@ -898,7 +898,6 @@ impl fw::RowAction for Touch {
 /// no request can provoke here (a conflict, an unavailable database, and
 /// `serve`'s own refusals).
 pub(crate) async fn every_route_answers_only_what_its_operation_lists(fixture: Fixture) {
-    use example_dividends::api::SecurityResource;
     let api = example_dividends::api::api().row_action::<Touch>();
     let document = api.openapi_json();
     let router = api.into_router(fixture.test_db.context());
