@@ -52,7 +52,7 @@ pub(crate) type Schemas = Vec<(String, RefOr<Schema>)>;
 /// together with the answer, or not at all when it returns an error.
 ///
 /// ```
-/// use fw::{ApiError, RequestContext, Tx};
+/// use fw::{ApiError, Model as _, RequestContext, Tx};
 /// # #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, fw::Choices)]
 /// # pub enum Status { Open, Closed }
 /// # #[fw::model]
