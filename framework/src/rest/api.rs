@@ -31,12 +31,7 @@ use fw_core::access::Access;
 /// ```ignore
 /// let api = fw::Api::new("Dividends", "1.0.0")
 ///     .resource::<DividendResource>()
-///     .action::<DividendResource, _, _>(
-///         "cancel",
-///         "Cancel a dividend",
-///         fw::Access::Permission("cancel_dividend"),
-///         cancel,
-///     );
+///     .row_action::<CancelDividend>();
 /// ```
 #[derive(Clone)]
 pub struct Api {
