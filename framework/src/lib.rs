@@ -49,8 +49,8 @@ pub use model::Model;
 pub use model::query::{Column, ConflictTarget, Cursor, Filter, Lookup, Order, Query, TextField};
 pub use reference::Ref;
 pub use rest::{
-    Action, Api, ApiError, FieldError, FilterSpec, Hooks, RequestContext, Resource, ResourceField,
-    ResourceSpec, Through,
+    Action, ActionBody, Api, ApiError, CollectionAction, FieldError, FilterSpec, Hooks,
+    RequestContext, Resource, ResourceField, ResourceSpec, RowAction, Through, Validate,
 };
 pub use settings::edge::{CorsConfig, CorsOrigins, EdgeConfig};
 pub use settings::observe::{AccessLog, ObserveConfig};

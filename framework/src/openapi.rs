@@ -20,7 +20,7 @@ use serde_json::{Value as Json, json};
 
 use crate::auth::Access;
 use crate::model::query::Lookup;
-use crate::rest::routes::{self, Route, Step, Target};
+use crate::rest::routes::{self, Route, Step};
 use crate::rest::{Action, PROBLEM_JSON, ResourceSpec};
 use crate::schema::{Constraints, FieldSchema, SqlType};
 use fw_core::api::list::{self, MAX_IN_VALUES, MAX_SEARCH_LENGTH};
@@ -801,7 +801,7 @@ fn operation(
     }
     responses.extend(error_refs(&route.refusals()));
     let mut parameters = Vec::new();
-    if route.target != Target::Collection {
+    if route.target.names_row() {
         parameters.push(id_parameter(spec));
     }
     for step in route.steps {
@@ -923,24 +923,109 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
     }
 }
 
-/// Adds a custom action's operation.
-pub(crate) fn add_action(
+/// Adds row action `A`'s operation (see [`RowAction`](crate::RowAction)):
+/// the row as its resource shows it, with its `ETag`.
+pub(crate) fn add_row_action<A: crate::RowAction>(document: &mut Json) {
+    use crate::rest::ActionBody as _;
+    let spec = <A::Resource as crate::Resource>::SPEC;
+    let mut named = Vec::new();
+    let body = A::Body::schema(&mut named);
+    let route = routes::row_action(A::NAME, body.is_some());
+    let success = item_response(spec.name, "The row after the action.", true);
+    let action = ActionOperation {
+        route: &route,
+        name: A::NAME,
+        summary: A::SUMMARY,
+        access: A::ACCESS,
+        errors: A::ERRORS,
+    };
+    add_action_operation(document, spec, &action, body, success, named);
+}
+
+/// Adds collection action `A`'s operation (see
+/// [`CollectionAction`](crate::CollectionAction)), answering its `Output`.
+pub(crate) fn add_collection_action<A: crate::CollectionAction>(document: &mut Json) {
+    use crate::rest::ActionBody as _;
+    use utoipa::PartialSchema as _;
+    let spec = <A::Resource as crate::Resource>::SPEC;
+    let mut named = Vec::new();
+    let body = A::Body::schema(&mut named);
+    let route = routes::collection_action(A::NAME, body.is_some());
+    let output = <A::Output as utoipa::ToSchema>::name().into_owned();
+    if !named.iter().any(|(known, _)| *known == output) {
+        named.push((output.clone(), A::Output::schema()));
+        <A::Output as utoipa::ToSchema>::schemas(&mut named);
+    }
+    let success = json!({
+        "description": "The action's answer.",
+        "content": {"application/json": {"schema": schema_ref(&output)}},
+    });
+    let action = ActionOperation {
+        route: &route,
+        name: A::NAME,
+        summary: A::SUMMARY,
+        access: A::ACCESS,
+        errors: A::ERRORS,
+    };
+    add_action_operation(document, spec, &action, body, success, named);
+}
+
+/// What the document says of a custom action besides its body and answer.
+struct ActionOperation<'a> {
+    route: &'a Route,
+    name: &'static str,
+    summary: &'static str,
+    access: Access,
+    /// The statuses the action answers itself.
+    errors: &'static [axum::http::StatusCode],
+}
+
+/// Adds a custom action's operation, answering `success`, reading `body`
+/// when it has one, with the schemas they name.
+fn add_action_operation(
     document: &mut Json,
     spec: &ResourceSpec,
-    action: &'static str,
-    summary: &str,
-    access: Access,
+    action: &ActionOperation<'_>,
+    body: Option<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    success: Json,
+    named: Vec<(
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+    )>,
 ) {
-    let route = routes::custom_action(action);
-    let op = operation(
+    for (name, schema) in named {
+        // utoipa's model is plain data with text keys, which always serializes.
+        document["components"]["schemas"][name] = serde_json::to_value(schema).unwrap_or_default();
+    }
+    let mut op = operation(
         spec,
-        &route,
-        access,
-        format!("{action}{}", spec.model.name),
-        summary.to_owned(),
-        item_response(spec.name, "The row after the action.", true),
+        action.route,
+        action.access,
+        format!("{}{}", action.name, spec.model.name),
+        action.summary.to_owned(),
+        success,
     );
-    add_operation(document, spec, &route, op);
+    if let Some(body) = body {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": serde_json::to_value(body).unwrap_or_default()}},
+        });
+    }
+    for status in action.errors {
+        let code = status.as_str();
+        if op["responses"].get(code).is_some() {
+            continue;
+        }
+        op["responses"][code] = if document["components"]["responses"].get(code).is_some() {
+            json!({"$ref": format!("#/components/responses/{code}")})
+        } else {
+            json!({
+                "description": status.canonical_reason().unwrap_or("An error of the action."),
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            })
+        };
+    }
+    add_operation(document, spec, action.route, op);
 }
 
 /// Puts `operation` at `route`'s path and method.

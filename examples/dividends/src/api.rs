@@ -5,12 +5,13 @@
 //! compliance.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fw::Ref;
+use fw::{Model as _, Ref};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::models::{
-    Dividend, DividendKind, DividendStatus, NewDividend, Security, dates_out_of_order,
+    Dividend, DividendKind, DividendPatch, DividendStatus, NewDividend, Security,
+    dates_out_of_order,
 };
 
 /// A listed security.
@@ -132,6 +133,60 @@ pub struct AccountResource {
     pub version: i64,
 }
 
+/// What an operator sends to cancel an announcement by hand: its
+/// announcement id again, so that a mistyped `{id}` in the path cancels
+/// nothing.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancellation {
+    /// The clearing firm's id of the announcement to cancel.
+    #[schema(min_length = 1, max_length = 20, pattern = "^[A-Z0-9]{1,20}$")]
+    pub announcement_id: String,
+}
+
+impl fw::Validate for Cancellation {}
+
+/// `POST /dividends/{id}/cancel`: operations staff cancel an announcement
+/// the issuer withdrew before the clearing firm's file says so. The row is
+/// locked while it is checked and changed, and the change log records who
+/// cancelled it; the next file's record for the announcement corrects it
+/// either way.
+#[derive(Debug)]
+pub struct CancelDividend;
+
+impl fw::RowAction for CancelDividend {
+    type Resource = DividendResource;
+    type Body = Cancellation;
+    const NAME: &'static str = "cancel";
+    const SUMMARY: &'static str = "Cancel an announcement by hand";
+    const ACCESS: fw::Access = fw::Access::Permission("change_dividend");
+
+    async fn run(
+        _request: &fw::RequestContext,
+        tx: &mut fw::Tx,
+        dividend: Dividend,
+        cancellation: Cancellation,
+    ) -> Result<Dividend, fw::ApiError> {
+        if cancellation.announcement_id != dividend.announcement_id {
+            return Err(fw::ApiError::invalid(
+                "/announcement_id",
+                "mismatch",
+                "is not the announcement id of the dividend in the path",
+            ));
+        }
+        if dividend.status == DividendStatus::Cancelled {
+            return Err(fw::ApiError::conflict(
+                "the announcement is cancelled already",
+            ));
+        }
+        let patch = DividendPatch {
+            status: Some(DividendStatus::Cancelled),
+            ..DividendPatch::default()
+        };
+        Ok(Dividend::patch(tx, dividend.id, patch).await?)
+    }
+}
+
 /// The rules a dividend entered over HTTP is held to beside its fields' own:
 /// the import's, so both ways in agree.
 #[derive(Debug)]
@@ -173,6 +228,7 @@ pub fn api() -> fw::Api {
     fw::Api::new("Dividends", env!("CARGO_PKG_VERSION"))
         .resource::<SecurityResource>()
         .resource::<DividendResource>()
+        .row_action::<CancelDividend>()
         .resource::<AccountResource>()
         .route_documented(
             crate::upcoming::PATH,

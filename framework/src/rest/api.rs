@@ -1,7 +1,6 @@
 //! [`Api`]: the resources and handlers an application serves, and the OpenAPI
 //! document assembled from the same registrations.
 
-use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
@@ -13,9 +12,10 @@ use fw_core::names::snake_case;
 use serde_json::Value as Json;
 
 use super::access::RequireAccess;
-use super::handlers::{action_router, not_found, resource_router, unsupported_method};
+use super::action::{self, ActionBody as _, CollectionAction, RowAction};
+use super::handlers::{not_found, resource_router, unsupported_method};
 use super::routes::{self, Route};
-use super::{ApiError, RequestContext, Resource, ResourceSpec};
+use super::{ApiError, Resource, ResourceSpec};
 use crate::context::AppContext;
 use crate::openapi;
 use fw_core::access::Access;
@@ -31,12 +31,7 @@ use fw_core::access::Access;
 /// ```ignore
 /// let api = fw::Api::new("Dividends", "1.0.0")
 ///     .resource::<DividendResource>()
-///     .action::<DividendResource, _, _>(
-///         "cancel",
-///         "Cancel a dividend",
-///         fw::Access::Permission("cancel_dividend"),
-///         cancel,
-///     );
+///     .row_action::<CancelDividend>();
 /// ```
 #[derive(Clone)]
 pub struct Api {
@@ -58,11 +53,9 @@ struct Documentation {
 #[derive(Clone)]
 enum Documented {
     Resource(&'static ResourceSpec),
+    /// A custom action, which adds its operation and schemas.
     Action {
-        spec: &'static ResourceSpec,
-        name: &'static str,
-        summary: &'static str,
-        access: Access,
+        document: fn(&mut Json),
     },
     Path {
         path: &'static str,
@@ -137,41 +130,53 @@ impl Api {
         self
     }
 
-    /// Registers a custom action on one row of `R`: `POST {path}/{id}/{name}`
-    /// runs `action` with the row (scoped like every other read of `R`) and
-    /// answers with the row it returns. Only callers `access` admits reach it
-    /// (401 without credentials, 403 without the permission), checked before
-    /// the row is read; the OpenAPI operation states it.
-    ///
-    /// A request's `If-Match` is checked against the row before `action` runs
-    /// (400 when malformed, 412 when it names another version). The row is read
-    /// outside any transaction, so an action that writes it should write with
-    /// [`Model::patch_if_version`](crate::Model::patch_if_version) at the row's
-    /// version: a writer that got in between is then a 412 (`?` turns its
-    /// [`Error::StaleVersion`](crate::Error::StaleVersion) into one), not overwritten.
-    pub fn action<R, F, Fut>(
-        mut self,
-        name: &'static str,
-        summary: &'static str,
-        access: Access,
-        action: F,
-    ) -> Api
-    where
-        R: Resource,
-        F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
-        Fut: Future<Output = Result<R::Model, ApiError>> + Send + 'static,
-    {
-        let route = routes::custom_action(name);
+    /// Registers row action `A` (see [`RowAction`]): `POST {path}/{id}/{name}`
+    /// on the rows of its resource, served and documented like the built-in
+    /// actions. An action whose name is not a path segment fw accepts, or is
+    /// `history`, does not compile.
+    pub fn row_action<A: RowAction>(mut self) -> Api {
+        const {
+            assert!(
+                action::is_action_name(A::NAME),
+                "a custom action's name is 1 to 64 lowercase ASCII letters, digits, `-` and `_`, starting with a letter"
+            )
+        };
+        const {
+            assert!(
+                !action::is_history(A::NAME),
+                "`history` is the route of every row's history; name the action otherwise"
+            )
+        };
+        let spec = <A::Resource as Resource>::SPEC;
+        let route = routes::row_action(A::NAME, A::Body::schema(&mut Vec::new()).is_some());
+        self.router = self.router.merge(action::row_action_router::<A>(&route));
+        self.documentation.registrations.push(Documented::Action {
+            document: openapi::add_row_action::<A>,
+        });
+        self.registered(spec).routes.push(route);
+        self
+    }
+
+    /// Registers collection action `A` (see [`CollectionAction`]):
+    /// `POST {path}/{name}` on its resource's collection, served and
+    /// documented like the built-in actions. An action whose name is not a
+    /// path segment fw accepts does not compile.
+    pub fn collection_action<A: CollectionAction>(mut self) -> Api {
+        const {
+            assert!(
+                action::is_action_name(A::NAME),
+                "a custom action's name is 1 to 64 lowercase ASCII letters, digits, `-` and `_`, starting with a letter"
+            )
+        };
+        let spec = <A::Resource as Resource>::SPEC;
+        let route = routes::collection_action(A::NAME, A::Body::schema(&mut Vec::new()).is_some());
         self.router = self
             .router
-            .merge(action_router::<R, F, Fut>(&route, access, action));
+            .merge(action::collection_action_router::<A>(&route));
         self.documentation.registrations.push(Documented::Action {
-            spec: R::SPEC,
-            name,
-            summary,
-            access,
+            document: openapi::add_collection_action::<A>,
         });
-        self.registered(R::SPEC).routes.push(route);
+        self.registered(spec).routes.push(route);
         self
     }
 
@@ -297,8 +302,6 @@ impl Api {
         self
     }
 
-    /// Whether any registered operation writes: a resource that creates,
-    /// updates or deletes, or a custom action. Those accept an `Idempotency-Key`.
     /// Whether a resource of the API shows sensitive fields (to callers with
     /// the permission that reveals them), so that reads are audited.
     pub(crate) fn reveals(&self) -> bool {
@@ -314,6 +317,8 @@ impl Api {
         )
     }
 
+    /// Whether any registered operation writes: a resource that creates,
+    /// updates or deletes, or a custom action. Those accept an `Idempotency-Key`.
     pub(crate) fn writes(&self) -> bool {
         self.documentation
             .registrations
@@ -429,12 +434,7 @@ impl Documentation {
         for registration in &self.registrations {
             match registration {
                 Documented::Resource(spec) => openapi::add_resource(&mut document, spec),
-                Documented::Action {
-                    spec,
-                    name,
-                    summary,
-                    access,
-                } => openapi::add_action(&mut document, spec, name, summary, *access),
+                Documented::Action { document: add } => add(&mut document),
                 Documented::Path {
                     path,
                     access,

@@ -138,6 +138,15 @@ pub enum ApiError {
         /// What failed, for the operator.
         detail: String,
     },
+    /// Another client error, with a status a custom action declares it
+    /// answers (see [`RowAction::ERRORS`](crate::RowAction::ERRORS)): made
+    /// with [`ApiError::refused`].
+    Refused {
+        /// A 4xx status.
+        status: StatusCode,
+        /// What is wrong, in terms the caller can act on.
+        detail: String,
+    },
     /// 500: a failure on our side. The cause is logged, never sent.
     Internal {
         /// The cause, for the log.
@@ -183,6 +192,28 @@ impl ApiError {
         }
     }
 
+    /// A 409 explaining what conflicts: for an action refused by the row's
+    /// state (cancelling what is cancelled already).
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError::Conflict {
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A refusal with 4xx `status`, explained by `detail`; any other status
+    /// is a 500 (logged), as only a client error is the client's to fix.
+    pub fn refused(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        let detail = detail.into();
+        if status.is_client_error() {
+            ApiError::Refused { status, detail }
+        } else {
+            ApiError::internal(format!(
+                "refused with {status}, which is not a client error: {detail}"
+            ))
+        }
+    }
+
     /// A 400 explaining what is malformed.
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError::BadRequest {
@@ -224,6 +255,7 @@ impl ApiError {
             ApiError::ServiceUnavailable { .. } | ApiError::NotReady { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            ApiError::Refused { status, .. } => *status,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -235,7 +267,8 @@ impl ApiError {
             | ApiError::Conflict { detail, .. }
             | ApiError::PreconditionFailed { detail }
             | ApiError::ServiceUnavailable { detail, .. }
-            | ApiError::NotReady { detail, .. } => detail.clone(),
+            | ApiError::NotReady { detail, .. }
+            | ApiError::Refused { detail, .. } => detail.clone(),
             ApiError::Unauthenticated { .. } => {
                 "authenticate and send the credentials with the request".to_owned()
             }
@@ -468,14 +501,45 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// A database error from code of the application's own (a custom action, a
+/// hook) that `?` returns: what the request can fix is a 4xx, as in the
+/// built-in handlers (which name fields by their API names, see
+/// `ApiError::from_db`; here they are the model's).
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         match error {
             Error::NotFound { .. } => ApiError::NotFound,
-            // A custom action's `patch_if_version` whose row moved on is the
-            // client's precondition failing, not the server's.
+            // A `patch_if_version` whose row moved on is the client's
+            // precondition failing, not the server's.
             Error::StaleVersion { expected, .. } => ApiError::stale_version(expected),
             Error::Unavailable { cause, .. } => ApiError::unavailable(cause, &error),
+            Error::UniqueViolation { fields, .. } => ApiError::Conflict {
+                detail: format!(
+                    "another row already has the same {}",
+                    fields
+                        .iter()
+                        .map(|field| format!("`{field}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                errors: fields
+                    .iter()
+                    .map(|field| {
+                        FieldError::new(
+                            format!("/{field}"),
+                            "unique",
+                            "this value is already taken",
+                        )
+                    })
+                    .collect(),
+            },
+            Error::ForeignKeyViolation { .. } => ApiError::conflict(
+                "the write refers to a row that does not exist, or rows still refer to the one \
+                 it deletes",
+            ),
+            Error::CheckViolation { .. } | Error::NotNullViolation { .. } => {
+                ApiError::invalid("", "constraint", "a value violates a constraint")
+            }
             error => ApiError::internal(error),
         }
     }

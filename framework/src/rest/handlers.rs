@@ -201,7 +201,7 @@ where
 
 /// Commits a write's transaction, storing `response` in it as the answer to
 /// the request's `Idempotency-Key` when it sent one.
-async fn commit(
+pub(super) async fn commit(
     request: &RequestContext,
     mut tx: Tx,
     response: Response,
@@ -274,7 +274,7 @@ fn accepts_json(headers: &HeaderMap) -> bool {
 
 /// `body` as a JSON response. Serialization cannot fail: bodies are made of
 /// strings, numbers and the framework's field types, never maps with non-text keys.
-fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+pub(super) fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = (status, bytes).into_response();
     response.headers_mut().insert(
@@ -321,7 +321,11 @@ fn representations<R: Resource, S: Serializer>(
 }
 
 /// A row's representation with its `ETag`.
-fn row_response<R: Resource>(status: StatusCode, row: &R::Model, reveal: Reveal) -> Response {
+pub(super) fn row_response<R: Resource>(
+    status: StatusCode,
+    row: &R::Model,
+    reveal: Reveal,
+) -> Response {
     let mut response = json_response(status, &Representation::<R>(row, reveal));
     if let Some(etag) = etag(row) {
         response.headers_mut().insert(header::ETAG, etag);
@@ -331,7 +335,7 @@ fn row_response<R: Resource>(status: StatusCode, row: &R::Model, reveal: Reveal)
 
 /// Records in the read audit that `request` is shown `row`'s sensitive
 /// fields that `reveal` shows (see [`reads`]).
-async fn record_row<R: Resource>(
+pub(super) async fn record_row<R: Resource>(
     conn: Conn<'_>,
     request: &RequestContext,
     reveal: Reveal,
@@ -374,7 +378,7 @@ fn not_modified(ok: Response) -> Response {
 
 /// The primary key a path segment names; a segment that is not a valid key
 /// cannot name a row, so it is a 404.
-fn path_key<M: Model>(id: Option<String>) -> Result<Value, ApiError> {
+pub(super) fn path_key<M: Model>(id: Option<String>) -> Result<Value, ApiError> {
     id.and_then(|id| parse_text(M::SCHEMA.primary_key(), &id).ok())
         .ok_or(ApiError::NotFound)
 }
@@ -405,7 +409,7 @@ async fn fetch<'c, R: Resource>(
 /// [`fetch`], locking the row until `tx` ends: a write reads the row it checks
 /// (`If-Match`, hooks) and changes in one step, so another writer cannot get
 /// in between and an unconditional write never fails on a version it did not ask for.
-async fn fetch_for_update<R: Resource>(
+pub(super) async fn fetch_for_update<R: Resource>(
     request: &RequestContext,
     tx: &mut Tx,
     key: Value,
@@ -433,7 +437,10 @@ fn db_error<R: Resource>(error: crate::Error) -> ApiError {
 
 /// Refuses a write whose `If-Match` does not name `current`'s version (412).
 /// A row without a version matches only `*`.
-fn check_if_match<M: Model>(if_match: Option<&Condition<'_>>, current: &M) -> Result<(), ApiError> {
+pub(super) fn check_if_match<M: Model>(
+    if_match: Option<&Condition<'_>>,
+    current: &M,
+) -> Result<(), ApiError> {
     let Some(if_match) = if_match else {
         return Ok(());
     };
@@ -639,37 +646,20 @@ async fn destroy<R: Resource>(
     commit(&request, tx, StatusCode::NO_CONTENT.into_response()).await
 }
 
-/// A custom action on one row, served at `route` ([`routes::custom_action`]):
-/// runs `action` with the row the caller may see, and answers with the row it returns.
-pub(crate) fn action_router<R, F, Fut>(
+/// The router of a custom action served at `route`, to callers `access`
+/// admits: `handler` takes the request, the `{id}` segment (on a row) and the
+/// body, as every resource handler does (see `add`).
+pub(super) fn mount_action<R, F, Fut>(
     route: &Route,
     access: Access,
-    action: F,
+    handler: F,
 ) -> Router<AppContext>
 where
     R: Resource,
-    F: Fn(RequestContext, R::Model) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<R::Model, ApiError>> + Send + 'static,
+    F: Fn(RequestContext, Option<String>, Body) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, ApiError>> + Send + 'static,
 {
-    let methods = add(
-        None,
-        method_filter(route),
-        access,
-        move |request: RequestContext, id: Option<String>, _body: Body| {
-            let action = action.clone();
-            async move {
-                let key = path_key::<R::Model>(id)?;
-                let if_match = preconditions::if_match(&request.headers)?;
-                let current = fetch::<R>(&request, request.db(), key).await?;
-                check_if_match(if_match.as_ref(), &current)?;
-                let reveal = Reveal::for_caller(R::SPEC, &request.caller);
-                let audit = request.clone();
-                let row = action(request, current).await?;
-                record_row::<R>(audit.db().into(), &audit, reveal, &row).await?;
-                Ok(row_response::<R>(StatusCode::OK, &row, reveal))
-            }
-        },
-    );
+    let methods = add(None, method_filter(route), access, handler);
     Router::new().route(
         &route.target.path(R::SPEC),
         methods.fallback(method_not_allowed(route.methods())),

@@ -7,6 +7,7 @@
 //! same way and the generated code stays small.
 
 mod access;
+mod action;
 mod api;
 mod error;
 mod handlers;
@@ -15,6 +16,7 @@ mod input;
 mod params;
 mod preconditions;
 pub(crate) mod routes;
+mod schema_check;
 
 use std::future::Future;
 
@@ -30,6 +32,7 @@ use crate::model::query::{Filter, Lookup};
 use crate::schema::{FieldSchema, ModelSchema};
 use fw_core::access::Access;
 
+pub use action::{ActionBody, CollectionAction, RowAction, Validate};
 pub use api::Api;
 pub use error::{ApiError, FieldError};
 pub(crate) use error::{CHALLENGE, PROBLEM_JSON};

@@ -18,8 +18,10 @@ pub(crate) enum Target {
     Collection,
     /// `{path}/{id}`.
     Item,
-    /// `{path}/{id}/{name}`: `history`, or a custom action's name.
+    /// `{path}/{id}/{name}`: `history`, or a row action's name.
     ItemSubpath(&'static str),
+    /// `{path}/{name}`: a collection action's name.
+    CollectionSubpath(&'static str),
 }
 
 impl Target {
@@ -29,7 +31,13 @@ impl Target {
             Target::Collection => spec.path.to_owned(),
             Target::Item => spec.item_path(),
             Target::ItemSubpath(name) => format!("{}/{name}", spec.item_path()),
+            Target::CollectionSubpath(name) => format!("{}/{name}", spec.path),
         }
+    }
+
+    /// Whether the path names one row with its `{id}` segment.
+    pub(crate) fn names_row(self) -> bool {
+        matches!(self, Target::Item | Target::ItemSubpath(_))
     }
 }
 
@@ -215,15 +223,46 @@ pub(crate) fn resource_routes(
     ROUTES.iter().filter(|(action, _)| spec.has(*action))
 }
 
-/// The route of custom action `name`: `POST {path}/{id}/{name}` runs it on the
-/// row (checked against `If-Match`) and answers with the row it returns. What
-/// the action itself writes is its own; an `Idempotency-Key` makes it run once.
-pub(crate) fn custom_action(name: &'static str) -> Route {
+/// The route of row action `name` (see [`RowAction`](super::RowAction)):
+/// `POST {path}/{id}/{name}`, answering with the row; `body` when the action
+/// reads one. The action's own writes are its `Write` step.
+pub(crate) fn row_action(name: &'static str, body: bool) -> Route {
     Route {
         method: Method::POST,
         target: Target::ItemSubpath(name),
         success: StatusCode::OK,
-        steps: &[Step::FindRow, Step::IfMatch, Step::IdempotencyKey],
+        steps: if body {
+            &[
+                Step::FindRow,
+                Step::IfMatch,
+                Step::IdempotencyKey,
+                Step::JsonBody,
+                Step::Write,
+            ]
+        } else {
+            &[
+                Step::FindRow,
+                Step::IfMatch,
+                Step::IdempotencyKey,
+                Step::Write,
+            ]
+        },
+    }
+}
+
+/// The route of collection action `name` (see
+/// [`CollectionAction`](super::CollectionAction)): `POST {path}/{name}`;
+/// `body` when the action reads one.
+pub(crate) fn collection_action(name: &'static str, body: bool) -> Route {
+    Route {
+        method: Method::POST,
+        target: Target::CollectionSubpath(name),
+        success: StatusCode::OK,
+        steps: if body {
+            &[Step::IdempotencyKey, Step::JsonBody, Step::Write]
+        } else {
+            &[Step::IdempotencyKey, Step::Write]
+        },
     }
 }
 
@@ -326,8 +365,16 @@ mod tests {
             .1;
         assert_eq!(history.refusals(), [404, 406, 503]);
         assert_eq!(
-            custom_action("cancel").refusals(),
+            row_action("cancel", false).refusals(),
             [400, 404, 406, 409, 412, 413, 422, 503]
+        );
+        assert_eq!(
+            row_action("postpone", true).refusals(),
+            [400, 404, 406, 409, 412, 413, 415, 422, 503]
+        );
+        assert_eq!(
+            collection_action("recompute", false).refusals(),
+            [400, 406, 409, 413, 422, 503]
         );
     }
 
@@ -336,10 +383,11 @@ mod tests {
     #[test]
     fn every_refusal_is_a_shared_response() {
         let document = crate::openapi::empty_document("test", "0.1.0");
-        let routes = ROUTES
-            .iter()
-            .map(|(_, route)| route.clone())
-            .chain([custom_action("cancel")]);
+        let routes = ROUTES.iter().map(|(_, route)| route.clone()).chain([
+            row_action("cancel", false),
+            row_action("postpone", true),
+            collection_action("recompute", true),
+        ]);
         for route in routes {
             for status in route.refusals() {
                 assert!(

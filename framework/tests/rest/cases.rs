@@ -1431,6 +1431,249 @@ pub(crate) async fn custom_actions_and_plain_handlers(app: Router, _db: fw::Db) 
     assert_eq!(not_allowed.header("allow"), "GET,HEAD");
 }
 
+/// The codes of a 422's field errors, by pointer, in the order the server
+/// gave them.
+fn field_errors(reply: &Reply) -> Vec<(String, String)> {
+    reply.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    reply.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|error| {
+            (
+                error["pointer"].as_str().expect("pointer").to_owned(),
+                error["code"].as_str().expect("code").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A row action's body is checked against the bounds its schema documents,
+/// then deserialized, then against its own rules, each failure a 422 naming
+/// the field; the action runs in the write's transaction, so what it wrote
+/// before failing is not kept; a status it does not declare is a 500.
+pub(crate) async fn custom_actions_read_and_check_their_bodies(app: Router, db: fw::Db) {
+    let security = create_security(&app, "ACME").await;
+    let dividend = create_dividend(&app, &security, "2026-01-10", "0.10", None).await;
+    let postpone = format!("/dividends/{}/postpone", dividend["id"]);
+    let post = |body: Json| {
+        let (app, postpone) = (app.clone(), postpone.clone());
+        async move { send(&app, "POST", &postpone, &[], Some(body)).await }
+    };
+    let valid = json!({"pay_date": "2026-02-20", "reason": "issuer delay"});
+    let with = |field: &str, value: Json| {
+        let mut body = valid.clone();
+        body[field] = value;
+        body
+    };
+    let cases = [
+        (
+            json!({}),
+            vec![("/pay_date", "required"), ("/reason", "required")],
+        ),
+        (with("reason", json!("")), vec![("/reason", "min_length")]),
+        (
+            with("reason", json!("x".repeat(41))),
+            vec![("/reason", "max_length")],
+        ),
+        (
+            with("reason", json!("<b>late</b>")),
+            vec![("/reason", "pattern")],
+        ),
+        (
+            with("labels", json!(["a", "b", "c", "d"])),
+            vec![("/labels", "max_items")],
+        ),
+        (with("days", json!(0)), vec![("/days", "minimum")]),
+        (with("days", json!(366)), vec![("/days", "maximum")]),
+        (
+            with("urgent", json!(true)),
+            vec![("/urgent", "unknown_field")],
+        ),
+        (
+            with("pay_date", json!("soon")),
+            vec![("/pay_date", "invalid")],
+        ),
+        (with("labels", json!([1])), vec![("/labels/0", "invalid")]),
+        (with("reason", json!("   ")), vec![("/reason", "blank")]),
+        (
+            with("pay_date", json!("2026-01-09")),
+            vec![("/pay_date", "before_ex_date")],
+        ),
+    ];
+    for (body, expected) in cases {
+        let reply = post(body.clone()).await;
+        let expected: Vec<(String, String)> = expected
+            .into_iter()
+            .map(|(pointer, code)| (pointer.to_owned(), code.to_owned()))
+            .collect();
+        assert_eq!(field_errors(&reply), expected, "{body}");
+    }
+    let not_json = send_with_header(
+        &app,
+        "POST",
+        &postpone,
+        ("content-type", b"text/plain"),
+        None,
+    )
+    .await;
+    not_json.assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let postponed = post(with("labels", json!(["issuer"]))).await;
+    assert_eq!(postponed.status, StatusCode::OK, "{}", postponed.body);
+    assert_eq!(postponed.body["pay_date"], json!("2026-02-20"));
+    assert_eq!(postponed.body["status"], json!("changed"));
+    assert_eq!(postponed.header("etag"), "\"2\"");
+    // Written, then failed with a status it does not declare: a 500, and
+    // the write rolled back with the transaction.
+    let cancel = format!("/dividends/{}/cancel", dividend["id"]);
+    send(&app, "POST", &cancel, &[], None).await;
+    let misbehave = format!("/dividends/{}/misbehave", dividend["id"]);
+    send(&app, "POST", &misbehave, &[], None)
+        .await
+        .assert_problem(StatusCode::INTERNAL_SERVER_ERROR);
+    let row = Dividend::query()
+        .filter(Dividend::ID.eq(dividend["id"].as_i64().expect("id")))
+        .first(&db)
+        .await
+        .expect("read")
+        .expect("the row");
+    assert_eq!(
+        row.status,
+        DividendStatus::Cancelled,
+        "nothing of the failed action is kept"
+    );
+    assert_eq!(row.version, 3);
+}
+
+/// A collection action reads its body, runs in one transaction, answers
+/// its output, and refuses with the status it declares.
+pub(crate) async fn collection_actions_answer_their_output(app: Router, _db: fw::Db) {
+    let acme = create_security(&app, "ACME").await;
+    let other = create_security(&app, "OTHER").await;
+    for ex_date in ["2026-01-10", "2026-02-10"] {
+        create_dividend(&app, &acme, ex_date, "0.10", None).await;
+    }
+    let kept = create_dividend(&app, &other, "2026-01-10", "0.10", None).await;
+    let uri = "/dividends/cancel-security";
+    let cancelled = send(
+        &app,
+        "POST",
+        uri,
+        &[],
+        Some(json!({"security": acme["id"]})),
+    )
+    .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body, json!({"changed": 2}));
+    let listed = send(
+        &app,
+        "GET",
+        &format!("/dividends?security={}", acme["id"]),
+        &[],
+        None,
+    )
+    .await;
+    for row in listed.body["results"].as_array().expect("results") {
+        assert_eq!(row["status"], json!("cancelled"));
+    }
+    let kept = send(
+        &app,
+        "GET",
+        &format!("/dividends/{}", kept["id"]),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(kept.body["status"], json!("announced"));
+    let again = send(
+        &app,
+        "POST",
+        uri,
+        &[],
+        Some(json!({"security": acme["id"]})),
+    )
+    .await;
+    again.assert_problem(StatusCode::GONE);
+    assert_eq!(
+        again.body["detail"],
+        json!("the security has no announced dividends")
+    );
+    let invalid = send(&app, "POST", uri, &[], Some(json!({"security": 0}))).await;
+    assert_eq!(
+        field_errors(&invalid),
+        vec![("/security".to_owned(), "minimum".to_owned())]
+    );
+    // Its path is its own: not a row's id.
+    send(&app, "GET", uri, &[], None)
+        .await
+        .assert_problem(StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// A custom action's operation lists exactly what it can answer: the
+/// refusals of its steps, of its access and of the server, and the statuses
+/// it declares; its body's schema, bounds included, is in the document.
+pub(crate) async fn the_document_lists_what_custom_actions_answer(_app: Router, _db: fw::Db) {
+    let document = super::models::api().openapi_json();
+    let statuses = |path: &str| -> Vec<String> {
+        let mut statuses: Vec<String> = document["paths"][path]["post"]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path} has responses"))
+            .keys()
+            .cloned()
+            .collect();
+        statuses.sort();
+        statuses
+    };
+    let row_action_with_body = [
+        "200", "400", "401", "403", "404", "406", "408", "409", "412", "413", "414", "415", "422",
+        "429", "431", "503",
+    ];
+    assert_eq!(statuses("/dividends/{id}/postpone"), row_action_with_body);
+    assert_eq!(
+        statuses("/dividends/{id}/cancel"),
+        [
+            "200", "400", "401", "403", "404", "406", "408", "409", "412", "413", "414", "422",
+            "429", "431", "503"
+        ]
+    );
+    assert_eq!(
+        statuses("/dividends/cancel-security"),
+        [
+            "200", "400", "401", "403", "406", "408", "409", "410", "413", "414", "415", "422",
+            "429", "431", "503"
+        ]
+    );
+    let postpone = &document["paths"]["/dividends/{id}/postpone"]["post"];
+    assert_eq!(
+        postpone["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Postponement"
+    );
+    assert_eq!(postpone["x-fw-permission"], "change_dividend");
+    let schema = &document["components"]["schemas"]["Postponement"];
+    assert_eq!(schema["properties"]["reason"]["maxLength"], 40);
+    assert_eq!(schema["properties"]["reason"]["pattern"], "^[^<>]*$");
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(
+        document["paths"]["/dividends/{id}/cancel"]["post"]
+            .get("requestBody")
+            .is_none()
+    );
+    let collection = &document["paths"]["/dividends/cancel-security"]["post"];
+    assert!(
+        collection["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .all(|parameter| parameter["in"] != "path"),
+        "no row to name"
+    );
+    assert_eq!(
+        collection["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Changed"
+    );
+    assert_eq!(collection["responses"]["410"]["description"], "Gone");
+}
+
 /// Every resource action checks the caller's access before anything else: no
 /// credentials is a 401 with `WWW-Authenticate`, a user without the permission
 /// a 403, with it (or as a superuser) the action runs.
@@ -2564,6 +2807,9 @@ fw::testing::database_suite! {
         scope_restricts_every_query,
         hooks_run_in_the_write_transaction,
         custom_actions_and_plain_handlers,
+        custom_actions_read_and_check_their_bodies,
+        collection_actions_answer_their_output,
+        the_document_lists_what_custom_actions_answer,
         each_action_requires_its_permission,
         idempotent_replays_are_checked_too,
         rows_outside_the_scope_are_404,

@@ -378,6 +378,59 @@ pub(crate) async fn a_dividend_is_created_by_hand_and_logged(fixture: Fixture) {
     assert_eq!(created["currency"], "USD");
 }
 
+/// Operations staff cancel an announcement by hand, confirming its
+/// announcement id: the change log records who did, a mistyped id cancels
+/// nothing, a second cancel is a conflict, and support may not cancel.
+pub(crate) async fn an_operator_cancels_an_announcement_by_hand(fixture: Fixture) {
+    let security = fixture.security_id("AAPL").await;
+    let (status, location, created) = fixture
+        .post("/dividends", &announcement("C00000001", security), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let cancel = format!("{location}/cancel");
+    let operator = fixture.token("olivia", roles::OPERATIONS).await;
+    let support = fixture.token("sam", roles::SUPPORT).await;
+    let body =
+        |announcement_id: &str| Some(serde_json::json!({"announcement_id": announcement_id}));
+    let (status, _, refused) = fixture
+        .send_as(Some(&support), Method::POST, &cancel, body("C00000001"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (status, _, mistyped) = fixture
+        .send_as(Some(&operator), Method::POST, &cancel, body("C00000002"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{mistyped}");
+    assert_eq!(mistyped["errors"][0]["pointer"], "/announcement_id");
+    let (status, _, malformed) = fixture
+        .send_as(Some(&operator), Method::POST, &cancel, body("c-1"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{malformed}");
+    assert_eq!(malformed["errors"][0]["code"], "pattern");
+    let (status, _, cancelled) = fixture
+        .send_as(Some(&operator), Method::POST, &cancel, body("C00000001"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["version"], 2);
+    let (status, _, again) = fixture
+        .send_as(Some(&operator), Method::POST, &cancel, body("C00000001"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let (_, _, history) = fixture.get(&format!("{location}/history")).await;
+    let update = &history["results"][1];
+    assert_eq!(update["operation"], "update", "{history}");
+    let status = update["fields"]
+        .as_array()
+        .and_then(|fields| fields.iter().find(|field| field["field"] == "status"))
+        .unwrap_or_else(|| panic!("the cancel changed the status: {history}"));
+    assert_eq!(
+        (&status["old"], &status["new"]),
+        (&"announced".into(), &"cancelled".into())
+    );
+    let actor = update["actor"].as_str().expect("an actor");
+    assert!(actor.starts_with("user:"), "the operator's token: {actor}");
+}
+
 /// What the import refuses, the API refuses: dates out of order (every one
 /// reported, with the import's words), a taken announcement id, a security
 /// that does not exist; and nothing is written.
@@ -817,6 +870,26 @@ pub(crate) async fn only_compliance_sees_the_tax_id(fixture: Fixture) {
     );
 }
 
+/// A row action that answers with the security unchanged.
+struct Touch;
+
+impl fw::RowAction for Touch {
+    type Resource = example_dividends::api::SecurityResource;
+    type Body = ();
+    const NAME: &'static str = "touch";
+    const SUMMARY: &'static str = "Answer with the security unchanged";
+    const ACCESS: fw::Access = fw::Access::Permission("touch_security");
+
+    async fn run(
+        _request: &fw::RequestContext,
+        _tx: &mut fw::Tx,
+        security: example_dividends::models::Security,
+        _body: (),
+    ) -> Result<example_dividends::models::Security, fw::ApiError> {
+        Ok(security)
+    }
+}
+
 /// The route table drives the router and the document alike: walked against
 /// a real router for a resource with every action (securities, plus a custom
 /// action), each method on each path answers only what its operation lists,
@@ -825,13 +898,7 @@ pub(crate) async fn only_compliance_sees_the_tax_id(fixture: Fixture) {
 /// no request can provoke here (a conflict, an unavailable database, and
 /// `serve`'s own refusals).
 pub(crate) async fn every_route_answers_only_what_its_operation_lists(fixture: Fixture) {
-    use example_dividends::api::SecurityResource;
-    let api = example_dividends::api::api().action::<SecurityResource, _, _>(
-        "touch",
-        "Answer with the security unchanged",
-        fw::Access::Permission("touch_security"),
-        |_, row| async move { Ok(row) },
-    );
+    let api = example_dividends::api::api().row_action::<Touch>();
     let document = api.openapi_json();
     let router = api.into_router(fixture.test_db.context());
     let send = |method: Method, uri: String, probe: &Probe| {
@@ -990,6 +1057,7 @@ fw::testing::database_suite! {
     run: with_fixture,
     cases: [
         upcoming_payments_are_exact_and_skip_cancellations,
+        an_operator_cancels_an_announcement_by_hand,
         unknown_accounts_are_404_problems,
         bad_parameters_are_400_problems_naming_them,
         the_spec_documents_the_custom_endpoint,
