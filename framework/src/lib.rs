@@ -89,7 +89,7 @@ pub mod docs {
 pub mod __private {
     pub use crate::db::{Arguments, Row};
     pub use crate::field::{Represented, decode_choice, foreign_key_of};
-    pub use crate::model::{ModelCodegen, ModelSql};
+    pub use crate::model::{ModelCodegen, ModelSql, VisitReferences, field_from_json};
     pub use crate::rest::lookups;
     pub use crate::rest::{Input, Reveal};
     pub use crate::sensitive::SealedText;
