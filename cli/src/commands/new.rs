@@ -113,9 +113,6 @@ const WITHOUT_SAMPLE: &[(&str, &str)] = &[
     ),
 ];
 
-/// Where [`WITHOUT_SAMPLE`]'s files are in the template.
-const WITHOUT_SAMPLE_DIR: &str = "no-sample";
-
 /// The template's files generated from its models and API: with
 /// `--no-sample`, the new application writes them itself.
 const GENERATED: &[&str] = &["migrations/0001_initial.toml", "openapi.json"];
@@ -560,7 +557,7 @@ mod tests {
             .chain(
                 WITHOUT_SAMPLE
                     .iter()
-                    .map(|(path, _)| format!("{WITHOUT_SAMPLE_DIR}/{path}")),
+                    .map(|(path, _)| format!("no-sample/{path}")),
             )
             .collect();
         embedded.sort();
