@@ -22,6 +22,11 @@ fn app_commands_are_forwarded_to_the_application() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("No changes detected"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Finished"),
+        "cargo's progress is shown, not hidden with `--quiet`: {stderr}"
+    );
 }
 
 #[test]

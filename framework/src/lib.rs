@@ -8,7 +8,8 @@
 //! [migrations](docs::migrations), [the app's command line](docs::commands),
 //! [identity](docs::auth), [sensitive data](docs::sensitive),
 //! [rate limits](docs::rate_limits), [observability](docs::observability),
-//! [in production](docs::production), [deploying](docs::deploy).
+//! [in production](docs::production), [deploying](docs::deploy); and every
+//! option of the macros in one [reference](docs::reference).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate self as fw;
@@ -82,6 +83,8 @@ pub mod docs {
     pub mod production {}
     #[doc = include_str!("docs/deploy.md")]
     pub mod deploy {}
+    #[doc = include_str!("docs/reference.md")]
+    pub mod reference {}
 }
 
 /// Support for generated code. Not public API: it changes without notice.
@@ -89,7 +92,7 @@ pub mod docs {
 pub mod __private {
     pub use crate::db::{Arguments, Row};
     pub use crate::field::{Represented, decode_choice, foreign_key_of};
-    pub use crate::model::{ModelCodegen, ModelSql};
+    pub use crate::model::{ModelCodegen, ModelSql, VisitReferences, field_from_json};
     pub use crate::rest::lookups;
     pub use crate::rest::{Input, Reveal};
     pub use crate::sensitive::SealedText;

@@ -1,7 +1,13 @@
-//! Test support: a fresh, private database per test, on SQLite or PostgreSQL;
-//! [`database_suite!`] to run a list of cases on each; callers to send
-//! requests as ([`superuser`], [`user`]); and, with the `testing` feature, a
+//! Test support: a fresh, private database per test, on SQLite or PostgreSQL
+//! ([`TestDb::from_env`] picks the one the environment names);
+//! [`database_suite!`] to run a list of cases on each; a valid row of any
+//! model in one line ([`factory`]); callers to send requests as
+//! ([`superuser`], [`user`], [`bearer`]); and, with the `testing` feature, a
 //! snapshot of each resource of the API.
+
+mod factory;
+
+pub use factory::{Factory, factory};
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,10 +60,29 @@ fn caller(user_id: i64, username: &str, superuser: bool, permissions: &[&str]) -
 /// The server tests use when `FW_TEST_POSTGRES_URL` is not set.
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
+/// The variable naming the PostgreSQL server tests create their databases on;
+/// set, it also moves [`TestDb::from_env`] from SQLite to PostgreSQL.
+const TEST_POSTGRES_URL_VARIABLE: &str = "FW_TEST_POSTGRES_URL";
+
+/// The variable giving the start of every test database's name.
+const TEST_DATABASE_PREFIX_VARIABLE: &str = "FW_TEST_DATABASE_PREFIX";
+
+/// The start of every test database's name when `FW_TEST_DATABASE_PREFIX` is
+/// not set.
+pub const DEFAULT_TEST_DATABASE_PREFIX: &str = "fw_test";
+
+/// The longest prefix: PostgreSQL's names have at most 63 bytes, and the part
+/// that makes each name unique needs about 25 of them.
+const MAX_TEST_DATABASE_PREFIX: usize = 30;
+
 /// A database that exists for one test and is removed when dropped.
 ///
 /// Each one is private (its own SQLite file, or its own PostgreSQL database), so
-/// tests run in parallel without sharing state.
+/// tests run in parallel without sharing state. Its name is
+/// `<prefix>_<process>_<count>_<nanoseconds>`, the prefix being
+/// `FW_TEST_DATABASE_PREFIX` (default `fw_test`): give each project or CI job
+/// sharing a server its own, and what a killed run leaves behind is easy to
+/// find and drop.
 ///
 /// ```no_run
 /// # async fn example() {
@@ -92,16 +117,50 @@ pub fn test_keyring() -> Arc<Keyring> {
 /// published here, so anything sealed with them is as good as clear.
 pub const TEST_SECRET_KEYS: &str = "test:dGVzdCBrZXk6IHB1YmxpYywgbmV2ZXIgZm9yIGRhdGE=";
 
-fn unique_suffix() -> String {
+/// A name for a new test database: the prefix, then what makes it unique.
+fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.subsec_nanos());
     format!(
-        "{}_{}_{nanos}",
+        "{}_{}_{}_{nanos}",
+        test_database_prefix(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// The start of every test database's name: `FW_TEST_DATABASE_PREFIX` when
+/// set and not empty, else [`DEFAULT_TEST_DATABASE_PREFIX`].
+///
+/// # Panics
+///
+/// When the variable is set to something that cannot start a PostgreSQL
+/// database name: lowercase ASCII letters, digits and `_`, starting with a
+/// letter, at most 30 characters.
+fn test_database_prefix() -> String {
+    let Some(prefix) = std::env::var(TEST_DATABASE_PREFIX_VARIABLE)
+        .ok()
+        .filter(|prefix| !prefix.is_empty())
+    else {
+        return DEFAULT_TEST_DATABASE_PREFIX.to_owned();
+    };
+    assert!(
+        is_database_prefix(&prefix),
+        "{TEST_DATABASE_PREFIX_VARIABLE}={prefix:?} cannot start a database name: use lowercase \
+         letters, digits and `_`, starting with a letter, at most {MAX_TEST_DATABASE_PREFIX} \
+         characters, e.g. `notebook_test`"
+    );
+    prefix
+}
+
+fn is_database_prefix(prefix: &str) -> bool {
+    prefix.len() <= MAX_TEST_DATABASE_PREFIX
+        && prefix.starts_with(|c: char| c.is_ascii_lowercase())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 impl TestDb {
@@ -112,7 +171,7 @@ impl TestDb {
     ///
     /// When the temporary directory is not writable.
     pub async fn sqlite() -> TestDb {
-        let path = std::env::temp_dir().join(format!("fw_test_{}.db", unique_suffix()));
+        let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
         let url = format!("sqlite://{}", path.display());
         let db = Db::connect(&url)
             .await
@@ -141,7 +200,7 @@ impl TestDb {
                 crate::db::redact_url(&admin_url)
             )
         });
-        let name = format!("fw_test_{}", unique_suffix());
+        let name = unique_name();
         admin
             .execute_raw(&format!("CREATE DATABASE \"{name}\""))
             .await
@@ -154,6 +213,27 @@ impl TestDb {
         TestDb {
             db: db.with_keyring(test_keyring()),
             cleanup: Cleanup::PostgresDatabase { admin_url, name },
+        }
+    }
+
+    /// A fresh database for an application's tests, on the database the
+    /// environment names: PostgreSQL when `FW_TEST_POSTGRES_URL` is set (a
+    /// database of its own on that server, as [`TestDb::postgres`] makes),
+    /// else SQLite ([`TestDb::sqlite`]). One variable then runs the same tests
+    /// on either:
+    ///
+    /// ```text
+    /// cargo test                                                              # SQLite
+    /// FW_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test  # PostgreSQL
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`TestDb::sqlite`] and [`TestDb::postgres`] do.
+    pub async fn from_env() -> TestDb {
+        match configured_postgres_url() {
+            Some(_) => TestDb::postgres().await,
+            None => TestDb::sqlite().await,
         }
     }
 
@@ -218,10 +298,14 @@ impl TestDb {
 /// The PostgreSQL server test databases are created on: `FW_TEST_POSTGRES_URL`
 /// when set and not empty, else [`DEFAULT_TEST_POSTGRES_URL`].
 pub fn postgres_admin_url() -> String {
-    std::env::var("FW_TEST_POSTGRES_URL")
+    configured_postgres_url().unwrap_or_else(|| DEFAULT_TEST_POSTGRES_URL.to_owned())
+}
+
+/// `FW_TEST_POSTGRES_URL`, when set and not empty.
+fn configured_postgres_url() -> Option<String> {
+    std::env::var(TEST_POSTGRES_URL_VARIABLE)
         .ok()
         .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| DEFAULT_TEST_POSTGRES_URL.to_owned())
 }
 
 /// `admin_url` with its database name replaced by `name` (query parameters kept).
@@ -481,4 +565,26 @@ macro_rules! assert_api_snapshots {
             $crate::__private::insta::assert_json_snapshot!(name, fragment);
         }
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_prefix_is_the_start_of_a_postgres_name() {
+        for prefix in ["fw_test", "notebook_test", "ci_42", "a"] {
+            assert!(is_database_prefix(prefix), "{prefix}");
+        }
+        for prefix in [
+            "Notebook",
+            "1ci",
+            "_x",
+            "note-book",
+            "note book",
+            &"x".repeat(31),
+        ] {
+            assert!(!is_database_prefix(prefix), "{prefix}");
+        }
+    }
 }

@@ -12,6 +12,8 @@ mod embed;
 mod model;
 mod names;
 mod options;
+#[cfg(test)]
+mod reference_page;
 mod resource;
 
 /// Declares a model. See the `fw` crate documentation.

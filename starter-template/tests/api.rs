@@ -1,5 +1,7 @@
-//! The REST API, driven in-process (no sockets), each test on a fresh database.
+//! The REST API, driven in-process (no sockets), each test on a fresh database:
+//! SQLite, or PostgreSQL when `FW_TEST_POSTGRES_URL` names a server.
 
+use app::models::Note;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -8,7 +10,7 @@ use tower::ServiceExt;
 /// Every permission on notes: what the `editor` role grants.
 const EDITOR: &[&str] = &["view_note", "add_note", "change_note", "delete_note"];
 
-/// The application's router over a fresh SQLite database with its tables.
+/// The application's router over a fresh database with its tables.
 struct TestApp {
     router: axum::Router,
     db: fw::testing::TestDb,
@@ -17,7 +19,7 @@ struct TestApp {
 impl TestApp {
     async fn new() -> TestApp {
         let app = app::app();
-        let db = fw::testing::TestDb::sqlite().await;
+        let db = fw::testing::TestDb::from_env().await;
         fw::testing::create_tables(db.db(), app.models())
             .await
             .expect("create the tables");
@@ -150,4 +152,30 @@ async fn a_user_without_the_permission_is_a_403() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+}
+
+#[tokio::test]
+async fn search_finds_notes_by_title_and_body() {
+    let app = TestApp::new().await;
+    let db = app.db.db();
+    // A valid note in one line; only what the test is about is spelled out.
+    fw::testing::factory::<Note>()
+        .set(Note::TITLE, "Groceries")
+        .create(db)
+        .await;
+    fw::testing::factory::<Note>()
+        .set(Note::BODY, "buy groceries")
+        .create(db)
+        .await;
+    fw::testing::factory::<Note>().create(db).await;
+    let reader = app.bearer("reader", &["view_note"]).await;
+    let (status, _, listed) = app
+        .send(Some(&reader), "GET", "/notes?search=grocer", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(
+        listed["results"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
 }

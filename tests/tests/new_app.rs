@@ -346,6 +346,50 @@ fn a_new_application_builds_passes_its_tests_serves_and_migrates_a_changed_model
     assert!(body.contains(r#""pinned":false"#), "{status}\n{body}");
 }
 
+/// `fw new --no-sample`: no sample model, and a first migration and OpenAPI
+/// document the application wrote itself, with fw's own tables and endpoints
+/// only and no history; its tests pass as they stand.
+#[test]
+fn without_the_sample_the_first_migration_and_document_are_written_fresh() {
+    let fw = fw_binary();
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let app_dir = temp.path().join("ledger");
+
+    let created = run({
+        let mut fw_new = command(&fw, temp.path());
+        fw_new.args(["new", "ledger", "--no-sample"]);
+        fw_new
+    });
+    assert_success(&created, "fw new --no-sample");
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(
+        stderr.contains("Compiling ledger"),
+        "cargo's progress: {stderr}"
+    );
+
+    assert_eq!(migration_files(&app_dir), ["0001_initial.toml"]);
+    let migration = std::fs::read_to_string(app_dir.join("migrations/0001_initial.toml"))
+        .expect("the first migration");
+    assert!(migration.contains("table = \"fw_user\""), "{migration}");
+    assert!(!migration.contains("table = \"note\""), "{migration}");
+    let document = std::fs::read_to_string(app_dir.join("openapi.json")).expect("openapi.json");
+    assert!(document.contains("/auth/me"), "{document}");
+    assert!(!document.contains("/notes"), "{document}");
+    assert!(
+        !app_dir.join("openapi-changes.md").exists(),
+        "a first document has no history"
+    );
+    let models = std::fs::read_to_string(app_dir.join("src/models.rs")).expect("models.rs");
+    assert!(!models.contains("Note"), "{models}");
+
+    let tested = run({
+        let mut cargo_test = command(cargo(), &app_dir);
+        cargo_test.args(["test", "--quiet"]);
+        cargo_test
+    });
+    assert_success(&tested, "cargo test in the application without the sample");
+}
+
 #[test]
 fn fw_new_refuses_an_existing_directory_and_writes_nothing() {
     let fw = fw_binary();

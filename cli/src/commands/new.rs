@@ -6,8 +6,14 @@
 //! unchanged except for the manifest, whose package name and `fw` dependency it
 //! edits with a TOML editor. The code never names the package (its library is
 //! always `app`), so nothing else needs rewriting.
+//!
+//! `--no-sample` leaves the sample model out: the files that mention it are
+//! replaced by those of `starter-template/no-sample/`, and its migration and
+//! OpenAPI document are not written; the new application writes its own, so
+//! they hold no trace of the sample.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -15,8 +21,9 @@ use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
 /// The template's files: path relative to the application, and contents.
 ///
-/// Every file of `starter-template/` except build output and local state is
-/// listed; a test checks this list against the directory.
+/// Every file of `starter-template/` except build output, local state and
+/// `no-sample/` ([`WITHOUT_SAMPLE`]) is listed; a test checks this list and
+/// that one against the directory.
 const TEMPLATE: &[(&str, &str)] = &[
     (MANIFEST, TEMPLATE_MANIFEST),
     (
@@ -85,6 +92,34 @@ const TEMPLATE: &[(&str, &str)] = &[
     ),
 ];
 
+/// With `--no-sample`, the files written instead of the template's, from
+/// `starter-template/no-sample/`: the same paths, without the sample model.
+const WITHOUT_SAMPLE: &[(&str, &str)] = &[
+    (
+        "src/lib.rs",
+        include_str!("../../../starter-template/no-sample/src/lib.rs"),
+    ),
+    (
+        "src/models.rs",
+        include_str!("../../../starter-template/no-sample/src/models.rs"),
+    ),
+    (
+        "src/resources.rs",
+        include_str!("../../../starter-template/no-sample/src/resources.rs"),
+    ),
+    (
+        "tests/api.rs",
+        include_str!("../../../starter-template/no-sample/tests/api.rs"),
+    ),
+];
+
+/// The template's files generated from its models and API: with
+/// `--no-sample`, the new application writes them itself.
+const GENERATED: &[&str] = &["migrations/0001_initial.toml", "openapi.json"];
+
+/// The application commands that write [`GENERATED`]'s files.
+const WRITE_GENERATED: &[&[&str]] = &[&["makemigrations"], &["openapi"]];
+
 const MANIFEST: &str = "Cargo.toml";
 const TEMPLATE_MANIFEST: &str = include_str!("../../../starter-template/Cargo.toml");
 
@@ -130,6 +165,13 @@ pub(crate) struct NewArgs {
     /// Depend on this version of the framework from crates.io, e.g. `0.1`.
     #[arg(long, value_name = "VERSION", group = "fw_source")]
     fw_version: Option<String>,
+
+    /// Start without the sample model (`Note`), its resource and its tests.
+    /// The application is then built once, showing cargo's progress (the
+    /// first build takes minutes), to write its first migration and its
+    /// OpenAPI document: they hold fw's own tables and endpoints, no history.
+    #[arg(long)]
+    no_sample: bool,
 }
 
 /// The database a new application uses in development.
@@ -167,11 +209,15 @@ pub(crate) fn run(args: &NewArgs) -> anyhow::Result<()> {
     let manifest = manifest(&args.name, &source)?;
     let mut files: Vec<(&str, String)> = TEMPLATE
         .iter()
+        .filter(|(path, _)| !(args.no_sample && GENERATED.contains(path)))
         .map(|&(path, contents)| {
-            let contents = if path == MANIFEST {
-                manifest.clone()
-            } else {
-                contents.to_owned()
+            let replaced = WITHOUT_SAMPLE
+                .iter()
+                .find(|(replaced, _)| args.no_sample && *replaced == path);
+            let contents = match replaced {
+                _ if path == MANIFEST => manifest.clone(),
+                Some((_, without_sample)) => (*without_sample).to_owned(),
+                None => contents.to_owned(),
             };
             (path, contents)
         })
@@ -180,6 +226,9 @@ pub(crate) fn run(args: &NewArgs) -> anyhow::Result<()> {
         files.push((".env", postgres_env(&args.name)));
     }
     write_all(&dir, &files)?;
+    if args.no_sample {
+        write_generated(&dir)?;
+    }
 
     println!(
         "Created the fw application `{}` in {}.",
@@ -196,10 +245,17 @@ pub(crate) fn run(args: &NewArgs) -> anyhow::Result<()> {
         );
     }
     println!("    fw serve --migrate    # applies the migrations, serves http://127.0.0.1:8000");
-    println!("    curl http://127.0.0.1:8000/notes    # the API; its documentation is at /docs");
+    if args.no_sample {
+        println!("    curl http://127.0.0.1:8000/openapi.json    # its documentation is at /docs");
+    } else {
+        println!(
+            "    curl http://127.0.0.1:8000/notes    # the API; its documentation is at /docs"
+        );
+    }
     println!("    cargo test");
     println!();
-    println!("README.md shows how to add a model and its resource.");
+    println!("README.md shows how to add a model and its resource, and how applications");
+    println!("can share one build directory so that each does not compile fw again.");
     Ok(())
 }
 
@@ -437,6 +493,32 @@ fn postgres_env(name: &str) -> String {
     )
 }
 
+/// Has the application in `dir` write [`GENERATED`]'s files from its own
+/// models and API, building it first; on failure removes `dir`, so a failed
+/// `fw new` leaves nothing behind.
+fn write_generated(dir: &Path) -> anyhow::Result<()> {
+    println!(
+        "Building the application to write its first migration and its OpenAPI document \
+         (the first build takes a few minutes)."
+    );
+    for &command in WRITE_GENERATED {
+        let written = super::forward::run_in(dir, command);
+        if !matches!(&written, Ok(code) if *code == ExitCode::SUCCESS) {
+            let _ = std::fs::remove_dir_all(dir);
+            let reason = match written {
+                Err(error) => format!("{error:#}"),
+                Ok(_) => "it failed, as printed above".to_owned(),
+            };
+            bail!(
+                "`{}` in the new application: {reason}; nothing was kept, fix the cause and \
+                 run `fw new` again",
+                command.join(" ")
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Creates `dir` (which must not exist) and writes `files` into it; on failure
 /// removes what it wrote, so a failed `fw new` leaves nothing behind.
 fn write_all(dir: &Path, files: &[(&str, String)]) -> anyhow::Result<()> {
@@ -472,12 +554,32 @@ mod tests {
         let mut embedded: Vec<String> = TEMPLATE
             .iter()
             .map(|(path, _)| (*path).to_owned())
+            .chain(
+                WITHOUT_SAMPLE
+                    .iter()
+                    .map(|(path, _)| format!("no-sample/{path}")),
+            )
             .collect();
         embedded.sort();
         assert_eq!(
             embedded, on_disk,
-            "update `TEMPLATE` in cli/src/commands/new.rs"
+            "update `TEMPLATE` or `WITHOUT_SAMPLE` in cli/src/commands/new.rs"
         );
+    }
+
+    /// Without the sample, every file but the generated ones is written, each
+    /// replaced one at the template's own path.
+    #[test]
+    fn without_the_sample_only_template_files_are_replaced_or_left_out() {
+        let template: Vec<&str> = TEMPLATE.iter().map(|(path, _)| *path).collect();
+        for (path, _) in WITHOUT_SAMPLE {
+            assert!(template.contains(path), "{path} is not a template file");
+            assert!(!GENERATED.contains(path), "{path} is generated");
+        }
+        for path in GENERATED {
+            assert!(template.contains(path), "{path} is not a template file");
+        }
+        assert_eq!(WRITE_GENERATED.len(), GENERATED.len());
     }
 
     /// The template's files, skipping what its `.gitignore` keeps out of version

@@ -275,6 +275,44 @@ pub trait ModelCodegen: Sized {
     fn new_values(new: &<Self as Model>::New) -> Vec<(&'static FieldSchema, Value)>
     where
         Self: Model;
+
+    /// A `New` whose every field is read from what `value_of` gives for it, in
+    /// JSON (the API's form, which every field type reads through serde rather
+    /// than through a conversion of its own): how `fw::testing::factory` builds
+    /// rows of any model.
+    fn new_from_json(
+        value_of: &mut dyn FnMut(&'static FieldSchema) -> serde_json::Value,
+    ) -> Result<<Self as Model>::New>
+    where
+        Self: Model;
+
+    /// Shows `visitor` every `Ref<M>` field with its model `M`, so generic code
+    /// can act on the referenced model's type (a factory creates its row).
+    fn visit_references<V: VisitReferences>(_visitor: &mut V) {}
+}
+
+/// What [`ModelCodegen::visit_references`] shows each reference field to.
+#[doc(hidden)]
+pub trait VisitReferences {
+    /// `field` holds the key of a row of `M`.
+    fn reference<M: Model>(&mut self, field: &'static FieldSchema);
+}
+
+/// A field's value read from its JSON form, for [`ModelCodegen::new_from_json`].
+///
+/// # Errors
+///
+/// [`Error::Decode`](crate::Error::Decode) naming the field when `json` is not
+/// a value of `T`.
+#[doc(hidden)]
+pub fn field_from_json<T: serde::de::DeserializeOwned>(
+    field: &'static FieldSchema,
+    json: serde_json::Value,
+) -> Result<T> {
+    serde_json::from_value(json).map_err(|error| crate::error::Error::Decode {
+        column: field.name.to_owned(),
+        reason: error.to_string(),
+    })
 }
 
 /// The SQL of a model's fixed operations for one dialect, rendered at compile time

@@ -466,6 +466,41 @@ fn model_impl(model: &Model) -> TokenStream {
             quote!((&__FW_FIELDS[#index], #field_trait::to_value(&new.#ident)))
         });
 
+    // A factory's row: each supplied field read from the JSON it is given.
+    let from_json = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.is_insertable())
+        .map(|(index, field)| {
+            let ident = &field.ident;
+            quote! {
+                #ident: ::fw::__private::field_from_json(
+                    &__FW_FIELDS[#index],
+                    value_of(&__FW_FIELDS[#index]),
+                )?,
+            }
+        });
+    let value_of_param = parameter("value_of", insertable(model).next().is_some());
+    let references: Vec<TokenStream> = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(index, field)| match &field.kind {
+            TypeKind::Ref(target) => Some(quote! {
+                visitor.reference::<#target>(&__FW_FIELDS[#index]);
+            }),
+            _ => None,
+        })
+        .collect();
+    let visit_references = (!references.is_empty()).then(|| {
+        quote! {
+            fn visit_references<V: ::fw::__private::VisitReferences>(visitor: &mut V) {
+                #(#references)*
+            }
+        }
+    });
+
     // Sealed fields are opened in place after decoding; a model without them
     // keeps the trait's defaults and never needs the keys.
     let sealed: Vec<TokenStream> = model
@@ -577,6 +612,18 @@ fn model_impl(model: &Model) -> TokenStream {
             ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
                 ::std::vec::Vec::from([#(#new_values),*])
             }
+
+            fn new_from_json(
+                #value_of_param: &mut dyn ::core::ops::FnMut(
+                    &'static ::fw::schema::FieldSchema,
+                ) -> ::fw::__private::serde_json::Value,
+            ) -> ::fw::Result<#new_ident> {
+                ::core::result::Result::Ok(#new_ident {
+                    #(#from_json)*
+                })
+            }
+
+            #visit_references
         }
     }
 }

@@ -110,6 +110,14 @@ pub(super) fn stub(model: &Model) -> TokenStream {
                 ) -> ::std::vec::Vec<(&'static ::fw::schema::FieldSchema, ::fw::Value)> {
                     ::core::unreachable!()
                 }
+
+                fn new_from_json(
+                    _: &mut dyn ::core::ops::FnMut(
+                        &'static ::fw::schema::FieldSchema,
+                    ) -> ::fw::__private::serde_json::Value,
+                ) -> ::fw::Result<#new_ident> {
+                    ::core::unreachable!()
+                }
             }
 
             #columns
