@@ -94,6 +94,11 @@
 //!   identity column). They are not in `fw_changes`, so no reader sees them.
 //!   A draw holds no lock until the commit: writers never wait for each other
 //!   here.
+//! - A create on a `&Db` ([`Model::insert`](crate::Model::insert) outside a
+//!   transaction) is one statement that inserts the row and its record among
+//!   the pending ones (a data-modifying `WITH`): the statement is its whole
+//!   transaction, so the record draws as it commits, and the create is one
+//!   round trip, as a create that records nothing is.
 //! - A *sequencer* then moves committed records into `fw_changes`, in one
 //!   transaction: it locks the single row of `fw_change_counter` (so
 //!   sequencers take turns, across processes; one whose connection dies lets
@@ -142,6 +147,8 @@
 
 mod cascade;
 mod http;
+#[cfg(test)]
+mod lot;
 mod read;
 mod record;
 mod sequence;
@@ -159,8 +166,11 @@ pub(crate) use cascade::{Cascades, CascadingModel};
 pub(crate) use http::{ChangeLogState, LiveTails, REQUEST_ID, RecordActor, document, routes};
 pub use read::{ChangesAfter, after};
 pub(crate) use read::{head, history};
-pub(crate) use record::{key_text, record_delete, record_erasure, record_insert, record_update};
+pub(crate) use record::{
+    insert_with_record, key_text, record_delete, record_erasure, record_insert, record_update,
+};
 pub use sequence::keep_sequenced;
+pub(crate) use sequence::wake;
 pub(crate) use tail::{ChangesCommand, run as run_command};
 
 use serde_json::{Value as Json, json};
