@@ -212,12 +212,17 @@ async fn read(
 ) -> Result<Vec<Change>> {
     let dialect = conn.dialect();
     let changes = quote_ident(CHANGES_TABLE);
-    let select = format!("SELECT {COLUMNS} FROM {changes} WHERE {condition} ORDER BY \"seq\"{limit}");
+    let select =
+        format!("SELECT {COLUMNS} FROM {changes} WHERE {condition} ORDER BY \"seq\"{limit}");
     let mut args = Arguments::new(dialect);
     bind(&mut args)?;
     let db = match conn {
         Conn::Db(db) if dialect == Dialect::Postgres => db,
-        conn => return conn.fetch_all(select.into(), args, Access::Read, decode).await,
+        conn => {
+            return conn
+                .fetch_all(select.into(), args, Access::Read, decode)
+                .await;
+        }
     };
     let looking = format!(
         "WITH \"fw_waiting\" AS (SELECT EXISTS (SELECT 1 FROM {pending}) AS \"waiting\") \

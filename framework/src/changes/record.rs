@@ -207,8 +207,8 @@ fn insert_with_record_sql(schema: &'static ModelSchema, insert: &str) -> Option<
     {
         return *rendered;
     }
-    let rendered = render_insert_with_record(schema, insert)
-        .map(|sql| &*Box::leak(sql.into_boxed_str()));
+    let rendered =
+        render_insert_with_record(schema, insert).map(|sql| &*Box::leak(sql.into_boxed_str()));
     RENDERED
         .write()
         .unwrap_or_else(PoisonError::into_inner)
@@ -243,13 +243,21 @@ fn render_insert_with_record(schema: &ModelSchema, insert: &str) -> Option<Strin
         .count();
     let parameter = |index: usize| placeholder(Dialect::Postgres, inserted + index);
     let mut fields = parameter(2);
-    for (index, field) in schema.fields.iter().filter(|field| is_logged(field)).enumerate() {
+    for (index, field) in schema
+        .fields
+        .iter()
+        .filter(|field| is_logged(field))
+        .enumerate()
+    {
         let assigned = matches!(
             field.generated.on_insert(),
             OnInsert::Database | OnInsert::NewUuid
         );
         if assigned && !field.sensitivity.is_hidden() {
-            fields = format!("jsonb_set({fields}, '{{{index},new}}', to_jsonb({}))", written(field));
+            fields = format!(
+                "jsonb_set({fields}, '{{{index},new}}', to_jsonb({}))",
+                written(field)
+            );
         }
     }
     Some(format!(
@@ -640,7 +648,14 @@ mod tests {
             let history = Parcel::history(db, row.id).await.unwrap();
             let recorded: Vec<_> = history
                 .iter()
-                .map(|change| (change.operation, change.key.clone(), change.version, &change.fields))
+                .map(|change| {
+                    (
+                        change.operation,
+                        change.key.clone(),
+                        change.version,
+                        &change.fields,
+                    )
+                })
                 .collect();
             assert_eq!(
                 recorded,
