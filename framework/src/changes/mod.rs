@@ -114,9 +114,11 @@
 //!   concurrent, neither waiting for the other, so either order is an order
 //!   they committed in; their changes may interleave. A rolled-back
 //!   transaction leaves a gap among the draws, never among the positions.
-//! - Readers sequence: a read through a `Db` first gives positions to every
-//!   record committed before it (a quick look finds none most of the time), so
-//!   a write is readable once its commit has returned. The server
+//! - Readers sequence: a read through a `Db` gives positions to every record
+//!   committed before it, so a write is readable once its commit has
+//!   returned. The statement that reads also looks for waiting records, in
+//!   the same snapshot, and finds none most of the time; only when it finds
+//!   some does the reader sequence them and read again. The server
 //!   ([`App`](crate::App)'s `serve`) also runs a sequencer in the background,
 //!   woken by its own process's commits and looking every half second for
 //!   other processes', so the log has its positions when nobody reads. No
