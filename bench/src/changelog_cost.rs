@@ -1,15 +1,15 @@
 //! What the change log costs a write: the same creates through fw of two
-//! identical models, one with `#[fw::model(changelog)]` and one without (each
-//! create a single statement, and again each in a transaction, as a recorded
-//! create is), by 1, 8, 32 and 64 concurrent writers, measured alternately in
-//! one run on one database.
+//! identical models, one with `#[fw::model(changelog)]` and one without, each
+//! create on the pool and again each in a transaction of its own, by 1, 8, 32
+//! and 64 concurrent writers sharing one pool, measured alternately in one run
+//! on one database.
 
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use fw::testing::TestDb;
-use fw::{Db, Model};
+use fw::{ConnectOptions, Db, Model};
 
 use crate::data::Engine;
 
@@ -56,10 +56,12 @@ pub struct CostReport {
     /// statement (as fw writes it when it records nothing).
     pub off: Duration,
     /// Total time of the creates without the change log, each in a
-    /// transaction (`BEGIN`, the insert, `COMMIT`), as a recorded create is.
+    /// transaction (`BEGIN`, the insert, `COMMIT`), as a server's create is.
     pub off_in_transaction: Duration,
-    /// Total time of the creates with the change log.
+    /// Total time of the creates with the change log, on the pool.
     pub on: Duration,
+    /// Total time of the creates with the change log, each in a transaction.
+    pub on_in_transaction: Duration,
 }
 
 impl CostReport {
@@ -73,24 +75,27 @@ impl fmt::Display for CostReport {
         let off = Self::per_second(self.creates, self.off);
         let off_in_transaction = Self::per_second(self.creates, self.off_in_transaction);
         let on = Self::per_second(self.creates, self.on);
+        let on_in_transaction = Self::per_second(self.creates, self.on_in_transaction);
         write!(
             f,
-            "change log on {}, {:>2} writers: {off:.0} creates/s off, {off_in_transaction:.0} \
-             off in a transaction, {on:.0} on; on / off = {:.2}, on / off in a transaction = {:.2}",
+            "change log on {}, {:>2} writers: creates/s off {off:.0}, on {on:.0}, \
+             in a transaction off {off_in_transaction:.0}, on {on_in_transaction:.0}; \
+             on / off = {:.2}, in a transaction {:.2}",
             self.engine.name(),
             self.writers,
             on / off.max(f64::EPSILON),
-            on / off_in_transaction.max(f64::EPSILON)
+            on_in_transaction / off_in_transaction.max(f64::EPSILON)
         )
     }
 }
 
-/// For each number of writers in `writers`: `rows` creates per model and
-/// round, shared among the writers, in `rounds` alternating rounds, on a
-/// private database of `engine`. On PostgreSQL each writer has a connection
-/// of its own, and a background sequencer runs as `serve` runs one; on SQLite
-/// the writers share the database's one writer connection, as an
-/// application's requests do. Checks that the log holds every logged create.
+/// For each number of writers in `writers`: `rows` creates per model, way
+/// and round, shared among the writers, in `rounds` alternating rounds, on a
+/// private database of `engine`. The writers share one pool, as an
+/// application's requests do: on PostgreSQL one with a connection for each of
+/// the most writers measured, with a background sequencer running as `serve`
+/// runs one; on SQLite the database's one writer connection. Checks that the
+/// log holds every logged create.
 ///
 /// # Errors
 ///
@@ -113,43 +118,44 @@ pub async fn measure(
     let sequencer = tokio::spawn(fw::changes::keep_sequenced(db.clone(), async {
         let _ = stopped.await;
     }));
+    let shared = match engine {
+        Engine::Sqlite => db.clone(),
+        Engine::Postgres => {
+            let most = writers.iter().copied().max().unwrap_or(1);
+            let options = ConnectOptions::default().max_connections(u32::try_from(most)?);
+            Db::connect_with(&test_db.url(), options).await?
+        }
+    };
     let mut reports = Vec::new();
     let mut logged = 0;
     for &count in writers {
-        let handles = match engine {
-            Engine::Sqlite => vec![db.clone(); count],
-            Engine::Postgres => {
-                let mut handles = Vec::new();
-                for _ in 0..count {
-                    handles.push(Db::connect(&test_db.url()).await?);
-                }
-                handles
-            }
-        };
         let each = (rows as usize).div_ceil(count);
-        let (mut off, mut off_in_transaction, mut on) =
-            (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        let (mut off, mut off_in_transaction, mut on, mut on_in_transaction) = (
+            Duration::ZERO,
+            Duration::ZERO,
+            Duration::ZERO,
+            Duration::ZERO,
+        );
         for round in 0..rounds {
             // Alternate the order, so no way always meets a warmer cache.
             if round % 2 == 0 {
-                off += concurrently(&handles, each, create_plain).await?;
+                off += concurrently(&shared, count, each, create_plain).await?;
+                on += concurrently(&shared, count, each, create_logged).await?;
                 off_in_transaction +=
-                    concurrently(&handles, each, create_plain_in_transaction).await?;
-                on += concurrently(&handles, each, create_logged).await?;
+                    concurrently(&shared, count, each, create_plain_in_transaction).await?;
+                on_in_transaction +=
+                    concurrently(&shared, count, each, create_logged_in_transaction).await?;
             } else {
-                on += concurrently(&handles, each, create_logged).await?;
+                on_in_transaction +=
+                    concurrently(&shared, count, each, create_logged_in_transaction).await?;
                 off_in_transaction +=
-                    concurrently(&handles, each, create_plain_in_transaction).await?;
-                off += concurrently(&handles, each, create_plain).await?;
-            }
-        }
-        if engine == Engine::Postgres {
-            for handle in &handles {
-                handle.close().await;
+                    concurrently(&shared, count, each, create_plain_in_transaction).await?;
+                on += concurrently(&shared, count, each, create_logged).await?;
+                off += concurrently(&shared, count, each, create_plain).await?;
             }
         }
         let creates = (each * count) as u32 * rounds;
-        logged += i64::from(creates);
+        logged += 2 * i64::from(creates);
         reports.push(CostReport {
             engine,
             writers: count,
@@ -157,7 +163,11 @@ pub async fn measure(
             off,
             off_in_transaction,
             on,
+            on_in_transaction,
         });
+    }
+    if engine == Engine::Postgres {
+        shared.close().await;
     }
     stop.send(()).ok();
     sequencer.await?;
@@ -169,28 +179,32 @@ pub async fn measure(
     Ok(reports)
 }
 
-/// Runs `create` `each` times on every handle at once; the time until all
-/// are done.
-async fn concurrently<F, Fut>(handles: &[Db], each: usize, create: F) -> anyhow::Result<Duration>
+/// Runs `create` `each` times by each of `writers` concurrent writers on
+/// `db`; the time until all are done.
+async fn concurrently<F, Fut>(
+    db: &Db,
+    writers: usize,
+    each: usize,
+    create: F,
+) -> anyhow::Result<Duration>
 where
     F: Fn(Db, usize) -> Fut,
     Fut: Future<Output = fw::Result<()>> + Send + 'static,
 {
     let started = Instant::now();
-    let mut writers = tokio::task::JoinSet::new();
-    for (writer, db) in handles.iter().enumerate() {
-        let db = db.clone();
+    let mut running = tokio::task::JoinSet::new();
+    for writer in 0..writers {
         let creates: Vec<Fut> = (0..each)
             .map(|index| create(db.clone(), writer * each + index))
             .collect();
-        writers.spawn(async move {
+        running.spawn(async move {
             for create in creates {
                 create.await?;
             }
             Ok::<(), fw::Error>(())
         });
     }
-    while let Some(done) = writers.join_next().await {
+    while let Some(done) = running.join_next().await {
         done??;
     }
     Ok(started.elapsed())
@@ -217,4 +231,13 @@ async fn create_logged(db: Db, index: usize) -> fw::Result<()> {
         title: format!("note {index}"),
     };
     LoggedNote::insert(&db, new).await.map(drop)
+}
+
+async fn create_logged_in_transaction(db: Db, index: usize) -> fw::Result<()> {
+    let new = NewLoggedNote {
+        title: format!("note {index}"),
+    };
+    let mut tx = db.begin().await?;
+    LoggedNote::insert(&mut tx, new).await?;
+    tx.commit().await
 }

@@ -94,6 +94,11 @@
 //!   identity column). They are not in `fw_changes`, so no reader sees them.
 //!   A draw holds no lock until the commit: writers never wait for each other
 //!   here.
+//! - A create on a `&Db` ([`Model::insert`](crate::Model::insert) outside a
+//!   transaction) is one statement that inserts the row and its record among
+//!   the pending ones (a data-modifying `WITH`): the statement is its whole
+//!   transaction, so the record draws as it commits, and the create is one
+//!   round trip, as a create that records nothing is.
 //! - A *sequencer* then moves committed records into `fw_changes`, in one
 //!   transaction: it locks the single row of `fw_change_counter` (so
 //!   sequencers take turns, across processes; one whose connection dies lets
@@ -109,9 +114,11 @@
 //!   concurrent, neither waiting for the other, so either order is an order
 //!   they committed in; their changes may interleave. A rolled-back
 //!   transaction leaves a gap among the draws, never among the positions.
-//! - Readers sequence: a read through a `Db` first gives positions to every
-//!   record committed before it (a quick look finds none most of the time), so
-//!   a write is readable once its commit has returned. The server
+//! - Readers sequence: a read through a `Db` gives positions to every record
+//!   committed before it, so a write is readable once its commit has
+//!   returned. The statement that reads also looks for waiting records, in
+//!   the same snapshot, and finds none most of the time; only when it finds
+//!   some does the reader sequence them and read again. The server
 //!   ([`App`](crate::App)'s `serve`) also runs a sequencer in the background,
 //!   woken by its own process's commits and looking every half second for
 //!   other processes', so the log has its positions when nobody reads. No
@@ -142,6 +149,8 @@
 
 mod cascade;
 mod http;
+#[cfg(test)]
+mod lot;
 mod read;
 mod record;
 mod sequence;
@@ -159,8 +168,11 @@ pub(crate) use cascade::{Cascades, CascadingModel};
 pub(crate) use http::{ChangeLogState, LiveTails, REQUEST_ID, RecordActor, document, routes};
 pub use read::{ChangesAfter, after};
 pub(crate) use read::{head, history};
-pub(crate) use record::{key_text, record_delete, record_erasure, record_insert, record_update};
+pub(crate) use record::{
+    insert_with_record, key_text, record_delete, record_erasure, record_insert, record_update,
+};
 pub use sequence::keep_sequenced;
+pub(crate) use sequence::wake;
 pub(crate) use tail::{ChangesCommand, run as run_command};
 
 use serde_json::{Value as Json, json};

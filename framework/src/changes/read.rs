@@ -5,15 +5,18 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
-use super::tables::CHANGES_TABLE;
+use super::tables::{CHANGES_TABLE, PENDING_TABLE};
 use super::{Change, FieldChange, Operation};
-use crate::db::{Access, Arguments, Conn, Db, Row, placeholder, quote_ident};
+use crate::db::{Access, Arguments, Conn, Db, Dialect, Row, placeholder, quote_ident};
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::model::Model;
 
 const COLUMNS: &str = "\"seq\", \"model\", \"row_key\", \"operation\", \"version\", \"fields\", \
                        \"changed_at\", \"actor\", \"request_id\"";
+
+/// How many [`COLUMNS`] there are.
+const COLUMN_COUNT: usize = 9;
 
 /// The default and largest page of [`after`].
 const MAX_PAGE: u32 = 1000;
@@ -69,27 +72,22 @@ impl ChangesAfter {
     /// migrations creating `fw_changes` have not run.
     pub async fn fetch<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Vec<Change>> {
         let conn = conn.into();
-        if let Conn::Db(db) = &conn {
-            super::sequence::sequence(db).await?;
-        }
         let dialect = conn.dialect();
-        let mut args = Arguments::new(dialect);
-        args.add(self.after)?;
-        let mut sql = format!(
-            "SELECT {COLUMNS} FROM {} WHERE \"seq\" > {}",
-            quote_ident(CHANGES_TABLE),
-            placeholder(dialect, 1)
-        );
-        if let Some(model) = self.model {
-            args.add(model)?;
-            sql.push_str(&format!(" AND \"model\" = {}", placeholder(dialect, 2)));
+        let mut condition = format!("\"seq\" > {}", placeholder(dialect, 1));
+        let mut parameters = 2;
+        if self.model.is_some() {
+            condition.push_str(&format!(" AND \"model\" = {}", placeholder(dialect, 2)));
+            parameters += 1;
         }
-        args.add(i64::from(self.limit))?;
-        sql.push_str(&format!(
-            " ORDER BY \"seq\" LIMIT {}",
-            placeholder(dialect, args.len())
-        ));
-        conn.fetch_all(sql.into(), args, Access::Read, decode).await
+        let limit = format!(" LIMIT {}", placeholder(dialect, parameters));
+        read(conn, &condition, &limit, |args| {
+            args.add(self.after)?;
+            if let Some(model) = &self.model {
+                args.add(model.as_str())?;
+            }
+            args.add(i64::from(self.limit))
+        })
+        .await
     }
 
     /// Every change after the cursor, a page at a time, ending at the end of the
@@ -184,20 +182,73 @@ pub(crate) async fn head(db: &Db) -> Result<i64> {
 /// [`Db`], with every change committed before the call (as
 /// [`ChangesAfter::fetch`]).
 pub(crate) async fn history<M: Model>(conn: Conn<'_>, key: M::Key) -> Result<Vec<Change>> {
-    if let Conn::Db(db) = &conn {
-        super::sequence::sequence(db).await?;
-    }
     let dialect = conn.dialect();
-    let mut args = Arguments::new(dialect);
-    args.add(M::SCHEMA.table)?;
-    args.add(super::record::key_text(&key.to_value()))?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {} WHERE \"model\" = {} AND \"row_key\" = {} ORDER BY \"seq\"",
-        quote_ident(CHANGES_TABLE),
+    let condition = format!(
+        "\"model\" = {} AND \"row_key\" = {}",
         placeholder(dialect, 1),
         placeholder(dialect, 2)
     );
-    conn.fetch_all(sql.into(), args, Access::Read, decode).await
+    let key = super::record::key_text(&key.to_value());
+    read(conn, &condition, "", |args| {
+        args.add(M::SCHEMA.table)?;
+        args.add(key.as_str())
+    })
+    .await
+}
+
+/// The changes whose columns meet `condition`, in log order, then `limit`
+/// (a `LIMIT` clause or nothing); `bind` adds the parameters of both.
+///
+/// Through a [`Db`] on PostgreSQL the read sees every change committed before
+/// it (see the module docs) without a statement of its own to find out
+/// whether records wait for their positions: the one statement that reads
+/// the changes also looks, and reads none when some wait. Only then are they
+/// sequenced and the changes read again.
+async fn read(
+    conn: Conn<'_>,
+    condition: &str,
+    limit: &str,
+    bind: impl Fn(&mut Arguments) -> Result<()>,
+) -> Result<Vec<Change>> {
+    let dialect = conn.dialect();
+    let changes = quote_ident(CHANGES_TABLE);
+    let select =
+        format!("SELECT {COLUMNS} FROM {changes} WHERE {condition} ORDER BY \"seq\"{limit}");
+    let mut args = Arguments::new(dialect);
+    bind(&mut args)?;
+    let db = match conn {
+        Conn::Db(db) if dialect == Dialect::Postgres => db,
+        conn => {
+            return conn
+                .fetch_all(select.into(), args, Access::Read, decode)
+                .await;
+        }
+    };
+    let looking = format!(
+        "WITH \"fw_waiting\" AS (SELECT EXISTS (SELECT 1 FROM {pending}) AS \"waiting\") \
+         SELECT \"fw_page\".*, \"fw_waiting\".\"waiting\" FROM \"fw_waiting\" LEFT JOIN LATERAL (\
+             SELECT {COLUMNS} FROM {changes} WHERE NOT \"fw_waiting\".\"waiting\" AND {condition} \
+             ORDER BY \"seq\"{limit}\
+         ) AS \"fw_page\" ON true ORDER BY \"fw_page\".\"seq\"",
+        pending = quote_ident(PENDING_TABLE),
+    );
+    let rows = Conn::Db(db)
+        .fetch_all(looking.into(), args, Access::Read, |row| {
+            // The column after the change's: whether records wait. A page
+            // with no change is one row of nulls.
+            let waiting: bool = row.get(COLUMN_COUNT)?;
+            Ok((waiting, (!row.is_null(0)).then(|| decode(row)).transpose()?))
+        })
+        .await?;
+    if !rows.iter().any(|(waiting, _)| *waiting) {
+        return Ok(rows.into_iter().filter_map(|(_, change)| change).collect());
+    }
+    super::sequence::sequence_waiting(db).await?;
+    let mut args = Arguments::new(dialect);
+    bind(&mut args)?;
+    Conn::Db(db)
+        .fetch_all(select.into(), args, Access::Read, decode)
+        .await
 }
 
 fn decode(row: &Row<'_>) -> Result<Change> {

@@ -1,8 +1,9 @@
 //! Building change records during a transaction and writing them at commit.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,11 +12,11 @@ use serde_json::value::RawValue;
 
 use super::tables::{CHANGES_TABLE, PENDING_TABLE};
 use super::{Operation, current_context};
-use crate::db::{Arguments, BeforeCommit, Conn, Dialect, Tx, placeholder, quote_ident};
+use crate::db::{Arguments, BeforeCommit, Conn, Dialect, Sql, Tx, placeholder, quote_ident};
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::model::Model;
-use crate::schema::{FieldSchema, Generated};
+use crate::schema::{Constraints, FieldSchema, Generated, ModelSchema, OnInsert, SqlType};
 use crate::value::Value;
 
 /// Change records of a transaction not yet in the log. At most
@@ -52,14 +53,27 @@ struct PendingChange {
 /// exactly what the database stored.
 pub(crate) async fn record_insert<M: Model>(tx: &mut Tx, row: &M) -> Result<()> {
     let values = row.values();
-    let fields: Vec<FieldRecord<'_>> = M::SCHEMA
-        .fields
+    push::<M>(
+        tx,
+        row,
+        Operation::Insert,
+        &inserted_fields(M::SCHEMA.fields, &values),
+    )
+    .await
+}
+
+/// The fields of an insert's record: every logged one, with its new value
+/// (`values` are in schema order).
+fn inserted_fields<'a>(
+    fields: &'static [FieldSchema],
+    values: &'a [Value],
+) -> Vec<FieldRecord<'a>> {
+    fields
         .iter()
-        .zip(&values)
+        .zip(values)
         .filter(|(field, _)| is_logged(field))
         .map(|(field, value)| FieldRecord::new(field, None, Some(value)))
-        .collect();
-    push::<M>(tx, row, Operation::Insert, &fields).await
+        .collect()
 }
 
 /// Only fields whose value differs are recorded.
@@ -90,6 +104,177 @@ pub(crate) async fn record_delete<M: Model>(tx: &mut Tx, old: &M) -> Result<()> 
 /// The version has a column of its own in the log.
 fn is_logged(field: &FieldSchema) -> bool {
     field.generated != Generated::Version
+}
+
+/// A create of `M` on the pool on PostgreSQL, as one statement that inserts
+/// the row and its pending record together (a data-modifying `WITH`): one
+/// round trip, as a create that records nothing is, instead of `BEGIN`, the
+/// insert, the record's insert and `COMMIT`. The statement is its own
+/// transaction, so the row and its record commit together or not at all, and
+/// the record draws as that transaction commits, as [`Tx::commit`]'s records
+/// do (a create in a transaction takes the long way: its record must draw at
+/// the transaction's commit, not at its insert).
+///
+/// The record is what [`record_insert`] would make of the stored row: the
+/// values are the ones bound, and what the database assigns (the key, the
+/// version) the statement takes from the inserted row. `None` when the
+/// create must take the long way, its record made from the row it read
+/// back: on SQLite (which has no data-modifying `WITH`), for a model with
+/// sealed fields, and when the database would not store a value as given (a
+/// decimal with more places than its column keeps, a time finer than a
+/// microsecond, a JSON document, which PostgreSQL rewrites).
+pub(crate) fn insert_with_record<M: Model>(
+    dialect: Dialect,
+    new: &M::New,
+) -> Result<Option<(Sql, Arguments)>> {
+    if dialect != Dialect::Postgres || M::SEALED {
+        return Ok(None);
+    }
+    let Some(sql) = insert_with_record_sql(M::SCHEMA, M::sql(dialect).insert) else {
+        return Ok(None);
+    };
+    let supplied = M::new_values(new);
+    let now = crate::db::now();
+    let mut values = Vec::with_capacity(M::SCHEMA.fields.len());
+    for field in M::SCHEMA.fields {
+        let value = match field.generated.on_insert() {
+            OnInsert::Supplied => {
+                let value = supplied
+                    .iter()
+                    .find(|(supplied, _)| supplied.name == field.name)
+                    .map_or(Value::Null, |(_, value)| value.clone());
+                match as_stored(field, value) {
+                    Some(value) => value,
+                    None => return Ok(None),
+                }
+            }
+            OnInsert::Now => Value::Timestamp(now),
+            // The statement sets it from the inserted row.
+            OnInsert::Database | OnInsert::NewUuid => Value::Null,
+            OnInsert::FirstVersion => Value::Int(OnInsert::FIRST_VERSION),
+        };
+        values.push(value);
+    }
+    let fields = serde_json::value::to_raw_value(&inserted_fields(M::SCHEMA.fields, &values))
+        .map_err(|error| Error::Database(sqlx::Error::Encode(error.into())))?;
+    let (actor, request_id) = current_context();
+    let mut args = Arguments::new(dialect);
+    M::bind_new(new, &mut args, now)?;
+    args.add(M::SCHEMA.table)?;
+    args.add(sqlx::types::Json(fields))?;
+    args.add(now)?;
+    args.add(actor)?;
+    args.add(request_id)?;
+    Ok(Some((Sql::Static(sql), args)))
+}
+
+/// `value` as PostgreSQL stores it in `field`'s column and a row read back
+/// holds it, or `None` when the database would store something else.
+fn as_stored(field: &FieldSchema, value: Value) -> Option<Value> {
+    match value {
+        Value::Decimal(decimal) => {
+            // A row reads its decimals back without trailing zeros; a column
+            // with `max_digits` keeps `decimal_places` places and rounds the rest.
+            let decimal = decimal.normalize();
+            let places = field
+                .constraints
+                .max_digits()
+                .map(|_| field.constraints.decimal_places().unwrap_or(0));
+            places
+                .is_none_or(|places| decimal.scale() <= places)
+                .then_some(Value::Decimal(decimal))
+        }
+        Value::Timestamp(at) => {
+            (at.timestamp_subsec_nanos() % 1000 == 0).then_some(Value::Timestamp(at))
+        }
+        Value::Json(_) => None,
+        value => Some(value),
+    }
+}
+
+/// The statement of [`insert_with_record`] for a model whose insert is
+/// `insert`, rendered once per model; `None` when the log's text of the key
+/// cannot be taken from the row in SQL as [`key_text`] writes it.
+fn insert_with_record_sql(schema: &'static ModelSchema, insert: &str) -> Option<&'static str> {
+    /// Rendered statements by table: one per model, each kept for the
+    /// process's life, as the model's own statements are.
+    static RENDERED: LazyLock<RwLock<HashMap<&'static str, Option<&'static str>>>> =
+        LazyLock::new(RwLock::default);
+    if let Some(rendered) = RENDERED
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(schema.table)
+    {
+        return *rendered;
+    }
+    let rendered =
+        render_insert_with_record(schema, insert).map(|sql| &*Box::leak(sql.into_boxed_str()));
+    RENDERED
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(schema.table, rendered);
+    rendered
+}
+
+/// `WITH "fw_written" AS (<insert>), "fw_recorded" AS (INSERT INTO
+/// "fw_changes_pending" ... SELECT ... FROM "fw_written") SELECT * FROM
+/// "fw_written"`: the insert's parameters first, then the record's model,
+/// fields, time, actor and request id. The fields are bound with a `null`
+/// for each value the database assigns, which `jsonb_set` replaces with the
+/// inserted row's.
+fn render_insert_with_record(schema: &ModelSchema, insert: &str) -> Option<String> {
+    let written = |field: &FieldSchema| format!("\"fw_written\".{}", quote_ident(field.column));
+    // The log's key text (see `key_text`): an integer's digits, a UUID's
+    // hyphenated lowercase form, a string itself, as `::text` writes them.
+    let key = schema.primary_key();
+    if !matches!(
+        key.sql_type,
+        SqlType::SmallInt | SqlType::Int | SqlType::BigInt | SqlType::Uuid | SqlType::Text
+    ) {
+        return None;
+    }
+    let version = schema
+        .version_field()
+        .map_or_else(|| "NULL::bigint".to_owned(), written);
+    let inserted = schema
+        .fields
+        .iter()
+        .filter(|field| field.generated.on_insert() != OnInsert::Database)
+        .count();
+    let parameter = |index: usize| placeholder(Dialect::Postgres, inserted + index);
+    let mut fields = parameter(2);
+    for (index, field) in schema
+        .fields
+        .iter()
+        .filter(|field| is_logged(field))
+        .enumerate()
+    {
+        let assigned = matches!(
+            field.generated.on_insert(),
+            OnInsert::Database | OnInsert::NewUuid
+        );
+        if assigned && !field.sensitivity.is_hidden() {
+            fields = format!(
+                "jsonb_set({fields}, '{{{index},new}}', to_jsonb({}))",
+                written(field)
+            );
+        }
+    }
+    Some(format!(
+        "WITH \"fw_written\" AS ({insert}), \"fw_recorded\" AS (\
+             INSERT INTO {pending} ({columns}) \
+             SELECT {model}, {key}::text, '{operation}', {version}, {fields}, {at}, {actor}, {request_id} \
+             FROM \"fw_written\"\
+         ) SELECT * FROM \"fw_written\"",
+        pending = quote_ident(PENDING_TABLE),
+        columns = CHANGES_COLUMNS[1..].join(", "),
+        model = parameter(1),
+        key = written(key),
+        operation = Operation::Insert.name(),
+        at = parameter(3),
+        actor = parameter(4),
+        request_id = parameter(5),
+    ))
 }
 
 /// One field of a change record, written as JSON straight from the row's values.
@@ -388,25 +573,226 @@ static ONE_PENDING: LazyLock<String> = LazyLock::new(|| insert_sql(Destination::
 
 #[cfg(test)]
 mod tests {
-    use super::HELD_RECORDS;
-    use crate::Model as _;
-    use crate::testing::TestDb;
+    use chrono::{DateTime, NaiveDate, Utc};
+    use rust_decimal::Decimal;
 
+    use super::{HELD_RECORDS, inserted_fields};
+    use crate::Model as _;
+    use crate::changes::lot::{Lot, NewLot};
+    use crate::changes::{FieldChange, Operation};
+    use crate::db::{Db, Dialect};
+    use crate::model::ModelCodegen as _;
+    use crate::testing::{TestDb, create_tables};
+
+    /// A model recording its changes with a value of most kinds, a key fw
+    /// assigns and a decimal column that rounds.
     #[derive(Clone, PartialEq)]
     #[crate::model(changelog)]
-    struct Lot {
+    struct Parcel {
+        #[field(primary_key)]
+        id: uuid::Uuid,
+        label: String,
+        note: Option<String>,
+        #[field(max_digits = 12, decimal_places = 4)]
+        weight: Decimal,
+        fragile: bool,
+        shipped: Option<NaiveDate>,
+        #[field(auto_now)]
+        updated_at: DateTime<Utc>,
+        #[field(version)]
+        version: i64,
+    }
+
+    /// The same as [`Lot`], recording nothing.
+    #[derive(Clone, PartialEq)]
+    #[crate::model]
+    struct Tag {
         id: i64,
         label: String,
+    }
+
+    async fn with_tables(test_db: &TestDb) -> &Db {
+        let db = test_db.db();
+        let mut tables = vec![Lot::SCHEMA, Parcel::SCHEMA, Tag::SCHEMA];
+        tables.extend(super::super::tables());
+        create_tables(db, &tables).await.unwrap();
+        db
+    }
+
+    /// A create's record holds the row as the database stored it, whether the
+    /// create and its record were one statement (PostgreSQL, every value
+    /// stored as given) or the record was made from the row read back (a
+    /// weight with more places than its column keeps, which it rounds).
+    async fn a_create_records_the_stored_row(test_db: TestDb) {
+        let db = with_tables(&test_db).await;
+        let one_statement = db.dialect() == Dialect::Postgres;
+        for (weight, stored_as_given) in [
+            (Decimal::new(125_000, 4), true),
+            (Decimal::new(123_456, 5), false),
+        ] {
+            let new = || NewParcel {
+                label: "crate \"7\", fragile".to_owned(),
+                note: None,
+                weight,
+                fragile: true,
+                shipped: NaiveDate::from_ymd_opt(2026, 12, 7),
+            };
+            let statement = super::insert_with_record::<Parcel>(db.dialect(), &new()).unwrap();
+            assert_eq!(statement.is_some(), one_statement && stored_as_given);
+            let row = Parcel::insert(db, new()).await.unwrap();
+            let values = row.values();
+            let stored: Vec<FieldChange> = serde_json::from_value(
+                serde_json::to_value(inserted_fields(Parcel::SCHEMA.fields, &values)).unwrap(),
+            )
+            .unwrap();
+            let history = Parcel::history(db, row.id).await.unwrap();
+            let recorded: Vec<_> = history
+                .iter()
+                .map(|change| {
+                    (
+                        change.operation,
+                        change.key.clone(),
+                        change.version,
+                        &change.fields,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                recorded,
+                [(Operation::Insert, row.id.to_string(), Some(1), &stored)]
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_create_records_the_stored_row_sqlite() {
+        a_create_records_the_stored_row(TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_create_records_the_stored_row_postgres() {
+        a_create_records_the_stored_row(TestDb::postgres().await).await;
+    }
+
+    /// Counts the statements the driver runs (each one round trip) on the
+    /// thread it is set on.
+    #[derive(Clone, Default)]
+    struct Statements(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if event.metadata().target() == "sqlx::query" {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// How many statements `work` runs.
+    async fn statements_of<T>(work: impl Future<Output = crate::Result<T>>) -> usize {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let statements = Statements::default();
+        let subscriber = tracing_subscriber::registry().with(statements.clone());
+        let _counting = tracing::subscriber::set_default(subscriber);
+        work.await.unwrap();
+        statements.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// On PostgreSQL a recorded create on the pool is one statement, as one
+    /// that records nothing: the statement that writes the row writes its
+    /// record. In a transaction it is one statement more, the record's, at
+    /// the commit. (A runtime on this thread only, so that the driver logs
+    /// every statement where it is counted.)
+    #[tokio::test]
+    async fn a_recorded_create_on_the_pool_is_one_statement_on_postgres() {
+        let test_db = TestDb::postgres().await;
+        let db = with_tables(&test_db).await;
+        let lot = || NewLot {
+            label: "lot".to_owned(),
+        };
+        let tag = || NewTag {
+            label: "tag".to_owned(),
+        };
+        // The first round prepares each statement and opens the connection.
+        for round in 0..2 {
+            let on_pool = [
+                statements_of(Lot::insert(db, lot())).await,
+                statements_of(Tag::insert(db, tag())).await,
+            ];
+            let in_a_transaction = [
+                statements_of(async {
+                    let mut tx = db.begin().await?;
+                    Lot::insert(&mut tx, lot()).await?;
+                    tx.commit().await
+                })
+                .await,
+                statements_of(async {
+                    let mut tx = db.begin().await?;
+                    Tag::insert(&mut tx, tag()).await?;
+                    tx.commit().await
+                })
+                .await,
+            ];
+            if round == 1 {
+                assert_eq!(on_pool, [1, 1], "recorded, recording nothing");
+                assert_eq!(in_a_transaction[0], in_a_transaction[1] + 1);
+            }
+        }
+    }
+
+    /// A transaction's records are in the log in the order it made them,
+    /// creates that record as they insert and writes whose records wait for
+    /// the commit alike.
+    async fn a_transactions_records_keep_their_order(test_db: TestDb) {
+        let db = with_tables(&test_db).await;
+        let lot = |label: &str| NewLot {
+            label: label.to_owned(),
+        };
+        let first = Lot::insert(db, lot("first")).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let second = Lot::insert(&mut tx, lot("second")).await.unwrap();
+        let mut renamed = first.clone();
+        renamed.label = "renamed".to_owned();
+        renamed.update(&mut tx).await.unwrap();
+        let third = Lot::insert(&mut tx, lot("third")).await.unwrap();
+        tx.commit().await.unwrap();
+        let log: Vec<(i64, Operation, String)> = crate::changes::after(0)
+            .fetch(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|change| (change.seq, change.operation, change.key))
+            .collect();
+        let key = |lot: &Lot| lot.id.to_string();
+        assert_eq!(
+            log,
+            [
+                (1, Operation::Insert, key(&first)),
+                (2, Operation::Insert, key(&second)),
+                (3, Operation::Update, key(&first)),
+                (4, Operation::Insert, key(&third)),
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transactions_records_keep_their_order_sqlite() {
+        a_transactions_records_keep_their_order(TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_transactions_records_keep_their_order_postgres() {
+        a_transactions_records_keep_their_order(TestDb::postgres().await).await;
     }
 
     /// A transaction's memory does not grow with its writes: past
     /// [`HELD_RECORDS`] the records go to the database, and all of them are
     /// in the log after the commit.
     async fn a_large_transaction_holds_one_batch_of_records(test_db: TestDb) {
-        let db = test_db.db();
-        let mut tables = vec![Lot::SCHEMA];
-        tables.extend(super::super::tables());
-        crate::testing::create_tables(db, &tables).await.unwrap();
+        let db = with_tables(&test_db).await;
         let writes = HELD_RECORDS * 2 + HELD_RECORDS / 2;
         let mut tx = db.begin().await.unwrap();
         for index in 0..writes {

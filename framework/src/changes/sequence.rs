@@ -47,6 +47,15 @@ pub(crate) async fn sequence(db: &Db) -> Result<()> {
     if db.dialect() != Dialect::Postgres || !unsequenced_exist(db).await? {
         return Ok(());
     }
+    sequence_waiting(db).await
+}
+
+/// [`sequence`] once a look has found records waiting, on PostgreSQL.
+///
+/// # Errors
+///
+/// As [`sequence`].
+pub(crate) async fn sequence_waiting(db: &Db) -> Result<()> {
     while sequence_batch(db).await? == BATCH {}
     Ok(())
 }
@@ -185,15 +194,9 @@ mod tests {
     use std::time::Duration;
 
     use crate::Model as _;
+    use crate::changes::lot::{Lot, NewLot};
     use crate::db::Db;
     use crate::testing::{TestDb, create_tables};
-
-    #[derive(Clone, PartialEq)]
-    #[crate::model(changelog)]
-    struct Lot {
-        id: i64,
-        label: String,
-    }
 
     /// A database with `transactions` committed changes waiting for their
     /// positions (nothing has read the log), one lot each.

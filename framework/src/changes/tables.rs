@@ -67,8 +67,9 @@ pub(crate) static COUNTER: ModelSchema = ModelSchema {
 
 /// The records of [`CHANGES`] but for their positions, in the order of their
 /// draws: the identity column numbers them as they are inserted, which a
-/// writer does as it commits. SQLite has the table too, empty, as migrations
-/// make one schema for both databases.
+/// writer does as it commits (a create on the pool in the statement that
+/// inserts its row, which is its commit). SQLite has the table too, empty,
+/// as migrations make one schema for both databases.
 pub(crate) static PENDING: ModelSchema = ModelSchema {
     name: "FwChangePending",
     table: PENDING_TABLE,

@@ -287,6 +287,7 @@ fn exhausted<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> bool {
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     wait_timeout: Duration,
+    max_connections: u32,
 }
 
 impl ConnectOptions {
@@ -304,12 +305,28 @@ impl ConnectOptions {
     /// The default of [`ConnectOptions::wait_timeout`]: 5 seconds, ample for a
     /// queue of ordinary writes (each holds SQLite's lock for milliseconds).
     pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// The most connections a PostgreSQL pool opens (at least 1), default
+    /// [`ConnectOptions::DEFAULT_MAX_CONNECTIONS`]. Each operation running
+    /// holds one, so size one pool for the operations that run at once and
+    /// share it (clones of a [`Db`] do), rather than connecting a pool per
+    /// task; the server's `max_connections` bounds the sum over every process.
+    /// SQLite keeps its one writer and a reader per core (at least four),
+    /// whatever this says.
+    pub fn max_connections(mut self, max_connections: u32) -> ConnectOptions {
+        self.max_connections = max_connections.max(1);
+        self
+    }
+
+    /// The default of [`ConnectOptions::max_connections`].
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             wait_timeout: ConnectOptions::DEFAULT_WAIT_TIMEOUT,
+            max_connections: ConnectOptions::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -17,7 +17,7 @@ pub(super) async fn connect(url: &str, options: &ConnectOptions) -> Result<PgPoo
         reason: error.to_string(),
     })?;
     let pool = PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(options.max_connections)
         .acquire_timeout(options.wait_timeout)
         .connect_with(connect_options)
         .await?;

@@ -5,7 +5,9 @@
 use super::Model;
 use super::query::{ConflictTarget, SqlBuilder};
 use crate::changes;
-use crate::db::{Access, Arguments, Conn, Dialect, Tx, lock_clause, now, placeholder, quote_ident};
+use crate::db::{
+    Access, Arguments, Conn, Dialect, Sql, Tx, lock_clause, now, placeholder, quote_ident,
+};
 use crate::error::{Error, ForeignKeyRelation, Result, classify};
 use crate::field::Field;
 use crate::model::seal::{decoder, digests_of, keyring_for, seal_values};
@@ -42,6 +44,14 @@ pub(crate) async fn insert<M: Model>(conn: Conn<'_>, new: M::New) -> Result<M> {
     if !M::CHANGELOG {
         return insert_row::<M>(conn, new).await;
     }
+    if let Conn::Db(db) = conn
+        && let Some((sql, args)) = changes::insert_with_record::<M>(db.dialect(), &new)?
+    {
+        // The row and its record in one statement, its own transaction.
+        let row = run_insert::<M>(conn, sql, args, &new).await?;
+        changes::wake();
+        return Ok(row);
+    }
     in_transaction!(conn, |tx| {
         let row = insert_row::<M>(Conn::Tx(&mut *tx), new).await?;
         changes::record_insert(tx, &row).await?;
@@ -49,22 +59,33 @@ pub(crate) async fn insert<M: Model>(conn: Conn<'_>, new: M::New) -> Result<M> {
     })
 }
 
-async fn insert_row<M: Model>(mut conn: Conn<'_>, new: M::New) -> Result<M> {
+async fn insert_row<M: Model>(conn: Conn<'_>, new: M::New) -> Result<M> {
     if M::SEALED {
         return insert_sealed::<M>(conn, new).await;
     }
     let sql = M::sql(conn.dialect());
     let mut args = Arguments::new(conn.dialect());
     M::bind_new(&new, &mut args, now())?;
+    run_insert::<M>(conn, sql.insert.into(), args, &new).await
+}
+
+/// Runs `sql`, an insert of `new` returning the row, and names what a refused
+/// insert broke.
+async fn run_insert<M: Model>(
+    mut conn: Conn<'_>,
+    sql: Sql,
+    args: Arguments,
+    new: &M::New,
+) -> Result<M> {
     let inserted = conn
         .reborrow()
-        .fetch_optional(sql.insert.into(), args, Access::Write, M::decode)
+        .fetch_optional(sql, args, Access::Write, M::decode)
         .await;
     match inserted {
         Ok(row) => row.ok_or(Error::NotFound {
             model: M::SCHEMA.name,
         }),
-        Err(error) => Err(explain::<M>(conn, error, &M::new_values(&new)).await),
+        Err(error) => Err(explain::<M>(conn, error, &M::new_values(new)).await),
     }
 }
 
