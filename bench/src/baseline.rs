@@ -4,9 +4,11 @@
 //! sqlx), one pool per database, the same JSON as the example. No fw in the
 //! request path.
 //!
-//! Writes do the example's observable work too: a created dividend is recorded
-//! in the change log (`fw_changes`, numbered from `fw_change_counter`) in the
-//! same transaction, as fw records every write of a `changelog` model.
+//! Writes do the example's observable work too: a created dividend's change
+//! record is written in the same transaction, as fw records every write of a
+//! `changelog` model, and as fw writes it: on SQLite into the log at the next
+//! position, on PostgreSQL among the pending records that fw's sequencer
+//! numbers after the commit (an outbox, as one writes it by hand).
 //!
 //! Every request is authenticated as fw authenticates it, with fw's tables:
 //! an API token, looked up by its SHA-256 with its user and the permissions
@@ -1025,11 +1027,20 @@ fn inserted_fields(dividend: &Dividend, created_at: DateTime<Utc>) -> impl Seria
     )
 }
 
-/// Advances the change counter by one and returns the new number. It runs last
-/// before `COMMIT`: the counter row's lock is held until the commit, so numbers
-/// are handed out in commit order and the log has no gaps.
-const NEXT_CHANGE_SEQ: &str = "INSERT INTO fw_change_counter (id, last) VALUES (1, 1) \
-     ON CONFLICT (id) DO UPDATE SET last = fw_change_counter.last + 1 RETURNING last";
+/// The change record of a created dividend, on SQLite: in the log, at the
+/// position after the last one (the writer holds the database's only write
+/// lock, so positions are dense and in commit order).
+const RECORD_SQLITE: &str = "INSERT INTO fw_changes (seq, model, row_key, operation, version, \
+     fields, changed_at, actor, request_id) \
+     VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM fw_changes), 'dividend', ?1, 'insert', ?2, \
+     ?3, ?4, ?5, ?6)";
+
+/// The change record of a created dividend, on PostgreSQL: among the
+/// pending records, drawing its place as it is inserted; fw's sequencer
+/// gives it its position after the commit.
+const RECORD_POSTGRES: &str = "INSERT INTO fw_changes_pending (model, row_key, operation, \
+     version, fields, changed_at, actor, request_id) \
+     VALUES ('dividend', $1, 'insert', $2, $3, $4, $5, $6)";
 
 /// The longest `x-request-id` recorded as sent; a longer one is replaced.
 const MAX_REQUEST_ID: usize = 200;
@@ -1043,8 +1054,8 @@ fn request_id(headers: &HeaderMap) -> String {
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
 }
 
-/// `POST /dividends`: the insert and its change record commit together, the
-/// record numbered from the counter, with the token's user as its actor.
+/// `POST /dividends`: the insert and its change record commit together, with
+/// the token's user as its actor.
 async fn create_dividend(
     caller: Caller,
     State(db): State<Database>,
@@ -1092,23 +1103,15 @@ async fn create_dividend(
             .await
             .map_err(refused)?;
             let dividend = Dividend::from_sqlite(&row)?;
-            let seq: i64 = sqlx::query_scalar(NEXT_CHANGE_SEQ)
-                .fetch_one(&mut *tx)
+            sqlx::query(RECORD_SQLITE)
+                .bind(dividend.id.to_string())
+                .bind(dividend.version)
+                .bind(sqlx::types::Json(inserted_fields(&dividend, now)))
+                .bind(now)
+                .bind(&actor)
+                .bind(&request_id)
+                .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO fw_changes (seq, model, row_key, operation, version, fields, \
-                 changed_at, actor, request_id) \
-                 VALUES (?1, 'dividend', ?2, 'insert', ?3, ?4, ?5, ?6, ?7)",
-            )
-            .bind(seq)
-            .bind(dividend.id.to_string())
-            .bind(dividend.version)
-            .bind(sqlx::types::Json(inserted_fields(&dividend, now)))
-            .bind(now)
-            .bind(&actor)
-            .bind(&request_id)
-            .execute(&mut *tx)
-            .await?;
             tx.commit().await?;
             dividend
         }
@@ -1137,23 +1140,15 @@ async fn create_dividend(
             .await
             .map_err(refused)?;
             let dividend = Dividend::from_postgres(&row)?;
-            let seq: i64 = sqlx::query_scalar(NEXT_CHANGE_SEQ)
-                .fetch_one(&mut *tx)
+            sqlx::query(RECORD_POSTGRES)
+                .bind(dividend.id.to_string())
+                .bind(dividend.version)
+                .bind(sqlx::types::Json(inserted_fields(&dividend, now)))
+                .bind(now)
+                .bind(&actor)
+                .bind(&request_id)
+                .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO fw_changes (seq, model, row_key, operation, version, fields, \
-                 changed_at, actor, request_id) \
-                 VALUES ($1, 'dividend', $2, 'insert', $3, $4, $5, $6, $7)",
-            )
-            .bind(seq)
-            .bind(dividend.id.to_string())
-            .bind(dividend.version)
-            .bind(sqlx::types::Json(inserted_fields(&dividend, now)))
-            .bind(now)
-            .bind(&actor)
-            .bind(&request_id)
-            .execute(&mut *tx)
-            .await?;
             tx.commit().await?;
             dividend
         }
