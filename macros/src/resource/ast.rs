@@ -151,7 +151,15 @@ fn select(
             continue;
         }
         match written.iter().position(|field| field.ident == model_field.ident) {
-            Some(position) => fields.push(written.remove(position)),
+            Some(position) => {
+                let mut field = written.remove(position);
+                // Without a doc comment of its own, it keeps the model field's.
+                if field.doc.is_empty() {
+                    field.doc = doc(&model_field.docs);
+                    field.attrs.extend(model_field.docs.iter().cloned());
+                }
+                fields.push(field);
+            }
             None => fields.push(model_field.as_field(vis, model, span)),
         }
     }

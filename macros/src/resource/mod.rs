@@ -166,22 +166,31 @@ mod tests {
 
     #[test]
     fn note_resource_over_model_fields_expansion() {
-        let tokens = match with_note_fields(
-            quote!(
+        let callback = quote! {
+            [
+                /// Surrogate key.
+                id(generated, key),
+                /// A one-line title.
+                title(),
+                /// The text of the note.
+                body(optional),
+                pinned(optional),
+                version(generated)
+            ]
+            [
                 model = Note,
                 path = "/notes",
                 fields(id, title, body, version),
                 actions(create, update),
                 permissions(model)
-            ),
-            quote! {
-                /// A note.
-                pub struct NoteResource {
-                    #[field(rename = "heading")]
-                    pub title: String,
-                }
-            },
-        ) {
+            ]
+            /// A note.
+            pub struct NoteResource {
+                #[field(rename = "heading")]
+                pub title: String,
+            }
+        };
+        let tokens = match super::expand_with_model_fields(callback) {
             Ok(tokens) => tokens,
             Err(failure) => panic!("unexpected errors: {:?}", failure.errors),
         };
