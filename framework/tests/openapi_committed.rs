@@ -201,7 +201,10 @@ async fn adding_a_nullable_or_defaulted_field_is_compatible() {
             "{changes:#?}"
         );
     }
-    assert_eq!(run(grown(), &["openapi", "--check"]).await, ExitCode::FAILURE);
+    assert_eq!(
+        run(grown(), &["openapi", "--check"]).await,
+        ExitCode::FAILURE
+    );
     assert_eq!(
         run(grown(), &["openapi"]).await,
         ExitCode::SUCCESS,

@@ -7,8 +7,8 @@ use quote::quote;
 
 use super::ast::Model;
 use super::expand::{
-    column_consts, debug_impls, field_type_impls, fields_macro, new_ident, new_struct,
-    patch_ident, patch_struct, schema_statics,
+    column_consts, debug_impls, field_type_impls, fields_macro, new_ident, new_struct, patch_ident,
+    patch_struct, schema_statics,
 };
 
 /// The struct, its `New` and `Patch` structs, its column constants and a `Model`

@@ -147,10 +147,16 @@ fn select(
     };
     let mut fields = Vec::with_capacity(selected.len() + written.len());
     for (model_field, span) in selected {
-        if fields.iter().any(|field: &Field| field.ident == model_field.ident) {
+        if fields
+            .iter()
+            .any(|field: &Field| field.ident == model_field.ident)
+        {
             continue;
         }
-        match written.iter().position(|field| field.ident == model_field.ident) {
+        match written
+            .iter()
+            .position(|field| field.ident == model_field.ident)
+        {
             Some(position) => {
                 let mut field = written.remove(position);
                 // Without a doc comment of its own, it keeps the model field's.

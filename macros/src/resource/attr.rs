@@ -183,7 +183,8 @@ impl ResourceArgs {
     }
 }
 
-const FIELDS_EXAMPLE: &str = "`fields = all` or a list of the model's fields, e.g. `fields(title, body)`";
+const FIELDS_EXAMPLE: &str =
+    "`fields = all` or a list of the model's fields, e.g. `fields(title, body)`";
 
 /// `fields = all` or `fields(title, body)`.
 fn fields(cx: &Ctxt, option: &RawOption) -> Option<FieldsArg> {

@@ -154,7 +154,9 @@ mod tests {
     #[test]
     fn a_resource_taking_its_model_s_fields_calls_the_model_back() {
         let args = quote!(model = crate::models::Note, path = "/notes", fields = all);
-        let item = quote!(pub struct NoteResource;);
+        let item = quote!(
+            pub struct NoteResource;
+        );
         let Ok(tokens) = expand(args.clone(), item.clone()) else {
             panic!("a call of the model's macro");
         };
@@ -218,7 +220,9 @@ mod tests {
                 actions(create),
                 permissions(model)
             ),
-            quote!(pub struct NoteResource;),
+            quote!(
+                pub struct NoteResource;
+            ),
         );
         let expected = [
             "give `fields` or `exclude`, not both: `exclude(...)` alone shows every model field but those it names",
@@ -238,28 +242,51 @@ mod tests {
                 actions(retrieve),
                 permissions(model)
             ),
-            quote!(pub struct NoteResource {
-                #[field(reveal = "view_note_tax_id")]
-                pub tax_id: String,
-            }),
+            quote!(
+                pub struct NoteResource {
+                    #[field(reveal = "view_note_tax_id")]
+                    pub tax_id: String,
+                }
+            ),
         );
         assert_eq!(
             found,
-            ["`tax_id` is written out in the struct, so it is shown: remove it from `exclude(...)` or from the struct"]
+            [
+                "`tax_id` is written out in the struct, so it is shown: remove it from `exclude(...)` or from the struct"
+            ]
         );
         assert_eq!(
             errors(
-                quote!(model = Note, path = "/notes", fields = every, actions(retrieve), permissions(model)),
-                quote!(pub struct NoteResource;),
+                quote!(
+                    model = Note,
+                    path = "/notes",
+                    fields = every,
+                    actions(retrieve),
+                    permissions(model)
+                ),
+                quote!(
+                    pub struct NoteResource;
+                ),
             ),
-            ["`fields` expects `fields = all` or a list of the model's fields, e.g. `fields(title, body)`"]
+            [
+                "`fields` expects `fields = all` or a list of the model's fields, e.g. `fields(title, body)`"
+            ]
         );
         assert_eq!(
             errors(
-                quote!(model = Note, path = "/notes", actions(retrieve), permissions(model)),
-                quote!(pub struct NoteResource;),
+                quote!(
+                    model = Note,
+                    path = "/notes",
+                    actions(retrieve),
+                    permissions(model)
+                ),
+                quote!(
+                    pub struct NoteResource;
+                ),
             ),
-            ["`#[resource]` needs named fields, one per model field it shows, or `fields = all`, `fields(...)` or `exclude(...)` to show the model's own"]
+            [
+                "`#[resource]` needs named fields, one per model field it shows, or `fields = all`, `fields(...)` or `exclude(...)` to show the model's own"
+            ]
         );
     }
 
