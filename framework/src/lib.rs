@@ -97,6 +97,7 @@ pub mod __private {
     pub use crate::rest::{Input, Reveal};
     pub use crate::sensitive::SealedText;
     pub use chrono::{DateTime, Utc};
+    pub use fw_macros::__resource_with_model_fields as resource_with_model_fields;
     #[cfg(feature = "testing")]
     pub use insta;
     pub use rust_decimal::Decimal;
@@ -200,6 +201,14 @@ pub mod __private {
     /// Asserts at compile time that a field's type is storable; rustc points at
     /// the field when it is not.
     pub const fn assert_field<T: crate::Field>() {}
+
+    /// The type of a model's field at `INDEX`, in declaration order: how a
+    /// resource that does not restate its model's fields names their types,
+    /// which `#[model]` spelled relative to the model's module.
+    pub trait ModelFieldType<const INDEX: usize> {
+        /// The field's type as the model declares it.
+        type Type;
+    }
 
     /// A resource field's type `Self` for a model `M` whose field is a `T`: the one
     /// place a resource field's type is compared with the model's, so a mismatch

@@ -532,23 +532,31 @@ fn representation_schema(spec: &ResourceSpec) -> Json {
 }
 
 /// The request body of `action` (create, update or partial update): PATCH
-/// requires nothing, PUT every field that is not nullable, and create every
-/// field that is neither nullable nor has a default, which it shows.
+/// requires nothing; create and PUT every field that is neither nullable nor
+/// has a default. Left out, such a field takes its default on create (which
+/// the document shows) and keeps its stored value on PUT (which it says).
 fn input_schema(spec: &ResourceSpec, action: Action) -> Json {
     let mut properties = serde_json::Map::new();
     let mut required = Vec::new();
     for field in spec.fields.iter().filter(|field| !field.read_only) {
         let mut schema = with_doc(field_schema(field.field), field.doc);
-        let default = field.field.default.filter(|_| action == Action::Create);
-        if let Some(default) = default {
+        let optional = field.field.nullable || field.field.default.is_some();
+        if let Some(default) = field.field.default.filter(|_| action == Action::Create) {
             schema["default"] = crate::rest::default_json(default);
         }
-        if action != Action::PartialUpdate && !field.field.nullable && default.is_none() {
+        if action != Action::PartialUpdate && !optional {
             required.push(json!(field.name));
         }
         properties.insert(field.name.to_owned(), schema);
     }
-    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+    let mut schema = json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false});
+    if action == Action::Update {
+        schema["description"] = json!(
+            "Replaces the row's fields. A field that is not required may be left out: \
+             it keeps its stored value (send `null` to clear a nullable one)."
+        );
+    }
+    schema
 }
 
 fn schema_ref(name: &str) -> Json {

@@ -122,3 +122,92 @@ async fn check_and_accept_breaking_are_exclusive() {
         ExitCode::from(2)
     );
 }
+
+/// A model and a resource over all its fields, as released.
+mod released {
+    #[derive(Clone, PartialEq)]
+    #[fw::model]
+    pub(crate) struct Memo {
+        pub(crate) id: i64,
+        #[field(max_length = 100)]
+        pub(crate) text: String,
+        #[field(version)]
+        pub(crate) version: i64,
+    }
+
+    /// A memo.
+    #[fw::resource(
+        model = Memo,
+        path = "/memos",
+        fields = all,
+        actions(retrieve, create, update, partial_update),
+        permissions(model)
+    )]
+    pub(crate) struct MemoResource;
+}
+
+/// The same, with a nullable field and one with a default added to the model.
+mod grown {
+    #[derive(Clone, PartialEq)]
+    #[fw::model]
+    pub(crate) struct Memo {
+        pub(crate) id: i64,
+        #[field(max_length = 100)]
+        pub(crate) text: String,
+        #[field(max_length = 100)]
+        pub(crate) note: Option<String>,
+        #[field(default = false)]
+        pub(crate) pinned: bool,
+        #[field(version)]
+        pub(crate) version: i64,
+    }
+
+    /// A memo.
+    #[fw::resource(
+        model = Memo,
+        path = "/memos",
+        fields = all,
+        actions(retrieve, create, update, partial_update),
+        permissions(model)
+    )]
+    pub(crate) struct MemoResource;
+}
+
+/// Adding a nullable field, or one with a default, to a model whose resource
+/// offers PUT is a compatible change: such a field may be left out of a PUT
+/// (and keeps its value), so no request an old client sends is refused.
+#[tokio::test]
+async fn adding_a_nullable_or_defaulted_field_is_compatible() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = dir.path();
+    let app = |api: fw::Api| fw::App::new("openapi_test", dir).api(api);
+    let released = || app(fw::Api::new("Memos", "1.0.0").resource::<released::MemoResource>());
+    let grown = || app(fw::Api::new("Memos", "1.0.0").resource::<grown::MemoResource>());
+    let run = async |app: fw::App, args: &[&str]| {
+        let mut line = vec!["openapi_test"];
+        line.extend_from_slice(args);
+        app.run_with(line).await
+    };
+    assert_eq!(run(released(), &["openapi"]).await, ExitCode::SUCCESS);
+
+    let drift = fw::openapi::check_committed(&grown()).expect_err("the document changed");
+    assert!(!drift.is_breaking(), "{drift}");
+    let changes: Vec<String> = drift.changes().iter().map(ToString::to_string).collect();
+    for field in ["note", "pinned"] {
+        assert!(
+            changes
+                .iter()
+                .any(|change| change.starts_with("PUT /memos/{id}") && change.contains(field)),
+            "{changes:#?}"
+        );
+    }
+    assert_eq!(
+        run(grown(), &["openapi", "--check"]).await,
+        ExitCode::FAILURE
+    );
+    assert_eq!(
+        run(grown(), &["openapi"]).await,
+        ExitCode::SUCCESS,
+        "written without `--accept-breaking`"
+    );
+}

@@ -28,6 +28,15 @@ pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
     finish(resource::expand(args.into(), input.into()))
 }
 
+/// `#[resource]` given its model's fields: what the hidden `macro_rules!`
+/// that `#[model]` emits calls back with them, since a proc macro cannot read
+/// another item. Not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __resource_with_model_fields(input: TokenStream) -> TokenStream {
+    finish(resource::expand_with_model_fields(input.into()))
+}
+
 /// Derives `fw::Choices` for a fieldless enum. See the `fw` crate documentation.
 #[proc_macro_derive(Choices, attributes(choice))]
 pub fn derive_choices(input: TokenStream) -> TokenStream {

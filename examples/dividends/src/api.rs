@@ -4,23 +4,17 @@
 //! accounts, twice: without the holder's tax id for support, with it for
 //! compliance.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use fw::{Model as _, Ref};
-use rust_decimal::Decimal;
-use uuid::Uuid;
+use fw::Model as _;
 
-use crate::models::{
-    Dividend, DividendKind, DividendPatch, DividendStatus, NewDividend, Security,
-    dates_out_of_order,
-};
+use crate::models::{Dividend, DividendPatch, DividendStatus, NewDividend, dates_out_of_order};
 
 /// A listed security.
 #[fw::resource(
     model = crate::models::Security,
     path = "/securities",
+    fields = all,
     actions(list, retrieve, create, update, partial_update, destroy, history),
     permissions(model),
-    read_only(id, created_at, updated_at, version),
     filter(symbol(exact, in), cusip(exact), name(icontains)),
     search(symbol, name),
     ordering(symbol, name),
@@ -28,22 +22,7 @@ use crate::models::{
     page_size = 50,
     max_page_size = 500
 )]
-pub struct SecurityResource {
-    /// Surrogate key.
-    pub id: i64,
-    /// Ticker symbol, e.g. `ACME`.
-    pub symbol: String,
-    /// The nine-character CUSIP.
-    pub cusip: String,
-    /// Issuer name.
-    pub name: String,
-    /// When the row was created.
-    pub created_at: DateTime<Utc>,
-    /// When the row last changed.
-    pub updated_at: DateTime<Utc>,
-    /// Row version (also the `ETag`).
-    pub version: i64,
-}
+pub struct SecurityResource;
 
 /// A dividend announcement, as last reported by the clearing firm. Imported
 /// from the daily file; operations staff may enter one by hand before the file
@@ -52,9 +31,9 @@ pub struct SecurityResource {
 #[fw::resource(
     model = crate::models::Dividend,
     path = "/dividends",
+    exclude(created_at),
     actions(list, retrieve, create, history),
     permissions(model),
-    read_only(id, updated_at, version),
     filter(
         security(exact, in),
         symbol = security.symbol(exact, in),
@@ -69,34 +48,7 @@ pub struct SecurityResource {
     max_page_size = 500,
     hooks = DividendHooks
 )]
-pub struct DividendResource {
-    /// Surrogate key.
-    pub id: i64,
-    /// The clearing firm's id for the announcement.
-    pub announcement_id: String,
-    /// The paying security.
-    pub security: Ref<Security>,
-    /// When the board declared it.
-    pub declaration_date: NaiveDate,
-    /// Holders before this date receive it.
-    pub ex_date: NaiveDate,
-    /// Holders of record on this date receive it.
-    pub record_date: NaiveDate,
-    /// When it is paid.
-    pub pay_date: NaiveDate,
-    /// Cash paid per share, as a decimal string.
-    pub rate: Decimal,
-    /// ISO 4217 currency code.
-    pub currency: String,
-    /// Regular, special or return of capital.
-    pub kind: DividendKind,
-    /// Announced, changed or cancelled.
-    pub status: DividendStatus,
-    /// When the row last changed.
-    pub updated_at: DateTime<Utc>,
-    /// Row version (also the `ETag`).
-    pub version: i64,
-}
+pub struct DividendResource;
 
 /// A customer's account. The holder's name and tax id are sensitive: each
 /// is shown only to callers holding the permission that reveals it (support
@@ -107,9 +59,10 @@ pub struct DividendResource {
 #[fw::resource(
     model = crate::models::Account,
     path = "/accounts",
+    fields = all,
     actions(list, retrieve),
     permissions(model),
-    read_only(id, number, holder_name, tax_id, created_at, version),
+    read_only(number, holder_name, tax_id),
     filter(number(exact), tax_id(exact)),
     ordering(number),
     default_ordering = "number",
@@ -117,20 +70,12 @@ pub struct DividendResource {
     max_page_size = 500
 )]
 pub struct AccountResource {
-    /// Account id, shared with the clearing firm.
-    pub id: Uuid,
-    /// Account number shown to the customer.
-    pub number: String,
     /// The account holder's legal name.
     #[field(reveal = "view_account_holder_name")]
     pub holder_name: String,
     /// The holder's tax id.
     #[field(reveal = "view_account_tax_id")]
     pub tax_id: String,
-    /// When the account was opened.
-    pub created_at: DateTime<Utc>,
-    /// Row version (also the `ETag`).
-    pub version: i64,
 }
 
 /// What an operator sends to cancel an announcement by hand: its

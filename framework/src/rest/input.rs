@@ -113,6 +113,18 @@ impl Input {
         }
     }
 
+    /// The value a create gives a model field the resource does not take from
+    /// the body: its declared default, else null (the macro only calls this for
+    /// a field that has one or is nullable).
+    pub fn model_default<T: Field + DeserializeOwned>(
+        &mut self,
+        name: &'static str,
+        field: &'static FieldSchema,
+    ) -> Option<T> {
+        let json = field.default.map_or(Json::Null, default_json);
+        self.decode(name, field, json)
+    }
+
     /// Field `name` if present (for PATCH): `None` when absent or invalid.
     pub fn optional<T: Field + DeserializeOwned>(
         &mut self,
@@ -121,6 +133,24 @@ impl Input {
     ) -> Option<T> {
         let json = self.object.remove(name)?;
         self.decode(name, field, json)
+    }
+
+    /// Field `name` of an update body, `None` meaning "leave the stored value
+    /// unchanged". A PATCH (`partial`) may leave out any field; a PUT only the
+    /// fields a create may leave out (nullable, or with a default), which keep
+    /// their stored value: so a client written before such a field was added
+    /// does not reset it, and adding one is not a breaking change.
+    pub fn updated<T: Field + DeserializeOwned>(
+        &mut self,
+        name: &'static str,
+        field: &'static FieldSchema,
+        partial: bool,
+    ) -> Option<T> {
+        if partial || field.nullable || field.default.is_some() {
+            self.optional(name, field)
+        } else {
+            self.required(name, field)
+        }
     }
 
     /// Records fields nobody took; `true` when the body had no errors at all.

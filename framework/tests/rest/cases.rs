@@ -551,16 +551,16 @@ pub(crate) async fn create_takes_model_defaults_for_absent_fields(app: Router, _
     let put = send(
         &app,
         "PUT",
-        &format!("/dividends/{}", defaulted.body["id"]),
+        &format!("/dividends/{}", sent.body["id"]),
         &[],
         Some(body(None)),
     )
     .await;
-    put.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
     assert_eq!(
-        put.pointers(),
-        [("/status".to_owned(), "required".to_owned())],
-        "a full update replaces every field, so it names them all"
+        put.body["status"],
+        json!("changed"),
+        "a full update leaves a field with a default unchanged when it is left out"
     );
 
     let spec = send(&app, "GET", "/openapi.json", &[], None).await.body;
@@ -581,7 +581,15 @@ pub(crate) async fn create_takes_model_defaults_for_absent_fields(app: Router, _
         schemas["DividendResourceCreate"]["properties"]["status"]["default"],
         json!("announced")
     );
-    assert!(required("DividendResourceUpdate").contains(&"status".to_owned()));
+    assert_eq!(
+        required("DividendResourceUpdate"),
+        ["security", "ex_date", "pay_date", "rate"]
+    );
+    assert_eq!(
+        schemas["DividendResourceUpdate"]["properties"]["status"].get("default"),
+        None,
+        "left out of a full update, a field keeps its value, not the default"
+    );
     assert_eq!(
         schemas["DividendResourcePatch"]["properties"]["status"].get("default"),
         None,
@@ -2768,6 +2776,169 @@ pub(crate) async fn the_document_marks_sensitive_fields(_app: Router, _db: fw::D
     assert_eq!(audit["x-fw-permission"], "view_sensitive_reads");
 }
 
+/// A resource taking all its model's fields shows and takes each of them
+/// (the ones fw fills read-only); one taking some gives a create's others
+/// their defaults; a field with a default or nullable may be left out of a
+/// create (which gives it its default) and of a PUT (which leaves it
+/// unchanged); and the API's name of a field is not its column's.
+pub(crate) async fn resources_take_their_model_s_fields(app: Router, _db: fw::Db) {
+    let created = send(
+        &app,
+        "POST",
+        "/watches",
+        &[],
+        Some(json!({"symbol": "ACME"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_i64().expect("id");
+    assert_eq!(
+        created.body,
+        json!({"id": id, "symbol": "ACME", "target": null, "active": true, "rank": 1, "version": 1})
+    );
+    let uri = format!("/watches/{id}");
+    let generated = send(
+        &app,
+        "POST",
+        "/watches",
+        &[],
+        Some(json!({"symbol": "A", "version": 7})),
+    )
+    .await;
+    generated.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        generated.pointers(),
+        [("/version".to_owned(), "read_only".to_owned())]
+    );
+
+    let patched = send(
+        &app,
+        "PATCH",
+        &uri,
+        &[],
+        Some(json!({"active": false, "rank": 3, "target": "12.5"})),
+    )
+    .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    let put = send(&app, "PUT", &uri, &[], Some(json!({"symbol": "ACME2"}))).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(
+        (
+            &put.body["symbol"],
+            &put.body["target"],
+            &put.body["active"],
+            &put.body["rank"]
+        ),
+        (&json!("ACME2"), &json!("12.5"), &json!(false), &json!(3)),
+        "a PUT leaves the fields it may leave out unchanged"
+    );
+    let cleared = send(
+        &app,
+        "PUT",
+        &uri,
+        &[],
+        Some(json!({"symbol": "ACME2", "target": null})),
+    )
+    .await;
+    assert_eq!(cleared.body["target"], Json::Null, "{}", cleared.body);
+    let incomplete = send(&app, "PUT", &uri, &[], Some(json!({"active": true}))).await;
+    incomplete.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        incomplete.pointers(),
+        [("/symbol".to_owned(), "required".to_owned())]
+    );
+
+    // The column is `alert_price`; filters and ordering use the API's name.
+    send(&app, "PATCH", &uri, &[], Some(json!({"target": "20"}))).await;
+    let other = send(
+        &app,
+        "POST",
+        "/watches",
+        &[],
+        Some(json!({"symbol": "B", "target": "5"})),
+    )
+    .await;
+    let listed = send(
+        &app,
+        "GET",
+        "/watches?target__gte=10&ordering=-target",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(ids(&listed), [id], "{}", listed.body);
+    let unset = send(
+        &app,
+        "GET",
+        "/watches?target__isnull=false&ordering=target",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(ids(&unset), [other.body["id"].as_i64().expect("id"), id]);
+    assert_eq!(Watch::TARGET.schema().column, "alert_price");
+
+    let summary = send(
+        &app,
+        "POST",
+        "/watch-summaries",
+        &[],
+        Some(json!({"ticker": "XYZ"})),
+    )
+    .await;
+    assert_eq!(summary.status, StatusCode::CREATED, "{}", summary.body);
+    let summary_id = summary.body["id"].as_i64().expect("id");
+    assert_eq!(
+        summary.body,
+        json!({"id": summary_id, "ticker": "XYZ", "active": true})
+    );
+    let full = send(&app, "GET", &format!("/watches/{summary_id}"), &[], None).await;
+    assert_eq!(
+        (&full.body["target"], &full.body["rank"]),
+        (&Json::Null, &json!(1)),
+        "fields the resource does not take get their defaults"
+    );
+    let unknown = send(
+        &app,
+        "POST",
+        "/watch-summaries",
+        &[],
+        Some(json!({"ticker": "Q", "rank": 2})),
+    )
+    .await;
+    unknown.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        unknown.pointers(),
+        [("/rank".to_owned(), "unknown_field".to_owned())]
+    );
+
+    let spec = send(&app, "GET", "/openapi.json", &[], None).await.body;
+    let schemas = &spec["components"]["schemas"];
+    assert_eq!(
+        schemas["WatchResourceCreate"]["required"],
+        json!(["symbol"])
+    );
+    assert_eq!(
+        schemas["WatchResourceUpdate"]["required"],
+        json!(["symbol"])
+    );
+    assert_eq!(
+        schemas["WatchResourceCreate"]["properties"]["rank"]["default"],
+        json!(1)
+    );
+    assert_eq!(
+        schemas["WatchResource"]["properties"]["symbol"]["description"],
+        json!("The watched ticker."),
+        "a field taken from the model has the model field's doc comment"
+    );
+    let shown: Vec<&String> = schemas["WatchSummaryResource"]["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .collect();
+    assert_eq!(shown, ["active", "id", "ticker"]);
+}
+
 /// Runs `case` on a fresh database with the test models' tables, and the API
 /// over it.
 async fn with_api(test_db: fw::testing::TestDb, case: impl AsyncFnOnce(Router, fw::Db)) {
@@ -2826,5 +2997,6 @@ fw::testing::database_suite! {
         revealing_reads_are_audited,
         failures_never_echo_sensitive_values,
         the_document_marks_sensitive_fields,
+        resources_take_their_model_s_fields,
     ],
 }

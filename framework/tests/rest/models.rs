@@ -79,7 +79,57 @@ pub(crate) struct Audit {
     pub(crate) entry: String,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 11] {
+/// A watchlist entry, whose resources state no field the model states.
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Watch {
+    pub(crate) id: i64,
+    /// The watched ticker.
+    #[field(max_length = 12)]
+    pub(crate) symbol: String,
+    /// The price that raises an alert. Its column is `alert_price`: the
+    /// column's name is not the API's.
+    #[field(column = "alert_price", max_digits = 18, decimal_places = 8, min = "0")]
+    pub(crate) target: Option<Decimal>,
+    /// Whether alerts are on.
+    #[field(default = true)]
+    pub(crate) active: bool,
+    /// Where the entry sorts among the owner's.
+    #[field(default = 1)]
+    pub(crate) rank: i32,
+    #[field(version)]
+    pub(crate) version: i64,
+}
+
+/// Every field of a watch, none restated: the key and the version are
+/// read-only as fw fills them.
+#[fw::resource(
+    model = Watch,
+    path = "/watches",
+    fields = all,
+    actions(list, retrieve, create, update, partial_update),
+    permissions(model),
+    filter(target(isnull, gte)),
+    ordering(target, rank)
+)]
+pub(crate) struct WatchResource;
+
+/// Some fields of a watch, one under a name of its own: a create gives the
+/// others their defaults.
+#[fw::resource(
+    model = Watch,
+    path = "/watch-summaries",
+    fields(id, symbol, active),
+    actions(retrieve, create, update),
+    permissions(model)
+)]
+pub(crate) struct WatchSummaryResource {
+    /// The watched ticker.
+    #[field(rename = "ticker")]
+    pub(crate) symbol: String,
+}
+
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 12] {
     let [idempotency_keys] = fw::idempotency::tables();
     let [changes, change_counter, change_draws] = fw::changes::tables();
     [
@@ -92,6 +142,7 @@ pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 11] {
         Draft::SCHEMA,
         Audit::SCHEMA,
         Holder::SCHEMA,
+        Watch::SCHEMA,
         fw::sensitive::SensitiveRead::SCHEMA,
         idempotency_keys,
     ]
@@ -537,6 +588,8 @@ pub(crate) fn api() -> fw::Api {
         .resource::<DraftResource>()
         .resource::<ListingResource>()
         .resource::<HolderResource>()
+        .resource::<WatchResource>()
+        .resource::<WatchSummaryResource>()
         .row_action::<Cancel>()
         .row_action::<Postpone>()
         .row_action::<Misbehave>()

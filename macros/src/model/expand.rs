@@ -28,18 +28,86 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
         let ty = &field.ty;
         quote_spanned!(field.ty_span()=> const _: () = ::fw::__private::assert_field::<#ty>();)
     });
+    let fields_macro = fields_macro(model);
+    let field_types = field_type_impls(model);
     quote! {
         #item
         #new_struct
         #patch_struct
+        #fields_macro
         const _: () = {
             #(#assertions)*
             #debug_impls
             #schema
             #model_impl
             #columns
+            #field_types
         };
     }
+}
+
+/// A hidden `macro_rules!`, named like the model in the macro namespace (which
+/// a struct does not use), that hands the model's fields to a resource taking
+/// them (`#[resource(model = Note, fields = all)]`): a proc macro cannot read
+/// another item, so `#[resource]` expands to a call of this one, which calls
+/// it back with the fields. Each field goes with its doc comment and what a
+/// resource needs to know of it: fw fills it (`generated`), a create may
+/// leave it out (`optional`), it is the `key`, `sensitive` or `redacted`.
+/// Without `#[macro_export]`, it is visible in the model's crate only.
+pub(super) fn fields_macro(model: &Model) -> TokenStream {
+    let ident = &model.ident;
+    let macro_name = format_ident!("__fw_model_fields_{}", ident);
+    let entries = model.fields.iter().map(|field| {
+        let docs = &field.docs;
+        let name = &field.ident;
+        let flags = [
+            ("generated", !field.is_insertable()),
+            ("optional", field.nullable || field.args.default.is_some()),
+            ("key", field.is_primary_key_of(model)),
+            ("sensitive", field.args.sensitive.is_some()),
+            ("redacted", field.args.redacted.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(flag, _)| format_ident!("{}", flag));
+        quote!(#(#docs)* #name(#(#flags),*))
+    });
+    quote! {
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! #macro_name {
+            ($($resource:tt)*) => {
+                ::fw::__private::resource_with_model_fields! {
+                    [#(#entries),*]
+                    $($resource)*
+                }
+            };
+        }
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use #macro_name as #ident;
+    }
+}
+
+/// `ModelFieldType<index>` for each field: how a resource taking the model's
+/// fields names their types, which are spelled relative to this module.
+pub(super) fn field_type_impls(model: &Model) -> TokenStream {
+    let ident = &model.ident;
+    model
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(index, field)| {
+            let ty = &field.ty;
+            let index = Literal::usize_unsuffixed(index);
+            quote! {
+                #[automatically_derived]
+                impl ::fw::__private::ModelFieldType<#index> for #ident {
+                    type Type = #ty;
+                }
+            }
+        })
+        .collect()
 }
 
 pub(super) fn new_ident(model: &Model) -> Ident {

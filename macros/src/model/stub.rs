@@ -7,7 +7,8 @@ use quote::quote;
 
 use super::ast::Model;
 use super::expand::{
-    column_consts, debug_impls, new_ident, new_struct, patch_ident, patch_struct, schema_statics,
+    column_consts, debug_impls, field_type_impls, fields_macro, new_ident, new_struct, patch_ident,
+    patch_struct, schema_statics,
 };
 
 /// The struct, its `New` and `Patch` structs, its column constants and a `Model`
@@ -40,10 +41,13 @@ pub(super) fn stub(model: &Model) -> TokenStream {
     let changelog = model.args.changelog.is_some();
     let new_ident = new_ident(model);
     let patch_ident = patch_ident(model);
+    let fields_macro = fields_macro(model);
+    let field_types = field_type_impls(model);
     quote! {
         #item
         #new_struct
         #patch_struct
+        #fields_macro
         const _: () = {
             #debug_impls
             #schema
@@ -121,6 +125,7 @@ pub(super) fn stub(model: &Model) -> TokenStream {
             }
 
             #columns
+            #field_types
         };
     }
 }

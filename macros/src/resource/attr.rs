@@ -13,9 +13,11 @@ use crate::ctxt::Ctxt;
 use crate::names::{backticked, closest};
 use crate::options::{self, RawOption, RawValue};
 
-const OPTIONS: [&str; 16] = [
+const OPTIONS: [&str; 18] = [
     "model",
     "path",
+    "fields",
+    "exclude",
     "actions",
     "permissions",
     "read_only",
@@ -66,10 +68,24 @@ impl FilterArg {
     }
 }
 
+/// `fields = all` or `fields(title, body)`: which of the model's fields a
+/// resource shows without writing them out.
+#[derive(Debug)]
+pub(crate) enum FieldsArg {
+    /// `fields = all`.
+    All,
+    /// `fields(title, body)`, in this order.
+    Only(Vec<Ident>),
+}
+
 /// `#[resource(...)]`.
 #[derive(Debug, Default)]
 pub(crate) struct ResourceArgs {
     pub(crate) model: Option<Path>,
+    /// `fields = ...`, after the `fields` keyword (where errors about it go).
+    pub(crate) fields: Option<(Ident, FieldsArg)>,
+    /// `exclude(...)`: every model field but these, after the `exclude` keyword.
+    pub(crate) exclude: Option<(Ident, Vec<Ident>)>,
     pub(crate) path: Option<(String, Span)>,
     pub(crate) actions: Vec<(Ident, Action)>,
     pub(crate) actions_span: Option<Span>,
@@ -109,6 +125,16 @@ impl ResourceArgs {
             }
             "page_size" => self.page_size = option.count(cx, "page_size = 50"),
             "max_page_size" => self.max_page_size = option.count(cx, "max_page_size = 500"),
+            // A value in error still says the resource takes its model's
+            // fields, so the struct is not also reported as having none.
+            "fields" => {
+                let fields = fields(cx, &option).unwrap_or(FieldsArg::Only(Vec::new()));
+                self.fields = Some((option.name, fields));
+            }
+            "exclude" => {
+                let excluded = option.idents(cx, "exclude(internal_note)");
+                self.exclude = Some((option.name, excluded.unwrap_or_default()));
+            }
             "read_only" => {
                 self.read_only = option
                     .idents(cx, "read_only(id, version)")
@@ -153,6 +179,26 @@ impl ResourceArgs {
             "filter" => self.filters = filters(cx, &option),
             "permissions" => self.permissions = Some(permissions(cx, &option)),
             _ => option.unknown(cx, "`#[resource]`", &OPTIONS),
+        }
+    }
+}
+
+const FIELDS_EXAMPLE: &str =
+    "`fields = all` or a list of the model's fields, e.g. `fields(title, body)`";
+
+/// `fields = all` or `fields(title, body)`.
+fn fields(cx: &Ctxt, option: &RawOption) -> Option<FieldsArg> {
+    match &option.value {
+        RawValue::List { .. } => option
+            .idents(cx, "fields(title, body)")
+            .map(FieldsArg::Only),
+        RawValue::Value(syn::Expr::Path(path)) if path.path.is_ident("all") => Some(FieldsArg::All),
+        _ => {
+            cx.error_at(
+                option.value_span(),
+                format!("`fields` expects {FIELDS_EXAMPLE}"),
+            );
+            None
         }
     }
 }

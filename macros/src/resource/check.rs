@@ -9,12 +9,14 @@ use proc_macro2::Span;
 use syn::Ident;
 
 use super::ast::{Field, Resource};
-use super::attr::DefaultAccess;
+use super::attr::{DefaultAccess, FieldsArg};
 use crate::ctxt::Ctxt;
 use crate::names::{backticked, closest};
 
 pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
     check_model(cx, resource);
+    check_selection(cx, resource);
+    check_create_takes_required_fields(cx, resource);
     check_path(cx, resource);
     check_actions(cx, resource);
     check_permissions(cx, resource);
@@ -26,6 +28,7 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
     check_list_options_need_list(cx, resource);
     check_json_names(cx, resource);
     check_reveal(cx, resource);
+    check_model_field_sensitivity(cx, resource);
 }
 
 fn check_model(cx: &Ctxt, resource: &Resource) {
@@ -34,6 +37,91 @@ fn check_model(cx: &Ctxt, resource: &Resource) {
             &resource.ident,
             "`#[resource]` needs the model it shows: `#[resource(model = Dividend, ...)]`",
         );
+    }
+}
+
+/// `fields(...)` and `exclude(...)` name model fields, each once, and are not
+/// both given; a field written out in the struct is shown, so not excluded.
+fn check_selection(cx: &Ctxt, resource: &Resource) {
+    let args = &resource.args;
+    if let (Some(_), Some((exclude, _))) = (&args.fields, &args.exclude) {
+        cx.error_spanned_by(
+            exclude,
+            "give `fields` or `exclude`, not both: `exclude(...)` alone shows every model field but those it names",
+        );
+    }
+    let Some(model_fields) = &resource.model_fields else {
+        return;
+    };
+    let lists = [
+        args.fields.as_ref().and_then(|(_, fields)| match fields {
+            FieldsArg::Only(names) => Some(("fields", names)),
+            FieldsArg::All => None,
+        }),
+        args.exclude.as_ref().map(|(_, names)| ("exclude", names)),
+    ];
+    let known: Vec<String> = model_fields
+        .iter()
+        .map(|field| field.ident.to_string())
+        .collect();
+    let model = resource
+        .args
+        .model
+        .as_ref()
+        .and_then(|model| model.segments.last())
+        .map(|segment| segment.ident.to_string())
+        .unwrap_or_default();
+    for (option, names) in lists.into_iter().flatten() {
+        for (index, name) in names.iter().enumerate() {
+            if names[..index].contains(name) {
+                cx.error_spanned_by(name, format!("`{name}` appears twice in `{option}`"));
+            } else if !known.iter().any(|known| name == known) {
+                let hint = closest(&name.to_string(), known.iter().map(String::as_str))
+                    .map(|close| format!("; did you mean `{close}`?"))
+                    .unwrap_or_default();
+                cx.error_spanned_by(
+                    name,
+                    format!(
+                        "`{option}` names `{name}`, which is not a field of model `{model}`; expected one of {}{hint}",
+                        backticked(known.iter().map(String::as_str))
+                    ),
+                );
+            } else if option == "exclude" && resource.written_out(name) {
+                cx.error_spanned_by(
+                    name,
+                    format!("`{name}` is written out in the struct, so it is shown: remove it from `exclude(...)` or from the struct"),
+                );
+            }
+        }
+    }
+}
+
+/// A create must give every model field a value: one the resource does not
+/// take from the body (not shown, or read-only) needs a default or to be
+/// nullable. Known only for a resource that takes its model's fields; for one
+/// that writes them out, rustc reports the missing field of the model's `New`.
+fn check_create_takes_required_fields(cx: &Ctxt, resource: &Resource) {
+    let (Some(model_fields), Some(create)) =
+        (&resource.model_fields, resource.action_span(Action::Create))
+    else {
+        return;
+    };
+    for model_field in model_fields {
+        if model_field.generated || model_field.optional {
+            continue;
+        }
+        let taken = resource
+            .field(&model_field.ident)
+            .is_some_and(|field| !resource.is_read_only(field));
+        if !taken {
+            cx.error_at(
+                create,
+                format!(
+                    "`create` needs `{0}` from the request body, as the model field has no default and is not nullable; show it (in `fields(...)`, not in `exclude(...)` nor `read_only(...)`), give it a `default` on the model, or leave out `create`",
+                    model_field.ident
+                ),
+            );
+        }
     }
 }
 
@@ -384,6 +472,29 @@ fn check_reveal(cx: &Ctxt, resource: &Resource) {
                 "a resource shows at most {MAX_REVEALABLE} fields with `reveal`; split the resource"
             ),
         );
+    }
+}
+
+/// A field taken from the model is served as the model declares it, so never
+/// a `redacted` one, and a sensitive one only when written out with `reveal`
+/// (or `write_only`). Written-out fields are asserted on the generated code.
+fn check_model_field_sensitivity(cx: &Ctxt, resource: &Resource) {
+    for field in resource.fields.iter().filter(|field| field.from_model) {
+        let Some(model_field) = resource.model_field(&field.ident) else {
+            continue;
+        };
+        let name = &field.ident;
+        if model_field.redacted {
+            cx.error_spanned_by(
+                name,
+                format!("model field `{name}` is `redacted` (a secret such as a hash), which a resource never serves or accepts: add it to `exclude(...)` or leave it out of `fields(...)`"),
+            );
+        } else if model_field.sensitive && !resource.is_write_only(field) {
+            cx.error_spanned_by(
+                name,
+                format!("model field `{name}` is sensitive: write it out in the struct with the permission that reveals it, e.g. `#[field(reveal = \"view_{name}\")] pub {name}: ...`, or exclude it"),
+            );
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! (its serialization and `from_model`), the request-body readers, the
 //! `ResourceSpec` static and the `Resource` impl that ties them together.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Path};
@@ -380,7 +380,11 @@ fn from_model_body(resource: &Resource, model: &Path) -> TokenStream {
         let name = &field.ident;
         let ty = &field.ty;
         let column = column(model, name);
-        let value = quote_spanned!(name.span()=> &row.#name);
+        // `row` resolves where `from_model` declares it (which, for a resource
+        // taking its model's fields, is inside the model's `macro_rules!`),
+        // but is located at the field, where a type mismatch is reported.
+        let row = Ident::new("row", Span::call_site().located_at(name.span()));
+        let value = quote_spanned!(name.span()=> &#row.#name);
         let shown_as = quote_spanned!(ty.span()=> shown_as::<#ty>);
         quote!(#name: #column.#shown_as(#value))
     });
@@ -402,16 +406,30 @@ fn create_input_body(resource: &Resource, model: &Path) -> TokenStream {
     if !resource.has_action(Action::Create) {
         return quote!(let _ = input; ::core::option::Option::None);
     }
-    let reads = writable(resource).map(|field| {
-        let ident = &field.ident;
-        let name = field.api_name();
+    let mut reads: Vec<TokenStream> = writable(resource)
+        .map(|field| {
+            let ident = &field.ident;
+            let name = field.api_name();
+            let column = column(model, ident);
+            quote!(let #ident = input.or_default(#name, #column.schema());)
+        })
+        .collect();
+    let mut assigned: Vec<&Ident> = writable(resource).map(|field| &field.ident).collect();
+    // A model field the resource does not take from the body gets its default
+    // (`check` made sure it has one, or is nullable).
+    for model_field in resource.model_fields.iter().flatten() {
+        let ident = &model_field.ident;
+        if model_field.generated || assigned.contains(&ident) {
+            continue;
+        }
+        let name = ident.to_string();
         let column = column(model, ident);
-        quote!(let #ident = input.or_default(#name, #column.schema());)
-    });
-    let assigns = writable(resource).map(|field| {
-        let ident = &field.ident;
-        quote_spanned!(ident.span()=> #ident: #ident?)
-    });
+        reads.push(quote!(let #ident = input.model_default(#name, #column.schema());));
+        assigned.push(ident);
+    }
+    let assigns = assigned
+        .iter()
+        .map(|ident| quote_spanned!(ident.span()=> #ident: #ident?));
     quote! {
         #(#reads)*
         ::core::option::Option::Some(__FwNew { #(#assigns),* })
@@ -419,7 +437,8 @@ fn create_input_body(resource: &Resource, model: &Path) -> TokenStream {
 }
 
 /// The body of `update_input`: the model's `Patch` from an update body (every
-/// updatable field required) or a partial update's (every field optional).
+/// updatable field required but those a create may leave out) or a partial
+/// update's (every field optional).
 fn update_input_body(resource: &Resource, model: &Path) -> TokenStream {
     if !resource.has_action(Action::Update) && !resource.has_action(Action::PartialUpdate) {
         return quote!(let _ = (input, partial); ::core::option::Option::None);
@@ -431,13 +450,7 @@ fn update_input_body(resource: &Resource, model: &Path) -> TokenStream {
         let ident = &field.ident;
         let name = field.api_name();
         let column = column(model, ident);
-        quote! {
-            let #ident = if partial {
-                input.optional(#name, #column.schema())
-            } else {
-                input.required(#name, #column.schema())
-            };
-        }
+        quote!(let #ident = input.updated(#name, #column.schema(), partial);)
     });
     let assigns = updatable.iter().map(|field| {
         let ident = &field.ident;

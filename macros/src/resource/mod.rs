@@ -8,13 +8,40 @@ mod expand;
 mod stub;
 
 use proc_macro2::TokenStream;
+use quote::quote;
 
 use crate::ctxt::{Ctxt, Expansion, Failure};
 
-/// Expands `#[resource(args)] input`.
+/// Expands `#[resource(args)] input`. A resource that takes its model's fields
+/// (`fields = ...` or `exclude(...)`) cannot see them from here: it becomes a
+/// call of the model's hidden `macro_rules!` (named like the model), which
+/// calls [`expand_with_model_fields`] back with them.
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> Expansion {
+    if let Some(model) = ast::model_taking_fields(&args) {
+        return Ok(quote!(#model! { [#args] #input }));
+    }
+    expand_resource(args, input, None)
+}
+
+/// Expands the call back from a model's `macro_rules!`: its fields, then the
+/// resource's arguments and struct.
+pub(crate) fn expand_with_model_fields(input: TokenStream) -> Expansion {
+    match syn::parse2::<ast::Callback>(input) {
+        Ok(callback) => expand_resource(callback.args, callback.item, Some(callback.model_fields)),
+        Err(error) => Err(Failure {
+            fallback: TokenStream::new(),
+            errors: vec![error],
+        }),
+    }
+}
+
+fn expand_resource(
+    args: TokenStream,
+    input: TokenStream,
+    model_fields: Option<Vec<ast::ModelField>>,
+) -> Expansion {
     let cx = Ctxt::new();
-    let resource = match ast::Resource::from_input(&cx, args, input) {
+    let resource = match ast::Resource::from_input(&cx, args, input, model_fields) {
         Ok(resource) => resource,
         Err(fallback) => {
             return Err(Failure {
@@ -99,6 +126,167 @@ mod tests {
                     }
                 },
             )
+        );
+    }
+
+    /// What the `macro_rules!` of a model `Note` hands over.
+    fn note_fields() -> TokenStream {
+        quote!([
+            /// Surrogate key.
+            id(generated, key),
+            /// A one-line title.
+            title(),
+            /// The text of the note.
+            body(optional),
+            owner(),
+            tax_id(sensitive),
+            password_hash(redacted, optional),
+            /// Row version.
+            version(generated)
+        ])
+    }
+
+    fn with_note_fields(args: TokenStream, item: TokenStream) -> crate::ctxt::Expansion {
+        let fields = note_fields();
+        super::expand_with_model_fields(quote!(#fields [#args] #item))
+    }
+
+    #[test]
+    fn a_resource_taking_its_model_s_fields_calls_the_model_back() {
+        let args = quote!(model = crate::models::Note, path = "/notes", fields = all);
+        let item = quote!(
+            pub struct NoteResource;
+        );
+        let Ok(tokens) = expand(args.clone(), item.clone()) else {
+            panic!("a call of the model's macro");
+        };
+        assert_eq!(
+            tokens.to_string(),
+            quote!(crate::models::Note! { [#args] #item }).to_string()
+        );
+    }
+
+    #[test]
+    fn note_resource_over_model_fields_expansion() {
+        let callback = quote! {
+            [
+                /// Surrogate key.
+                id(generated, key),
+                /// A one-line title.
+                title(),
+                /// The text of the note.
+                body(optional),
+                pinned(optional),
+                version(generated)
+            ]
+            [
+                model = Note,
+                path = "/notes",
+                fields(id, title, body, version),
+                actions(create, update),
+                permissions(model)
+            ]
+            /// A note.
+            pub struct NoteResource {
+                #[field(rename = "heading")]
+                pub title: String,
+            }
+        };
+        let tokens = match super::expand_with_model_fields(callback) {
+            Ok(tokens) => tokens,
+            Err(failure) => panic!("unexpected errors: {:?}", failure.errors),
+        };
+        let file: syn::File = syn::parse2(tokens).expect("the expansion parses");
+        insta::assert_snapshot!(
+            "note_resource_over_model_fields_expansion",
+            prettyplease::unparse(&file)
+        );
+    }
+
+    #[test]
+    fn model_field_selection_reports_every_problem() {
+        let errors = |args: TokenStream, item: TokenStream| -> Vec<String> {
+            match with_note_fields(args, item) {
+                Ok(_) => Vec::new(),
+                Err(failure) => failure.errors.iter().map(ToString::to_string).collect(),
+            }
+        };
+        let found = errors(
+            quote!(
+                model = Note,
+                path = "/notes",
+                fields(titel, body, body, tax_id, password_hash),
+                exclude(version),
+                actions(create),
+                permissions(model)
+            ),
+            quote!(
+                pub struct NoteResource;
+            ),
+        );
+        let expected = [
+            "give `fields` or `exclude`, not both: `exclude(...)` alone shows every model field but those it names",
+            "`fields` names `titel`, which is not a field of model `Note`; expected one of `id`, `title`, `body`, `owner`, `tax_id`, `password_hash`, `version`; did you mean `title`?",
+            "`body` appears twice in `fields`",
+            "`create` needs `title` from the request body, as the model field has no default and is not nullable; show it (in `fields(...)`, not in `exclude(...)` nor `read_only(...)`), give it a `default` on the model, or leave out `create`",
+            "`create` needs `owner` from the request body, as the model field has no default and is not nullable; show it (in `fields(...)`, not in `exclude(...)` nor `read_only(...)`), give it a `default` on the model, or leave out `create`",
+            "model field `tax_id` is sensitive: write it out in the struct with the permission that reveals it, e.g. `#[field(reveal = \"view_tax_id\")] pub tax_id: ...`, or exclude it",
+            "model field `password_hash` is `redacted` (a secret such as a hash), which a resource never serves or accepts: add it to `exclude(...)` or leave it out of `fields(...)`",
+        ];
+        assert_eq!(found, expected);
+        let found = errors(
+            quote!(
+                model = Note,
+                path = "/notes",
+                exclude(password_hash, tax_id, owner),
+                actions(retrieve),
+                permissions(model)
+            ),
+            quote!(
+                pub struct NoteResource {
+                    #[field(reveal = "view_note_tax_id")]
+                    pub tax_id: String,
+                }
+            ),
+        );
+        assert_eq!(
+            found,
+            [
+                "`tax_id` is written out in the struct, so it is shown: remove it from `exclude(...)` or from the struct"
+            ]
+        );
+        assert_eq!(
+            errors(
+                quote!(
+                    model = Note,
+                    path = "/notes",
+                    fields = every,
+                    actions(retrieve),
+                    permissions(model)
+                ),
+                quote!(
+                    pub struct NoteResource;
+                ),
+            ),
+            [
+                "`fields` expects `fields = all` or a list of the model's fields, e.g. `fields(title, body)`"
+            ]
+        );
+        assert_eq!(
+            errors(
+                quote!(
+                    model = Note,
+                    path = "/notes",
+                    actions(retrieve),
+                    permissions(model)
+                ),
+                quote!(
+                    pub struct NoteResource;
+                ),
+            ),
+            [
+                "`#[resource]` needs named fields, one per model field it shows, or `fields = all`, `fields(...)` or `exclude(...)` to show the model's own"
+            ]
         );
     }
 

@@ -1,0 +1,18 @@
+#[derive(Clone)]
+#[fw::model]
+pub struct Security {
+    pub id: i64,
+    #[field(max_length = 12)]
+    pub symbol: String,
+    pub listed: bool,
+    #[field(version)]
+    pub version: i64,
+}
+
+#[fw::resource(model = Security, path = "/securities", fields(id, symbl), actions(list), permissions(model))]
+pub struct SecurityResource;
+
+#[fw::resource(model = Security, path = "/listings", exclude(listd), actions(list), permissions(model))]
+pub struct ListingResource;
+
+fn main() {}
