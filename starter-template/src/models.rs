@@ -21,7 +21,8 @@ pub struct Note {
     /// When the note last changed.
     #[field(auto_now)]
     pub updated_at: DateTime<Utc>,
-    /// Row version, bumped by every update.
+    /// Row version, bumped by every update: the `ETag`; send it back in
+    /// `If-Match` to update safely.
     #[field(version)]
     pub version: i64,
 }

@@ -29,7 +29,8 @@ pub struct Security {
     /// When the row last changed.
     #[field(auto_now)]
     pub updated_at: DateTime<Utc>,
-    /// Row version, bumped by every update.
+    /// Row version, bumped by every update: the `ETag`; send it back in
+    /// `If-Match` to update safely.
     #[field(version)]
     pub version: i64,
 }
@@ -109,7 +110,8 @@ pub struct Dividend {
     /// When the row last changed.
     #[field(auto_now)]
     pub updated_at: DateTime<Utc>,
-    /// Row version, bumped by every update.
+    /// Row version, bumped by every update: the `ETag`; send it back in
+    /// `If-Match` to update safely.
     #[field(version)]
     pub version: i64,
 }
@@ -212,7 +214,8 @@ pub struct Account {
     /// When the row was created.
     #[field(auto_now_add)]
     pub created_at: DateTime<Utc>,
-    /// Row version, bumped by every update.
+    /// Row version, bumped by every update: the `ETag`; send it back in
+    /// `If-Match` to update safely.
     #[field(version)]
     pub version: i64,
 }
@@ -234,7 +237,8 @@ pub struct Position {
     pub quantity: Decimal,
     /// The date the quantity is as of.
     pub as_of: NaiveDate,
-    /// Row version, bumped by every update.
+    /// Row version, bumped by every update: the `ETag`; send it back in
+    /// `If-Match` to update safely.
     #[field(version)]
     pub version: i64,
 }
