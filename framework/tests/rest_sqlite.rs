@@ -15,6 +15,31 @@ fn openapi_document_snapshot() {
     insta::assert_json_snapshot!("rest_openapi", models::api().openapi_json());
 }
 
+/// The securities again, under the name `SecurityResource` already has.
+#[fw::resource(
+    model = models::Security,
+    name = "Security",
+    path = "/tickers",
+    actions(list),
+    permissions(public)
+)]
+struct TickerResource {
+    id: i64,
+    symbol: String,
+}
+
+/// Two resources of one name would share their schemas in the document:
+/// registering the second is refused, naming both and the way out.
+#[test]
+#[should_panic(
+    expected = "the resources at `/securities` and `/tickers` are both named `Security`"
+)]
+fn two_resources_of_one_name_are_refused() {
+    let _ = fw::Api::new("Test API", "1.0.0")
+        .resource::<models::SecurityResource>()
+        .resource::<TickerResource>();
+}
+
 /// The test models' API over `test_db`, through a `Db` of its own that waits at
 /// most `wait` for the database.
 async fn app_waiting(test_db: &fw::testing::TestDb, wait: std::time::Duration) -> axum::Router {

@@ -115,7 +115,25 @@ impl Api {
     }
 
     /// Registers resource `R`: its routes and its OpenAPI operations and schemas.
+    ///
+    /// # Panics
+    ///
+    /// When another resource registered has the same name (its schemas' and
+    /// tag's): the document would show one schema for both.
     pub fn resource<R: Resource>(mut self) -> Api {
+        if let Some(other) = self
+            .resources
+            .iter()
+            .find(|other| other.spec.name == R::SPEC.name && other.spec.path != R::SPEC.path)
+        {
+            panic!(
+                "the resources at `{}` and `{}` are both named `{}`: give one of them \
+                 `name = \"...\"` in `#[fw::resource]`, so that each has schemas of its own",
+                other.spec.path,
+                R::SPEC.path,
+                R::SPEC.name
+            );
+        }
         self.router = self.router.merge(resource_router::<R>());
         self.documentation
             .registrations

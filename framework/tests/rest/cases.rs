@@ -574,24 +574,24 @@ pub(crate) async fn create_takes_model_defaults_for_absent_fields(app: Router, _
             .collect()
     };
     assert_eq!(
-        required("DividendResourceCreate"),
+        required("DividendCreate"),
         ["security", "ex_date", "pay_date", "rate"]
     );
     assert_eq!(
-        schemas["DividendResourceCreate"]["properties"]["status"]["default"],
+        schemas["DividendCreate"]["properties"]["status"]["default"],
         json!("announced")
     );
     assert_eq!(
-        required("DividendResourceUpdate"),
+        required("DividendUpdate"),
         ["security", "ex_date", "pay_date", "rate"]
     );
     assert_eq!(
-        schemas["DividendResourceUpdate"]["properties"]["status"].get("default"),
+        schemas["DividendUpdate"]["properties"]["status"].get("default"),
         None,
         "left out of a full update, a field keeps its value, not the default"
     );
     assert_eq!(
-        schemas["DividendResourcePatch"]["properties"]["status"].get("default"),
+        schemas["DividendPatch"]["properties"]["status"].get("default"),
         None,
         "an absent field leaves a patched row unchanged"
     );
@@ -2472,11 +2472,11 @@ pub(crate) async fn the_document_says_what_the_server_refuses(app: Router, _db: 
         ),
         (&json!(1), &json!(2), &json!(true))
     );
-    let body = &document["components"]["schemas"]["SecurityResourceCreate"]["properties"];
+    let body = &document["components"]["schemas"]["SecurityCreate"]["properties"];
     assert_eq!(body["issuer"]["pattern"], r"^[^\x00]*$");
     assert_eq!(body["note"]["pattern"], r"^[^\x00]*$");
     assert_eq!(body["symbol"]["allOf"], json!([{"pattern": r"^[^\x00]*$"}]));
-    let rate = &document["components"]["schemas"]["DividendResourceCreate"]["properties"]["rate"];
+    let rate = &document["components"]["schemas"]["DividendCreate"]["properties"]["rate"];
     assert_eq!(rate["pattern"], r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,8})?$");
     for uri in [
         "/securities?cursor=",
@@ -2741,7 +2741,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
 /// and documents the audit endpoint.
 pub(crate) async fn the_document_marks_sensitive_fields(_app: Router, _db: fw::Db) {
     let document = super::models::api().openapi_json();
-    let schema = &document["components"]["schemas"]["HolderResource"];
+    let schema = &document["components"]["schemas"]["Holder"];
     assert_eq!(
         schema["properties"]["tax_id"]["x-sensitive"],
         json!({"permission": "view_holder_tax_id"})
@@ -2914,24 +2914,18 @@ pub(crate) async fn resources_take_their_model_s_fields(app: Router, _db: fw::Db
 
     let spec = send(&app, "GET", "/openapi.json", &[], None).await.body;
     let schemas = &spec["components"]["schemas"];
+    assert_eq!(schemas["WatchCreate"]["required"], json!(["symbol"]));
+    assert_eq!(schemas["WatchUpdate"]["required"], json!(["symbol"]));
     assert_eq!(
-        schemas["WatchResourceCreate"]["required"],
-        json!(["symbol"])
-    );
-    assert_eq!(
-        schemas["WatchResourceUpdate"]["required"],
-        json!(["symbol"])
-    );
-    assert_eq!(
-        schemas["WatchResourceCreate"]["properties"]["rank"]["default"],
+        schemas["WatchCreate"]["properties"]["rank"]["default"],
         json!(1)
     );
     assert_eq!(
-        schemas["WatchResource"]["properties"]["symbol"]["description"],
+        schemas["Watch"]["properties"]["symbol"]["description"],
         json!("The watched ticker."),
         "a field taken from the model has the model field's doc comment"
     );
-    let shown: Vec<&String> = schemas["WatchSummaryResource"]["properties"]
+    let shown: Vec<&String> = schemas["WatchSummary"]["properties"]
         .as_object()
         .expect("properties")
         .keys()

@@ -653,6 +653,18 @@ fn filter_spec(resource: &Resource, model: &Path, filter: &FilterArg) -> TokenSt
     }
 }
 
+/// The name of a resource's schemas and tag when it gives none: its struct's
+/// name without a trailing `Resource` (`NoteResource` is `Note`, and its
+/// schemas `Note`, `NoteCreate`, `NotePage`, ...), which is what a client
+/// reads in its generated code.
+fn default_name(ident: &syn::Ident) -> String {
+    let name = ident.to_string();
+    match name.strip_suffix("Resource") {
+        Some(stem) if !stem.is_empty() => stem.to_owned(),
+        _ => name,
+    }
+}
+
 /// `__FW_SPEC`: a static, not the constant's value, so that editing the
 /// resource's options or docs recompiles this data alone rather than every
 /// handler instantiated for the resource.
@@ -661,7 +673,7 @@ pub(super) fn spec_static(resource: &Resource, model: &Path, lists: &SpecLists) 
     let name = args
         .name
         .as_ref()
-        .map_or_else(|| resource.ident.to_string(), |(name, _)| name.clone());
+        .map_or_else(|| default_name(&resource.ident), |(name, _)| name.clone());
     let path = args
         .path
         .as_ref()
