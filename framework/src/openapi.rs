@@ -931,76 +931,47 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
     }
 }
 
-/// Adds row action `A`'s operation (see [`RowAction`](crate::RowAction)):
-/// the row as its resource shows it, with its `ETag`.
-pub(crate) fn add_row_action<A: crate::RowAction>(document: &mut Json) {
-    use crate::rest::ActionBody as _;
-    let spec = <A::Resource as crate::Resource>::SPEC;
-    let mut named = Vec::new();
-    let body = A::Body::schema(&mut named);
-    let route = routes::row_action(A::NAME, body.is_some());
-    let success = item_response(spec.name, "The row after the action.", true);
-    let action = ActionOperation {
-        route: &route,
-        name: A::NAME,
-        summary: A::SUMMARY,
-        access: A::ACCESS,
-        errors: A::ERRORS,
-    };
-    add_action_operation(document, spec, &action, body, success, named);
-}
-
-/// Adds collection action `A`'s operation (see
-/// [`CollectionAction`](crate::CollectionAction)), answering its `Output`.
-pub(crate) fn add_collection_action<A: crate::CollectionAction>(document: &mut Json) {
-    use crate::rest::ActionBody as _;
-    use utoipa::PartialSchema as _;
-    let spec = <A::Resource as crate::Resource>::SPEC;
-    let mut named = Vec::new();
-    let body = A::Body::schema(&mut named);
-    let route = routes::collection_action(A::NAME, body.is_some());
-    let output = <A::Output as utoipa::ToSchema>::name().into_owned();
-    if !named.iter().any(|(known, _)| *known == output) {
-        named.push((output.clone(), A::Output::schema()));
-        <A::Output as utoipa::ToSchema>::schemas(&mut named);
-    }
-    let success = json!({
-        "description": "The action's answer.",
-        "content": {"application/json": {"schema": schema_ref(&output)}},
-    });
-    let action = ActionOperation {
-        route: &route,
-        name: A::NAME,
-        summary: A::SUMMARY,
-        access: A::ACCESS,
-        errors: A::ERRORS,
-    };
-    add_action_operation(document, spec, &action, body, success, named);
-}
-
-/// What the document says of a custom action besides its body and answer.
-struct ActionOperation<'a> {
-    route: &'a Route,
-    name: &'static str,
-    summary: &'static str,
-    access: Access,
+/// What the document says of a custom action (see
+/// [`RowAction`](crate::RowAction)) besides its body's schemas.
+pub(crate) struct ActionOperation<'a> {
+    pub(crate) route: &'a Route,
+    pub(crate) name: &'static str,
+    pub(crate) summary: &'static str,
+    pub(crate) access: Access,
     /// The statuses the action answers itself.
-    errors: &'static [axum::http::StatusCode],
+    pub(crate) errors: &'static [axum::http::StatusCode],
+    /// The schema of its request body, if it reads one.
+    pub(crate) body: Option<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    /// What it answers with.
+    pub(crate) answer: ActionAnswer,
 }
 
-/// Adds a custom action's operation, answering `success`, reading `body`
-/// when it has one, with the schemas they name.
-fn add_action_operation(
+/// What a custom action answers 200 with.
+pub(crate) enum ActionAnswer {
+    /// The row, as its resource shows it, with its `ETag`.
+    Row,
+    /// The schema of this name.
+    Output(String),
+}
+
+/// Adds a custom action's operation on resource `spec`, with the schemas
+/// its body and answer name.
+pub(crate) fn add_action_operation(
     document: &mut Json,
     spec: &ResourceSpec,
-    action: &ActionOperation<'_>,
-    body: Option<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
-    success: Json,
+    action: ActionOperation<'_>,
     named: Vec<(
         String,
         utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
     )>,
 ) {
+    let success = match &action.answer {
+        ActionAnswer::Row => item_response(spec.name, "The row after the action.", true),
+        ActionAnswer::Output(name) => json!({
+            "description": "The action's answer.",
+            "content": {"application/json": {"schema": schema_ref(name)}},
+        }),
+    };
     for (name, schema) in named {
         // utoipa's model is plain data with text keys, which always serializes.
         document["components"]["schemas"][name] = serde_json::to_value(schema).unwrap_or_default();
@@ -1013,7 +984,7 @@ fn add_action_operation(
         action.summary.to_owned(),
         success,
     );
-    if let Some(body) = body {
+    if let Some(body) = action.body {
         op["requestBody"] = json!({
             "required": true,
             "content": {"application/json": {"schema": serde_json::to_value(body).unwrap_or_default()}},

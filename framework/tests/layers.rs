@@ -92,6 +92,8 @@ const LAYERS: &[&[&str]] = &[
     // The audit of responses that revealed sensitive values.
     &["sensitive::reads"],
     &["rest::handlers"],
+    // Custom actions, served by the resources' handlers.
+    &["rest::action"],
     &["rest::api"],
     &["openapi::diff"],
     &["changes::http", "auth::http"],

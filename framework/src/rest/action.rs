@@ -31,14 +31,12 @@ use super::error::{ApiError, FieldError};
 use super::handlers;
 use super::input::read_object;
 use super::routes::Route;
-use super::schema_check::SchemaCheck;
+use super::schema_check::{SchemaCheck, Schemas};
 use super::{RequestContext, Resource, Reveal};
 use crate::context::AppContext;
 use crate::db::Tx;
+use crate::openapi::{self, ActionAnswer, ActionOperation};
 use fw_core::access::Access;
-
-/// The schemas a body or an answer brings into the document, by name.
-pub(crate) type Schemas = Vec<(String, RefOr<Schema>)>;
 
 /// A custom action on one row of [`RowAction::Resource`]:
 /// `POST {path}/{id}/{NAME}`, answering 200 with the row as the resource shows it.
@@ -406,6 +404,49 @@ pub(crate) fn collection_action_router<A: CollectionAction>(route: &Route) -> Ro
             handlers::commit(&request, tx, response).await
         }
     })
+}
+
+/// Adds row action `A`'s operation to `document` (see [`RowAction`]).
+pub(crate) fn document_row_action<A: RowAction>(document: &mut Json) {
+    let spec = <A::Resource as Resource>::SPEC;
+    let mut named = Schemas::new();
+    let body = A::Body::schema(&mut named);
+    let route = super::routes::row_action(A::NAME, body.is_some());
+    let action = ActionOperation {
+        route: &route,
+        name: A::NAME,
+        summary: A::SUMMARY,
+        access: A::ACCESS,
+        errors: A::ERRORS,
+        body,
+        answer: ActionAnswer::Row,
+    };
+    openapi::add_action_operation(document, spec, action, named);
+}
+
+/// Adds collection action `A`'s operation to `document` (see
+/// [`CollectionAction`]), answering its `Output`.
+pub(crate) fn document_collection_action<A: CollectionAction>(document: &mut Json) {
+    use utoipa::PartialSchema as _;
+    let spec = <A::Resource as Resource>::SPEC;
+    let mut named = Schemas::new();
+    let body = A::Body::schema(&mut named);
+    let route = super::routes::collection_action(A::NAME, body.is_some());
+    let output = <A::Output as utoipa::ToSchema>::name().into_owned();
+    if !named.iter().any(|(known, _)| *known == output) {
+        named.push((output.clone(), A::Output::schema()));
+        <A::Output as utoipa::ToSchema>::schemas(&mut named);
+    }
+    let action = ActionOperation {
+        route: &route,
+        name: A::NAME,
+        summary: A::SUMMARY,
+        access: A::ACCESS,
+        errors: A::ERRORS,
+        body,
+        answer: ActionAnswer::Output(output),
+    };
+    openapi::add_action_operation(document, spec, action, named);
 }
 
 #[cfg(test)]

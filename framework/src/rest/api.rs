@@ -169,7 +169,7 @@ impl Api {
         let route = routes::row_action(A::NAME, A::Body::schema(&mut Vec::new()).is_some());
         self.router = self.router.merge(action::row_action_router::<A>(&route));
         self.documentation.registrations.push(Documented::Action {
-            document: openapi::add_row_action::<A>,
+            document: action::document_row_action::<A>,
         });
         self.registered(spec).routes.push(route);
         self
@@ -192,7 +192,7 @@ impl Api {
             .router
             .merge(action::collection_action_router::<A>(&route));
         self.documentation.registrations.push(Documented::Action {
-            document: openapi::add_collection_action::<A>,
+            document: action::document_collection_action::<A>,
         });
         self.registered(spec).routes.push(route);
         self

@@ -15,8 +15,10 @@ use serde_json::Value as Json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
-use super::action::Schemas;
 use super::error::FieldError;
+
+/// The schemas a body or an answer brings into the document, by name.
+pub(crate) type Schemas = Vec<(String, RefOr<Schema>)>;
 
 /// How deep `$ref`s may nest: a schema that refers to itself is walked no
 /// deeper than the value it checks, but a cycle of references with no value
