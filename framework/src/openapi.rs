@@ -931,19 +931,33 @@ pub(crate) fn add_resource(document: &mut Json, spec: &ResourceSpec) {
     }
 }
 
-/// What the document says of a custom action (see
-/// [`RowAction`](crate::RowAction)) besides its body's schemas.
-pub(crate) struct ActionOperation<'a> {
-    pub(crate) route: &'a Route,
+/// What a custom action (see [`RowAction`](crate::RowAction)) declares,
+/// read once from its trait: what its operation in the document says, and
+/// so which statuses it may answer.
+pub(crate) struct ActionOperation {
+    pub(crate) route: Route,
     pub(crate) name: &'static str,
     pub(crate) summary: &'static str,
     pub(crate) access: Access,
     /// The statuses the action answers itself.
     pub(crate) errors: &'static [axum::http::StatusCode],
-    /// The schema of its request body, if it reads one.
-    pub(crate) body: Option<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
-    /// What it answers with.
-    pub(crate) answer: ActionAnswer,
+}
+
+impl ActionOperation {
+    /// Whether the operation's responses list `status`: its route's
+    /// refusals, its access's (401, 403), the server's and the rate limit's
+    /// (see [`add_server_refusals`]), the action's own, and any server error.
+    pub(crate) fn lists(&self, status: axum::http::StatusCode) -> bool {
+        let code = status.as_u16();
+        status.is_server_error()
+            || self.errors.contains(&status)
+            || self.route.refusals().contains(&code)
+            || code == 429
+            || server_refusals()
+                .iter()
+                .any(|(refused, _)| *refused == code)
+            || (self.access != Access::Public && matches!(code, 401 | 403))
+    }
 }
 
 /// What a custom action answers 200 with.
@@ -954,18 +968,20 @@ pub(crate) enum ActionAnswer {
     Output(String),
 }
 
-/// Adds a custom action's operation on resource `spec`, with the schemas
-/// its body and answer name.
+/// Adds `action`'s operation on resource `spec`, reading `body` when it has
+/// one and answering `answer`, with the schemas they name.
 pub(crate) fn add_action_operation(
     document: &mut Json,
     spec: &ResourceSpec,
-    action: ActionOperation<'_>,
+    action: &ActionOperation,
+    body: Option<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    answer: ActionAnswer,
     named: Vec<(
         String,
         utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
     )>,
 ) {
-    let success = match &action.answer {
+    let success = match &answer {
         ActionAnswer::Row => item_response(spec.name, "The row after the action.", true),
         ActionAnswer::Output(name) => json!({
             "description": "The action's answer.",
@@ -978,13 +994,13 @@ pub(crate) fn add_action_operation(
     }
     let mut op = operation(
         spec,
-        action.route,
+        &action.route,
         action.access,
         format!("{}{}", action.name, spec.model.name),
         action.summary.to_owned(),
         success,
     );
-    if let Some(body) = action.body {
+    if let Some(body) = body {
         op["requestBody"] = json!({
             "required": true,
             "content": {"application/json": {"schema": serde_json::to_value(body).unwrap_or_default()}},
@@ -1004,7 +1020,7 @@ pub(crate) fn add_action_operation(
             })
         };
     }
-    add_operation(document, spec, action.route, op);
+    add_operation(document, spec, &action.route, op);
 }
 
 /// Puts `operation` at `route`'s path and method.

@@ -424,9 +424,9 @@ fn manifest(name: &str, source: &FrameworkSource) -> anyhow::Result<String> {
 
 /// The application's profiles: `deploy`, the release build with fw's own
 /// release settings, and `dev` as fw's workspace sets it. `release` stays
-/// cargo's: a one-file release rebuild of a new app takes about a minute on
-/// 2 cores without whole-program LTO and almost three with it (BENCHMARKS.md,
-/// "The release profile").
+/// cargo's: a one-file release rebuild of a new app is about 120 CPU seconds
+/// spread over 16 codegen units without whole-program LTO, and 168 seconds on
+/// one core with it (BENCHMARKS.md, "The release profile").
 fn profiles() -> Table {
     let mut deploy = Table::new();
     deploy.decor_mut().set_prefix(
@@ -435,8 +435,8 @@ fn profiles() -> Table {
          # same generic code that each crate instantiates, for a fifth less memory\n\
          # in every server process, less CPU per request and a third smaller\n\
          # executable, at almost three minutes for a rebuild after a one-file change\n\
-         # on 2 cores. `cargo build --release` keeps cargo's settings and rebuilds\n\
-         # in about a minute.\n",
+         # on 2 cores. `cargo build --release` keeps cargo's settings, whose\n\
+         # rebuild spreads over 16 codegen units.\n",
     );
     deploy.insert("inherits", toml_edit::value("release"));
     deploy.insert("lto", toml_edit::value("fat"));

@@ -27,10 +27,10 @@ use serde_json::Value as Json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
-use super::error::{ApiError, FieldError};
+use super::error::{ApiError, FieldError, escape_pointer};
 use super::handlers;
 use super::input::read_object;
-use super::routes::Route;
+use super::routes::{self, Route};
 use super::schema_check::{SchemaCheck, Schemas};
 use super::{RequestContext, Resource, Reveal};
 use crate::context::AppContext;
@@ -218,11 +218,7 @@ where
     T: DeserializeOwned + utoipa::ToSchema + Validate + Send + 'static,
 {
     fn schema(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Option<RefOr<Schema>> {
-        let name = T::name().into_owned();
-        if !schemas.iter().any(|(known, _)| *known == name) {
-            schemas.push((name.clone(), T::schema()));
-            T::schemas(schemas);
-        }
+        let name = named_schema::<T>(schemas);
         Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name)))
     }
 
@@ -246,21 +242,55 @@ where
     }
 }
 
+/// `T`'s name, its schema and those it names added to `schemas` unless
+/// there already.
+fn named_schema<T: utoipa::ToSchema>(schemas: &mut Schemas) -> String {
+    let name = T::name().into_owned();
+    if !schemas.iter().any(|(known, _)| *known == name) {
+        schemas.push((name.clone(), T::schema()));
+        T::schemas(schemas);
+    }
+    name
+}
+
 /// What an action's handler needs besides the action, made once when its
 /// route is mounted.
 struct Mounted {
-    route: Route,
+    operation: ActionOperation,
     /// The bounds of the body's schema; `None` when it reads no body.
     check: Option<SchemaCheck>,
 }
 
 impl Mounted {
-    fn of<B: ActionBody>(route: &Route) -> Mounted {
+    /// For an action whose body is `B`, declared by `operation` (given
+    /// whether it reads a body).
+    fn of<B: ActionBody>(operation: impl FnOnce(bool) -> ActionOperation) -> Mounted {
         let mut named = Schemas::new();
+        let check = B::schema(&mut named).map(|schema| SchemaCheck::new(&schema, &named));
         Mounted {
-            route: route.clone(),
-            check: B::schema(&mut named).map(|schema| SchemaCheck::new(&schema, &named)),
+            operation: operation(check.is_some()),
+            check,
         }
+    }
+
+    /// `error`, unless its status is one the action's operation does not
+    /// list: that one is logged and becomes a 500, so that a client never
+    /// meets a status the document did not promise.
+    fn documented(&self, error: ApiError) -> ApiError {
+        let status = error.status();
+        if self.operation.lists(status) {
+            return error;
+        }
+        let action = self.operation.name;
+        tracing::error!(
+            action,
+            status = status.as_u16(),
+            ?error,
+            "a custom action answered a status its ERRORS do not declare; answering 500"
+        );
+        ApiError::internal(format!(
+            "action `{action}` answered {status}, which it does not declare"
+        ))
     }
 
     /// Reads, checks and validates the body `B` of a request with `headers`.
@@ -286,7 +316,7 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
         match segment {
             Segment::Seq { index } => pointer.push_str(&index.to_string()),
             Segment::Map { key } | Segment::Enum { variant: key } => {
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                pointer.push_str(&escape_pointer(key));
             }
             Segment::Unknown => pointer.push('?'),
         }
@@ -297,7 +327,7 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
 /// Whether `name` may be an action's path segment: 1 to 64 lowercase ASCII
 /// letters, digits, `-` and `_`, starting with a letter. A `const fn`, so that
 /// registering an action with a bad name fails to compile.
-pub(crate) const fn is_action_name(name: &str) -> bool {
+const fn is_action_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     if bytes.is_empty() || bytes.len() > 64 || !bytes[0].is_ascii_lowercase() {
         return false;
@@ -314,7 +344,7 @@ pub(crate) const fn is_action_name(name: &str) -> bool {
 }
 
 /// Whether `name` is `history`, the built-in route on every row.
-pub(crate) const fn is_history(name: &str) -> bool {
+const fn is_history(name: &str) -> bool {
     let (bytes, history) = (name.as_bytes(), b"history");
     if bytes.len() != history.len() {
         return false;
@@ -329,124 +359,116 @@ pub(crate) const fn is_history(name: &str) -> bool {
     true
 }
 
-/// The statuses every operation's document lists besides its route's
-/// refusals: `serve`'s limits (408, 414, 431) and the rate limit (429).
-const SERVER_REFUSALS: [u16; 4] = [408, 414, 429, 431];
-
-/// `error`, unless its status is one the operation at `route`, open to
-/// `access`, does not document, with `declared` the statuses its action
-/// declares: that one is logged and becomes a 500.
-pub(crate) fn documented(
-    error: ApiError,
-    route: &Route,
-    access: Access,
-    declared: &[StatusCode],
-    action: &'static str,
-) -> ApiError {
-    let status = error.status();
-    let code = status.as_u16();
-    let documented = status.is_server_error()
-        || declared.contains(&status)
-        || route.refusals().contains(&code)
-        || SERVER_REFUSALS.contains(&code)
-        || (access != Access::Public && matches!(code, 401 | 403));
-    if documented {
-        return error;
-    }
-    tracing::error!(
-        action,
-        status = code,
-        ?error,
-        "a custom action answered a status its ERRORS do not declare; answering 500"
+/// Fails to compile (used in a `const` block) for a name
+/// [`is_action_name`] refuses.
+const fn assert_action_name(name: &str) {
+    assert!(
+        is_action_name(name),
+        "a custom action's name is 1 to 64 lowercase ASCII letters, digits, `-` and `_`, \
+         starting with a letter"
     );
-    ApiError::internal(format!(
-        "action `{action}` answered {status}, which it does not declare"
-    ))
 }
 
-/// The router of row action `A`.
-pub(crate) fn row_action_router<A: RowAction>(route: &Route) -> Router<AppContext> {
-    let mounted = Arc::new(Mounted::of::<A::Body>(route));
-    handlers::mount_action::<A::Resource, _, _>(route, A::ACCESS, move |request, id, body| {
-        let mounted = Arc::clone(&mounted);
-        async move {
-            let key = handlers::path_key::<<A::Resource as Resource>::Model>(id)?;
-            let if_match = super::preconditions::if_match(&request.headers)?;
-            let body = mounted.read::<A::Body>(&request.headers, body).await?;
-            let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-            let current = handlers::fetch_for_update::<A::Resource>(&request, &mut tx, key).await?;
-            handlers::check_if_match(if_match.as_ref(), &current)?;
-            let row = A::run(&request, &mut tx, current, body)
-                .await
-                .map_err(|error| {
-                    documented(error, &mounted.route, A::ACCESS, A::ERRORS, A::NAME)
-                })?;
-            let reveal = Reveal::for_caller(<A::Resource as Resource>::SPEC, &request.caller);
-            handlers::record_row::<A::Resource>((&mut tx).into(), &request, reveal, &row).await?;
-            let response = handlers::row_response::<A::Resource>(StatusCode::OK, &row, reveal);
-            handlers::commit(&request, tx, response).await
-        }
-    })
-}
-
-/// The router of collection action `A`.
-pub(crate) fn collection_action_router<A: CollectionAction>(route: &Route) -> Router<AppContext> {
-    let mounted = Arc::new(Mounted::of::<A::Body>(route));
-    handlers::mount_action::<A::Resource, _, _>(route, A::ACCESS, move |request, _id, body| {
-        let mounted = Arc::clone(&mounted);
-        async move {
-            let body = mounted.read::<A::Body>(&request.headers, body).await?;
-            let mut tx = request.db().begin().await.map_err(ApiError::from)?;
-            let output = A::run(&request, &mut tx, body).await.map_err(|error| {
-                documented(error, &mounted.route, A::ACCESS, A::ERRORS, A::NAME)
-            })?;
-            let response = handlers::json_response(StatusCode::OK, &output);
-            handlers::commit(&request, tx, response).await
-        }
-    })
-}
-
-/// Adds row action `A`'s operation to `document` (see [`RowAction`]).
-pub(crate) fn document_row_action<A: RowAction>(document: &mut Json) {
-    let spec = <A::Resource as Resource>::SPEC;
-    let mut named = Schemas::new();
-    let body = A::Body::schema(&mut named);
-    let route = super::routes::row_action(A::NAME, body.is_some());
-    let action = ActionOperation {
-        route: &route,
+/// What row action `A` declares; `body` when it reads one.
+fn row_operation<A: RowAction>(body: bool) -> ActionOperation {
+    const {
+        assert_action_name(A::NAME);
+        assert!(
+            !is_history(A::NAME),
+            "`history` is the route of every row's history; name the action otherwise"
+        );
+    };
+    ActionOperation {
+        route: routes::row_action(A::NAME, body),
         name: A::NAME,
         summary: A::SUMMARY,
         access: A::ACCESS,
         errors: A::ERRORS,
-        body,
-        answer: ActionAnswer::Row,
-    };
-    openapi::add_action_operation(document, spec, action, named);
+    }
+}
+
+/// What collection action `A` declares; `body` when it reads one.
+fn collection_operation<A: CollectionAction>(body: bool) -> ActionOperation {
+    const { assert_action_name(A::NAME) };
+    ActionOperation {
+        route: routes::collection_action(A::NAME, body),
+        name: A::NAME,
+        summary: A::SUMMARY,
+        access: A::ACCESS,
+        errors: A::ERRORS,
+    }
+}
+
+/// Row action `A`'s route and its router.
+pub(crate) fn row_action_router<A: RowAction>() -> (Route, Router<AppContext>) {
+    let mounted = Arc::new(Mounted::of::<A::Body>(row_operation::<A>));
+    let route = mounted.operation.route.clone();
+    let router =
+        handlers::mount_action::<A::Resource, _, _>(&route, A::ACCESS, move |request, id, body| {
+            let mounted = Arc::clone(&mounted);
+            async move {
+                let key = handlers::path_key::<<A::Resource as Resource>::Model>(id)?;
+                let if_match = super::preconditions::if_match(&request.headers)?;
+                let body = mounted.read::<A::Body>(&request.headers, body).await?;
+                let mut tx = request.db().begin().await.map_err(ApiError::from)?;
+                let current =
+                    handlers::fetch_for_update::<A::Resource>(&request, &mut tx, key).await?;
+                handlers::check_if_match(if_match.as_ref(), &current)?;
+                let row = A::run(&request, &mut tx, current, body)
+                    .await
+                    .map_err(|error| mounted.documented(error))?;
+                let reveal = Reveal::for_caller(<A::Resource as Resource>::SPEC, &request.caller);
+                handlers::record_row::<A::Resource>((&mut tx).into(), &request, reveal, &row)
+                    .await?;
+                let response = handlers::row_response::<A::Resource>(StatusCode::OK, &row, reveal);
+                handlers::commit(&request, tx, response).await
+            }
+        });
+    (route, router)
+}
+
+/// Collection action `A`'s route and its router.
+pub(crate) fn collection_action_router<A: CollectionAction>() -> (Route, Router<AppContext>) {
+    let mounted = Arc::new(Mounted::of::<A::Body>(collection_operation::<A>));
+    let route = mounted.operation.route.clone();
+    let router = handlers::mount_action::<A::Resource, _, _>(
+        &route,
+        A::ACCESS,
+        move |request, _id, body| {
+            let mounted = Arc::clone(&mounted);
+            async move {
+                let body = mounted.read::<A::Body>(&request.headers, body).await?;
+                let mut tx = request.db().begin().await.map_err(ApiError::from)?;
+                let output = A::run(&request, &mut tx, body)
+                    .await
+                    .map_err(|error| mounted.documented(error))?;
+                let response = handlers::json_response(StatusCode::OK, &output);
+                handlers::commit(&request, tx, response).await
+            }
+        },
+    );
+    (route, router)
+}
+
+/// Adds row action `A`'s operation to `document` (see [`RowAction`]).
+pub(crate) fn document_row_action<A: RowAction>(document: &mut Json) {
+    let mut named = Schemas::new();
+    let body = A::Body::schema(&mut named);
+    let operation = row_operation::<A>(body.is_some());
+    let spec = <A::Resource as Resource>::SPEC;
+    openapi::add_action_operation(document, spec, &operation, body, ActionAnswer::Row, named);
 }
 
 /// Adds collection action `A`'s operation to `document` (see
 /// [`CollectionAction`]), answering its `Output`.
 pub(crate) fn document_collection_action<A: CollectionAction>(document: &mut Json) {
-    use utoipa::PartialSchema as _;
-    let spec = <A::Resource as Resource>::SPEC;
     let mut named = Schemas::new();
     let body = A::Body::schema(&mut named);
-    let route = super::routes::collection_action(A::NAME, body.is_some());
-    let output = <A::Output as utoipa::ToSchema>::name().into_owned();
-    if !named.iter().any(|(known, _)| *known == output) {
-        named.push((output.clone(), A::Output::schema()));
-        <A::Output as utoipa::ToSchema>::schemas(&mut named);
-    }
-    let action = ActionOperation {
-        route: &route,
-        name: A::NAME,
-        summary: A::SUMMARY,
-        access: A::ACCESS,
-        errors: A::ERRORS,
-        body,
-        answer: ActionAnswer::Output(output),
-    };
-    openapi::add_action_operation(document, spec, action, named);
+    let output = named_schema::<A::Output>(&mut named);
+    let operation = collection_operation::<A>(body.is_some());
+    let spec = <A::Resource as Resource>::SPEC;
+    let answer = ActionAnswer::Output(output);
+    openapi::add_action_operation(document, spec, &operation, body, answer, named);
 }
 
 #[cfg(test)]

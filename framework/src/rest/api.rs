@@ -12,7 +12,7 @@ use fw_core::names::snake_case;
 use serde_json::Value as Json;
 
 use super::access::RequireAccess;
-use super::action::{self, ActionBody as _, CollectionAction, RowAction};
+use super::action::{self, CollectionAction, RowAction};
 use super::handlers::{not_found, resource_router, unsupported_method};
 use super::routes::{self, Route};
 use super::{ApiError, Resource, ResourceSpec};
@@ -153,25 +153,14 @@ impl Api {
     /// actions. An action whose name is not a path segment fw accepts, or is
     /// `history`, does not compile.
     pub fn row_action<A: RowAction>(mut self) -> Api {
-        const {
-            assert!(
-                action::is_action_name(A::NAME),
-                "a custom action's name is 1 to 64 lowercase ASCII letters, digits, `-` and `_`, starting with a letter"
-            )
-        };
-        const {
-            assert!(
-                !action::is_history(A::NAME),
-                "`history` is the route of every row's history; name the action otherwise"
-            )
-        };
-        let spec = <A::Resource as Resource>::SPEC;
-        let route = routes::row_action(A::NAME, A::Body::schema(&mut Vec::new()).is_some());
-        self.router = self.router.merge(action::row_action_router::<A>(&route));
+        let (route, router) = action::row_action_router::<A>();
+        self.router = self.router.merge(router);
         self.documentation.registrations.push(Documented::Action {
             document: action::document_row_action::<A>,
         });
-        self.registered(spec).routes.push(route);
+        self.registered(<A::Resource as Resource>::SPEC)
+            .routes
+            .push(route);
         self
     }
 
@@ -180,21 +169,14 @@ impl Api {
     /// documented like the built-in actions. An action whose name is not a
     /// path segment fw accepts does not compile.
     pub fn collection_action<A: CollectionAction>(mut self) -> Api {
-        const {
-            assert!(
-                action::is_action_name(A::NAME),
-                "a custom action's name is 1 to 64 lowercase ASCII letters, digits, `-` and `_`, starting with a letter"
-            )
-        };
-        let spec = <A::Resource as Resource>::SPEC;
-        let route = routes::collection_action(A::NAME, A::Body::schema(&mut Vec::new()).is_some());
-        self.router = self
-            .router
-            .merge(action::collection_action_router::<A>(&route));
+        let (route, router) = action::collection_action_router::<A>();
+        self.router = self.router.merge(router);
         self.documentation.registrations.push(Documented::Action {
             document: action::document_collection_action::<A>,
         });
-        self.registered(spec).routes.push(route);
+        self.registered(<A::Resource as Resource>::SPEC)
+            .routes
+            .push(route);
         self
     }
 

@@ -154,6 +154,11 @@ pub enum ApiError {
     },
 }
 
+/// `name` as one segment of a JSON Pointer (RFC 6901): `~` and `/` escaped.
+pub(crate) fn escape_pointer(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
 /// One invalid field of a request: where it is, a stable code, and a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -344,6 +349,30 @@ impl ApiError {
         }
     }
 
+    /// The 409 of a write whose values of fields `names` another row has.
+    fn taken(names: Vec<String>) -> ApiError {
+        ApiError::Conflict {
+            detail: format!(
+                "another row already has the same {}",
+                names
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            errors: names
+                .iter()
+                .map(|name| {
+                    FieldError::new(
+                        format!("/{}", escape_pointer(name)),
+                        "unique",
+                        "this value is already taken",
+                    )
+                })
+                .collect(),
+        }
+    }
+
     /// The 412 of a conditional write whose row moved on from version `expected`.
     fn stale_version(expected: i64) -> ApiError {
         ApiError::PreconditionFailed {
@@ -363,27 +392,7 @@ impl ApiError {
         match error {
             Error::NotFound { .. } => ApiError::NotFound,
             Error::UniqueViolation { fields, .. } => {
-                let names: Vec<String> = fields.iter().map(|field| api_name(field)).collect();
-                ApiError::Conflict {
-                    detail: format!(
-                        "another row already has the same {}",
-                        names
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    errors: names
-                        .iter()
-                        .map(|name| {
-                            FieldError::new(
-                                format!("/{name}"),
-                                "unique",
-                                "this value is already taken",
-                            )
-                        })
-                        .collect(),
-                }
+                ApiError::taken(fields.iter().map(|field| api_name(field)).collect())
             }
             Error::ForeignKeyViolation { relation } => {
                 let dangling = (relation.table == model.table)
@@ -513,26 +522,9 @@ impl From<Error> for ApiError {
             // precondition failing, not the server's.
             Error::StaleVersion { expected, .. } => ApiError::stale_version(expected),
             Error::Unavailable { cause, .. } => ApiError::unavailable(cause, &error),
-            Error::UniqueViolation { fields, .. } => ApiError::Conflict {
-                detail: format!(
-                    "another row already has the same {}",
-                    fields
-                        .iter()
-                        .map(|field| format!("`{field}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                errors: fields
-                    .iter()
-                    .map(|field| {
-                        FieldError::new(
-                            format!("/{field}"),
-                            "unique",
-                            "this value is already taken",
-                        )
-                    })
-                    .collect(),
-            },
+            Error::UniqueViolation { fields, .. } => {
+                ApiError::taken(fields.iter().map(|field| (*field).to_owned()).collect())
+            }
             Error::ForeignKeyViolation { .. } => ApiError::conflict(
                 "the write refers to a row that does not exist, or rows still refer to the one \
                  it deletes",

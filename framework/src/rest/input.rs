@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use super::ResourceSpec;
-use super::error::{ApiError, FieldError};
+use super::error::{ApiError, FieldError, escape_pointer};
 use crate::field::Field;
 use crate::schema::{Constraint, Constraints, DefaultValue, FieldSchema, SqlType};
 use crate::value::{DECIMAL_DIGITS, DecimalText, Value, parse_date, parse_timestamp};
@@ -291,10 +291,6 @@ fn exact_text(
 /// The JSON pointer of body member `name`, built only for an error.
 fn pointer(name: &str) -> String {
     format!("/{}", escape_pointer(name))
-}
-
-fn escape_pointer(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
 }
 
 fn type_error(pointer: String, field: &FieldSchema) -> FieldError {

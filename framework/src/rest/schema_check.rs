@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
-use super::error::FieldError;
+use super::error::{FieldError, escape_pointer};
 
 /// The schemas a body or an answer brings into the document, by name.
 pub(crate) type Schemas = Vec<(String, RefOr<Schema>)>;
@@ -64,41 +64,7 @@ impl SchemaCheck {
         self.value(value, &self.schema, "", 0, &mut errors);
         errors
     }
-}
 
-/// A utoipa schema as JSON: plain data with text keys, which always serializes.
-fn to_json(schema: &RefOr<Schema>) -> Json {
-    serde_json::to_value(schema).unwrap_or_default()
-}
-
-/// Compiles every `pattern` under `schema` into `patterns`.
-fn collect_patterns(schema: &Json, patterns: &mut HashMap<String, Regex>) {
-    match schema {
-        Json::Object(object) => {
-            if let Some(Json::String(pattern)) = object.get("pattern")
-                && !patterns.contains_key(pattern)
-            {
-                let regex = Regex::new(pattern).unwrap_or_else(|error| {
-                    panic!(
-                        "the body schema's pattern `{pattern}` is not a regular expression: {error}"
-                    )
-                });
-                patterns.insert(pattern.clone(), regex);
-            }
-            for value in object.values() {
-                collect_patterns(value, patterns);
-            }
-        }
-        Json::Array(values) => {
-            for value in values {
-                collect_patterns(value, patterns);
-            }
-        }
-        _ => {}
-    }
-}
-
-impl SchemaCheck {
     fn value(
         &self,
         value: &Json,
@@ -248,6 +214,38 @@ impl SchemaCheck {
     }
 }
 
+/// A utoipa schema as JSON: plain data with text keys, which always serializes.
+fn to_json(schema: &RefOr<Schema>) -> Json {
+    serde_json::to_value(schema).unwrap_or_default()
+}
+
+/// Compiles every `pattern` under `schema` into `patterns`.
+fn collect_patterns(schema: &Json, patterns: &mut HashMap<String, Regex>) {
+    match schema {
+        Json::Object(object) => {
+            if let Some(Json::String(pattern)) = object.get("pattern")
+                && !patterns.contains_key(pattern)
+            {
+                let regex = Regex::new(pattern).unwrap_or_else(|error| {
+                    panic!(
+                        "the body schema's pattern `{pattern}` is not a regular expression: {error}"
+                    )
+                });
+                patterns.insert(pattern.clone(), regex);
+            }
+            for value in object.values() {
+                collect_patterns(value, patterns);
+            }
+        }
+        Json::Array(values) => {
+            for value in values {
+                collect_patterns(value, patterns);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn number_bounds(number: f64, schema: &Json, pointer: &str, errors: &mut Vec<FieldError>) {
     let bound = |keyword: &str| schema.get(keyword).and_then(Json::as_f64);
     let broken = [
@@ -289,7 +287,7 @@ fn number_bounds(number: f64, schema: &Json, pointer: &str, errors: &mut Vec<Fie
 
 /// The pointer to member `name` of the value at `pointer` (RFC 6901).
 fn child(pointer: &str, name: &str) -> String {
-    format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"))
+    format!("{pointer}/{}", escape_pointer(name))
 }
 
 #[cfg(test)]
