@@ -59,8 +59,9 @@ function check(condition, message) {
     await bearer.locator("button.authorize").click();
     await page.locator(".dialog-ux button.close-modal").click();
 
-    // Try GET /securities out.
-    const operation = page.locator("#operations-SecurityResource-listSecurity");
+    // Try GET /securities out. Swagger UI names the block after the tag and
+    // the operation id; only the operation id is fw's to keep stable.
+    const operation = page.locator('[id^="operations-"][id$="-listSecurity"]');
     check((await operation.count()) === 1, "GET /securities is not on the page");
     await operation.locator(".opblock-summary-control").click();
     const tryOut = operation.locator("button.try-out__btn");
