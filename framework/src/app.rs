@@ -41,15 +41,16 @@ type Routes = Arc<dyn Fn(AppContext) -> axum::Router + Send + Sync>;
 /// One of the application's own layers, applied to the finished router.
 type AppLayer = Arc<dyn Fn(axum::Router) -> axum::Router + Send + Sync>;
 
+/// The routes in the request's scope, authenticated, rate-limited, each
+/// request in its API version.
+type AuthenticatedRoutes = crate::changes::RecordActor<
+    crate::auth::Authenticate<
+        crate::perimeter::RateLimit<crate::version::edge::VersionEdge<axum::Router>>,
+    >,
+>;
 /// Everything `serve` serves: the router inside the perimeter's layers.
 type Service = crate::perimeter::observe::Observe<
-    crate::perimeter::ResolveClient<
-        crate::perimeter::Perimeter<
-            crate::changes::RecordActor<
-                crate::auth::Authenticate<crate::perimeter::RateLimit<axum::Router>>,
-            >,
-        >,
-    >,
+    crate::perimeter::ResolveClient<crate::perimeter::Perimeter<AuthenticatedRoutes>>,
 >;
 type CommandFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 type Hook = Arc<dyn Fn(AppContext) -> CommandFuture + Send + Sync>;
@@ -667,9 +668,7 @@ impl App {
         &self,
         app: AppContext,
         scrape: &crate::perimeter::metrics::Scrape,
-    ) -> crate::changes::RecordActor<
-        crate::auth::Authenticate<crate::perimeter::RateLimit<axum::Router>>,
-    > {
+    ) -> AuthenticatedRoutes {
         let authenticator = self.auth.then(|| crate::auth::Authenticator {
             db: app.db.clone(),
             sessions: crate::auth::SessionPolicy::of(&app.config),
@@ -696,6 +695,11 @@ impl App {
             router = router.merge(crate::auth::routes(state).with_state(app.clone()));
             router = router.merge(crate::perimeter::metrics::protected_routes(scrape.clone()));
         }
+        let edge = self
+            .api
+            .as_ref()
+            .and_then(Api::edge_table)
+            .map(std::sync::Arc::new);
         if let Some(api) = &self.api {
             router = api.clone().into_router(app).merge(router);
         }
@@ -716,7 +720,10 @@ impl App {
         // the request id and the identity it finds is the changes' actor;
         // rate limiting inside authentication, so it counts by that identity.
         crate::changes::RecordActor::new(crate::auth::Authenticate::new(
-            crate::perimeter::RateLimit::new(router, limiter),
+            crate::perimeter::RateLimit::new(
+                crate::version::edge::VersionEdge::new(router, edge),
+                limiter,
+            ),
             authenticator,
         ))
     }

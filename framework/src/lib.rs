@@ -36,6 +36,7 @@ mod settings;
 mod sql;
 pub mod testing;
 mod value;
+mod version;
 
 pub use fw_core::schema;
 
@@ -58,6 +59,10 @@ pub use settings::observe::{AccessLog, ObserveConfig};
 pub use settings::rate_limits::{MAX_RATE_COUNT, Rate, RateLimits, RedisSettings};
 pub use sql::{SqlQuery, sql};
 pub use value::Value;
+pub use version::{
+    API_VERSION_HEADER, ApiVersion, Edit, Endpoint, FieldRef, UpgradeBody, Version, VersionChange,
+    Versions,
+};
 
 pub use fw_macros::{Choices, embed_migrations, model, resource};
 
@@ -83,6 +88,8 @@ pub mod docs {
     pub mod production {}
     #[doc = include_str!("docs/deploy.md")]
     pub mod deploy {}
+    #[doc = include_str!("docs/versions.md")]
+    pub mod versions {}
     #[doc = include_str!("docs/reference.md")]
     pub mod reference {}
 }

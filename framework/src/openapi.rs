@@ -12,7 +12,10 @@
 mod committed;
 mod diff;
 
-pub use committed::{CHANGES_FILE, SPEC_FILE, SpecDrift, check_committed, render, report};
+pub use committed::{
+    CHANGES_FILE, ReleasedDrift, SPEC_FILE, SpecDrift, VERSIONS_DIR, check_committed, render,
+    report,
+};
 pub(crate) use committed::{OpenapiArgs, run_command};
 pub use diff::{Change, Severity, diff};
 

@@ -94,6 +94,10 @@ const LAYERS: &[&[&str]] = &[
     &["rest::handlers"],
     // Custom actions, served by the resources' handlers.
     &["rest::action"],
+    // API versions: the declared versions and their edits, what an edit does
+    // to the JSON crossing the edge and to the document, and the edge itself.
+    &["version", "version::shape", "version::document"],
+    &["version::edge"],
     &["rest::api"],
     &["openapi::diff"],
     &["changes::http", "auth::http"],

@@ -168,6 +168,30 @@ impl fw::Hooks<Dividend> for DividendHooks {
     }
 }
 
+/// What changed on 2026-12-01: the rate per share got its short name, and
+/// announcements their status, which operators may now set to cancelled by
+/// hand. Clients of 2026-06-01 keep `amount_per_share`, never see a status
+/// and have no cancel.
+const RATE_AND_STATUS: fw::VersionChange = fw::VersionChange::new(
+    "A dividend's `amount_per_share` is called `rate`; dividends carry their `status`, \
+     and operators cancel an announcement with `POST /dividends/{id}/cancel`.",
+    &[
+        fw::Edit::renamed(fw::field!(DividendResource, rate), "amount_per_share"),
+        fw::Edit::added(fw::field!(DividendResource, status)),
+        fw::Edit::endpoint_added("POST", "/dividends/{id}/cancel"),
+    ],
+);
+
+/// The API's versions, newest first: what a client names in `Api-Version`.
+pub const VERSIONS: fw::Versions = fw::Versions::new(&[
+    fw::Version::new(
+        "2026-12-01",
+        "Rates are `rate`; dividends carry their status and can be cancelled by hand.",
+        &[RATE_AND_STATUS],
+    ),
+    fw::Version::first("2026-06-01", "The first release."),
+]);
+
 /// The application's API.
 pub fn api() -> fw::Api {
     fw::Api::new("Dividends", env!("CARGO_PKG_VERSION"))
@@ -181,4 +205,5 @@ pub fn api() -> fw::Api {
             crate::upcoming::route(),
             crate::upcoming::operations,
         )
+        .versions(VERSIONS)
 }

@@ -17,6 +17,9 @@ use crate::app::App;
 pub const SPEC_FILE: &str = "openapi.json";
 /// The record of accepted API changes, beside [`SPEC_FILE`].
 pub const CHANGES_FILE: &str = "openapi-changes.md";
+/// Where an API with dated versions commits each older version's document,
+/// `openapi/<date>.json`, beside [`SPEC_FILE`] (the newest version's).
+pub const VERSIONS_DIR: &str = "openapi";
 
 /// How many lines of the text diff a report shows; the classified list above
 /// it already names every change.
@@ -68,6 +71,44 @@ pub struct SpecDrift {
     committed: Option<String>,
     generated: Option<String>,
     changes: Vec<Change>,
+    /// Older versions whose served document is not their committed one.
+    released: Vec<ReleasedDrift>,
+}
+
+/// An older API version whose document, as the application serves it, is
+/// not the one committed for it, or has none committed.
+#[derive(Debug)]
+pub struct ReleasedDrift {
+    date: &'static str,
+    path: PathBuf,
+    committed: Option<String>,
+    served: String,
+}
+
+impl fmt::Display for ReleasedDrift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        let Some(committed) = &self.committed else {
+            return write!(
+                f,
+                "{path} does not exist: version {}'s document is not recorded; run `fw \
+                 openapi` (or `cargo run -- openapi`) to write it, and commit it",
+                self.date
+            );
+        };
+        let old = serde_json::from_str::<Json>(committed).unwrap_or(Json::Null);
+        let new = serde_json::from_str::<Json>(&self.served).unwrap_or(Json::Null);
+        write!(
+            f,
+            "{path} differs from what the application serves in version {}. A released \
+             version's document never changes: the changes declared by the versions after \
+             it must turn today's API back into it. From the committed document to the \
+             served one:\n\n{}\n{}",
+            self.date,
+            report(&diff(&old, &new)),
+            text_diff(committed, &self.served)
+        )
+    }
 }
 
 impl SpecDrift {
@@ -99,6 +140,12 @@ impl SpecDrift {
 
 impl fmt::Display for SpecDrift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for released in &self.released {
+            writeln!(f, "{released}\n")?;
+        }
+        if self.committed == self.generated {
+            return Ok(());
+        }
         let path = self.path.display();
         match (&self.committed, &self.generated) {
             (None, Some(_)) => {
@@ -184,13 +231,53 @@ fn served(app: &App) -> Option<Json> {
     app.api_spec().map(crate::Api::openapi_json)
 }
 
-/// Compares the committed document with what `app` serves, byte for byte.
+/// Every older version's document as served, against its committed file.
+fn released_drift(app: &App) -> Vec<ReleasedDrift> {
+    let Some(api) = app.api_spec() else {
+        return Vec::new();
+    };
+    let Some(versions) = api.api_versions() else {
+        return Vec::new();
+    };
+    versions
+        .all()
+        .iter()
+        .skip(1)
+        .filter_map(|version| {
+            let path = app
+                .crate_dir()
+                .join(VERSIONS_DIR)
+                .join(format!("{}.json", version.date));
+            let committed = std::fs::read_to_string(&path).ok();
+            let served = render(&api.openapi_json_of(version.date)?);
+            (committed.as_deref() != Some(served.as_str())).then_some(ReleasedDrift {
+                date: version.date,
+                path,
+                committed,
+                served,
+            })
+        })
+        .collect()
+}
+
+/// Compares the committed documents with what `app` serves, byte for byte:
+/// the newest version's, and each older version's.
 fn compare(app: &App) -> Result<(), SpecDrift> {
     let path = app.crate_dir().join(SPEC_FILE);
     let committed = std::fs::read_to_string(&path).ok();
     let generated = served(app).map(|document| render(&document));
+    let released = released_drift(app);
     if committed == generated {
-        return Ok(());
+        if released.is_empty() {
+            return Ok(());
+        }
+        return Err(SpecDrift {
+            path,
+            committed,
+            generated,
+            changes: Vec::new(),
+            released,
+        });
     }
     let changes = match (&committed, &generated) {
         (Some(committed), Some(generated)) => {
@@ -213,6 +300,7 @@ fn compare(app: &App) -> Result<(), SpecDrift> {
         committed,
         generated,
         changes,
+        released,
     })
 }
 
@@ -236,7 +324,17 @@ pub fn check_committed(app: &App) -> Result<(), SpecDrift> {
     compare(app)
 }
 
-/// The `openapi` command.
+/// The `info.version` of a rendered document.
+fn document_version(text: &str) -> Option<String> {
+    serde_json::from_str::<Json>(text)
+        .ok()?
+        .pointer("/info/version")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The `openapi` command. It checks everything before it writes anything:
+/// older versions' documents first, then the newest's.
 pub(crate) fn run_command(app: &App, args: OpenapiArgs) -> anyhow::Result<ExitCode> {
     let Some(document) = served(app) else {
         anyhow::bail!(
@@ -244,7 +342,7 @@ pub(crate) fn run_command(app: &App, args: OpenapiArgs) -> anyhow::Result<ExitCo
              or `App::resource`"
         );
     };
-    let drift = match compare(app) {
+    let mut drift = match compare(app) {
         Ok(()) => {
             println!("{SPEC_FILE} is up to date.");
             return Ok(ExitCode::SUCCESS);
@@ -255,14 +353,74 @@ pub(crate) fn run_command(app: &App, args: OpenapiArgs) -> anyhow::Result<ExitCo
         println!("{drift}");
         return Ok(ExitCode::FAILURE);
     }
-    if drift.is_breaking() && args.accept_breaking.is_none() {
+    let versions = app.api_spec().and_then(crate::Api::api_versions);
+    // An older version's committed document never changes; one not yet
+    // recorded is recorded only as what was committed when it was the newest.
+    for released in &mut drift.released {
+        if released.committed.is_some() {
+            println!("{released}\nNothing was written.");
+            return Ok(ExitCode::FAILURE);
+        }
+        if let Some(previous) = &drift.committed
+            && document_version(previous).as_deref() == Some(released.date)
+            && *previous != released.served
+        {
+            released.committed = Some(previous.clone());
+            released.path = drift.path.clone();
+            println!("{released}\nNothing was written.");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let latest = versions.map(|versions| versions.latest());
+    let new_version = latest.is_some_and(|latest| {
+        drift
+            .committed
+            .as_deref()
+            .and_then(document_version)
+            .as_deref()
+            != Some(latest.date)
+    });
+    let changed = drift.committed != drift.generated;
+    if changed && drift.is_breaking() && !new_version {
+        if let Some(latest) = latest.filter(|latest| !latest.unreleased) {
+            println!(
+                "{}\nNothing was written: version {} is released, and these changes break \
+                 its clients. Declare a new version whose changes keep {} as it was (see \
+                 `fw::docs::versions`), or, if {} has not been released, mark it \
+                 `.unreleased()`.",
+                report(drift.changes()),
+                latest.date,
+                latest.date,
+                latest.date
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        if args.accept_breaking.is_none() {
+            println!(
+                "{}\nNothing was written: these changes break existing clients. To accept \
+                 them: {}.",
+                report(drift.changes()),
+                drift.fix()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    for released in &drift.released {
+        if let Some(dir) = released.path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|error| anyhow::anyhow!("cannot create {}: {error}", dir.display()))?;
+        }
+        std::fs::write(&released.path, &released.served).map_err(|error| {
+            anyhow::anyhow!("cannot write {}: {error}", released.path.display())
+        })?;
         println!(
-            "{}\nNothing was written: these changes break existing clients. To accept \
-             them: {}.",
-            report(drift.changes()),
-            drift.fix()
+            "Recorded version {}'s document in {}; commit it.",
+            released.date,
+            released.path.display()
         );
-        return Ok(ExitCode::FAILURE);
+    }
+    if !changed {
+        return Ok(ExitCode::SUCCESS);
     }
     std::fs::write(&drift.path, render(&document))
         .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", drift.path.display()))?;

@@ -15,9 +15,12 @@ use super::access::RequireAccess;
 use super::action::{self, CollectionAction, RowAction};
 use super::handlers::{not_found, resource_router, unsupported_method};
 use super::routes::{self, Route};
-use super::{ApiError, Resource, ResourceSpec};
+use super::{Action, ApiError, Resource, ResourceSpec};
 use crate::context::AppContext;
 use crate::openapi;
+use crate::version::document::document_of;
+use crate::version::edge::{Answer, EdgeRoute, EdgeTable};
+use crate::version::{Edit, Versions};
 use fw_core::access::Access;
 
 /// An application's HTTP API: resources, custom actions and plain handlers, each
@@ -38,15 +41,18 @@ pub struct Api {
     documentation: Documentation,
     router: Router<AppContext>,
     resources: Vec<Registered>,
+    /// Every operation on a resource's rows, for the versions' edge.
+    edge_routes: Vec<EdgeRoute>,
 }
 
-/// What the OpenAPI document is built from: its title and version, and every
-/// registration in order.
+/// What the OpenAPI document is built from: its title and version, every
+/// registration in order, and the API's dated versions when it has them.
 #[derive(Clone)]
 struct Documentation {
     title: String,
     version: String,
     registrations: Vec<Documented>,
+    versions: Option<Versions>,
 }
 
 /// One registration, as the OpenAPI document shows it.
@@ -108,10 +114,46 @@ impl Api {
                 title: title.into(),
                 version: version.into(),
                 registrations: Vec::new(),
+                versions: None,
             },
             router: Router::new(),
             resources: Vec::new(),
+            edge_routes: Vec::new(),
         }
+    }
+
+    /// Serves the API in dated `versions` (see [`Versions`] and
+    /// [the versioning guide](crate::docs::versions)): each request in the
+    /// version its `Api-Version` header names, else the newest; one OpenAPI
+    /// document per version, each version's document's `info.version` its
+    /// date (instead of the version given to [`Api::new`]).
+    ///
+    /// # Panics
+    ///
+    /// When an edit adds or removes an endpoint the API does not serve; call
+    /// it after registering everything.
+    pub fn versions(mut self, versions: Versions) -> Api {
+        let documented = self.documentation.build_full();
+        for edit in versions
+            .all()
+            .iter()
+            .flat_map(|version| version.changes)
+            .flat_map(|change| change.edits)
+        {
+            if let Edit::EndpointAdded(endpoint) | Edit::EndpointRemoved(endpoint) = edit {
+                let method = endpoint.method.to_ascii_lowercase();
+                assert!(
+                    documented["paths"][endpoint.path].get(&method).is_some(),
+                    "an API version adds or removes `{} {}`, which the API does not serve; \
+                     name the method and path as the document writes them, after \
+                     registering the route",
+                    endpoint.method,
+                    endpoint.path
+                );
+            }
+        }
+        self.documentation.versions = Some(versions);
+        self
     }
 
     /// Registers resource `R`: its routes and its OpenAPI operations and schemas.
@@ -138,6 +180,25 @@ impl Api {
         self.documentation
             .registrations
             .push(Documented::Resource(R::SPEC));
+        for (action, route) in routes::resource_routes(R::SPEC) {
+            let answer = match action {
+                Action::List => Answer::Page,
+                Action::Create | Action::Retrieve | Action::Update | Action::PartialUpdate => {
+                    Answer::Row
+                }
+                Action::Destroy | Action::History => Answer::Other,
+            };
+            self.edge_routes.push(EdgeRoute {
+                method: route.method.clone(),
+                template: route.target.path(R::SPEC),
+                resource: R::SPEC,
+                reads_row: matches!(
+                    action,
+                    Action::Create | Action::Update | Action::PartialUpdate
+                ),
+                answer,
+            });
+        }
         let routes = routes::resource_routes(R::SPEC).map(|(_, route)| route.clone());
         self.registered(R::SPEC).routes.extend(routes);
         // Compliance reads the audit of what a revealing resource showed.
@@ -158,9 +219,15 @@ impl Api {
         self.documentation.registrations.push(Documented::Action {
             document: action::document_row_action::<A>,
         });
-        self.registered(<A::Resource as Resource>::SPEC)
-            .routes
-            .push(route);
+        let spec = <A::Resource as Resource>::SPEC;
+        self.edge_routes.push(EdgeRoute {
+            method: route.method.clone(),
+            template: route.target.path(spec),
+            resource: spec,
+            reads_row: false,
+            answer: Answer::Row,
+        });
+        self.registered(spec).routes.push(route);
         self
     }
 
@@ -353,9 +420,30 @@ impl Api {
         serde_json::from_value(self.openapi_json())
     }
 
-    /// The OpenAPI document as JSON, exactly as `/openapi.json` serves it.
+    /// The OpenAPI document as JSON, exactly as `/openapi.json` serves it:
+    /// the newest version's.
     pub fn openapi_json(&self) -> Json {
-        self.documentation.build()
+        self.documentation.build(0)
+    }
+
+    /// The API's dated versions, when it has them.
+    pub fn api_versions(&self) -> Option<&Versions> {
+        self.documentation.versions.as_ref()
+    }
+
+    /// The OpenAPI document of version `date`, as `/openapi/{date}.json`
+    /// serves it; `None` when the API has no such version.
+    pub fn openapi_json_of(&self, date: &str) -> Option<Json> {
+        let position = self.documentation.versions?.position(date)?;
+        Some(self.documentation.build(position))
+    }
+
+    /// What the versions' edge knows of the API; `None` without versions.
+    pub(crate) fn edge_table(&self) -> Option<EdgeTable> {
+        Some(EdgeTable {
+            versions: self.documentation.versions?,
+            routes: self.edge_routes.clone(),
+        })
     }
 
     /// The API cut into reviewable pieces, each named for a snapshot:
@@ -396,40 +484,71 @@ impl Api {
         snapshots
     }
 
-    /// The router: every registration, `/openapi.json`, `/docs`, and a
-    /// problem+json 404 for any other path and 405 for any other method.
+    /// The router: every registration, `/openapi.json` (and with versions,
+    /// `/openapi/{date}.json` for each), `/docs`, and a problem+json 404 for
+    /// any other path and 405 for any other method.
     pub fn into_router(self, app: AppContext) -> Router {
         let title = self.documentation.title.clone();
         let documentation = Arc::new(self.documentation);
-        let document = Arc::new(OnceLock::<Bytes>::new());
-        self.router
-            .route(
-                "/openapi.json",
-                get(move || {
-                    let bytes = document
-                        .get_or_init(|| {
-                            serde_json::to_vec_pretty(&documentation.build())
-                                .unwrap_or_default()
-                                .into()
-                        })
-                        .clone();
-                    let mut response = bytes.into_response();
-                    response.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    );
-                    std::future::ready(response)
-                }),
-            )
-            .merge(docs_routes(&title))
+        let mut router = self
+            .router
+            .route("/openapi.json", document_route(&documentation, 0));
+        let mut documents = vec![("latest".to_owned(), "/openapi.json".to_owned())];
+        if let Some(versions) = &documentation.versions {
+            documents.clear();
+            for (position, version) in versions.all().iter().enumerate() {
+                let path = version_document_path(version.date);
+                router = router.route(&path, document_route(&documentation, position));
+                documents.push((version.date.to_owned(), path));
+            }
+        }
+        router
+            .merge(docs_routes(&title, documents))
             .fallback(not_found)
             .method_not_allowed_fallback(unsupported_method)
             .with_state(app)
     }
 }
 
+/// Where version `date`'s document is served.
+pub(crate) fn version_document_path(date: &str) -> String {
+    format!("/openapi/{date}.json")
+}
+
+/// Serves version `position`'s document, built on its first request.
+fn document_route(documentation: &Arc<Documentation>, position: usize) -> MethodRouter<AppContext> {
+    let documentation = Arc::clone(documentation);
+    let document = Arc::new(OnceLock::<Bytes>::new());
+    get(move || {
+        let bytes = document
+            .get_or_init(|| {
+                serde_json::to_vec_pretty(&documentation.build(position))
+                    .unwrap_or_default()
+                    .into()
+            })
+            .clone();
+        let mut response = bytes.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        std::future::ready(response)
+    })
+}
+
 impl Documentation {
-    fn build(&self) -> Json {
+    /// Version `position`'s document (0 the newest), or the one document of
+    /// an API without versions.
+    fn build(&self, position: usize) -> Json {
+        let full = self.build_full();
+        match &self.versions {
+            Some(versions) => document_of(&full, versions, position),
+            None => full,
+        }
+    }
+
+    /// The document of everything registered, in the newest shape.
+    fn build_full(&self) -> Json {
         let mut document = openapi::empty_document(&self.title, &self.version);
         for registration in &self.registrations {
             match registration {
@@ -454,18 +573,12 @@ impl Documentation {
 const DOCS_PATH: &str = "/docs";
 
 /// The `/docs` page: Swagger UI, its files compiled into the executable
-/// (nothing is fetched from elsewhere), reading `/openapi.json`, with "Try it
-/// out" on and an "Authorize" button that takes an API token. Its files are
-/// served under `/docs/`.
-fn docs_routes(title: &str) -> Router<AppContext> {
-    let config = Arc::new(
-        utoipa_swagger_ui::Config::new(["/openapi.json"])
-            .try_it_out_enabled(true)
-            .display_request_duration(true)
-            .filter(true)
-            // The badge would send the document to a validator elsewhere.
-            .validator_url("none"),
-    );
+/// (nothing is fetched from elsewhere), reading `documents` (name, path):
+/// `/openapi.json`, or one document per version, newest first, which the
+/// page's top bar switches between. "Try it out" is on, with an "Authorize"
+/// button that takes an API token. Its files are served under `/docs/`.
+fn docs_routes(title: &str, documents: Vec<(String, String)>) -> Router<AppContext> {
+    let documents = Arc::new(documents);
     let page = docs_page(title);
     Router::new()
         .route(
@@ -476,7 +589,7 @@ fn docs_routes(title: &str) -> Router<AppContext> {
             &format!("{DOCS_PATH}/{{*file}}"),
             get(
                 move |axum::extract::Path(file): axum::extract::Path<String>| {
-                    std::future::ready(docs_file(&file, &config))
+                    std::future::ready(docs_file(&file, &documents))
                 },
             ),
         )
@@ -512,8 +625,19 @@ fn docs_page(title: &str) -> Html<String> {
 }
 
 /// One of Swagger UI's files, or a 404.
-fn docs_file(file: &str, config: &Arc<utoipa_swagger_ui::Config<'static>>) -> Response {
-    match utoipa_swagger_ui::serve(file, Arc::clone(config)) {
+fn docs_file(file: &str, documents: &[(String, String)]) -> Response {
+    // Made per request from borrowed names: the page's files are fetched
+    // once per visit, and the configuration borrows what it lists.
+    let urls = documents
+        .iter()
+        .map(|(name, path)| utoipa_swagger_ui::Url::new(name, path));
+    let config = utoipa_swagger_ui::Config::new(urls)
+        .try_it_out_enabled(true)
+        .display_request_duration(true)
+        .filter(true)
+        // The badge would send the document to a validator elsewhere.
+        .validator_url("none");
+    match utoipa_swagger_ui::serve(file, Arc::new(config)) {
         Ok(Some(file)) => {
             let content_type = HeaderValue::from_str(&file.content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));

@@ -35,7 +35,7 @@ use fw_core::access::Access;
 pub use action::{ActionBody, CollectionAction, RowAction, Validate};
 pub use api::Api;
 pub use error::{ApiError, FieldError};
-pub(crate) use error::{CHALLENGE, PROBLEM_JSON};
+pub(crate) use error::{CHALLENGE, PROBLEM_JSON, escape_pointer};
 pub use fw_core::api::Action;
 pub(crate) use handlers::unsupported_method;
 pub use input::Input;

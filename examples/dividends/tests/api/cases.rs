@@ -133,6 +133,44 @@ impl Fixture {
             .await
     }
 
+    /// `method uri` (with a JSON `body` when given) by a superuser whose
+    /// client speaks API version `version` (none: the newest): the status,
+    /// the response's headers and its body.
+    pub(crate) async fn send_in(
+        &self,
+        version: Option<&str>,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .extension(fw::testing::superuser());
+        if let Some(version) = version {
+            request = request.header("api-version", version);
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.expect("request"))
+            .await
+            .expect("response");
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20).await.expect("body");
+        (
+            parts.status,
+            parts.headers,
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
     /// The `Authorization` header of a new user `username` holding exactly
     /// the permissions of `role` (a list in `example_dividends::roles`).
     pub(crate) async fn token(&self, username: &str, role: &[&str]) -> String {
@@ -429,6 +467,145 @@ pub(crate) async fn an_operator_cancels_an_announcement_by_hand(fixture: Fixture
     );
     let actor = update["actor"].as_str().expect("an actor");
     assert!(actor.starts_with("user:"), "the operator's token: {actor}");
+}
+
+/// A client of the first release (2026-06-01) and one of the newest
+/// (2026-12-01) on the same rows: the old one writes and reads the rate as
+/// `amount_per_share`, never sees a status, may not filter or write one, has
+/// no cancel, and its errors point at the names it sent; every answer says
+/// the version it was made in.
+pub(crate) async fn an_old_client_and_a_new_client_work_side_by_side(fixture: Fixture) {
+    const OLD: Option<&str> = Some("2026-06-01");
+    let security = fixture.security_id("AAPL").await;
+    let mut old_body = announcement("V00000001", security);
+    let rate = old_body
+        .as_object_mut()
+        .and_then(|body| body.remove("rate"))
+        .expect("a rate");
+    old_body["amount_per_share"] = rate;
+    old_body.as_object_mut().map(|body| body.remove("status"));
+    let (status, headers, created) = fixture
+        .send_in(OLD, Method::POST, "/dividends", Some(old_body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(headers["api-version"], "2026-06-01");
+    assert!(
+        headers
+            .get_all("vary")
+            .iter()
+            .any(|vary| vary == "api-version"),
+        "{headers:?}"
+    );
+    assert_eq!(created["amount_per_share"], "0.25", "{created}");
+    assert!(
+        created.get("rate").is_none() && created.get("status").is_none(),
+        "{created}"
+    );
+    let location = headers["location"].to_str().expect("a location").to_owned();
+
+    let (status, headers, new) = fixture.send_in(None, Method::GET, &location, None).await;
+    assert_eq!(status, StatusCode::OK, "{new}");
+    assert_eq!(headers["api-version"], "2026-12-01");
+    assert_eq!(
+        (&new["rate"], &new["status"]),
+        (&"0.25".into(), &"announced".into()),
+        "{new}"
+    );
+    assert!(new.get("amount_per_share").is_none(), "{new}");
+    let (_, _, old) = fixture.send_in(OLD, Method::GET, &location, None).await;
+    let mut expected = new.clone();
+    expected.as_object_mut().map(|row| row.remove("status"));
+    let rate = expected.as_object_mut().and_then(|row| row.remove("rate"));
+    expected["amount_per_share"] = rate.expect("a rate");
+    assert_eq!(old, expected, "the same row, the old shape");
+
+    let (status, _, page) = fixture
+        .send_in(
+            OLD,
+            Method::GET,
+            "/dividends?symbol=AAPL&page_size=1&ordering=ex_date",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page["results"][0].get("amount_per_share").is_some(),
+        "{page}"
+    );
+    let next = page["next"].as_str().expect("a next page");
+    let (status, _, second) = fixture.send_in(OLD, Method::GET, next, None).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert!(second["results"][0].get("status").is_none(), "{second}");
+
+    let (status, _, problem) = fixture
+        .send_in(OLD, Method::GET, "/dividends?status=announced", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let mut with_status = old_body.clone();
+    with_status["announcement_id"] = "V00000002".into();
+    with_status["status"] = "announced".into();
+    let (status, _, problem) = fixture
+        .send_in(OLD, Method::POST, "/dividends", Some(with_status))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["pointer"], "/status", "{problem}");
+    let mut zero = old_body.clone();
+    zero["announcement_id"] = "V00000003".into();
+    zero["amount_per_share"] = "0".into();
+    let (status, _, problem) = fixture
+        .send_in(OLD, Method::POST, "/dividends", Some(zero))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["pointer"], "/amount_per_share",
+        "{problem}"
+    );
+
+    let cancel = Some(serde_json::json!({"announcement_id": "V00000001"}));
+    let (status, _, problem) = fixture
+        .send_in(
+            OLD,
+            Method::POST,
+            &format!("{location}/cancel"),
+            cancel.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    let (status, _, cancelled) = fixture
+        .send_in(None, Method::POST, &format!("{location}/cancel"), cancel)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+
+    for unknown in ["2025-01-01", "yesterday"] {
+        let (status, headers, problem) = fixture
+            .send_in(Some(unknown), Method::GET, &location, None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("2026-12-01, 2026-06-01"), "{problem}");
+    }
+}
+
+/// Each version's document is served at `/openapi/{date}.json` and is the
+/// one committed for it; `/openapi.json` is the newest's.
+pub(crate) async fn each_version_serves_its_committed_document(fixture: Fixture) {
+    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (path, file) in [
+        ("/openapi.json", crate_dir.join("openapi.json")),
+        ("/openapi/2026-12-01.json", crate_dir.join("openapi.json")),
+        (
+            "/openapi/2026-06-01.json",
+            crate_dir.join("openapi/2026-06-01.json"),
+        ),
+    ] {
+        let (status, _, served) = fixture.send_in(None, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let committed: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("committed document"))
+                .expect("JSON");
+        assert_eq!(served, committed, "{path} is {}", file.display());
+    }
 }
 
 /// What the import refuses, the API refuses: dates out of order (every one
@@ -1058,6 +1235,8 @@ fw::testing::database_suite! {
     cases: [
         upcoming_payments_are_exact_and_skip_cancellations,
         an_operator_cancels_an_announcement_by_hand,
+        an_old_client_and_a_new_client_work_side_by_side,
+        each_version_serves_its_committed_document,
         unknown_accounts_are_404_problems,
         bad_parameters_are_400_problems_naming_them,
         the_spec_documents_the_custom_endpoint,
