@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::{BoxFuture, Either};
@@ -234,6 +234,11 @@ async fn upgrade(
             upgrade_query(edit, &mut pairs)?;
         }
         parts.uri = with_query(&parts.uri, &pairs)?;
+        // Handlers read the query (and build page links) from the address
+        // the outermost router saw.
+        if let Some(original) = parts.extensions.get_mut::<OriginalUri>() {
+            original.0 = with_query(&original.0, &pairs)?;
+        }
     }
     if !route.reads_row {
         return Ok(Request::from_parts(parts, body));

@@ -13,16 +13,25 @@ use fw_core::api::list::ORDERING;
 pub(crate) fn upgrade_body(edit: &Edit, body: &mut Map<String, Json>) -> Result<(), ApiError> {
     match edit {
         Edit::Renamed { field, was } => {
+            // The newer name is not a field in the client's version.
+            if body.contains_key(field.name) {
+                return Err(unknown_field(field.name));
+            }
             if let Some(value) = body.remove(*was) {
                 body.insert(field.name.to_owned(), value);
             }
         }
         Edit::Added { field } => {
             if body.contains_key(field.name) {
+                return Err(unknown_field(field.name));
+            }
+        }
+        Edit::EnumValueAdded { field, value, .. } => {
+            if body.get(field.name).is_some_and(|sent| sent == value) {
                 return Err(ApiError::invalid(
                     format!("/{}", crate::rest::escape_pointer(field.name)),
-                    "unknown_field",
-                    "unknown field in this API version",
+                    "choice",
+                    format!("`{value}` is not a value of this field in this API version"),
                 ));
             }
         }
@@ -45,9 +54,18 @@ pub(crate) fn upgrade_body(edit: &Edit, body: &mut Map<String, Json>) -> Result<
                 errors: vec![error],
             })?;
         }
-        Edit::EnumValueAdded { .. } | Edit::EndpointAdded(_) | Edit::EndpointRemoved(_) => {}
+        Edit::EndpointAdded(_) | Edit::EndpointRemoved(_) => {}
     }
     Ok(())
+}
+
+/// The 422 for field `name` sent by a client whose version does not have it.
+fn unknown_field(name: &str) -> ApiError {
+    ApiError::invalid(
+        format!("/{}", crate::rest::escape_pointer(name)),
+        "unknown_field",
+        "unknown field in this API version",
+    )
 }
 
 /// Makes `row`, a row of the edit's resource, one step older.
@@ -129,18 +147,37 @@ fn rename_terms(value: &str, from: &str, to: &str) -> String {
         .join(",")
 }
 
+/// A query value as JSON of the type `schema` gives it: a query has only
+/// text, and a conversion takes the value it would have in a body.
+fn typed(text: &str, schema: &Json) -> Json {
+    let types: Vec<&str> = match &schema["type"] {
+        Json::String(kind) => vec![kind.as_str()],
+        Json::Array(kinds) => kinds.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let scalar = serde_json::from_str::<Json>(text)
+        .ok()
+        .filter(|value| value.is_number() || value.is_boolean());
+    match scalar {
+        Some(value) if !types.contains(&"string") => value,
+        _ => Json::from(text),
+    }
+}
+
 /// Converts a filter's value (or, for `__in`, each of its comma-separated
-/// values) with `convert`; `isnull` takes a boolean and is left alone.
+/// values), read as `schema` says, with `convert`; `isnull` takes a boolean
+/// and is left alone.
 fn convert_filter_value(
     suffix: &str,
     value: &str,
+    schema: &Json,
     convert: impl Fn(&Json) -> Result<Json, String>,
 ) -> Result<String, String> {
     if suffix == "__isnull" {
         return Ok(value.to_owned());
     }
     let one = |text: &str| -> Result<String, String> {
-        Ok(match convert(&Json::from(text))? {
+        Ok(match convert(&typed(text, schema))? {
             Json::String(text) => text,
             other => other.to_string(),
         })
@@ -156,33 +193,47 @@ fn convert_filter_value(
     }
 }
 
+/// The newest version's JSON Schema of `field`.
+fn newest_schema(field: &super::FieldRef) -> Json {
+    field
+        .resource
+        .fields
+        .iter()
+        .find(|shown| shown.name == field.name)
+        .map(|shown| crate::openapi::field_schema(shown.field))
+        .unwrap_or(Json::Null)
+}
+
 /// Makes a request's query parameters (name, value) one step newer.
 pub(crate) fn upgrade_query(edit: &Edit, query: &mut [(String, String)]) -> Result<(), ApiError> {
     for (name, value) in query.iter_mut() {
         match edit {
             Edit::Renamed { field, was } => {
                 if name == ORDERING {
+                    if names_field(value, field.name) {
+                        return Err(unknown_parameter(name));
+                    }
                     *value = rename_terms(value, was, field.name);
+                } else if filter_of(name, field.name).is_some() {
+                    return Err(unknown_parameter(name));
                 } else if let Some(suffix) = filter_of(name, was) {
                     *name = format!("{}{suffix}", field.name);
                 }
             }
             Edit::Added { field } => {
-                let orders_by_it = name == ORDERING
-                    && value
-                        .split(',')
-                        .any(|term| term.trim_start_matches('-') == field.name);
+                let orders_by_it = name == ORDERING && names_field(value, field.name);
                 if orders_by_it || filter_of(name, field.name).is_some() {
-                    return Err(ApiError::bad_request(format!(
-                        "unknown query parameter `{name}` in this API version"
-                    )));
+                    return Err(unknown_parameter(name));
                 }
             }
-            Edit::Converted { field, up, .. } => {
+            Edit::Converted {
+                field, up, schema, ..
+            } => {
                 if let Some(suffix) = filter_of(name, field.name) {
-                    *value = convert_filter_value(suffix, value, up).map_err(|detail| {
-                        ApiError::bad_request(format!("query parameter `{name}`: {detail}"))
-                    })?;
+                    *value =
+                        convert_filter_value(suffix, value, &schema(), up).map_err(|detail| {
+                            ApiError::bad_request(format!("query parameter `{name}`: {detail}"))
+                        })?;
                 }
             }
             Edit::Removed { .. }
@@ -193,6 +244,20 @@ pub(crate) fn upgrade_query(edit: &Edit, query: &mut [(String, String)]) -> Resu
         }
     }
     Ok(())
+}
+
+/// Whether an `ordering` value has a term on `field`.
+fn names_field(ordering: &str, field: &str) -> bool {
+    ordering
+        .split(',')
+        .any(|term| term.strip_prefix('-').unwrap_or(term) == field)
+}
+
+/// The 400 for a query parameter the client's version does not have.
+fn unknown_parameter(name: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "unknown query parameter `{name}` in this API version"
+    ))
 }
 
 /// Makes the query parameters of a page's `next` or `previous` link one
@@ -209,7 +274,10 @@ pub(crate) fn downgrade_query(edit: &Edit, query: &mut [(String, String)]) {
             }
             Edit::Converted { field, down, .. } => {
                 if let Some(suffix) = filter_of(name, field.name)
-                    && let Ok(older) = convert_filter_value(suffix, value, |json| Ok(down(json)))
+                    && let Ok(older) =
+                        convert_filter_value(suffix, value, &newest_schema(field), |json| {
+                            Ok(down(json))
+                        })
                 {
                     *value = older;
                 }

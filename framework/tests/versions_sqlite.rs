@@ -1,0 +1,7 @@
+//! API versions on SQLite: every case in `versions/cases.rs`.
+
+#[path = "versions/cases.rs"]
+mod cases;
+
+/// The database every case in `versions/cases.rs` runs on.
+const DATABASE: fw::Dialect = fw::Dialect::Sqlite;
