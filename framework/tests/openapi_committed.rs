@@ -211,3 +211,165 @@ async fn adding_a_nullable_or_defaulted_field_is_compatible() {
         "written without `--accept-breaking`"
     );
 }
+
+/// The memo once more, its `text` renamed `body` (a breaking change).
+mod renamed {
+    #[derive(Clone, PartialEq)]
+    #[fw::model]
+    pub(crate) struct Memo {
+        pub(crate) id: i64,
+        #[field(max_length = 100)]
+        pub(crate) body: String,
+        #[field(version)]
+        pub(crate) version: i64,
+    }
+
+    /// A memo.
+    #[fw::resource(
+        model = Memo,
+        path = "/memos",
+        fields = all,
+        actions(retrieve, create, update, partial_update),
+        permissions(model)
+    )]
+    pub(crate) struct MemoResource;
+}
+
+const FIRST: fw::Version = fw::Version::first("2026-06-01", "The first release.");
+
+/// The versions of the renamed memo: `body` was `was` before 2026-12-01.
+macro_rules! renamed_versions {
+    ($was:literal) => {{
+        const VERSIONS: fw::Versions = fw::Versions::new(&[
+            fw::Version::new(
+                "2026-12-01",
+                "A memo's text is its `body`.",
+                &[fw::VersionChange::new(
+                    "`text` is `body`.",
+                    &[fw::Edit::renamed(
+                        fw::field!(renamed::MemoResource, body),
+                        $was,
+                    )],
+                )],
+            ),
+            FIRST,
+        ]);
+        VERSIONS
+    }};
+}
+
+/// With versions, a released version's document never changes: a breaking
+/// change to the newest version is refused (acknowledged or not) until a new
+/// version keeps the old document, which `openapi` then records beside the
+/// new one; a new version whose changes do not give back the old document is
+/// refused, and a recorded document edited later fails the check.
+#[tokio::test]
+async fn a_breaking_change_needs_a_version_that_keeps_the_old_document() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = dir.path();
+    let app = |api: fw::Api| fw::App::new("openapi_test", dir).api(api);
+    let run = async |app: fw::App, args: &[&str]| {
+        let mut line = vec!["openapi_test"];
+        line.extend_from_slice(args);
+        app.run_with(line).await
+    };
+    let first = || {
+        app(fw::Api::new("Memos", "1.0.0")
+            .resource::<released::MemoResource>()
+            .versions(const { fw::Versions::new(&[FIRST]) }))
+    };
+    let broken = || {
+        app(fw::Api::new("Memos", "1.0.0")
+            .resource::<renamed::MemoResource>()
+            .versions(const { fw::Versions::new(&[FIRST]) }))
+    };
+    let wrong = || {
+        app(fw::Api::new("Memos", "1.0.0")
+            .resource::<renamed::MemoResource>()
+            .versions(renamed_versions!("content")))
+    };
+    let kept = || {
+        app(fw::Api::new("Memos", "1.0.0")
+            .resource::<renamed::MemoResource>()
+            .versions(renamed_versions!("text")))
+    };
+    assert_eq!(run(first(), &["openapi"]).await, ExitCode::SUCCESS);
+    let released = std::fs::read_to_string(dir.join("openapi.json")).expect("written");
+    assert!(released.contains("\"version\": \"2026-06-01\""));
+
+    for args in [
+        &["openapi"][..],
+        &["openapi", "--accept-breaking", "why not"],
+    ] {
+        assert_eq!(run(broken(), args).await, ExitCode::FAILURE, "{args:?}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("openapi.json")).expect("kept"),
+        released
+    );
+
+    assert_eq!(run(wrong(), &["openapi"]).await, ExitCode::FAILURE);
+    assert!(!dir.join("openapi").exists(), "nothing was written");
+
+    let drift = fw::openapi::check_committed(&kept()).expect_err("not recorded yet");
+    assert!(
+        drift.to_string().contains("2026-06-01.json does not exist"),
+        "{drift}"
+    );
+    assert_eq!(run(kept(), &["openapi"]).await, ExitCode::SUCCESS);
+    let recorded = dir.join("openapi").join("2026-06-01.json");
+    assert_eq!(
+        std::fs::read_to_string(&recorded).expect("recorded"),
+        released,
+        "the old version's document is the one its clients were given"
+    );
+    let newest = std::fs::read_to_string(dir.join("openapi.json")).expect("written");
+    assert!(newest.contains("\"body\"") && newest.contains("\"version\": \"2026-12-01\""));
+    fw::openapi::check_committed(&kept()).expect("both documents are committed");
+
+    std::fs::write(&recorded, released.replace("\"text\"", "\"words\"")).expect("edit");
+    let drift = fw::openapi::check_committed(&kept()).expect_err("the old document changed");
+    assert!(
+        drift
+            .to_string()
+            .contains("differs from what the application serves in version 2026-06-01"),
+        "{drift}"
+    );
+    assert_eq!(run(kept(), &["openapi"]).await, ExitCode::FAILURE);
+}
+
+/// An unreleased newest version may still break its document, acknowledged.
+#[tokio::test]
+async fn an_unreleased_version_may_still_break() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = dir.path();
+    let app = |api: fw::Api| fw::App::new("openapi_test", dir).api(api);
+    let run = async |app: fw::App, args: &[&str]| {
+        let mut line = vec!["openapi_test"];
+        line.extend_from_slice(args);
+        app.run_with(line).await
+    };
+    const DRAFT: fw::Versions =
+        fw::Versions::new(&[fw::Version::first("2026-06-01", "Draft.").unreleased()]);
+    let before = || {
+        app(fw::Api::new("Memos", "1.0.0")
+            .resource::<released::MemoResource>()
+            .versions(DRAFT))
+    };
+    let after = || {
+        app(fw::Api::new("Memos", "1.0.0")
+            .resource::<renamed::MemoResource>()
+            .versions(DRAFT))
+    };
+    assert_eq!(run(before(), &["openapi"]).await, ExitCode::SUCCESS);
+    assert_eq!(run(after(), &["openapi"]).await, ExitCode::FAILURE);
+    assert_eq!(
+        run(
+            after(),
+            &["openapi", "--accept-breaking", "not released yet"]
+        )
+        .await,
+        ExitCode::SUCCESS
+    );
+    fw::openapi::check_committed(&after()).expect("written");
+}
