@@ -617,6 +617,15 @@ impl App {
         axum::Router::new().fallback_service(self.service(app, &scrape))
     }
 
+    /// The API's version dates, newest first; empty without versions.
+    fn version_dates(&self) -> Vec<&'static str> {
+        self.api
+            .as_ref()
+            .and_then(Api::api_versions)
+            .map(|versions| versions.all().iter().map(|version| version.date).collect())
+            .unwrap_or_default()
+    }
+
     /// What `/metrics` reads of `app` besides the recorded metrics.
     fn scrape(&self, app: &AppContext) -> crate::perimeter::metrics::Scrape {
         crate::perimeter::metrics::Scrape::new(
@@ -691,7 +700,10 @@ impl App {
             router = router.merge(crate::changes::routes(state).with_state(app.clone()));
         }
         if self.auth {
-            let state = crate::auth::AuthState::new(crate::auth::SessionPolicy::of(&app.config));
+            let state = crate::auth::AuthState::new(
+                crate::auth::SessionPolicy::of(&app.config),
+                self.version_dates(),
+            );
             router = router.merge(crate::auth::routes(state).with_state(app.clone()));
             router = router.merge(crate::perimeter::metrics::protected_routes(scrape.clone()));
         }
@@ -956,7 +968,8 @@ impl App {
                     .map(|input| input as &mut (dyn std::io::BufRead + Send)),
                 output: &mut std::io::stdout(),
             };
-            crate::auth::run_command(command, &app, &known, &mut terminal).await?;
+            crate::auth::run_command(command, &app, &known, &self.version_dates(), &mut terminal)
+                .await?;
             return Ok(ExitCode::SUCCESS);
         }
         if !self.sealed_models.is_empty()

@@ -48,6 +48,9 @@ pub struct Identity {
     /// The permissions the user holds through their roles, narrowed to the
     /// token's scopes when the token has some.
     pub permissions: BTreeSet<String>,
+    /// The API version a token is pinned to: what its requests are served
+    /// in when they name no version. `None` for the newest, and for sessions.
+    pub api_version: Option<String>,
 }
 
 /// How a request authenticated.

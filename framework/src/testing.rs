@@ -49,6 +49,7 @@ pub fn user(user_id: i64, permissions: &[&str]) -> Caller {
 
 fn caller(user_id: i64, username: &str, superuser: bool, permissions: &[&str]) -> Caller {
     Caller::User(Arc::new(Identity {
+        api_version: None,
         user_id,
         username: username.to_owned(),
         superuser,
@@ -409,6 +410,7 @@ pub async fn bearer(db: &Db, username: &str, permissions: &[&str]) -> String {
             name: "test".to_owned(),
             expires_at: None,
             scopes: None,
+            api_version: None,
         };
         crate::auth::create_token(db, user, new).await
     }

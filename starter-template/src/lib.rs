@@ -26,8 +26,18 @@ pub fn app() -> fw::App {
         .api(api())
 }
 
+/// The API's versions, newest first: a client names one in `Api-Version`
+/// (see the README's "Change the API without breaking clients"). Until the
+/// first release, the one version is unreleased: its API may still change
+/// in ways that break clients.
+pub const VERSIONS: fw::Versions =
+    fw::Versions::new(&[fw::Version::first("2026-12-01", "The first version.").unreleased()]);
+
 /// The REST API, served with its OpenAPI document at `/openapi.json` and its
-/// documentation at `/docs`. The title and version head that document.
+/// documentation at `/docs`. The title heads that document, and each
+/// version's document carries its date.
 pub fn api() -> fw::Api {
-    fw::Api::new("Notes", "0.1.0").resource::<NoteResource>()
+    fw::Api::new("Notes", "0.1.0")
+        .resource::<NoteResource>()
+        .versions(VERSIONS)
 }

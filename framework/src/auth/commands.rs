@@ -77,6 +77,10 @@ pub(crate) struct CreateTokenArgs {
     /// the token holds all of its user's permissions.
     #[arg(long = "scope", value_name = "PERMISSION")]
     scopes: Vec<String>,
+    /// The API version (a date) the token's requests are served in when
+    /// they send no `Api-Version`; without it, the newest version now.
+    #[arg(long, value_name = "DATE")]
+    api_version: Option<String>,
 }
 
 /// Where a command reads a password and writes what it prints.
@@ -134,6 +138,7 @@ pub(crate) async fn run(
     command: AuthCommand,
     app: &AppContext,
     known: &[String],
+    versions: &[&'static str],
     terminal: &mut Terminal<'_>,
 ) -> anyhow::Result<()> {
     let db = &app.db;
@@ -214,6 +219,8 @@ pub(crate) async fn run(
                     .unwrap_or_default();
                 anyhow::bail!("`--scope {unknown}` is not a permission{hint}");
             }
+            let api_version = store::token_api_version(args.api_version.as_deref(), versions)
+                .map_err(|detail| anyhow::anyhow!("`--api-version`: {detail}"))?;
             let expires_at = args
                 .expires_in_days
                 .map(|days| crate::db::now() + chrono::TimeDelta::days(i64::from(days)));
@@ -224,6 +231,7 @@ pub(crate) async fn run(
                     name: args.name,
                     expires_at,
                     scopes: (!args.scopes.is_empty()).then_some(args.scopes),
+                    api_version,
                 },
             )
             .await?;
@@ -339,9 +347,13 @@ mod tests {
             name: "nightly".to_owned(),
             expires_in_days: Some(1),
             scopes: vec!["import_dividends".to_owned()],
+            api_version: Some("2026-06-01".to_owned()),
         });
         let known = ["import_dividends".to_owned()];
-        run(command, &app, &known, &mut terminal).await.unwrap();
+        let versions = ["2026-12-01", "2026-06-01"];
+        run(command, &app, &known, &versions, &mut terminal)
+            .await
+            .unwrap();
         let printed = String::from_utf8(output).unwrap();
         let token = printed.strip_suffix('\n').expect("one line");
         assert!(is_token(token), "{printed:?}");
@@ -350,6 +362,30 @@ mod tests {
             .unwrap()
             .expect("the printed token authenticates");
         assert_eq!(identity.username, "importer");
+        assert_eq!(
+            identity.api_version.as_deref(),
+            Some("2026-06-01"),
+            "pinned to the version asked for"
+        );
+        let unknown = AuthCommand::Createtoken(CreateTokenArgs {
+            username: "importer".to_owned(),
+            name: "typo".to_owned(),
+            expires_in_days: None,
+            scopes: Vec::new(),
+            api_version: Some("2026-06-02".to_owned()),
+        });
+        let mut ignored = Vec::new();
+        let mut terminal = Terminal {
+            input: None,
+            output: &mut ignored,
+        };
+        let error = run(unknown, &app, &known, &versions, &mut terminal)
+            .await
+            .expect_err("no such version");
+        assert!(
+            error.to_string().contains("2026-12-01, 2026-06-01"),
+            "{error}"
+        );
         assert!(identity.has("import_dividends"));
     }
 

@@ -53,13 +53,17 @@ const MAX_WORKING_TOKENS: i64 = 100;
 pub(crate) struct AuthState {
     throttle: Arc<LoginThrottle>,
     sessions: SessionPolicy,
+    /// The API's versions, newest first (empty without versions): what a
+    /// new token may be pinned to.
+    versions: Arc<[&'static str]>,
 }
 
 impl AuthState {
-    pub(crate) fn new(sessions: SessionPolicy) -> AuthState {
+    pub(crate) fn new(sessions: SessionPolicy, versions: Vec<&'static str>) -> AuthState {
         AuthState {
             throttle: Arc::new(LoginThrottle::new()),
             sessions,
+            versions: versions.into(),
         }
     }
 }
@@ -67,6 +71,7 @@ impl AuthState {
 /// The identity endpoints, with their state carried by the handlers.
 pub(crate) fn routes(state: AuthState) -> Router<AppContext> {
     let login_state = state.clone();
+    let versions = Arc::clone(&state.versions);
     Router::new()
         .route(
             LOGIN_PATH,
@@ -74,7 +79,11 @@ pub(crate) fn routes(state: AuthState) -> Router<AppContext> {
         )
         .route(LOGOUT_PATH, post(logout))
         .route(ME_PATH, get(me))
-        .route(TOKENS_PATH, get(list_tokens).post(create_token))
+        .route(
+            TOKENS_PATH,
+            get(list_tokens)
+                .post(move |request, body| create_token(request, body, Arc::clone(&versions))),
+        )
         .route(TOKEN_PATH, delete(revoke_token))
 }
 
@@ -231,18 +240,24 @@ fn token_json(token: &ApiToken) -> Json {
         "expires_at": token.expires_at,
         "revoked_at": token.revoked_at,
         "last_used_at": token.last_used_at,
+        "api_version": token.api_version,
     })
 }
 
 /// `POST /auth/tokens`: a new token of the caller's, shown in the answer and
 /// never again.
-async fn create_token(request: RequestContext, body: Body) -> Result<Response, ApiError> {
-    const FIELDS: &[&str] = &["name", "expires_in_days", "scopes"];
+async fn create_token(
+    request: RequestContext,
+    body: Body,
+    versions: Arc<[&'static str]>,
+) -> Result<Response, ApiError> {
+    const FIELDS: &[&str] = &["name", "expires_in_days", "scopes", "api_version"];
     let identity = request.caller.user()?;
     let mut fields = Fields::read(&request.headers, body).await?;
     let name = fields.name("name", MAX_TOKEN_NAME_LENGTH);
     let days = fields.days("expires_in_days");
     let scopes = fields.scopes("scopes", identity);
+    let api_version = fields.api_version("api_version", &versions);
     fields.finish(FIELDS)?;
     // A token a token makes holds no more than the token that made it: with
     // no scopes asked for, it gets the maker's permissions as its scopes
@@ -267,6 +282,7 @@ async fn create_token(request: RequestContext, body: Body) -> Result<Response, A
         name,
         expires_at: days.map(|days| crate::db::now() + chrono::TimeDelta::days(days)),
         scopes,
+        api_version,
     };
     let created = store::create_token(request.db(), identity.user_id, new)
         .await
@@ -397,6 +413,27 @@ impl Fields {
                     "invalid",
                     format!("expected a whole number of days from 1 to {MAX_TOKEN_DAYS}"),
                 );
+                None
+            }
+        }
+    }
+
+    /// The API version a new token is pinned to: one of `versions` (newest
+    /// first), the newest when absent or null; `None` for an API without
+    /// versions.
+    fn api_version(&mut self, name: &'static str, versions: &[&'static str]) -> Option<String> {
+        let requested = match self.object.remove(name) {
+            None | Some(Json::Null) => None,
+            Some(Json::String(date)) => Some(date),
+            Some(_) => {
+                self.error(format!("/{name}"), "invalid", "expected a version's date");
+                return None;
+            }
+        };
+        match store::token_api_version(requested.as_deref(), versions) {
+            Ok(version) => version,
+            Err(detail) => {
+                self.error(format!("/{name}"), "invalid", detail);
                 None
             }
         }
@@ -563,7 +600,7 @@ fn token_schema(with_secret: bool) -> Json {
     let mut schema = json!({
         "type": "object",
         "description": "An API token, without its secret.",
-        "required": ["id", "name", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at"],
+        "required": ["id", "name", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at", "api_version"],
         "properties": {
             "id": {"type": "integer", "format": "int64"},
             "name": {"type": "string"},
@@ -573,6 +610,7 @@ fn token_schema(with_secret: bool) -> Json {
             "expires_at": timestamp("When it stops working; null for never.", true),
             "revoked_at": timestamp("When it was revoked; null while it is not.", true),
             "last_used_at": timestamp("When it last authenticated a request, to the minute.", true),
+            "api_version": {"type": ["string", "null"], "description": "The API version its requests are served in when they send no `Api-Version`; null for the newest (an API without dated versions)."},
         },
     });
     if with_secret {
@@ -700,6 +738,11 @@ fn tokens_operations() -> Json {
                         "maxItems": MAX_SCOPES,
                         "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": MAX_NAME_LENGTH},
                         "description": "Permissions to limit the token to, each one the caller holds; absent or null for all of the caller's.",
+                    },
+                    "api_version": {
+                        "type": ["string", "null"],
+                        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                        "description": "The API version (one of the API's dates) the token's requests are served in when they send no `Api-Version`; absent or null for the newest version now.",
                     },
                 },
             })),

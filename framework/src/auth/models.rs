@@ -130,6 +130,10 @@ pub(crate) struct ApiToken {
     pub(crate) created_at: DateTime<Utc>,
     /// When the token last authenticated a request, to the minute.
     pub(crate) last_used_at: Option<DateTime<Utc>>,
+    /// The API version (a date) the token's requests are served in when
+    /// they name none in `Api-Version`; `None` for the newest.
+    #[field(max_length = 10)]
+    pub(crate) api_version: Option<String>,
 }
 
 /// A browser session: the SHA-256 of its cookie's secret, and its expiry.

@@ -253,6 +253,9 @@ pub(crate) struct NewToken {
     /// [`is_name`](fw_core::access::is_name)); whether the application knows
     /// it is the caller's check.
     pub(crate) scopes: Option<Vec<String>>,
+    /// The API version its requests are served in when they name none;
+    /// whether the API has that version is the caller's check.
+    pub(crate) api_version: Option<String>,
 }
 
 /// A token just created: its row, and the token itself, which exists nowhere
@@ -310,10 +313,32 @@ pub(crate) async fn create_token(
             expires_at: new.expires_at,
             revoked_at: None,
             last_used_at: None,
+            api_version: new.api_version,
         },
     )
     .await?;
     Ok(CreatedToken { row, token })
+}
+
+/// The API version a new token is pinned to, of `versions` (the API's dates,
+/// newest first; empty without versions): `requested`, or the newest now.
+///
+/// # Errors
+///
+/// What to send instead, when `requested` is not one of `versions`.
+pub(crate) fn token_api_version(
+    requested: Option<&str>,
+    versions: &[&'static str],
+) -> std::result::Result<Option<String>, String> {
+    match (requested, versions.first()) {
+        (None, newest) => Ok(newest.map(|newest| (*newest).to_owned())),
+        (Some(_), None) => Err("this API has no dated versions; leave the version out".to_owned()),
+        (Some(date), Some(_)) if versions.contains(&date) => Ok(Some(date.to_owned())),
+        (Some(date), Some(_)) => Err(format!(
+            "`{date}` is not one of this API's versions: {} (newest first)",
+            versions.join(", ")
+        )),
+    }
 }
 
 /// `user_id`'s tokens, revoked and expired ones included, newest first.
@@ -513,6 +538,7 @@ enum CredentialRow {
         expires_at: Option<DateTime<Utc>>,
         revoked_at: Option<DateTime<Utc>>,
         last_used_at: Option<DateTime<Utc>>,
+        api_version: Option<String>,
     },
     Session {
         id: i64,
@@ -525,7 +551,7 @@ enum CredentialRow {
 /// runs for every request that sends a token.
 const TOKEN_IDENTITY: &str = "SELECT p.\"permission\", t.\"id\", t.\"scopes\", t.\"expires_at\", \
      t.\"revoked_at\", t.\"last_used_at\", u.\"id\", u.\"username\", u.\"is_active\", \
-     u.\"is_superuser\" \
+     u.\"is_superuser\", t.\"api_version\" \
      FROM \"fw_api_token\" t \
      JOIN \"fw_user\" u ON u.\"id\" = t.\"user_id\" \
      LEFT JOIN \"fw_user_role\" r ON r.\"user_id\" = u.\"id\" \
@@ -556,6 +582,7 @@ pub(crate) async fn identity_from_token(db: &Db, hash: SecretHash) -> Result<Opt
                 expires_at: row.get(3)?,
                 revoked_at: row.get(4)?,
                 last_used_at: row.get(5)?,
+                api_version: row.get(10)?,
             },
             user_id: row.get(6)?,
             username: row.get(7)?,
@@ -669,16 +696,27 @@ fn identity(
     }
     let stale =
         |seen: Option<DateTime<Utc>>| seen.is_none_or(|seen| now - seen >= LAST_SEEN_RESOLUTION);
-    let (credential, scopes, last_seen) = match first.credential {
+    let (credential, scopes, last_seen, api_version) = match first.credential {
         CredentialRow::Token {
             id,
             scopes,
             last_used_at,
+            api_version,
             ..
-        } => (Credential::Token { id }, scopes, stale(last_used_at)),
+        } => (
+            Credential::Token { id },
+            scopes,
+            stale(last_used_at),
+            api_version,
+        ),
         CredentialRow::Session {
             id, last_seen_at, ..
-        } => (Credential::Session { id }, None, stale(Some(last_seen_at))),
+        } => (
+            Credential::Session { id },
+            None,
+            stale(Some(last_seen_at)),
+            None,
+        ),
     };
     let granted: BTreeSet<String> = permission
         .into_iter()
@@ -707,6 +745,7 @@ fn identity(
         superuser,
         credential,
         permissions,
+        api_version,
     };
     Some((identity, (credential, last_seen)))
 }
@@ -1057,6 +1096,7 @@ mod tests {
             name: "ci".to_owned(),
             expires_at: None,
             scopes: scopes.map(|scopes| scopes.iter().map(|scope| (*scope).to_owned()).collect()),
+            api_version: None,
         };
         create_token(db, user_id, new).await.unwrap()
     }
@@ -1253,6 +1293,7 @@ mod tests {
                 name: "short-lived".to_owned(),
                 expires_at: Some(crate::db::now() - chrono::TimeDelta::seconds(1)),
                 scopes: None,
+                api_version: None,
             },
         )
         .await

@@ -20,6 +20,7 @@ use super::shape::{
     upgrade_query,
 };
 use super::{API_VERSION_HEADER, ApiVersion, Edit, Versions};
+use crate::caller::Caller;
 use crate::rest::{ApiError, PROBLEM_JSON, ResourceSpec};
 
 /// What an operation's answer is, for the edits to find the rows in it.
@@ -88,19 +89,33 @@ impl EdgeTable {
     }
 
     /// The version `request` is made in: its `Api-Version` header's, else
-    /// the newest. An unknown or malformed version is a 400 listing them.
+    /// the one its API token is pinned to, else the newest. An unknown or
+    /// malformed version is a 400 listing them.
     fn pick(&self, request: &Request) -> Result<usize, ApiError> {
-        let Some(value) = request.headers().get(API_VERSION_HEADER) else {
-            return Ok(0);
-        };
-        let date = value.to_str().unwrap_or_default().trim();
-        self.versions.position(date).ok_or_else(|| {
+        let unknown = |source: &str| {
             ApiError::bad_request(format!(
-                "unknown API version in `Api-Version`; this API's versions are {} \
-                 (newest first)",
+                "unknown API version {source}; this API's versions are {} (newest first)",
                 self.versions.dates()
             ))
-        })
+        };
+        if let Some(value) = request.headers().get(API_VERSION_HEADER) {
+            let date = value.to_str().unwrap_or_default().trim();
+            return self
+                .versions
+                .position(date)
+                .ok_or_else(|| unknown("in `Api-Version`"));
+        }
+        let pinned = request
+            .extensions()
+            .get::<Caller>()
+            .and_then(Caller::identity)
+            .and_then(|identity| identity.api_version.as_deref());
+        match pinned {
+            Some(date) => self.versions.position(date).ok_or_else(|| {
+                unknown("pinned to the token; send `Api-Version`, or make a new token")
+            }),
+            None => Ok(0),
+        }
     }
 }
 

@@ -461,6 +461,113 @@ pub(crate) async fn removed_endpoints_serve_older_clients_only(test_db: TestDb) 
     );
 }
 
+/// A token is pinned to a version when it is made (the newest unless it
+/// names one): its requests are served in that version unless they send
+/// `Api-Version`. A version the API does not have is refused.
+pub(crate) async fn a_token_s_pinned_version_serves_its_requests(test_db: TestDb) {
+    let app = App::new("versions", env!("CARGO_MANIFEST_DIR"))
+        .model::<Parcel>()
+        .auth()
+        .api(
+            fw::Api::new("Parcels", "1.0.0")
+                .resource::<ParcelResource>()
+                .versions(VERSIONS),
+        );
+    fw::testing::create_tables(test_db.db(), app.models())
+        .await
+        .expect("the tables");
+    let router = app.router(test_db.context());
+    let bearer = fw::testing::bearer(test_db.db(), "pat", &[]).await;
+    let send_as = async |authorization: &str,
+                         version: Option<&str>,
+                         method: &str,
+                         uri: &str,
+                         body: Option<Json>| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", authorization);
+        if let Some(version) = version {
+            request = request.header("api-version", version);
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        let response = router.clone().oneshot(request.unwrap()).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Json::Null),
+        }
+    };
+    let pinned = send_as(
+        &bearer,
+        None,
+        "POST",
+        "/auth/tokens",
+        Some(json!({"name": "old app", "api_version": JUNE})),
+    )
+    .await;
+    assert_eq!(pinned.status, StatusCode::CREATED, "{}", pinned.body);
+    assert_eq!(pinned.body["api_version"], JUNE);
+    let old_app = format!("Bearer {}", pinned.body["token"].as_str().unwrap());
+    let newest = send_as(
+        &bearer,
+        None,
+        "POST",
+        "/auth/tokens",
+        Some(json!({"name": "new app"})),
+    )
+    .await;
+    assert_eq!(
+        newest.body["api_version"], "2026-12-01",
+        "the newest version now"
+    );
+    let refused = send_as(
+        &bearer,
+        None,
+        "POST",
+        "/auth/tokens",
+        Some(json!({"name": "typo", "api_version": "2026-06-02"})),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["errors"][0]["pointer"], "/api_version");
+
+    let created = send_as(
+        &old_app,
+        None,
+        "POST",
+        "/parcels",
+        Some(json!({"name": "pinned", "weight_grams": "10", "size": "small", "carrier": "post"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.headers["api-version"], JUNE);
+    let path = format!("/parcels/{}", created.body["id"]);
+    let overridden = send_as(&old_app, Some("2026-12-01"), "GET", &path, None).await;
+    assert_eq!(overridden.headers["api-version"], "2026-12-01");
+    assert_eq!(overridden.body["label"], "pinned");
+    let listed = send_as(&bearer, None, "GET", "/auth/tokens", None).await;
+    let versions: Vec<&Json> = listed.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|token| &token["api_version"])
+        .collect();
+    assert!(versions.contains(&&json!(JUNE)), "{}", listed.body);
+}
+
 fw::testing::database_suite! {
     database: crate::DATABASE,
     cases: [
@@ -468,5 +575,6 @@ fw::testing::database_suite! {
         older_queries_are_made_new_and_links_made_old,
         older_errors_point_at_older_names,
         removed_endpoints_serve_older_clients_only,
+        a_token_s_pinned_version_serves_its_requests,
     ],
 }
