@@ -9,7 +9,8 @@
 //! write; `--bench sensitive-cost` what sensitive fields add to a create and
 //! a retrieve; `--bench login-timing` compares failed logins for existing and
 //! unknown users; `--bench deep-pages` compares a list's first page with pages
-//! deep in a million rows. Under `cargo test` each target is the CI smoke run instead (see
+//! deep in a million rows; `--bench version-cost` what serving an older API
+//! version costs. Under `cargo test` each target is the CI smoke run instead (see
 //! [`bench_main`]). See BENCHMARKS.md.
 
 pub mod baseline;
@@ -23,6 +24,7 @@ pub mod run;
 pub mod scenario;
 pub mod sensitive_cost;
 pub mod server;
+pub mod version_cost;
 
 /// A benchmark target's `main`, on `runtime`. `cargo bench` passes `--bench`
 /// (and the arguments after `--`): `measure` runs with the options parsed from

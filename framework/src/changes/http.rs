@@ -92,10 +92,10 @@ impl LiveTails {
 pub(crate) fn document(api: Api, tables: &[&'static str]) -> Api {
     let list_tables: Arc<[&'static str]> = tables.into();
     let stream_tables = list_tables.clone();
-    api.document_path("/changes", READ_CHANGES, move || {
+    api.document_path(super::LIST_PATH, READ_CHANGES, move || {
         list_operation(&list_tables)
     })
-    .document_path("/changes/stream", READ_CHANGES, move || {
+    .document_path(super::STREAM_PATH, READ_CHANGES, move || {
         stream_operation(&stream_tables)
     })
 }
@@ -106,11 +106,11 @@ pub(crate) fn routes(state: ChangeLogState) -> Router<AppContext> {
     let list_state = state.clone();
     Router::new()
         .route(
-            "/changes",
+            super::LIST_PATH,
             get(move |request| list(request, list_state.clone())),
         )
         .route(
-            "/changes/stream",
+            super::STREAM_PATH,
             get(move |request| live_tail(request, state.clone())),
         )
 }

@@ -265,6 +265,11 @@ pub struct FieldChange {
 
 /// The JSON Schema of one [`Change`], for the change log's own operations and
 /// resources' `history` operations.
+/// Where the change log's pages are served.
+pub(crate) const LIST_PATH: &str = "/changes";
+/// Where its live tail is served.
+pub(crate) const STREAM_PATH: &str = "/changes/stream";
+
 pub(crate) fn change_schema() -> Json {
     json!({
         "type": "object",

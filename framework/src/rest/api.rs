@@ -186,7 +186,8 @@ impl Api {
                 Action::Create | Action::Retrieve | Action::Update | Action::PartialUpdate => {
                     Answer::Row
                 }
-                Action::Destroy | Action::History => Answer::Other,
+                Action::History => Answer::Records,
+                Action::Destroy => Answer::Other,
             };
             self.edge_routes.push(EdgeRoute {
                 method: route.method.clone(),

@@ -11,13 +11,14 @@ use axum::body::Body;
 use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use futures_util::future::{BoxFuture, Either};
 use serde_json::{Map, Value as Json};
 use tower::Service;
 
 use super::shape::{
-    downgrade_pointer, downgrade_query, downgrade_row, problem_pointers, upgrade_body,
-    upgrade_query,
+    downgrade_pointer, downgrade_query, downgrade_record, downgrade_row, problem_pointers,
+    upgrade_body, upgrade_query,
 };
 use super::{API_VERSION_HEADER, ApiVersion, Edit, Versions};
 use crate::caller::Caller;
@@ -30,8 +31,12 @@ pub(crate) enum Answer {
     Row,
     /// A page of rows: `results`, and `next`/`previous` links.
     Page,
-    /// Something else (the change records of a row's history, an action's
-    /// own output), which no resource edit reaches.
+    /// Change records (`results`: a row's history, a page of the log), in
+    /// the terms of the models' fields.
+    Records,
+    /// The change log's live tail: server-sent events, each a record.
+    Stream,
+    /// Something else (an action's own output), which no edit reaches.
     Other,
 }
 
@@ -191,10 +196,23 @@ where
         return call(&mut inner, request).await;
     }
     let Some(route) = table.route(request.method(), request.uri().path()) else {
-        return call(&mut inner, request).await;
+        let log = change_log_answer(request.method(), request.uri().path());
+        return match log {
+            Some(answer) if position > 0 => {
+                let edits: Vec<&'static Edit> = versions.downgrades(position).collect();
+                let response = call(&mut inner, request).await;
+                downgrade(&edits, answer, response).await
+            }
+            _ => call(&mut inner, request).await,
+        };
     };
     if !versions.serves(position, route.method.as_str(), &route.template) {
         return ApiError::NotFound.into_response();
+    }
+    if route.answer == Answer::Records {
+        let edits: Vec<&'static Edit> = versions.downgrades(position).collect();
+        let response = call(&mut inner, request).await;
+        return downgrade(&edits, Answer::Records, response).await;
     }
     let edits: Vec<&'static Edit> = versions
         .downgrades(position)
@@ -211,7 +229,20 @@ where
         Err(refusal) => return downgrade_problem(&edits, refusal.into_response()).await,
     };
     let response = call(&mut inner, request).await;
-    downgrade(&edits, route, response).await
+    downgrade(&edits, route.answer, response).await
+}
+
+/// What the change log's own endpoints answer: a page of records, or the
+/// live tail's stream of them.
+fn change_log_answer(method: &Method, path: &str) -> Option<Answer> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    match path {
+        crate::changes::LIST_PATH => Some(Answer::Records),
+        crate::changes::STREAM_PATH => Some(Answer::Stream),
+        _ => None,
+    }
 }
 
 async fn call<S>(inner: &mut S, request: Request) -> Response
@@ -287,8 +318,9 @@ fn with_query(uri: &Uri, pairs: &[(String, String)]) -> Result<Uri, ApiError> {
         .map_err(|_| ApiError::bad_request("the request's query cannot be rewritten"))
 }
 
-/// Makes `response` older: its rows and links, or its error's pointers.
-async fn downgrade(edits: &[&Edit], route: &EdgeRoute, response: Response) -> Response {
+/// Makes `response` older: its rows and links, its records, or its error's
+/// pointers.
+async fn downgrade(edits: &[&'static Edit], answer: Answer, response: Response) -> Response {
     let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -297,10 +329,15 @@ async fn downgrade(edits: &[&Edit], route: &EdgeRoute, response: Response) -> Re
     if content_type == PROBLEM_JSON {
         return downgrade_problem(edits, response).await;
     }
-    if route.answer == Answer::Other || !content_type.starts_with("application/json") {
+    if answer == Answer::Stream && content_type.starts_with("text/event-stream") {
+        return downgrade_stream(edits, response);
+    }
+    if matches!(answer, Answer::Other | Answer::Stream)
+        || !content_type.starts_with("application/json")
+    {
         return response;
     }
-    rewrite_json(response, |json| match route.answer {
+    rewrite_json(response, |json| match answer {
         Answer::Row => {
             if let Some(row) = json.as_object_mut() {
                 downgrade_each(edits, row);
@@ -322,9 +359,59 @@ async fn downgrade(edits: &[&Edit], route: &EdgeRoute, response: Response) -> Re
                 }
             }
         }
-        Answer::Other => {}
+        Answer::Records => {
+            for record in json
+                .get_mut("results")
+                .and_then(Json::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                for edit in edits {
+                    downgrade_record(edit, record);
+                }
+            }
+        }
+        Answer::Stream | Answer::Other => {}
     })
     .await
+}
+
+/// The live tail with each event's record made older. Each event reaches
+/// the body as one frame (axum writes an event at a time); a frame that is
+/// not text, or a `data:` line that is not a record, passes as it is.
+fn downgrade_stream(edits: &[&'static Edit], response: Response) -> Response {
+    let edits: Vec<&'static Edit> = edits.to_vec();
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let frames = body.into_data_stream().map(move |frame| {
+        frame.map(|bytes| match std::str::from_utf8(&bytes) {
+            Ok(text) if text.contains("data:") => {
+                axum::body::Bytes::from(downgrade_event(&edits, text))
+            }
+            _ => bytes,
+        })
+    });
+    Response::from_parts(parts, Body::from_stream(frames))
+}
+
+/// An event's text with the record on its `data:` line made older.
+fn downgrade_event(edits: &[&Edit], event: &str) -> String {
+    event
+        .split_inclusive('\n')
+        .map(|line| {
+            let Some(data) = line.strip_prefix("data:") else {
+                return line.to_owned();
+            };
+            let Ok(mut record) = serde_json::from_str::<Json>(data.trim()) else {
+                return line.to_owned();
+            };
+            for edit in edits {
+                downgrade_record(edit, &mut record);
+            }
+            let ending = if line.ends_with('\n') { "\n" } else { "" };
+            format!("data: {record}{ending}")
+        })
+        .collect()
 }
 
 fn downgrade_each(edits: &[&Edit], row: &mut Map<String, Json>) {

@@ -100,6 +100,71 @@ pub(crate) fn downgrade_row(edit: &Edit, row: &mut Map<String, Json>) {
     }
 }
 
+/// Makes `record`, one change record (see [`Change`](crate::changes::Change)),
+/// one edit older: records name a model's fields, so an edit of a resource
+/// field reaches the records of its model's table under the model field it
+/// shows, renamed, left out or converted as the resource's rows are.
+pub(crate) fn downgrade_record(edit: &Edit, record: &mut Json) {
+    let (Some(resource), Some(field)) = (edit.resource(), edited_field(edit)) else {
+        return;
+    };
+    if record["model"] != resource.model.table {
+        return;
+    }
+    let Some(shown) = resource.fields.iter().find(|shown| shown.name == field) else {
+        return;
+    };
+    let Some(entries) = record.get_mut("fields").and_then(Json::as_array_mut) else {
+        return;
+    };
+    let of_field = |entry: &Json| entry["field"] == shown.field.name;
+    match edit {
+        Edit::Renamed { was, .. } => {
+            for entry in entries.iter_mut().filter(|entry| of_field(entry)) {
+                entry["field"] = Json::from(*was);
+            }
+        }
+        Edit::Added { .. } => entries.retain(|entry| !of_field(entry)),
+        Edit::EnumValueAdded { value, was, .. } => {
+            for entry in entries.iter_mut().filter(|entry| of_field(entry)) {
+                for side in ["old", "new"] {
+                    if let Some(current) = entry.get_mut(side)
+                        && current == value
+                    {
+                        *current = Json::from(*was);
+                    }
+                }
+            }
+        }
+        Edit::Converted { down, .. } => {
+            for entry in entries.iter_mut().filter(|entry| of_field(entry)) {
+                for side in ["old", "new"] {
+                    if let Some(current) = entry.get_mut(side)
+                        && !current.is_null()
+                    {
+                        *current = down(current);
+                    }
+                }
+            }
+        }
+        Edit::Removed { .. }
+        | Edit::Custom { .. }
+        | Edit::EndpointAdded(_)
+        | Edit::EndpointRemoved(_) => {}
+    }
+}
+
+/// The resource field an edit changes, by its newest name.
+fn edited_field(edit: &Edit) -> Option<&'static str> {
+    match edit {
+        Edit::Renamed { field, .. }
+        | Edit::Added { field }
+        | Edit::EnumValueAdded { field, .. }
+        | Edit::Converted { field, .. } => Some(field.name),
+        _ => None,
+    }
+}
+
 /// Makes an error's JSON Pointer into a request body name the field as the
 /// older version does.
 pub(crate) fn downgrade_pointer(edit: &Edit, pointer: &mut String) {

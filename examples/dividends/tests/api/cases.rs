@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use example_dividends::models::{Account, Dividend, DividendKind, DividendStatus, NewDividend};
 use example_dividends::roles;
 use example_dividends::sample_data::DEMO_ACCOUNT_NUMBER;
+use futures_util::StreamExt as _;
 use fw::Model;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -559,6 +560,85 @@ pub(crate) async fn an_old_client_and_a_new_client_work_side_by_side(fixture: Fi
     assert_eq!(
         problem["errors"][0]["pointer"], "/amount_per_share",
         "{problem}"
+    );
+
+    // The change log speaks the old version too: the row's history, a page
+    // of the log and its live tail name the rate as the old version did and
+    // leave the status out.
+    let (_, _, history) = fixture
+        .send_in(OLD, Method::GET, &format!("{location}/history"), None)
+        .await;
+    let fields = |record: &serde_json::Value| -> Vec<String> {
+        record["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|entry| entry["field"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let recorded = fields(&history["results"][0]);
+    assert!(
+        recorded.contains(&"amount_per_share".to_owned()),
+        "{history}"
+    );
+    assert!(
+        !recorded
+            .iter()
+            .any(|field| field == "rate" || field == "status"),
+        "{history}"
+    );
+    let (_, _, newest_history) = fixture
+        .send_in(None, Method::GET, &format!("{location}/history"), None)
+        .await;
+    assert!(fields(&newest_history["results"][0]).contains(&"status".to_owned()));
+    let (status, _, log) = fixture
+        .send_in(
+            OLD,
+            Method::GET,
+            "/changes?model=dividend&page_size=500",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let last = log["results"]
+        .as_array()
+        .and_then(|records| records.last())
+        .expect("records");
+    assert!(
+        fields(last).contains(&"amount_per_share".to_owned()),
+        "{last}"
+    );
+    let seq = last["seq"].as_i64().expect("a position");
+    let request = Request::get(format!("/changes/stream?after={}", seq - 1))
+        .extension(fw::testing::superuser())
+        .header("api-version", "2026-06-01")
+        .body(Body::empty())
+        .expect("request");
+    let response = fixture
+        .router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("response");
+    assert_eq!(response.headers()["api-version"], "2026-06-01");
+    let mut body = response.into_body().into_data_stream();
+    let mut event = String::new();
+    while !event.contains("\n\n") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+            .await
+            .expect("an event in time")
+            .expect("the stream goes on")
+            .expect("a frame");
+        event.push_str(std::str::from_utf8(&frame).expect("text"));
+    }
+    let data = event
+        .lines()
+        .find_map(|line| line.strip_prefix("data:"))
+        .expect("a data line");
+    let record: serde_json::Value = serde_json::from_str(data.trim()).expect("a record");
+    assert!(
+        fields(&record).contains(&"amount_per_share".to_owned()),
+        "{record}"
     );
 
     let cancel = Some(serde_json::json!({"announcement_id": "V00000001"}));
