@@ -39,6 +39,32 @@ const LIST_ITEM_TEXT: &str = r"^[^\x00,]*$";
 /// A cursor token: base64url without padding.
 const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+$";
 
+/// The schema of an API version's date, for what names one (a token's pin):
+/// one of the API's versions. Operations refer to it by name; the document
+/// defines it when one does (see [`add_api_version_schema`]).
+pub(crate) const API_VERSION_SCHEMA: &str = "ApiVersion";
+
+/// Defines [`API_VERSION_SCHEMA`] in `document` when an operation refers to
+/// it: the API's version dates, newest first, or nothing at all for an API
+/// without dated versions.
+pub(crate) fn add_api_version_schema(document: &mut Json, dates: Option<Vec<&str>>) {
+    let reference = format!("\"#/components/schemas/{API_VERSION_SCHEMA}\"");
+    if !document["paths"].to_string().contains(&reference) {
+        return;
+    }
+    document["components"]["schemas"][API_VERSION_SCHEMA] = match dates {
+        Some(dates) => json!({
+            "type": "string",
+            "enum": dates,
+            "description": "One of the API's versions, newest first; see `Api-Version`.",
+        }),
+        None => json!({
+            "not": {},
+            "description": "This API has no dated versions: no value is one.",
+        }),
+    };
+}
+
 pub(crate) fn empty_document(title: &str, version: &str) -> Json {
     json!({
         "openapi": "3.1.0",

@@ -526,6 +526,11 @@ pub(crate) fn document(api: Api) -> Api {
         .document_path(TOKEN_PATH, Access::Authenticated, token_operations)
 }
 
+/// The schema of one of the API's versions, defined by the document.
+fn api_version_ref() -> Json {
+    json!({"$ref": format!("#/components/schemas/{}", crate::openapi::API_VERSION_SCHEMA)})
+}
+
 fn reference(status: u16) -> Json {
     json!({"$ref": format!("#/components/responses/{status}")})
 }
@@ -610,7 +615,10 @@ fn token_schema(with_secret: bool) -> Json {
             "expires_at": timestamp("When it stops working; null for never.", true),
             "revoked_at": timestamp("When it was revoked; null while it is not.", true),
             "last_used_at": timestamp("When it last authenticated a request, to the minute.", true),
-            "api_version": {"type": ["string", "null"], "description": "The API version its requests are served in when they send no `Api-Version`; null for the newest (an API without dated versions)."},
+            "api_version": {
+                "anyOf": [api_version_ref(), {"type": "null"}],
+                "description": "The API version its requests are served in when they send no `Api-Version`; null for an API without dated versions.",
+            },
         },
     });
     if with_secret {
@@ -740,9 +748,8 @@ fn tokens_operations() -> Json {
                         "description": "Permissions to limit the token to, each one the caller holds; absent or null for all of the caller's.",
                     },
                     "api_version": {
-                        "type": ["string", "null"],
-                        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-                        "description": "The API version (one of the API's dates) the token's requests are served in when they send no `Api-Version`; absent or null for the newest version now.",
+                        "anyOf": [api_version_ref(), {"type": "null"}],
+                        "description": "The API version the token's requests are served in when they send no `Api-Version`; absent or null for the newest version now.",
                     },
                 },
             })),

@@ -566,6 +566,10 @@ impl Documentation {
         }
         openapi::add_health(&mut document);
         openapi::add_server_refusals(&mut document);
+        let dates = self
+            .versions
+            .map(|versions| versions.all().iter().map(|version| version.date).collect());
+        openapi::add_api_version_schema(&mut document, dates);
         document
     }
 }
