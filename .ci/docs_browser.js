@@ -80,6 +80,22 @@ function check(condition, message) {
     check(code === "200", `GET /securities from the page answered ${code}`);
     console.log("docs-browser: try it out on GET /securities with the token: 200");
 
+    // The top bar switches between the API versions' documents, newest
+    // first; the first release has no cancel.
+    const select = page.locator(".download-url-wrapper select");
+    const versions = await select.locator("option").allInnerTexts();
+    check(
+      versions.length === 2 && versions[0] === "2026-12-01" && versions[1] === "2026-06-01",
+      `versions offered: ${versions.join(", ")}`,
+    );
+    check((await page.locator('[id$="-cancelDividend"]').count()) === 1, "no cancel in 2026-12-01");
+    await select.selectOption("2026-06-01");
+    await page.waitForFunction(() => document.querySelectorAll('[id$="-cancelDividend"]').length === 0, null, {
+      timeout: 30000,
+    });
+    check((await page.locator(".opblock").count()) >= 20, "2026-06-01 lists its operations");
+    console.log(`docs-browser: versions ${versions.join(", ")}; 2026-06-01 has no cancel`);
+
     check(elsewhere.length === 0, `fetched from elsewhere: ${elsewhere.join(", ")}`);
     check(problems.length === 0, `errors on the page:\n${problems.join("\n")}`);
   } finally {

@@ -16,9 +16,14 @@ fn app(dir: &Path) -> fw::App {
 }
 
 async fn run(dir: &Path, args: &[&str]) -> ExitCode {
+    run_app(app(dir), args).await
+}
+
+/// Runs `app` with the command line `args`.
+async fn run_app(app: fw::App, args: &[&str]) -> ExitCode {
     let mut line = vec!["openapi_test"];
     line.extend_from_slice(args);
-    app(dir).run_with(line).await
+    app.run_with(line).await
 }
 
 fn edit_committed(dir: &Path, edit: impl FnOnce(&mut Json)) {
@@ -183,12 +188,7 @@ async fn adding_a_nullable_or_defaulted_field_is_compatible() {
     let app = |api: fw::Api| fw::App::new("openapi_test", dir).api(api);
     let released = || app(fw::Api::new("Memos", "1.0.0").resource::<released::MemoResource>());
     let grown = || app(fw::Api::new("Memos", "1.0.0").resource::<grown::MemoResource>());
-    let run = async |app: fw::App, args: &[&str]| {
-        let mut line = vec!["openapi_test"];
-        line.extend_from_slice(args);
-        app.run_with(line).await
-    };
-    assert_eq!(run(released(), &["openapi"]).await, ExitCode::SUCCESS);
+    assert_eq!(run_app(released(), &["openapi"]).await, ExitCode::SUCCESS);
 
     let drift = fw::openapi::check_committed(&grown()).expect_err("the document changed");
     assert!(!drift.is_breaking(), "{drift}");
@@ -202,11 +202,11 @@ async fn adding_a_nullable_or_defaulted_field_is_compatible() {
         );
     }
     assert_eq!(
-        run(grown(), &["openapi", "--check"]).await,
+        run_app(grown(), &["openapi", "--check"]).await,
         ExitCode::FAILURE
     );
     assert_eq!(
-        run(grown(), &["openapi"]).await,
+        run_app(grown(), &["openapi"]).await,
         ExitCode::SUCCESS,
         "written without `--accept-breaking`"
     );
@@ -268,11 +268,6 @@ async fn a_breaking_change_needs_a_version_that_keeps_the_old_document() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let dir = dir.path();
     let app = |api: fw::Api| fw::App::new("openapi_test", dir).api(api);
-    let run = async |app: fw::App, args: &[&str]| {
-        let mut line = vec!["openapi_test"];
-        line.extend_from_slice(args);
-        app.run_with(line).await
-    };
     let first = || {
         app(fw::Api::new("Memos", "1.0.0")
             .resource::<released::MemoResource>()
@@ -293,7 +288,7 @@ async fn a_breaking_change_needs_a_version_that_keeps_the_old_document() {
             .resource::<renamed::MemoResource>()
             .versions(renamed_versions!("text")))
     };
-    assert_eq!(run(first(), &["openapi"]).await, ExitCode::SUCCESS);
+    assert_eq!(run_app(first(), &["openapi"]).await, ExitCode::SUCCESS);
     let released = std::fs::read_to_string(dir.join("openapi.json")).expect("written");
     assert!(released.contains("\"version\": \"2026-06-01\""));
 
@@ -301,14 +296,14 @@ async fn a_breaking_change_needs_a_version_that_keeps_the_old_document() {
         &["openapi"][..],
         &["openapi", "--accept-breaking", "why not"],
     ] {
-        assert_eq!(run(broken(), args).await, ExitCode::FAILURE, "{args:?}");
+        assert_eq!(run_app(broken(), args).await, ExitCode::FAILURE, "{args:?}");
     }
     assert_eq!(
         std::fs::read_to_string(dir.join("openapi.json")).expect("kept"),
         released
     );
 
-    assert_eq!(run(wrong(), &["openapi"]).await, ExitCode::FAILURE);
+    assert_eq!(run_app(wrong(), &["openapi"]).await, ExitCode::FAILURE);
     assert!(!dir.join("openapi").exists(), "nothing was written");
 
     let drift = fw::openapi::check_committed(&kept()).expect_err("not recorded yet");
@@ -316,7 +311,7 @@ async fn a_breaking_change_needs_a_version_that_keeps_the_old_document() {
         drift.to_string().contains("2026-06-01.json does not exist"),
         "{drift}"
     );
-    assert_eq!(run(kept(), &["openapi"]).await, ExitCode::SUCCESS);
+    assert_eq!(run_app(kept(), &["openapi"]).await, ExitCode::SUCCESS);
     let recorded = dir.join("openapi").join("2026-06-01.json");
     assert_eq!(
         std::fs::read_to_string(&recorded).expect("recorded"),
@@ -335,7 +330,7 @@ async fn a_breaking_change_needs_a_version_that_keeps_the_old_document() {
             .contains("differs from what the application serves in version 2026-06-01"),
         "{drift}"
     );
-    assert_eq!(run(kept(), &["openapi"]).await, ExitCode::FAILURE);
+    assert_eq!(run_app(kept(), &["openapi"]).await, ExitCode::FAILURE);
 }
 
 /// An unreleased newest version may still break its document, acknowledged.
@@ -344,11 +339,6 @@ async fn an_unreleased_version_may_still_break() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let dir = dir.path();
     let app = |api: fw::Api| fw::App::new("openapi_test", dir).api(api);
-    let run = async |app: fw::App, args: &[&str]| {
-        let mut line = vec!["openapi_test"];
-        line.extend_from_slice(args);
-        app.run_with(line).await
-    };
     const DRAFT: fw::Versions =
         fw::Versions::new(&[fw::Version::first("2026-06-01", "Draft.").unreleased()]);
     let before = || {
@@ -361,10 +351,10 @@ async fn an_unreleased_version_may_still_break() {
             .resource::<renamed::MemoResource>()
             .versions(DRAFT))
     };
-    assert_eq!(run(before(), &["openapi"]).await, ExitCode::SUCCESS);
-    assert_eq!(run(after(), &["openapi"]).await, ExitCode::FAILURE);
+    assert_eq!(run_app(before(), &["openapi"]).await, ExitCode::SUCCESS);
+    assert_eq!(run_app(after(), &["openapi"]).await, ExitCode::FAILURE);
     assert_eq!(
-        run(
+        run_app(
             after(),
             &["openapi", "--accept-breaking", "not released yet"]
         )

@@ -209,7 +209,7 @@ where
     if !versions.serves(position, route.method.as_str(), &route.template) {
         return ApiError::NotFound.into_response();
     }
-    if route.answer == Answer::Records {
+    if route.answer == Answer::Records && position > 0 {
         let edits: Vec<&'static Edit> = versions.downgrades(position).collect();
         let response = call(&mut inner, request).await;
         return downgrade(&edits, Answer::Records, response).await;
@@ -255,8 +255,8 @@ where
     }
 }
 
-/// `response` with the version it was made in.
-/// Caches keep one answer per version: `Vary: Api-Version`.
+/// `response` with the version it was made in, and `Vary: Api-Version` so
+/// that caches keep one answer per version.
 fn stamped(mut response: Response, date: &'static str) -> Response {
     let headers = response.headers_mut();
     headers.insert(API_VERSION_HEADER, HeaderValue::from_static(date));

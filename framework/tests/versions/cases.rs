@@ -182,9 +182,24 @@ async fn send(
     uri: &str,
     body: Option<Json>,
 ) -> Reply {
+    let headers: Vec<(&str, &str)> = version
+        .map(|version| ("api-version", version))
+        .into_iter()
+        .collect();
+    send_with(router, &headers, method, uri, body).await
+}
+
+/// `method uri` with `headers`, and `body` as JSON when given.
+async fn send_with(
+    router: &Router,
+    headers: &[(&str, &str)],
+    method: &str,
+    uri: &str,
+    body: Option<Json>,
+) -> Reply {
     let mut request = Request::builder().method(method).uri(uri);
-    if let Some(version) = version {
-        request = request.header("api-version", version);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let request = match body {
         Some(body) => request
@@ -483,27 +498,9 @@ pub(crate) async fn a_token_s_pinned_version_serves_its_requests(test_db: TestDb
                          method: &str,
                          uri: &str,
                          body: Option<Json>| {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", authorization);
-        if let Some(version) = version {
-            request = request.header("api-version", version);
-        }
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        let response = router.clone().oneshot(request.unwrap()).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-        Reply {
-            status: parts.status,
-            headers: parts.headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Json::Null),
-        }
+        let mut headers = vec![("authorization", authorization)];
+        headers.extend(version.map(|version| ("api-version", version)));
+        send_with(&router, &headers, method, uri, body).await
     };
     let pinned = send_as(
         &bearer,
