@@ -210,37 +210,242 @@ pub mod __private {
         type Type;
     }
 
-    /// A resource field's type `Self` for a model `M` whose field is a `T`: the one
-    /// place a resource field's type is compared with the model's, so a mismatch
-    /// is one error, on the resource field, naming both types.
+    /// A resource field's type `Self` that shows a model `M`'s field stored as
+    /// a `T`: any type with `From<T>`, the model's own type included (the
+    /// identity `From<T> for T`), which is shown with no copy.
     #[diagnostic::on_unimplemented(
         message = "this resource field is `{Self}`, but model `{M}` stores it as `{T}`",
-        label = "a resource field has its model field's type: write `{T}`"
+        label = "write `{T}`, or implement `From<{T}> for {Self}` to show the model's value as a `{Self}`"
     )]
-    pub trait ResourceFieldType<M, T>: Sized {
+    pub trait ShowsModelField<M, T>: Sized {
         /// The resource field's value from the model field's.
         fn from_model_field(value: &T) -> Self;
+
+        /// Writes the model field's `value` as this type shows it.
+        ///
+        /// # Errors
+        ///
+        /// Whatever the serializer returns.
+        fn represent_model_field<S: serde::Serializer>(
+            value: &T,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error>;
     }
 
-    impl<M, T: Clone> ResourceFieldType<M, T> for T {
-        fn from_model_field(value: &T) -> T {
-            value.clone()
+    impl<M, T, R> ShowsModelField<M, T> for R
+    where
+        T: Clone + 'static,
+        R: From<T> + crate::Field,
+    {
+        fn from_model_field(value: &T) -> R {
+            R::from(value.clone())
+        }
+
+        fn represent_model_field<S: serde::Serializer>(
+            value: &T,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            // The model's own type: shown as it is. The check is on types
+            // known at compile time, so it costs nothing once optimized.
+            match (value as &dyn std::any::Any).downcast_ref::<R>() {
+                Some(same) => same.represent(serializer),
+                None => R::from(value.clone()).represent(serializer),
+            }
         }
     }
 
-    /// `shown_as` on a model's column, for a resource's `from_model`. A method
-    /// rather than a function so that the column's types are known before the
-    /// resource field's type is compared with them: a function would let rustc
-    /// guess the model's type from the resource's and report a mismatch of
-    /// references instead.
+    /// A resource field's type `Self` that a request body writes to a model
+    /// `M`'s field stored as a `T`: `TryFrom<Self> for T`, whose error (its
+    /// `Display`) answers 422 on the field.
+    #[diagnostic::on_unimplemented(
+        message = "requests write this `{Self}` field to model `{M}`'s `{T}`, and `{T}` has no `TryFrom<{Self}>`",
+        label = "implement `TryFrom<{Self}> for {T}` (or `From`), or make the field `read_only`"
+    )]
+    pub trait WritesModelField<M, T>: Sized {
+        /// The model field's value from the resource field's; the error is
+        /// the detail of the 422.
+        ///
+        /// # Errors
+        ///
+        /// The conversion's error, as text.
+        fn into_model_field(self) -> Result<T, String>;
+    }
+
+    impl<M, T, R> WritesModelField<M, T> for R
+    where
+        T: TryFrom<R>,
+        T::Error: std::fmt::Display,
+    {
+        fn into_model_field(self) -> Result<T, String> {
+            T::try_from(self).map_err(|error| error.to_string())
+        }
+    }
+
+    /// A model field's value as a resource shows it in a type `R` of its own,
+    /// serialized through [`ShowsModelField`].
+    #[derive(Debug)]
+    pub struct Shown<'a, M, T, R>(&'a T, std::marker::PhantomData<fn() -> (M, R)>);
+
+    impl<M, T, R: ShowsModelField<M, T>> serde::Serialize for Shown<'_, M, T, R> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            R::represent_model_field(self.0, serializer)
+        }
+    }
+
+    /// A model's column as a resource's generated code uses it: methods
+    /// rather than functions so that the column's types are known before the
+    /// resource field's type `R` is compared with them (a function would let
+    /// rustc guess the model's type from the resource's and report a
+    /// mismatch of references instead).
     pub trait ShownColumn<M, T> {
-        /// The resource field of type `R` showing this column's `value`.
-        fn shown_as<R: ResourceFieldType<M, T>>(&self, value: &T) -> R {
+        /// The column's schema.
+        fn stored(&self) -> &'static crate::schema::FieldSchema;
+
+        /// The resource field of type `R` showing this column's `value`, for
+        /// `from_model`.
+        fn shown_as<R: ShowsModelField<M, T>>(&self, value: &T) -> R {
             R::from_model_field(value)
         }
+
+        /// This column's `value` as a resource field of type `R` shows it,
+        /// for `serialize_row`.
+        fn shown<'a, R: ShowsModelField<M, T>>(&self, value: &'a T) -> Shown<'a, M, T, R> {
+            Shown(value, std::marker::PhantomData)
+        }
+
+        /// Field `name` of a create body, shown as `R` (described by `shown`).
+        fn created_as<R>(
+            &self,
+            input: &mut crate::rest::Input,
+            name: &'static str,
+            shown: &'static crate::schema::FieldSchema,
+        ) -> Option<T>
+        where
+            R: WritesModelField<M, T> + crate::Field + serde::de::DeserializeOwned,
+            T: crate::Field + serde::de::DeserializeOwned,
+        {
+            input.created_as(name, shown, self.stored(), R::into_model_field)
+        }
+
+        /// Field `name` of an update body, shown as `R` (described by `shown`).
+        fn updated_as<R>(
+            &self,
+            input: &mut crate::rest::Input,
+            name: &'static str,
+            shown: &'static crate::schema::FieldSchema,
+            partial: bool,
+        ) -> Option<T>
+        where
+            R: WritesModelField<M, T> + crate::Field + serde::de::DeserializeOwned,
+            T: crate::Field,
+        {
+            input.updated_as(name, shown, self.stored(), partial, R::into_model_field)
+        }
     }
 
-    impl<M, T, S> ShownColumn<M, T> for crate::Column<M, T, S> {}
+    impl<M: crate::Model, T: crate::Field, S> ShownColumn<M, T> for crate::Column<M, T, S> {
+        fn stored(&self) -> &'static crate::schema::FieldSchema {
+            self.schema()
+        }
+    }
+
+    /// The schema of a resource field's value of type `R` alone: a field
+    /// computed from the row, or a model field the resource shows in a type
+    /// of its own. It is a value's, not a column's: no name, column,
+    /// constraints (but `R`'s choices) nor default.
+    #[derive(Debug)]
+    pub struct ShownValue<R>(std::marker::PhantomData<R>);
+
+    impl<R: crate::Field> ShownValue<R> {
+        const CONSTRAINTS: &'static [crate::schema::Constraint] = if R::CHOICES.is_empty() {
+            &[]
+        } else {
+            &[crate::schema::Constraint::Choices(R::CHOICES)]
+        };
+
+        /// The schema.
+        pub const SCHEMA: crate::schema::FieldSchema = crate::schema::FieldSchema {
+            name: "",
+            column: "",
+            renamed_from: None,
+            sql_type: R::SQL_TYPE,
+            nullable: R::NULLABLE,
+            primary_key: false,
+            generated: crate::schema::Generated::No,
+            unique: false,
+            index: false,
+            default: None,
+            constraints: Self::CONSTRAINTS,
+            foreign_key: None,
+            sensitivity: crate::schema::Sensitivity::Plain,
+        };
+    }
+
+    /// The schema of a written-out resource field's value: the model field's
+    /// own (`stored`, constraints and default included) when the resource's
+    /// type has its JSON form (the same JSON type, nullability and choices),
+    /// as the model's own type has; else its type's alone (`own`).
+    pub const fn shown_schema(
+        stored: &'static crate::schema::FieldSchema,
+        own: &'static crate::schema::FieldSchema,
+    ) -> &'static crate::schema::FieldSchema {
+        let same_form = stored.sql_type as u8 == own.sql_type as u8
+            && stored.nullable == own.nullable
+            && same_texts(choices(stored.constraints), choices(own.constraints));
+        if same_form { stored } else { own }
+    }
+
+    /// The values of a `Choices` constraint, none when there is none.
+    const fn choices(constraints: &[crate::schema::Constraint]) -> &[&str] {
+        let mut index = 0;
+        while index < constraints.len() {
+            if let crate::schema::Constraint::Choices(values) = constraints[index] {
+                return values;
+            }
+            index += 1;
+        }
+        &[]
+    }
+
+    const fn same_texts(left: &[&str], right: &[&str]) -> bool {
+        if left.len() != right.len() {
+            return false;
+        }
+        let mut index = 0;
+        while index < left.len() {
+            let (a, b) = (left[index].as_bytes(), right[index].as_bytes());
+            if a.len() != b.len() {
+                return false;
+            }
+            let mut byte = 0;
+            while byte < a.len() {
+                if a[byte] != b[byte] {
+                    return false;
+                }
+                byte += 1;
+            }
+            index += 1;
+        }
+        true
+    }
+
+    /// A filtered or searched resource field's type `Self` for a model `M`
+    /// whose field is a `T`: the same, as filters and `search` parse and
+    /// compare values in the model field's type.
+    #[diagnostic::on_unimplemented(
+        message = "filters and `search` compare values in model `{M}`'s type `{T}`, and this field is shown as `{Self}`",
+        label = "filter and search only on a field shown in its model field's type, `{T}`"
+    )]
+    pub trait ComparedAsStored<M, T> {}
+
+    impl<M, T> ComparedAsStored<M, T> for T {}
+
+    /// Asserts at compile time that a filtered or searched resource field
+    /// has its model field's type.
+    pub const fn assert_compared_as_stored<M, T, S, R: ComparedAsStored<M, T>>(
+        _: &crate::Column<M, T, S>,
+    ) {
+    }
 
     /// The foreign key of a `Ref<M>` field.
     pub const fn foreign_key_to<M: crate::Model>(
