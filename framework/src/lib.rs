@@ -212,7 +212,7 @@ pub mod __private {
 
     /// A resource field's type `Self` that shows a model `M`'s field stored as
     /// a `T`: any type with `From<T>`, the model's own type included (the
-    /// identity `From<T> for T`), which is shown with no copy.
+    /// identity `From<T> for T`).
     #[diagnostic::on_unimplemented(
         message = "this resource field is `{Self}`, but model `{M}` stores it as `{T}`",
         label = "write `{T}`, or implement `From<{T}> for {Self}` to show the model's value as a `{Self}`"
@@ -220,37 +220,11 @@ pub mod __private {
     pub trait ShowsModelField<M, T>: Sized {
         /// The resource field's value from the model field's.
         fn from_model_field(value: &T) -> Self;
-
-        /// Writes the model field's `value` as this type shows it.
-        ///
-        /// # Errors
-        ///
-        /// Whatever the serializer returns.
-        fn represent_model_field<S: serde::Serializer>(
-            value: &T,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error>;
     }
 
-    impl<M, T, R> ShowsModelField<M, T> for R
-    where
-        T: Clone + 'static,
-        R: From<T> + crate::Field,
-    {
+    impl<M, T: Clone, R: From<T>> ShowsModelField<M, T> for R {
         fn from_model_field(value: &T) -> R {
             R::from(value.clone())
-        }
-
-        fn represent_model_field<S: serde::Serializer>(
-            value: &T,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            // The model's own type: shown as it is. The check is on types
-            // known at compile time, so it costs nothing once optimized.
-            match (value as &dyn std::any::Any).downcast_ref::<R>() {
-                Some(same) => same.represent(serializer),
-                None => R::from(value.clone()).represent(serializer),
-            }
         }
     }
 
@@ -281,54 +255,58 @@ pub mod __private {
         }
     }
 
-    /// A model field's value as a resource shows it in a type `R` of its own,
-    /// serialized through [`ShowsModelField`].
+    /// A model field's value as a resource field of type `R` shows it: the
+    /// conversion was checked where this was made ([`ShownColumn::shown`]),
+    /// so that a missing `From` is reported once, there.
     #[derive(Debug)]
-    pub struct Shown<'a, M, T, R>(&'a T, std::marker::PhantomData<fn() -> (M, R)>);
+    pub struct Shown<'a, T, R> {
+        value: &'a T,
+        convert: fn(&T) -> R,
+    }
 
-    impl<M, T, R: ShowsModelField<M, T>> serde::Serialize for Shown<'_, M, T, R> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            R::represent_model_field(self.0, serializer)
+    impl<T: 'static, R: crate::Field> Shown<'_, T, R> {
+        /// The resource field's value, for `from_model`.
+        pub fn into_value(self) -> R {
+            (self.convert)(self.value)
         }
     }
 
-    /// A model's column as a resource's generated code uses it: methods
-    /// rather than functions so that the column's types are known before the
-    /// resource field's type `R` is compared with them (a function would let
-    /// rustc guess the model's type from the resource's and report a
-    /// mismatch of references instead).
-    pub trait ShownColumn<M, T> {
-        /// The column's schema.
-        fn stored(&self) -> &'static crate::schema::FieldSchema;
-
-        /// The resource field of type `R` showing this column's `value`, for
-        /// `from_model`.
-        fn shown_as<R: ShowsModelField<M, T>>(&self, value: &T) -> R {
-            R::from_model_field(value)
+    impl<T: 'static, R: crate::Field> serde::Serialize for Shown<'_, T, R> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            // The model's own type is shown as it is, with no copy; the check
+            // is on types known at compile time, so it costs nothing once
+            // optimized.
+            match (self.value as &dyn std::any::Any).downcast_ref::<R>() {
+                Some(same) => same.represent(serializer),
+                None => (self.convert)(self.value).represent(serializer),
+            }
         }
+    }
 
-        /// This column's `value` as a resource field of type `R` shows it,
-        /// for `serialize_row`.
-        fn shown<'a, R: ShowsModelField<M, T>>(&self, value: &'a T) -> Shown<'a, M, T, R> {
-            Shown(value, std::marker::PhantomData)
-        }
+    /// How a request body's value of a resource field of type `R` becomes
+    /// the model's `T` (see [`ShownColumn::written_as`]).
+    #[derive(Debug)]
+    pub struct WrittenAs<T, R> {
+        stored: &'static crate::schema::FieldSchema,
+        convert: fn(R) -> Result<T, String>,
+    }
 
-        /// Field `name` of a create body, shown as `R` (described by `shown`).
-        fn created_as<R>(
+    impl<T, R: crate::Field + serde::de::DeserializeOwned> WrittenAs<T, R> {
+        /// Field `name` of a create body, described by `shown`.
+        pub fn created(
             &self,
             input: &mut crate::rest::Input,
             name: &'static str,
             shown: &'static crate::schema::FieldSchema,
         ) -> Option<T>
         where
-            R: WritesModelField<M, T> + crate::Field + serde::de::DeserializeOwned,
             T: crate::Field + serde::de::DeserializeOwned,
         {
-            input.created_as(name, shown, self.stored(), R::into_model_field)
+            input.created_as(name, shown, self.stored, self.convert)
         }
 
-        /// Field `name` of an update body, shown as `R` (described by `shown`).
-        fn updated_as<R>(
+        /// Field `name` of an update body, described by `shown`.
+        pub fn updated(
             &self,
             input: &mut crate::rest::Input,
             name: &'static str,
@@ -336,11 +314,41 @@ pub mod __private {
             partial: bool,
         ) -> Option<T>
         where
-            R: WritesModelField<M, T> + crate::Field + serde::de::DeserializeOwned,
             T: crate::Field,
         {
-            input.updated_as(name, shown, self.stored(), partial, R::into_model_field)
+            input.updated_as(name, shown, self.stored, partial, self.convert)
         }
+    }
+
+    /// A model's column as a resource's generated code uses it: methods
+    /// rather than functions so that the column's types are known before the
+    /// resource field's type `R` is compared with them (a function would let
+    /// rustc guess the model's type from the resource's and report a
+    /// mismatch of references instead). Each conversion is checked by one
+    /// method, so a missing one is one error (rustc drops repeats).
+    pub trait ShownColumn<M, T> {
+        /// The column's schema.
+        fn stored(&self) -> &'static crate::schema::FieldSchema;
+
+        /// This column's `value` as a resource field of type `R` shows it.
+        fn shown<'a, R: ShowsModelField<M, T>>(&self, value: &'a T) -> Shown<'a, T, R> {
+            Shown {
+                value,
+                convert: R::from_model_field,
+            }
+        }
+
+        /// How request bodies write a resource field of type `R` to this column.
+        fn written_as<R: WritesModelField<M, T>>(&self) -> WrittenAs<T, R> {
+            WrittenAs {
+                stored: self.stored(),
+                convert: R::into_model_field,
+            }
+        }
+
+        /// Asserts that filters and `search` may compare the resource field
+        /// of type `R` with this column's values.
+        fn compared_as<R: ComparedAsStored<M, T>>(&self) {}
     }
 
     impl<M: crate::Model, T: crate::Field, S> ShownColumn<M, T> for crate::Column<M, T, S> {
@@ -439,13 +447,6 @@ pub mod __private {
     pub trait ComparedAsStored<M, T> {}
 
     impl<M, T> ComparedAsStored<M, T> for T {}
-
-    /// Asserts at compile time that a filtered or searched resource field
-    /// has its model field's type.
-    pub const fn assert_compared_as_stored<M, T, S, R: ComparedAsStored<M, T>>(
-        _: &crate::Column<M, T, S>,
-    ) {
-    }
 
     /// The foreign key of a `Ref<M>` field.
     pub const fn foreign_key_to<M: crate::Model>(

@@ -508,7 +508,13 @@ pub(crate) fn field_args(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldArgs {
     options::parse_attributes(cx, attrs, |option| match option.name.to_string().as_str() {
         "rename" => parsed.rename = option.string(cx, "rename = \"exDate\""),
         "computed" => {
-            parsed.computed = path_value(cx, &option, "computed = crate::api::days_to_payment");
+            // One that is not a path still marks the field computed, so that
+            // it is not also reported as no field of the model; the struct
+            // is then not expanded, and the placeholder never used.
+            parsed.computed = Some(
+                path_value(cx, &option, "computed = crate::api::days_to_payment")
+                    .unwrap_or_else(|| syn::parse_quote!(__fw_not_a_path)),
+            );
         }
         "reveal" => {
             parsed.reveal = option

@@ -523,13 +523,13 @@ fn check_written_out_fields_are_model_fields(cx: &Ctxt, resource: &Resource) {
             continue;
         }
         let hint = closest(&name, known.iter().map(String::as_str))
-            .map(|close| format!("did you mean `{close}`? "))
+            .map(|close| format!(" (did you mean `{close}`?)"))
             .unwrap_or_default();
+        let model = model_name(resource);
         cx.error_spanned_by(
             &field.ident,
             format!(
-                "`{name}` is not a field of model `{}`; {hint}A field the resource computes from the row says so: `#[field(computed = path::to::function)]`, with `fn(&{0}) -> T`",
-                model_name(resource)
+                "`{name}` is not a field of model `{model}`{hint}; a field the resource computes from the row says so, `#[field(computed = path::to::function)]` with a `fn(&{model}) -> T`"
             ),
         );
     }

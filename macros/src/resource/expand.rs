@@ -4,7 +4,7 @@
 //! `ResourceSpec` static and the `Resource` impl that ties them together.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
@@ -39,7 +39,8 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         #item
 
         const _: () = {
-            // For `from_model`, which shows each model column with `shown_as`.
+            // For the methods that show, write and compare each model column as
+            // the resource's field.
             use ::fw::__private::ShownColumn as _;
 
             // The model's insert and patch types, reached through `Model` so the
@@ -260,15 +261,20 @@ fn compared_as_stored_assertions(resource: &Resource, model: &Path) -> TokenStre
             let ty = &field.ty;
             let ty = respanned(quote!(#ty), name.span());
             let column = column(model, name);
+            // In a closure, never called, as the check is a method (see
+            // `ShownColumn`), which a constant cannot call.
             Some(quote_spanned! {name.span()=>
-                const _: () = ::fw::__private::assert_compared_as_stored::<_, _, _, #ty>(&#column);
+                const _: () = {
+                    let _ = || #column.compared_as::<#ty>();
+                };
             })
         })
         .collect()
 }
 
-/// A computed field's function takes the row and returns the field's type;
-/// reported on the path in `computed = ...`.
+/// Each computed field's function as a constant of the type it must have,
+/// `fn(&Model) -> T`, so that a path of another signature is reported once,
+/// on the path, and the uses of the constant report nothing more.
 fn computed_assertions(resource: &Resource, model: &Path) -> TokenStream {
     resource
         .fields
@@ -276,11 +282,20 @@ fn computed_assertions(resource: &Resource, model: &Path) -> TokenStream {
         .filter_map(|field| {
             let function = field.computed.as_ref()?;
             let ty = &field.ty;
+            let constant = computed_fn(field);
             Some(quote_spanned! {function.span()=>
-                const _: fn(&#model) -> #ty = #function;
+                const #constant: fn(&#model) -> #ty = #function;
             })
         })
         .collect()
+}
+
+/// The constant holding a computed field's function.
+fn computed_fn(field: &Field) -> Ident {
+    format_ident!(
+        "__FW_COMPUTED_{}",
+        screaming_snake_case(&field.ident.to_string())
+    )
 }
 
 /// Each field's model field may be served: never a `redacted` one, and a
@@ -431,7 +446,8 @@ fn from_model_body(resource: &Resource, model: &Path) -> TokenStream {
     let ident = &resource.ident;
     let fields = resource.fields.iter().map(|field| {
         let name = &field.ident;
-        if let Some(function) = &field.computed {
+        if field.computed.is_some() {
+            let function = computed_fn(field);
             return quote!(#name: #function(row));
         }
         let ty = &field.ty;
@@ -441,8 +457,8 @@ fn from_model_body(resource: &Resource, model: &Path) -> TokenStream {
         // but is located at the field, where a type mismatch is reported.
         let row = Ident::new("row", Span::call_site().located_at(name.span()));
         let value = quote_spanned!(name.span()=> &#row.#name);
-        let shown_as = quote_spanned!(ty.span()=> shown_as::<#ty>);
-        quote!(#name: #column.#shown_as(#value))
+        let shown = quote_spanned!(ty.span()=> shown::<#ty>);
+        quote!(#name: #column.#shown(#value).into_value())
     });
     quote!(#ident { #(#fields),* })
 }
@@ -472,8 +488,8 @@ fn create_input_body(resource: &Resource, model: &Path) -> TokenStream {
             }
             let ty = &field.ty;
             let shown = spec_value(resource, field);
-            let created_as = quote_spanned!(ty.span()=> created_as::<#ty>);
-            quote!(let #ident = #column.#created_as(input, #name, #shown);)
+            let written_as = quote_spanned!(ty.span()=> written_as::<#ty>);
+            quote!(let #ident = #column.#written_as().created(input, #name, #shown);)
         })
         .collect();
     let mut assigned: Vec<&Ident> = writable(resource).map(|field| &field.ident).collect();
@@ -517,8 +533,8 @@ fn update_input_body(resource: &Resource, model: &Path) -> TokenStream {
         }
         let ty = &field.ty;
         let shown = spec_value(resource, field);
-        let updated_as = quote_spanned!(ty.span()=> updated_as::<#ty>);
-        quote!(let #ident = #column.#updated_as(input, #name, #shown, partial);)
+        let written_as = quote_spanned!(ty.span()=> written_as::<#ty>);
+        quote!(let #ident = #column.#written_as().updated(input, #name, #shown, partial);)
     });
     let assigns = updatable.iter().map(|field| {
         let ident = &field.ident;
@@ -556,7 +572,8 @@ fn scope_fn(resource: &Resource, model: &Path) -> TokenStream {
 /// model's type); for a computed one, its function's value.
 fn row_value(field: &Field, model: &Path) -> TokenStream {
     let ident = &field.ident;
-    if let Some(function) = &field.computed {
+    if field.computed.is_some() {
+        let function = computed_fn(field);
         return quote!(&::fw::__private::Represented(&#function(row)));
     }
     if field.from_model {
