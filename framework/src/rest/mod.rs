@@ -51,9 +51,8 @@ pub struct ResourceField {
     pub field: Option<&'static FieldSchema>,
     /// What its value is in JSON: the model field itself for a field shown
     /// in the model's type (or one of the same JSON form), else a schema of
-    /// the resource field's type alone (see
-    /// [`ShownValue`](crate::__private::ShownValue)), with no constraints
-    /// but its choices and no default.
+    /// the resource field's type alone, with no constraints but its choices
+    /// and no default.
     pub value: &'static FieldSchema,
     /// Shown but never accepted in a request body.
     pub read_only: bool,
