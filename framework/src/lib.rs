@@ -217,37 +217,243 @@ pub mod __private {
         type Type;
     }
 
-    /// A resource field's type `Self` for a model `M` whose field is a `T`: the one
-    /// place a resource field's type is compared with the model's, so a mismatch
-    /// is one error, on the resource field, naming both types.
+    /// A resource field's type `Self` that shows a model `M`'s field stored as
+    /// a `T`: any type with `From<T>`, the model's own type included (the
+    /// identity `From<T> for T`).
     #[diagnostic::on_unimplemented(
         message = "this resource field is `{Self}`, but model `{M}` stores it as `{T}`",
-        label = "a resource field has its model field's type: write `{T}`"
+        label = "write `{T}`, or implement `From<{T}> for {Self}` to show the model's value as a `{Self}`"
     )]
-    pub trait ResourceFieldType<M, T>: Sized {
+    pub trait ShowsModelField<M, T>: Sized {
         /// The resource field's value from the model field's.
         fn from_model_field(value: &T) -> Self;
     }
 
-    impl<M, T: Clone> ResourceFieldType<M, T> for T {
-        fn from_model_field(value: &T) -> T {
-            value.clone()
+    impl<M, T: Clone, R: From<T>> ShowsModelField<M, T> for R {
+        fn from_model_field(value: &T) -> R {
+            R::from(value.clone())
         }
     }
 
-    /// `shown_as` on a model's column, for a resource's `from_model`. A method
-    /// rather than a function so that the column's types are known before the
-    /// resource field's type is compared with them: a function would let rustc
-    /// guess the model's type from the resource's and report a mismatch of
-    /// references instead.
+    /// A resource field's type `Self` that a request body writes to a model
+    /// `M`'s field stored as a `T`: `TryFrom<Self> for T`, whose error (its
+    /// `Display`) answers 422 on the field.
+    #[diagnostic::on_unimplemented(
+        message = "requests write this `{Self}` field to model `{M}`'s `{T}`, and `{T}` has no `TryFrom<{Self}>`",
+        label = "implement `TryFrom<{Self}> for {T}` (or `From`), or make the field `read_only`"
+    )]
+    pub trait WritesModelField<M, T>: Sized {
+        /// The model field's value from the resource field's; the error is
+        /// the detail of the 422.
+        ///
+        /// # Errors
+        ///
+        /// The conversion's error, as text.
+        fn into_model_field(self) -> Result<T, String>;
+    }
+
+    impl<M, T, R> WritesModelField<M, T> for R
+    where
+        T: TryFrom<R>,
+        T::Error: std::fmt::Display,
+    {
+        fn into_model_field(self) -> Result<T, String> {
+            T::try_from(self).map_err(|error| error.to_string())
+        }
+    }
+
+    /// A model field's value as a resource field of type `R` shows it: the
+    /// conversion was checked where this was made ([`ShownColumn::shown`]),
+    /// so that a missing `From` is reported once, there.
+    #[derive(Debug)]
+    pub struct Shown<'a, T, R> {
+        value: &'a T,
+        convert: fn(&T) -> R,
+    }
+
+    impl<T: 'static, R: crate::Field> Shown<'_, T, R> {
+        /// The resource field's value, for `from_model`.
+        pub fn into_value(self) -> R {
+            (self.convert)(self.value)
+        }
+    }
+
+    impl<T: 'static, R: crate::Field> serde::Serialize for Shown<'_, T, R> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            // The model's own type is shown as it is, with no copy; the check
+            // is on types known at compile time, so it costs nothing once
+            // optimized.
+            match (self.value as &dyn std::any::Any).downcast_ref::<R>() {
+                Some(same) => same.represent(serializer),
+                None => (self.convert)(self.value).represent(serializer),
+            }
+        }
+    }
+
+    /// How a request body's value of a resource field of type `R` becomes
+    /// the model's `T` (see [`ShownColumn::written_as`]).
+    #[derive(Debug)]
+    pub struct WrittenAs<T, R> {
+        stored: &'static crate::schema::FieldSchema,
+        convert: fn(R) -> Result<T, String>,
+    }
+
+    impl<T, R: crate::Field + serde::de::DeserializeOwned> WrittenAs<T, R> {
+        /// Field `name` of a create body, described by `shown`.
+        pub fn created(
+            &self,
+            input: &mut crate::rest::Input,
+            name: &'static str,
+            shown: &'static crate::schema::FieldSchema,
+        ) -> Option<T>
+        where
+            T: crate::Field + serde::de::DeserializeOwned,
+        {
+            input.created_as(name, shown, self.stored, self.convert)
+        }
+
+        /// Field `name` of an update body, described by `shown`.
+        pub fn updated(
+            &self,
+            input: &mut crate::rest::Input,
+            name: &'static str,
+            shown: &'static crate::schema::FieldSchema,
+            partial: bool,
+        ) -> Option<T>
+        where
+            T: crate::Field,
+        {
+            input.updated_as(name, shown, self.stored, partial, self.convert)
+        }
+    }
+
+    /// A model's column as a resource's generated code uses it: methods
+    /// rather than functions so that the column's types are known before the
+    /// resource field's type `R` is compared with them (a function would let
+    /// rustc guess the model's type from the resource's and report a
+    /// mismatch of references instead). Each conversion is checked by one
+    /// method, so a missing one is one error (rustc drops repeats).
     pub trait ShownColumn<M, T> {
-        /// The resource field of type `R` showing this column's `value`.
-        fn shown_as<R: ResourceFieldType<M, T>>(&self, value: &T) -> R {
-            R::from_model_field(value)
+        /// The column's schema.
+        fn stored(&self) -> &'static crate::schema::FieldSchema;
+
+        /// This column's `value` as a resource field of type `R` shows it.
+        fn shown<'a, R: ShowsModelField<M, T>>(&self, value: &'a T) -> Shown<'a, T, R> {
+            Shown {
+                value,
+                convert: R::from_model_field,
+            }
+        }
+
+        /// How request bodies write a resource field of type `R` to this column.
+        fn written_as<R: WritesModelField<M, T>>(&self) -> WrittenAs<T, R> {
+            WrittenAs {
+                stored: self.stored(),
+                convert: R::into_model_field,
+            }
+        }
+
+        /// Asserts that filters and `search` may compare the resource field
+        /// of type `R` with this column's values.
+        fn compared_as<R: ComparedAsStored<M, T>>(&self) {}
+    }
+
+    impl<M: crate::Model, T: crate::Field, S> ShownColumn<M, T> for crate::Column<M, T, S> {
+        fn stored(&self) -> &'static crate::schema::FieldSchema {
+            self.schema()
         }
     }
 
-    impl<M, T, S> ShownColumn<M, T> for crate::Column<M, T, S> {}
+    /// The schema of a resource field's value of type `R` alone: a field
+    /// computed from the row, or a model field the resource shows in a type
+    /// of its own. It is a value's, not a column's: no name, column,
+    /// constraints (but `R`'s choices) nor default.
+    #[derive(Debug)]
+    pub struct ShownValue<R>(std::marker::PhantomData<R>);
+
+    impl<R: crate::Field> ShownValue<R> {
+        const CONSTRAINTS: &'static [crate::schema::Constraint] = if R::CHOICES.is_empty() {
+            &[]
+        } else {
+            &[crate::schema::Constraint::Choices(R::CHOICES)]
+        };
+
+        /// The schema.
+        pub const SCHEMA: crate::schema::FieldSchema = crate::schema::FieldSchema {
+            name: "",
+            column: "",
+            renamed_from: None,
+            sql_type: R::SQL_TYPE,
+            nullable: R::NULLABLE,
+            primary_key: false,
+            generated: crate::schema::Generated::No,
+            unique: false,
+            index: false,
+            default: None,
+            constraints: Self::CONSTRAINTS,
+            foreign_key: None,
+            sensitivity: crate::schema::Sensitivity::Plain,
+        };
+    }
+
+    /// The schema of a written-out resource field's value: the model field's
+    /// own (`stored`, constraints and default included) when the resource's
+    /// type has its JSON form (the same JSON type, nullability and choices),
+    /// as the model's own type has; else its type's alone (`own`).
+    pub const fn shown_schema(
+        stored: &'static crate::schema::FieldSchema,
+        own: &'static crate::schema::FieldSchema,
+    ) -> &'static crate::schema::FieldSchema {
+        let same_form = stored.sql_type as u8 == own.sql_type as u8
+            && stored.nullable == own.nullable
+            && same_texts(choices(stored.constraints), choices(own.constraints));
+        if same_form { stored } else { own }
+    }
+
+    /// The values of a `Choices` constraint, none when there is none.
+    const fn choices(constraints: &[crate::schema::Constraint]) -> &[&str] {
+        let mut index = 0;
+        while index < constraints.len() {
+            if let crate::schema::Constraint::Choices(values) = constraints[index] {
+                return values;
+            }
+            index += 1;
+        }
+        &[]
+    }
+
+    const fn same_texts(left: &[&str], right: &[&str]) -> bool {
+        if left.len() != right.len() {
+            return false;
+        }
+        let mut index = 0;
+        while index < left.len() {
+            let (a, b) = (left[index].as_bytes(), right[index].as_bytes());
+            if a.len() != b.len() {
+                return false;
+            }
+            let mut byte = 0;
+            while byte < a.len() {
+                if a[byte] != b[byte] {
+                    return false;
+                }
+                byte += 1;
+            }
+            index += 1;
+        }
+        true
+    }
+
+    /// A filtered or searched resource field's type `Self` for a model `M`
+    /// whose field is a `T`: the same, as filters and `search` parse and
+    /// compare values in the model field's type.
+    #[diagnostic::on_unimplemented(
+        message = "filters and `search` compare values in model `{M}`'s type `{T}`, and this field is shown as `{Self}`",
+        label = "filter and search only on a field shown in its model field's type, `{T}`"
+    )]
+    pub trait ComparedAsStored<M, T> {}
+
+    impl<M, T> ComparedAsStored<M, T> for T {}
 
     /// The foreign key of a `Ref<M>` field.
     pub const fn foreign_key_to<M: crate::Model>(

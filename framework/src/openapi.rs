@@ -537,7 +537,7 @@ fn representation_schema(spec: &ResourceSpec) -> Json {
     let mut properties = serde_json::Map::new();
     let mut required = Vec::new();
     for field in spec.fields.iter().filter(|field| !field.write_only) {
-        let mut schema = with_doc(field_schema(field.field), field.doc);
+        let mut schema = with_doc(field_schema(field.value), field.doc);
         if field.read_only {
             schema["readOnly"] = json!(true);
         }
@@ -568,9 +568,14 @@ fn input_schema(spec: &ResourceSpec, action: Action) -> Json {
     let mut properties = serde_json::Map::new();
     let mut required = Vec::new();
     for field in spec.fields.iter().filter(|field| !field.read_only) {
-        let mut schema = with_doc(field_schema(field.field), field.doc);
-        let optional = field.field.nullable || field.field.default.is_some();
-        if let Some(default) = field.field.default.filter(|_| action == Action::Create) {
+        let mut schema = with_doc(field_schema(field.value), field.doc);
+        // Whether a body may leave the field out is the model field's to
+        // say; only a value schema that is the model field's carries the
+        // default in the JSON form the body would send it in.
+        let optional = field
+            .field
+            .is_some_and(|stored| stored.nullable || stored.default.is_some());
+        if let Some(default) = field.value.default.filter(|_| action == Action::Create) {
             schema["default"] = crate::rest::default_json(default);
         }
         if action != Action::PartialUpdate && !optional {

@@ -48,7 +48,18 @@ pub struct SecurityResource;
     max_page_size = 500,
     hooks = DividendHooks
 )]
-pub struct DividendResource;
+pub struct DividendResource {
+    /// Days from the ex-date to the pay date: how long a holder who buys
+    /// before the ex-date waits for the cash.
+    #[field(computed = days_to_payment)]
+    pub days_to_payment: i64,
+}
+
+/// Days from a dividend's ex-date to its pay date, computed for every
+/// response rather than stored, so a corrected date never leaves it stale.
+fn days_to_payment(dividend: &Dividend) -> i64 {
+    (dividend.pay_date - dividend.ex_date).num_days()
+}
 
 /// A customer's account. The holder's name and tax id are sensitive: each
 /// is shown only to callers holding the permission that reveals it (support

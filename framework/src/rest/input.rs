@@ -153,6 +153,91 @@ impl Input {
         }
     }
 
+    /// Field `name` of a create body for a model field (`stored`) that the
+    /// resource shows as `R` (described by `shown`): read as `R`, then made
+    /// the model's `T` by `convert`, whose error is a 422 on the field.
+    ///
+    /// A field shown in the model's JSON form (`shown` is `stored`) is read
+    /// as [`Input::or_default`] reads it. One of a form of its own has no
+    /// default of that form, so when it is absent and the model field has a
+    /// default or is nullable, it takes that, as [`Input::model_default`]
+    /// gives it; and the converted value is then checked against the model
+    /// field's constraints, which `shown` does not carry.
+    pub fn created_as<R, T>(
+        &mut self,
+        name: &'static str,
+        shown: &'static FieldSchema,
+        stored: &'static FieldSchema,
+        convert: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<T>
+    where
+        R: Field + DeserializeOwned,
+        T: Field + DeserializeOwned,
+    {
+        if std::ptr::eq(shown, stored) {
+            let value = self.or_default(name, shown)?;
+            return self.converted(name, stored, false, value, convert);
+        }
+        if (stored.nullable || stored.default.is_some()) && !self.object.contains_key(name) {
+            return self.model_default(name, stored);
+        }
+        let value = self.required(name, shown)?;
+        self.converted(name, stored, true, value, convert)
+    }
+
+    /// Field `name` of an update body, as [`Input::updated`] reads it, for a
+    /// model field (`stored`) the resource shows as `R` (see
+    /// [`Input::created_as`]): whether it may be left out is the model
+    /// field's to say, whatever form it is shown in.
+    pub fn updated_as<R, T>(
+        &mut self,
+        name: &'static str,
+        shown: &'static FieldSchema,
+        stored: &'static FieldSchema,
+        partial: bool,
+        convert: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<T>
+    where
+        R: Field + DeserializeOwned,
+        T: Field,
+    {
+        let value = if partial || stored.nullable || stored.default.is_some() {
+            self.optional(name, shown)?
+        } else {
+            self.required(name, shown)?
+        };
+        let own_form = !std::ptr::eq(shown, stored);
+        self.converted(name, stored, own_form, value, convert)
+    }
+
+    /// `value` made the model field's type; a conversion that fails is the
+    /// field's error, its message the detail. A value of a form of its own
+    /// (`check_stored`) is then checked against the model field's
+    /// constraints, which reading it as its own form did not check.
+    fn converted<R, T: Field>(
+        &mut self,
+        name: &str,
+        stored: &FieldSchema,
+        check_stored: bool,
+        value: R,
+        convert: impl FnOnce(R) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = match convert(value) {
+            Ok(value) => value,
+            Err(detail) => {
+                self.errors
+                    .push(FieldError::new(pointer(name), "invalid", detail));
+                return None;
+            }
+        };
+        if !check_stored {
+            return Some(value);
+        }
+        let before = self.errors.len();
+        validate(stored, &value.to_value(), name, &mut self.errors);
+        (self.errors.len() == before).then_some(value)
+    }
+
     /// Records fields nobody took; `true` when the body had no errors at all.
     pub fn finish(&mut self) -> bool {
         let mut leftover: Vec<String> = self.object.keys().cloned().collect();

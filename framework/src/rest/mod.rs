@@ -46,8 +46,14 @@ pub(crate) use input::{BODY_LIMIT, decimal_pattern, default_json, json_integer, 
 pub struct ResourceField {
     /// The name in JSON (the model field's name unless renamed).
     pub name: &'static str,
-    /// The model field it shows.
-    pub field: &'static FieldSchema,
+    /// The model field it shows; `None` for a field computed from the row
+    /// (`#[field(computed = ...)]`), which is read-only.
+    pub field: Option<&'static FieldSchema>,
+    /// What its value is in JSON: the model field itself for a field shown
+    /// in the model's type (or one of the same JSON form), else a schema of
+    /// the resource field's type alone, with no constraints but its choices
+    /// and no default.
+    pub value: &'static FieldSchema,
     /// Shown but never accepted in a request body.
     pub read_only: bool,
     /// Accepted but never shown.
@@ -183,7 +189,11 @@ impl ResourceSpec {
         }
         self.fields
             .iter()
-            .find(|field| field.field.column == filter.field.column)
+            .find(|field| {
+                field
+                    .field
+                    .is_some_and(|shown| shown.column == filter.field.column)
+            })
             .and_then(|field| field.reveal)
     }
 
@@ -229,7 +239,7 @@ impl ResourceSpec {
     pub fn api_name(&self, name: &str) -> String {
         self.fields
             .iter()
-            .find(|field| field.field.name == name)
+            .find(|field| field.field.is_some_and(|shown| shown.name == name))
             .map_or_else(|| name.to_owned(), |field| field.name.to_owned())
     }
 
@@ -490,13 +500,15 @@ pub mod lookups {
     /// Asserts `isnull` fits `T`.
     pub const fn nullable<T: Nullable>() {}
 
-    /// Asserts a range lookup fits a referenced model's field, for a related
-    /// filter (whose field type only the column knows).
-    pub const fn ordered_column<M, T: Ordered>(_: &Column<M, T>) {}
-    /// Asserts a text lookup fits a referenced model's field.
-    pub const fn text_column<M, T: Text>(_: &Column<M, T>) {}
-    /// Asserts `isnull` fits a referenced model's field.
-    pub const fn nullable_column<M, T: Nullable>(_: &Column<M, T>) {}
+    /// Asserts a range lookup fits a column's field: a referenced model's,
+    /// for a related filter (whose field type only the column knows), or the
+    /// resource's model's, whose stored values the lookup compares whatever
+    /// type the resource shows them in.
+    pub const fn ordered_column<M, T: Ordered, S>(_: &Column<M, T, S>) {}
+    /// Asserts a text lookup, or `search`, fits a column's field.
+    pub const fn text_column<M, T: Text, S>(_: &Column<M, T, S>) {}
+    /// Asserts `isnull` fits a column's field.
+    pub const fn nullable_column<M, T: Nullable, S>(_: &Column<M, T, S>) {}
 
     /// The field types a related filter can follow: `Ref<M>` and
     /// `Option<Ref<M>>`, to the model `M`.

@@ -2933,6 +2933,209 @@ pub(crate) async fn resources_take_their_model_s_fields(app: Router, _db: fw::Db
     assert_eq!(shown, ["active", "id", "ticker"]);
 }
 
+/// A field of the resource's own type is shown converted from the stored
+/// value and written back through `TryFrom`, whose error is a 422 on the
+/// field; a computed field is in every response and refused in bodies.
+pub(crate) async fn own_types_convert_and_computed_fields_are_shown(app: Router, db: fw::Db) {
+    let created = send(
+        &app,
+        "POST",
+        "/payments",
+        &[],
+        Some(json!({"amount": "120.50", "kind": "transfer", "instalmentCount": 3, "due_on": "2026-03-01"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_i64().expect("id");
+    assert_eq!(
+        created.body,
+        json!({
+            "id": id, "amount": "120.5", "kind": "transfer", "instalmentCount": 3,
+            "due_on": "2026-03-01", "paid_on": null, "version": 1,
+            "days_late": null, "label": "120.5 due 2026-03-01",
+        })
+    );
+    let stored = Payment::get(&db, id).await.expect("the row");
+    assert_eq!(
+        (stored.kind, stored.instalments),
+        (2, 3),
+        "stored in the model's types"
+    );
+
+    let paid = send(
+        &app,
+        "PATCH",
+        &format!("/payments/{id}"),
+        &[],
+        Some(json!({"paid_on": "2026-03-11", "kind": "card"})),
+    )
+    .await;
+    assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
+    assert_eq!(
+        (&paid.body["days_late"], &paid.body["kind"]),
+        (&json!(10), &json!("card"))
+    );
+    assert_eq!(Payment::get(&db, id).await.expect("the row").kind, 1);
+
+    // A code the API has no kind for is shown as `legacy`, in lists too,
+    // which order by the stored code.
+    let imported = Payment::insert(
+        &db,
+        NewPayment {
+            amount: rust_decimal::Decimal::new(5, 0),
+            kind: 7,
+            instalments: 1,
+            due_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date"),
+            paid_on: None,
+        },
+    )
+    .await
+    .expect("insert");
+    let listed = send(&app, "GET", "/payments?ordering=-kind", &[], None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(ids(&listed), [imported.id, id]);
+    assert_eq!(listed.body["results"][0]["kind"], json!("legacy"));
+    assert_eq!(listed.body["results"][1]["days_late"], json!(10));
+    let dated = send(&app, "GET", &format!("/payment-dates/{id}"), &[], None).await;
+    assert_eq!(
+        dated.body,
+        json!({"id": id, "due": "2026-03-01", "days_late": 10}),
+        "a resource writing every field out computes too"
+    );
+
+    let defaulted = send(
+        &app,
+        "POST",
+        "/payments",
+        &[],
+        Some(json!({"amount": "1", "kind": "card", "due_on": "2026-03-01"})),
+    )
+    .await;
+    assert_eq!(defaulted.status, StatusCode::CREATED, "{}", defaulted.body);
+    assert_eq!(
+        defaulted.body["instalmentCount"],
+        json!(1),
+        "the model's default"
+    );
+
+    let refused = send(
+        &app,
+        "POST",
+        "/payments",
+        &[],
+        Some(json!({
+            "amount": "1", "kind": "legacy", "instalmentCount": 3_000_000_000_i64,
+            "due_on": "2026-03-01", "days_late": 0, "label": "x",
+        })),
+    )
+    .await;
+    refused.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        refused.pointers(),
+        [
+            ("/kind".to_owned(), "invalid".to_owned()),
+            ("/instalmentCount".to_owned(), "invalid".to_owned()),
+            ("/days_late".to_owned(), "read_only".to_owned()),
+            ("/label".to_owned(), "read_only".to_owned()),
+        ]
+    );
+    assert_eq!(
+        refused.body["errors"][0]["detail"],
+        json!("`legacy` payments come from the old system only"),
+        "the conversion's error is the detail"
+    );
+    let unknown = send(
+        &app,
+        "PUT",
+        &format!("/payments/{id}"),
+        &[],
+        Some(json!({"amount": "1", "kind": "cash", "due_on": "2026-03-01"})),
+    )
+    .await;
+    unknown.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        unknown.pointers(),
+        [("/kind".to_owned(), "invalid_choice".to_owned())],
+        "read as the resource's type first"
+    );
+    assert_eq!(
+        Payment::get(&db, id).await.expect("the row").amount,
+        rust_decimal::Decimal::new(12050, 2)
+    );
+}
+
+/// The document describes a field of the resource's own type by its type,
+/// and a computed one as read-only, with its doc comment, in responses only.
+pub(crate) async fn the_document_shows_own_types_and_computed_fields(app: Router, _db: fw::Db) {
+    let document = send(&app, "GET", "/openapi.json", &[], None).await.body;
+    let schemas = &document["components"]["schemas"];
+    let shown = &schemas["Payment"]["properties"];
+    assert_eq!(
+        shown["kind"],
+        json!({"type": "string", "enum": ["card", "transfer", "legacy"], "description": "How it was paid."}),
+        "the resource's type, not the model's integer"
+    );
+    let instalments = "How many instalments it is paid in: shown as `i64`, stored as `i32`.";
+    assert_eq!(
+        shown["instalmentCount"],
+        json!({"type": "integer", "format": "int64", "description": instalments}),
+        "the model field's doc comment, as the written-out field has none"
+    );
+    assert_eq!(
+        shown["days_late"],
+        json!({
+            "type": ["integer", "null"], "format": "int64", "readOnly": true,
+            "description": "Days between the due date and the payment; `null` while unpaid.",
+        })
+    );
+    assert_eq!(
+        shown["label"],
+        json!({"type": "string", "pattern": shown["label"]["pattern"], "readOnly": true})
+    );
+    assert_eq!(
+        shown["amount"]["pattern"], schemas["PaymentCreate"]["properties"]["amount"]["pattern"],
+        "a field taken from the model keeps its constraints"
+    );
+    let required: Vec<&str> = schemas["Payment"]["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(Json::as_str)
+        .collect();
+    assert!(required.contains(&"days_late") && required.contains(&"label"));
+    let create = &schemas["PaymentCreate"];
+    let writable: Vec<&String> = create["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .collect();
+    assert_eq!(
+        writable,
+        ["amount", "due_on", "instalmentCount", "kind", "paid_on"]
+    );
+    assert_eq!(create["required"], json!(["amount", "kind", "due_on"]));
+    assert_eq!(
+        create["properties"]["instalmentCount"],
+        json!({"type": "integer", "format": "int64", "description": instalments}),
+        "optional, as the model field has a default, which is the model's type's"
+    );
+    assert_eq!(
+        schemas["PaymentDate"]["properties"]["due"],
+        json!({"type": "string", "format": "date"}),
+        "a written-out field of the model's type is described as the model field"
+    );
+    let parameters: Vec<&str> = document["paths"]["/payments"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter_map(|parameter| parameter["name"].as_str())
+        .collect();
+    assert!(
+        !parameters.iter().any(|name| name.contains("days_late")),
+        "{parameters:?}"
+    );
+}
+
 /// Runs `case` on a fresh database with the test models' tables, and the API
 /// over it.
 async fn with_api(test_db: fw::testing::TestDb, case: impl AsyncFnOnce(Router, fw::Db)) {
@@ -2992,5 +3195,7 @@ fw::testing::database_suite! {
         failures_never_echo_sensitive_values,
         the_document_marks_sensitive_fields,
         resources_take_their_model_s_fields,
+        own_types_convert_and_computed_fields_are_shown,
+        the_document_shows_own_types_and_computed_fields,
     ],
 }

@@ -129,7 +129,108 @@ pub(crate) struct WatchSummaryResource {
     pub(crate) symbol: String,
 }
 
-pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 12] {
+/// How a payment was made, as the API shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, fw::Choices)]
+pub(crate) enum PaymentKind {
+    Card,
+    Transfer,
+    /// Imported from the old system, which the API never writes.
+    Legacy,
+}
+
+/// The old system's codes, which the table keeps: any other is `Legacy`.
+impl From<i16> for PaymentKind {
+    fn from(code: i16) -> PaymentKind {
+        match code {
+            1 => PaymentKind::Card,
+            2 => PaymentKind::Transfer,
+            _ => PaymentKind::Legacy,
+        }
+    }
+}
+
+impl TryFrom<PaymentKind> for i16 {
+    type Error = &'static str;
+
+    fn try_from(kind: PaymentKind) -> Result<i16, &'static str> {
+        match kind {
+            PaymentKind::Card => Ok(1),
+            PaymentKind::Transfer => Ok(2),
+            PaymentKind::Legacy => Err("`legacy` payments come from the old system only"),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq)]
+#[fw::model]
+pub(crate) struct Payment {
+    pub(crate) id: i64,
+    #[field(max_digits = 12, decimal_places = 2, min = "0")]
+    pub(crate) amount: Decimal,
+    /// The old system's code for how it was paid.
+    #[field(min = 1, max = 9)]
+    pub(crate) kind: i16,
+    /// How many instalments it is paid in: shown as `i64`, stored as `i32`.
+    #[field(default = 1)]
+    pub(crate) instalments: i32,
+    pub(crate) due_on: NaiveDate,
+    pub(crate) paid_on: Option<NaiveDate>,
+    #[field(version)]
+    pub(crate) version: i64,
+}
+
+/// Days between the due date and the payment; `null` while unpaid.
+pub(crate) fn days_late(payment: &Payment) -> Option<i64> {
+    payment
+        .paid_on
+        .map(|paid_on| (paid_on - payment.due_on).num_days())
+}
+
+/// The amount in words a statement prints, computed in the resource.
+pub(crate) fn amount_label(payment: &Payment) -> String {
+    format!("{} due {}", payment.amount, payment.due_on)
+}
+
+/// A payment, with a kind of the API's own and what is computed from it.
+#[fw::resource(
+    model = Payment,
+    path = "/payments",
+    fields = all,
+    actions(list, retrieve, create, update, partial_update),
+    permissions(model),
+    filter(due_on(gte)),
+    ordering(kind, due_on),
+    default_ordering = "kind"
+)]
+pub(crate) struct PaymentResource {
+    /// How it was paid.
+    pub(crate) kind: PaymentKind,
+    #[field(rename = "instalmentCount")]
+    pub(crate) instalments: i64,
+    /// Days between the due date and the payment; `null` while unpaid.
+    #[field(computed = days_late)]
+    pub(crate) days_late: Option<i64>,
+    #[field(computed = amount_label, rename = "label")]
+    pub(crate) amount_label: String,
+}
+
+/// The payments written out in full, the due date under another name.
+#[fw::resource(
+    model = Payment,
+    path = "/payment-dates",
+    actions(retrieve),
+    permissions(model)
+)]
+pub(crate) struct PaymentDateResource {
+    pub(crate) id: i64,
+    #[field(rename = "due")]
+    pub(crate) due_on: NaiveDate,
+    /// Days between the due date and the payment; `null` while unpaid.
+    #[field(computed = days_late)]
+    pub(crate) days_late: Option<i64>,
+}
+
+pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 13] {
     let [idempotency_keys] = fw::idempotency::tables();
     let [changes, change_counter, change_draws] = fw::changes::tables();
     [
@@ -143,6 +244,7 @@ pub(crate) fn all() -> [&'static fw::schema::ModelSchema; 12] {
         Audit::SCHEMA,
         Holder::SCHEMA,
         Watch::SCHEMA,
+        Payment::SCHEMA,
         fw::sensitive::SensitiveRead::SCHEMA,
         idempotency_keys,
     ]
@@ -590,6 +692,8 @@ pub(crate) fn api() -> fw::Api {
         .resource::<HolderResource>()
         .resource::<WatchResource>()
         .resource::<WatchSummaryResource>()
+        .resource::<PaymentResource>()
+        .resource::<PaymentDateResource>()
         .row_action::<Cancel>()
         .row_action::<Postpone>()
         .row_action::<Misbehave>()

@@ -97,6 +97,7 @@ fn written_fields(cx: &Ctxt, named: &syn::FieldsNamed) -> Vec<Field> {
             Some(Field {
                 rename: args.rename,
                 reveal: args.reveal,
+                computed: args.computed,
                 doc: doc(&field.attrs),
                 attrs: field
                     .attrs
@@ -159,8 +160,9 @@ fn select(
         {
             Some(position) => {
                 let mut field = written.remove(position);
-                // Without a doc comment of its own, it keeps the model field's.
-                if field.doc.is_empty() {
+                // Without a doc comment of its own, it keeps the model
+                // field's; a computed field shows something else.
+                if field.doc.is_empty() && field.computed.is_none() {
                     field.doc = doc(&model_field.docs);
                     field.attrs.extend(model_field.docs.iter().cloned());
                 }
@@ -188,6 +190,7 @@ impl ModelField {
             attrs: self.docs.clone(),
             rename: None,
             reveal: None,
+            computed: None,
             from_model: true,
         }
     }
@@ -203,11 +206,21 @@ pub(crate) struct Field {
     /// The permission that reveals a sensitive model field.
     pub(crate) reveal: Option<(String, Span)>,
     pub(crate) doc: String,
-    /// Taken from the model (`fields = ...`, `exclude(...)`), not written out.
+    /// `#[field(computed = path)]`: not a model field, but the value of this
+    /// function of the row, read-only.
+    pub(crate) computed: Option<syn::Path>,
+    /// Taken from the model (`fields = ...`, `exclude(...)`), not written out,
+    /// so of the model field's type.
     pub(crate) from_model: bool,
 }
 
 impl Field {
+    /// A model field written out in the struct, whose type may be one of the
+    /// resource's own rather than the model field's.
+    pub(crate) fn is_written_out_model_field(&self) -> bool {
+        !self.from_model && self.computed.is_none()
+    }
+
     /// The name in JSON.
     pub(crate) fn api_name(&self) -> String {
         self.rename
@@ -295,10 +308,11 @@ impl Resource {
         self.fields.iter().find(|field| field.ident == *ident)
     }
 
-    /// Named in `read_only(...)`, or a field fw fills (auto key, timestamps,
-    /// version) of a resource that takes its model's fields.
+    /// Computed, named in `read_only(...)`, or a field fw fills (auto key,
+    /// timestamps, version) of a resource that takes its model's fields.
     pub(crate) fn is_read_only(&self, field: &Field) -> bool {
-        self.args.read_only.contains(&field.ident)
+        field.computed.is_some()
+            || self.args.read_only.contains(&field.ident)
             || self
                 .model_field(&field.ident)
                 .is_some_and(|model_field| model_field.generated)

@@ -493,16 +493,29 @@ pub(crate) struct FieldArgs {
     /// `reveal = "view_account_tax_id"`: the permission that shows a sensitive
     /// model field.
     pub(crate) reveal: Option<(String, Span)>,
+    /// `computed = crate::api::days_to_payment`: the function, from the row,
+    /// of a field that is not stored.
+    pub(crate) computed: Option<Path>,
 }
 
-const FIELD_OPTIONS: [&str; 2] = ["rename", "reveal"];
+const FIELD_OPTIONS: [&str; 3] = ["rename", "reveal", "computed"];
 
-/// `#[field(rename = "apiName", reveal = "permission")]` on a resource field.
+/// `#[field(rename = "apiName", reveal = "permission", computed = path)]` on a
+/// resource field.
 pub(crate) fn field_args(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldArgs {
     let mut parsed = FieldArgs::default();
     let attrs = attrs.iter().filter(|attr| attr.path().is_ident("field"));
     options::parse_attributes(cx, attrs, |option| match option.name.to_string().as_str() {
         "rename" => parsed.rename = option.string(cx, "rename = \"exDate\""),
+        "computed" => {
+            // One that is not a path still marks the field computed, so that
+            // it is not also reported as no field of the model; the struct
+            // is then not expanded, and the placeholder never used.
+            parsed.computed = Some(
+                path_value(cx, &option, "computed = crate::api::days_to_payment")
+                    .unwrap_or_else(|| syn::parse_quote!(__fw_not_a_path)),
+            );
+        }
         "reveal" => {
             parsed.reveal = option
                 .string(cx, "reveal = \"view_account_tax_id\"")

@@ -1,7 +1,8 @@
 //! Rules across options: every name in an option list is a field of the struct,
-//! and options do not contradict each other. Whether a field exists on the model
-//! and has the same type is checked by rustc on the generated code, spanned to
-//! the user's tokens.
+//! and options do not contradict each other. Whether a written-out field exists
+//! on the model is checked here when the model's fields were handed over, else
+//! by rustc on the generated code; whether its type converts to and from the
+//! model field's is always rustc's, spanned to the user's tokens.
 
 use fw_core::access::ModelPermission;
 use fw_core::api::{Action, list};
@@ -29,6 +30,8 @@ pub(crate) fn check(cx: &Ctxt, resource: &Resource) {
     check_json_names(cx, resource);
     check_reveal(cx, resource);
     check_model_field_sensitivity(cx, resource);
+    check_written_out_fields_are_model_fields(cx, resource);
+    check_computed_fields(cx, resource);
 }
 
 fn check_model(cx: &Ctxt, resource: &Resource) {
@@ -496,6 +499,106 @@ fn check_model_field_sensitivity(cx: &Ctxt, resource: &Resource) {
             );
         }
     }
+}
+
+/// A field written out in the struct shows the model field of its name, or is
+/// computed: known here for a resource that was handed its model's fields
+/// (for one that writes every field out, rustc reports the model's missing
+/// column on the field).
+fn check_written_out_fields_are_model_fields(cx: &Ctxt, resource: &Resource) {
+    let Some(model_fields) = &resource.model_fields else {
+        return;
+    };
+    let known: Vec<String> = model_fields
+        .iter()
+        .map(|field| field.ident.to_string())
+        .collect();
+    for field in resource
+        .fields
+        .iter()
+        .filter(|field| field.is_written_out_model_field())
+    {
+        let name = field.ident.to_string();
+        if known.contains(&name) {
+            continue;
+        }
+        let hint = closest(&name, known.iter().map(String::as_str))
+            .map(|close| format!(" (did you mean `{close}`?)"))
+            .unwrap_or_default();
+        let model = model_name(resource);
+        cx.error_spanned_by(
+            &field.ident,
+            format!(
+                "`{name}` is not a field of model `{model}`{hint}; a field the resource computes from the row says so, `#[field(computed = path::to::function)]` with a `fn(&{model}) -> T`"
+            ),
+        );
+    }
+}
+
+/// A computed field is read-only and not stored, so requests never write it
+/// and lists neither filter, search nor order by it; it has no sensitive
+/// model field to `reveal`.
+fn check_computed_fields(cx: &Ctxt, resource: &Resource) {
+    let args = &resource.args;
+    let computed = |name: &Ident| {
+        resource
+            .field(name)
+            .is_some_and(|field| field.computed.is_some())
+    };
+    let not_stored = [
+        (
+            "filter",
+            "filtered on",
+            args.filters
+                .iter()
+                .map(|filter| &filter.field)
+                .collect::<Vec<_>>(),
+        ),
+        ("search", "searched", args.search.iter().collect()),
+        ("ordering", "ordered by", args.ordering.iter().collect()),
+    ];
+    for (option, verb, names) in not_stored {
+        for name in names.into_iter().filter(|name| computed(name)) {
+            cx.error_spanned_by(
+                name,
+                format!("`{name}` is computed from the row, not stored, so it cannot be {verb}: remove it from `{option}(...)`"),
+            );
+        }
+    }
+    let written = [
+        ("write_only", &args.write_only),
+        ("create_only", &args.create_only),
+    ];
+    for (option, names) in written {
+        for name in names.iter().filter(|name| computed(name)) {
+            cx.error_spanned_by(
+                name,
+                format!("`{name}` is computed, so read-only: requests never write it; remove it from `{option}(...)`"),
+            );
+        }
+    }
+    for field in &resource.fields {
+        if let (Some(_), Some((_, span))) = (&field.computed, &field.reveal) {
+            cx.error_at(
+                *span,
+                format!(
+                    "`reveal` is for sensitive model fields, and `{}` is computed; remove `reveal`",
+                    field.ident
+                ),
+            );
+        }
+    }
+}
+
+/// The last segment of `model = ...`, the model's struct name.
+fn model_name(resource: &Resource) -> String {
+    resource
+        .args
+        .model
+        .as_ref()
+        .and_then(|model| model.segments.last())
+        .map(|segment| segment.ident.to_string())
+        .unwrap_or_default()
 }
 
 /// `fw::__private::Reveal::MAX_FIELDS`, which the macro crate cannot name.

@@ -4,7 +4,7 @@
 //! `ResourceSpec` static and the `Resource` impl that ties them together.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Path};
 
@@ -24,10 +24,12 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         history_assertion(resource, model),
         model_name_assertion(resource, model),
         related_filter_assertions(resource),
-        lookup_assertions(resource),
-        search_assertions(resource),
+        lookup_assertions(resource, model),
+        search_assertions(resource, model),
         served_assertions(resource, model),
         sensitivity_list_assertions(resource, model),
+        compared_as_stored_assertions(resource, model),
+        computed_assertions(resource, model),
     ];
     let represent = represent_fn(resource);
     let serialize = serialize_impl(resource);
@@ -37,7 +39,8 @@ pub(crate) fn expand(resource: &Resource) -> TokenStream {
         #item
 
         const _: () = {
-            // For `from_model`, which shows each model column with `shown_as`.
+            // For the methods that show, write and compare each model column as
+            // the resource's field.
             use ::fw::__private::ShownColumn as _;
 
             // The model's insert and patch types, reached through `Model` so the
@@ -176,7 +179,7 @@ fn related_filter_assertions(resource: &Resource) -> TokenStream {
 
 /// Each lookup suits its field's type: ranges need an order, text lookups text,
 /// `isnull` an `Option`; reported on the lookup.
-fn lookup_assertions(resource: &Resource) -> TokenStream {
+fn lookup_assertions(resource: &Resource, model: &Path) -> TokenStream {
     resource
         .args
         .filters
@@ -190,50 +193,109 @@ fn lookup_assertions(resource: &Resource) -> TokenStream {
                     LookupRequirement::Text => "text",
                     LookupRequirement::Nullable => "nullable",
                 };
-                Some(lookup_assertion(filter, ty?, requirement, &lookup.ident))
+                Some(lookup_assertion(
+                    filter,
+                    ty?,
+                    requirement,
+                    &lookup.ident,
+                    model,
+                ))
             })
         })
         .collect()
 }
 
+/// The assertion takes the column the lookup compares: the model's, whose
+/// stored type the lookup compares whatever type the resource shows it in,
+/// or for a related filter the referenced model's, whose field type only its
+/// column knows.
 fn lookup_assertion(
     filter: &FilterArg,
     ty: &syn::Type,
     requirement: &str,
     lookup: &Ident,
+    model: &Path,
 ) -> TokenStream {
-    match &filter.related {
-        None => {
-            let assert = Ident::new(requirement, lookup.span());
-            quote_spanned! {lookup.span()=>
-                const _: () = ::fw::__private::lookups::#assert::<#ty>();
-            }
-        }
-        // A related filter's field type is only known from the referenced
-        // model's column, so the assertion takes the column.
-        Some(related) => {
-            let assert = Ident::new(&format!("{requirement}_column"), lookup.span());
-            let column = related_column(ty, &filter.field, &related.target);
-            quote_spanned! {lookup.span()=>
-                const _: () = ::fw::__private::lookups::#assert(&#column);
-            }
-        }
+    let assert = Ident::new(&format!("{requirement}_column"), lookup.span());
+    let column = match &filter.related {
+        None => column(model, &filter.field),
+        Some(related) => related_column(ty, &filter.field, &related.target),
+    };
+    quote_spanned! {lookup.span()=>
+        const _: () = ::fw::__private::lookups::#assert(&#column);
     }
 }
 
-/// `search` fields are text; reported on the name in `search(...)`.
-fn search_assertions(resource: &Resource) -> TokenStream {
+/// `search` fields are stored as text; reported on the name in `search(...)`.
+fn search_assertions(resource: &Resource, model: &Path) -> TokenStream {
     resource
         .args
         .search
         .iter()
+        .map(|name| {
+            let column = column(model, name);
+            quote_spanned! {name.span()=>
+                const _: () = ::fw::__private::lookups::text_column(&#column);
+            }
+        })
+        .collect()
+}
+
+/// Filters and `search` parse and compare values in the model field's type,
+/// so a written-out field they name has that type (one taken from the model
+/// has it already); reported on the name in the option.
+fn compared_as_stored_assertions(resource: &Resource, model: &Path) -> TokenStream {
+    let own_filters = resource
+        .args
+        .filters
+        .iter()
+        .filter(|filter| filter.related.is_none())
+        .map(|filter| &filter.field);
+    own_filters
+        .chain(&resource.args.search)
         .filter_map(|name| {
-            let ty = &resource.field(name)?.ty;
+            let field = resource.field(name)?;
+            if !field.is_written_out_model_field() {
+                return None;
+            }
+            let ty = &field.ty;
+            let ty = respanned(quote!(#ty), name.span());
+            let column = column(model, name);
+            // In a closure, never called, as the check is a method (see
+            // `ShownColumn`), which a constant cannot call.
             Some(quote_spanned! {name.span()=>
-                const _: () = ::fw::__private::lookups::text::<#ty>();
+                const _: () = {
+                    let _ = || #column.compared_as::<#ty>();
+                };
             })
         })
         .collect()
+}
+
+/// Each computed field's function as a constant of the type it must have,
+/// `fn(&Model) -> T`, so that a path of another signature is reported once,
+/// on the path, and the uses of the constant report nothing more.
+fn computed_assertions(resource: &Resource, model: &Path) -> TokenStream {
+    resource
+        .fields
+        .iter()
+        .filter_map(|field| {
+            let function = field.computed.as_ref()?;
+            let ty = &field.ty;
+            let constant = computed_fn(field);
+            Some(quote_spanned! {function.span()=>
+                const #constant: fn(&#model) -> #ty = #function;
+            })
+        })
+        .collect()
+}
+
+/// The constant holding a computed field's function.
+fn computed_fn(field: &Field) -> Ident {
+    format_ident!(
+        "__FW_COMPUTED_{}",
+        screaming_snake_case(&field.ident.to_string())
+    )
 }
 
 /// Each field's model field may be served: never a `redacted` one, and a
@@ -242,6 +304,7 @@ fn served_assertions(resource: &Resource, model: &Path) -> TokenStream {
     resource
         .fields
         .iter()
+        .filter(|field| field.computed.is_none())
         .map(|field| {
             let column = column(model, &field.ident);
             let shown = !resource.is_write_only(field);
@@ -307,21 +370,22 @@ fn shown(resource: &Resource) -> impl Iterator<Item = &Field> {
 }
 
 /// `__fw_represent`, the representation's one serialization, from borrowed
-/// fields: the struct serializes its own, and handlers the model row's, with
-/// no copy.
+/// values: the struct serializes its own fields, and handlers the model
+/// row's, with no copy (but for a field shown in a type of its own, or
+/// computed).
 fn represent_fn(resource: &Resource) -> TokenStream {
     let struct_name = resource.ident.to_string();
     let shown_count = shown(resource).count();
-    // Generic rather than the declared types, so a field whose type differs
-    // from the model's is reported once, by `from_model`, and not again here.
+    // Generic rather than the declared types, so a field whose type does not
+    // convert from the model's is reported by the caller, on the field.
     let params = shown(resource).map(|field| {
         let ident = &field.ident;
-        quote!(#ident: &impl ::fw::Field)
+        quote!(#ident: &impl ::fw::__private::serde::Serialize)
     });
     let serialize_fields = shown(resource).map(|field| {
         let name = field.api_name();
         let ident = &field.ident;
-        let serialize = quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, &::fw::__private::Represented(#ident))?;);
+        let serialize = quote!(::fw::__private::serde::ser::SerializeStruct::serialize_field(&mut state, #name, #ident)?;);
         match reveal_index(resource, field) {
             None => serialize,
             Some(index) => quote! {
@@ -356,7 +420,10 @@ fn represent_fn(resource: &Resource) -> TokenStream {
 
 fn serialize_impl(resource: &Resource) -> TokenStream {
     let ident = &resource.ident;
-    let shown = shown(resource).map(|field| &field.ident);
+    let shown = shown(resource).map(|field| {
+        let ident = &field.ident;
+        quote!(&::fw::__private::Represented(&self.#ident))
+    });
     quote! {
         #[automatically_derived]
         impl ::fw::__private::serde::Serialize for #ident {
@@ -365,19 +432,24 @@ fn serialize_impl(resource: &Resource) -> TokenStream {
                 serializer: __S,
             ) -> ::core::result::Result<__S::Ok, __S::Error> {
                 // The struct's owner has read its values already.
-                __fw_represent(serializer, ::fw::__private::Reveal::ALL, #(&self.#shown),*)
+                __fw_represent(serializer, ::fw::__private::Reveal::ALL, #(#shown),*)
             }
         }
     }
 }
 
 /// The body of `from_model`: each field from the row's, through the model's
-/// column, which is the one place a field's type is compared with the model's,
-/// so a mismatch is reported once, on the field's type, naming both types.
+/// column, where a field's type is compared with the model's, so a type that
+/// does not convert is reported on the field's type, naming both types; a
+/// computed field from its function.
 fn from_model_body(resource: &Resource, model: &Path) -> TokenStream {
     let ident = &resource.ident;
     let fields = resource.fields.iter().map(|field| {
         let name = &field.ident;
+        if field.computed.is_some() {
+            let function = computed_fn(field);
+            return quote!(#name: #function(row));
+        }
         let ty = &field.ty;
         let column = column(model, name);
         // `row` resolves where `from_model` declares it (which, for a resource
@@ -385,8 +457,8 @@ fn from_model_body(resource: &Resource, model: &Path) -> TokenStream {
         // but is located at the field, where a type mismatch is reported.
         let row = Ident::new("row", Span::call_site().located_at(name.span()));
         let value = quote_spanned!(name.span()=> &#row.#name);
-        let shown_as = quote_spanned!(ty.span()=> shown_as::<#ty>);
-        quote!(#name: #column.#shown_as(#value))
+        let shown = quote_spanned!(ty.span()=> shown::<#ty>);
+        quote!(#name: #column.#shown(#value).into_value())
     });
     quote!(#ident { #(#fields),* })
 }
@@ -411,7 +483,13 @@ fn create_input_body(resource: &Resource, model: &Path) -> TokenStream {
             let ident = &field.ident;
             let name = field.api_name();
             let column = column(model, ident);
-            quote!(let #ident = input.or_default(#name, #column.schema());)
+            if field.from_model {
+                return quote!(let #ident = input.or_default(#name, #column.schema()););
+            }
+            let ty = &field.ty;
+            let shown = spec_value(resource, field);
+            let written_as = quote_spanned!(ty.span()=> written_as::<#ty>);
+            quote!(let #ident = #column.#written_as().created(input, #name, #shown);)
         })
         .collect();
     let mut assigned: Vec<&Ident> = writable(resource).map(|field| &field.ident).collect();
@@ -450,7 +528,13 @@ fn update_input_body(resource: &Resource, model: &Path) -> TokenStream {
         let ident = &field.ident;
         let name = field.api_name();
         let column = column(model, ident);
-        quote!(let #ident = input.updated(#name, #column.schema(), partial);)
+        if field.from_model {
+            return quote!(let #ident = input.updated(#name, #column.schema(), partial););
+        }
+        let ty = &field.ty;
+        let shown = spec_value(resource, field);
+        let written_as = quote_spanned!(ty.span()=> written_as::<#ty>);
+        quote!(let #ident = #column.#written_as().updated(input, #name, #shown, partial);)
     });
     let assigns = updatable.iter().map(|field| {
         let ident = &field.ident;
@@ -483,11 +567,29 @@ fn scope_fn(resource: &Resource, model: &Path) -> TokenStream {
     }
 }
 
+/// A shown field's value in `serialize_row`: the row's own, borrowed; for a
+/// written-out field, as its type shows it (the row's own when that is the
+/// model's type); for a computed one, its function's value.
+fn row_value(field: &Field, model: &Path) -> TokenStream {
+    let ident = &field.ident;
+    if field.computed.is_some() {
+        let function = computed_fn(field);
+        return quote!(&::fw::__private::Represented(&#function(row)));
+    }
+    if field.from_model {
+        return quote!(&::fw::__private::Represented(&row.#ident));
+    }
+    let ty = &field.ty;
+    let column = column(model, ident);
+    let shown = quote_spanned!(ty.span()=> shown::<#ty>);
+    quote!(&#column.#shown(&row.#ident))
+}
+
 fn resource_impl(resource: &Resource, model: &Path) -> TokenStream {
     let ident = &resource.ident;
     let hooks = hooks(resource);
     let from_model = from_model_body(resource, model);
-    let shown = shown(resource).map(|field| &field.ident);
+    let shown = shown(resource).map(|field| row_value(field, model));
     let create_input = create_input_body(resource, model);
     let update_input = update_input_body(resource, model);
     let scope = scope_fn(resource, model);
@@ -507,7 +609,7 @@ fn resource_impl(resource: &Resource, model: &Path) -> TokenStream {
                 reveal: ::fw::__private::Reveal,
                 serializer: __S,
             ) -> ::core::result::Result<__S::Ok, __S::Error> {
-                __fw_represent(serializer, reveal, #(&row.#shown),*)
+                __fw_represent(serializer, reveal, #(#shown),*)
             }
 
             fn create_input(
@@ -593,9 +695,44 @@ fn api_name(resource: &Resource, ident: &Ident) -> String {
         .map_or_else(|| ident.to_string(), Field::api_name)
 }
 
+/// A field's `ResourceField::value`, read from the spec where it is worked
+/// out once.
+fn spec_value(resource: &Resource, field: &Field) -> TokenStream {
+    let index = resource
+        .fields
+        .iter()
+        .position(|candidate| candidate.ident == field.ident)
+        .unwrap_or_default();
+    quote!(__FW_SPEC.fields[#index].value)
+}
+
+/// The schema of a field's value in JSON (`ResourceField::value`): the model
+/// field's for one taken from the model; for a written-out one, the model
+/// field's where its type has the same JSON form, else its type's; for a
+/// computed one, its type's.
+fn shown_schema(field: &Field, model: &Path) -> TokenStream {
+    let ty = &field.ty;
+    let own = quote_spanned!(ty.span()=> &::fw::__private::ShownValue::<#ty>::SCHEMA);
+    if field.computed.is_some() {
+        return own;
+    }
+    let column = column(model, &field.ident);
+    if field.from_model {
+        return quote!(#column.schema());
+    }
+    quote!(::fw::__private::shown_schema(#column.schema(), #own))
+}
+
 fn field_spec(resource: &Resource, model: &Path, field: &Field) -> TokenStream {
     let name = field.api_name();
-    let column = column(model, &field.ident);
+    let stored = match field.computed {
+        Some(_) => quote!(::core::option::Option::None),
+        None => {
+            let column = column(model, &field.ident);
+            quote!(::core::option::Option::Some(#column.schema()))
+        }
+    };
+    let value = shown_schema(field, model);
     let read_only = resource.is_read_only(field);
     let write_only = resource.is_write_only(field);
     let doc = &field.doc;
@@ -606,7 +743,8 @@ fn field_spec(resource: &Resource, model: &Path, field: &Field) -> TokenStream {
     quote! {
         ::fw::ResourceField {
             name: #name,
-            field: #column.schema(),
+            field: #stored,
+            value: #value,
             read_only: #read_only,
             write_only: #write_only,
             doc: #doc,

@@ -190,6 +190,9 @@ mod tests {
             pub struct NoteResource {
                 #[field(rename = "heading")]
                 pub title: String,
+                /// Words in the body.
+                #[field(computed = crate::notes::word_count)]
+                pub words: i64,
             }
         };
         let tokens = match super::expand_with_model_fields(callback) {

@@ -386,7 +386,7 @@ fn announcement(announcement_id: &str, security: i64) -> Value {
 
 /// Operations staff enter an announcement by hand: 201 with its address, and
 /// the change log says who did; `status` and `currency` take the model's
-/// defaults when left out.
+/// defaults when left out. `days_to_payment` is computed, never sent.
 pub(crate) async fn a_dividend_is_created_by_hand_and_logged(fixture: Fixture) {
     let security = fixture.security_id("AAPL").await;
     let (status, location, created) = fixture
@@ -400,6 +400,7 @@ pub(crate) async fn a_dividend_is_created_by_hand_and_logged(fixture: Fixture) {
     assert_eq!(location, format!("/dividends/{}", created["id"]));
     assert_eq!(created["rate"], "0.25");
     assert_eq!(created["status"], "announced");
+    assert_eq!(created["days_to_payment"], 12, "2026-01-20 to 2026-02-01");
     let (status, _, fetched) = fixture.get(&location).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched, created);
@@ -415,6 +416,16 @@ pub(crate) async fn a_dividend_is_created_by_hand_and_logged(fixture: Fixture) {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["status"], "announced");
     assert_eq!(created["currency"], "USD");
+
+    let mut computed = announcement("B00000003", security);
+    computed["days_to_payment"] = 3.into();
+    let (status, _, problem) = fixture.post("/dividends", &computed, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["pointer"], "/days_to_payment",
+        "{problem}"
+    );
+    assert_eq!(problem["errors"][0]["code"], "read_only", "{problem}");
 }
 
 /// Operations staff cancel an announcement by hand, confirming its
