@@ -45,7 +45,7 @@ const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+$";
 pub(crate) const API_VERSION_SCHEMA: &str = "ApiVersion";
 
 /// Defines [`API_VERSION_SCHEMA`] in `document` when an operation refers to
-/// it: the API's version dates, newest first, or nothing at all for an API
+/// it: the API's version dates, newest first, or only `null` for an API
 /// without dated versions.
 pub(crate) fn add_api_version_schema(document: &mut Json, dates: Option<Vec<&str>>) {
     let reference = format!("\"#/components/schemas/{API_VERSION_SCHEMA}\"");
@@ -59,8 +59,8 @@ pub(crate) fn add_api_version_schema(document: &mut Json, dates: Option<Vec<&str
             "description": "One of the API's versions, newest first; see `Api-Version`.",
         }),
         None => json!({
-            "not": {},
-            "description": "This API has no dated versions: no value is one.",
+            "type": "null",
+            "description": "This API has no dated versions: none is named.",
         }),
     };
 }

@@ -235,11 +235,39 @@ mod renamed {
     pub(crate) struct MemoResource;
 }
 
+/// The renamed memo with a field added (compatible in every version).
+mod renamed_grown {
+    #[derive(Clone, PartialEq)]
+    #[fw::model]
+    pub(crate) struct Memo {
+        pub(crate) id: i64,
+        #[field(max_length = 100)]
+        pub(crate) body: String,
+        #[field(default = false)]
+        pub(crate) pinned: bool,
+        #[field(version)]
+        pub(crate) version: i64,
+    }
+
+    /// A memo.
+    #[fw::resource(
+        model = Memo,
+        path = "/memos",
+        fields = all,
+        actions(retrieve, create, update, partial_update),
+        permissions(model)
+    )]
+    pub(crate) struct MemoResource;
+}
+
 const FIRST: fw::Version = fw::Version::first("2026-06-01", "The first release.");
 
 /// The versions of the renamed memo: `body` was `was` before 2026-12-01.
 macro_rules! renamed_versions {
-    ($was:literal) => {{
+    ($was:literal) => {
+        renamed_versions!(renamed, $was)
+    };
+    ($module:ident, $was:literal) => {{
         const VERSIONS: fw::Versions = fw::Versions::new(&[
             fw::Version::new(
                 "2026-12-01",
@@ -247,7 +275,7 @@ macro_rules! renamed_versions {
                 &[fw::VersionChange::new(
                     "`text` is `body`.",
                     &[fw::Edit::renamed(
-                        fw::field!(renamed::MemoResource, body),
+                        fw::field!($module::MemoResource, body),
                         $was,
                     )],
                 )],
@@ -258,7 +286,7 @@ macro_rules! renamed_versions {
     }};
 }
 
-/// With versions, a released version's document never changes: a breaking
+/// With versions, a released version's document never breaks: a breaking
 /// change to the newest version is refused (acknowledged or not) until a new
 /// version keeps the old document, which `openapi` then records beside the
 /// new one; a new version whose changes do not give back the old document is
@@ -322,15 +350,40 @@ async fn a_breaking_change_needs_a_version_that_keeps_the_old_document() {
     assert!(newest.contains("\"body\"") && newest.contains("\"version\": \"2026-12-01\""));
     fw::openapi::check_committed(&kept()).expect("both documents are committed");
 
+    // A field added to the newest version reaches the older one too, a
+    // compatible change its document takes, recorded.
+    let grown = || {
+        app(fw::Api::new("Memos", "1.0.0")
+            .resource::<renamed_grown::MemoResource>()
+            .versions(renamed_versions!(renamed_grown, "text")))
+    };
+    let drift = fw::openapi::check_committed(&grown()).expect_err("both documents grew");
+    assert!(!drift.is_breaking(), "{drift}");
+    assert_eq!(run_app(grown(), &["openapi"]).await, ExitCode::SUCCESS);
+    let old = std::fs::read_to_string(&recorded).expect("rewritten");
+    assert!(
+        old.contains("\"pinned\"") && old.contains("\"text\""),
+        "{old}"
+    );
+    let record = std::fs::read_to_string(dir.join("openapi-changes.md")).expect("recorded");
+    assert!(record.contains("version 2026-06-01\n"), "{record}");
+    fw::openapi::check_committed(&grown()).expect("written");
+    assert_eq!(
+        run_app(kept(), &["openapi"]).await,
+        ExitCode::FAILURE,
+        "a field removed breaks"
+    );
+    let released = old;
+
     std::fs::write(&recorded, released.replace("\"text\"", "\"words\"")).expect("edit");
-    let drift = fw::openapi::check_committed(&kept()).expect_err("the old document changed");
+    let drift = fw::openapi::check_committed(&grown()).expect_err("the old document changed");
     assert!(
         drift
             .to_string()
-            .contains("differs from what the application serves in version 2026-06-01"),
+            .contains("version 2026-06-01's document, differs from what the application serves"),
         "{drift}"
     );
-    assert_eq!(run_app(kept(), &["openapi"]).await, ExitCode::FAILURE);
+    assert_eq!(run_app(grown(), &["openapi"]).await, ExitCode::FAILURE);
 }
 
 /// An unreleased newest version may still break its document, acknowledged.

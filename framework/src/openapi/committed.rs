@@ -80,15 +80,37 @@ pub struct SpecDrift {
 #[derive(Debug)]
 pub struct ReleasedDrift {
     date: &'static str,
+    /// Where the version's document is committed.
     path: PathBuf,
-    committed: Option<String>,
+    /// The document it is compared with, and the file that holds it: its
+    /// own, or `openapi.json` when the version was the newest until now.
+    committed: Option<(PathBuf, String)>,
     served: String,
+}
+
+impl ReleasedDrift {
+    /// Every change from the committed document to the served one.
+    pub fn changes(&self) -> Vec<Change> {
+        let Some((_, committed)) = &self.committed else {
+            return Vec::new();
+        };
+        let old = serde_json::from_str::<Json>(committed).unwrap_or(Json::Null);
+        let new = serde_json::from_str::<Json>(&self.served).unwrap_or(Json::Null);
+        diff(&old, &new)
+    }
+
+    /// Whether some change can break the version's clients.
+    pub fn is_breaking(&self) -> bool {
+        self.changes()
+            .iter()
+            .any(|change| change.severity == Severity::Breaking)
+    }
 }
 
 impl fmt::Display for ReleasedDrift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.path.display();
-        let Some(committed) = &self.committed else {
+        let Some((compared, committed)) = &self.committed else {
             return write!(
                 f,
                 "{path} does not exist: version {}'s document is not recorded; run `fw \
@@ -96,16 +118,22 @@ impl fmt::Display for ReleasedDrift {
                 self.date
             );
         };
-        let old = serde_json::from_str::<Json>(committed).unwrap_or(Json::Null);
-        let new = serde_json::from_str::<Json>(&self.served).unwrap_or(Json::Null);
+        let fix = if self.is_breaking() {
+            "A released version's document changes only in ways its clients cope with: \
+             the changes declared by the versions after it must turn today's API back \
+             into it"
+        } else {
+            "The changes are compatible: run `fw openapi` (or `cargo run -- openapi`) to \
+             write it, and commit it"
+        };
         write!(
             f,
-            "{path} differs from what the application serves in version {}. A released \
-             version's document never changes: the changes declared by the versions after \
-             it must turn today's API back into it. From the committed document to the \
-             served one:\n\n{}\n{}",
+            "{path}, version {}'s document, differs from what the application serves in \
+             that version. {fix}. From the committed document ({}) to the served one:\n\n\
+             {}\n{}",
             self.date,
-            report(&diff(&old, &new)),
+            compared.display(),
+            report(&self.changes()),
             text_diff(committed, &self.served)
         )
     }
@@ -250,10 +278,10 @@ fn released_drift(app: &App) -> Vec<ReleasedDrift> {
                 .join(format!("{}.json", version.date));
             let committed = std::fs::read_to_string(&path).ok();
             let served = render(&api.openapi_json_of(version.date)?);
-            (committed.as_deref() != Some(served.as_str())).then_some(ReleasedDrift {
+            (committed.as_deref() != Some(served.as_str())).then(|| ReleasedDrift {
                 date: version.date,
+                committed: committed.map(|text| (path.clone(), text)),
                 path,
-                committed,
                 served,
             })
         })
@@ -354,19 +382,17 @@ pub(crate) fn run_command(app: &App, args: OpenapiArgs) -> anyhow::Result<ExitCo
         return Ok(ExitCode::FAILURE);
     }
     let versions = app.api_spec().and_then(crate::Api::api_versions);
-    // An older version's committed document never changes; one not yet
-    // recorded is recorded only as what was committed when it was the newest.
+    // An older version's document changes only compatibly. One not yet
+    // recorded is compared with what `openapi.json` held while it was the
+    // newest.
     for released in &mut drift.released {
-        if released.committed.is_some() {
-            println!("{released}\nNothing was written.");
-            return Ok(ExitCode::FAILURE);
-        }
-        if let Some(previous) = &drift.committed
+        if released.committed.is_none()
+            && let Some(previous) = &drift.committed
             && document_version(previous).as_deref() == Some(released.date)
-            && *previous != released.served
         {
-            released.committed = Some(previous.clone());
-            released.path = drift.path.clone();
+            released.committed = Some((drift.path.clone(), previous.clone()));
+        }
+        if released.is_breaking() {
             println!("{released}\nNothing was written.");
             return Ok(ExitCode::FAILURE);
         }
@@ -413,8 +439,21 @@ pub(crate) fn run_command(app: &App, args: OpenapiArgs) -> anyhow::Result<ExitCo
         std::fs::write(&released.path, &released.served).map_err(|error| {
             anyhow::anyhow!("cannot write {}: {error}", released.path.display())
         })?;
+        let changes = released.changes();
+        if changes.is_empty() {
+            println!(
+                "Recorded version {}'s document in {}; commit it.",
+                released.date,
+                released.path.display()
+            );
+            continue;
+        }
+        let served = serde_json::from_str::<Json>(&released.served).unwrap_or(Json::Null);
+        record_changes(app, &served, &changes, None)?;
         println!(
-            "Recorded version {}'s document in {}; commit it.",
+            "{}\nWrote version {}'s document, {}, and recorded the changes in \
+             {CHANGES_FILE}; commit both.",
+            report(&changes),
             released.date,
             released.path.display()
         );
@@ -428,16 +467,12 @@ pub(crate) fn run_command(app: &App, args: OpenapiArgs) -> anyhow::Result<ExitCo
         println!("Wrote {}; commit it.", drift.path.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let changes_path = app.crate_dir().join(CHANGES_FILE);
-    let entry = changes_entry(
-        &chrono::Utc::now().date_naive().to_string(),
+    let changes_path = record_changes(
+        app,
         &document,
         drift.changes(),
         args.accept_breaking.as_deref(),
-    );
-    let existing = std::fs::read_to_string(&changes_path).ok();
-    std::fs::write(&changes_path, record_entry(existing.as_deref(), &entry))
-        .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", changes_path.display()))?;
+    )?;
     println!(
         "{}\nWrote {} and recorded the changes in {}; commit both.",
         report(drift.changes()),
@@ -445,6 +480,27 @@ pub(crate) fn run_command(app: &App, args: OpenapiArgs) -> anyhow::Result<ExitCo
         changes_path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records `changes` to `document` (accepted for `reason` when breaking) in
+/// the application's [`CHANGES_FILE`], newest first: its path.
+fn record_changes(
+    app: &App,
+    document: &Json,
+    changes: &[Change],
+    reason: Option<&str>,
+) -> anyhow::Result<PathBuf> {
+    let changes_path = app.crate_dir().join(CHANGES_FILE);
+    let entry = changes_entry(
+        &chrono::Utc::now().date_naive().to_string(),
+        document,
+        changes,
+        reason,
+    );
+    let existing = std::fs::read_to_string(&changes_path).ok();
+    std::fs::write(&changes_path, record_entry(existing.as_deref(), &entry))
+        .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", changes_path.display()))?;
+    Ok(changes_path)
 }
 
 const CHANGES_HEADER: &str = "# API changes\n\n\

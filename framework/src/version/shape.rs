@@ -111,13 +111,19 @@ pub(crate) fn downgrade_record(edit: &Edit, record: &mut Json) {
     if record["model"] != resource.model.table {
         return;
     }
-    let Some(shown) = resource.fields.iter().find(|shown| shown.name == field) else {
+    // A computed field shows no model field, so no record names it.
+    let Some(stored) = resource
+        .fields
+        .iter()
+        .find(|shown| shown.name == field)
+        .and_then(|shown| shown.field)
+    else {
         return;
     };
     let Some(entries) = record.get_mut("fields").and_then(Json::as_array_mut) else {
         return;
     };
-    let of_field = |entry: &Json| entry["field"] == shown.field.name;
+    let of_field = |entry: &Json| entry["field"] == stored.name;
     match edit {
         Edit::Renamed { was, .. } => {
             for entry in entries.iter_mut().filter(|entry| of_field(entry)) {
@@ -265,7 +271,7 @@ fn newest_schema(field: &super::FieldRef) -> Json {
         .fields
         .iter()
         .find(|shown| shown.name == field.name)
-        .map(|shown| crate::openapi::field_schema(shown.field))
+        .map(|shown| crate::openapi::field_schema(shown.value))
         .unwrap_or(Json::Null)
 }
 
