@@ -167,7 +167,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use cascade::{Cascades, CascadingModel};
 pub(crate) use http::{ChangeLogState, LiveTails, REQUEST_ID, RecordActor, document, routes};
 pub use read::{ChangesAfter, after};
-pub(crate) use read::{head, history};
+pub(crate) use read::{history, standing};
 pub(crate) use record::{
     insert_with_record, key_text, record_delete, record_erasure, record_insert, record_update,
 };
