@@ -130,6 +130,28 @@
 //! it goes, invisible to readers until it commits. It needs neither draws nor
 //! a sequencer.
 //!
+//! # The pending table and autovacuum
+//!
+//! On PostgreSQL every recorded write inserts a row into `fw_changes_pending`
+//! and a sequencer deletes it moments later: the table holds few live rows
+//! and leaves a dead one per write, which readers' looks and sequencers'
+//! turns walk past until a vacuum removes them. PostgreSQL's autovacuum waits,
+//! by default, for dead rows to reach a fifth of the table as last counted
+//! (hundreds of thousands after an import's backlog). `migrate` therefore
+//! gives the table, in the current schema, its own settings
+//! (`autovacuum_vacuum_scale_factor = 0`, `autovacuum_vacuum_threshold =
+//! 1000`, `autovacuum_vacuum_cost_delay = 0`): a vacuum once a thousand
+//! rows are dead, at full speed, which on a table this small takes
+//! milliseconds. It sets each one the table lacks after every run, with or
+//! without migrations to apply, so a database made before these settings
+//! gets them from its next `migrate`; a value the table already has,
+//! such as one a database administrator chose, is kept. `pg_class.reloptions`
+//! shows them. How often autovacuum looks at a database at all is the
+//! server's `autovacuum_naptime` (a minute by default); an application
+//! writing thousands of changes a second may lower it. A role that may not
+//! alter the table (or an engine without autovacuum) gets a warning from
+//! `migrate`, which succeeds all the same.
+//!
 //! # Deletes and foreign keys
 //!
 //! Deleting a row also writes the rows that reference it: an
@@ -173,6 +195,7 @@ pub(crate) use record::{
 };
 pub use sequence::keep_sequenced;
 pub(crate) use sequence::wake;
+pub(crate) use tables::vacuum_pending_eagerly;
 pub(crate) use tail::{ChangesCommand, run as run_command};
 
 use serde_json::{Value as Json, json};
