@@ -119,7 +119,12 @@ impl Report {
         );
         for result in &self.results {
             let mut servers = vec![("fw", &result.fw), ("baseline", &result.baseline)];
-            servers.extend(result.log_free.as_ref().map(|figures| ("log-free", figures)));
+            servers.extend(
+                result
+                    .log_free
+                    .as_ref()
+                    .map(|figures| ("log-free", figures)),
+            );
             for (name, figures) in &servers {
                 let _ = writeln!(
                     out,
@@ -136,7 +141,12 @@ impl Report {
                 );
             }
             let mut against = vec![("fw/base", &result.baseline)];
-            against.extend(result.log_free.as_ref().map(|figures| ("fw/log-free", figures)));
+            against.extend(
+                result
+                    .log_free
+                    .as_ref()
+                    .map(|figures| ("fw/log-free", figures)),
+            );
             for (name, other) in against {
                 let fw = &result.fw;
                 let _ = writeln!(
@@ -182,14 +192,7 @@ pub fn create_sweep(reports: &[Report]) -> Option<String> {
     let _ = writeln!(
         out,
         "{:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12}",
-        "connections",
-        "fw/s",
-        "base/s",
-        "free/s",
-        "fw p50",
-        "free p50",
-        "fw/base",
-        "fw/log-free"
+        "connections", "fw/s", "base/s", "free/s", "fw p50", "free p50", "fw/base", "fw/log-free"
     );
     for (connections, create, log_free) in rows {
         let _ = writeln!(

@@ -647,9 +647,7 @@ pub async fn migrate(
     }
     let plan = options.plan;
     let outcome = run::migrate(db, &migrations, data_migrations, options).await?;
-    if !plan
-        && let Err(error) = crate::changes::vacuum_pending_eagerly(db).await
-    {
+    if !plan && let Err(error) = crate::changes::vacuum_pending_eagerly(db).await {
         // A tuning, not the schema: the migrations stand without it.
         tracing::warn!(
             %error,

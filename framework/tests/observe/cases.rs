@@ -355,7 +355,14 @@ async fn metrics_are_scraped(test_db: TestDb) {
         assert_eq!(value(&unread, "change_log_pending", &[]), pending);
     }
     // A reader gives them their positions.
-    assert_eq!(fw::changes::after(0).fetch(test_db.db()).await.unwrap().len(), 2);
+    assert_eq!(
+        fw::changes::after(0)
+            .fetch(test_db.db())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let stream = send(
         &router,
         "/changes/stream?after=1",
