@@ -304,7 +304,10 @@ async fn run_with(
             .await?;
             let mut figures = figures.into_iter();
             let (Some(fw), Some(baseline)) = (figures.next(), figures.next()) else {
-                bail!("fw and the baseline were both measured");
+                bail!(
+                    "fw-bench bug: {} measured without fw or the baseline",
+                    scenario.name()
+                );
             };
             results.push(ScenarioResult {
                 scenario,
