@@ -120,9 +120,11 @@
 //!   the same snapshot, and finds none most of the time; only when it finds
 //!   some does the reader sequence them and read again. The server
 //!   ([`App`](crate::App)'s `serve`) also runs a sequencer in the background,
-//!   woken by its own process's commits and looking every half second for
-//!   other processes', so the log has its positions when nobody reads. No
-//!   sequencer is ever on a write's path.
+//!   woken by its own process's commits (it lets those of the next 10 ms
+//!   join the same turn, which costs five statements however many records
+//!   it moves) and looking every half second for other processes', so the
+//!   log has its positions when nobody reads. No sequencer is ever on a
+//!   write's path.
 //!
 //! SQLite has a single writer: a transaction holds the write lock from its
 //! start, so it gives its records their positions as it inserts them, in the
@@ -137,8 +139,13 @@
 //! and leaves a dead one per write, which readers' looks and sequencers'
 //! turns walk past until a vacuum removes them. PostgreSQL's autovacuum waits,
 //! by default, for dead rows to reach a fifth of the table as last counted
-//! (hundreds of thousands after an import's backlog). `migrate` therefore
-//! gives the table, in the current schema, its own settings
+//! (hundreds of thousands after an import's backlog), and looks at a
+//! database once a minute by default (`autovacuum_naptime`), long enough
+//! for a busy application to leave a hundred thousand dead rows there. So
+//! the background sequencer vacuums the table itself every ten thousand
+//! records it moves ([`keep_sequenced`]), which keeps the look at it a page
+//! or two whatever autovacuum does; and `migrate` gives the table, in the
+//! current schema, its own settings
 //! (`autovacuum_vacuum_scale_factor = 0`, `autovacuum_vacuum_threshold =
 //! 1000`, `autovacuum_vacuum_cost_delay = 0`): a vacuum once a thousand
 //! rows are dead, at full speed, which on a table this small takes
@@ -146,11 +153,11 @@
 //! without migrations to apply, so a database made before these settings
 //! gets them from its next `migrate`; a value the table already has,
 //! such as one a database administrator chose, is kept. `pg_class.reloptions`
-//! shows them. How often autovacuum looks at a database at all is the
-//! server's `autovacuum_naptime` (a minute by default); an application
-//! writing thousands of changes a second may lower it. A role that may not
-//! alter the table (or an engine without autovacuum) gets a warning from
-//! `migrate`, which succeeds all the same.
+//! shows them. They matter where no background sequencer runs, or where
+//! its role may not vacuum the table (PostgreSQL then skips the vacuum with
+//! a warning of its own). A role that may not alter the table, or an engine
+//! without autovacuum, gets a warning from `migrate`, which succeeds all
+//! the same.
 //!
 //! # Deletes and foreign keys
 //!
