@@ -515,23 +515,24 @@ mod tests {
     }
 
     /// Once it has moved [`VACUUM_EVERY`](super::VACUUM_EVERY) records, the
-    /// background sequencer vacuums the pending table: PostgreSQL records
-    /// the vacuum, and the dead rows the moved records left are gone.
+    /// background sequencer vacuums the pending table, as PostgreSQL's
+    /// statistics record (its count of dead rows is no witness: the deleting
+    /// connection may report its deletes after the vacuum has reported).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_background_sequencer_vacuums_the_pending_table() {
         let lots = super::VACUUM_EVERY as usize;
         let test_db = committed_lots(0).await;
         let db = test_db.db();
-        let vacuumed = || async {
+        let vacuums = || async {
             crate::sql(
-                "SELECT vacuum_count, n_dead_tup FROM pg_stat_user_tables \
+                "SELECT vacuum_count FROM pg_stat_user_tables \
                  WHERE relname = 'fw_changes_pending'",
             )
-            .fetch_one(db, |row| Ok((row.get::<i64>(0)?, row.get::<i64>(1)?)))
+            .fetch_one(db, |row| row.get::<i64>(0))
             .await
             .unwrap()
         };
-        assert_eq!(vacuumed().await.0, 0);
+        assert_eq!(vacuums().await, 0);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let sequencer = tokio::spawn(super::keep_sequenced(db.clone(), async {
             let _ = stopped.await;
@@ -545,7 +546,7 @@ mod tests {
         Lot::insert_many(&mut tx, new).await.unwrap();
         tx.commit().await.unwrap();
         let vacuumed_after_moving = async {
-            while vacuumed().await != (1, 0) {
+            while vacuums().await == 0 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
@@ -554,6 +555,7 @@ mod tests {
             .expect("the sequencer moves the records and vacuums");
         stop.send(()).unwrap();
         sequencer.await.unwrap();
+        assert_eq!(vacuums().await, 1);
         assert_eq!(positioned(db).await, lots as i64);
     }
 
