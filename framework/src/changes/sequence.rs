@@ -54,14 +54,14 @@ pub(crate) fn wake() {
 }
 
 /// Gives every record committed before the call its position, on PostgreSQL
-/// (on SQLite records have theirs from the start). Readers call it before they
-/// read, so that a write is readable once its commit has returned.
+/// (on SQLite records have theirs from the start), and returns how many it
+/// gave: the background sequencer's turn. (Readers look for waiting records
+/// in the statement that reads, and call [`sequence_waiting`] when some wait.)
 ///
 /// # Errors
 ///
 /// [`Error::Database`] or [`Error::Unavailable`] when a statement fails; the
 /// records of an unfinished turn wait for the next sequencer.
-/// Returns how many records it gave positions.
 pub(crate) async fn sequence(db: &Db) -> Result<u64> {
     if db.dialect() != Dialect::Postgres || !unsequenced_exist(db).await? {
         return Ok(0);
