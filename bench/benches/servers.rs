@@ -2,14 +2,23 @@
 //! BENCHMARKS.md).
 //!
 //! `cargo bench -p fw-bench --bench servers [-- --db sqlite|postgres] [--duration 6]
-//! [--connections 16] [--rounds 3]` seeds one database per server, starts each
-//! server from its own executable and drives them alternately through the
-//! scenarios, printing throughput, latency, peak memory, CPU per request and the
-//! fw / baseline ratios.
+//! [--connections 16] [--rounds 3] [--scenarios retrieve,list,upcoming,create]`
+//! seeds one database per server, starts each server from its own executable
+//! and drives them alternately through the scenarios, printing throughput,
+//! latency, peak memory, CPU per request and the fw / baseline ratios. With
+//! the create among the scenarios a third server runs for it, the log-free
+//! baseline (the baseline whose creates write no change record), and the
+//! create has fw / log-free ratios too.
+//!
+//! `--connections` takes a list: `-- --db postgres --scenarios create
+//! --connections 1,8,32,64` measures the creates at each count, on one set of
+//! databases and servers, and ends with a table of each server's creates per
+//! second by connection count and fw's ratios to both baselines.
 //!
 //! Under `cargo test` it is the smoke run on both databases instead: tiny data, a
 //! few requests per scenario, the same status, JSON and change records required
-//! of both servers; nothing is timed.
+//! of fw and the baseline, the same creates' answers and no change record of
+//! the log-free baseline; nothing is timed.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -17,7 +26,8 @@ use std::time::Duration;
 
 use fw_bench::bench_main;
 use fw_bench::data::{Engine, EngineChoice};
-use fw_bench::run::{RunOptions, run, smoke};
+use fw_bench::run::{RunOptions, create_sweep, run, smoke};
+use fw_bench::scenario::Scenario;
 use fw_bench::server::Executables;
 
 /// Options of a measured run.
@@ -29,12 +39,32 @@ struct Options {
     /// Measured seconds per scenario and server.
     #[arg(long, default_value_t = 6)]
     duration: u64,
-    /// Concurrent connections of the load generator.
-    #[arg(long, default_value_t = 16)]
-    connections: usize,
+    /// Concurrent connections of the load generator; several, comma-separated,
+    /// measure every scenario at each.
+    #[arg(long, value_delimiter = ',', default_values_t = [16])]
+    connections: Vec<usize>,
     /// Alternating rounds per scenario.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
+    /// The scenarios to measure, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_parser = scenario,
+        default_values = Scenario::ALL.map(Scenario::name),
+    )]
+    scenarios: Vec<Scenario>,
+}
+
+/// A scenario by its name.
+fn scenario(name: &str) -> Result<Scenario, String> {
+    Scenario::ALL
+        .into_iter()
+        .find(|scenario| scenario.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Scenario::ALL.map(Scenario::name).into();
+            format!("expected one of {}", names.join(", "))
+        })
 }
 
 /// This package's server binaries, which cargo builds for its benchmarks.
@@ -56,24 +86,33 @@ fn main() -> ExitCode {
         runtime,
         |options: Options| async move {
             for engine in options.databases.engines() {
-                let report = run(
+                let reports = run(
                     executables(),
                     RunOptions {
                         engine,
                         duration: Duration::from_secs(options.duration),
-                        connections: options.connections,
+                        connections: options.connections.clone(),
                         rounds: options.rounds,
+                        scenarios: options.scenarios.clone(),
                     },
                 )
                 .await?;
-                println!("{}", report.table());
+                for report in &reports {
+                    println!("{}", report.table());
+                }
+                if let Some(sweep) = create_sweep(&reports) {
+                    println!("{sweep}");
+                }
             }
             Ok(())
         },
         || async {
             for engine in Engine::ALL {
                 smoke(executables(), engine).await?;
-                println!("smoke {}: both servers answered alike", engine.name());
+                println!(
+                    "smoke {}: fw and both baselines answered alike",
+                    engine.name()
+                );
             }
             Ok(())
         },

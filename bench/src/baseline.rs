@@ -8,7 +8,9 @@
 //! record is written in the same transaction, as fw records every write of a
 //! `changelog` model, and as fw writes it: on SQLite into the log at the next
 //! position, on PostgreSQL among the pending records that fw's sequencer
-//! numbers after the commit (an outbox, as one writes it by hand).
+//! numbers after the commit (an outbox, as one writes it by hand). Served
+//! with [`ChangeLog::Off`] it is the log-free baseline instead: a create is
+//! its insert alone, one statement.
 //!
 //! Every request is authenticated as fw authenticates it, with fw's tables:
 //! an API token, looked up by its SHA-256 with its user and the permissions
@@ -28,7 +30,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -112,7 +114,7 @@ impl Database {
 /// an API before it faces the internet, from tower-http as fw takes it:
 /// compression of responses of 1 KiB and more at quality 4, and the same
 /// security headers as fw's, each unless the handler set it.
-pub fn router(db: Database) -> axum::Router {
+pub fn router(db: Database, change_log: ChangeLog) -> axum::Router {
     use tower_http::compression::predicate::SizeAbove;
     use tower_http::compression::{CompressionLayer, CompressionLevel};
     use tower_http::set_header::SetResponseHeaderLayer;
@@ -132,6 +134,7 @@ pub fn router(db: Database) -> axum::Router {
         .route("/dividends/{id}", get(retrieve_dividend))
         .route("/accounts/{id}/upcoming-dividends", get(upcoming_dividends))
         .route_layer(axum::middleware::from_fn(observe::observe))
+        .layer(Extension(change_log))
         .with_state(db)
         .layer(
             CompressionLayer::new()
@@ -147,18 +150,34 @@ pub fn router(db: Database) -> axum::Router {
     router
 }
 
+/// Whether the baseline's creates write their change records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeLog {
+    /// Each create writes its change record in its transaction, as fw does:
+    /// the same work as fw's.
+    Written,
+    /// Creates write no change record (`server-baseline serve --log-free`):
+    /// the log-free baseline, against which the log's own cost shows.
+    Off,
+}
+
 /// Serves the baseline on `listen` until the process ends, logging and
-/// counting every request as fw does (see `observe`).
+/// counting every request as fw does (see `observe`), with creates writing
+/// their change records or not as `change_log` says.
 ///
 /// # Errors
 ///
 /// When the database or the address is unavailable, or the log subscriber
 /// or the metrics recorder cannot be installed.
-pub async fn serve(database_url: &str, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    database_url: &str,
+    listen: std::net::SocketAddr,
+    change_log: ChangeLog,
+) -> anyhow::Result<()> {
     observe::install()?;
     let db = Database::connect(database_url).await?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    axum::serve(listener, router(db)).await?;
+    axum::serve(listener, router(db, change_log)).await?;
     Ok(())
 }
 
@@ -1055,10 +1074,11 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 /// `POST /dividends`: the insert and its change record commit together, with
-/// the token's user as its actor.
+/// the token's user as its actor; with the change log off, the insert alone.
 async fn create_dividend(
     caller: Caller,
     State(db): State<Database>,
+    Extension(change_log): Extension<ChangeLog>,
     headers: HeaderMap,
     body: Result<Json<NewDividend>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, Problem> {
@@ -1076,33 +1096,16 @@ async fn create_dividend(
     // Microseconds, as both databases store them, so the log and the row agree.
     let now = Utc::now();
     let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let dividend = match &db {
-        Database::Sqlite { writer, .. } => {
+    let dividend = match (&db, change_log) {
+        // One statement, which is its own transaction: what a create that
+        // keeps no log is written as.
+        (Database::Sqlite { writer, .. }, ChangeLog::Off) => {
+            insert_sqlite(writer, &new, now).await?
+        }
+        (Database::Postgres(pool), ChangeLog::Off) => insert_postgres(pool, &new, now).await?,
+        (Database::Sqlite { writer, .. }, ChangeLog::Written) => {
             let mut tx = writer.begin().await?;
-            let row = sqlx::query(
-                "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
-                 record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
-                 version) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 1) \
-                 RETURNING id, announcement_id, security_id, declaration_date, ex_date, \
-                 record_date, pay_date, rate, currency, kind, status, updated_at, version",
-            )
-            .bind(&new.announcement_id)
-            .bind(new.security)
-            .bind(new.declaration_date)
-            .bind(new.ex_date)
-            .bind(new.record_date)
-            .bind(new.pay_date)
-            // Canonical text: SQLite has no exact decimal type.
-            .bind(new.rate.normalize().to_string())
-            .bind(&new.currency)
-            .bind(&new.kind)
-            .bind(&new.status)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(refused)?;
-            let dividend = Dividend::from_sqlite(&row)?;
+            let dividend = insert_sqlite(&mut *tx, &new, now).await?;
             sqlx::query(RECORD_SQLITE)
                 .bind(dividend.id.to_string())
                 .bind(dividend.version)
@@ -1115,31 +1118,9 @@ async fn create_dividend(
             tx.commit().await?;
             dividend
         }
-        Database::Postgres(pool) => {
+        (Database::Postgres(pool), ChangeLog::Written) => {
             let mut tx = pool.begin().await?;
-            let row = sqlx::query(
-                "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
-                 record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
-                 version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) \
-                 RETURNING id, announcement_id, security_id, declaration_date, ex_date, \
-                 record_date, pay_date, rate, currency, kind, status, updated_at, version",
-            )
-            .bind(&new.announcement_id)
-            .bind(new.security)
-            .bind(new.declaration_date)
-            .bind(new.ex_date)
-            .bind(new.record_date)
-            .bind(new.pay_date)
-            .bind(new.rate)
-            .bind(&new.currency)
-            .bind(&new.kind)
-            .bind(&new.status)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(refused)?;
-            let dividend = Dividend::from_postgres(&row)?;
+            let dividend = insert_postgres(&mut *tx, &new, now).await?;
             sqlx::query(RECORD_POSTGRES)
                 .bind(dividend.id.to_string())
                 .bind(dividend.version)
@@ -1160,6 +1141,69 @@ async fn create_dividend(
     response.headers_mut().insert(header::LOCATION, location);
     response.headers_mut().insert(header::ETAG, etag);
     Ok(response)
+}
+
+/// Inserts `new` on SQLite, created and updated `now`, and returns the row.
+async fn insert_sqlite<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    new: &NewDividend,
+    now: DateTime<Utc>,
+) -> Result<Dividend, Problem> {
+    let row = sqlx::query(
+        "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
+         record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
+         version) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, 1) \
+         RETURNING id, announcement_id, security_id, declaration_date, ex_date, \
+         record_date, pay_date, rate, currency, kind, status, updated_at, version",
+    )
+    .bind(&new.announcement_id)
+    .bind(new.security)
+    .bind(new.declaration_date)
+    .bind(new.ex_date)
+    .bind(new.record_date)
+    .bind(new.pay_date)
+    // Canonical text: SQLite has no exact decimal type.
+    .bind(new.rate.normalize().to_string())
+    .bind(&new.currency)
+    .bind(&new.kind)
+    .bind(&new.status)
+    .bind(now)
+    .fetch_one(executor)
+    .await
+    .map_err(refused)?;
+    Ok(Dividend::from_sqlite(&row)?)
+}
+
+/// Inserts `new` on PostgreSQL, created and updated `now`, and returns the row.
+async fn insert_postgres<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    new: &NewDividend,
+    now: DateTime<Utc>,
+) -> Result<Dividend, Problem> {
+    let row = sqlx::query(
+        "INSERT INTO dividend (announcement_id, security_id, declaration_date, ex_date, \
+         record_date, pay_date, rate, currency, kind, status, created_at, updated_at, \
+         version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) \
+         RETURNING id, announcement_id, security_id, declaration_date, ex_date, \
+         record_date, pay_date, rate, currency, kind, status, updated_at, version",
+    )
+    .bind(&new.announcement_id)
+    .bind(new.security)
+    .bind(new.declaration_date)
+    .bind(new.ex_date)
+    .bind(new.record_date)
+    .bind(new.pay_date)
+    .bind(new.rate)
+    .bind(&new.currency)
+    .bind(&new.kind)
+    .bind(&new.status)
+    .bind(now)
+    .fetch_one(executor)
+    .await
+    .map_err(refused)?;
+    Ok(Dividend::from_postgres(&row)?)
 }
 
 /// A duplicate announcement id and an unknown security are conflicts (409), as

@@ -484,6 +484,15 @@ where
     Ok(())
 }
 
+/// Which baselines get a database of their own beside fw's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baselines {
+    /// The baseline doing fw's work, change records included.
+    SameWork,
+    /// That one and the log-free baseline, whose creates write no record.
+    SameWorkAndLogFree,
+}
+
 /// A seeded database for each server, removed when dropped.
 #[derive(Debug)]
 pub struct Databases {
@@ -491,6 +500,8 @@ pub struct Databases {
     pub fw_url: String,
     /// The database the baseline serves.
     pub baseline_url: String,
+    /// The database the log-free baseline serves, when asked for.
+    pub log_free_url: Option<String>,
     /// The tokens both databases hold.
     pub credentials: Credentials,
     cleanup: Cleanup,
@@ -506,8 +517,9 @@ enum Cleanup {
 }
 
 impl Databases {
-    /// Creates and seeds one database per server: the first is seeded, the second
-    /// copied from it, so both hold byte-identical data.
+    /// Creates and seeds one database per server, fw's and each of
+    /// `baselines`: the first is seeded, the others copied from it, so all
+    /// hold byte-identical data.
     ///
     /// # Errors
     ///
@@ -516,7 +528,9 @@ impl Databases {
         engine: Engine,
         size: DataSize,
         grants: &Grants,
+        baselines: Baselines,
     ) -> anyhow::Result<Databases> {
+        let log_free = baselines == Baselines::SameWorkAndLogFree;
         let suffix = format!(
             "{}_{}",
             std::process::id(),
@@ -529,13 +543,21 @@ impl Databases {
                 let baseline_path = dir.join(format!("fw_bench_{suffix}_baseline.db"));
                 let fw_url = format!("sqlite://{}", fw_path.display());
                 let credentials = seed(&fw_url, size, grants).await?;
-                std::fs::copy(&fw_path, &baseline_path)
-                    .with_context(|| format!("copying {}", fw_path.display()))?;
+                let mut copies = vec![baseline_path];
+                if log_free {
+                    copies.push(dir.join(format!("fw_bench_{suffix}_log_free.db")));
+                }
+                for copy in &copies {
+                    std::fs::copy(&fw_path, copy)
+                        .with_context(|| format!("copying {}", fw_path.display()))?;
+                }
+                let url = |path: &PathBuf| format!("sqlite://{}", path.display());
                 Ok(Databases {
                     fw_url,
-                    baseline_url: format!("sqlite://{}", baseline_path.display()),
+                    baseline_url: url(&copies[0]),
+                    log_free_url: copies.get(1).map(url),
                     credentials,
-                    cleanup: Cleanup::Files(vec![fw_path, baseline_path]),
+                    cleanup: Cleanup::Files([vec![fw_path], copies].concat()),
                 })
             }
             Engine::Postgres => {
@@ -555,19 +577,27 @@ impl Databases {
                     )))
                     .await?;
                 let credentials = seed(&fw_url, size, grants).await?;
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!(
-                        "CREATE DATABASE \"{baseline_name}\" TEMPLATE \"{fw_name}\""
-                    )))
-                    .await?;
+                let mut copies = vec![baseline_name];
+                if log_free {
+                    copies.push(format!("fw_bench_{suffix}_log_free"));
+                }
+                for copy in &copies {
+                    admin
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "CREATE DATABASE \"{copy}\" TEMPLATE \"{fw_name}\""
+                        )))
+                        .await?;
+                }
                 admin.close().await?;
+                let url = |name: &String| fw::testing::database_url(&admin_url, name);
                 Ok(Databases {
                     fw_url,
-                    baseline_url: fw::testing::database_url(&admin_url, &baseline_name),
+                    baseline_url: url(&copies[0]),
+                    log_free_url: copies.get(1).map(url),
                     credentials,
                     cleanup: Cleanup::Postgres {
                         admin_url,
-                        names: vec![fw_name, baseline_name],
+                        names: [vec![fw_name], copies].concat(),
                     },
                 })
             }

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 
 use crate::client::{Connection, Request};
-use crate::data::{DataSize, Databases, Engine, Grants};
+use crate::data::{Baselines, DataSize, Databases, Engine, Grants};
 use crate::load::{Bounds, Sample, drive_requests};
 use crate::scenario::Scenario;
 use crate::server::{Executables, ServerProcess};
@@ -267,7 +267,7 @@ pub async fn measure(
         options.engine.name(),
         size.dividends()
     );
-    let databases = Databases::create(options.engine, size, &grants()).await?;
+    let databases = Databases::create(options.engine, size, &grants(), Baselines::SameWork).await?;
     let result = measure_with(executables, &databases, size, options).await;
     databases.remove().await;
     result
@@ -361,7 +361,7 @@ pub async fn smoke(executables: Executables<'_>, engine: Engine) -> anyhow::Resu
         bulk_dividends: 300,
         ..DataSize::SMOKE
     };
-    let databases = Databases::create(engine, size, &grants()).await?;
+    let databases = Databases::create(engine, size, &grants(), Baselines::SameWork).await?;
     let result = async {
         let pages = pages(&databases.fw_url, size.dividends()).await?;
         let (fw, baseline) = executables

@@ -6,22 +6,27 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use crate::client::Connection;
-use crate::data::{DataSize, Databases, Engine, Grants};
+use crate::data::{Baselines, DataSize, Databases, Engine, Grants};
 use crate::load::{Bounds, Sample, drive};
 use crate::scenario::Scenario;
-use crate::server::{Executables, Memory, ServerProcess};
+use crate::server::{Executables, Implementation, Memory, ServerProcess};
 
 /// Options of a timed run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// The database engine.
     pub engine: Engine,
-    /// Measured time per scenario and server, split into alternating rounds.
+    /// Measured time per scenario, server and connection count, split into
+    /// alternating rounds.
     pub duration: Duration,
-    /// Concurrent connections of the load generator.
-    pub connections: usize,
+    /// Concurrent connections of the load generator: every scenario is
+    /// measured at each count, in this order.
+    pub connections: Vec<usize>,
     /// Alternating rounds per scenario (fw, baseline, baseline, fw, ...).
     pub rounds: u32,
+    /// The scenarios to measure, run in [`Scenario::ALL`]'s order. With the
+    /// create among them the log-free baseline runs too, for the creates.
+    pub scenarios: Vec<Scenario>,
 }
 
 /// One scenario's figures for one server.
@@ -68,23 +73,27 @@ pub struct ScenarioResult {
     pub fw: Figures,
     /// The baseline's figures.
     pub baseline: Figures,
+    /// The log-free baseline's figures: for the create only.
+    pub log_free: Option<Figures>,
 }
 
-/// A whole run: every scenario on one engine.
+/// The scenarios measured at one connection count on one engine.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// The engine.
     pub engine: Engine,
-    /// The options.
+    /// Concurrent connections of the load generator.
     pub connections: usize,
     /// Per scenario.
     pub results: Vec<ScenarioResult>,
-    /// Resident memory of each server when idle after seeding and warm-up, KiB.
+    /// Resident memory of fw and the baseline when idle after seeding and
+    /// warm-up, KiB.
     pub idle_kib: (u64, u64),
 }
 
 impl Report {
-    /// A plain-text table with the fw / baseline ratios.
+    /// A plain-text table with the fw / baseline ratios, and for the create
+    /// the fw / log-free baseline ratios.
     pub fn table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -97,7 +106,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<9} {:<9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9} {:>8}",
+            "{:<9} {:<11} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9} {:>8}",
             "scenario",
             "server",
             "req/s",
@@ -109,10 +118,17 @@ impl Report {
             "requests"
         );
         for result in &self.results {
-            for (name, figures) in [("fw", &result.fw), ("baseline", &result.baseline)] {
+            let mut servers = vec![("fw", &result.fw), ("baseline", &result.baseline)];
+            servers.extend(
+                result
+                    .log_free
+                    .as_ref()
+                    .map(|figures| ("log-free", figures)),
+            );
+            for (name, figures) in &servers {
                 let _ = writeln!(
                     out,
-                    "{:<9} {:<9} {:>9.0} {:>9.2} {:>9.2} {:>10.1} {:>10.1} {:>9.0} {:>8}",
+                    "{:<9} {:<11} {:>9.0} {:>9.2} {:>9.2} {:>10.1} {:>10.1} {:>9.0} {:>8}",
                     result.scenario.name(),
                     name,
                     figures.throughput,
@@ -124,40 +140,100 @@ impl Report {
                     figures.requests
                 );
             }
-            let (fw, baseline) = (&result.fw, &result.baseline);
-            let _ = writeln!(
-                out,
-                "{:<9} {:<9} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>10.3} {:>9.3}",
-                result.scenario.name(),
-                "fw/base",
-                fw.throughput / baseline.throughput.max(1e-9),
-                fw.p50_ms / baseline.p50_ms.max(1e-9),
-                fw.p99_ms / baseline.p99_ms.max(1e-9),
-                fw.peak_kib as f64 / (baseline.peak_kib as f64).max(1.0),
-                fw.peak_anonymous_kib as f64 / (baseline.peak_anonymous_kib as f64).max(1.0),
-                fw.cpu_us_per_request / baseline.cpu_us_per_request.max(1e-9)
+            let mut against = vec![("fw/base", &result.baseline)];
+            against.extend(
+                result
+                    .log_free
+                    .as_ref()
+                    .map(|figures| ("fw/log-free", figures)),
             );
+            for (name, other) in against {
+                let fw = &result.fw;
+                let _ = writeln!(
+                    out,
+                    "{:<9} {:<11} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>10.3} {:>9.3}",
+                    result.scenario.name(),
+                    name,
+                    fw.throughput / other.throughput.max(1e-9),
+                    fw.p50_ms / other.p50_ms.max(1e-9),
+                    fw.p99_ms / other.p99_ms.max(1e-9),
+                    fw.peak_kib as f64 / (other.peak_kib as f64).max(1.0),
+                    fw.peak_anonymous_kib as f64 / (other.peak_anonymous_kib as f64).max(1.0),
+                    fw.cpu_us_per_request / other.cpu_us_per_request.max(1e-9)
+                );
+            }
         }
         out
     }
 }
 
-/// Seeds one database per server, starts both servers from `executables` and
-/// drives them alternately through every scenario.
+/// The creates of `reports` (one engine, one report per connection count)
+/// side by side: each server's creates per second by connection count, so
+/// whether throughput grows with connections shows, and fw's throughput
+/// against the same-work and the log-free baselines. `None` without a
+/// measured create.
+pub fn create_sweep(reports: &[Report]) -> Option<String> {
+    let rows: Vec<(usize, &ScenarioResult, &Figures)> = reports
+        .iter()
+        .filter_map(|report| {
+            let create = report
+                .results
+                .iter()
+                .find(|result| result.scenario == Scenario::Create)?;
+            Some((report.connections, create, create.log_free.as_ref()?))
+        })
+        .collect();
+    let engine = reports.first()?.engine;
+    if rows.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "creates by connections, {}:", engine.name());
+    let _ = writeln!(
+        out,
+        "{:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12}",
+        "connections", "fw/s", "base/s", "free/s", "fw p50", "free p50", "fw/base", "fw/log-free"
+    );
+    for (connections, create, log_free) in rows {
+        let _ = writeln!(
+            out,
+            "{:>11} {:>9.0} {:>9.0} {:>9.0} {:>9.2} {:>9.2} {:>9.3} {:>12.3}",
+            connections,
+            create.fw.throughput,
+            create.baseline.throughput,
+            log_free.throughput,
+            create.fw.p50_ms,
+            log_free.p50_ms,
+            create.fw.throughput / create.baseline.throughput.max(1e-9),
+            create.fw.throughput / log_free.throughput.max(1e-9)
+        );
+    }
+    Some(out)
+}
+
+/// Seeds one database per server, starts the servers from `executables` and
+/// drives them alternately through the scenarios at each connection count:
+/// one report per count, in order.
 ///
 /// # Errors
 ///
 /// When a database, a server or a request fails.
-pub async fn run(executables: Executables<'_>, options: RunOptions) -> anyhow::Result<Report> {
+pub async fn run(executables: Executables<'_>, options: RunOptions) -> anyhow::Result<Vec<Report>> {
     let size = DataSize::FULL;
+    let creates = options.scenarios.contains(&Scenario::Create);
+    let baselines = if creates {
+        Baselines::SameWorkAndLogFree
+    } else {
+        Baselines::SameWork
+    };
     eprintln!(
-        "seeding {} ({} securities, {} dividends) twice...",
+        "seeding {} ({} securities, {} dividends) for each server...",
         options.engine.name(),
         size.securities,
         size.dividends()
     );
-    let databases = Databases::create(options.engine, size, &benchmark_grants()).await?;
-    let result = run_with(executables, &databases, size, options).await;
+    let databases = Databases::create(options.engine, size, &benchmark_grants(), baselines).await?;
+    let result = run_with(executables, &databases, size, &options).await;
     databases.remove().await;
     result
 }
@@ -166,104 +242,190 @@ async fn run_with(
     executables: Executables<'_>,
     databases: &Databases,
     size: DataSize,
-    options: RunOptions,
-) -> anyhow::Result<Report> {
+    options: &RunOptions,
+) -> anyhow::Result<Vec<Report>> {
     let (fw, baseline) = executables
         .start(&databases.fw_url, &databases.baseline_url)
         .await?;
-    let servers = [&fw, &baseline];
+    let log_free = match &databases.log_free_url {
+        Some(url) => Some(executables.start_one(Implementation::LogFree, url).await?),
+        None => None,
+    };
+    let mut servers = vec![&fw, &baseline];
+    servers.extend(log_free.as_ref());
+    let scenarios: Vec<Scenario> = Scenario::ALL
+        .into_iter()
+        .filter(|scenario| options.scenarios.contains(scenario))
+        .collect();
+    // Request indexes are shared by the servers per scenario; each server's
+    // create indexes advance separately so announcement ids stay unique.
+    let mut next_index = vec![[0_u64; 3]; Scenario::ALL.len()];
+    let first_connections = options.connections.first().copied().unwrap_or(1);
+    for scenario in &scenarios {
+        if *scenario == Scenario::Create {
+            continue;
+        }
+        for (i, server) in servers.iter().take(2).enumerate() {
+            let sample = drive(
+                server.address,
+                &databases.credentials.operator,
+                *scenario,
+                size,
+                next_index[*scenario as usize][i],
+                warm_up(first_connections),
+            )
+            .await?;
+            next_index[*scenario as usize][i] = sample.next_index;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_kib = (fw.memory()?.current_kib, baseline.memory()?.current_kib);
+    let mut reports = Vec::new();
+    for &connections in &options.connections {
+        let mut results = Vec::new();
+        for &scenario in &scenarios {
+            eprintln!("  {} at {connections} connections ...", scenario.name());
+            // The log-free baseline answers the create alone: its reads are
+            // the baseline's.
+            let measured = if scenario == Scenario::Create {
+                &servers[..]
+            } else {
+                &servers[..2]
+            };
+            let figures = measure(
+                measured,
+                databases,
+                size,
+                scenario,
+                connections,
+                options,
+                &mut next_index[scenario as usize],
+            )
+            .await?;
+            let mut figures = figures.into_iter();
+            let (Some(fw), Some(baseline)) = (figures.next(), figures.next()) else {
+                bail!(
+                    "fw-bench bug: {} measured without fw or the baseline",
+                    scenario.name()
+                );
+            };
+            results.push(ScenarioResult {
+                scenario,
+                fw,
+                baseline,
+                log_free: figures.next(),
+            });
+        }
+        reports.push(Report {
+            engine: options.engine,
+            connections,
+            results,
+            idle_kib,
+        });
+    }
+    fw.stop().await;
+    baseline.stop().await;
+    if let Some(log_free) = log_free {
+        log_free.stop().await;
+    }
+    Ok(reports)
+}
+
+/// A short unmeasured run at `connections`, which opens the servers' pool
+/// connections and fills their caches before the measured one.
+fn warm_up(connections: usize) -> Bounds {
+    Bounds {
+        duration: Duration::from_millis(500),
+        max_requests: 500,
+        connections,
+    }
+}
+
+/// Drives `servers` through `scenario` at `connections` in alternating
+/// rounds (fw, baseline, log-free; baseline, log-free, fw; ...: none always
+/// runs first), and returns each server's figures, in the order of
+/// `servers`. A create is warmed up first: it runs after the reads, so the
+/// rows it adds are never in what they read.
+async fn measure(
+    servers: &[&ServerProcess],
+    databases: &Databases,
+    size: DataSize,
+    scenario: Scenario,
+    connections: usize,
+    options: &RunOptions,
+    next_index: &mut [u64; 3],
+) -> anyhow::Result<Vec<Figures>> {
     let rounds = options.rounds.max(1);
     let slice = options.duration / rounds;
     let bounds = Bounds {
         duration: slice,
         // A bound on count as well as time: far above what loopback reaches.
         max_requests: 200_000 * slice.as_secs().max(1),
-        connections: options.connections,
+        connections,
     };
-    let warm_up = Bounds {
-        duration: Duration::from_millis(500),
-        max_requests: 500,
-        connections: options.connections,
-    };
-    // Request indexes are shared by both servers per scenario; each server's
-    // create indexes advance separately so announcement ids stay unique.
-    let mut next_index = [[0_u64; 2]; Scenario::ALL.len()];
-    for (s, scenario) in Scenario::ALL.iter().enumerate() {
-        if *scenario == Scenario::Create {
-            continue;
-        }
+    let authorization = &databases.credentials.operator;
+    if scenario == Scenario::Create {
         for (i, server) in servers.iter().enumerate() {
             let sample = drive(
                 server.address,
-                &databases.credentials.operator,
-                *scenario,
+                authorization,
+                scenario,
                 size,
-                next_index[s][i],
-                warm_up,
+                next_index[i],
+                warm_up(connections),
             )
             .await?;
-            next_index[s][i] = sample.next_index;
+            next_index[i] = sample.next_index;
         }
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle_kib = (fw.memory()?.current_kib, baseline.memory()?.current_kib);
-    let mut results = Vec::new();
-    for (s, scenario) in Scenario::ALL.iter().enumerate() {
-        eprintln!("  {} ...", scenario.name());
-        for server in servers {
-            server.reset_peak_memory();
-        }
-        let mut samples = [Sample::default(), Sample::default()];
-        let mut cpu = [Duration::ZERO; 2];
-        let mut peak_anonymous = [0_u64; 2];
-        for round in 0..rounds {
-            // fw, baseline, baseline, fw, ...: neither always runs second.
-            let order = if round.is_multiple_of(2) {
-                [0, 1]
-            } else {
-                [1, 0]
-            };
-            for i in order {
-                let cpu_before = servers[i].cpu_time()?;
-                let (sample, anonymous) = sampling_anonymous_memory(
-                    servers[i],
-                    drive(
-                        servers[i].address,
-                        &databases.credentials.operator,
-                        *scenario,
-                        size,
-                        next_index[s][i],
-                        bounds,
-                    ),
+    for server in servers {
+        server.reset_peak_memory();
+    }
+    let mut samples = vec![Sample::default(); servers.len()];
+    let mut cpu = vec![Duration::ZERO; servers.len()];
+    let mut peak_anonymous = vec![0_u64; servers.len()];
+    for round in 0..rounds as usize {
+        for turn in 0..servers.len() {
+            let i = (turn + round) % servers.len();
+            let server = servers[i];
+            let cpu_before = server.cpu_time()?;
+            let (sample, anonymous) = sampling_anonymous_memory(
+                server,
+                drive(
+                    server.address,
+                    authorization,
+                    scenario,
+                    size,
+                    next_index[i],
+                    bounds,
+                ),
+            )
+            .await;
+            peak_anonymous[i] = peak_anonymous[i].max(anonymous);
+            let sample = sample.with_context(|| {
+                format!(
+                    "{} on {} at {connections} connections",
+                    scenario.name(),
+                    server.implementation.name()
                 )
-                .await;
-                peak_anonymous[i] = peak_anonymous[i].max(anonymous);
-                let sample = sample.with_context(|| {
-                    format!(
-                        "{} on {}",
-                        scenario.name(),
-                        servers[i].implementation.name()
-                    )
-                })?;
-                next_index[s][i] = sample.next_index;
-                cpu[i] += servers[i].cpu_time()?.saturating_sub(cpu_before);
-                samples[i].merge(sample);
-            }
+            })?;
+            next_index[i] = sample.next_index;
+            cpu[i] += server.cpu_time()?.saturating_sub(cpu_before);
+            samples[i].merge(sample);
         }
-        results.push(ScenarioResult {
-            scenario: *scenario,
-            fw: Figures::new(&samples[0], fw.memory()?, peak_anonymous[0], cpu[0]),
-            baseline: Figures::new(&samples[1], baseline.memory()?, peak_anonymous[1], cpu[1]),
-        });
     }
-    fw.stop().await;
-    baseline.stop().await;
-    Ok(Report {
-        engine: options.engine,
-        connections: options.connections,
-        results,
-        idle_kib,
-    })
+    servers
+        .iter()
+        .enumerate()
+        .map(|(i, server)| {
+            Ok(Figures::new(
+                &samples[i],
+                server.memory()?,
+                peak_anonymous[i],
+                cpu[i],
+            ))
+        })
+        .collect()
 }
 
 /// Runs `work` while sampling `server`'s anonymous memory every 10 ms (the
@@ -291,7 +453,8 @@ const SMOKE_REQUESTS: u64 = 6;
 /// The smoke run: tiny data, a few requests per scenario, and a check that both
 /// servers answer every request with the same status and the same JSON, that no
 /// upcoming-payments answer is empty, and that the creates left the same change
-/// records in both databases. Nothing is timed.
+/// records in both databases; then that the log-free baseline answers the
+/// same creates alike and leaves no change record. Nothing is timed.
 ///
 /// # Errors
 ///
@@ -299,7 +462,13 @@ const SMOKE_REQUESTS: u64 = 6;
 /// lists every difference.
 pub async fn smoke(executables: Executables<'_>, engine: Engine) -> anyhow::Result<()> {
     let size = DataSize::SMOKE;
-    let databases = Databases::create(engine, size, &benchmark_grants()).await?;
+    let databases = Databases::create(
+        engine,
+        size,
+        &benchmark_grants(),
+        Baselines::SameWorkAndLogFree,
+    )
+    .await?;
     let result = smoke_with(executables, &databases, size).await;
     databases.remove().await;
     result
@@ -317,6 +486,7 @@ async fn smoke_with(
     let mut fw_connection = Connection::open(fw.address, operator).await?;
     let mut baseline_connection = Connection::open(baseline.address, operator).await?;
     let mut differences = credential_differences(&fw, &baseline, databases, size).await?;
+    let mut fw_creates = Vec::new();
     for scenario in Scenario::ALL {
         for index in 0..SMOKE_REQUESTS {
             let request = scenario.request(size, index);
@@ -326,6 +496,9 @@ async fn smoke_with(
             let fw_answer = comparable(fw_response.status, &fw_response.body, writes)?;
             let baseline_answer =
                 comparable(baseline_response.status, &baseline_response.body, writes)?;
+            if writes {
+                fw_creates.push((request.clone(), fw_answer.clone()));
+            }
             // Follow the `next` link once, so pagination is compared too.
             if let Some(next) = fw_answer.1.get("next").and_then(|next| next.as_str())
                 && index == 1
@@ -372,9 +545,18 @@ async fn smoke_with(
             serde_json::Value::Array(baseline_changes)
         ));
     }
+    let log_free_url = databases
+        .log_free_url
+        .as_deref()
+        .context("the smoke run's databases include the log-free baseline's")?;
+    let log_free = executables
+        .start_one(Implementation::LogFree, log_free_url)
+        .await?;
+    differences.extend(log_free_differences(&log_free, log_free_url, operator, &fw_creates).await?);
     if !differences.is_empty() {
         fw.stop().await;
         baseline.stop().await;
+        log_free.stop().await;
         bail!(
             "fw and the baseline answered {} request(s) differently (or not with {}):\n{}",
             differences.len(),
@@ -382,14 +564,20 @@ async fn smoke_with(
             differences.join("\n")
         );
     }
-    // The load loop itself, briefly, on both.
+    // The load loop itself, briefly, on each server: on the log-free
+    // baseline, the create alone.
     let bounds = Bounds {
         duration: Duration::from_secs(5),
         max_requests: 10,
         connections: 2,
     };
-    for server in [&fw, &baseline] {
-        for scenario in Scenario::ALL {
+    for server in [&fw, &baseline, &log_free] {
+        let scenarios: &[Scenario] = if server.implementation == Implementation::LogFree {
+            &[Scenario::Create]
+        } else {
+            &Scenario::ALL
+        };
+        for &scenario in scenarios {
             drive(
                 server.address,
                 &databases.credentials.operator,
@@ -411,7 +599,47 @@ async fn smoke_with(
     }
     fw.stop().await;
     baseline.stop().await;
+    log_free.stop().await;
     Ok(())
+}
+
+/// Sends `creates`, each with the answer fw gave it, to the log-free
+/// baseline as `authorization`: its answers must be fw's, and its database at
+/// `url` must hold no change record after them, logged or pending. Returns
+/// how it differs.
+async fn log_free_differences(
+    log_free: &ServerProcess,
+    url: &str,
+    authorization: Option<&str>,
+    creates: &[(crate::client::Request, (u16, serde_json::Value))],
+) -> anyhow::Result<Vec<String>> {
+    let mut differences = Vec::new();
+    let mut connection = Connection::open(log_free.address, authorization).await?;
+    for (request, fw_answer) in creates {
+        let response = connection.send(request).await?;
+        let answer = comparable(response.status, &response.body, true)?;
+        if answer != *fw_answer {
+            differences.push(format!(
+                "{} {} on the log-free baseline:\n  fw       {} {}\n  log-free {} {}",
+                request.method, request.path, fw_answer.0, fw_answer.1, answer.0, answer.1
+            ));
+        }
+    }
+    let db = fw::Db::connect(url).await?;
+    let records = fw::sql(
+        "SELECT (SELECT count(*) FROM fw_changes) + (SELECT count(*) FROM fw_changes_pending)",
+    )
+    .fetch_one(&db, |row| row.get::<i64>(0))
+    .await;
+    db.close().await;
+    let records = records?;
+    if records != 0 {
+        differences.push(format!(
+            "the log-free baseline wrote {records} change record(s) for {} creates",
+            creates.len()
+        ));
+    }
+    Ok(differences)
 }
 
 /// A token of fw's form that no database holds.

@@ -1,6 +1,7 @@
 //! Each server runs in a child process of its own, from an executable of its own
-//! (`server-fw serve`, `server-baseline serve`), so its memory can be read from
-//! `/proc/<pid>/status` without the other server or the load generator in the
+//! (`server-fw serve`, `server-baseline serve`, and for the log-free baseline
+//! `server-baseline serve --log-free`), so its memory can be read from
+//! `/proc/<pid>/status` without the other servers or the load generator in the
 //! figure.
 
 use std::net::SocketAddr;
@@ -16,8 +17,11 @@ use tokio::process::{Child, Command};
 pub enum Implementation {
     /// The dividends example, served by fw exactly as its binary serves it.
     Fw,
-    /// The hand-written axum + sqlx baseline.
+    /// The hand-written axum + sqlx baseline, whose creates write the same
+    /// change records as fw's.
     Baseline,
+    /// The same baseline with its creates writing no change record.
+    LogFree,
 }
 
 impl Implementation {
@@ -26,6 +30,15 @@ impl Implementation {
         match self {
             Implementation::Fw => "fw",
             Implementation::Baseline => "baseline",
+            Implementation::LogFree => "log-free",
+        }
+    }
+
+    /// The arguments of its executable.
+    fn arguments(self) -> &'static [&'static str] {
+        match self {
+            Implementation::Fw | Implementation::Baseline => &["serve"],
+            Implementation::LogFree => &["serve", "--log-free"],
         }
     }
 }
@@ -42,7 +55,7 @@ impl Implementation {
 pub struct Executables<'a> {
     /// fw's server: the example's `main`.
     pub fw: &'a Path,
-    /// The baseline's server.
+    /// The baseline's server, the same-work and the log-free one.
     pub baseline: &'a Path,
 }
 
@@ -57,14 +70,28 @@ impl Executables<'_> {
         fw_database_url: &str,
         baseline_database_url: &str,
     ) -> anyhow::Result<(ServerProcess, ServerProcess)> {
-        let fw = ServerProcess::start(self.fw, Implementation::Fw, fw_database_url).await?;
-        let baseline = ServerProcess::start(
-            self.baseline,
-            Implementation::Baseline,
-            baseline_database_url,
-        )
-        .await?;
+        let fw = self.start_one(Implementation::Fw, fw_database_url).await?;
+        let baseline = self
+            .start_one(Implementation::Baseline, baseline_database_url)
+            .await?;
         Ok((fw, baseline))
+    }
+
+    /// Starts `implementation`'s server over `database_url`.
+    ///
+    /// # Errors
+    ///
+    /// When it does not start; see [`ServerProcess::start`].
+    pub async fn start_one(
+        &self,
+        implementation: Implementation,
+        database_url: &str,
+    ) -> anyhow::Result<ServerProcess> {
+        let executable = match implementation {
+            Implementation::Fw => self.fw,
+            Implementation::Baseline | Implementation::LogFree => self.baseline,
+        };
+        ServerProcess::start(executable, implementation, database_url).await
     }
 }
 
@@ -79,8 +106,9 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `executable serve` on a free loopback port over `database_url`,
-    /// and waits until it accepts connections.
+    /// Starts `executable` with `implementation`'s arguments (`serve`, and
+    /// `--log-free` for the log-free baseline) on a free loopback port over
+    /// `database_url`, and waits until it accepts connections.
     ///
     /// # Errors
     ///
@@ -92,7 +120,7 @@ impl ServerProcess {
     ) -> anyhow::Result<ServerProcess> {
         let address = free_port()?;
         let child = Command::new(executable)
-            .arg("serve")
+            .args(implementation.arguments())
             .env("DATABASE_URL", database_url)
             .env("FW_SECRET_KEYS", fw::testing::TEST_SECRET_KEYS)
             .env("FW_LISTEN", address.to_string())
@@ -122,10 +150,11 @@ impl ServerProcess {
             }
             if let Some(status) = server.child.try_wait()? {
                 bail!(
-                    "the {} server exited with {status} (its log is not kept: run `{} serve` \
+                    "the {} server exited with {status} (its log is not kept: run `{} {}` \
                      with the same environment to see why)",
                     implementation.name(),
-                    executable.display()
+                    executable.display(),
+                    implementation.arguments().join(" ")
                 );
             }
             if Instant::now() > deadline {

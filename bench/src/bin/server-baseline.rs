@@ -1,10 +1,13 @@
 //! The baseline's server: `server-baseline serve` serves the hand-written
-//! endpoints over `DATABASE_URL` on `FW_LISTEN`, as fw's server is configured.
+//! endpoints over `DATABASE_URL` on `FW_LISTEN`, as fw's server is configured;
+//! `server-baseline serve --log-free` serves them with creates that write no
+//! change record (the log-free baseline).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use fw_bench::baseline::ChangeLog;
 
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
@@ -22,13 +25,18 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> anyhow::Result<()> {
-    if std::env::args().nth(1).as_deref() != Some("serve") {
-        anyhow::bail!("usage: server-baseline serve (with DATABASE_URL and FW_LISTEN set)");
-    }
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let change_log = match arguments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["serve"] => ChangeLog::Written,
+        ["serve", "--log-free"] => ChangeLog::Off,
+        _ => anyhow::bail!(
+            "usage: server-baseline serve [--log-free] (with DATABASE_URL and FW_LISTEN set)"
+        ),
+    };
     let url = std::env::var("DATABASE_URL").context("set DATABASE_URL")?;
     let listen: SocketAddr = std::env::var("FW_LISTEN")
         .context("set FW_LISTEN")?
         .parse()
         .context("FW_LISTEN is not an address")?;
-    fw_bench::baseline::serve(&url, listen).await
+    fw_bench::baseline::serve(&url, listen, change_log).await
 }

@@ -120,15 +120,44 @@
 //!   the same snapshot, and finds none most of the time; only when it finds
 //!   some does the reader sequence them and read again. The server
 //!   ([`App`](crate::App)'s `serve`) also runs a sequencer in the background,
-//!   woken by its own process's commits and looking every half second for
-//!   other processes', so the log has its positions when nobody reads. No
-//!   sequencer is ever on a write's path.
+//!   woken by its own process's commits (it lets those of the next 10 ms
+//!   join the same turn, which costs five statements however many records
+//!   it moves) and looking every half second for other processes', so the
+//!   log has its positions when nobody reads. No sequencer is ever on a
+//!   write's path.
 //!
 //! SQLite has a single writer: a transaction holds the write lock from its
 //! start, so it gives its records their positions as it inserts them, in the
 //! same statement (the positions after the log's last), a large transaction as
 //! it goes, invisible to readers until it commits. It needs neither draws nor
 //! a sequencer.
+//!
+//! # The pending table and autovacuum
+//!
+//! On PostgreSQL every recorded write inserts a row into `fw_changes_pending`
+//! and a sequencer deletes it moments later: the table holds few live rows
+//! and leaves a dead one per write, which readers' looks and sequencers'
+//! turns walk past until a vacuum removes them. PostgreSQL's autovacuum waits,
+//! by default, for dead rows to reach a fifth of the table as last counted
+//! (hundreds of thousands after an import's backlog), and looks at a
+//! database once a minute by default (`autovacuum_naptime`), long enough
+//! for a busy application to leave a hundred thousand dead rows there. So
+//! the background sequencer vacuums the table itself every ten thousand
+//! records it moves ([`keep_sequenced`]), which keeps the look at it a page
+//! or two whatever autovacuum does; and `migrate` gives the table, in the
+//! current schema, its own settings
+//! (`autovacuum_vacuum_scale_factor = 0`, `autovacuum_vacuum_threshold =
+//! 1000`, `autovacuum_vacuum_cost_delay = 0`): a vacuum once a thousand
+//! rows are dead, at full speed, which on a table this small takes
+//! milliseconds. It sets each one the table lacks after every run, with or
+//! without migrations to apply, so a database made before these settings
+//! gets them from its next `migrate`; a value the table already has,
+//! such as one a database administrator chose, is kept. `pg_class.reloptions`
+//! shows them. They matter where no background sequencer runs, or where
+//! its role may not vacuum the table (PostgreSQL then skips the vacuum with
+//! a warning of its own). A role that may not alter the table, or an engine
+//! without autovacuum, gets a warning from `migrate`, which succeeds all
+//! the same.
 //!
 //! # Deletes and foreign keys
 //!
@@ -167,12 +196,13 @@ use serde::{Deserialize, Serialize};
 pub(crate) use cascade::{Cascades, CascadingModel};
 pub(crate) use http::{ChangeLogState, LiveTails, REQUEST_ID, RecordActor, document, routes};
 pub use read::{ChangesAfter, after};
-pub(crate) use read::{head, history};
+pub(crate) use read::{history, standing};
 pub(crate) use record::{
     insert_with_record, key_text, record_delete, record_erasure, record_insert, record_update,
 };
 pub use sequence::keep_sequenced;
 pub(crate) use sequence::wake;
+pub(crate) use tables::vacuum_pending_eagerly;
 pub(crate) use tail::{ChangesCommand, run as run_command};
 
 use serde_json::{Value as Json, json};

@@ -1,6 +1,7 @@
 //! Reading the change log: one row's history, and pages of everything after a
 //! sequence number.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use futures_util::Stream;
@@ -159,23 +160,51 @@ impl ChangesAfter {
     }
 }
 
-/// The change log's head: the last position, 0 before the first change, once
-/// every change committed before the call has its position.
-pub(crate) async fn head(db: &Db) -> Result<i64> {
-    super::sequence::sequence(db).await?;
-    let sql = format!(
-        "SELECT coalesce(max(\"seq\"), 0) FROM {}",
-        quote_ident(CHANGES_TABLE)
-    );
-    let head = Conn::from(db)
-        .fetch_optional(
-            sql.into(),
-            Arguments::new(db.dialect()),
-            Access::Read,
-            |row| row.get::<i64>(0),
+/// Where the change log stands, as `/metrics` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Standing {
+    /// The last position handed out, 0 before the first change.
+    pub(crate) head: i64,
+    /// On PostgreSQL, the committed records waiting for their positions;
+    /// `None` on SQLite, where a record has its position as it is written.
+    pub(crate) pending: Option<i64>,
+}
+
+/// Where the change log of `db` stands now, read in one statement (one
+/// snapshot) and without sequencing anything: a scrape must not take the
+/// sequencers' lock or do their work, so records committed and not yet
+/// numbered are counted in [`Standing::pending`], not in the head.
+pub(crate) async fn standing(db: &Db) -> Result<Standing> {
+    static SQLITE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT coalesce(max(\"seq\"), 0) FROM {}",
+            quote_ident(CHANGES_TABLE)
         )
+    });
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT (SELECT coalesce(max(\"seq\"), 0) FROM {}), (SELECT count(*) FROM {})",
+            quote_ident(CHANGES_TABLE),
+            quote_ident(PENDING_TABLE)
+        )
+    });
+    let dialect = db.dialect();
+    let (sql, pending) = match dialect {
+        Dialect::Sqlite => (SQLITE.as_str(), false),
+        Dialect::Postgres => (POSTGRES.as_str(), true),
+    };
+    let standing = Conn::from(db)
+        .fetch_optional(sql.into(), Arguments::new(dialect), Access::Read, |row| {
+            Ok(Standing {
+                head: row.get::<i64>(0)?,
+                pending: pending.then(|| row.get::<i64>(1)).transpose()?,
+            })
+        })
         .await?;
-    Ok(head.unwrap_or(0))
+    Ok(standing.unwrap_or(Standing {
+        head: 0,
+        pending: pending.then_some(0),
+    }))
 }
 
 /// Every change of the row of `M` with key `key`, oldest first; through a

@@ -25,6 +25,24 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// again.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// How long the background sequencer lets commits gather once one has woken
+/// it, before it takes its turn. A turn costs the same five statements
+/// whether it moves one record or a hundred: taking one per commit would
+/// add more statements than the writes themselves make, under the load
+/// where they matter most. Readers do not wait for it (they sequence what
+/// they need themselves), so this delays only positions nobody has asked
+/// for yet.
+const GATHER: Duration = Duration::from_millis(10);
+
+/// Records the background sequencer moves between two vacuums of
+/// `fw_changes_pending` of its own. Each record leaves a dead row there, and
+/// every turn's and every reader's look at the table walks past the dead
+/// rows until a vacuum removes them: after a minute of two thousand writes a
+/// second (autovacuum's default interval between looks at a database) the
+/// look reads thousands of pages instead of one. A vacuum of ten thousand
+/// dead rows in a table of a few live ones takes milliseconds.
+const VACUUM_EVERY: u64 = 10_000;
+
 /// Commits of this process that wrote records: they wake its background
 /// sequencer. A stored permit means a commit since it last looked.
 static COMMITTED: Notify = Notify::const_new();
@@ -36,16 +54,17 @@ pub(crate) fn wake() {
 }
 
 /// Gives every record committed before the call its position, on PostgreSQL
-/// (on SQLite records have theirs from the start). Readers call it before they
-/// read, so that a write is readable once its commit has returned.
+/// (on SQLite records have theirs from the start), and returns how many it
+/// gave: the background sequencer's turn. (Readers look for waiting records
+/// in the statement that reads, and call [`sequence_waiting`] when some wait.)
 ///
 /// # Errors
 ///
 /// [`Error::Database`] or [`Error::Unavailable`] when a statement fails; the
 /// records of an unfinished turn wait for the next sequencer.
-pub(crate) async fn sequence(db: &Db) -> Result<()> {
+pub(crate) async fn sequence(db: &Db) -> Result<u64> {
     if db.dialect() != Dialect::Postgres || !unsequenced_exist(db).await? {
-        return Ok(());
+        return Ok(0);
     }
     sequence_waiting(db).await
 }
@@ -55,8 +74,24 @@ pub(crate) async fn sequence(db: &Db) -> Result<()> {
 /// # Errors
 ///
 /// As [`sequence`].
-pub(crate) async fn sequence_waiting(db: &Db) -> Result<()> {
-    while sequence_batch(db).await? == BATCH {}
+pub(crate) async fn sequence_waiting(db: &Db) -> Result<u64> {
+    let mut moved = 0;
+    loop {
+        let batch = sequence_batch(db).await?;
+        moved += batch.unsigned_abs();
+        if batch < BATCH {
+            return Ok(moved);
+        }
+    }
+}
+
+/// Vacuums `fw_changes_pending`, removing the dead rows of the records
+/// moved out of it. A role that does not own the table gets PostgreSQL's
+/// warning and nothing is vacuumed; an engine without `VACUUM` fails.
+async fn vacuum_pending(db: &Db) -> Result<()> {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("VACUUM {}", quote_ident(PENDING_TABLE)));
+    db.execute_raw(SQL.as_str()).await?;
     Ok(())
 }
 
@@ -145,8 +180,13 @@ fn missing_row(statement: &str) -> Error {
 }
 
 /// Keeps the change log of `db` sequenced until `stop` resolves: woken by
-/// this process's commits that wrote changes, and every half second for
-/// other processes' commits (see the [module docs](crate::changes)).
+/// this process's commits that wrote changes (it lets the commits of the
+/// next 10 ms join the same turn), and every half second for other
+/// processes' commits (see the [module docs](crate::changes)). Every ten
+/// thousand records it has moved, it vacuums `fw_changes_pending`, whose
+/// dead rows every look at the table would otherwise walk past until
+/// autovacuum's next visit; where that fails (an engine without `VACUUM`)
+/// it warns once and leaves the table to autovacuum.
 ///
 /// [`App`](crate::App)'s `serve` runs one on PostgreSQL. Readers do not need
 /// it, as they sequence before they read; with it, a change has its position
@@ -173,17 +213,39 @@ pub async fn keep_sequenced(db: Db, stop: impl Future<Output = ()>) {
         return;
     }
     let mut stop = std::pin::pin!(stop);
+    let mut moved_since_vacuum = 0;
+    let mut vacuums = true;
     loop {
         tokio::select! {
-            () = COMMITTED.notified() => {}
+            () = COMMITTED.notified() => {
+                tokio::select! {
+                    () = tokio::time::sleep(GATHER) => {}
+                    () = &mut stop => return,
+                }
+            }
             () = tokio::time::sleep(POLL_INTERVAL) => {}
             () = &mut stop => return,
         }
-        if let Err(error) = sequence(&db).await {
-            tracing::warn!(%error, retry_in = ?RETRY_DELAY, "cannot sequence the change log");
-            tokio::select! {
-                () = tokio::time::sleep(RETRY_DELAY) => {}
-                () = &mut stop => return,
+        match sequence(&db).await {
+            Ok(moved) => moved_since_vacuum += moved,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?RETRY_DELAY, "cannot sequence the change log");
+                tokio::select! {
+                    () = tokio::time::sleep(RETRY_DELAY) => {}
+                    () = &mut stop => return,
+                }
+                continue;
+            }
+        }
+        if vacuums && moved_since_vacuum >= VACUUM_EVERY {
+            moved_since_vacuum = 0;
+            if let Err(error) = vacuum_pending(&db).await {
+                tracing::warn!(
+                    %error,
+                    "cannot vacuum `fw_changes_pending`: its dead rows wait for autovacuum, \
+                     and this process does not try again"
+                );
+                vacuums = false;
             }
         }
     }
@@ -450,6 +512,51 @@ mod tests {
         stop.send(()).unwrap();
         sequencer.await.unwrap();
         assert_eq!(log(db).await, in_commit_order(3));
+    }
+
+    /// Once it has moved [`VACUUM_EVERY`](super::VACUUM_EVERY) records, the
+    /// background sequencer vacuums the pending table, as PostgreSQL's
+    /// statistics record (its count of dead rows is no witness: the deleting
+    /// connection may report its deletes after the vacuum has reported).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_background_sequencer_vacuums_the_pending_table() {
+        let lots = super::VACUUM_EVERY as usize;
+        let test_db = committed_lots(0).await;
+        let db = test_db.db();
+        let vacuums = || async {
+            crate::sql(
+                "SELECT vacuum_count FROM pg_stat_user_tables \
+                 WHERE relname = 'fw_changes_pending'",
+            )
+            .fetch_one(db, |row| row.get::<i64>(0))
+            .await
+            .unwrap()
+        };
+        assert_eq!(vacuums().await, 0);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let sequencer = tokio::spawn(super::keep_sequenced(db.clone(), async {
+            let _ = stopped.await;
+        }));
+        let mut tx = db.begin().await.unwrap();
+        let new = (0..lots)
+            .map(|index| NewLot {
+                label: format!("lot {index}"),
+            })
+            .collect();
+        Lot::insert_many(&mut tx, new).await.unwrap();
+        tx.commit().await.unwrap();
+        let vacuumed_after_moving = async {
+            while vacuums().await == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), vacuumed_after_moving)
+            .await
+            .expect("the sequencer moves the records and vacuums");
+        stop.send(()).unwrap();
+        sequencer.await.unwrap();
+        assert_eq!(vacuums().await, 1);
+        assert_eq!(positioned(db).await, lots as i64);
     }
 
     /// A backlog larger than one batch is sequenced in several turns by one

@@ -603,7 +603,10 @@ fn replay(files: &[file::MigrationFile]) -> Result<(SchemaState, Vec<SchemaState
 }
 
 /// Applies the pending migrations in `dir` to `db`, in order, each in its own
-/// transaction, and records them in `fw_migrations`.
+/// transaction, and records them in `fw_migrations`. Then, on PostgreSQL, it
+/// gives the change log's pending table the autovacuum settings it lacks
+/// (see "The pending table and autovacuum" in the module docs of
+/// [`changes`](crate::changes)); a failure there is logged, not returned.
 ///
 /// # Errors
 ///
@@ -642,7 +645,16 @@ pub async fn migrate(
     {
         return Err(MigrateError::MissingDirectory { path: dir.clone() });
     }
-    run::migrate(db, &migrations, data_migrations, options).await
+    let plan = options.plan;
+    let outcome = run::migrate(db, &migrations, data_migrations, options).await?;
+    if !plan && let Err(error) = crate::changes::vacuum_pending_eagerly(db).await {
+        // A tuning, not the schema: the migrations stand without it.
+        tracing::warn!(
+            %error,
+            "cannot set autovacuum's settings for `fw_changes_pending`: its dead rows are              vacuumed by the server's defaults"
+        );
+    }
+    Ok(outcome)
 }
 
 /// The migrations in `migrations` that `db` has not applied, in order: what

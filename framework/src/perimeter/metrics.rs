@@ -40,6 +40,7 @@ const IN_FLIGHT: &str = "http_requests_in_flight";
 const POOL_CONNECTIONS: &str = "db_pool_connections";
 const POOL_MAX_CONNECTIONS: &str = "db_pool_max_connections";
 const CHANGE_LOG_HEAD: &str = "change_log_head";
+const CHANGE_LOG_PENDING: &str = "change_log_pending";
 const LIVE_TAILS: &str = "change_log_live_tails";
 const SLOWEST_TAIL_LAG: &str = "change_log_slowest_tail_lag";
 
@@ -115,6 +116,10 @@ fn describe() {
     metrics::describe_gauge!(
         CHANGE_LOG_HEAD,
         "The change log's last sequence number handed out."
+    );
+    metrics::describe_gauge!(
+        CHANGE_LOG_PENDING,
+        "Committed change records waiting for their sequence numbers (PostgreSQL)."
     );
     metrics::describe_gauge!(
         LIVE_TAILS,
@@ -216,8 +221,9 @@ fn status_label(status: StatusCode) -> &'static str {
 }
 
 /// What a scrape reads besides the recorded metrics: the database pools,
-/// and, for an app whose models record changes, the change log's head and
-/// its live tails.
+/// and, for an app whose models record changes, the change log's head, its
+/// records waiting for positions and its live tails. A scrape only reads:
+/// giving waiting records their positions is the sequencers' work.
 #[derive(Debug, Clone)]
 pub(crate) struct Scrape {
     db: Db,
@@ -253,11 +259,14 @@ impl Scrape {
             metrics::gauge!(POOL_MAX_CONNECTIONS, "pool" => pool.name).set(f64::from(pool.max));
         }
         if self.change_log {
-            match crate::changes::head(&self.db).await {
-                Ok(head) => {
+            match crate::changes::standing(&self.db).await {
+                Ok(standing) => {
                     let (open, slowest) = self.tails.slowest();
-                    let lag = slowest.map_or(0, |slowest| (head - slowest).max(0));
-                    metrics::gauge!(CHANGE_LOG_HEAD).set(head as f64);
+                    let lag = slowest.map_or(0, |slowest| (standing.head - slowest).max(0));
+                    metrics::gauge!(CHANGE_LOG_HEAD).set(standing.head as f64);
+                    if let Some(pending) = standing.pending {
+                        metrics::gauge!(CHANGE_LOG_PENDING).set(pending as f64);
+                    }
                     metrics::gauge!(LIVE_TAILS).set(open as f64);
                     metrics::gauge!(SLOWEST_TAIL_LAG).set(lag as f64);
                 }

@@ -189,11 +189,68 @@ pub(crate) async fn an_index_of_the_same_name_and_another_definition_is_left_alo
     pool.close().await;
 }
 
+/// The storage parameters of `fw_changes_pending`, sorted.
+async fn pending_table_options(pool: &sqlx::PgPool) -> Vec<String> {
+    let options: Option<Vec<String>> = sqlx::query_scalar(
+        "SELECT reloptions FROM pg_class WHERE oid = 'fw_changes_pending'::regclass",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let mut options = options.unwrap_or_default();
+    options.sort();
+    options
+}
+
+/// `migrate` gives the change log's pending table its autovacuum settings
+/// when it creates it, and again to a database whose table lacks them (one
+/// made before they existed) with no migration to apply, keeping a value the
+/// table already has.
+pub(crate) async fn the_pending_changes_table_is_vacuumed_eagerly(test_db: TestDb) {
+    let db = test_db.db();
+    let dir = tempfile::tempdir().unwrap();
+    make(dir.path(), &fw::changes::tables());
+    apply(db, dir.path()).await;
+    let pool = sqlx::PgPool::connect(&test_db.url()).await.unwrap();
+    let eager = [
+        "autovacuum_vacuum_cost_delay=0",
+        "autovacuum_vacuum_scale_factor=0",
+        "autovacuum_vacuum_threshold=1000",
+    ];
+    assert_eq!(pending_table_options(&pool).await, eager);
+
+    execute(
+        db,
+        "ALTER TABLE fw_changes_pending RESET (autovacuum_vacuum_cost_delay, \
+         autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold)",
+    )
+    .await;
+    execute(
+        db,
+        "ALTER TABLE fw_changes_pending SET (autovacuum_vacuum_threshold = 5000)",
+    )
+    .await;
+    assert_eq!(
+        apply(db, dir.path()).await.to_string(),
+        "No migrations to apply.\n"
+    );
+    assert_eq!(
+        pending_table_options(&pool).await,
+        [
+            "autovacuum_vacuum_cost_delay=0",
+            "autovacuum_vacuum_scale_factor=0",
+            "autovacuum_vacuum_threshold=5000",
+        ]
+    );
+    pool.close().await;
+}
+
 fw::testing::database_suite! {
     database: fw::Dialect::Postgres,
     cases: [
         a_finished_index_an_interrupted_run_left_is_kept,
         an_unfinished_index_an_interrupted_run_left_is_rebuilt,
         an_index_of_the_same_name_and_another_definition_is_left_alone,
+        the_pending_changes_table_is_vacuumed_eagerly,
     ],
 }

@@ -317,8 +317,9 @@ async fn scrape(router: &Router, authorization: &str) -> Vec<Sample> {
 }
 
 /// Requests are counted by method, route template and status, and timed;
-/// the pools, the change log's head and its live tails are read at the
-/// scrape; `/metrics` needs `view_metrics`.
+/// the pools, the change log's head, its pending records (PostgreSQL) and
+/// its live tails are read at the scrape, which gives no record its
+/// position; `/metrics` needs `view_metrics`.
 async fn metrics_are_scraped(test_db: TestDb) {
     let _turn = ONE_AT_A_TIME.lock().await;
     create_tables(&test_db).await;
@@ -340,6 +341,28 @@ async fn metrics_are_scraped(test_db: TestDb) {
         };
         Note::insert(test_db.db(), new).await.unwrap();
     }
+    // Nothing has read the log, and this router runs no sequencer: on
+    // PostgreSQL both changes wait for their positions, and a scrape counts
+    // them without giving them any (on SQLite a change has its position as
+    // it is written, and there is nothing pending to count).
+    let (head, pending) = match crate::DATABASE {
+        fw::Dialect::Sqlite => (2.0, None),
+        fw::Dialect::Postgres => (0.0, Some(2.0)),
+    };
+    for _ in 0..2 {
+        let unread = scrape(&router, &ops).await;
+        assert_eq!(value(&unread, "change_log_head", &[]), Some(head));
+        assert_eq!(value(&unread, "change_log_pending", &[]), pending);
+    }
+    // A reader gives them their positions.
+    assert_eq!(
+        fw::changes::after(0)
+            .fetch(test_db.db())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let stream = send(
         &router,
         "/changes/stream?after=1",
@@ -422,6 +445,10 @@ async fn metrics_are_scraped(test_db: TestDb) {
     }
 
     assert_eq!(value(&after, "change_log_head", &[]), Some(2.0));
+    assert_eq!(
+        value(&after, "change_log_pending", &[]),
+        pending.map(|_| 0.0)
+    );
     assert_eq!(value(&after, "change_log_live_tails", &[]), Some(1.0));
     assert_eq!(value(&after, "change_log_slowest_tail_lag", &[]), Some(1.0));
     drop(stream);
