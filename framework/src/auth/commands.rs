@@ -269,9 +269,13 @@ pub(crate) async fn run(
                     .scopes
                     .map(|scopes| format!(", limited to {scopes}"))
                     .unwrap_or_default();
+                let pinned = token
+                    .api_version
+                    .map(|date| format!(", API version {date}"))
+                    .unwrap_or_default();
                 writeln!(
                     terminal.output,
-                    "{}\t{}...\t{}\t{state}{scopes}",
+                    "{}\t{}...\t{}\t{state}{scopes}{pinned}",
                     token.id, token.prefix, token.name
                 )?;
             }
@@ -386,6 +390,19 @@ mod tests {
             error.to_string().contains("2026-12-01, 2026-06-01"),
             "{error}"
         );
+        let mut listed = Vec::new();
+        let mut terminal = Terminal {
+            input: None,
+            output: &mut listed,
+        };
+        let tokens = AuthCommand::Tokens {
+            username: "importer".to_owned(),
+        };
+        run(tokens, &app, &known, &versions, &mut terminal)
+            .await
+            .unwrap();
+        let listed = String::from_utf8(listed).unwrap();
+        assert!(listed.contains(", API version 2026-06-01"), "{listed}");
         assert!(identity.has("import_dividends"));
     }
 
