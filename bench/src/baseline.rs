@@ -194,6 +194,8 @@ struct Dividend {
     ex_date: NaiveDate,
     record_date: NaiveDate,
     pay_date: NaiveDate,
+    /// Days from the ex-date to the pay date, as the example computes it.
+    days_to_payment: i64,
     rate: Decimal,
     currency: String,
     kind: String,
@@ -201,6 +203,11 @@ struct Dividend {
     #[serde(serialize_with = "rfc3339")]
     updated_at: DateTime<Utc>,
     version: i64,
+}
+
+/// The days from `ex_date` to `pay_date`.
+fn days_between(ex_date: NaiveDate, pay_date: NaiveDate) -> i64 {
+    (pay_date - ex_date).num_days()
 }
 
 impl Dividend {
@@ -213,6 +220,7 @@ impl Dividend {
             ex_date: row.try_get(4)?,
             record_date: row.try_get(5)?,
             pay_date: row.try_get(6)?,
+            days_to_payment: days_between(row.try_get(4)?, row.try_get(6)?),
             rate: sqlite_decimal(row, 7)?,
             currency: row.try_get(8)?,
             kind: row.try_get(9)?,
@@ -231,6 +239,7 @@ impl Dividend {
             ex_date: row.try_get(4)?,
             record_date: row.try_get(5)?,
             pay_date: row.try_get(6)?,
+            days_to_payment: days_between(row.try_get(4)?, row.try_get(6)?),
             // NUMERIC(18,8) comes back with 8 places; the API shows the canonical
             // form, as on SQLite.
             rate: row.try_get::<Decimal, _>(7)?.normalize(),

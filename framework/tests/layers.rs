@@ -37,6 +37,8 @@ const LAYERS: &[&[&str]] = &[
     ],
     // The database: pools, transactions and their hooks, rows, arguments.
     &["db"],
+    // A change record and the log's tables, which `migrate` tunes.
+    &["changes::tables"],
     // Migrations: the operations of a file, on the columns they carry; then
     // the schema states they change, their lint, SQL, files and runs, which
     // share the errors and options of `migrate` itself.
@@ -47,8 +49,6 @@ const LAYERS: &[&[&str]] = &[
     &["context"],
     // How a Rust type is stored: binding, decoding, its JSON.
     &["field"],
-    // A change record and the log's tables.
-    &["changes::tables"],
     &["changes"],
     // Typed queries and writes (`model::query`, `model::write`: `Model`'s
     // provided query API is their face), with the change records writes make

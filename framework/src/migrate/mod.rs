@@ -651,7 +651,8 @@ pub async fn migrate(
         // A tuning, not the schema: the migrations stand without it.
         tracing::warn!(
             %error,
-            "cannot set autovacuum's settings for `fw_changes_pending`: its dead rows are              vacuumed by the server's defaults"
+            "cannot set autovacuum's settings for `fw_changes_pending`: its dead rows are \
+             vacuumed by the server's defaults"
         );
     }
     Ok(outcome)
