@@ -276,6 +276,18 @@ mod tests {
         test_db
     }
 
+    /// Commits `lots` lots in one transaction.
+    async fn one_transaction_of_lots(db: &Db, lots: usize) {
+        let mut tx = db.begin().await.unwrap();
+        let new = (0..lots)
+            .map(|index| NewLot {
+                label: format!("lot {index}"),
+            })
+            .collect();
+        Lot::insert_many(&mut tx, new).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
     /// How many changes have their position, without sequencing.
     async fn positioned(db: &Db) -> i64 {
         crate::sql("SELECT count(*) FROM fw_changes")
@@ -537,14 +549,7 @@ mod tests {
         let sequencer = tokio::spawn(super::keep_sequenced(db.clone(), async {
             let _ = stopped.await;
         }));
-        let mut tx = db.begin().await.unwrap();
-        let new = (0..lots)
-            .map(|index| NewLot {
-                label: format!("lot {index}"),
-            })
-            .collect();
-        Lot::insert_many(&mut tx, new).await.unwrap();
-        tx.commit().await.unwrap();
+        one_transaction_of_lots(db, lots).await;
         let vacuumed_after_moving = async {
             while vacuums().await == 0 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -566,14 +571,7 @@ mod tests {
         let lots = super::BATCH as usize + 500;
         let test_db = committed_lots(0).await;
         let db = test_db.db();
-        let mut tx = db.begin().await.unwrap();
-        let new = (0..lots)
-            .map(|index| NewLot {
-                label: format!("lot {index}"),
-            })
-            .collect();
-        Lot::insert_many(&mut tx, new).await.unwrap();
-        tx.commit().await.unwrap();
+        one_transaction_of_lots(db, lots).await;
         assert_eq!(positioned(db).await, 0);
         let last = crate::changes::after(lots as i64 - 1)
             .fetch(db)

@@ -441,9 +441,11 @@ impl Api {
 
     /// What the versions' edge knows of the API; `None` without versions.
     pub(crate) fn edge_table(&self) -> Option<EdgeTable> {
+        let versions = self.documentation.versions?;
         Some(EdgeTable {
-            versions: self.documentation.versions?,
+            versions,
             routes: self.edge_routes.clone(),
+            endpoint_edits: versions.has_endpoint_edits(),
         })
     }
 

@@ -374,7 +374,7 @@ fn exact_text(
 }
 
 /// The JSON pointer of body member `name`, built only for an error.
-fn pointer(name: &str) -> String {
+pub(crate) fn pointer(name: &str) -> String {
     format!("/{}", escape_pointer(name))
 }
 

@@ -39,7 +39,9 @@ pub(crate) use error::{CHALLENGE, PROBLEM_JSON, escape_pointer};
 pub use fw_core::api::Action;
 pub(crate) use handlers::unsupported_method;
 pub use input::Input;
-pub(crate) use input::{BODY_LIMIT, decimal_pattern, default_json, json_integer, read_object};
+pub(crate) use input::{
+    BODY_LIMIT, decimal_pattern, default_json, json_integer, pointer, read_object,
+};
 
 /// One field of a resource's representation.
 #[derive(Debug, Clone, Copy)]

@@ -86,6 +86,10 @@ impl EdgeRoute {
 pub(crate) struct EdgeTable {
     pub(crate) versions: Versions,
     pub(crate) routes: Vec<EdgeRoute>,
+    /// Whether some version adds or removes an endpoint, so that even the
+    /// newest version's requests must be matched to their routes: read
+    /// once, not per request.
+    pub(crate) endpoint_edits: bool,
 }
 
 impl EdgeTable {
@@ -192,7 +196,7 @@ where
     request
         .extensions_mut()
         .insert(ApiVersion(&versions.all()[position]));
-    if position == 0 && !versions.has_endpoint_edits() {
+    if position == 0 && !table.endpoint_edits {
         return call(&mut inner, request).await;
     }
     let Some(route) = table.route(request.method(), request.uri().path()) else {
@@ -273,9 +277,7 @@ async fn upgrade(
 ) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
     if let Some(query) = parts.uri.query() {
-        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .map(|(name, value)| (name.into_owned(), value.into_owned()))
-            .collect();
+        let mut pairs = query_pairs(query);
         for edit in edits.iter().rev() {
             upgrade_query(edit, &mut pairs)?;
         }
@@ -298,13 +300,25 @@ async fn upgrade(
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
-/// `uri` with its query made of `pairs`.
-fn with_query(uri: &Uri, pairs: &[(String, String)]) -> Result<Uri, ApiError> {
+/// A query's parameters, decoded, in order.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect()
+}
+
+/// `pairs` encoded as a query.
+fn encoded(pairs: &[(String, String)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in pairs {
         query.append_pair(name, value);
     }
-    let path_and_query = format!("{}?{}", uri.path(), query.finish());
+    query.finish()
+}
+
+/// `uri` with its query made of `pairs`.
+fn with_query(uri: &Uri, pairs: &[(String, String)]) -> Result<Uri, ApiError> {
+    let path_and_query = format!("{}?{}", uri.path(), encoded(pairs));
     let mut builder = Uri::builder();
     if let Some(scheme) = uri.scheme() {
         builder = builder.scheme(scheme.clone());
@@ -425,17 +439,11 @@ fn downgrade_link(edits: &[&Edit], address: &str) -> String {
     let Some((path, query)) = address.split_once('?') else {
         return address.to_owned();
     };
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-        .collect();
+    let mut pairs = query_pairs(query);
     for edit in edits {
         downgrade_query(edit, &mut pairs);
     }
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in &pairs {
-        query.append_pair(name, value);
-    }
-    format!("{path}?{}", query.finish())
+    format!("{path}?{}", encoded(&pairs))
 }
 
 /// A problem whose pointers name fields as the older version does.

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::Edit;
-use crate::rest::ApiError;
+use crate::rest::{ApiError, pointer};
 use fw_core::api::list::ORDERING;
 
 /// Makes `body`, a request body of the edit's resource, one step newer.
@@ -29,7 +29,7 @@ pub(crate) fn upgrade_body(edit: &Edit, body: &mut Map<String, Json>) -> Result<
         Edit::EnumValueAdded { field, value, .. } => {
             if body.get(field.name).is_some_and(|sent| sent == value) {
                 return Err(ApiError::invalid(
-                    format!("/{}", crate::rest::escape_pointer(field.name)),
+                    pointer(field.name),
                     "choice",
                     format!("`{value}` is not a value of this field in this API version"),
                 ));
@@ -40,13 +40,8 @@ pub(crate) fn upgrade_body(edit: &Edit, body: &mut Map<String, Json>) -> Result<
         }
         Edit::Converted { field, up, .. } => {
             if let Some(value) = body.get_mut(field.name) {
-                *value = up(value).map_err(|detail| {
-                    ApiError::invalid(
-                        format!("/{}", crate::rest::escape_pointer(field.name)),
-                        "invalid",
-                        detail,
-                    )
-                })?;
+                *value = up(value)
+                    .map_err(|detail| ApiError::invalid(pointer(field.name), "invalid", detail))?;
             }
         }
         Edit::Custom { request, .. } => {
@@ -62,7 +57,7 @@ pub(crate) fn upgrade_body(edit: &Edit, body: &mut Map<String, Json>) -> Result<
 /// The 422 for field `name` sent by a client whose version does not have it.
 fn unknown_field(name: &str) -> ApiError {
     ApiError::invalid(
-        format!("/{}", crate::rest::escape_pointer(name)),
+        pointer(name),
         "unknown_field",
         "unknown field in this API version",
     )
